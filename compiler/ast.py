@@ -1,0 +1,491 @@
+"""The syntax tree of a `.flow` file: frozen dataclasses, one per construct.
+
+Every node carries a :class:`Span`. Spans are excluded from equality so that
+two trees compare structurally: ``parse(print(tree)) == tree`` holds even
+though the printed text puts things at other positions.
+
+This module holds node classes only; parsing is in ``parser.py``, printing in
+``printer.py`` and checks in ``checks/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Iterator, Union
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A source range. Lines and columns are 1-based; ``end_column`` is exclusive.
+
+    ``start`` and ``end`` are character offsets into the file text.
+    """
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    start: int = 0
+    end: int = 0
+
+    @staticmethod
+    def point(line: int, column: int, offset: int = 0) -> "Span":
+        return Span(line, column, line, column + 1, offset, offset + 1)
+
+    def cover(self, other: "Span") -> "Span":
+        """The smallest span holding both ``self`` and ``other``."""
+        first, last = (self, other) if self <= other else (other, self)
+        end = max(self, other, key=lambda s: (s.end_line, s.end_column))
+        return Span(first.line, first.column, end.end_line, end.end_column,
+                    first.start, max(self.end, other.end, last.end))
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+
+
+class Node:
+    """Base of every tree node: child iteration and a readable dump."""
+
+    span: Span
+
+    def children(self) -> Iterator["Node"]:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Node):
+                yield value
+            elif isinstance(value, tuple):
+                for item in value:
+                    if isinstance(item, Node):
+                        yield item
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and all its descendants, depth first, in source order."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+
+# --------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ref(Node):
+    """A name written at a place of its own (an edge end, an input entry...)."""
+
+    name: str
+    span: Span = _span()
+
+
+# --------------------------------------------------------------------------
+# Types
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedType(Node):
+    """``str int float bool any`` or a ``type`` declared in the file."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListType(Node):
+    item: "Type"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MapType(Node):
+    """``map[T]``: string keys, values of ``T``."""
+
+    value: "Type"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OptionalType(Node):
+    """``T?``: a ``T`` or null."""
+
+    inner: "Type"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordField(Node):
+    name: str
+    type: "Type"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordType(Node):
+    """``{a: T, b: U?}``; fields of an optional type may be left out."""
+
+    fields: tuple[RecordField, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LiteralUnion(Node):
+    """``"low" | "mid" | "high"``."""
+
+    values: tuple[str, ...]
+    span: Span = _span()
+
+
+Type = Union[NamedType, ListType, MapType, OptionalType, RecordType, LiteralUnion]
+
+
+# --------------------------------------------------------------------------
+# Expressions
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Literal(Node):
+    """A number, string, ``true``/``false`` or ``null``.
+
+    Strings hold their decoded text; a string with ``{{ ... }}`` in it is a
+    template (``is_template``) rendered at run time.
+    """
+
+    value: Union[str, int, float, bool, None]
+    span: Span = _span()
+
+    @property
+    def is_template(self) -> bool:
+        return isinstance(self.value, str) and ("{{" in self.value or "{%" in self.value)
+
+
+@dataclass(frozen=True)
+class Name(Node):
+    """A state field or a local."""
+
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListExpr(Node):
+    items: tuple["Expr", ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordEntry(Node):
+    key: str
+    value: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordExpr(Node):
+    entries: tuple[RecordEntry, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Member(Node):
+    """``obj.name``."""
+
+    obj: "Expr"
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Index(Node):
+    """``obj[index]``."""
+
+    obj: "Expr"
+    index: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    """``not x`` (op ``"not"``) or ``-x`` (op ``"-"``)."""
+
+    op: str
+    operand: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    """``left op right``; op is one of ``or and == != < <= > >= in ?? + - * / %``."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FuncCall(Node):
+    """A call of a built-in function: ``len(x)``, ``round(x, 2)``..."""
+
+    name: str
+    args: tuple["Expr", ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+Expr = Union[Literal, Name, ListExpr, RecordExpr, Member, Index, Unary, Binary, FuncCall]
+
+
+# --------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KwArg(Node):
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call(Node):
+    """``call [once] "pkg.mod:fn"[(args)]``.
+
+    ``args is None`` is the state-in/updates-out form: ``fn(state)`` returns a
+    dict of field updates. Otherwise ``fn(*args, **kwargs)``.
+    """
+
+    target: str
+    args: tuple[Expr, ...] | None
+    kwargs: tuple[KwArg, ...] = ()
+    once: bool = False
+    span: Span = _span()
+    target_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Interrupt(Node):
+    """``interrupt LABEL [PAYLOAD] [expect T]`` inside a node."""
+
+    label: str
+    payload: Expr | None = None
+    expect: Type | None = None
+    span: Span = _span()
+    label_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Let(Node):
+    """``let name = EXPR | call ... | interrupt ...``."""
+
+    name: str
+    value: Union[Expr, Call, Interrupt]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Set(Node):
+    """``set field = EXPR`` (op ``"="``) or ``set field += EXPR`` (op ``"+="``)."""
+
+    field: str
+    op: str
+    value: Expr
+    span: Span = _span()
+    field_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If(Node):
+    condition: Expr
+    then: tuple["Step", ...]
+    otherwise: tuple["Step", ...] | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Fail(Node):
+    message: Expr
+    span: Span = _span()
+
+
+Step = Union[Let, Set, Call, Interrupt, If, Fail]
+
+
+# --------------------------------------------------------------------------
+# Flow members
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duration(Node):
+    """``500ms``, ``2s``, ``5m``, ``1h`` as written; ``text`` keeps the source."""
+
+    text: str
+    span: Span = _span()
+
+    UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+    @property
+    def milliseconds(self) -> int | None:
+        """The duration in milliseconds, or None when the text is malformed."""
+        digits = self.text.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        unit = self.text[len(digits):]
+        if not digits.isdigit() or unit not in self.UNITS:
+            return None
+        return int(digits) * self.UNITS[unit]
+
+
+@dataclass(frozen=True)
+class StateField(Node):
+    name: str
+    type: Type
+    default: Expr | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class StateBlock(Node):
+    fields: tuple[StateField, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class InputList(Node):
+    names: tuple[Ref, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OutputList(Node):
+    names: tuple[Ref, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class NodeDecl(Node):
+    name: str
+    steps: tuple[Step, ...]
+    doc: str | None = None
+    retry: int | None = None
+    backoff: Duration | None = None
+    timeout: Duration | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Edge(Node):
+    """``a, b -> c, d [when EXPR | otherwise]``.
+
+    ``start`` and ``end`` appear as ordinary :class:`Ref` names.
+    """
+
+    sources: tuple[Ref, ...]
+    targets: tuple[Ref, ...]
+    condition: Expr | None = None
+    otherwise: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class StaticInterrupt(Node):
+    """``interrupt before a, b`` (when ``"before"``) or ``interrupt after ...``."""
+
+    when: str
+    nodes: tuple[Ref, ...]
+    span: Span = _span()
+
+
+FlowMember = Union[StateBlock, InputList, OutputList, NodeDecl, Edge, StaticInterrupt]
+
+
+@dataclass(frozen=True)
+class Flow(Node):
+    name: str
+    members: tuple[FlowMember, ...]
+    doc: str | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+    # Typed views of ``members``; the tuple keeps source order for the printer.
+    @property
+    def state_blocks(self) -> tuple[StateBlock, ...]:
+        return tuple(m for m in self.members if isinstance(m, StateBlock))
+
+    @property
+    def state_fields(self) -> tuple[StateField, ...]:
+        return tuple(f for block in self.state_blocks for f in block.fields)
+
+    @property
+    def inputs(self) -> InputList | None:
+        return next((m for m in self.members if isinstance(m, InputList)), None)
+
+    @property
+    def outputs(self) -> OutputList | None:
+        return next((m for m in self.members if isinstance(m, OutputList)), None)
+
+    @property
+    def nodes(self) -> tuple[NodeDecl, ...]:
+        return tuple(m for m in self.members if isinstance(m, NodeDecl))
+
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        return tuple(m for m in self.members if isinstance(m, Edge))
+
+    @property
+    def static_interrupts(self) -> tuple[StaticInterrupt, ...]:
+        return tuple(m for m in self.members if isinstance(m, StaticInterrupt))
+
+
+@dataclass(frozen=True)
+class TypeDecl(Node):
+    name: str
+    type: Type
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Use(Node):
+    """``use "other.flow" [as alias]``."""
+
+    path: str
+    alias: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Comment(Node):
+    """A ``#`` comment, kept for the formatter; ``text`` includes the ``#``."""
+
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Module(Node):
+    """A whole `.flow` file."""
+
+    items: tuple[Union[TypeDecl, Flow, Use], ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False, repr=False)
+    span: Span = _span()
+
+    @property
+    def flows(self) -> tuple[Flow, ...]:
+        return tuple(i for i in self.items if isinstance(i, Flow))
+
+    @property
+    def types(self) -> tuple[TypeDecl, ...]:
+        return tuple(i for i in self.items if isinstance(i, TypeDecl))
+
+    @property
+    def uses(self) -> tuple[Use, ...]:
+        return tuple(i for i in self.items if isinstance(i, Use))
