@@ -1,0 +1,43 @@
+"""The Fermata runtime: executes the IR, with checkpoints and interrupt/resume.
+
+Depends only on the IR (never on the compiler or Lark)::
+
+    from fermata.runtime import Graph, Command
+    graph = Graph.from_ir(ir)
+    run = graph.invoke({"amount": 250}, thread="t1")
+    run = graph.invoke(Command(resume={"approved": True}), thread="t1")
+"""
+
+from __future__ import annotations
+
+from .checkpoint import Checkpoint, Store, ThreadInfo
+from .command import Command
+from .errors import (
+    FermataError,
+    InputError,
+    InvalidUpdateError,
+    NondeterminismError,
+    ResumeError,
+    SpecChangedError,
+    StepLimitError,
+)
+from .graph import Graph
+from .run import Interrupt, Run, Snapshot
+
+__all__ = [
+    "Checkpoint",
+    "Command",
+    "FermataError",
+    "Graph",
+    "InputError",
+    "Interrupt",
+    "InvalidUpdateError",
+    "NondeterminismError",
+    "ResumeError",
+    "Run",
+    "Snapshot",
+    "SpecChangedError",
+    "StepLimitError",
+    "Store",
+    "ThreadInfo",
+]

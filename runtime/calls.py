@@ -1,0 +1,119 @@
+"""Calling user Python: lazy imports, JSON-only values, trimmed tracebacks, timeouts.
+
+``call "pkg.mod:fn"`` imports ``pkg.mod`` the first time the step runs (never
+when the graph is built: building must not execute user code) and caches the
+function. Arguments go in and results come out through :func:`json_copy`, so
+user code only ever sees and returns plain JSON values and cannot mutate the
+run's state behind its back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import threading
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import CallTimeoutError, EvalError, UserCodeError
+from .values import NotJSON, canonical_json, json_copy
+
+_RUNTIME_DIR = str(Path(__file__).resolve().parent)
+_functions: dict[str, Callable[..., Any]] = {}
+_import_lock = threading.Lock()
+
+
+def resolve(target: str) -> Callable[..., Any]:
+    """The function named ``pkg.mod:fn``, imported on first use."""
+    found = _functions.get(target)
+    if found is not None:
+        return found
+    module_name, _, attribute = target.partition(":")
+    with _import_lock:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+                raise EvalError(f'call "{target}": no module named `{exc.name}` '
+                                "(is its folder on sys.path?)") from None
+            raise _user_error(target, exc, "importing it raised") from None
+        except Exception as exc:  # noqa: BLE001 - the module's own code failed
+            raise _user_error(target, exc, "importing it raised") from None
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise EvalError(f'call "{target}": module `{module_name}` has no function `{attribute}`')
+    _functions[target] = function
+    return function
+
+
+def invoke(target: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Call ``target`` with copies of JSON ``args``; return a checked copy of
+    its JSON result. User exceptions become :class:`UserCodeError`."""
+    function = resolve(target)
+    try:
+        result = function(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - anything user code raises is reported
+        raise _user_error(target, exc, "raised") from None
+    return checked(result, target, "its result")
+
+
+def checked(value: Any, target: str, what: str) -> Any:
+    try:
+        return json_copy(value, what)
+    except NotJSON as exc:
+        raise EvalError(f'call "{target}": {exc}') from None
+
+
+def checked_args(args: list[Any], kwargs: dict[str, Any], target: str) -> tuple[list[Any], dict[str, Any]]:
+    return (checked(args, target, "its arguments"), checked(kwargs, target, "its keyword arguments"))
+
+
+def args_hash(args: list[Any], kwargs: dict[str, Any]) -> str:
+    """What identifies a ``once`` call's arguments in the journal."""
+    text = canonical_json([args, kwargs])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _user_error(target: str, exc: BaseException, verb: str) -> UserCodeError:
+    name = type(exc).__name__
+    return UserCodeError(f'call "{target}" {verb} {name}: {exc}', type_name=name,
+                         traceback=user_traceback(exc))
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The exception's traceback without the runtime's own frames."""
+    frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
+              if not frame.filename.startswith(_RUNTIME_DIR)
+              and "importlib" not in frame.filename]
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)
+
+
+def run_with_timeout(work: Callable[[], Any], timeout_ms: int | None, what: str) -> Any:
+    """Run ``work`` and return its result, giving up after ``timeout_ms``.
+
+    Python cannot stop a thread, so on a timeout the worker is abandoned (a
+    daemon thread): it finishes in the background and its result is ignored.
+    """
+    if timeout_ms is None:
+        return work()
+    outcome: dict[str, Any] = {}
+
+    def worker() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=worker, name=f"fermata {what}", daemon=True)
+    thread.start()
+    thread.join(timeout_ms / 1000)
+    if thread.is_alive():
+        raise CallTimeoutError(f"{what} timed out after {timeout_ms} ms", type_name="TimeoutError")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

@@ -1,0 +1,150 @@
+"""``Command``: resume a paused run, edit its state, redirect it.
+
+:func:`plan_command` checks a command against the run's latest checkpoint and
+turns it into a :class:`Plan`: which node gets which answer, the update, the
+new frontier. Every check happens here, before anything changes, so a
+rejected command (:class:`ResumeError`) leaves the stored run untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checkpoint import Checkpoint
+from .errors import ResumeError
+from .flow import CompiledFlow
+from .values import NotJSON, json_copy
+
+
+class _NoResume:
+    def __repr__(self) -> str:
+        return "NO_RESUME"
+
+
+NO_RESUME: Any = _NoResume()  # "no resume value", distinct from resuming with null
+
+
+@dataclass(frozen=True)
+class Command:
+    """What to do with a run besides giving it input.
+
+    ``resume``: the answer to the single pending interrupt, or a dict mapping
+    interrupt ids (``"node:label"``) or tokens to answers (a non-empty dict
+    whose keys all contain ``:``). ``update``: field values written before the
+    run continues (type-checked). ``goto``: a node name or list of names that
+    replaces the nodes the run would run next.
+    """
+
+    resume: Any = NO_RESUME
+    update: dict[str, Any] | None = None
+    goto: str | list[str] | None = None
+
+    @property
+    def has_resume(self) -> bool:
+        return self.resume is not NO_RESUME
+
+
+@dataclass
+class Plan:
+    answers: dict[str, Any] = field(default_factory=dict)  # node -> answer to its pending interrupt
+    update: dict[str, Any] | None = None
+    goto: list[str] | None = None
+
+
+def is_id_map(value: Any) -> bool:
+    return (isinstance(value, dict) and bool(value)
+            and all(isinstance(k, str) and ":" in k for k in value))
+
+
+def plan_command(command: Command, latest: Checkpoint, flow: CompiledFlow, thread: str) -> Plan:
+    plan = Plan()
+    if command.has_resume:
+        if latest.status != "interrupted":
+            hint = {"failed": "; the run failed: retry it with invoke(None)",
+                    "done": "; the run is done: start a new run with an input dict"}.get(latest.status, "")
+            raise ResumeError(f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")
+        plan.answers = _answers(command.resume, latest, flow)
+    if command.update is not None:
+        if not isinstance(command.update, dict):
+            raise ResumeError("Command(update=...) must be a dict of field values")
+        problems = flow.update_problems(command.update)
+        if problems:
+            raise ResumeError("invalid Command(update=...):\n  - " + "\n  - ".join(problems), problems)
+        plan.update = {name: json_copy(value) for name, value in command.update.items()}
+    if command.goto is not None:
+        plan.goto = _goto(command.goto, flow)
+    return plan
+
+
+def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow) -> dict[str, Any]:
+    pending = latest.pending
+    dynamic = [p for p in pending if not _is_static(p)]
+    if is_id_map(resume):
+        chosen = _by_key(resume, pending)
+    elif len(dynamic) > 1:
+        ids = ", ".join(f"`{p['id']}`" for p in dynamic)
+        raise ResumeError(f"{len(dynamic)} interrupts are pending ({ids}): answer them by id, "
+                          "e.g. Command(resume={\"" + dynamic[0]["id"] + "\": value})")
+    else:
+        # One dynamic interrupt takes the value; static ones accept and ignore any value.
+        chosen = [(p, resume) for p in dynamic]
+    answers: dict[str, Any] = {}
+    problems: list[str] = []
+    for entry, value in chosen:
+        if _is_static(entry):
+            continue
+        try:
+            value = json_copy(value, "the answer")
+        except NotJSON as exc:
+            problems.append(f"`{entry['id']}`: {exc}")
+            continue
+        problems += [f"`{entry['id']}`: {p}" for p in flow.schemas.violations(entry.get("schema"), value)]
+        answers[entry["node"]] = value
+    if problems:
+        raise ResumeError("the answer does not match the expected type (the run stays paused):\n  - "
+                          + "\n  - ".join(problems), problems)
+    return answers
+
+
+def _by_key(resume: dict[str, Any], pending: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
+    by_key = {p["id"]: p for p in pending}
+    by_key.update({p["token"]: p for p in pending})
+    chosen: dict[str, tuple[dict[str, Any], Any]] = {}
+    problems = []
+    for key, value in resume.items():
+        entry = by_key.get(key)
+        if entry is None:
+            base = key.partition("#")[0]
+            if "#" in key and base in by_key:
+                problems.append(f"token `{key}` is stale: that occurrence of `{base}` was already "
+                                f"answered (it is pending again as `{by_key[base]['token']}`)")
+            elif "#" in key:
+                problems.append(f"token `{key}` is stale or unknown: `{base}` is not pending")
+            else:
+                problems.append(f"no pending interrupt `{key}`")
+            continue
+        if entry["id"] in chosen:
+            problems.append(f"`{entry['id']}` is answered twice (by id and by token)")
+            continue
+        chosen[entry["id"]] = (entry, value)
+    if problems:
+        listed = ", ".join(f"`{p['id']}` (token `{p['token']}`)" for p in pending)
+        raise ResumeError("cannot resume:\n  - " + "\n  - ".join(problems) + f"\npending: {listed}", problems)
+    return list(chosen.values())
+
+
+def _goto(goto: str | list[str], flow: CompiledFlow) -> list[str]:
+    names = [goto] if isinstance(goto, str) else goto
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ResumeError("Command(goto=...) must be a node name or a list of node names")
+    unknown = [n for n in names if n not in flow.nodes and n != "end"]
+    if unknown:
+        raise ResumeError(f"Command(goto=...): unknown node(s) {', '.join(f'`{n}`' for n in unknown)} "
+                          f"(nodes: {', '.join(sorted(flow.nodes))})")
+    return sorted({n for n in names if n != "end"})
+
+
+def _is_static(entry: dict[str, Any]) -> bool:
+    # `before`/`after` are keywords, so no dynamic interrupt can carry these labels.
+    return entry["label"] in ("before", "after") and entry["id"].endswith((":before", ":after"))

@@ -1,0 +1,300 @@
+"""Supersteps: running a thread forward from a checkpoint until it pauses,
+finishes or fails.
+
+One :class:`Engine` drives one ``invoke`` of one thread. Its working state is
+a checkpoint's content held in plain attributes. A checkpoint is written
+through ``store.append``:
+
+* when a run starts (input applied, ``start`` routed; step = the previous
+  run's last step, 0 for a new thread),
+* at the end of every superstep (step ``s`` = the number of supersteps since
+  the thread began; the frontier is what step ``s + 1`` will run),
+* at every pause or failure. Inside step ``s`` (a dynamic interrupt, a failed
+  node) the checkpoint has step ``s``, the step's nodes as frontier and, in
+  ``nodes``, each node's progress; at a boundary (static interrupts, the step
+  limit) ``nodes`` is empty. "``nodes`` is non-empty" is how a checkpoint says
+  a step is in flight.
+
+Static interrupts are decided exactly once per boundary: right after a step
+completes (or ``start`` is routed) and before that boundary's checkpoint is
+written, which is then either the pause or a plain ``running`` checkpoint.
+Continuing from any boundary checkpoint therefore goes straight into the
+next step, so a boundary whose pause was resumed never pauses again and no
+"passed" flag is needed. ``extra`` holds the little that is neither state
+nor progress: ``goto`` (a ``Command(goto=...)`` waiting for the step in
+flight to complete) and ``route_start`` (``start``'s route failed; a retry
+routes it again).
+
+The step limit counts the supersteps *begun* by one invoke; finishing a step
+that was already in flight does not count.
+
+Cost per step does not depend on the size of the graph or of the state
+beyond what the step touches: the state is copied shallowly once per
+checkpoint (values are never mutated in place, see ``values.py``), routes
+and joins are looked up per finished node, and only written fields are
+passed to the store as changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .checkpoint import Checkpoint, Store, ThreadInfo
+from .command import Plan
+from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
+from .flow import CompiledFlow
+from .node import Outcome, failed_record, interrupt_token
+from .values import combine
+
+_EMPTY: dict[str, Any] = {}
+
+
+class _StateView:
+    """The view ``start``'s route is evaluated on: the state, nothing else."""
+
+    __slots__ = ("locals", "overlay", "state")
+
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
+        self.overlay = _EMPTY
+        self.locals = _EMPTY
+
+
+class Engine:
+    def __init__(self, flow: CompiledFlow, store: Store, info: ThreadInfo, path: str | None,
+                 step_limit: int):
+        self.flow = flow
+        self.store = store
+        self.info = info
+        self.path = path
+        self.step_limit = step_limit
+        self.events: list[dict[str, Any]] = []
+        self.seq = 0
+        self.step = 0
+        self.values: dict[str, Any] = {}
+        self.frontier: list[str] = []
+        self.joins: dict[str, list[str]] = {}
+        self.progress: dict[str, dict[str, Any]] = {}   # nodes of the step in flight
+        self.pending: list[dict[str, Any]] = []
+        self.goto: list[str] | None = None              # replaces the next frontier, once
+        self.in_step = False
+        self.route_start = False                        # `start` must (still) be routed
+        self.changed: set[str] = set()
+        self.store_everything = True                    # the next append is a full snapshot
+        self.steps_begun = 0
+        self.last_ran: list[str] = []
+        self.last: Checkpoint | None = None
+
+    # ------------------------------------------------------------ entering
+
+    def begin_run(self, values: dict[str, Any], seq: int, step: int) -> None:
+        """A new run on this thread, from ``values`` (defaults or the finished
+        run's state, with the input applied)."""
+        self.seq, self.step, self.values = seq, step, values
+        self.route_start = True
+
+    def resume_from(self, latest: Checkpoint, plan: Plan, values: dict[str, Any] | None = None) -> None:
+        """Continue the run of ``latest`` as ``plan`` says (its checks passed)."""
+        self.seq = latest.seq + 1
+        self.step = latest.step
+        self.values = dict(latest.values) if values is None else values
+        self.frontier = latest.frontier
+        self.joins = latest.joins
+        self.progress = dict(latest.nodes)
+        self.goto = latest.extra.get("goto")
+        self.in_step = bool(latest.nodes)
+        self.route_start = bool(latest.extra.get("route_start"))
+        self.store_everything = values is not None
+        if plan.update:
+            self.values.update(plan.update)
+            self.changed.update(plan.update)
+        for node, answer in plan.answers.items():
+            record = self.progress[node]
+            self.progress[node] = {**record, "resume": record["resume"] + [answer]}
+        if plan.goto is not None:
+            if self.in_step or self.route_start:
+                self.goto = plan.goto
+            else:
+                self.frontier = plan.goto
+
+    # ------------------------------------------------------------ running
+
+    def advance(self) -> bool:
+        """Do the next unit of work (route ``start``, finish the step in
+        flight, or run one superstep); False once the run paused, finished
+        or failed."""
+        if self.route_start:
+            return self._route_start()
+        if self.in_step:
+            self.in_step = False
+            return self._run_nodes()
+        if not self.frontier:
+            self._save("done")
+            self.emit({"event": "done", "output": self.flow.output_of(self.values)})
+            return False
+        if self.steps_begun >= self.step_limit:
+            error = StepLimitError(self.step_limit, self.last_ran, self.frontier)
+            self._fail_run(error, "step_limit", node=None)
+            raise error
+        self.step += 1
+        self.steps_begun += 1
+        self.progress = {}
+        self.emit({"event": "step_start", "step": self.step, "nodes": self.frontier})
+        return self._run_nodes()
+
+    def _route_start(self) -> bool:
+        self.route_start = False
+        try:
+            targets = self.flow.start_route(_StateView(self.values))
+        except StepFailure as failure:
+            self.route_start = True  # a retry routes `start` again
+            error = failure.to_error("start", self.path)
+            self._save("failed", error)
+            self.emit({"event": "failed", "error": error})
+            return False
+        self.frontier = self.goto if self.goto is not None else sorted(set(targets))
+        self.goto = None
+        return self._boundary([])
+
+    def _run_nodes(self) -> bool:
+        """Run every node of the step that has not finished yet."""
+        outcomes: dict[str, Outcome] = {}
+        for name in self.frontier:
+            record = self.progress.get(name)
+            if record is not None and record["status"] == "finished":
+                continue
+            self.emit({"event": "node_start", "node": name, "step": self.step})
+            try:
+                outcome = self.flow.nodes[name].run(self.values, record, self.step, self.path)
+            except NondeterminismError as exc:
+                error = {"message": str(exc), "type": "NondeterminismError", "kind": "nondeterminism",
+                         "node": name, "line": self.flow.nodes[name].line, "column": None,
+                         "path": self.path, "traceback": None}
+                self.progress[name] = failed_record(record, error)
+                self.pending = [o.pending for o in outcomes.values() if o.pending]
+                self._save("failed", error)
+                self.emit({"event": "failed", "error": error})
+                raise
+            self.progress[name] = outcome.record
+            outcomes[name] = outcome
+            if outcome.status == "finished":
+                self.emit({"event": "node_end", "node": name, "step": self.step,
+                            "writes": outcome.record["writes"]})
+        self.pending = [o.pending for o in outcomes.values() if o.pending is not None]
+        errors = [o.error for o in outcomes.values() if o.error is not None]
+        if errors:
+            self._save("failed", errors[0])
+            self.emit({"event": "failed", "error": errors[0]})
+            return False
+        if self.pending:
+            self._save("interrupted")
+            self.emit({"event": "interrupt", "interrupts": self.pending})
+            return False
+        return self._complete_step()
+
+    def _complete_step(self) -> bool:
+        """Every node finished: apply writes in node-name order, route, join."""
+        progress, joins_by_source = self.progress, self.flow.joins_by_source
+        updates: dict[str, Any] = {}
+        replaced_by: dict[str, str] = {}
+        targets: set[str] = set()
+        joins = self.joins
+        try:
+            for name in self.frontier:  # sorted: LangGraph's deterministic order
+                record = progress[name]
+                for field, op, value in record["writes"]:
+                    if op == "=":
+                        other = replaced_by.setdefault(field, name)
+                        if other != name:
+                            raise InvalidUpdateError(field, [other, name], self.step)
+                        updates[field] = value
+                    else:
+                        updates[field] = combine(updates[field] if field in updates else self.values[field], value)
+                targets.update(record["next"])
+                if name in joins_by_source:
+                    joins = self._arrive(name, joins, targets)
+        except InvalidUpdateError as exc:
+            self._fail_run(exc, "invalid_update", node=exc.nodes[-1])
+            raise
+        except StepFailure as failure:  # `+=` of mismatched values from two nodes
+            error = failure.to_error(None, self.path)
+            self._save("failed", error)
+            self.emit({"event": "failed", "error": error})
+            return False
+        self.values.update(updates)
+        self.changed.update(updates)
+        self.joins = joins
+        self.emit({"event": "step_end", "step": self.step, "state_changes": updates})
+        ran = self.last_ran = self.frontier
+        self.progress = {}
+        if self.goto is not None:
+            self.frontier, self.goto = self.goto, None
+        else:
+            self.frontier = sorted(targets)
+        return self._boundary(ran)
+
+    def _arrive(self, name: str, joins: dict[str, list[str]], targets: set[str]) -> dict[str, list[str]]:
+        """Node ``name`` finished: count it for its joins; fire the complete ones."""
+        joins = dict(joins)  # never mutate what a checkpoint may hold
+        for join in self.flow.joins_by_source[name]:
+            seen = set(joins.get(join.key, ()))
+            seen.add(name)
+            if seen >= join.sources:
+                targets.add(join.target)
+                joins.pop(join.key, None)
+            else:
+                joins[join.key] = sorted(seen)
+        return joins
+
+    def _boundary(self, ran: list[str]) -> bool:
+        """Between steps: pause for static interrupts, finish, or go on."""
+        flow = self.flow
+        statics: list[dict[str, Any]] = []
+        if flow.interrupt_after:
+            statics += [self._static(n, "after") for n in ran if n in flow.interrupt_after]
+        if flow.interrupt_before:
+            statics += [self._static(n, "before") for n in self.frontier if n in flow.interrupt_before]
+        if statics:
+            self.pending = statics
+            self._save("interrupted")
+            self.emit({"event": "interrupt", "interrupts": statics})
+            return False
+        self.pending = []
+        if not self.frontier:
+            self._save("done")
+            self.emit({"event": "done", "output": flow.output_of(self.values)})
+            return False
+        self._save("running")
+        return True
+
+    def _static(self, node: str, when: str) -> dict[str, Any]:
+        return {"id": f"{node}:{when}", "node": node, "label": when, "index": 0, "payload": None,
+                "schema": None, "token": interrupt_token(self.step, node, when, 0)}
+
+    # ------------------------------------------------------------ recording
+
+    def _fail_run(self, exc: Exception, kind: str, node: str | None) -> None:
+        error = {"message": str(exc), "type": type(exc).__name__, "kind": kind, "node": node,
+                 "line": None, "column": None, "path": self.path, "traceback": None}
+        self._save("failed", error)
+        self.emit({"event": "failed", "error": error})
+
+    def _save(self, status: str, error: dict[str, Any] | None = None) -> None:
+        extra: dict[str, Any] = {}
+        if self.goto is not None:
+            extra["goto"] = self.goto
+        if self.route_start:
+            extra["route_start"] = True
+        checkpoint = Checkpoint(
+            seq=self.seq, step=self.step, status=status, values=dict(self.values),
+            frontier=self.frontier, joins=self.joins, pending=self.pending,
+            nodes=dict(self.progress) if self.progress else {}, error=error, extra=extra)
+        changed = None if self.store_everything else sorted(self.changed)
+        self.store.append(self.info, checkpoint, changed)
+        self.seq += 1
+        self.changed = set()
+        self.store_everything = False
+        self.last = checkpoint
+
+    def emit(self, event: dict[str, Any]) -> None:
+        self.events.append(event)

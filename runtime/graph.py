@@ -1,0 +1,252 @@
+"""``Graph``: a flow ready to run, and the whole user-facing API.
+
+    graph = Graph.from_ir(ir, store="sqlite:///runs.db")
+    run = graph.invoke({"amount": 250}, thread="t1")
+    run = graph.invoke(Command(resume={"approved": True}), thread="t1")
+    graph.state("t1"); graph.history("t1"); graph.fork("t1", checkpoint_id, thread="t2")
+    for event in graph.stream(None, thread="t1"): ...
+
+Every call first decides, from the thread's latest checkpoint, what the call
+means (a new run, a resume, a retry) and checks everything it can (input,
+answers, updates, spec changes) *before* writing anything; then an
+:class:`Engine` runs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from .checkpoint import Checkpoint, Store, ThreadInfo
+from .command import Command, Plan, plan_command
+from .engine import Engine
+from .errors import FermataError, InputError, SpecChangedError
+from .flow import CompiledFlow, select_flow, validate_ir
+from .run import Run, Snapshot
+from .values import json_copy
+
+DEFAULT_STEP_LIMIT = 1000
+
+
+def _open_store(store: str | Store | None) -> Store:
+    if isinstance(store, Store):
+        return store
+    from .stores import open_store
+
+    return open_store("memory:" if store is None else store)
+
+
+class Graph:
+    """An executable flow bound to a store."""
+
+    def __init__(self, flow: CompiledFlow, store: Store, source: str | None = None,
+                 path: str | None = None):
+        self.compiled = flow
+        self.store = store
+        self.source = source          # recorded with each thread (the CLI reloads the flow from it)
+        self.path = path or source    # shown in runtime errors
+
+    @classmethod
+    def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
+                source: str | None = None, *, validate: bool = False) -> Graph:
+        """Build the graph of one flow of an IR document.
+
+        ``flow`` is needed when the IR holds several flows. ``store`` is a
+        Store, a URL (``"memory:"``, ``"sqlite:///path"``) or None (memory).
+        ``validate=True`` first checks the IR against ``spec/ir.schema.json``:
+        worth it for hand-written or foreign IR, but off by default because
+        it costs ~2 ms per node (the compiler's output is valid by construction).
+        """
+        flow_ir = select_flow(ir, flow)
+        if validate:
+            validate_ir(ir)
+        compiled = CompiledFlow(flow_ir)
+        ir_path = (ir.get("source") or {}).get("path")
+        return cls(compiled, _open_store(store), source, source or ir_path)
+
+    @property
+    def name(self) -> str:
+        return self.compiled.name
+
+    @property
+    def ir(self) -> dict[str, Any]:
+        """The flow's IR."""
+        return self.compiled.ir
+
+    @property
+    def ir_hash(self) -> str:
+        return self.compiled.hash
+
+    # ------------------------------------------------------------ running
+
+    def invoke(self, input: Any = None, thread: str | None = None, *,
+               step_limit: int = DEFAULT_STEP_LIMIT) -> Run:
+        """Start, resume or retry the run of ``thread``; return it as it stands.
+
+        ``input``: a dict (a new run; on a finished thread, a new run from its
+        state), a :class:`Command`, or None (continue: pass static interrupts,
+        re-run interrupted nodes, retry failed ones).
+        """
+        thread = _thread_name(thread)
+        engine = self._prepare(input, thread, step_limit)
+        if engine is None:
+            run = self.state(thread)
+            assert run is not None
+            return run
+        while engine.advance():
+            pass
+        assert engine.last is not None
+        return Run.from_checkpoint(thread, engine.last, self.compiled.outputs, engine.events)
+
+    def stream(self, input: Any = None, thread: str | None = None, *,
+               step_limit: int = DEFAULT_STEP_LIMIT) -> Iterator[dict[str, Any]]:
+        """Like :meth:`invoke`, yielding each event (a plain dict) as it happens.
+        Rejected calls raise before the first event."""
+        thread = _thread_name(thread)
+        engine = self._prepare(input, thread, step_limit)
+        return self._events(engine)
+
+    def _events(self, engine: Engine | None) -> Iterator[dict[str, Any]]:
+        if engine is None:
+            return
+        more = True
+        while more:
+            try:
+                more = engine.advance()
+            finally:
+                yield from engine.events
+                engine.events.clear()
+
+    def _prepare(self, payload: Any, thread: str, step_limit: int) -> Engine | None:
+        flow, store = self.compiled, self.store
+        info = store.thread(thread)
+        latest = store.latest(thread) if info is not None else None
+        if info is not None and info.flow != flow.name:
+            raise SpecChangedError(f"thread `{thread}` runs flow `{info.flow}`, not `{flow.name}`")
+        if isinstance(payload, Command):
+            if latest is None:
+                raise FermataError(f"no run on thread `{thread}`: start one with an input dict")
+            plan = plan_command(payload, latest, flow, thread)
+            return self._continue(thread, info, latest, plan, step_limit)  # type: ignore[arg-type]
+        if payload is None:
+            if latest is None:
+                raise InputError(f"no run on thread `{thread}`: start one with an input dict")
+            if latest.status == "done":
+                return None
+            return self._continue(thread, info, latest, Plan(), step_limit)  # type: ignore[arg-type]
+        if latest is not None and latest.status != "done":
+            raise InputError(
+                f"thread `{thread}` has a run in progress (status {latest.status}): resume it with "
+                "invoke(Command(resume=...)) or invoke(None), or start a new run on another thread")
+        checked = flow.check_input(payload, fresh=latest is None)
+        if latest is None:
+            values, seq, step, created = flow.defaults(), 0, 0, _now()
+        else:
+            assert info is not None
+            values = flow.carry_over(latest.values) if info.ir_hash != flow.hash else dict(latest.values)
+            seq, step, created = latest.seq + 1, latest.step, info.created
+        values.update(checked)
+        engine = self._engine(thread, created, info.source if info else None, step_limit)
+        engine.begin_run(values, seq, step)
+        engine.emit({"event": "run_start", "thread": thread})
+        return engine
+
+    def _continue(self, thread: str, info: ThreadInfo, latest: Checkpoint, plan: Plan,
+                  step_limit: int) -> Engine:
+        values = None
+        if info.ir_hash != self.compiled.hash:
+            self._check_compatible(thread, latest, plan)
+            values = self.compiled.carry_over(latest.values)
+        engine = self._engine(thread, info.created, info.source, step_limit)
+        engine.resume_from(latest, plan, values)
+        engine.emit({"event": "run_start", "thread": thread})
+        return engine
+
+    def _engine(self, thread: str, created: str, source: str | None, step_limit: int) -> Engine:
+        # Every checkpoint carries the thread's info: this graph's IR hash
+        # (re-pinning a thread that continues under a compatible new spec)
+        # and, unless this graph knows none, its source file.
+        info = ThreadInfo(thread=thread, flow=self.compiled.name, ir_hash=self.compiled.hash,
+                          source=self.source or source, created=created)
+        return Engine(self.compiled, self.store, info, self.path, step_limit)
+
+    def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
+        """A run paused under another version of the spec may go on when
+        everything it is in the middle of still exists."""
+        nodes = self.compiled.nodes
+        problems = []
+        for name in sorted(set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())):
+            if name not in nodes:
+                problems.append(f"node `{name}` was removed")
+        for entry in latest.pending:
+            node = nodes.get(entry["node"])
+            if node is None or entry["label"] in ("before", "after"):
+                continue
+            if entry["label"] not in node.interrupt_labels:
+                problems.append(f"interrupt `{entry['id']}` was removed")
+        for name, record in latest.nodes.items():
+            for field, _, _ in record.get("writes", ()):
+                if field not in self.compiled.fields:
+                    problems.append(f"field `{field}` (written by `{name}`) was removed")
+        if problems:
+            raise SpecChangedError(
+                f"thread `{thread}` was started on another version of flow `{self.compiled.name}` "
+                "and cannot continue on this one:\n  - " + "\n  - ".join(sorted(set(problems))))
+
+    # ------------------------------------------------------------ reading
+
+    def state(self, thread: str) -> Run | None:
+        """The run of ``thread`` as of its latest checkpoint (None: no such thread)."""
+        latest = self.store.latest(thread)
+        if latest is None:
+            return None
+        return Run.from_checkpoint(thread, latest, self.compiled.outputs)
+
+    def history(self, thread: str) -> list[Snapshot]:
+        """Every checkpoint of ``thread``, oldest first."""
+        return [Snapshot.from_checkpoint(c) for c in self.store.history(thread)]
+
+    def fork(self, source_thread: str, checkpoint_id: str | int, *, thread: str,
+             update: dict[str, Any] | None = None) -> Run:
+        """Copy one checkpoint of ``source_thread`` (optionally with field
+        ``update``s, type-checked) as the first checkpoint of a new thread."""
+        thread = _thread_name(thread)
+        info = self.store.thread(source_thread)
+        seq = _seq_of(checkpoint_id)
+        source = self.store.get(source_thread, seq) if info is not None and seq is not None else None
+        if info is None or source is None:
+            raise FermataError(f"thread `{source_thread}` has no checkpoint `{checkpoint_id}`")
+        if self.store.thread(thread) is not None:
+            raise FermataError(f"thread `{thread}` already exists: fork into a new thread")
+        values = dict(source.values)
+        if update:
+            problems = self.compiled.update_problems(update)
+            if problems:
+                raise InputError("invalid fork update:\n  - " + "\n  - ".join(problems), problems)
+            values.update({name: json_copy(value) for name, value in update.items()})
+        copy = Checkpoint(seq=0, step=source.step, status=source.status, values=values,
+                          frontier=source.frontier, joins=source.joins, pending=source.pending,
+                          nodes=source.nodes, error=source.error, extra=source.extra)
+        new_info = ThreadInfo(thread=thread, flow=info.flow, ir_hash=info.ir_hash,
+                              source=info.source, created=_now())
+        self.store.append(new_info, copy, None)
+        return Run.from_checkpoint(thread, copy, self.compiled.outputs)
+
+
+def _thread_name(thread: Any) -> str:
+    if not isinstance(thread, str) or not thread:
+        raise FermataError("a thread id is required: invoke(..., thread=\"t1\")")
+    return thread
+
+
+def _seq_of(checkpoint_id: str | int) -> int | None:
+    if isinstance(checkpoint_id, int) and not isinstance(checkpoint_id, bool):
+        return checkpoint_id
+    if isinstance(checkpoint_id, str) and checkpoint_id.isdigit():
+        return int(checkpoint_id)
+    return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,151 @@
+"""Running one node of one superstep: attempts, retries, timeouts, outcomes.
+
+A node runs against the state as it was at step start, with its *progress
+record* from earlier executions in this step (answers by interrupt index, the
+labels it reached, its ``once`` journal). Its outcome is a new record, stored
+in the checkpoint under ``nodes[name]`` until the step completes:
+
+* ``{"status": "finished", "writes": [[field, op, value], ...], "next": [...]}``:
+  the node's route was evaluated on its own view right away, so a finished
+  node never runs again in this step.
+* ``{"status": "interrupted", "resume", "interrupts", "once"}`` plus a pending
+  interrupt; its writes are discarded.
+* ``{"status": "failed", "resume", "interrupts", "once", "attempts", "error"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from .calls import run_with_timeout
+from .errors import StepFailure
+from .expressions import compile_condition
+from .schemas import Schemas
+from .steps import Execution, Pause, StepCompiler
+
+Route = Callable[[Any], tuple[str, ...]]
+
+
+def sleep_ms(milliseconds: int) -> None:
+    """The wait between retries (tests replace it to count waits)."""
+    time.sleep(milliseconds / 1000)
+
+
+def interrupt_token(step: int, node: str, label: str, index: int) -> str:
+    """Deterministic, so traces are identical across processes and stores; a
+    node runs at most once per step, so unique per pending occurrence."""
+    digest = hashlib.sha256(f"{step}/{node}/{label}/{index}".encode()).hexdigest()[:10]
+    return f"{node}:{label}#{digest}"
+
+
+def compile_route(route_ir: dict[str, Any] | None, source: str) -> Route:
+    """The targets of the first branch taken (``end`` dropped), evaluated on a view."""
+    if not route_ir:
+        return lambda view: ()
+    branches = []
+    for branch in route_ir["branches"]:
+        when = branch["when"]
+        condition = None if when is None else compile_condition(when, f"the condition of an edge from `{source}`")
+        targets = tuple(t for t in branch["targets"] if t != "end")
+        branches.append((condition, targets, branch["line"]))
+    if len(branches) == 1 and branches[0][0] is None:
+        fixed = branches[0][1]
+        return lambda view: fixed
+
+    def route(view: Any) -> tuple[str, ...]:
+        for condition, targets, line in branches:
+            if condition is None:
+                return targets
+            try:
+                if condition(view):
+                    return targets
+            except StepFailure as failure:
+                raise failure.locate(line, None)
+        return ()
+
+    return route
+
+
+@dataclass
+class Outcome:
+    """What one run of a node came to: its new progress record, and the
+    pending interrupt or the error when it did not finish."""
+
+    record: dict[str, Any]
+    pending: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> str:
+        return self.record["status"]  # type: ignore[no-any-return]
+
+
+class CompiledNode:
+    def __init__(self, ir: dict[str, Any], route_ir: dict[str, Any] | None,
+                 field_schemas: dict[str, dict[str, Any]], schemas: Schemas):
+        self.name: str = ir["name"]
+        self.line: int = ir["line"]
+        self.retry: int = ir.get("retry", 0)
+        self.backoff_ms: int = ir.get("backoff_ms", 0)
+        self.timeout_ms: int | None = ir.get("timeout_ms")
+        compiler = StepCompiler(self.name, field_schemas, schemas)
+        self.steps = compiler.block(ir["steps"])
+        self.interrupt_labels = frozenset(compiler.interrupt_labels)
+        self.route = compile_route(route_ir, self.name)
+
+    def run(self, state: dict[str, Any], record: dict[str, Any] | None, step: int,
+            path: str | None) -> Outcome:
+        """Run the node (with its retries) against ``state``.
+
+        Raises :class:`NondeterminismError` (the engine fails the run);
+        every other failure becomes a ``failed`` outcome.
+        """
+        resume: list[Any] = record.get("resume", []) if record else []
+        recorded: list[str] = record.get("interrupts", []) if record else []
+        journal: list[dict[str, Any]] = record.get("once", []) if record else []
+        attempts = 0
+        while True:
+            attempts += 1
+            ex = Execution(self.name, state, resume, recorded, list(journal))
+            try:
+                run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
+                return Outcome({"status": "finished", "writes": ex.writes, "next": list(self.route(ex))})
+            except Pause as pause:
+                pending = {"id": f"{self.name}:{pause.label}", "node": self.name, "label": pause.label,
+                           "index": pause.index, "payload": pause.payload, "schema": pause.schema,
+                           "token": interrupt_token(step, self.name, pause.label, pause.index)}
+                return Outcome({"status": "interrupted", "resume": resume, "interrupts": ex.reached,
+                                "once": ex.journal}, pending=pending)
+            except StepFailure as failure:
+                # Completed `once` calls happened, even in a failed or abandoned
+                # attempt: keep them so a retry does not repeat them. (A timed-out
+                # worker may still append; the copy taken here is what counts.)
+                journal = list(ex.journal)
+                if failure.line is None and failure.kind == "timeout":
+                    failure.line = self.line
+                if failure.retryable and attempts <= self.retry:
+                    sleep_ms(self.backoff_ms * 2 ** (attempts - 1))
+                    continue
+                error = failure.to_error(self.name, path)
+                error["attempts"] = attempts
+                return Outcome({"status": "failed", "resume": resume, "interrupts": recorded,
+                                "once": journal, "attempts": attempts, "error": error}, error=error)
+
+    def _attempt(self, ex: Execution) -> None:
+        self.steps(ex)
+        ex.check_finished()
+
+
+def failed_record(record: dict[str, Any] | None, error: dict[str, Any]) -> dict[str, Any]:
+    """The record of a node failed by the engine (nondeterminism), keeping
+    what a retry needs."""
+    record = record or {}
+    return {"status": "failed", "resume": record.get("resume", []),
+            "interrupts": record.get("interrupts", []), "once": record.get("once", []),
+            "attempts": 1, "error": error}
+

@@ -1,0 +1,94 @@
+"""What ``invoke``, ``state`` and ``history`` hand back to the caller.
+
+These are read-only snapshots built from a checkpoint; they hold copies, so a
+caller changing ``run.state`` changes nothing stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checkpoint import Checkpoint
+from .values import json_copy
+
+
+@dataclass(frozen=True)
+class Interrupt:
+    """A pending interrupt. ``id`` is ``"node:label"`` (``"N:before"`` /
+    ``"N:after"`` for static ones); ``token`` names this very occurrence."""
+
+    id: str
+    node: str
+    label: str
+    index: int
+    payload: Any
+    schema: dict[str, Any] | None
+    token: str
+
+    @property
+    def static(self) -> bool:
+        return self.label in ("before", "after")
+
+    @staticmethod
+    def from_pending(entry: dict[str, Any]) -> Interrupt:
+        return Interrupt(id=entry["id"], node=entry["node"], label=entry["label"],
+                         index=entry["index"], payload=json_copy(entry.get("payload")),
+                         schema=entry.get("schema"), token=entry["token"])
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run as of one checkpoint (the latest, for ``invoke`` and ``state``).
+
+    ``events`` holds what the ``invoke`` that produced it streamed (empty
+    for ``state``). Events share values with the stored run: read them, do
+    not change them.
+    """
+
+    thread: str
+    status: str                       # "interrupted" | "done" | "failed" | "running"
+    state: dict[str, Any]
+    output: dict[str, Any]
+    interrupts: list[Interrupt]
+    error: dict[str, Any] | None
+    checkpoint_id: str
+    step: int
+    next: list[str] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    @staticmethod
+    def from_checkpoint(thread: str, checkpoint: Checkpoint, outputs: tuple[str, ...],
+                        events: list[dict[str, Any]] | None = None) -> Run:
+        state = json_copy(checkpoint.values)
+        return Run(thread=thread, status=checkpoint.status, state=state,
+                   output={name: state.get(name) for name in outputs},
+                   interrupts=[Interrupt.from_pending(p) for p in checkpoint.pending],
+                   error=json_copy(checkpoint.error), checkpoint_id=checkpoint.id,
+                   step=checkpoint.step, next=list(checkpoint.frontier), events=events or [])
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One entry of ``history``: a checkpoint as the caller sees it.
+
+    ``next`` is the frontier: the nodes of the step in flight (when ``nodes``
+    records progress) or of the next step.
+    """
+
+    checkpoint_id: str
+    step: int
+    status: str
+    state: dict[str, Any]
+    pending: list[Interrupt]
+    next: list[str]
+    error: dict[str, Any] | None
+    nodes: dict[str, Any]
+
+    @staticmethod
+    def from_checkpoint(checkpoint: Checkpoint) -> Snapshot:
+        return Snapshot(checkpoint_id=checkpoint.id, step=checkpoint.step, status=checkpoint.status,
+                        state=json_copy(checkpoint.values),
+                        pending=[Interrupt.from_pending(p) for p in checkpoint.pending],
+                        next=list(checkpoint.frontier), error=json_copy(checkpoint.error),
+                        nodes=json_copy(checkpoint.nodes))

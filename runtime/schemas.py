@@ -1,0 +1,105 @@
+"""JSON Schema validation of values against the flow's types.
+
+Every schema in the IR is resolved against the flow's ``defs``
+(``{"$defs": defs, **schema}``, Draft 2020-12). Building a validator is far
+costlier than using one, so :class:`Schemas` builds each distinct schema's
+validator once per graph. Validation is used only where the compiler could
+not prove a type: input, resume values, ``Command(update=...)``, call results
+and ``set`` steps marked ``check``. Trusted writes are never validated.
+
+:meth:`Schemas.violations` lists *every* violation, one readable line each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .values import canonical_json, format_value, type_name
+
+_JSON_TYPE_NAMES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
+                    "array": "list", "object": "map", "null": "null"}
+
+
+class Schemas:
+    """The validators of one flow, built lazily and cached."""
+
+    def __init__(self, defs: dict[str, Any]):
+        self.defs = defs
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def validator(self, schema: dict[str, Any]) -> Draft202012Validator:
+        key = canonical_json(schema)
+        found = self._validators.get(key)
+        if found is None:
+            resolved = {"$defs": self.defs, **schema} if self.defs else schema
+            found = Draft202012Validator(resolved)
+            self._validators[key] = found
+        return found
+
+    def violations(self, schema: dict[str, Any] | None, value: Any) -> list[str]:
+        """Every way ``value`` breaks ``schema``, sorted by location; [] if valid."""
+        if schema is None or not schema:
+            return []
+        validator = self.validator(schema)
+        if validator.is_valid(value):  # the fast path: no error objects built
+            return []
+        lines: list[str] = []
+        for error in validator.iter_errors(value):
+            lines.extend(_describe(leaf) for leaf in _leaves(error))
+        return sorted(dict.fromkeys(lines))
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    """For an optional type (``anyOf [T, null]``) failing on a non-null value,
+    the errors of ``T`` say more than "not valid under any of the schemas"."""
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        branches: dict[int, list[ValidationError]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.schema_path[0], []).append(sub)
+        options = error.validator_value
+        useful = [i for i in branches if options[i] != {"type": "null"}]
+        if len(useful) == 1:
+            return [leaf for sub in branches[useful[0]] for leaf in _leaves(sub)]
+    return [error]
+
+
+def _location(error: ValidationError) -> str:
+    path = ""
+    for part in error.absolute_path:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _describe(error: ValidationError) -> str:
+    where = _location(error)
+    prefix = f"`{where}`: " if where else ""
+    instance = error.instance
+    kind = error.validator
+    if kind == "type":
+        wanted = error.validator_value
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        names = " or ".join(_JSON_TYPE_NAMES.get(w, w) for w in wanted)
+        return f"{prefix}expected {names}, got {type_name(instance)} {_show(instance)}"
+    if kind == "required":
+        missing = [name for name in error.validator_value
+                   if isinstance(instance, dict) and name not in instance]
+        return f"{prefix}missing required field {', '.join(f'`{m}`' for m in missing)}"
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in instance if k not in allowed)
+        return f"{prefix}unknown field {', '.join(f'`{e}`' for e in extra)}"
+    if kind == "enum":
+        options = ", ".join(_show(o) for o in error.validator_value)
+        return f"{prefix}expected one of {options}, got {_show(instance)}"
+    if kind == "const":
+        return f"{prefix}expected {_show(error.validator_value)}, got {_show(instance)}"
+    return f"{prefix}{error.message}"
+
+
+def _show(value: Any) -> str:
+    text = format_value(value)
+    text = f'"{text}"' if isinstance(value, str) else text
+    return text if len(text) <= 60 else text[:57] + "..."

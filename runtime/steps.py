@@ -1,0 +1,273 @@
+"""A node's steps compiled into closures, and the :class:`Execution` they run in.
+
+An :class:`Execution` is one run of one node's steps. It is the node's
+*view* (``state`` at step start, ``overlay`` of its own ``set``s, ``locals``)
+and its *record*: the ordered writes ``[field, op, value]``, the interrupt
+labels it reached, and its ``once`` journal. Replays are checked against the
+record of earlier executions (``recorded`` labels, ``journal`` entries); a
+difference is a :class:`NondeterminismError`, never a silent misbinding.
+
+Reaching an interrupt that has no answer yet raises :class:`Pause`: the node
+stops at once and the caller discards this execution's writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import calls
+from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
+from .expressions import compile_condition, compile_expr
+from .schemas import Schemas
+from .values import combine, format_value
+
+Step = Callable[["Execution"], None]
+
+
+class Pause(Exception):
+    """Internal: the node reached interrupt ``index`` and has no answer for it."""
+
+    def __init__(self, label: str, index: int, payload: Any, schema: dict[str, Any] | None):
+        super().__init__(label)
+        self.label = label
+        self.index = index
+        self.payload = payload
+        self.schema = schema
+
+
+class Execution:
+    """One execution of one node: its view and what it did."""
+
+    __slots__ = (
+        "journal",
+        "locals",
+        "node",
+        "once_count",
+        "overlay",
+        "reached",
+        "recorded",
+        "resume",
+        "state",
+        "writes",
+    )
+
+    def __init__(self, node: str, state: dict[str, Any], resume: list[Any],
+                 recorded: list[str], journal: list[dict[str, Any]]):
+        self.node = node
+        self.state = state
+        self.overlay: dict[str, Any] = {}
+        self.locals: dict[str, Any] = {}
+        self.writes: list[list[Any]] = []
+        self.resume = resume          # answers so far, by interrupt index
+        self.recorded = recorded      # labels reached by the previous execution
+        self.reached: list[str] = []  # labels reached by this one
+        self.journal = journal        # once-call entries {target, args_hash, result}, by index
+        self.once_count = 0
+
+    def field(self, name: str) -> Any:
+        overlay = self.overlay
+        return overlay[name] if name in overlay else self.state[name]
+
+    def fields(self) -> dict[str, Any]:
+        """The node's view of the state as one dict (for the state-in call form)."""
+        merged = dict(self.state)
+        merged.update(self.overlay)
+        return merged
+
+    def check_finished(self) -> None:
+        """A node that finishes must have reached every interrupt it reached before."""
+        if len(self.reached) < len(self.recorded):
+            k = len(self.reached)
+            raise NondeterminismError(self.node, "interrupt", k, f"`{self.recorded[k]}`",
+                                      "never reached (the node finished first)")
+
+
+class StepCompiler:
+    """Compiles the steps of one node of one flow."""
+
+    def __init__(self, node: str, field_schemas: dict[str, dict[str, Any]], schemas: Schemas):
+        self.node = node
+        self.field_schemas = field_schemas
+        self.schemas = schemas
+        self.interrupt_labels: list[str] = []
+
+    def block(self, steps: list[dict[str, Any]]) -> Step:
+        compiled = tuple((self.step(s), s["line"], s.get("column")) for s in steps)
+
+        def run_block(ex: Execution) -> None:
+            for run_step, line, column in compiled:
+                try:
+                    run_step(ex)
+                except StepFailure as failure:
+                    raise failure.locate(line, column)
+
+        return run_block
+
+    def step(self, ir: dict[str, Any]) -> Step:
+        kind = ir["k"]
+        if kind == "let":
+            return self._let(ir)
+        if kind == "set":
+            return self._set(ir)
+        if kind == "call":
+            return self._call(ir)
+        if kind == "interrupt":
+            return self._interrupt(ir)
+        if kind == "if":
+            return self._if(ir)
+        if kind == "fail":
+            return self._fail(ir)
+        raise ValueError(f"unknown step kind {kind!r} in node `{self.node}`")
+
+    # ------------------------------------------------------------------ steps
+
+    def _let(self, ir: dict[str, Any]) -> Step:
+        name, value = ir["name"], compile_expr(ir["value"])
+
+        def let(ex: Execution) -> None:
+            ex.locals[name] = value(ex)
+
+        return let
+
+    def _set(self, ir: dict[str, Any]) -> Step:
+        field, value = ir["field"], compile_expr(ir["value"])
+        validate = self._validator(field) if ir["check"] else None
+        if ir["op"] == "=":
+            def assign(ex: Execution) -> None:
+                new = value(ex)
+                if validate is not None:
+                    validate(new)
+                ex.overlay[field] = new
+                ex.writes.append([field, "=", new])
+
+            return assign
+
+        def extend(ex: Execution) -> None:
+            delta = value(ex)
+            new = combine(ex.field(field), delta)
+            if validate is not None:
+                validate(new)
+            ex.overlay[field] = new
+            ex.writes.append([field, "+=", delta])
+
+        return extend
+
+    def _validator(self, field: str) -> Callable[[Any], None]:
+        schema = self.field_schemas[field]
+        schemas = self.schemas
+
+        def validate(value: Any) -> None:
+            problems = schemas.violations(schema, value)
+            if problems:
+                raise EvalError(f"the value for `{field}` does not match its type: " + "; ".join(problems))
+
+        return validate
+
+    def _call(self, ir: dict[str, Any]) -> Step:
+        target, bind, once = ir["target"], ir["bind"], ir["once"]
+        node = self.node
+        if ir["args"] is None:
+            positional = None
+        else:
+            positional = [compile_expr(a) for a in ir["args"]]
+        keywords = [(name, compile_expr(e)) for name, e in ir["kwargs"]]
+        apply_updates = self._state_updates(target) if positional is None else None
+
+        def call(ex: Execution) -> None:
+            if positional is None:
+                args: list[Any] = [ex.fields()]
+                kwargs: dict[str, Any] = {}
+            else:
+                args = [a(ex) for a in positional]
+                kwargs = {name: e(ex) for name, e in keywords}
+            args, kwargs = calls.checked_args(args, kwargs, target)
+            result = _journaled(ex, node, target, args, kwargs) if once else calls.invoke(target, args, kwargs)
+            if apply_updates is not None:
+                apply_updates(ex, result)
+            elif bind is not None:
+                ex.locals[bind] = result
+
+        return call
+
+    def _state_updates(self, target: str) -> Callable[[Execution, Any], None]:
+        field_schemas, schemas = self.field_schemas, self.schemas
+
+        def apply(ex: Execution, result: Any) -> None:
+            if result is None:
+                return
+            if type(result) is not dict:
+                raise EvalError(f'call "{target}" must return a dict of field updates or None, '
+                                f"not a {type(result).__name__}")
+            unknown = sorted(k for k in result if k not in field_schemas)
+            if unknown:
+                raise EvalError(f'call "{target}" returned unknown field(s) '
+                                + ", ".join(f"`{k}`" for k in unknown))
+            problems = [f"`{name}`: {p}" for name, value in result.items()
+                        for p in schemas.violations(field_schemas[name], value)]
+            if problems:
+                raise EvalError(f'call "{target}" returned values that do not match their types: '
+                                + "; ".join(problems))
+            for name, value in result.items():
+                ex.overlay[name] = value
+                ex.writes.append([name, "=", value])
+
+        return apply
+
+    def _interrupt(self, ir: dict[str, Any]) -> Step:
+        label, bind, schema = ir["label"], ir["bind"], ir["schema"]
+        payload = compile_expr(ir["payload"]) if ir["payload"] is not None else None
+        node = self.node
+        self.interrupt_labels.append(label)
+
+        def interrupt(ex: Execution) -> None:
+            index = len(ex.reached)
+            recorded = ex.recorded
+            if index < len(recorded) and recorded[index] != label:
+                raise NondeterminismError(node, "interrupt", index, f"`{recorded[index]}`", f"`{label}`")
+            ex.reached.append(label)
+            if index < len(ex.resume):
+                if bind is not None:
+                    ex.locals[bind] = ex.resume[index]
+                return
+            raise Pause(label, index, payload(ex) if payload is not None else None, schema)
+
+        return interrupt
+
+    def _if(self, ir: dict[str, Any]) -> Step:
+        condition = compile_condition(ir["cond"], "an `if` condition")
+        then, otherwise = self.block(ir["then"]), self.block(ir["else"])
+
+        def branch(ex: Execution) -> None:
+            if condition(ex):
+                then(ex)
+            else:
+                otherwise(ex)
+
+        return branch
+
+    def _fail(self, ir: dict[str, Any]) -> Step:
+        message = compile_expr(ir["message"])
+
+        def fail(ex: Execution) -> None:
+            raise FailStepError(format_value(message(ex)), type_name="fail")
+
+        return fail
+
+
+def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """A ``call once``: the recorded result on replay, else call and record."""
+    index = ex.once_count
+    ex.once_count += 1
+    digest = calls.args_hash(args, kwargs)
+    if index < len(ex.journal):
+        entry = ex.journal[index]
+        if entry["target"] != target or entry["args_hash"] != digest:
+            raise NondeterminismError(
+                node, "once call", index,
+                f'"{entry["target"]}" with arguments {entry["args_hash"]}',
+                f'"{target}" with arguments {digest}')
+        return entry["result"]
+    result = calls.invoke(target, args, kwargs)
+    ex.journal.append({"target": target, "args_hash": digest, "result": result})
+    return result

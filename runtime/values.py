@@ -1,0 +1,124 @@
+"""JSON values: the only data a run holds, stores and passes to user code.
+
+The runtime never mutates a value in place once it is in the state, a write,
+a journal or a checkpoint: a change always builds a new list or dict. That is
+what lets a checkpoint be a shallow copy of the state and lets finished
+nodes' writes be shared with events without deep copies.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .errors import EvalError
+
+NUMBER_TYPES = (int, float)
+
+
+def type_name(value: Any) -> str:
+    """The language's name for a runtime value's type, for messages."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is bool:
+        return "bool"
+    if kind is int:
+        return "int"
+    if kind is float:
+        return "float"
+    if kind is str:
+        return "str"
+    if kind is list:
+        return "list"
+    if kind is dict:
+        return "map"
+    return f"Python {kind.__name__}"
+
+
+def is_number(value: Any) -> bool:
+    kind = type(value)
+    return kind is int or kind is float
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Equality with JSON semantics: ``1 == 1.0`` but ``true != 1``."""
+    ta, tb = type(a), type(b)
+    if ta is tb:
+        if ta is list:
+            return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        if ta is dict:
+            return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+        return a == b
+    if (ta is int or ta is float) and (tb is int or tb is float):
+        return a == b
+    return False
+
+
+def format_value(value: Any) -> str:
+    """How ``str()`` and templates show a value: strings as themselves,
+    everything else as JSON (``true``, ``null``, ``0.5``, ``["a", "b"]``)."""
+    if type(value) is str:
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if type(value) is int or type(value) is float:
+        return repr(value) if type(value) is float else str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def combine(current: Any, delta: Any) -> Any:
+    """``current += delta``: lists extend, numbers add, strings concatenate,
+    maps merge shallowly (right wins). Always a new value."""
+    tc, td = type(current), type(delta)
+    if tc is list and td is list:
+        return current + delta
+    if (tc is int or tc is float) and (td is int or td is float):
+        return current + delta
+    if tc is str and td is str:
+        return current + delta
+    if tc is dict and td is dict:
+        merged = dict(current)
+        merged.update(delta)
+        return merged
+    raise EvalError(f"cannot `+=` a {type_name(delta)} to a {type_name(current)}")
+
+
+class NotJSON(Exception):
+    """A value is not a JSON value; ``where`` says which part."""
+
+    def __init__(self, where: str, value: Any):
+        super().__init__(f"{where} is a {type_name(value)}, not a JSON value")
+        self.where = where
+
+
+def json_copy(value: Any, where: str = "the value") -> Any:
+    """A deep copy of a JSON value, checking it is one on the way (one pass
+    does both). Raises :class:`NotJSON` naming the offending part."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        raise NotJSON(where, value)
+    if kind is list:
+        return [json_copy(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if kind is dict:
+        copied = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise NotJSON(f"a key of {where} ({key!r})", key)
+            copied[key] = json_copy(item, f"{where}[{key!r}]")
+        return copied
+    raise NotJSON(where, value)
+
+
+def canonical_json(value: Any) -> str:
+    """The one text of a JSON value used for hashing (sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

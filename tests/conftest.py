@@ -1,0 +1,39 @@
+"""Test-wide settings.
+
+Hypothesis runs under the bounded ``ci`` profile unless ``HYPOTHESIS_PROFILE``
+names another: ``thorough`` runs thousands of examples per property and is
+what a release is checked with (see README, "Testing").
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+# The examples' Python modules and the instrumented call fixtures are imported
+# by dotted name (`call "tests.runtime.calls_fixture:fn"`), as a user's
+# project would import its own package.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile(
+    "thorough",
+    max_examples=3000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
