@@ -1,0 +1,38 @@
+"""Validation passes: each a small module with one entry point.
+
+A pass is a function ``(context) -> None`` that reports into
+``context.sink``. Passes never import or execute user code. They run in the
+order of :data:`PASSES`; every pass runs even when an earlier one found
+errors, so ``fermata check`` reports every problem, not the first.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from .. import ast
+from ..diagnostics import Diagnostic, DiagnosticSink
+from .context import CheckContext
+
+Pass = Callable[[CheckContext], None]
+
+
+def _passes() -> Sequence[Pass]:
+    # Imported lazily so a pass module may import helpers from this package.
+    from . import declarations, graph, steps, typecheck
+
+    return (
+        declarations.check,
+        typecheck.check,
+        steps.check,
+        graph.check,
+    )
+
+
+def check_module(module: ast.Module, path: str = "<string>") -> list[Diagnostic]:
+    """Every diagnostic for one parsed file."""
+    sink = DiagnosticSink(path)
+    context = CheckContext(module, sink)
+    for run_pass in _passes():
+        run_pass(context)
+    return sink.items

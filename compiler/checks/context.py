@@ -1,0 +1,22 @@
+"""What every pass sees: the module being checked and the sink to report into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import ast
+from ..diagnostics import DiagnosticSink
+
+
+@dataclass
+class CheckContext:
+    module: ast.Module
+    sink: DiagnosticSink
+    # Results one pass computes and a later one reuses (resolved named types,
+    # per-node write sets...), keyed by the producing pass's own names.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.sink.path
