@@ -1,0 +1,412 @@
+"""The SQLite store: runs in one file, safe for several processes at once.
+
+    store = SqliteStore(".fermata/runs.db")     # or open_store("sqlite:///.fermata/runs.db")
+
+Schema (``meta`` names the format, so a foreign or newer file is refused)::
+
+    meta(key, value)              -- format = "fermata-runs", version = 1
+    threads(id, thread, flow, ir_hash, source, created,
+            last_seq, full_seq, full_bytes, since_count, since_bytes)
+    checkpoints(thread_id, seq, kind 'full'|'delta', body JSON text)
+
+Rows are the JSON described in ``runtime/stores.py`` and
+``spec/checkpoint.schema.json``. ``threads`` also holds what the next append
+needs (the newest seq, where the newest full snapshot is and how much was
+written since), so an append reads one small row and writes two.
+
+Durability and concurrency:
+
+* ``journal_mode=WAL``: readers never block the writer nor each other, and
+  a crash never leaves a half-written transaction behind.
+* ``synchronous=NORMAL``: a committed append survives the process crashing
+  at any point (the WAL is in the OS's hands once written). After a power
+  loss or OS crash the last few appends may be lost -- the file is never
+  corrupt, the run simply resumes from an earlier checkpoint. Pass
+  ``synchronous="FULL"`` to fsync every append (about 100x slower on disks).
+* Each append is one ``BEGIN IMMEDIATE`` transaction that first checks the
+  thread's newest seq: when another process appended the same seq first, the
+  loser gets :class:`StoreConflictError` and writes nothing.
+* ``busy_timeout`` makes a writer wait (default 30 s) rather than fail while
+  another holds the write lock; appends hold it for well under a millisecond.
+
+Open one store per process: a SQLite connection must not cross ``fork``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .checkpoint import Checkpoint, Store, ThreadInfo
+from .stores import (
+    DEFAULT_SNAPSHOT_EVERY,
+    NO_STATS,
+    Decoder,
+    Stats,
+    StoreConflictError,
+    StoreError,
+    Tail,
+    encode_row,
+    wants_full,
+)
+
+STORE_FORMAT = "fermata-runs"
+STORE_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE flows (                -- one row per (flow, IR version, source file)
+    id      INTEGER PRIMARY KEY,
+    flow    TEXT NOT NULL,
+    ir_hash TEXT NOT NULL,
+    source  TEXT
+);
+CREATE INDEX flows_by_hash ON flows (ir_hash);
+CREATE TABLE threads (
+    id          INTEGER PRIMARY KEY,
+    thread      TEXT NOT NULL UNIQUE,
+    flow_id     INTEGER NOT NULL REFERENCES flows (id),
+    created     TEXT NOT NULL,
+    last_seq    INTEGER NOT NULL,   -- newest checkpoint
+    full_seq    INTEGER NOT NULL,   -- newest full snapshot
+    full_bytes  INTEGER NOT NULL,   -- its size
+    since_count INTEGER NOT NULL,   -- deltas after it
+    since_bytes INTEGER NOT NULL    -- their total size
+);
+CREATE TABLE checkpoints (          -- WITHOUT ROWID: small rows, no separate key index
+    thread_id INTEGER NOT NULL REFERENCES threads (id),
+    seq       INTEGER NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('full', 'delta')),
+    body      NOT NULL,                 -- JSON text, or a BLOB: tagged deflate of it
+    PRIMARY KEY (thread_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
+"""
+
+# Bodies of COMPRESS_FROM characters or more are stored deflated (raw
+# deflate, after a one-byte tag naming the preset dictionary) when that is
+# smaller: JSON keys repeat from row to row, and a dictionary of them shrinks
+# a typical 300-byte pause row to ~75 bytes for ~3 us. Shorter bodies (most
+# step rows) stay plain JSON text: compressing them would save little.
+COMPRESS_FROM = 96
+_DEFLATE_V1 = 1
+# Likeliest strings last (deflate reaches the end of the dictionary with the
+# shortest distances). Changing this needs a new tag: old rows keep theirs.
+_ZDICT_V1 = (
+    b'"traceback":null"column":"line":"path":"kind":"user_code""type":"'
+    b'"error":{"message":"'
+    b'"required":[],"additionalProperties":false}"properties":{"type":"object",'
+    b'{"type":"array","items":{"type":"string"}{"type":"integer"}{"type":"number"}'
+    b',"extra":{"goto":["route_start":true'
+    b'"status":"failed","attempts":1,"status":"finished","writes":[["'
+    b'"=",","+=",],"next":["'
+    b',"unset":["'
+    b',"joins":{"'
+    b',"once":[{"target":"","args_hash":"","result":'
+    b'"pending":[{"id":"'
+    b'"node":"","label":"","index":0,"payload":null,"schema":{"type":"boolean"},"token":"'
+    b',"nodes":{"":{"status":"interrupted","resume":[],"interrupts":["'
+    b'"status":"done","status":"interrupted","status":"running",'
+    b'"frontier":[],"pending":[],"nodes":{"":null},"error":null'
+    b',"frontier":["'
+    b',"values":{"'
+    b',"set":{"'
+    b'{"v":1,"step":'
+)
+
+
+def _deflate(body: str) -> str | bytes:
+    """The body as stored: plain text, or tagged deflate when smaller."""
+    if len(body) < COMPRESS_FROM:
+        return body
+    data = body.encode()
+    # A small memLevel makes setting up the compressor ~10x cheaper, which
+    # is what dominates for rows of a few hundred bytes.
+    packer = zlib.compressobj(6 if len(data) < 65536 else 1, zlib.DEFLATED, -15,
+                              1 if len(data) < 4096 else 8, zlib.Z_DEFAULT_STRATEGY, _ZDICT_V1)
+    packed = packer.compress(data) + packer.flush()
+    return bytes((_DEFLATE_V1,)) + packed if len(packed) + 1 < len(data) else body
+
+
+def _inflate(stored: str | bytes) -> str:
+    if isinstance(stored, str):
+        return stored
+    if not stored or stored[0] != _DEFLATE_V1:
+        raise ValueError(f"unknown body encoding (tag {stored[:1]!r})")
+    unpacker = zlib.decompressobj(-15, _ZDICT_V1)
+    data = unpacker.decompress(stored[1:]) + unpacker.flush()
+    if not unpacker.eof:
+        raise ValueError("the deflated body is truncated")
+    return data.decode()
+
+
+_TABLES = frozenset(("meta", "flows", "threads", "checkpoints"))
+
+_SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
+                      "FROM threads WHERE thread = ?")
+_INSERT_THREAD = ("INSERT INTO threads (thread, flow_id, created, last_seq, full_seq, full_bytes, "
+                  "since_count, since_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, full_seq = ?, full_bytes = ?, "
+                  "since_count = ?, since_bytes = ? WHERE id = ?")
+_FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ?"
+_INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source) VALUES (?, ?, ?)"
+_INSERT_ROW = "INSERT INTO checkpoints (thread_id, seq, kind, body) VALUES (?, ?, ?, ?)"
+_INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created FROM threads t "
+         "JOIN flows f ON f.id = t.flow_id")
+_LATEST_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c "
+                "ON c.thread_id = t.id AND c.seq >= t.full_seq WHERE t.thread = ? ORDER BY c.seq")
+_ROWS_UP_TO = ("SELECT seq, kind, body FROM checkpoints WHERE thread_id = ?1 AND seq <= ?2 AND seq >= "
+               "(SELECT max(seq) FROM checkpoints WHERE thread_id = ?1 AND kind = 'full' AND seq <= ?2) "
+               "ORDER BY seq")
+_ALL_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c ON c.thread_id = t.id "
+             "WHERE t.thread = ? ORDER BY c.seq")
+
+
+class SqliteStore(Store):
+    """Checkpoints in a SQLite file (created with its parent directories)."""
+
+    def __init__(self, path: str | Path, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, *,
+                 timeout: float = 30.0, synchronous: str = "NORMAL", compress: bool = True):
+        if snapshot_every < 1:
+            raise StoreError("snapshot_every must be at least 1")
+        if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
+            raise StoreError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
+        self.path = Path(path)
+        self.where = str(path)
+        self.snapshot_every = snapshot_every
+        self.compress = compress    # reading handles both kinds of row either way
+        self._lock = threading.RLock()
+        self._tails: dict[str, Tail] = {}   # per thread: the parts of the newest row this process saw
+        self._flow_ids: dict[tuple[str, str, str | None], int] = {}
+        try:
+            if self.path.parent != Path():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory of store {self.where}: {exc.strerror}") from None
+        if self.path.is_dir():
+            raise StoreError(f"store {self.where} is a directory, not a database file")
+        try:
+            self._conn = sqlite3.connect(self.where, timeout=timeout, isolation_level=None,
+                                         check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.where}: {exc}") from None
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._prepare()
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"store {self.where}: SQLite cannot use WAL mode here (got {mode}); "
+                                 "is the file on a network file system?")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        except sqlite3.Error as exc:
+            self._conn.close()
+            self._raise(exc)
+        except StoreError:
+            self._conn.close()
+            raise
+
+    # ------------------------------------------------------------ opening
+
+    def _prepare(self) -> None:
+        """Create the schema in a new (empty) file; refuse anything else
+        that is not a Fermata store of a version this code reads."""
+        conn = self._conn
+        if not self._tables():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._tables():   # another process may have won the race
+                    # statement by statement: executescript would commit first
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                     [("format", STORE_FORMAT), ("version", str(STORE_VERSION))])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        self._check_format()
+
+    def _tables(self) -> set[str]:
+        return {name for (name,) in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+    def _check_format(self) -> None:
+        tables = self._tables()
+        foreign = (f"{self.where} is not a Fermata run store (it holds tables "
+                   f"{', '.join(sorted(tables))}); point the store at another file")
+        if "meta" not in tables:
+            raise StoreError(foreign)
+        try:
+            meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.OperationalError:
+            raise StoreError(foreign) from None
+        if meta.get("format") != STORE_FORMAT:
+            raise StoreError(foreign)
+        version = meta.get("version")
+        if not (isinstance(version, str) and version.isdigit()):
+            raise StoreError(f"{self.where}: the store's format version is unreadable ({version!r})")
+        if int(version) > STORE_VERSION:
+            raise StoreError(f"{self.where} was written by a newer Fermata (store format version "
+                             f"{version}; this one reads version {STORE_VERSION}): upgrade Fermata")
+        if int(version) < STORE_VERSION:
+            raise StoreError(f"{self.where} has store format version {version}, which this Fermata "
+                             f"no longer reads (it reads version {STORE_VERSION})")
+        if not _TABLES <= tables:
+            raise StoreError(f"{self.where} is a damaged Fermata store: table(s) "
+                             f"{', '.join(sorted(_TABLES - tables))} missing")
+
+    def _raise(self, exc: sqlite3.Error) -> NoReturn:
+        message = str(exc)
+        if "not a database" in message or "malformed" in message or "disk image" in message:
+            raise StoreError(f"{self.where} is not a SQLite database, or is corrupt ({message})") from None
+        if "locked" in message or "busy" in message:
+            raise StoreError(f"store {self.where} stayed locked by another process ({message})") from None
+        raise StoreError(f"store {self.where}: {message}") from None
+
+    # ------------------------------------------------------------ the Store interface
+
+    def thread(self, thread: str) -> ThreadInfo | None:
+        with self._lock:
+            try:
+                row = self._conn.execute(f"{_INFO} WHERE t.thread = ?", (thread,)).fetchone()
+            except sqlite3.Error as exc:
+                self._raise(exc)
+        return ThreadInfo(*row) if row is not None else None
+
+    def threads(self) -> list[ThreadInfo]:
+        with self._lock:
+            try:
+                rows = self._conn.execute(f"{_INFO} ORDER BY t.thread").fetchall()
+            except sqlite3.Error as exc:
+                self._raise(exc)
+        return [ThreadInfo(*row) for row in rows]
+
+    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
+        seq = checkpoint.seq
+        with self._lock:
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    row = conn.execute(_SELECT_FOR_APPEND, (info.thread,)).fetchone()
+                    stats = Stats(*row[1:]) if row is not None else None
+                    expected = stats.last_seq + 1 if stats is not None else 0
+                    if seq != expected:
+                        raise StoreConflictError(
+                            f"store {self.where}: thread `{info.thread}` expects checkpoint {expected} "
+                            f"next, not {seq} (another process advanced this run: reload it and retry)")
+                    tail = self._tails.get(info.thread)
+                    full = wants_full(stats, tail, seq, changed, self.snapshot_every)
+                    kind, body, new_tail = encode_row(checkpoint, changed, tail, full)
+                    new = (stats or NO_STATS).after(seq, kind, len(body))
+                    counters = (new.last_seq, new.full_seq, new.full_bytes, new.since_count, new.since_bytes)
+                    flow_id = self._flow_id(info)
+                    if row is None:
+                        thread_id = conn.execute(_INSERT_THREAD, (info.thread, flow_id, info.created,
+                                                                  *counters)).lastrowid
+                    else:
+                        thread_id = row[0]
+                        conn.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, thread_id))
+                    conn.execute(_INSERT_ROW, (thread_id, seq, kind, _deflate(body) if self.compress else body))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                self._raise(exc)
+            self._tails[info.thread] = new_tail
+
+    def latest(self, thread: str) -> Checkpoint | None:
+        with self._lock:
+            rows = self._rows(_LATEST_ROWS, (thread,))
+            if not rows:
+                return None
+            checkpoint = self._decode(thread, rows)[-1]
+            tail = self._tails.get(thread)
+            if tail is None or tail.seq != checkpoint.seq:
+                # The next append (a resume, typically) can then be a delta.
+                self._tails[thread] = Tail.of(checkpoint)
+            return checkpoint
+
+    def get(self, thread: str, seq: int) -> Checkpoint | None:
+        with self._lock:
+            id_row = self._rows("SELECT id FROM threads WHERE thread = ?", (thread,))
+            if not id_row or seq < 0:
+                return None
+            rows = self._rows(_ROWS_UP_TO, (id_row[0][0], seq))
+        if not rows or rows[-1][0] != seq:
+            return None
+        return self._decode(thread, rows)[-1]
+
+    def history(self, thread: str) -> list[Checkpoint]:
+        with self._lock:
+            rows = self._rows(_ALL_ROWS, (thread,))
+        return self._decode(thread, rows)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ helpers
+
+    def _flow_id(self, info: ThreadInfo) -> int:
+        """The ``flows`` row of the thread's flow version (inside the append's
+        transaction; ids never change, so they are cached)."""
+        key = (info.flow, info.ir_hash, info.source)
+        flow_id = self._flow_ids.get(key)
+        if flow_id is None:
+            row = self._conn.execute(_FIND_FLOW, (info.ir_hash, info.flow, info.source)).fetchone()
+            flow_id = row[0] if row is not None else self._conn.execute(_INSERT_FLOW, key).lastrowid
+            assert flow_id is not None
+            self._flow_ids[key] = flow_id
+        return flow_id
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            self._raise(exc)
+
+    def _decode(self, thread: str, rows: list[tuple[Any, ...]]) -> list[Checkpoint]:
+        decoder = Decoder(f"store {self.where}", thread)
+        checkpoints = []
+        expected = rows[0][0] if rows else 0
+        for seq, kind, stored in rows:
+            if seq != expected:
+                raise StoreError(f"store {self.where}: thread `{thread}` lacks checkpoint {expected}")
+            try:
+                body = _inflate(stored)
+            except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+                raise StoreError(f"store {self.where}: checkpoint {seq} of thread `{thread}` is corrupt: "
+                                 f"{exc}") from None
+            checkpoints.append(decoder.feed(seq, kind, body))
+            expected += 1
+        return checkpoints
+
+    # -- for tests and benchmarks
+
+    def rows(self, thread: str) -> list[tuple[str, str]]:
+        """``(kind, body)`` of each stored row of ``thread``, by seq."""
+        with self._lock:
+            return [(kind, _inflate(body)) for _, kind, body in self._rows(_ALL_ROWS, (thread,))]
+
+    def stored_bytes(self) -> int:
+        """Total size of every row body as stored (UTF-8 or deflated)."""
+        with self._lock:
+            (total,) = self._rows("SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM checkpoints", ())[0]
+        return int(total)

@@ -1,0 +1,300 @@
+"""The SQLite store: its file, its refusals (foreign, newer, corrupt), and
+several processes sharing one file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from fermata.runtime import Command, Graph
+from fermata.runtime.checkpoint import Checkpoint, ThreadInfo
+from fermata.runtime.sqlite_store import STORE_VERSION, SqliteStore
+from fermata.runtime.stores import StoreConflictError, StoreError, open_store
+
+from tests.runtime.irbuild import chain
+from tests.runtime.memstore import JsonMemoryStore
+from tests.runtime.test_graph import refundish
+from tests.runtime.test_stores import canonical, check_rows
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def info(thread: str = "t") -> ThreadInfo:
+    return ThreadInfo(thread=thread, flow="f", ir_hash="a" * 64, source=None, created="2025-01-01T00:00:00+00:00")
+
+
+def cp(seq: int, **values: object) -> Checkpoint:
+    return Checkpoint(seq=seq, step=seq, status="running", values=dict(values), frontier=["a"])
+
+
+def sql(path: Path, *statements: str) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        rows: list[tuple] = []
+        for statement in statements:
+            rows = conn.execute(statement).fetchall()
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------ the file
+
+
+def test_the_file_is_wal_with_normal_sync_and_created_with_its_directories(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "runs.db"
+    with SqliteStore(path) as store:
+        conn = store._conn
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("PRAGMA synchronous").fetchone() == (1,)      # NORMAL
+        assert conn.execute("PRAGMA busy_timeout").fetchone() == (30000,)
+    assert sql(path, "SELECT key, value FROM meta ORDER BY key") == [("format", "fermata-runs"),
+                                                                     ("version", str(STORE_VERSION))]
+    with SqliteStore(path, synchronous="full", timeout=2) as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone() == (2,)
+        assert store._conn.execute("PRAGMA busy_timeout").fetchone() == (2000,)
+
+
+def test_checkpoints_survive_closing_and_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as store:
+        store.append(info(), cp(0, x=0), None)
+        store.append(info(), cp(1, x=1), ["x"])
+    with SqliteStore(path) as store:
+        assert [c.values for c in store.history("t")] == [{"x": 0}, {"x": 1}]
+        assert store.thread("t") == info()
+        store.append(info(), cp(2, x=2), ["x"])  # no cached tail in this process: a full row
+        assert [kind for kind, _ in store.rows("t")] == ["delta" if i == 1 else "full" for i in range(3)]
+
+
+def test_reading_the_latest_lets_a_new_process_append_deltas(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as store:
+        store.append(info(), cp(0, x=0, big="b" * 10_000), None)
+    with SqliteStore(path) as store:
+        latest = store.latest("t")
+        store.append(info(), cp(1, x=1, big=latest.values["big"]), ["x"])
+        assert store.rows("t")[1] == ("delta", '{"v":1,"step":1,"set":{"x":1}}')
+
+
+def test_big_rows_are_stored_deflated_and_read_back_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as store:
+        store.append(info(), cp(0, x=0, text="some words " * 100), None)
+        store.append(info(), cp(1, x=1, text="some words " * 100), ["x"])
+    assert sql(path, "SELECT typeof(body), length(body) < 150 FROM checkpoints ORDER BY seq") == [
+        ("blob", 1), ("text", 1)]
+    with SqliteStore(path, compress=False) as store:   # reads both kinds either way
+        assert store.latest("t").values["text"] == "some words " * 100
+        store.append(info(), cp(2, x=2, text="other words " * 100), ["x", "text"])
+        assert json.loads(store.rows("t")[2][1])["set"]["x"] == 2
+    assert sql(path, "SELECT typeof(body) FROM checkpoints WHERE seq = 2") == [("text",)]
+
+
+def test_a_second_writer_appending_the_same_seq_gets_a_conflict(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as one, SqliteStore(path) as two:
+        one.append(info(), cp(0, x=0), None)
+        assert two.latest("t").seq == 0
+        one.append(info(), cp(1, x=1), ["x"])
+        with pytest.raises(StoreConflictError, match=r"runs.db: thread `t` expects checkpoint 2 next, not 1 "
+                                                     r"\(another process advanced this run"):
+            two.append(info(), cp(1, x=99), ["x"])
+        assert [c.values["x"] for c in two.history("t")] == [0, 1]
+
+
+# ------------------------------------------------------------------ refusals
+
+
+def test_a_foreign_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    sql(path, "CREATE TABLE users (name TEXT)", "INSERT INTO users VALUES ('ann')")
+    with pytest.raises(StoreError, match=r"app.db is not a Fermata run store \(it holds tables users\)"):
+        SqliteStore(path)
+    assert sql(path, "PRAGMA journal_mode") == [("delete",)]
+    assert sql(path, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("users",)]
+
+
+@pytest.mark.parametrize("meta", [
+    "CREATE TABLE meta (k TEXT)",
+    "CREATE TABLE meta (key TEXT, value TEXT)",
+])
+def test_a_meta_table_of_another_format_is_foreign(tmp_path: Path, meta: str) -> None:
+    path = tmp_path / "other.db"
+    sql(path, meta)
+    with pytest.raises(StoreError, match="other.db is not a Fermata run store"):
+        SqliteStore(path)
+
+
+def test_a_newer_or_older_format_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    SqliteStore(path).close()
+    sql(path, "UPDATE meta SET value = '2' WHERE key = 'version'")
+    with pytest.raises(StoreError, match=r"runs.db was written by a newer Fermata \(store format version 2; "
+                                         r"this one reads version 1\): upgrade Fermata"):
+        open_store(f"sqlite:///{path}")
+    sql(path, "UPDATE meta SET value = '0' WHERE key = 'version'")
+    with pytest.raises(StoreError, match="format version 0, which this Fermata no longer reads"):
+        SqliteStore(path)
+    sql(path, "UPDATE meta SET value = 'x' WHERE key = 'version'")
+    with pytest.raises(StoreError, match="format version is unreadable"):
+        SqliteStore(path)
+
+
+def test_a_file_that_is_not_a_database_is_refused_with_its_path(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are not the tables you are looking for\n" * 100)
+    with pytest.raises(StoreError, match=r"notes.db is not a SQLite database, or is corrupt"):
+        SqliteStore(path)
+    with pytest.raises(StoreError, match="is a directory"):
+        SqliteStore(tmp_path)
+
+
+def test_a_damaged_store_missing_a_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    SqliteStore(path).close()
+    sql(path, "DROP TABLE checkpoints")
+    with pytest.raises(StoreError, match="damaged Fermata store: table.s. checkpoints missing"):
+        SqliteStore(path)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("'{\"v\":1,\"step\":'", r"is corrupt: it is not JSON"),
+    ("'{\"v\":7,\"step\":1}'", "has format version 7, newer than this Fermata"),
+    ("'{\"v\":1,\"step\":1,\"status\":\"sleeping\"}'", "is corrupt: unknown status 'sleeping'"),
+    ("X'09AABB'", r"is corrupt: unknown body encoding"),
+    ("X'01AABB'", r"is corrupt: .*(invalid|truncated)"),
+    ("X'FF'", r"is corrupt: unknown body encoding"),
+])
+def test_a_corrupt_row_is_reported_with_the_path_thread_and_seq(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as store:
+        store.append(info(), cp(0, x=0), None)
+        store.append(info(), cp(1, x=1), ["x"])
+    sql(path, f"UPDATE checkpoints SET body = {body} WHERE seq = 1")
+    with SqliteStore(path) as store:
+        assert store.get("t", 0).values == {"x": 0}
+        for read in (store.latest, store.history, lambda t: store.get(t, 1)):
+            with pytest.raises(StoreError, match=f"store {path}: checkpoint 1 of thread `t` " + message):
+                read("t")
+
+
+def test_a_missing_row_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path, snapshot_every=10) as store:
+        for seq in range(3):
+            store.append(info(), cp(seq, x=seq), None if seq == 0 else ["x"])
+    sql(path, "DELETE FROM checkpoints WHERE seq = 1")
+    with SqliteStore(path) as store, pytest.raises(StoreError, match="thread `t` lacks checkpoint 1"):
+        store.latest("t")
+
+
+# ------------------------------------------------------------------ several processes
+
+
+def python(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(process: subprocess.Popen[str]) -> str:
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return out
+
+
+@pytest.mark.slow
+def test_two_processes_run_flows_on_one_new_file_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "shared" / "runs.db"
+    worker = """
+        import sys, time
+        from fermata.runtime import Graph
+        from tests.runtime.irbuild import chain
+        name, url, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
+        while time.time() < start:
+            time.sleep(0.001)
+        graph = Graph.from_ir(chain(20), store=url)       # both create the file at once
+        for i in range(40):
+            assert graph.invoke({}, thread=f"{name}-{i}").state == {"x": 20}
+        print("ok")
+    """
+    import time
+
+    start = str(time.time() + 1.5)
+    processes = [python(worker, name, f"sqlite:///{path}", start) for name in ("p", "q")]
+    assert [finish(p).strip() for p in processes] == ["ok", "ok"]
+    with SqliteStore(path) as store:
+        threads = store.threads()
+        assert len(threads) == 80
+        reference = JsonMemoryStore()
+        Graph.from_ir(chain(20), store=reference).invoke({}, thread="r")
+        expected = [canonical(c) for c in reference.history("r")]
+        for thread in threads:
+            assert [canonical(c) for c in store.history(thread.thread)] == expected
+        check_rows(store, "q-39")
+
+
+@pytest.mark.slow
+def test_two_processes_appending_the_same_seq_one_wins_one_gets_a_conflict(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as store:
+        store.append(info(), cp(0, x=0), None)
+    worker = """
+        import os, sys, time
+        from fermata.runtime.checkpoint import Checkpoint, ThreadInfo
+        from fermata.runtime.sqlite_store import SqliteStore
+        from fermata.runtime.stores import StoreConflictError
+        name, path, ready = sys.argv[1], sys.argv[2], sys.argv[3]
+        store = SqliteStore(path)
+        latest = store.latest("t")
+        open(f"{ready}.{name}", "w").close()
+        while len([f for f in os.listdir(os.path.dirname(ready)) if f.startswith("ready.")]) < 2:
+            time.sleep(0.001)
+        info = ThreadInfo("t", "f", "a" * 64, None, "2025-01-01T00:00:00+00:00")
+        try:
+            store.append(info, Checkpoint(seq=latest.seq + 1, step=1, status="running",
+                                          values={"by": name}, frontier=[]), ["by"])
+            print("won")
+        except StoreConflictError as exc:
+            print("conflict:", exc)
+    """
+    processes = [python(worker, name, str(path), str(tmp_path / "ready")) for name in ("p", "q")]
+    outcomes = sorted(finish(p).strip() for p in processes)
+    assert outcomes[0].startswith("conflict:") and "expects checkpoint 2 next, not 1" in outcomes[0]
+    assert outcomes[1] == "won"
+    with SqliteStore(path) as store:
+        history = store.history("t")
+        assert len(history) == 2 and history[1].values["by"] in ("p", "q")
+
+
+@pytest.mark.slow
+def test_a_run_paused_here_resumes_in_a_fresh_process(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    ir_file = tmp_path / "refund.ir.json"
+    ir_file.write_text(json.dumps(refundish()))
+    with SqliteStore(path) as store:
+        run = Graph.from_ir(refundish(), store=store).invoke({"amount": 250.0}, thread="t")
+        assert run.status == "interrupted"
+    child = python("""
+        import json, sys
+        from fermata.runtime import Command, Graph
+        ir = json.load(open(sys.argv[1]))
+        run = Graph.from_ir(ir, store=sys.argv[2]).invoke(Command(resume=True), thread="t")
+        print(json.dumps({"status": run.status, "state": run.state}))
+    """, str(ir_file), f"sqlite:///{path}")
+    result = json.loads(finish(child))
+    reference = JsonMemoryStore()
+    graph = Graph.from_ir(refundish(), store=reference)
+    graph.invoke({"amount": 250.0}, thread="t")
+    expected = graph.invoke(Command(resume=True), thread="t")
+    assert result == {"status": "done", "state": expected.state}
+    with SqliteStore(path) as store:
+        assert [canonical(c) for c in store.history("t")] == [canonical(c) for c in reference.history("t")]
+        # The fresh process read the latest checkpoint first, so it appended deltas.
+        assert [kind for kind, _ in check_rows(store, "t")] == ["full"] + ["delta"] * 4
