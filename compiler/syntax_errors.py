@@ -1,0 +1,285 @@
+"""Lark's parse errors -> diagnostics a user can act on.
+
+A raw LALR error says "unexpected token RBRACE, expected one of LET SET ...".
+This module says instead what was found and what could come there, in the
+language's own words ("expected a step or `}` to close node `review` opened at
+line 12"), points at the opening bracket that is still open, and adds a hint
+for the common mistakes in :data:`HINTS`, recognised with Lark's
+``match_examples`` (by parser state, not by string matching).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import lark
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .ast import Span
+from .diagnostics import Diagnostic, Label, Severity
+
+CODES: dict[str, tuple[str, str]] = {
+    "F001": ("error", "unexpected token"),
+    "F002": ("error", "unexpected character"),
+    "F003": ("error", "unterminated string"),
+    "F004": ("error", "invalid escape in string"),
+    "F005": ("error", "unexpected end of file"),
+    "F006": ("error", "`retry` count that is not a whole number"),
+    "F007": ("error", "node option given twice"),
+    "F008": ("error", "unknown generic type"),
+    "F009": ("error", "positional argument after a keyword argument"),
+}
+
+KEYWORDS = frozenset(
+    "flow type state input output node let set call once interrupt expect before after start end "
+    "when otherwise if else fail retry backoff timeout use as true false null and or not in".split())
+
+# Common mistakes, each recognised by a few failing examples (Lark matches the
+# parser state and the offending token, so one example covers a family).
+HINTS: dict[str, list[str]] = {
+    "to compare, use `==`; `=` only appears in `let`, `set` and defaults": [
+        "flow f { node a { if x = 1 { } } }",
+        "flow f { a -> b when x = 1 }",
+        "flow f { node a { let y = x = 1 } }",
+    ],
+    "every step starts with a keyword: write `set x = ...` to change a field, `let x = ...` for a local": [
+        "flow f { node a { x = 1 } }",
+        "flow f { node a { x += 1 } }",
+        "flow f { node a { x } }",
+    ],
+    "comparisons do not chain: write `a < b and b < c`": [
+        "flow f { a -> b when a < b < c }",
+        "flow f { a -> b when a == b == c }",
+    ],
+    "a state field needs a type: `name: T` or `name: T = default`": [
+        "flow f { state { x } }",
+        "flow f { state { x = 1 } }",
+    ],
+    'the call target is a string: `call "package.module:function"(...)`': [
+        "flow f { node a { call pkg.mod } }",
+        "flow f { node a { let x = call pkg } }",
+    ],
+    "an edge is `source -> target`": [
+        "flow f { a b }",
+        "flow f { a, b c }",
+    ],
+    "a node's settings go before its `{`: `node name retry 3 timeout 30s { ... }`": [
+        "flow f { node a { retry 3 } }",
+    ],
+}
+
+# What each terminal is called in a message.
+_TERMINAL_WORDS = {
+    "NAME": "a name", "STRING": "a string", "LONG_STRING": "a string", "NUMBER": "a number",
+    "DURATION": "a duration such as `30s`", "$END": "the end of the file",
+    "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
+    "COMMA": "`,`", "COLON": "`:`", "SEMICOLON": "`;`", "DOT": "`.`", "QMARK": "`?`", "VBAR": "`|`",
+    "ASSIGN": "`=`", "PLUS_ASSIGN": "`+=`", "ARROW": "`->`", "EQ": "`==`", "NE": "`!=`", "LE": "`<=`",
+    "GE": "`>=`", "LT": "`<`", "GT": "`>`", "NULL_OP": "`??`", "PLUS": "`+`", "MINUS": "`-`",
+    "STAR": "`*`", "SLASH": "`/`", "PERCENT": "`%`",
+}
+_STEP_STARTS = {"LET", "SET", "CALL", "INTERRUPT", "IF", "FAIL"}
+_MEMBER_STARTS = {"STATE", "INPUT", "OUTPUT", "NODE"}
+_ITEM_STARTS = {"FLOW", "TYPE", "USE"}
+_EXPR_STARTS = {"NUMBER", "STRING", "LONG_STRING", "TRUE", "FALSE", "NULL", "LSQB", "LBRACE", "LPAR",
+                "MINUS", "NOT"}
+_BINARY_OPERATORS = {"EQ", "NE", "LE", "GE", "LT", "GT", "IN", "NULL_OP", "PLUS", "MINUS", "STAR",
+                     "SLASH", "PERCENT", "AND", "OR", "DOT", "LSQB"}
+_CLOSERS = {"LBRACE": ("RBRACE", "}"), "LPAR": ("RPAR", ")"), "LSQB": ("RSQB", "]")}
+
+
+def _word(terminal: str) -> str:
+    if terminal in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[terminal]
+    if terminal.lower() in KEYWORDS or terminal.isupper():
+        return f"`{terminal.lower()}`"
+    return terminal
+
+
+def describe_found(token: lark.Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    text = str(token)
+    if token.type in ("STRING", "LONG_STRING"):
+        return "a string"
+    if token.type == "NUMBER":
+        return f"number `{text}`"
+    if token.type == "DURATION":
+        return f"duration `{text}`"
+    if text in KEYWORDS:
+        return f"keyword `{text}`"
+    if token.type == "NAME":
+        return f"name `{text}`"
+    return f"`{text}`"
+
+
+@dataclass(frozen=True)
+class _Opener:
+    """An open bracket and what it opened (``node `review```)."""
+
+    token: lark.Token
+    what: str
+
+    @property
+    def closer(self) -> tuple[str, str]:
+        return _CLOSERS[self.token.type]
+
+
+def _open_brackets(text: str, upto: int) -> list[_Opener]:
+    """The brackets still open before offset ``upto``, outermost first."""
+    from .parser import lark_parser
+
+    stack: list[_Opener] = []
+    recent: list[lark.Token] = []
+    block_owner = "block"
+    try:
+        for token in lark_parser().lex(text):
+            if token.start_pos >= upto:
+                break
+            kind = token.type
+            if kind == "NAME" and recent and recent[-1].type in ("FLOW", "NODE"):
+                block_owner = f"{recent[-1].type.lower()} `{token}`"
+            elif kind in ("STATE", "IF", "ELSE"):
+                block_owner = {"STATE": "the `state` block", "IF": "the `if` block",
+                               "ELSE": "the `else` block"}[kind]
+            elif kind == "INTERRUPT":
+                block_owner = "record"
+            if kind in _CLOSERS:
+                previous = recent[-1].type if recent else None
+                if kind == "LBRACE" and block_owner != "record" and previous not in (
+                        "ASSIGN", "LPAR", "LSQB", "COMMA", "COLON", "EXPECT", "VBAR", "PLUS", "MINUS",
+                        "EQ", "NE", "IN", "NULL_OP", "AND", "OR", "NOT", "ARROW"):
+                    stack.append(_Opener(token, block_owner))
+                    block_owner = "block"
+                else:
+                    stack.append(_Opener(token, {"LBRACE": "record", "LPAR": "parenthesis",
+                                                 "LSQB": "list"}[kind]))
+            elif kind in ("RBRACE", "RPAR", "RSQB") and stack:
+                stack.pop()
+            recent.append(token)
+    except UnexpectedInput:
+        pass
+    return stack
+
+
+def _expected_words(expected: Iterable[str], opener: _Opener | None) -> list[str]:
+    expected = set(expected)
+    words: list[str] = []
+    if _STEP_STARTS <= expected:
+        words.append("a step (`let`, `set`, `call`, `interrupt`, `if` or `fail`)")
+        # A docstring may open a node too, but naming it here only distracts.
+        expected -= _STEP_STARTS | {"STRING", "LONG_STRING"}
+    if _MEMBER_STARTS <= expected:
+        words.append("`state`, `input`, `output`, a `node`, an edge or `interrupt before/after`")
+        expected -= _MEMBER_STARTS | {"NAME", "START", "END", "INTERRUPT"}
+    if _ITEM_STARTS <= expected:
+        words.append("`flow` or `type`")
+        expected -= _ITEM_STARTS
+    if len(expected & _EXPR_STARTS) >= 5:
+        words.append("an expression")
+        expected -= _EXPR_STARTS | {"NAME"}
+    if len(expected & _BINARY_OPERATORS) >= 5:
+        words.append("an operator")
+        expected -= _BINARY_OPERATORS
+    closer_word = None
+    if opener is not None and opener.closer[0] in expected:
+        expected.discard(opener.closer[0])
+        closer_word = (f"`{opener.closer[1]}` to close {opener.what} opened at line "
+                       f"{opener.token.line}")
+    expected.discard("SEMICOLON")
+    words.extend(sorted({_word(t) for t in expected}))
+    if closer_word:
+        words.append(closer_word)
+    return words
+
+
+def _join(words: list[str]) -> str:
+    if not words:
+        return "something else"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _span_at(text: str, line: int, column: int, pos: int, length: int = 1) -> Span:
+    return Span(line, column, line, column + max(1, length), pos, pos + max(1, length))
+
+
+def _eof_span(text: str) -> Span:
+    lines = text.split("\n")
+    line = len(lines)
+    column = len(lines[-1]) + 1
+    return Span(line, column, line, column + 1, len(text), len(text))
+
+
+def _hint(error: UnexpectedInput, text: str) -> str | None:
+    from .parser import lark_parser
+
+    token = getattr(error, "token", None)
+    if token is not None and token.type == "NAME" and str(token) in ("elif", "elsif", "elseif"):
+        return "write `else if`"
+    if token is not None and token.type == "VBAR":
+        return "write `or` (`|` only separates the strings of a literal union type)"
+    try:
+        return error.match_examples(lark_parser().parse, HINTS, use_accepts=True)
+    except Exception:  # noqa: BLE001 - a hint is a nicety; never let it hide the error
+        return None
+
+
+def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    if isinstance(error, UnexpectedCharacters):
+        return _unexpected_character(error, text, path)
+    token: lark.Token | None = getattr(error, "token", None)
+    at_end = isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END")
+    offset = len(text) if at_end or token is None else token.start_pos
+    stack = _open_brackets(text, offset)
+    opener = stack[-1] if stack else None
+    # `accepts` simulates the pending reductions, so it is exact; `expected`
+    # is the raw LALR row, which holds every token that may follow anywhere.
+    expected = getattr(error, "accepts", None) or getattr(error, "expected", None) or set()
+    words = _expected_words(expected, opener)
+    labels = [Label(_span_at(text, opener.token.line, opener.token.column, opener.token.start_pos),
+                    f"{opener.what} opened here")] if opener else []
+    hint = None if at_end else _hint(error, text)
+    if at_end:
+        return Diagnostic("F005", f"unexpected end of file: expected {_join(words)}", _eof_span(text),
+                          Severity.ERROR, path, tuple(labels), hint)
+    assert token is not None
+    found = describe_found(token)
+    if hint is None and str(token) in KEYWORDS and "NAME" in expected:
+        hint = f"`{token}` is a reserved word; choose another name"
+    span = Span(token.line, token.column, token.end_line or token.line,
+                token.end_column or token.column + 1, token.start_pos, token.end_pos or token.start_pos + 1)
+    return Diagnostic("F001", f"unexpected {found}: expected {_join(words)}", span, Severity.ERROR, path,
+                      tuple(labels), hint)
+
+
+_CHARACTER_HINTS = {
+    "'": "strings use double quotes: \"...\"",
+    "&": "write `and`",
+    "|": "write `or` (`|` only separates the strings of a literal union type)",
+    "!": "write `not` (`!=` compares)",
+    "=": None,
+    "`": "strings use double quotes: \"...\"",
+    "$": "names are letters, digits and `_`",
+    "@": "names are letters, digits and `_`",
+}
+
+
+def _unexpected_character(error: UnexpectedCharacters, text: str, path: str) -> Diagnostic:
+    char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+    span = _span_at(text, error.line, error.column, error.pos_in_stream)
+    if char == '"':
+        rest = text[error.pos_in_stream:].split("\n", 1)[0]
+        return Diagnostic("F003", "unterminated string",
+                          _span_at(text, error.line, error.column, error.pos_in_stream, len(rest)),
+                          Severity.ERROR, path, (),
+                          'close the string with `"` on the same line, or use `"""` for text over '
+                          "several lines")
+    shown = repr(char)[1:-1] if not char.isprintable() or char == "" else char
+    hint = _CHARACTER_HINTS.get(char)
+    if char == "|" and text[error.pos_in_stream:error.pos_in_stream + 2] == "||":
+        hint = "write `or`"
+    return Diagnostic("F002", f"unexpected character `{shown}`", span, Severity.ERROR, path, (), hint)
+
