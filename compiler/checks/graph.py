@@ -1,0 +1,586 @@
+"""Graph checks: the edges, routing groups, joins and static interrupts of a flow.
+
+Codes F200–F299, listed in :data:`CODES`, and F101 (an unknown node: a name
+error, so numbered with the declaration codes).
+
+Structural faults (F101, F206–F215) are reported first and their edges left
+out of the model the flow-level analyses use, so one fault gives one error.
+
+Reachability (F201) and termination (F202, F203) read the edges only: every
+branch of a routing group counts, and a join's target counts once all its
+sources are reachable. A node without outgoing edges ends its path of the run,
+so it is reported once (F202) and not again as "never reaches `end`". A
+non-terminating region is reported once, at the cycle it ends in, printed as a
+chain `a -> b -> a`.
+
+The superstep analyses (F204, F205) run the flow abstractly: a state is the
+frontier (the set of nodes of one superstep) plus each join's progress; a
+step runs every frontier node, may take any branch of each routing group (or
+none without `otherwise`), fires complete joins, and gives the next frontier.
+Conditions are not evaluated, so two branches whose conditions exclude each
+other across nodes may still be counted together: F204 and F205 are warnings.
+The exploration is exhaustive up to :data:`MAX_STATES` abstract states; past
+that bound the conflicts found so far are kept and F204 (which needs the whole
+space to say "never") is skipped.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from .. import ast
+from ..diagnostics import DiagnosticSink, Label, did_you_mean
+from .context import CheckContext
+from .steps import walk_steps
+
+START, END = "start", "end"
+MAX_STATES = 4096
+MAX_NEXT_FRONTIERS = 1024
+
+
+# Every code this pass reports: severity and catalogue title.
+CODES: dict[str, tuple[str, str]] = {
+    "F101": ("error", "unknown node"),
+    "F200": ("error", "no edge from `start`"),
+    "F201": ("error", "node unreachable from `start`"),
+    "F202": ("error", "node with no outgoing edge"),
+    "F203": ("error", "cycle that never reaches `end`"),
+    "F204": ("warning", "join whose sources never all run"),
+    "F205": ("warning", "two nodes of one superstep replace the same field"),
+    "F206": ("error", "edge leaving `end`"),
+    "F207": ("error", "edge into `start`"),
+    "F208": ("error", "`start` or `end` in a join"),
+    "F209": ("error", "node mixing conditional and unconditional edges"),
+    "F210": ("error", "`otherwise` repeated or not last"),
+    "F211": ("warning", "branch after an always-true condition"),
+    "F212": ("warning", "routing group without `otherwise`"),
+    "F213": ("error", "static interrupt on `start` or `end`"),
+    "F214": ("warning", "node listed twice in a static interrupt"),
+    "F215": ("error", "join with a condition"),
+}
+
+
+def check(context: CheckContext) -> None:
+    for flow in context.module.flows:
+        _FlowCheck(context.sink, flow).run()
+
+
+# --------------------------------------------------------------------------
+# The model: edges with only their valid ends
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Edge:
+    node: ast.Edge
+    sources: tuple[str, ...]
+    targets: tuple[str, ...]   # node names or `end`
+    broken: bool = False       # some end was invalid (already reported)
+
+    @property
+    def conditional(self) -> bool:
+        return self.node.condition is not None or self.node.otherwise
+
+    @property
+    def exhaustive(self) -> bool:
+        """`otherwise` or `when true`: no later branch is ever tried."""
+        return self.node.otherwise or _always_true(self.node.condition)
+
+
+@dataclass
+class _Join:
+    edge: _Edge
+    sources: frozenset[str]
+    target: str
+
+
+def _always_true(condition: ast.Expr | None) -> bool:
+    return isinstance(condition, ast.Literal) and condition.value is True
+
+
+@dataclass
+class _Exploration:
+    complete: bool = True
+    fired: set[int] = field(default_factory=set)   # indices of joins that fired
+    conflicts: dict[tuple[str, str, str], list[frozenset[str]]] = field(default_factory=dict)
+
+
+class _FlowCheck:
+    def __init__(self, sink: DiagnosticSink, flow: ast.Flow):
+        self.sink = sink
+        self.flow = flow
+        self.nodes: dict[str, ast.NodeDecl] = {}
+        for node in flow.nodes:
+            self.nodes.setdefault(node.name, node)
+        self.order = {name: i for i, name in enumerate(self.nodes)}
+        self.edges: list[_Edge] = []
+        self.routes: dict[str, list[_Edge]] = {}   # single-source edges by source
+        self.joins: list[_Join] = []
+        self.has_edges_out: set[str] = set()
+        self.has_edges_in: set[str] = set()
+        self._reached: set[str] | None = None
+        # Targets of edges dropped for a fault already reported: calling them
+        # unreachable as well would report that fault twice.
+        self.orphaned: set[str] = set()
+
+    def run(self) -> None:
+        self._check_edge_ends()
+        for source, edges in self.routes.items():
+            self._check_routing(source, edges)
+        self._check_static_interrupts()
+        if not self.nodes:
+            return  # F112 (declarations) says it; nothing here would add to it
+        if START not in self.routes:
+            self.sink.error("F200", f"flow `{self.flow.name}` has no edge from `start`",
+                            _name_span(self.flow),
+                            help=f"add `start -> {next(iter(self.nodes))}` for the first node to run")
+            unconnected: set[str] = set()
+        else:
+            unconnected = self._check_reachable()
+        self._check_outgoing(unconnected)
+        self._check_termination()
+        self._check_supersteps()
+
+    # ------------------------------------------------------------- edge ends
+
+    def _check_edge_ends(self) -> None:
+        for node in self.flow.edges:
+            is_join = len(node.sources) > 1
+            sources = self._valid_ends(node.sources, is_join, as_source=True)
+            targets = self._valid_ends(node.targets, is_join, as_source=False)
+            broken = len(sources) != len(node.sources) or len(targets) != len(node.targets)
+            edge = _Edge(node, tuple(sources), tuple(targets), broken)
+            self.edges.append(edge)
+            self.has_edges_out.update(r.name for r in node.sources)
+            self.has_edges_in.update(r.name for r in node.targets)
+            if broken:
+                self.orphaned.update(targets)
+            if is_join:
+                if edge.conditional:
+                    span = node.condition.span if node.condition is not None else node.span
+                    self.sink.error(
+                        "F215", "a join cannot have a condition", _or(span, node.span),
+                        help="join without a condition and route from its target instead: "
+                             f"`{_names(node.sources, ', ')} -> {_names(node.targets, ', ')}`, "
+                             f"then `{node.targets[0].name} -> ... when ...`")
+                    self.orphaned.update(targets)
+                    continue
+                if len(sources) == len(node.sources):
+                    for target in targets:
+                        if target != END:
+                            self.joins.append(_Join(edge, frozenset(sources), target))
+            elif sources:
+                self.routes.setdefault(sources[0], []).append(edge)
+
+    def _valid_ends(self, refs: Sequence[ast.Ref], is_join: bool, as_source: bool) -> list[str]:
+        valid = []
+        for ref in refs:
+            name = ref.name
+            if as_source and name == END:
+                self.sink.error("F206", "an edge cannot leave `end`", ref.span,
+                                help="`end` finishes the run; start the edge from a node")
+            elif not as_source and name == START:
+                self.sink.error("F207", "an edge cannot lead into `start`", ref.span,
+                                help="`start` only begins a run; point the edge at the first node")
+            elif is_join and ((as_source and name == START) or (not as_source and name == END)):
+                side = "wait for" if as_source else "fire"
+                self.sink.error("F208", f"a join cannot {side} `{name}`", ref.span,
+                                help="a join waits for nodes and fires a node; "
+                                + ("use `start -> ...` for what runs first" if as_source
+                                   else "give each source its own `... -> end` edge"))
+            elif name in self.nodes or name == (START if as_source else END):
+                valid.append(name)
+            else:
+                candidates = list(self.nodes) + [START if as_source else END]
+                self.sink.error("F101", f"unknown node `{name}` in an edge", ref.span,
+                                labels=[Label(ref.span, f"not a node of flow `{self.flow.name}`")],
+                                help=did_you_mean(name, candidates)
+                                or f"declare it with `node {name} {{ ... }}`")
+        return valid
+
+    # ---------------------------------------------------------- routing groups
+
+    def _check_routing(self, source: str, edges: list[_Edge]) -> None:
+        """A source's edges are all unconditional or one routing group, whose
+        `otherwise` (at most one) comes last."""
+        first = edges[0]
+        mixed = next((e for e in edges if e.conditional != first.conditional), None)
+        if mixed is not None:
+            plain, conditional = (first, mixed) if not first.conditional else (mixed, first)
+            self.sink.error(
+                "F209", f"`{source}` mixes conditional and unconditional edges", mixed.node.span,
+                labels=[Label(first.node.span, "the first edge of the other kind")],
+                notes=["a node's outgoing edges are either all unconditional or one routing group"],
+                help="fold the unconditional targets into the branches "
+                     f"(e.g. `{source} -> {_names(plain.node.targets, ', ')} otherwise`), "
+                     f"or route from a separate node")
+            return
+        if not first.conditional:
+            return
+        group = edges
+        otherwise: _Edge | None = None
+        always: _Edge | None = None
+        for edge in group:
+            if otherwise is not None:
+                if edge.node.otherwise:
+                    self.sink.error("F210", f"routing group of `{source}` has a second `otherwise`",
+                                    edge.node.span,
+                                    labels=[Label(otherwise.node.span, "first `otherwise` here")],
+                                    help="keep one `otherwise` edge, the last of the group")
+                else:
+                    self.sink.error("F210", f"`otherwise` must be the last branch of `{source}`",
+                                    otherwise.node.span,
+                                    labels=[Label(edge.node.span, "this branch comes after it")],
+                                    help="move the `otherwise` edge after every `when` edge "
+                                         "of the group")
+                return
+            if always is not None:
+                self.sink.warning("F211", "this branch is never taken", edge.node.span,
+                                  labels=[Label(always.node.span, "this condition is always true")],
+                                  notes=["branches are tried in order and the first true one wins"],
+                                  help="remove the branch or the always-true condition")
+                return
+            if edge.node.otherwise:
+                otherwise = edge
+            elif _always_true(edge.node.condition) and always is None:
+                always = edge
+        if otherwise is None and always is None:
+            last = group[-1]
+            self.sink.warning(
+                "F212", f"routing group of `{source}` has no `otherwise`", last.node.span,
+                notes=[f"when no condition holds, `{source}` leads nowhere and that path of the run "
+                       "stops"],
+                help=f"say where the run goes then, e.g. `{source} -> end otherwise`")
+
+    # ------------------------------------------------------- static interrupts
+
+    def _check_static_interrupts(self) -> None:
+        first: dict[tuple[str, str], ast.Span] = {}
+        for statement in self.flow.static_interrupts:
+            for ref in statement.nodes:
+                where = statement.when
+                if ref.name in (START, END):
+                    alternative = "the first node" if ref.name == START else "the last node"
+                    self.sink.error("F213", f"cannot interrupt {where} `{ref.name}`", ref.span,
+                                    help=f"interrupt {where} {alternative} instead")
+                elif ref.name not in self.nodes:
+                    self.sink.error("F101", f"unknown node `{ref.name}` in `interrupt {where}`",
+                                    ref.span,
+                                    labels=[Label(ref.span, f"not a node of flow `{self.flow.name}`")],
+                                    help=did_you_mean(ref.name, self.nodes)
+                                    or f"declare it with `node {ref.name} {{ ... }}`")
+                elif (where, ref.name) in first:
+                    self.sink.warning("F214", f"node `{ref.name}` is listed twice in "
+                                      f"`interrupt {where}`", ref.span,
+                                      labels=[Label(first[where, ref.name], "first listed here")],
+                                      help=f"remove the second `{ref.name}`")
+                first.setdefault((where, ref.name), ref.span)
+
+    # ----------------------------------------------------------- reachability
+
+    def _successors(self, name: str) -> set[str]:
+        """Every node `name` may lead to, through any branch or join."""
+        found = {t for e in self.routes.get(name, ()) for t in e.targets if t != END}
+        found.update(j.target for j in self.joins if name in j.sources)
+        return found
+
+    def _reachable(self) -> set[str]:
+        """Nodes some path from `start` reaches; a join's target once all its
+        sources are reached. Every branch counts: conditions are not evaluated."""
+        if self._reached is None:
+            reached = {START}
+            queue = deque([START])
+            while queue:
+                name = queue.popleft()
+                found = [t for e in self.routes.get(name, ()) for t in e.targets]
+                found += [j.target for j in self.joins if j.sources <= reached]
+                for target in found:
+                    if target != END and target not in reached:
+                        reached.add(target)
+                        queue.append(target)
+            self._reached = reached - {START}
+        return self._reached
+
+    def _check_reachable(self) -> set[str]:
+        """F201 once per unreachable region, at its entry; returns the nodes
+        without any edge, which F202 must not report again."""
+        reached = self._reachable()
+        unreachable = [n for n in self.nodes if n not in reached]
+        succ = {n: self._successors(n) & set(unreachable) for n in unreachable}
+        unconnected: set[str] = set()
+        for component in _entry_components(unreachable, succ):
+            if component & self.orphaned:
+                continue
+            name = min(component, key=self.order.__getitem__)
+            downstream = sorted(_closure([name], succ) - {name}, key=self.order.__getitem__)
+            notes = [f"{_names_list(downstream)} {'is' if len(downstream) == 1 else 'are'} "
+                     "unreachable through it too"] if downstream else []
+            if name not in self.has_edges_in and name not in self.has_edges_out:
+                unconnected.add(name)
+                help = (f"connect it: an edge into it (e.g. `start -> {name}`) and one out of it "
+                        f"(e.g. `{name} -> end`), or delete it")
+            else:
+                help = f"add an edge into `{name}` from a reachable node, or delete it"
+            self.sink.error("F201", f"node `{name}` is unreachable from `start`",
+                            _name_span(self.nodes[name]), notes=notes, help=help)
+        return unconnected
+
+    # ------------------------------------------------------------ termination
+
+    def _check_outgoing(self, unconnected: set[str]) -> None:
+        for name, node in self.nodes.items():
+            if name in self.has_edges_out or name in unconnected:
+                continue
+            self.sink.error("F202", f"node `{name}` has no outgoing edge", _name_span(node),
+                            help=f"add `{name} -> end`, or an edge to the node that runs next")
+
+    def _route_options(self, source: str) -> list[frozenset[str]]:
+        """The target sets one finish of `source` may schedule (`end` included)."""
+        edges = self.routes.get(source, [])
+        plain = frozenset(t for e in edges if not e.conditional for t in e.targets)
+        options: list[frozenset[str]] = []
+        for edge in (e for e in edges if e.conditional):
+            options.append(plain | frozenset(edge.targets))
+            if edge.exhaustive:
+                return options
+        options.append(plain)   # no branch taken (or no routing group at all)
+        return options
+
+    def _check_termination(self) -> None:
+        """F203: a region the run can enter but never leave, reported once, at
+        the cycle it ends in. A node whose path may stop (an edge to `end`, a
+        routing group without `otherwise`, no route at all: F202's case or a
+        join source only) or whose edges are broken (already reported)
+        terminates; so does every node leading to one that terminates."""
+        stops = {n for n in self.nodes
+                 if any(END in o or not o - {END} for o in self._route_options(n))
+                 or any(e.broken for e in self.routes.get(n, ()))}
+        predecessors: dict[str, set[str]] = {n: set() for n in self.nodes}
+        for name in self.nodes:
+            for target in self._successors(name):
+                predecessors[target].add(name)
+        terminating = _closure(stops, predecessors)
+        live = self._reachable() if START in self.routes else set(self.nodes)
+        stuck = [n for n in self.nodes if n not in terminating and n in live]
+        succ = {n: self._successors(n) & set(stuck) for n in stuck}
+        for component in _exit_components(stuck, succ):
+            name = min(component, key=self.order.__getitem__)
+            chain = _cycle(name, {n: succ[n] & component for n in component}, self.order)
+            into = sorted((n for n in stuck if n not in component and component & _closure([n], succ)),
+                          key=self.order.__getitem__)
+            notes = ["no edge leaves the cycle, so the run loops until its step limit"]
+            if into:
+                notes.append(f"{_names_list(into)} only lead{'s' if len(into) == 1 else ''} "
+                             "into this cycle")
+            self.sink.error("F203", f"the cycle `{' -> '.join(chain)}` never reaches `end`",
+                            _name_span(self.nodes[name]),
+                            labels=[Label(_name_span(self.nodes[n]), f"`{n}` is part of the cycle")
+                                    for n in sorted(component - {name}, key=self.order.__getitem__)],
+                            notes=notes,
+                            help=f"add a conditional exit, e.g. `{chain[-2]} -> end when ...`")
+
+    # ------------------------------------------------------------- supersteps
+
+    def _check_supersteps(self) -> None:
+        replaces = {name: _replaced_fields(node) for name, node in self.nodes.items()}
+        explored = self._explore(replaces)
+        for (first, second, field_name), witness in sorted(
+                explored.conflicts.items(),
+                key=lambda item: (self.order[item[0][1]], self.order[item[0][0]], item[0][2])):
+            path = " -> ".join(["start", *("{" + ", ".join(sorted(f)) + "}" for f in witness)])
+            self.sink.warning(
+                "F205", f"`{first}` and `{second}` can run in one superstep and both replace "
+                f"`{field_name}`", replaces[second][field_name].field_span
+                if replaces[second][field_name].field_span.line else replaces[second][field_name].span,
+                labels=[Label(_or(replaces[first][field_name].field_span,
+                                  replaces[first][field_name].span),
+                              f"`{first}` also replaces `{field_name}` here")],
+                notes=[f"for example: {path}",
+                       "two `set f =` writes in one superstep fail the run; `+=` writes combine"],
+                help=f"make both writes `set {field_name} += ...`, or order the nodes with an edge")
+        if not explored.complete:
+            return
+        reachable = self._reachable()
+        reported: set[int] = set()
+        for index, join in enumerate(self.joins):
+            edge = join.edge.node
+            if index in explored.fired or not join.sources <= reachable or id(edge) in reported:
+                continue
+            reported.add(id(edge))   # `a, b -> c, d` is one edge, one warning
+            sources = sorted(join.sources, key=self.order.__getitem__)
+            notes = ["a join fires once every source has finished since it last fired"]
+            rival = self._alternative_of(join.sources)
+            if rival:
+                notes.append(rival)
+            self.sink.warning(
+                "F204", f"join `{_names(edge.sources, ', ')} -> {_names(edge.targets, ', ')}` "
+                "never fires: its sources never all run", edge.span, notes=notes,
+                help="join nodes that all run on one path, e.g. the targets of one fan-out "
+                     f"`x -> {', '.join(sources)}`")
+
+    def _alternative_of(self, sources: frozenset[str]) -> str | None:
+        """Name the routing group whose branches split the join's sources."""
+        for source, edges in self.routes.items():
+            branches = [set(e.targets) & sources for e in edges if e.conditional]
+            hit = [b for b in branches if b]
+            if len(hit) > 1 and len(set().union(*hit)) > 1:
+                split = sorted(set().union(*hit), key=self.order.__getitem__)
+                return (f"{_names_list(split)} are alternative branches of the routing group "
+                        f"of `{source}`")
+        return None
+
+    def _explore(self, replaces: Mapping[str, Mapping[str, ast.Set]]) -> _Exploration:
+        result = _Exploration()
+        options = {name: [o - {END} for o in self._route_options(name)]
+                   for name in [START, *self.nodes]}
+        empty_progress = tuple(frozenset[str]() for _ in self.joins)
+        State = tuple[frozenset[str], tuple[frozenset[str], ...]]
+        parent: dict[State, State | None] = {}
+        queue: deque[State] = deque()
+        for frontier in _dedupe(options[START]):
+            state = (frontier, empty_progress)
+            if frontier and state not in parent:
+                parent[state] = None
+                queue.append(state)
+        while queue:
+            state = queue.popleft()
+            frontier, progress = state
+            self._record_conflicts(state, parent, replaces, result)
+            fired: set[str] = set()
+            next_progress = []
+            for index, (join, seen) in enumerate(zip(self.joins, progress)):
+                seen = seen | (frontier & join.sources)
+                if seen >= join.sources:
+                    result.fired.add(index)
+                    fired.add(join.target)
+                    seen = frozenset()
+                next_progress.append(seen)
+            unions: set[frozenset[str]] = {frozenset(fired)}
+            for name in sorted(frontier):
+                unions = {u | o for u in unions for o in options[name]}
+                if len(unions) > MAX_NEXT_FRONTIERS:
+                    result.complete = False
+                    unions = set(sorted(unions, key=sorted)[:MAX_NEXT_FRONTIERS])
+            for following in sorted(unions, key=sorted):
+                new = (following, tuple(next_progress))
+                if not following or new in parent:
+                    continue
+                if len(parent) >= MAX_STATES:
+                    result.complete = False
+                    return result
+                parent[new] = state
+                queue.append(new)
+        return result
+
+    def _record_conflicts(self, state: tuple[frozenset[str], tuple[frozenset[str], ...]],
+                          parent: Mapping, replaces: Mapping[str, Mapping[str, ast.Set]],
+                          result: _Exploration) -> None:
+        running = sorted(state[0], key=self.order.__getitem__)
+        for i, first in enumerate(running):
+            for second in running[i + 1:]:
+                for field_name in replaces[first].keys() & replaces[second].keys():
+                    key = (first, second, field_name)
+                    if key not in result.conflicts:
+                        result.conflicts[key] = _witness(state, parent)
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+
+def _replaced_fields(node: ast.NodeDecl) -> dict[str, ast.Set]:
+    """The first `set f =` of each field a node may replace."""
+    found: dict[str, ast.Set] = {}
+    for step in walk_steps(node.steps):
+        if isinstance(step, ast.Set) and step.op == "=":
+            found.setdefault(step.field, step)
+    return found
+
+
+def _witness(state, parent) -> list[frozenset[str]]:  # type: ignore[no-untyped-def]
+    """The frontiers from the first step to ``state``."""
+    frontiers = []
+    current = state
+    while current is not None:
+        frontiers.append(current[0])
+        current = parent[current]
+    return frontiers[::-1]
+
+
+def _dedupe(options: Iterable[frozenset[str]]) -> list[frozenset[str]]:
+    return list(dict.fromkeys(options))
+
+
+def _closure(roots: Iterable[str], succ: Mapping[str, Iterable[str]]) -> set[str]:
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        for following in succ.get(stack.pop(), ()):
+            if following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen
+
+
+def _components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
+    """Strongly connected components (graphs here are small: reach sets suffice)."""
+    reach = {n: _closure([n], succ) for n in names}
+    components: list[set[str]] = []
+    placed: set[str] = set()
+    for name in names:
+        if name in placed:
+            continue
+        component = {m for m in reach[name] if name in reach[m]}
+        placed |= component
+        components.append(component)
+    return components
+
+
+def _entry_components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
+    """Components no other component of ``names`` leads into."""
+    components = _components(names, succ)
+    return [c for c in components
+            if not any(succ[n] & c for other in components if other is not c for n in other)]
+
+
+def _exit_components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
+    """Components with no edge to another component of ``names``."""
+    return [c for c in _components(names, succ) if all(succ[n] <= c for n in c)]
+
+
+def _cycle(name: str, succ: Mapping[str, set[str]], order: Mapping[str, int]) -> list[str]:
+    """The shortest cycle from ``name`` back to itself, as a chain of names."""
+    previous: dict[str, str] = {}
+    queue = deque([name])
+    while queue:
+        current = queue.popleft()
+        for following in sorted(succ[current], key=order.__getitem__):
+            if following == name:
+                chain = [current]
+                while chain[-1] != name:
+                    chain.append(previous[chain[-1]])
+                return [name, *reversed(chain[:-1]), name] if current != name else [name, name]
+            if following not in previous:
+                previous[following] = current
+                queue.append(following)
+    return [name, name]
+
+
+def _or(primary: ast.Span, fallback: ast.Span) -> ast.Span:
+    return primary if primary.line else fallback
+
+
+def _name_span(node: ast.Flow | ast.NodeDecl) -> ast.Span:
+    return _or(node.name_span, node.span)
+
+
+def _names(refs: Sequence[ast.Ref], sep: str) -> str:
+    return sep.join(r.name for r in refs)
+
+
+def _names_list(names: Sequence[str]) -> str:
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]

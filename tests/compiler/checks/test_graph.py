@@ -1,0 +1,332 @@
+"""The graph pass: each code with a spec that triggers it and a near miss that
+does not, the catalogue fixtures, and the examples (which must stay clean)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from fermata.compiler.checks import declarations, graph, steps
+from fermata.compiler.checks.context import CheckContext
+from fermata.compiler.diagnostics import Diagnostic, DiagnosticSink
+from fermata.compiler.parser import parse
+
+REPO = Path(__file__).resolve().parents[3]
+MY_PASSES = (declarations, graph, steps)
+
+
+def run(text: str, passes=(graph,)) -> list[Diagnostic]:
+    module, syntax = parse(textwrap.dedent(text), "test.flow")
+    assert module is not None and not syntax, syntax
+    context = CheckContext(module, DiagnosticSink("test.flow"))
+    for each in passes:
+        each.check(context)
+    return context.sink.items
+
+
+def codes(text: str) -> list[str]:
+    return [d.code for d in run(text)]
+
+
+def flow(edges: str, nodes: str = "a b c d", fields: str = "") -> str:
+    """A flow with a counter field, the given nodes (each adds 1) and edges."""
+    declared = "\n".join(f"    node {n} {{\n        set count += 1\n    }}" for n in nodes.split())
+    extra = "\n".join(f"        {line.strip()}" for line in fields.strip().splitlines())
+    return (f"flow f {{\n    state {{\n        count: int = 0\n        ok: bool = true\n{extra}\n    }}\n"
+            f"{declared}\n" + textwrap.indent(textwrap.dedent(edges).strip(), "    ") + "\n}\n")
+
+
+def only(text: str, code: str) -> Diagnostic:
+    found = run(text)
+    assert [d.code for d in found] == [code], found
+    return found[0]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+# --------------------------------------------------------------- edge ends
+
+
+def test_unknown_node_in_an_edge_suggests_the_close_name():
+    text = flow("start -> a\na -> bb\nb -> end", nodes="a b")
+    d = run(text)[0]
+    assert d.code == "F101" and d.help == "did you mean `b`?"
+    assert d.span.line == line_of(text, "a -> bb")
+    assert "`bb`" in d.message and d.labels
+
+
+def test_unknown_end_is_suggested_as_end():
+    d = only(flow("start -> a\na -> emd", nodes="a"), "F101")
+    assert d.help == "did you mean `end`?"
+
+
+def test_known_nodes_are_not_unknown():
+    assert codes(flow("start -> a\na -> b\nb -> end", nodes="a b")) == []
+
+
+def test_edge_from_end():
+    text = flow("start -> a\na -> end\nend -> a", nodes="a")
+    d = only(text, "F206")
+    assert d.span.line == line_of(text, "end -> a")
+
+
+def test_edge_into_start():
+    text = flow("start -> a\na -> start", nodes="a")
+    assert only(text, "F207").span.line == line_of(text, "a -> start")
+
+
+def test_join_into_end_and_join_from_start():
+    assert codes(flow("start -> a, b\na, b -> end", nodes="a b")) == ["F208"]
+    assert codes(flow("start -> a\nstart, a -> b\nb -> end", nodes="a b")) == ["F208"]
+
+
+def test_join_into_a_node_is_fine():
+    assert codes(flow("start -> a, b\na, b -> c\nc -> end", nodes="a b c")) == []
+
+
+def test_join_with_a_condition():
+    assert "F215" in codes(flow("start -> a, b\na, b -> c when ok\nc -> end", nodes="a b c"))
+    assert codes(flow("start -> a, b\na, b -> c\nc -> end when ok\nc -> end otherwise",
+                      nodes="a b c")) == []
+
+
+# ---------------------------------------------------------- routing groups
+
+
+def test_mixed_conditional_and_unconditional_edges():
+    text = flow("start -> a\na -> b when ok\na -> c\nb -> end\nc -> end", nodes="a b c")
+    d = only(text, "F209")
+    assert d.span.line == line_of(text, "a -> c")
+    assert d.labels[0].span.line == line_of(text, "a -> b when ok")
+
+
+def test_a_routing_group_and_a_join_may_share_a_source():
+    text = flow("start -> a, d\na -> b when ok\na -> c otherwise\na, d -> c\nb -> end\nc -> end",
+                nodes="a b c d")
+    assert codes(text) == []
+
+
+def test_otherwise_not_last():
+    text = flow("start -> a\na -> c otherwise\na -> b when ok\nb -> end\nc -> end", nodes="a b c")
+    d = only(text, "F210")
+    assert d.span.line == line_of(text, "a -> c otherwise")
+
+
+def test_otherwise_twice():
+    text = flow("start -> a\na -> b when ok\na -> c otherwise\na -> b otherwise\nb -> end\nc -> end",
+                nodes="a b c")
+    d = only(text, "F210")
+    assert d.span.line == line_of(text, "a -> b otherwise")
+    assert "second" in d.message
+
+
+def test_branch_after_always_true_condition():
+    text = flow("start -> a\na -> b when true\na -> c when ok\na -> c otherwise\nb -> end\nc -> end",
+                nodes="a b c")
+    d = only(text, "F211")
+    assert d.severity.value == "warning"
+    assert d.span.line == line_of(text, "a -> c when ok")
+
+
+def test_true_as_last_branch_is_exhaustive():
+    assert codes(flow("start -> a\na -> b when ok\na -> c when true\nb -> end\nc -> end",
+                      nodes="a b c")) == []
+
+
+def test_routing_group_without_otherwise_warns():
+    text = flow("start -> a\na -> b when ok\nb -> end", nodes="a b")
+    assert only(text, "F212").severity.value == "warning"
+    assert codes(flow("start -> a\na -> b when ok\na -> end otherwise\nb -> end", nodes="a b")) == []
+
+
+def test_conditional_entry_is_allowed():
+    text = flow("start -> a when ok\nstart -> b otherwise\na -> end\nb -> end", nodes="a b")
+    assert codes(text) == []
+
+
+# ------------------------------------------------------- static interrupts
+
+
+def test_static_interrupt_on_unknown_node():
+    text = flow("start -> a\na -> end\ninterrupt before aa", nodes="a")
+    d = only(text, "F101")
+    assert d.help == "did you mean `a`?"
+
+
+def test_static_interrupt_listed_twice():
+    text = flow("start -> a\na -> end\ninterrupt after a\ninterrupt after a", nodes="a")
+    assert only(text, "F214").span.line == line_of(text, "interrupt after a") + 1
+    # before and after the same node are two different pauses
+    assert codes(flow("start -> a\na -> end\ninterrupt before a\ninterrupt after a", nodes="a")) == []
+
+
+# ----------------------------------------------------- reachability, ends
+
+
+def test_no_start_edge():
+    text = flow("a -> end", nodes="a")
+    d = only(text, "F200")
+    assert d.span.line == 1
+
+
+def test_unreachable_region_is_reported_once_at_its_entry():
+    text = flow("start -> a\na -> end\nb -> c\nc -> end", nodes="a b c")
+    d = only(text, "F201")
+    assert "`b`" in d.message and "`c`" in d.notes[0]
+
+
+def test_unreachable_cycle_is_reported_once():
+    assert codes(flow("start -> a\na -> end\nb -> c\nc -> b when ok\nc -> end otherwise",
+                      nodes="a b c")) == ["F201"]
+
+
+def test_node_without_any_edge_is_one_error():
+    text = flow("start -> a\na -> end", nodes="a b")
+    d = only(text, "F201")
+    assert "connect it" in (d.help or "")
+
+
+def test_join_target_is_reachable_when_all_sources_are():
+    assert codes(flow("start -> a, b\na, b -> c\nc -> end", nodes="a b c")) == []
+
+
+def test_node_without_outgoing_edge():
+    text = flow("start -> a\na -> b", nodes="a b")
+    d = only(text, "F202")
+    assert "`b`" in d.message
+
+
+def test_cycle_without_exit_is_printed_as_a_chain():
+    text = flow("start -> a\na -> b\nb -> c\nc -> a", nodes="a b c")
+    d = only(text, "F203")
+    assert "`a -> b -> c -> a`" in d.message
+    assert {lab.message for lab in d.labels} == {"`b` is part of the cycle", "`c` is part of the cycle"}
+
+
+def test_self_loop_without_exit():
+    assert "`a -> a`" in only(flow("start -> a\na -> a", nodes="a"), "F203").message
+
+
+def test_nodes_leading_into_a_closed_cycle_are_named_not_reported():
+    d = only(flow("start -> a\na -> b\nb -> c\nc -> b", nodes="a b c"), "F203")
+    assert "`b -> c -> b`" in d.message and "`a`" in d.notes[-1]
+
+
+def test_loop_with_a_conditional_exit_is_fine():
+    assert codes(flow("start -> a\na -> b\nb -> a when ok\nb -> end otherwise", nodes="a b")) == []
+
+
+def test_loop_whose_exit_is_a_group_without_otherwise_only_warns():
+    assert codes(flow("start -> a\na -> b\nb -> a when ok", nodes="a b")) == ["F212"]
+
+
+def test_dead_end_is_not_reported_twice():
+    # `b` has no outgoing edge: F202 only, `a` leading to it is not a dead end too.
+    assert codes(flow("start -> a\na -> b", nodes="a b")) == ["F202"]
+
+
+def test_unknown_target_does_not_cascade():
+    assert codes(flow("start -> a\na -> x\nb -> end", nodes="a b")) == ["F101", "F201"]
+
+
+# -------------------------------------------------------------- supersteps
+
+
+CONFLICT_NODES = """
+    node a {
+        set status = "a"
+    }
+    node b {
+        if ok {
+            set status = "b"
+        }
+    }
+"""
+
+
+def conflict_flow(edges: str) -> str:
+    return ("flow f {\n    state {\n        status: str = \"\"\n        ok: bool = true\n    }\n"
+            + CONFLICT_NODES + textwrap.indent(textwrap.dedent(edges).strip(), "    ") + "\n}\n")
+
+
+def test_fan_out_siblings_replacing_one_field():
+    text = conflict_flow("start -> a, b\na -> end\nb -> end")
+    d = only(text, "F205")
+    assert d.severity.value == "warning"
+    assert d.span.line == line_of(text, 'set status = "b"')
+    assert d.labels[0].span.line == line_of(text, 'set status = "a"')
+    assert "start -> {a, b}" in d.notes[0]
+
+
+def test_siblings_in_a_later_superstep():
+    text = conflict_flow("start -> a\na -> b\nb -> a when ok\nb -> end otherwise")
+    assert codes(text) == []  # a and b alternate, never together
+    text = conflict_flow("start -> a\nstart -> b\na -> end\nb -> end")
+    assert codes(text) == ["F205"]
+
+
+def test_alternative_branches_never_conflict():
+    assert codes(conflict_flow("start -> a when ok\nstart -> b otherwise\na -> end\nb -> end")) == []
+
+
+def test_descendants_at_equal_depth_conflict():
+    text = ("flow f {\n    state {\n        status: str = \"\"\n    }\n"
+            "    node p {\n        set status += \"p\"\n    }\n"
+            "    node q {\n        set status += \"q\"\n    }\n"
+            + CONFLICT_NODES.replace("if ok {", "if true {")
+            + "    start -> p, q\n    p -> a\n    q -> b\n    a -> end\n    b -> end\n}\n")
+    assert codes(text) == ["F205"]
+
+
+def test_appends_never_conflict():
+    text = conflict_flow("start -> a, b\na -> end\nb -> end").replace('set status = "', 'set status += "')
+    assert codes(text) == []
+
+
+def test_join_of_alternative_branches_never_fires():
+    text = flow("start -> a\na -> b when ok\na -> c otherwise\nb, c -> d\nd -> end", nodes="a b c d")
+    d = only(text, "F204")
+    assert d.span.line == line_of(text, "b, c -> d")
+    assert any("alternative branches" in note for note in d.notes)
+
+
+def test_join_of_siblings_fires():
+    assert codes(flow("start -> a\na -> b, c\nb, c -> d\nd -> end", nodes="a b c d")) == []
+
+
+def test_join_of_nodes_on_one_path_across_steps_fires():
+    # `b` runs one step after `a`: the join counts arrivals, not one superstep.
+    assert codes(flow("start -> a\na -> b\na, b -> c\nc -> end", nodes="a b c")) == []
+
+
+# -------------------------------------------------------- examples, fixtures
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "examples").glob("*.flow")), ids=lambda p: p.name)
+def test_examples_are_clean(path: Path):
+    assert run(path.read_text(encoding="utf-8"), MY_PASSES) == []
+
+
+def fixture_cases(codes_table: dict[str, tuple[str, str]]):
+    return [pytest.param(code, severity, title, id=code)
+            for code, (severity, title) in sorted(codes_table.items())]
+
+
+@pytest.mark.parametrize("code, severity, title", fixture_cases(graph.CODES))
+def test_fixture(code: str, severity: str, title: str):
+    check_fixture(code, severity, title)
+
+
+def check_fixture(code: str, severity: str, title: str) -> None:
+    """The catalogue fixture of ``code`` matches the table and triggers only it."""
+    text = (REPO / "spec" / "diagnostics" / f"{code}.flow").read_text(encoding="utf-8")
+    header = dict(re.findall(r"^# (code|title|severity|fix): (.*)$", text, re.M))
+    assert header["code"] == code and header["title"] == title and header["severity"] == severity
+    marked = [i for i, line in enumerate(text.splitlines(), 1) if line.rstrip().endswith(f"# <- {code}")]
+    found = run(text, MY_PASSES)
+    assert [(d.code, d.span.line, d.severity.value) for d in found] == [(code, marked[0], severity)]
