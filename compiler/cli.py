@@ -1,0 +1,159 @@
+"""``fermata``: the command line, the toolchain's front door.
+
+This module only parses arguments and dispatches; each command lives in a
+``cmd_*`` module that is imported when that command runs, so ``fermata
+check`` never pays for the runtime's imports and the reverse.
+
+Exit codes, for every command: 0 success (a paused run is a success),
+1 the command's finding (errors found, a failed run, files to reformat),
+2 bad usage or bad input, 3 an internal failure (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from typing import Callable, Sequence
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+DEFAULT_STORE = "sqlite:///.fermata/runs.db"
+
+
+class UsageError(Exception):
+    """Bad arguments or bad input: printed as one line, exit code 2."""
+
+
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", default=os.environ.get("FERMATA_STORE", DEFAULT_STORE),
+                   help=f"where runs are kept (default: $FERMATA_STORE or {DEFAULT_STORE}; "
+                        "also memory:)")
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fermata",
+        description="Check, compile and run declarative workflow specs (.flow files).",
+    )
+    parser.add_argument("--version", action="version", version=f"fermata {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("check", help="validate .flow files and report every problem")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    p.add_argument("--format", choices=["pretty", "text", "json", "sarif", "github"],
+                   help="output format (default: pretty on a terminal, text otherwise)")
+    p.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    p.add_argument("--resolve", action="store_true",
+                   help="also import every `call` target to check that it exists "
+                        "(runs the imported modules' top-level code)")
+
+    p = sub.add_parser("fmt", help="rewrite .flow files in canonical form")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
+    p.add_argument("--check", action="store_true",
+                   help="change nothing; list the files that would change and exit 1 if any")
+    p.add_argument("--diff", action="store_true", help="change nothing; print a unified diff")
+
+    p = sub.add_parser("compile", help="compile a .flow file to its IR")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
+    p.add_argument("--target", choices=["ir", "python"], default="ir",
+                   help="ir: the JSON IR; python: a module that needs only fermata.runtime")
+    p.add_argument("--flow", help="which flow, for --target python when the file holds several")
+
+    p = sub.add_parser("graph", help="draw a flow as a Mermaid or Graphviz diagram")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    p.add_argument("--flow", help="which flow, when the file holds several")
+
+    p = sub.add_parser("run", help="start a run; it goes on until done, failed or paused")
+    p.add_argument("file", metavar="FILE", help="a .flow file or a compiled IR (.json)")
+    p.add_argument("--input", metavar="JSON|@FILE", help="the input fields as a JSON object")
+    p.add_argument("--thread", metavar="ID", help="the run's id (default: a new one, printed)")
+    p.add_argument("--flow", help="which flow, when the file holds several")
+    p.add_argument("--step-limit", type=int, default=1000, metavar="N")
+    _add_store(p)
+    _add_json(p)
+
+    p = sub.add_parser("resume", help="answer a paused run's interrupts and continue it")
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="the flow (default: the file the run started from)")
+    p.add_argument("--thread", required=True, metavar="ID")
+    p.add_argument("--value", metavar="JSON|@FILE", help="the answer, as JSON")
+    p.add_argument("--id", metavar="INTERRUPT_ID",
+                   help="which pending interrupt the value answers (`node:label` or a token)")
+    p.add_argument("--flow", help="which flow, when the file holds several")
+    p.add_argument("--step-limit", type=int, default=1000, metavar="N")
+    _add_store(p)
+    _add_json(p)
+
+    for name, help_text in (("state", "show a run's latest state and pending interrupts"),
+                            ("history", "list every checkpoint of a run")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--thread", required=True, metavar="ID")
+        _add_store(p)
+        _add_json(p)
+
+    p = sub.add_parser("threads", help="list the runs in a store")
+    _add_store(p)
+    _add_json(p)
+    return parser
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("fermata")
+    except Exception:  # noqa: BLE001 - running from a source tree without metadata
+        return "0+unknown"
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    if name == "check":
+        from .cmd_check import run_check
+
+        return run_check
+    if name == "fmt":
+        from .cmd_fmt import run_fmt
+
+        return run_fmt
+    if name in ("compile", "graph"):
+        from . import cmd_compile
+
+        return cmd_compile.run_compile if name == "compile" else cmd_compile.run_graph
+    from . import cmd_run
+
+    return getattr(cmd_run, f"run_{name}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _command(args.command)(args)
+    except UsageError as exc:
+        print(f"fermata {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `fermata history ... | head`
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw tracebacks
+        print(f"fermata {args.command}: internal error: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        if os.environ.get("FERMATA_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("this is a bug in fermata; rerun with FERMATA_DEBUG=1 for the traceback "
+                  "and please report it", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

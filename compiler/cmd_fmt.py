@@ -1,0 +1,55 @@
+"""``fermata fmt [--check] [--diff] [PATH ...]``: rewrite specs in canonical form."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+
+from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from .cmd_check import find_specs
+from .fmt import format_source
+from .pipeline import read_source
+
+
+def run_fmt(args: argparse.Namespace) -> int:
+    from . import render
+
+    files = find_specs(args.paths or ["."])
+    would_change: list[str] = []
+    broken = False
+    for file in files:
+        name = file.as_posix()
+        try:
+            original = read_source(file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {name}: {exc}") from None
+        result = format_source(original, name)
+        if result.text is None:
+            broken = True
+            sys.stderr.write(render.render_pretty(list(result.diagnostics), {name: original},
+                                                  color=render.use_color(sys.stderr)))
+            continue
+        if not result.changed:
+            continue
+        would_change.append(name)
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                original.splitlines(keepends=True), result.text.splitlines(keepends=True),
+                f"a/{name}", f"b/{name}"))
+        if not (args.check or args.diff):
+            # newline="" keeps the "\n" endings the printer produces on every platform.
+            file.write_text(result.text, encoding="utf-8", newline="")
+    if args.check:
+        for name in would_change:
+            print(f"would reformat {name}")
+    elif not args.diff:
+        for name in would_change:
+            print(f"reformatted {name}", file=sys.stderr)
+    kept = len(files) - len(would_change)
+    verb = "would be reformatted" if (args.check or args.diff) else "reformatted"
+    print(f"{len(would_change)} file{'s' if len(would_change) != 1 else ''} {verb}, "
+          f"{kept} unchanged", file=sys.stderr)
+    if broken:
+        return EXIT_USAGE
+    return EXIT_FINDINGS if (args.check and would_change) else EXIT_OK
