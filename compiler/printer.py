@@ -13,6 +13,7 @@ item per line. Two guarantees, both property-tested:
 
 from __future__ import annotations
 
+import bisect
 import inspect
 import json
 import re
@@ -39,7 +40,7 @@ _ATOM = 10
 
 def print_module(module: ast.Module) -> str:
     """The canonical text of ``module``, comments included, ending in one newline."""
-    printer = _Printer(module.comments)
+    printer = _Printer(module.comments, _statement_starts(module))
     previous: ast.Node | None = None
     for item in module.items:
         if previous is not None and _separate(previous, item, printer.comment_lines):
@@ -173,12 +174,13 @@ def doc_text(doc: str, indent: str) -> str:
 
 
 class _Printer:
-    def __init__(self, comments: Sequence[ast.Comment]):
+    def __init__(self, comments: Sequence[ast.Comment], statement_starts: Sequence[int] = ()):
         self.lines: list[str] = []
         self.comments = sorted(comments, key=lambda c: c.span.start)
         self.next_comment = 0
         self.depth = 0
         self.comment_lines = frozenset(c.span.line for c in comments)
+        self.statement_starts = sorted(statement_starts)
 
     def text(self) -> str:
         while self.lines and self.lines[-1] == "":
@@ -224,6 +226,10 @@ class _Printer:
             return
         comment = self.comments[self.next_comment]
         if comment.span.line == node.span.end_line and comment.span.start >= node.span.end:
+            # `a; b  # c` is about `b`: a comment trails only the last statement before it.
+            following = bisect.bisect_left(self.statement_starts, node.span.end)
+            if following < len(self.statement_starts) and self.statement_starts[following] < comment.span.start:
+                return
             self.lines[-1] += "  " + comment.text
             self.next_comment += 1
 
@@ -430,6 +436,15 @@ def _wrapped(head: str, value: ast.Expr) -> list[str]:
         return ([head + "{"] + [f"{INDENT}{key_text(e.key)}: {expr_text(e.value)}," for e in value.entries]
                 + ["}"])
     return [head + expr_text(value)]
+
+
+_STATEMENTS = (ast.TypeDecl, ast.Use, ast.Flow, ast.StateBlock, ast.StateField, ast.InputList, ast.OutputList,
+               ast.NodeDecl, ast.Edge, ast.StaticInterrupt, ast.Let, ast.Set, ast.Call, ast.Interrupt, ast.If,
+               ast.Fail)
+
+
+def _statement_starts(module: ast.Module) -> list[int]:
+    return [n.span.start for n in module.walk() if isinstance(n, _STATEMENTS) and n.span.end]
 
 
 def _first_start(steps: Sequence[ast.Step], default: int) -> int:

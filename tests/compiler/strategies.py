@@ -1,0 +1,54 @@
+"""Hypothesis strategies for expression and type trees (used by the parser,
+printer and type tests). Trees are built only from values the parser itself
+can produce: no negative number literals (``-3`` parses as a unary minus)."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from fermata.compiler import ast
+from fermata.compiler.printer import KEYWORDS
+
+BINARY_OPS = ("or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "??", "+", "-", "*", "/", "%")
+FUNCTIONS = ("len", "lower", "upper", "trim", "contains", "round", "min", "max", "abs", "str")
+
+names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
+texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+literals = st.one_of(
+    st.integers(min_value=0, max_value=10**12).map(ast.Literal),
+    st.floats(min_value=0, max_value=1e9, allow_nan=False, allow_infinity=False).map(ast.Literal),
+    texts.map(ast.Literal),
+    st.sampled_from([True, False, None]).map(ast.Literal),
+)
+
+
+def _extend(children: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr]:
+    return st.one_of(
+        st.builds(ast.Binary, st.sampled_from(BINARY_OPS), children, children),
+        st.builds(ast.Unary, st.sampled_from(["not", "-"]), children),
+        st.builds(ast.Member, children, names),
+        st.builds(ast.Index, children, children),
+        st.builds(ast.FuncCall, st.sampled_from(FUNCTIONS), st.lists(children, max_size=3).map(tuple)),
+        st.lists(children, max_size=3).map(lambda items: ast.ListExpr(tuple(items))),
+        st.lists(st.tuples(st.one_of(names, texts), children), max_size=3).map(
+            lambda entries: ast.RecordExpr(tuple(ast.RecordEntry(k, v) for k, v in entries))),
+    )
+
+
+expressions = st.recursive(st.one_of(literals, names.map(ast.Name)), _extend, max_leaves=12)
+
+_base_types = st.one_of(st.sampled_from(["str", "int", "float", "bool", "any", "Decision"]).map(ast.NamedType),
+                        st.lists(texts, min_size=1, max_size=3).map(lambda v: ast.LiteralUnion(tuple(v))))
+
+
+def _extend_types(children: st.SearchStrategy[ast.Type]) -> st.SearchStrategy[ast.Type]:
+    return st.one_of(
+        children.map(ast.ListType),
+        children.map(ast.MapType),
+        children.map(ast.OptionalType),
+        st.lists(st.tuples(names, children), max_size=3).map(
+            lambda fs: ast.RecordType(tuple(ast.RecordField(n, t) for n, t in fs))),
+    )
+
+
+types = st.recursive(_base_types, _extend_types, max_leaves=6)

@@ -1,0 +1,186 @@
+"""The parser: every construct of LANGUAGE.md, precedence, spans, and syntax
+errors as diagnostics (never exceptions) on any text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, strategies as st
+
+from fermata.compiler import ast
+from fermata.compiler.parser import parse, parse_or_raise
+from fermata.compiler.render import render_pretty, render_text
+
+ROOT = Path(__file__).resolve().parents[2]
+VALID = sorted([*ROOT.glob("examples/*.flow"), ROOT / "tests/compiler/fixtures/language_example.flow"])
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_valid_specs_parse_without_diagnostics(path):
+    module, diagnostics = parse(path.read_text(), str(path))
+    assert diagnostics == [] and module is not None and module.flows
+
+
+def _flow(body: str) -> ast.Flow:
+    return parse_or_raise("flow f {\n" + body + "\n}").flows[0]
+
+
+def _expr(text: str) -> ast.Expr:
+    edge = _flow(f"a -> b when {text}").edges[0]
+    assert edge.condition is not None
+    return edge.condition
+
+
+def test_the_language_example_has_every_part():
+    module = parse_or_raise((ROOT / "tests/compiler/fixtures/language_example.flow").read_text())
+    (decision,) = module.types
+    assert decision.type == ast.RecordType((
+        ast.RecordField("approved", ast.NamedType("bool")),
+        ast.RecordField("comment", ast.OptionalType(ast.NamedType("str"))),
+    ))
+    flow = module.flows[0]
+    assert flow.doc == "Refund a purchase; large or risky refunds need a human approval."
+    assert [f.name for f in flow.state_fields] == ["amount", "reason", "risk", "approved", "log", "decision"]
+    assert [r.name for r in flow.inputs.names] == ["amount", "reason"]
+    pay = next(n for n in flow.nodes if n.name == "pay")
+    assert (pay.retry, pay.backoff.milliseconds, pay.timeout.milliseconds) == (3, 1000, 30000)
+    assert pay.steps[0] == ast.Call("refunds.logic:pay", (ast.Name("amount"),), (), True)
+    review = next(n for n in flow.nodes if n.name == "review")
+    assert review.doc == "A person approves or rejects."
+    let = review.steps[0]
+    assert isinstance(let.value, ast.Interrupt) and let.value.label == "approval"
+    assert let.value.expect == ast.NamedType("Decision")
+    otherwise = [e for e in flow.edges if e.otherwise]
+    assert [(e.sources[0].name, e.targets[0].name) for e in otherwise] == [("assess", "pay"), ("review", "reject")]
+    assert flow.static_interrupts == (ast.StaticInterrupt("before", (ast.Ref("pay"),)),)
+    assert module.comments[0].text.startswith("# Refunds above")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a or b and c", ast.Binary("or", ast.Name("a"), ast.Binary("and", ast.Name("b"), ast.Name("c")))),
+    ("not a == b", ast.Unary("not", ast.Binary("==", ast.Name("a"), ast.Name("b")))),
+    ("a ?? b ?? c", ast.Binary("??", ast.Name("a"), ast.Binary("??", ast.Name("b"), ast.Name("c")))),
+    ("a - b - c", ast.Binary("-", ast.Binary("-", ast.Name("a"), ast.Name("b")), ast.Name("c"))),
+    ("a + b * c", ast.Binary("+", ast.Name("a"), ast.Binary("*", ast.Name("b"), ast.Name("c")))),
+    ("-a.b[0]", ast.Unary("-", ast.Index(ast.Member(ast.Name("a"), "b"), ast.Literal(0)))),
+    ("x ?? 1 > 2", ast.Binary(">", ast.Binary("??", ast.Name("x"), ast.Literal(1)), ast.Literal(2))),
+    ("x in [1, 2]", ast.Binary("in", ast.Name("x"), ast.ListExpr((ast.Literal(1), ast.Literal(2))))),
+    ("len(x) % 2 == 0", ast.Binary("==", ast.Binary("%", ast.FuncCall("len", (ast.Name("x"),)),
+                                                     ast.Literal(2)), ast.Literal(0))),
+    ("{\"a-b\": 1e3, c: -0.5}", ast.RecordExpr((ast.RecordEntry("a-b", ast.Literal(1000.0)),
+                                               ast.RecordEntry("c", ast.Unary("-", ast.Literal(0.5)))))),
+])
+def test_expression_precedence(text, expected):
+    assert _expr(text) == expected
+
+
+def test_steps_and_edge_forms():
+    flow = _flow('''
+        state { n: int = 0; tags: map[str] = {} ; level: "low" | "high" = "low" }
+        node a retry 2 timeout 5s {
+            call "m.n:state_fn"
+            let x = call "m:f"(n, 2, scale=1.5)
+            interrupt ping
+            if n > 1 { set n += 1 } else if n < 0 { fail "negative {{ n }}" } else { set n = 0 }
+        }
+        start -> a
+        a -> b, c when n > 0
+        a -> end otherwise
+        b, c -> end
+        interrupt after b, c
+    ''')
+    a = flow.nodes[0]
+    assert a.steps[0] == ast.Call("m.n:state_fn", None)
+    assert a.steps[1].value.kwargs == (ast.KwArg("scale", ast.Literal(1.5)),)
+    assert a.steps[2] == ast.Interrupt("ping")
+    branch = a.steps[3]
+    assert isinstance(branch.otherwise[0], ast.If) and isinstance(branch.otherwise[0].otherwise[0], ast.Set)
+    assert flow.edges[1].targets == (ast.Ref("b"), ast.Ref("c"))
+    assert flow.edges[3].sources == (ast.Ref("b"), ast.Ref("c"))
+    assert flow.state_fields[2].type == ast.LiteralUnion(("low", "high"))
+
+
+def test_spans_are_exact_and_one_based():
+    text = "flow f {\n    node a { set x = 1 }\n    start -> a\n}\n"
+    flow = parse_or_raise(text).flows[0]
+    step = flow.nodes[0].steps[0]
+    assert (step.span.line, step.span.column, step.span.end_column) == (2, 14, 23)
+    assert text[step.span.start:step.span.end] == "set x = 1"
+    assert (step.field_span.column, step.field_span.end_column) == (18, 19)
+    assert flow.name_span.column == 6
+
+
+def test_triple_quoted_docstrings_lose_their_indentation():
+    flow = _flow('    """First line.\n\n        Indented detail.\n    """\n    node a {}')
+    assert flow.doc == "First line.\n\nIndented detail."
+
+
+@pytest.mark.parametrize("text, code, line, column, words", [
+    ("flow f {\n  node a {\n    set x = 1\n", "F005", 4, 1, "`}` to close node `a` opened at line 2"),
+    ("flow f { node a { x = 1 } }", "F001", 1, 19, "unexpected name `x`"),
+    ("flow f { node end { } }", "F001", 1, 15, "keyword `end`"),
+    ("flow f { node a { let s = 'x' } }", "F002", 1, 27, "`'`"),
+    ('flow f { node a { let s = "abc\n } }', "F003", 1, 27, "unterminated"),
+    ('flow f { node a { let s = "a\\qb" } }', "F004", 1, 29, "escape"),
+    ("flow f { node a retry 2.5 { } }", "F006", 1, 23, "whole number"),
+    ("flow f { node a retry 2 retry 3 { } }", "F007", 1, 25, "given twice"),
+    ("flow f { state { x: dict[int] } }", "F008", 1, 21, "`dict[...]`"),
+    ('flow f { node a { call "m:f"(a=1, 2) } }', "F009", 1, 35, "positional"),
+    ("flow f { a -> b when x < y < z }", "F001", 1, 28, "unexpected `<`"),
+    ("flow f { node a { let x = [1, 2 } }", "F001", 1, 33, "`]` to close list"),
+])
+def test_syntax_errors_are_located_diagnostics(text, code, line, column, words):
+    module, diagnostics = parse(text, "bad.flow")
+    assert module is None
+    first = diagnostics[0]
+    assert (first.code, first.span.line, first.span.column) == (code, line, column)
+    assert words in first.message
+    assert render_text(diagnostics).startswith(f"bad.flow:{line}:{column}: error[{code}]")
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("flow f { node a { if x = 1 { } } }", "use `==`"),
+    ("flow f { node a { count = 1 } }", "write `set x = ...`"),
+    ("flow f { a -> b when p < q < r }", "do not chain"),
+    ("flow f { state { amount } }", "needs a type"),
+    ("flow f { node a { call refunds.logic } }", "call target is a string"),
+    ("flow f { node a { if x {} elif y {} } }", "`else if`"),
+    ("flow f { a -> b when x || y }", "write `or`"),
+    ("flow f { node start {} }", "reserved word"),
+])
+def test_common_mistakes_get_a_hint(text, hint):
+    _, diagnostics = parse(text)
+    assert hint in (diagnostics[0].help or "")
+
+
+def _assert_only_diagnostics(text: str) -> None:
+    module, diagnostics = parse(text, "fuzz.flow")
+    assert (module is None) == any(d.is_error for d in diagnostics)
+    for d in diagnostics:
+        assert d.span.line >= 1 and d.span.column >= 1
+    render_pretty(diagnostics, {"fuzz.flow": text}, color=False)
+
+
+@given(st.text(max_size=200))
+def test_any_text_gives_a_module_or_diagnostics(text):
+    _assert_only_diagnostics(text)
+
+
+_EXAMPLE_TEXTS = [p.read_text() for p in VALID]
+
+
+@given(st.sampled_from(_EXAMPLE_TEXTS), st.data())
+def test_mutated_specs_give_a_module_or_diagnostics(text, data):
+    for _ in range(data.draw(st.integers(1, 3))):
+        position = data.draw(st.integers(0, len(text)))
+        action = data.draw(st.sampled_from(["delete", "insert", "duplicate"]))
+        if action == "delete":
+            text = text[:position] + text[position + data.draw(st.integers(1, 8)):]
+        elif action == "insert":
+            text = text[:position] + data.draw(st.sampled_from(list('{}()[]",:;=-><?|#\n') + ["node", "when"])) \
+                + text[position:]
+        else:
+            length = data.draw(st.integers(1, 20))
+            text = text[:position] + text[position:position + length] * 2 + text[position + length:]
+    _assert_only_diagnostics(text)
