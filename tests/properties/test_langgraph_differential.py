@@ -1,0 +1,31 @@
+"""Differential runs: the same generated flow on Fermata and on LangGraph.
+
+Node entries (every node's first step is a counted call), the interrupts
+surfaced at each pause, every plain call's count, and the final state must
+agree. The translated subset leaves out `call once` and flip branches (see
+``langgraph_flow.py``): LangGraph has no journal and no replay check.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+
+from .drive import drive
+from .model import answers, flow_models, inputs
+from .reference import Reference
+from .support import compile_model, memory_graphs
+
+pytest.importorskip("langgraph", reason="differential tests need the `langgraph` test extra")
+from . import langgraph_flow  # noqa: E402
+
+
+@given(flow_models(once=False), inputs, answers)
+def test_fermata_and_langgraph_agree(model, given_input, script):
+    _, ir = compile_model(model)
+    ours = drive(memory_graphs(ir), model, script, given_input)
+    initial = Reference(model, script).initial_state(given_input)
+    state, pauses, hits = langgraph_flow.drive(model, script, initial)
+    assert [p for p in ours.pauses if p] == pauses
+    assert dict(ours.hits) == dict(hits)
+    assert ours.state == state
