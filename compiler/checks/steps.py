@@ -19,8 +19,6 @@ from .context import CheckContext
 MAX_RETRY = 100
 # A backoff doubling past this is almost surely a typo (`retry 30`).
 MAX_SANE_WAIT_MS = 24 * 3_600_000
-# `interrupt before N` / `interrupt after N` have the ids `N:before` / `N:after`.
-RESERVED_LABELS = frozenset({"before", "after"})
 
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _TARGET = re.compile(rf"{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER}")
@@ -36,7 +34,6 @@ CODES: dict[str, tuple[str, str]] = {
     "F404": ("warning", "`backoff` without `retry`"),
     "F405": ("warning", "backoff growing beyond a day"),
     "F406": ("error", "interrupt label used twice in one node"),
-    "F407": ("error", "an interrupt label that cannot form an interrupt id"),
     "F408": ("error", "keyword argument repeated in one call"),
 }
 
@@ -199,14 +196,8 @@ def _check_labels(sink: DiagnosticSink, node: ast.NodeDecl) -> None:
         if interrupt is None:
             continue
         label, span = interrupt.label, _span(interrupt.label_span, interrupt.span)
-        if ":" in label:
-            sink.error("F407", f"interrupt label `{label}` contains `:`", span,
-                       notes=[f"interrupt ids are `node:label`, e.g. `{node.name}:{label.replace(':', '_')}`"],
-                       help=f"use `{label.replace(':', '_')}`")
-        elif label in RESERVED_LABELS:
-            sink.error("F407", f"interrupt label `{label}` is reserved", span,
-                       notes=[f"`{node.name}:{label}` is the id of `interrupt {label} {node.name}`"],
-                       help=f"choose another label, e.g. `{label}_{node.name}`")
+        # A label is a name, never a keyword: `:` and the reserved `before`
+        # / `after` of static interrupt ids cannot occur (the grammar sees to it).
         if label in first:
             sink.error("F406", f"interrupt label `{label}` is used twice in node `{node.name}`", span,
                        labels=[Label(first[label], f"`{label}` first used here")],

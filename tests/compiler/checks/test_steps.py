@@ -158,14 +158,6 @@ def test_distinct_labels_and_same_label_in_two_nodes():
     assert codes(two) == []
 
 
-@pytest.mark.parametrize("label", ["a:b", "before", "after"])
-def test_labels_that_cannot_form_an_id(label: str):
-    # The grammar only admits identifiers here; other front ends build trees.
-    step = ast.Interrupt(label)
-    module = ast.Module((ast.Flow("f", (ast.NodeDecl("work", (step,)),)),))
-    assert [d.code for d in run_module(module)] == ["F407"]
-
-
 def test_fail_is_fine_anywhere():
     assert codes(node('if ok {\n    fail "no"\n}\nfail "always"')) == []
 

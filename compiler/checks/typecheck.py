@@ -1,0 +1,665 @@
+"""Names and types: every expression, step, default and declared type of a
+module is checked against LANGUAGE.md's "Typing rules".
+
+Codes F120–F139 (names), F300–F319 (types) and F430–F439 (templates), listed
+in :data:`CODES`. Inference itself lives in ``compiler/types.py`` (lowering
+uses the same code silently); this pass walks the module, keeps track of
+what is in scope, and explains names that are not.
+
+Scoping, as this pass enforces it:
+
+- Locals are per node: a `let` is visible to the later steps of its node,
+  never to another node and never to edge conditions (which read the node's
+  view of the state only).
+- A `let` inside an `if` or `else` branch is visible only in that branch,
+  after the `let`. Two branches may each declare a local of the same name.
+- A name is declared once where it is visible: a `let` of a name already a
+  local in scope is an error (F122), and so is a `let` named like a state
+  field (F123), so a name in a node always means one thing and templates,
+  whose view merges fields and locals, can never be ambiguous.
+- A `!= null` test narrows a `T?` name to `T` where the test is known to hold:
+  in the `if` branch, the `else` of an `== null` test, and the right side of
+  `and`/`or`. A `set` of a field drops its narrowing for the later steps.
+
+State defaults are constant expressions (literals, lists and records of
+them, negative numbers), checked against the field's type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from .. import ast
+from .. import types as T
+from ..diagnostics import DiagnosticSink, Label, did_you_mean
+from . import templates
+from .context import CheckContext
+from .steps import walk_steps
+
+# Every code this pass reports (with those ``types.Inferer`` reports for it):
+# severity and catalogue title.
+CODES: dict[str, tuple[str, str]] = {
+    "F120": ("error", "unknown name"),
+    "F121": ("error", "local used before its `let`"),
+    "F122": ("error", "local declared twice"),
+    "F123": ("error", "`let` named like a state field"),
+    "F124": ("warning", "unused local"),
+    "F125": ("error", "unknown function"),
+    "F126": ("error", "unknown type"),
+    "F127": ("error", "recursive type"),
+    "F128": ("error", "`set` of an unknown field"),
+    "F129": ("error", "unknown record field"),
+    "F130": ("error", "local used outside its `if` branch"),
+    "F131": ("error", "type declared with a built-in type's name"),
+    "F132": ("error", "field named twice in a record"),
+    "F300": ("error", "value does not match the field's type"),
+    "F301": ("error", "condition is not `bool`"),
+    "F302": ("error", "operator applied to values it does not take"),
+    "F303": ("error", "`+=` on a field that cannot grow"),
+    "F304": ("error", "`+=` with a value of the wrong type"),
+    "F305": ("error", "wrong number of arguments"),
+    "F306": ("error", "argument of the wrong type"),
+    "F307": ("error", "field or index read from a value that may be null"),
+    "F308": ("error", "field or index read from a value that has none"),
+    "F309": ("error", "index of the wrong type"),
+    "F310": ("error", "default does not match the field's type"),
+    "F311": ("error", "default is not a constant"),
+    "F312": ("error", "`fail` message is not a `str`"),
+    "F313": ("warning", "`??` on a value that is never null"),
+    "F430": ("error", "template does not parse"),
+    "F431": ("error", "unknown name in a template"),
+    "F432": ("error", "unknown filter or test in a template"),
+}
+
+_APPEND_RULE = "`+=` appends to lists, adds to numbers, concatenates strings and merges maps"
+
+# Names people bring from other languages, with what to write instead.
+_TYPE_HINTS = {
+    "string": "str", "text": "str", "integer": "int", "number": "float", "double": "float",
+    "boolean": "bool", "dict": "map[T]", "object": "map[T]", "array": "list[T]",
+    "list": "list[T]", "map": "map[T]", "null": "T?", "none": "T?",
+}
+
+
+def check(context: CheckContext) -> None:
+    sink, module = context.sink, context.module
+    declarations = _TypeDeclarations(sink, module.types)
+    named = declarations.resolve()
+    context.cache["typecheck.named"] = named
+    for flow in module.flows:
+        _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow)).run()
+
+
+# --------------------------------------------------------------------------
+# Written types
+# --------------------------------------------------------------------------
+
+
+def check_type(sink: DiagnosticSink, node: ast.Type, declared: Iterable[str]) -> None:
+    """F126 for unknown names and F132 for repeated record fields in a written type."""
+    declared = set(declared)
+    for part in node.walk():
+        if isinstance(part, ast.NamedType) and part.name not in T.PRIMITIVES \
+                and part.name not in declared:
+            hint = _TYPE_HINTS.get(part.name.lower())
+            sink.error("F126", f"unknown type `{part.name}`", part.span,
+                       help=(f"write `{hint}`" if hint else None)
+                       or did_you_mean(part.name, [*T.PRIMITIVES, *declared])
+                       or f"declare it with `type {part.name} = ...`, or use one of "
+                          "`str int float bool any`")
+        elif isinstance(part, ast.RecordType):
+            first: dict[str, ast.Span] = {}
+            for f in part.fields:
+                if f.name in first:
+                    sink.error("F132", f"field `{f.name}` is declared twice in a record type",
+                               _name_of_field(f), labels=[Label(first[f.name], "first declared here")],
+                               help=f"remove one of the two `{f.name}` fields")
+                first.setdefault(f.name, _name_of_field(f))
+
+
+class _TypeDeclarations:
+    """`type Name = T` declarations: their names, references and cycles."""
+
+    def __init__(self, sink: DiagnosticSink, decls: Iterable[ast.TypeDecl]):
+        self.sink = sink
+        self.decls: dict[str, ast.TypeDecl] = {}
+        for decl in decls:
+            self.decls.setdefault(decl.name, decl)  # a duplicate is F102's; the first counts
+
+    def refs(self, name: str) -> list[ast.NamedType]:
+        return [n for n in self.decls[name].type.walk()
+                if isinstance(n, ast.NamedType) and n.name in self.decls]
+
+    def resolve(self) -> dict[str, T.FType]:
+        for decl in self.decls.values():
+            if decl.name in T.PRIMITIVES:
+                self.sink.error("F131", f"`{decl.name}` is a built-in type and cannot be redeclared",
+                                _span(decl.name_span, decl.span),
+                                help=f"name the type something else, e.g. `My{decl.name.title()}`")
+            check_type(self.sink, decl.type, self.decls)
+        cyclic = self._report_cycles()
+        resolved: dict[str, T.FType] = {}
+
+        def visit(name: str) -> None:
+            if name in resolved or name in cyclic or name in T.PRIMITIVES:
+                return
+            for ref in self.refs(name):
+                visit(ref.name)
+            # Names left unresolved (cyclic or unknown, both reported) are `any`.
+            resolved[name] = replace(T.resolve(self.decls[name].type, resolved), alias=name)
+
+        for name in self.decls:
+            visit(name)
+        return resolved
+
+    def _report_cycles(self) -> set[str]:
+        """F127 once per cycle, at the first declaration of it in the file;
+        returns every name on a cycle."""
+        graph = {name: [r.name for r in self.refs(name)] for name in self.decls}
+        cyclic: set[str] = set()
+        for component in _strong_components(graph):
+            first = component[0]
+            if len(component) == 1 and first not in graph[first]:
+                continue
+            cyclic.update(component)
+            chain = _cycle_from(first, graph, set(component))
+            ref = next(r for r in self.refs(first) if r.name == chain[1])
+            decl = self.decls[first]
+            self.sink.error(
+                "F127", f"type `{first}` refers to itself: `{' -> '.join(chain)}`",
+                _span(decl.name_span, decl.span),
+                labels=[Label(ref.span, f"`{first}` refers to `{chain[1]}` here")],
+                notes=["a type compiles to a JSON Schema, which must be finite here"],
+                help="break the cycle with `any` for the nested part, e.g. `children: list[any]`")
+        return cyclic
+
+
+def _strong_components(graph: Mapping[str, list[str]]) -> list[list[str]]:
+    """Tarjan's algorithm; each component lists its names in declaration order."""
+    order = {name: i for i, name in enumerate(graph)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(name: str) -> None:
+        index[name] = low[name] = len(index)
+        stack.append(name)
+        on_stack.add(name)
+        for succ in graph[name]:
+            if succ not in index:
+                visit(succ)
+                low[name] = min(low[name], low[succ])
+            elif succ in on_stack:
+                low[name] = min(low[name], index[succ])
+        if low[name] == index[name]:
+            component: list[str] = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == name:
+                    break
+            found.append(sorted(component, key=order.__getitem__))
+
+    for name in graph:
+        if name not in index:
+            visit(name)
+    return sorted(found, key=lambda c: order[c[0]])
+
+
+def _cycle_from(start: str, graph: Mapping[str, list[str]], within: set[str]) -> list[str]:
+    """The shortest chain ``start -> ... -> start`` inside one component."""
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        name = queue.pop(0)
+        for succ in graph[name]:
+            if succ == start:
+                return paths[name] + [start]
+            if succ in within and succ not in paths:
+                paths[succ] = paths[name] + [succ]
+                queue.append(succ)
+    return [start, start]  # unreachable for a real cycle
+
+
+# --------------------------------------------------------------------------
+# Scopes
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class _Local:
+    let: ast.Let
+    type: T.FType
+
+
+@dataclass
+class _Scope:
+    """What names mean in one block of steps (or an edge condition)."""
+
+    fields: dict[str, T.FType]               # as narrowed here
+    locals: dict[str, _Local] = field(default_factory=dict)
+    parent: _Scope | None = None
+
+    def env(self) -> T.Env:
+        return T.Env(fields=self.fields, locals={n: loc.type for n, loc in self.locals.items()})
+
+    def child(self, env: T.Env | None = None) -> _Scope:
+        """A nested block's scope, with the narrowing of ``env`` applied."""
+        scope = _Scope(dict(self.fields), dict(self.locals), self)
+        if env is not None:
+            scope.narrow(env)
+        return scope
+
+    def narrow(self, env: T.Env) -> None:
+        """Take the (narrower) types of ``env`` for the names in scope."""
+        self.fields.update(env.fields)
+        for name, t in env.locals.items():
+            if name in self.locals and self.locals[name].type != t:
+                self.locals[name] = _Local(self.locals[name].let, t)
+
+    def written(self, name: str, declared: T.FType) -> None:
+        """A `set` of field ``name``: what a null test proved about it no
+        longer holds, here or in any enclosing block."""
+        scope: _Scope | None = self
+        while scope is not None:
+            scope.fields[name] = declared
+            scope = scope.parent
+
+    @property
+    def visible(self) -> list[str]:
+        return [*self.fields, *self.locals]
+
+
+def _locals_by_node(flow: ast.Flow) -> dict[str, str]:
+    """Local name -> the first node declaring it, for "a local of node `x`" notes."""
+    found: dict[str, str] = {}
+    for node in flow.nodes:
+        for step in walk_steps(node.steps):
+            if isinstance(step, ast.Let):
+                found.setdefault(step.name, node.name)
+    return found
+
+
+class _Checker(T.Inferer):
+    """The shared inferer with scope-aware explanations of unknown names,
+    read tracking and template checks."""
+
+    def __init__(self, owner: _Names, scope: _Scope):
+        super().__init__(scope.env(), owner.sink)
+        self.owner = owner
+        self.scope = scope
+
+    def unknown_name(self, node: ast.Name) -> None:
+        self.owner.unknown(node.name, node.span, self.scope, in_template=False)
+
+    def read(self, node: ast.Name) -> None:
+        self.owner.mark_read(node.name, self.scope)
+
+    def template(self, node: ast.Literal) -> None:
+        scope, owner = self.scope, self.owner
+        templates.check_template(
+            owner.sink, node, scope.visible,
+            explain=lambda name, span: owner.unknown(name, span, scope, in_template=True),
+            read=lambda name: owner.mark_read(name, scope))
+
+
+class _Names:
+    """Explains unknown names for one node (or a flow's edges) and records
+    which locals are read."""
+
+    def __init__(self, sink: DiagnosticSink, flow: ast.Flow, node: ast.NodeDecl | None,
+                 other_locals: Mapping[str, str]):
+        self.sink = sink
+        self.flow = flow
+        self.node = node
+        self.other_locals = other_locals
+        self.lets = [s for s in walk_steps(node.steps) if isinstance(s, ast.Let)] if node else []
+        self.seen = 0   # lets walked so far, in the order of `self.lets`
+        self.reads: set[int] = set()
+
+    def mark_read(self, name: str, scope: _Scope) -> None:
+        local = scope.locals.get(name)
+        if local is not None:
+            self.reads.add(id(local.let))
+
+    def unknown(self, name: str, span: ast.Span, scope: _Scope, in_template: bool) -> bool:
+        """Report an unknown name, saying why it is not visible when the node
+        declares it elsewhere; always True (the name was explained)."""
+        later = next((let for let in self.lets[self.seen:] if let.name == name), None)
+        if later is not None:
+            self.reads.add(id(later))  # moving the `let` up fixes both: report one fault
+            self.sink.error("F121", f"local `{name}` is used before its `let`", span,
+                            labels=[Label(_let_span(later), f"`{name}` is declared here, later in the node")],
+                            help=f"move `let {name} = ...` above its first use")
+            return True
+        earlier = next((let for let in self.lets[:self.seen] if let.name == name), None)
+        if earlier is not None:
+            self.reads.add(id(earlier))
+            self.sink.error("F130", f"local `{name}` is not visible here", span,
+                            labels=[Label(_let_span(earlier), f"`{name}` is declared inside an `if` "
+                                          "branch and visible only there")],
+                            help=f"declare `{name}` before the `if`, or keep the value in a state "
+                                 "field with `set`")
+            return True
+        notes = []
+        owner = self.other_locals.get(name)
+        if owner is not None and (self.node is None or owner != self.node.name):
+            if self.node is None:
+                notes.append(f"`{name}` is a local of node `{owner}`; edge conditions see state "
+                             "fields only")
+            else:
+                notes.append(f"`{name}` is a local of node `{owner}`; locals are visible only in "
+                             "their own node")
+        suggestion = did_you_mean(name, scope.visible)
+        for local in scope.locals.values():
+            if suggestion == f"did you mean `{local.let.name}`?":
+                self.reads.add(id(local.let))  # a misspelt read: the local is not unused too
+        if notes:
+            help = (f"keep the value in a state field: declare `{name}` in `state` and `set` it in "
+                    f"node `{owner}`")
+        else:
+            help = suggestion or (
+                f"declare `{name}` in the `state` block"
+                + ("" if self.node is None else ", or with `let` earlier in the node"))
+        if in_template:
+            self.sink.error("F431", f"unknown name `{name}` in a template", span, help=help, notes=notes)
+            return True
+        self.sink.error("F120", f"unknown name `{name}`", span, help=help, notes=notes)
+        return True
+
+
+# --------------------------------------------------------------------------
+# A flow
+# --------------------------------------------------------------------------
+
+
+class _FlowCheck:
+    def __init__(self, sink: DiagnosticSink, flow: ast.Flow, named: Mapping[str, T.FType],
+                 declared: set[str], other_locals: Mapping[str, str]):
+        self.sink = sink
+        self.flow = flow
+        self.named = named
+        self.declared = declared  # every declared type name, resolved or not
+        self.other_locals = other_locals
+        self.fields: dict[str, T.FType] = {}
+        self.field_decls: dict[str, ast.StateField] = {}
+        for f in flow.state_fields:
+            if f.name not in self.fields:  # a duplicate is F104's; the first counts
+                self.fields[f.name] = T.resolve(f.type, named)
+                self.field_decls[f.name] = f
+
+    def run(self) -> None:
+        for f in self.flow.state_fields:
+            check_type(self.sink, f.type, self.declared)
+        for name, decl in self.field_decls.items():
+            if decl.default is not None:
+                self._default(decl, self.fields[name])
+        for node in self.flow.nodes:
+            _NodeCheck(self, node).run()
+        names = _Names(self.sink, self.flow, None, self.other_locals)
+        for edge in self.flow.edges:
+            if edge.condition is not None:
+                checker = _Checker(names, _Scope(dict(self.fields)))
+                t = checker.infer(edge.condition)
+                checker.condition(edge.condition, t, "`when`")
+
+    def _default(self, decl: ast.StateField, field_type: T.FType) -> None:
+        problem = _not_constant(decl.default)  # type: ignore[arg-type]
+        if problem is not None:
+            part, why = problem
+            self.sink.error("F311", f"the default of `{decl.name}` {why}", part.span,
+                            notes=["defaults are fixed values: literals, and lists and records of them"],
+                            help="set the value in the first node instead, e.g. "
+                                 f"`set {decl.name} = ...`")
+            return
+        checker = T.Inferer(T.Env(), self.sink)
+        checker.expect(decl.default, field_type, "F310",  # type: ignore[arg-type]
+                       f"the default of `{decl.name}`")
+
+
+def _not_constant(expr: ast.Expr) -> tuple[ast.Expr, str] | None:
+    """The first part of a default that is not a constant, and why."""
+    if isinstance(expr, ast.Literal):
+        if expr.is_template:
+            return expr, "is a template, which is only rendered inside nodes"
+        return None
+    if isinstance(expr, ast.ListExpr):
+        return next((p for p in map(_not_constant, expr.items) if p is not None), None)
+    if isinstance(expr, ast.RecordExpr):
+        return next((p for p in (_not_constant(e.value) for e in expr.entries) if p is not None), None)
+    if isinstance(expr, ast.Unary) and expr.op == "-" and isinstance(expr.operand, ast.Literal) \
+            and isinstance(expr.operand.value, (int, float)) and not isinstance(expr.operand.value, bool):
+        return None
+    if isinstance(expr, ast.Name):
+        return expr, f"reads `{expr.name}`, but defaults cannot read other fields"
+    return expr, "is not a constant"
+
+
+# --------------------------------------------------------------------------
+# A node
+# --------------------------------------------------------------------------
+
+
+class _NodeCheck:
+    def __init__(self, flow: _FlowCheck, node: ast.NodeDecl):
+        self.flow = flow
+        self.sink = flow.sink
+        self.node = node
+        self.names = _Names(flow.sink, flow.flow, node, flow.other_locals)
+        self.silenced: set[int] = set()  # lets already reported (F122, F123): no F124 as well
+
+    def run(self) -> None:
+        self.block(self.node.steps, _Scope(dict(self.flow.fields)))
+        for let in self.names.lets:
+            if id(let) in self.names.reads or id(let) in self.silenced or let.name.startswith("_"):
+                continue
+            what = ("call" if isinstance(let.value, ast.Call)
+                    else "interrupt" if isinstance(let.value, ast.Interrupt) else None)
+            help = (f"to ignore the {what}'s value, drop `let {let.name} =`; " if what else
+                    "remove the `let`, or ")
+            self.sink.warning("F124", f"local `{let.name}` is never used", _let_span(let),
+                              help=help + f"name it `_{let.name}` to keep it unused on purpose")
+
+    def checker(self, scope: _Scope) -> _Checker:
+        return _Checker(self.names, scope)
+
+    def block(self, steps: Iterable[ast.Step], scope: _Scope) -> None:
+        for step in steps:
+            self.step(step, scope)
+
+    def step(self, step: ast.Step, scope: _Scope) -> None:
+        if isinstance(step, ast.Let):
+            self.let(step, scope)
+        elif isinstance(step, ast.Set):
+            self.set(step, scope)
+        elif isinstance(step, ast.Call):
+            self.call(step, scope)
+        elif isinstance(step, ast.Interrupt):
+            self.interrupt(step, scope)
+        elif isinstance(step, ast.If):
+            checker = self.checker(scope)
+            checker.condition(step.condition, checker.infer(step.condition), "`if`")
+            env = scope.env()
+            self.block(step.then, scope.child(T.when_true(step.condition, env)))
+            if step.otherwise is not None:
+                self.block(step.otherwise, scope.child(T.when_false(step.condition, env)))
+            # `if d == null { fail "..." }`: the steps after it run only when
+            # the condition did not hold.
+            if _always_fails(step.then) and not _always_fails(step.otherwise or ()):
+                scope.narrow(T.when_false(step.condition, scope.env()))
+            elif step.otherwise is not None and _always_fails(step.otherwise):
+                scope.narrow(T.when_true(step.condition, scope.env()))
+        elif isinstance(step, ast.Fail):
+            t = self.checker(scope).infer(step.message)
+            if not T.assignable(t, T.STR):
+                self.sink.error("F312", f"`fail` needs a `str` message, found `{T.widen(t)}`",
+                                step.message.span,
+                                help="write the message as a string; a template can show values: "
+                                     "`fail \"... {{ value }}\"`")
+
+    # ------------------------------------------------------------------ let
+
+    def let(self, let: ast.Let, scope: _Scope) -> None:
+        value = let.value
+        if isinstance(value, ast.Call):
+            t = self.call(value, scope)
+        elif isinstance(value, ast.Interrupt):
+            t = self.interrupt(value, scope)
+        else:
+            t = self.checker(scope).infer(value)
+        self.names.seen += 1
+        name = let.name
+        if name in self.flow.fields:
+            decl = self.flow.field_decls[name]
+            self.sink.error("F123", f"local `{name}` has the name of a state field", _let_span(let),
+                            labels=[Label(_span(decl.name_span, decl.span), "the field is declared here")],
+                            help=f"rename the local, e.g. `let new_{name} = ...`; to change the field, "
+                                 f"use `set {name} = ...`")
+            self.silenced.add(id(let))
+            return
+        if name in scope.locals:
+            first = scope.locals[name].let
+            self.sink.error("F122", f"local `{name}` is declared twice", _let_span(let),
+                            labels=[Label(_let_span(first), "first declared here")],
+                            help="locals cannot be reassigned: give the second one another name")
+            self.silenced.add(id(let))
+            return
+        scope.locals[name] = _Local(let, t)
+
+    # ------------------------------------------------------------------ set
+
+    def set(self, step: ast.Set, scope: _Scope) -> None:
+        checker = self.checker(scope)
+        name = step.field
+        target = self.flow.fields.get(name)
+        span = _span(step.field_span, step.span)
+        if target is None:
+            checker.infer(step.value)
+            if name in scope.locals:
+                self.names.mark_read(name, scope)  # F128 says all there is to say about it
+                self.sink.error("F128", f"`{name}` is a local, not a state field", span,
+                                labels=[Label(_let_span(scope.locals[name].let), "declared here")],
+                                help="`set` writes state fields and locals cannot change: use a new "
+                                     f"`let`, or declare `{name}` in `state`")
+            else:
+                self.sink.error("F128", f"unknown field `{name}`", span,
+                                help=did_you_mean(name, self.flow.fields)
+                                or f"declare it in the `state` block: `{name}: T`")
+            return
+        if step.op == "=":
+            checker.expect(step.value, target, "F300", f"`{name}`")
+        else:
+            self.append(step, target, checker)
+        scope.written(name, target)
+
+    def append(self, step: ast.Set, target: T.FType, checker: _Checker) -> None:
+        """`set f += value`: lists extend, numbers add, strings concatenate,
+        maps (and records) merge."""
+        name, value = step.field, step.value
+        span = _span(step.field_span, step.span)
+        subject = f"`+=` on `{name}`"
+        if target == T.ANY:
+            checker.infer(value)
+        elif T.is_optional(target):
+            checker.infer(value)
+            self.sink.error("F303", f"`{name}` may be null, so `+=` cannot add to it", span,
+                            help=f"give `{name}` a non-optional type and a default, or write "
+                                 f"`set {name} = ({name} ?? ...) + ...`")
+        elif isinstance(target, T.ListT) and not isinstance(value, ast.ListExpr):
+            t = checker.infer(value)
+            if T.assignable(t, target):
+                return
+            if t != T.ANY and T.assignable(t, target.item):
+                message = f"`+=` on `{name}` appends a list, found `{T.shown(t, target.item)}`"
+                help = f"append it as a one-item list: `[{T.source(value)}]`"
+            else:
+                message = f"expected `{target}` for {subject}, found `{T.shown(t, target)}`"
+                help = None
+            self.sink.error("F304", message, value.span, help=help)
+        elif target in (T.INT, T.FLOAT, T.STR) or isinstance(target, (T.ListT, T.MapT)):
+            checker.expect(value, target, "F304", subject)
+        elif isinstance(target, T.RecordT):
+            self.merge(step, target, checker)
+        else:
+            checker.infer(value)
+            self.sink.error("F303", f"`+=` cannot add to `{name}`, a `{target}`", span,
+                            notes=[_APPEND_RULE],
+                            help=f"use `set {name} = ...`")
+
+    def merge(self, step: ast.Set, target: T.RecordT, checker: _Checker) -> None:
+        """`set record += {...}` replaces the fields it names, so each must be
+        a field of the record, of its type."""
+        wanted = target.field_types
+        subject = f"`+=` on `{step.field}`"
+        if isinstance(step.value, ast.RecordExpr):
+            for entry in step.value.entries:
+                if entry.key in wanted:
+                    checker.expect(entry.value, wanted[entry.key], "F304",
+                                   f"field `{entry.key}` of {subject}")
+                    continue
+                checker.infer(entry.value)
+                self.sink.error("F304", f"`{target}` has no field `{entry.key}`", entry.span,
+                                help=did_you_mean(entry.key, wanted)
+                                or f"its fields are {', '.join(f'`{n}`' for n in wanted)}")
+            return
+        t = checker.infer(step.value)
+        if t == T.ANY:
+            return
+        if not isinstance(t, T.RecordT) or any(n not in wanted or not T.assignable(ft, wanted[n])
+                                               for n, ft in t.fields):
+            self.sink.error("F304", f"expected fields of `{target}` for {subject}, "
+                            f"found `{T.shown(t, target)}`", step.value.span)
+
+    # --------------------------------------------------------- call, interrupt
+
+    def call(self, call: ast.Call, scope: _Scope) -> T.FType:
+        checker = self.checker(scope)
+        for arg in call.args or ():
+            checker.infer(arg)
+        for kwarg in call.kwargs:
+            checker.infer(kwarg.value)
+        return T.ANY  # call results are `any`, checked at run time where typed
+
+    def interrupt(self, interrupt: ast.Interrupt, scope: _Scope) -> T.FType:
+        if interrupt.payload is not None:
+            self.checker(scope).infer(interrupt.payload)
+        if interrupt.expect is None:
+            return T.ANY
+        check_type(self.sink, interrupt.expect, self.flow.declared)
+        return T.resolve(interrupt.expect, self.flow.named)
+
+
+def _always_fails(steps: Iterable[ast.Step]) -> bool:
+    """Whether a block surely ends in `fail` (or an `if` whose branches all do)."""
+    for step in steps:
+        if isinstance(step, ast.Fail):
+            return True
+        if isinstance(step, ast.If) and step.otherwise is not None \
+                and _always_fails(step.then) and _always_fails(step.otherwise):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------
+# Spans
+# --------------------------------------------------------------------------
+
+
+def _span(primary: ast.Span, fallback: ast.Span) -> ast.Span:
+    return primary if primary.line else fallback
+
+
+def _let_span(let: ast.Let) -> ast.Span:
+    return _span(let.name_span, let.span)
+
+
+def _name_of_field(f: ast.RecordField) -> ast.Span:
+    span = f.span
+    if not span.line:
+        return span
+    return ast.Span(span.line, span.column, span.line, span.column + len(f.name),
+                    span.start, span.start + len(f.name))
