@@ -92,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(p)
     _add_json(p)
 
+    p = sub.add_parser("replay", help="check a changed spec against recorded runs")
+    p.add_argument("file", metavar="FILE", help="the new .flow file (or compiled IR)")
+    p.add_argument("--store", default=None, metavar="URL", help="a store holding recorded runs")
+    p.add_argument("--thread", action="append", default=[], metavar="ID",
+                   help="replay only this run (repeatable; default: every run of the flow)")
+    p.add_argument("--history", action="append", default=[], metavar="FILE.json",
+                   help="a history exported with `fermata history --thread ID --json` (repeatable)")
+    p.add_argument("--format", choices=["text", "json", "github"], default="text")
+    p.add_argument("--flow", help="which flow, when the file holds several")
+
     for name, help_text in (("state", "show a run's latest state and pending interrupts"),
                             ("history", "list every checkpoint of a run")):
         p = sub.add_parser(name, help=help_text)
@@ -123,6 +133,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from .cmd_fmt import run_fmt
 
         return run_fmt
+    if name == "replay":
+        from .cmd_replay import run_replay
+
+        return run_replay
     if name in ("compile", "graph"):
         from . import cmd_compile
 

@@ -1,0 +1,87 @@
+"""``fermata check``: every problem in every spec, in the format CI wants."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from .diagnostics import Diagnostic, Severity
+from .pipeline import analyze, read_source
+
+# Folders never searched for specs: tools' caches and virtual environments.
+SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
+                ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
+                "build", "dist", ".fermata"}
+
+
+def find_specs(paths: Iterable[str]) -> list[Path]:
+    """The `.flow` files named by ``paths`` (folders are searched recursively)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(_walk(path))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {raw}")
+    return sorted(dict.fromkeys(found))
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            if name.endswith(".flow"):
+                yield Path(root) / name
+
+
+def check_paths(files: Iterable[Path], resolve: bool = False) -> tuple[list[Diagnostic], dict[str, str]]:
+    """Diagnostics of every file, and the texts they point into (for rendering)."""
+    diagnostics: list[Diagnostic] = []
+    sources: dict[str, str] = {}
+    for file in files:
+        name = file.as_posix()
+        try:
+            text = read_source(file)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {name}: {exc}") from None
+        sources[name] = text
+        analysis = analyze(text, name)
+        diagnostics.extend(analysis.diagnostics)
+        if resolve and analysis.module is not None:
+            from .resolve import resolve_call_targets
+
+            diagnostics.extend(resolve_call_targets(analysis.module, name, file.resolve().parent))
+    return diagnostics, sources
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from . import render
+
+    files = find_specs(args.paths or ["."])
+    diagnostics, sources = check_paths(files, resolve=args.resolve)
+    fmt = args.format or ("pretty" if sys.stdout.isatty() else "text")
+    if fmt == "pretty":
+        out = render.render_pretty(diagnostics, sources, color=render.use_color(sys.stdout))
+        summary = render.summary(diagnostics)
+        if diagnostics:
+            out = out.rstrip("\n") + "\n" + summary
+        else:
+            out = f"checked {len(files)} file{'s' if len(files) != 1 else ''}: no problems"
+    elif fmt == "sarif":
+        from .catalogue import load_catalogue, rules_for_sarif
+
+        out = render.render_sarif(diagnostics, rules_for_sarif(load_catalogue()))
+    else:
+        out = {"text": render.render_text, "json": render.render_json,
+               "github": render.render_github}[fmt](diagnostics)
+    if out:
+        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    failing = [d for d in diagnostics
+               if d.severity is Severity.ERROR or (args.strict and d.severity is Severity.WARNING)]
+    return EXIT_FINDINGS if failing else EXIT_OK

@@ -1,0 +1,76 @@
+"""``fermata compile`` and ``fermata graph``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from .diagnostics import CompileError
+from .pipeline import compile_file
+
+
+def compile_or_report(file: str) -> dict[str, Any] | None:
+    """The IR of ``file``, or None after printing its diagnostics to stderr."""
+    from . import render
+
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"no such file: {file}")
+    try:
+        return compile_file(path)
+    except CompileError as exc:
+        sources = {path.as_posix(): exc.source or ""}
+        sys.stderr.write(render.render_pretty(list(exc.diagnostics), sources,
+                                              color=render.use_color(sys.stderr)))
+        sys.stderr.write(render.summary(list(exc.diagnostics)) + "\n")
+        return None
+
+
+def pick_flow(ir: dict[str, Any], name: str | None) -> dict[str, Any]:
+    flows = ir["flows"]
+    if name is not None:
+        if name not in flows:
+            raise UsageError(f"no flow `{name}` in {ir['source']['path']} "
+                             f"(it has: {', '.join(sorted(flows)) or 'none'})")
+        return flows[name]
+    if len(flows) != 1:
+        raise UsageError(f"{ir['source']['path']} holds {len(flows)} flows "
+                         f"({', '.join(sorted(flows))}): choose one with --flow")
+    return next(iter(flows.values()))
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    from .lower import dumps
+
+    ir = compile_or_report(args.file)
+    if ir is None:
+        return EXIT_FINDINGS
+    if getattr(args, "target", "ir") == "python":
+        from .codegen import emit_python
+
+        _write(emit_python(ir, flow=pick_flow(ir, getattr(args, "flow", None))["name"]), args.output)
+        return EXIT_OK
+    _write(dumps(ir), args.output)
+    return EXIT_OK
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    from .diagram import to_dot, to_mermaid
+
+    ir = compile_or_report(args.file)
+    if ir is None:
+        return EXIT_FINDINGS
+    flow = pick_flow(ir, args.flow)
+    text = to_mermaid(flow) if args.format == "mermaid" else to_dot(flow)
+    _write(text if text.endswith("\n") else text + "\n", None)
+    return EXIT_OK

@@ -1,0 +1,294 @@
+"""``fermata run``, ``resume``, ``state``, ``history`` and ``threads``.
+
+Human output tells a person what happened and exactly what to type next;
+``--json`` prints the same facts for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .cli import DEFAULT_STORE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from .cmd_compile import compile_or_report
+from .sample import sample_value
+
+
+def parse_json_arg(raw: str | None, what: str) -> Any:
+    """``--input``/``--value``: inline JSON, or ``@path`` to a JSON file (``@-``: stdin)."""
+    if raw is None:
+        return None
+    text = raw
+    if raw.startswith("@"):
+        source = raw[1:]
+        try:
+            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} file {source}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{what} is not valid JSON: {exc}") from None
+
+
+def _open_store(url: str) -> Any:
+    from fermata.runtime.stores import open_store
+
+    try:
+        return open_store(url)
+    except Exception as exc:  # noqa: BLE001 - StoreError and friends: a usage problem
+        raise UsageError(str(exc)) from None
+
+
+def _load_graph(file: str, flow: str | None, store: Any) -> Any:
+    from fermata.runtime import Graph
+
+    from .loading import add_import_root, load_ir_file
+
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"no such file: {file}")
+    ir = load_ir_file(path) if path.suffix == ".json" else compile_or_report(file)
+    if ir is None:
+        return None
+    add_import_root(path.resolve().parent)
+    flows = ir["flows"]
+    if flow is None and len(flows) > 1:
+        raise UsageError(f"{file} holds {len(flows)} flows ({', '.join(sorted(flows))}): "
+                         "choose one with --flow")
+    return Graph.from_ir(ir, flow=flow, store=store, source=path.as_posix())
+
+
+# --------------------------------------------------------------------------
+# Printing a run
+# --------------------------------------------------------------------------
+
+
+def run_to_json(run: Any) -> dict[str, Any]:
+    return {
+        "thread": run.thread,
+        "status": run.status,
+        "step": run.step,
+        "checkpoint_id": run.checkpoint_id,
+        "state": run.state,
+        "output": run.output,
+        "interrupts": [
+            {"id": i.id, "node": i.node, "label": i.label, "index": i.index,
+             "payload": i.payload, "schema": i.schema, "token": i.token}
+            for i in run.interrupts
+        ],
+        "error": run.error,
+    }
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def resume_command(file: str | None, thread: str, store: str, interrupt: Any, several: bool,
+                   defs: dict[str, Any]) -> str:
+    parts = ["fermata", "resume"]
+    if file:
+        parts.append(file)
+    parts += ["--thread", thread]
+    if store != DEFAULT_STORE:
+        parts += ["--store", store]
+    if several:
+        parts += ["--id", interrupt.id]
+    if interrupt.schema is not None or not interrupt.id.endswith((":before", ":after")):
+        parts += ["--value", _dump(sample_value(interrupt.schema, defs))]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> None:
+    out = sys.stdout
+    head = f"thread {run.thread}"
+    if run.status == "done":
+        out.write(f"{head}: done at step {run.step}\n")
+        out.write("output:\n")
+        out.write(_indent(json.dumps(run.output, indent=2, ensure_ascii=False)) + "\n")
+    elif run.status == "interrupted":
+        pending = list(run.interrupts)
+        out.write(f"{head}: paused at step {run.step}, waiting for "
+                  f"{len(pending)} answer{'s' if len(pending) != 1 else ''}\n")
+        for interrupt in pending:
+            out.write(f"\n  {interrupt.id}\n")
+            if interrupt.payload is not None:
+                payload = interrupt.payload if isinstance(interrupt.payload, str) else _dump(interrupt.payload)
+                out.write(f"    {payload}\n")
+            if interrupt.schema is not None:
+                out.write(f"    expects: {_dump(interrupt.schema)}\n")
+        out.write("\ncontinue with:\n")
+        for interrupt in pending:
+            out.write("  " + resume_command(file, run.thread, store, interrupt, len(pending) > 1, defs) + "\n")
+            if len(pending) == 1:
+                break
+    else:
+        error = run.error or {}
+        where = ""
+        if error.get("line"):
+            where = f"{error.get('path') or file or '<flow>'}:{error['line']}: "
+        node = f"in node `{error['node']}`: " if error.get("node") else ""
+        out.write(f"{head}: failed at step {run.step}\n  {where}{node}{error.get('message', '')}\n")
+        if error.get("traceback"):
+            out.write(_indent(error["traceback"].rstrip("\n")) + "\n")
+        out.write(f"retry the failed step with: fermata resume {shlex.quote(file) + ' ' if file else ''}"
+                  f"--thread {shlex.quote(run.thread)}"
+                  f"{'' if store == DEFAULT_STORE else ' --store ' + shlex.quote(store)}\n")
+
+
+def _indent(text: str, by: str = "  ") -> str:
+    return "\n".join(by + line for line in text.splitlines())
+
+
+def _progress(graph: Any, payload: Any, thread: str, step_limit: int) -> Any:
+    """Run, echoing progress to stderr when a person is watching."""
+    if not sys.stderr.isatty():
+        return graph.invoke(payload, thread=thread, step_limit=step_limit)
+    for event in graph.stream(payload, thread=thread, step_limit=step_limit):
+        kind = event.get("event")
+        if kind == "step_start":
+            sys.stderr.write(f"\x1b[2m· step {event['step']}: {', '.join(event['nodes'])}\x1b[0m\n")
+        elif kind == "node_end":
+            sys.stderr.write(f"\x1b[2m  ✓ {event['node']}\x1b[0m\n")
+    return graph.state(thread)
+
+
+def _finish(graph: Any, run: Any, args: argparse.Namespace, file: str | None) -> int:
+    if args.json:
+        sys.stdout.write(json.dumps(run_to_json(run), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_run(run, file, args.store, graph.ir.get("defs", {}) if hasattr(graph, "ir") else {})
+    return EXIT_FINDINGS if run.status == "failed" else EXIT_OK
+
+
+def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, file: str | None) -> int:
+    from fermata.runtime import FermataError, InputError, ResumeError
+
+    try:
+        run = _progress(graph, payload, thread, args.step_limit)
+    except (InputError, ResumeError) as exc:
+        sys.stderr.write(f"fermata {args.command}: {exc}\n")
+        return EXIT_USAGE
+    except FermataError as exc:
+        sys.stderr.write(f"fermata {args.command}: {type(exc).__name__}: {exc}\n")
+        run = graph.state(thread)
+        if run is None or run.status != "failed":
+            return EXIT_FINDINGS
+    return _finish(graph, run, args, file)
+
+
+# --------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------
+
+
+def run_run(args: argparse.Namespace) -> int:
+    payload = parse_json_arg(args.input, "--input")
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise UsageError("--input must be a JSON object of field values")
+    store = _open_store(args.store)
+    graph = _load_graph(args.file, args.flow, store)
+    if graph is None:
+        return EXIT_USAGE
+    thread = args.thread or f"run-{uuid.uuid4().hex[:8]}"
+    if not args.thread and not args.json:
+        sys.stderr.write(f"thread: {thread}\n")
+    return _invoke(graph, payload, thread, args, args.file)
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    from fermata.runtime import Command
+
+    store = _open_store(args.store)
+    info = store.thread(args.thread)
+    if info is None:
+        raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
+    file = args.file or info.source
+    if not file:
+        raise UsageError(f"run `{args.thread}` does not record its flow file: name it, "
+                         f"`fermata resume FILE --thread {args.thread}`")
+    graph = _load_graph(file, args.flow or info.flow, store)
+    if graph is None:
+        return EXIT_USAGE
+    value = parse_json_arg(args.value, "--value")
+    current = graph.state(args.thread)
+    waiting = [i for i in current.interrupts if not i.id.endswith((":before", ":after"))]
+    if current.status == "interrupted" and args.value is None and waiting:
+        names = ", ".join(f"`{i.id}`" for i in waiting)
+        raise UsageError(f"run `{args.thread}` waits for an answer to {names}: give it with --value JSON")
+    if args.id is not None:
+        command = Command(resume={args.id: value})
+    elif args.value is not None:
+        command = Command(resume=value)
+    else:
+        command = None  # continue past static interrupts, or retry a failed step
+    return _invoke(graph, command, args.thread, args, file)
+
+
+def run_state(args: argparse.Namespace) -> int:
+    store = _open_store(args.store)
+    info = store.thread(args.thread)
+    latest = store.latest(args.thread) if info else None
+    if info is None or latest is None:
+        raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
+    data = {"thread": info.thread, "flow": info.flow, "source": info.source,
+            "status": latest.status, "step": latest.step, "checkpoint_id": latest.id,
+            "state": latest.values, "next": latest.frontier, "interrupts": latest.pending,
+            "error": latest.error}
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    sys.stdout.write(f"thread {info.thread} ({info.flow}, {info.source or 'no file'}): "
+                     f"{latest.status} at step {latest.step}, checkpoint {latest.id}\n")
+    sys.stdout.write("state:\n" + _indent(json.dumps(latest.values, indent=2, ensure_ascii=False)) + "\n")
+    if latest.frontier:
+        sys.stdout.write(f"next: {', '.join(latest.frontier)}\n")
+    for pending in latest.pending:
+        sys.stdout.write(f"pending: {pending.get('id')}\n")
+    if latest.error:
+        sys.stdout.write(f"error: {latest.error.get('message')}\n")
+    return EXIT_OK
+
+
+def run_history(args: argparse.Namespace) -> int:
+    store = _open_store(args.store)
+    if store.thread(args.thread) is None:
+        raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
+    history = store.history(args.thread)
+    if args.json:
+        info = store.thread(args.thread)
+        data = {"thread": info.to_json(), "checkpoints": [c.to_json() for c in history]}
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    for checkpoint in history:
+        pending = ", ".join(p.get("id", "?") for p in checkpoint.pending)
+        nxt = ", ".join(checkpoint.frontier)
+        sys.stdout.write(f"{checkpoint.id}  step {checkpoint.step:>4}  {checkpoint.status:<11}"
+                         f"{'  next: ' + nxt if nxt else ''}{'  pending: ' + pending if pending else ''}\n")
+    return EXIT_OK
+
+
+def run_threads(args: argparse.Namespace) -> int:
+    store = _open_store(args.store)
+    rows = []
+    for info in store.threads():
+        latest = store.latest(info.thread)
+        rows.append({**info.to_json(), "status": latest.status if latest else "empty",
+                     "step": latest.step if latest else None})
+    if args.json:
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    for row in rows:
+        sys.stdout.write(f"{row['thread']}  {row['flow']}  {row['status']}  step {row['step']}  "
+                         f"{row['source'] or ''}\n")
+    if not rows:
+        sys.stdout.write(f"no runs in {args.store}\n")
+    return EXIT_OK
