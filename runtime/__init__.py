@@ -22,6 +22,7 @@ from .errors import (
     StepLimitError,
 )
 from .graph import Graph
+from .replay import ReplayResult, load_history, replay
 from .run import Interrupt, Run, Snapshot
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Interrupt",
     "InvalidUpdateError",
     "NondeterminismError",
+    "ReplayResult",
     "ResumeError",
     "Run",
     "Snapshot",
@@ -40,4 +42,6 @@ __all__ = [
     "StepLimitError",
     "Store",
     "ThreadInfo",
+    "load_history",
+    "replay",
 ]

@@ -84,6 +84,9 @@ class Engine:
         self.steps_begun = 0
         self.last_ran: list[str] = []
         self.last: Checkpoint | None = None
+        # Answers and `once` results the nodes of the step just completed
+        # consumed: saved with the step's checkpoint for `fermata replay`.
+        self.consumed: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ entering
 
@@ -226,6 +229,9 @@ class Engine:
         self.joins = joins
         self.emit({"event": "step_end", "step": self.step, "state_changes": updates})
         ran = self.last_ran = self.frontier
+        self.consumed = {name: {key: progress[name][key] for key in ("resume", "interrupts", "once")
+                                if key in progress[name]}
+                         for name in self.frontier if "resume" in progress[name] or "once" in progress[name]}
         self.progress = {}
         if self.goto is not None:
             self.frontier, self.goto = self.goto, None
@@ -285,6 +291,9 @@ class Engine:
             extra["goto"] = self.goto
         if self.route_start:
             extra["route_start"] = True
+        if self.consumed:
+            extra["completed"] = self.consumed
+            self.consumed = {}
         checkpoint = Checkpoint(
             seq=self.seq, step=self.step, status=status, values=dict(self.values),
             frontier=self.frontier, joins=self.joins, pending=self.pending,

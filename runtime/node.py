@@ -114,7 +114,15 @@ class CompiledNode:
             ex = Execution(self.name, state, resume, recorded, list(journal))
             try:
                 run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
-                return Outcome({"status": "finished", "writes": ex.writes, "next": list(self.route(ex))})
+                finished: dict[str, Any] = {"status": "finished", "writes": ex.writes,
+                                            "next": list(self.route(ex))}
+                # What this execution consumed, kept so `fermata replay` can
+                # re-execute it; only present when there is something.
+                if resume:
+                    finished["resume"], finished["interrupts"] = resume, ex.reached
+                if ex.journal:
+                    finished["once"] = ex.journal
+                return Outcome(finished)
             except Pause as pause:
                 pending = {"id": f"{self.name}:{pause.label}", "node": self.name, "label": pause.label,
                            "index": pause.index, "payload": pause.payload, "schema": pause.schema,

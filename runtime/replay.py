@@ -1,0 +1,704 @@
+"""Replaying recorded runs against another version of their flow.
+
+Before a spec change ships, :func:`replay` checks it against real runs, as
+Temporal's replayer checks workflow code against recorded histories::
+
+    from fermata.runtime.replay import load_history, replay
+    info, checkpoints = load_history(json.loads(Path("run.json").read_text()))
+    result = replay(graph, checkpoints, thread=info.thread)
+    result.compatible, result.divergence      # the first place the run diverges
+
+A run is **compatible** with the new flow when
+
+* (static) everything its latest checkpoint is in the middle of still exists:
+  the frontier's nodes, the pending interrupts (``node:label`` in the node,
+  ``node:before/after`` still declared), the fields written by the step in
+  flight, join progress; and the state can be carried over (no new required
+  field without a default);
+* (dynamic) every recorded step replays the same way: each node that ran is
+  re-run with the new spec against the recorded state at step start, with
+  the recorded answers (by index) and ``once`` journal, and reaches the same
+  interrupts, answers them with values its new ``expect`` types accept,
+  makes the same writes and routes to the same nodes; ``start`` routes the
+  same way; the same static interrupts pause the same boundaries.
+
+Each step is replayed against the *recorded* state at its start, so one
+difference is reported where it happens rather than again at every later
+step. Plain ``call``s run, as on a real resume (a target that cannot be
+imported is a difference, not a crash); a ``call once`` never runs: its
+result comes from the journal.
+
+What a history cannot tell. A checkpoint keeps a node's answers and ``once``
+journal only while its step is in flight; once the node finishes, the
+runtime drops them. So the last answer a node got (and the results of
+``once`` calls it made after its last pause, or in a step where it never
+paused) are in no checkpoint, and that node's execution can be replayed only
+up to that point: its interrupts are checked, its writes and route are not.
+Such a partly checked execution is a :class:`Gap`, never a difference; the
+next step is replayed from the recorded state as usual. When a finished
+record in ``nodes`` carries ``resume``/``once``, or a checkpoint that
+completes a step has ``extra["completed"]`` (node -> ``{"resume", "once"}``
+for the nodes that had any), they are used and nothing is skipped.
+Likewise ``Command(update=...)`` and a ``Command(goto=...)`` given at a step
+boundary are not recorded: a run resumed with them may show a difference
+its spec did not cause.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NoReturn
+
+from .calls import run_with_timeout
+from .checkpoint import FORMAT_VERSION, Checkpoint, ThreadInfo
+from .errors import FermataError, NondeterminismError, SpecChangedError, StepFailure
+from .flow import CompiledFlow
+from .node import CompiledNode
+from .steps import Execution, Pause
+from .values import combine
+
+STATIC_LABELS = ("before", "after")
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Where a recorded run and its replay on the new flow part ways.
+
+    ``seq``/``step`` name the checkpoint at which the difference shows;
+    ``node`` is the node (``"start"`` for the start route); ``line`` a line
+    of the *new* spec when one can be named. ``recorded``/``replayed`` say
+    what each did (None for a static problem, which ``message`` describes).
+    """
+
+    seq: int
+    step: int
+    node: str | None
+    kind: str      # interrupt | answer | once | failure | write | route | join | static_interrupt | removed | field
+    message: str
+    recorded: str | None = None
+    replayed: str | None = None
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checkpoint": f"{self.seq:08d}", "step": self.step, "node": self.node, "kind": self.kind,
+                "message": self.message, "recorded": self.recorded, "replayed": self.replayed,
+                "line": self.line}
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A node execution replayed only up to what the history records."""
+
+    seq: int
+    step: int
+    node: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"checkpoint": f"{self.seq:08d}", "step": self.step, "node": self.node, "reason": self.reason}
+
+
+@dataclass
+class ReplayResult:
+    thread: str
+    flow: str
+    checkpoints: int
+    steps: int                                   # supersteps replayed
+    divergences: list[Divergence] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def compatible(self) -> bool:
+        return not self.divergences
+
+    @property
+    def divergence(self) -> Divergence | None:
+        """The first difference, in history order."""
+        return self.divergences[0] if self.divergences else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"thread": self.thread, "flow": self.flow, "compatible": self.compatible,
+                "checkpoints": self.checkpoints, "steps": self.steps,
+                "divergence": self.divergence.to_json() if self.divergence else None,
+                "divergences": [d.to_json() for d in self.divergences],
+                "gaps": [g.to_json() for g in self.gaps]}
+
+
+def replay(flow: Any, history: Iterable[Checkpoint], thread: str = "") -> ReplayResult:
+    """Replay ``history`` (a thread's checkpoints, oldest first, as
+    ``store.history`` returns them) on ``flow`` (a ``Graph`` or its
+    ``CompiledFlow``). Runs plain ``call``s; never raises for what the run or
+    the spec does."""
+    compiled: CompiledFlow = getattr(flow, "compiled", flow)
+    checkpoints = list(history)
+    walker = _Walker(compiled)
+    walker.walk(checkpoints)
+    if checkpoints:
+        walker.divergences += static_problems(compiled, checkpoints[-1])
+    walker.divergences.sort(key=lambda d: d.seq)
+    return ReplayResult(thread=thread, flow=compiled.name, checkpoints=len(checkpoints),
+                        steps=len(walker.steps), divergences=walker.divergences, gaps=walker.gaps)
+
+
+def load_history(data: Any) -> tuple[ThreadInfo, list[Checkpoint]]:
+    """A history as ``fermata history --thread ID --json`` prints it:
+    ``{"thread": {thread info}, "checkpoints": [checkpoint, ...]}``."""
+    shape = "expected {\"thread\": {...}, \"checkpoints\": [...]} from `fermata history --json`"
+    if not isinstance(data, dict) or not isinstance(data.get("thread"), dict) \
+            or not isinstance(data.get("checkpoints"), list):
+        raise FermataError(f"not a recorded history: {shape}")
+    meta = data["thread"]
+    try:
+        info = ThreadInfo(thread=meta["thread"], flow=meta["flow"], ir_hash=meta.get("ir_hash", ""),
+                          source=meta.get("source"), created=meta.get("created", ""))
+        checkpoints = []
+        for raw in data["checkpoints"]:
+            if raw.get("v") != FORMAT_VERSION:
+                raise FermataError(f"checkpoint format version {raw.get('v')!r} is not {FORMAT_VERSION}")
+            checkpoints.append(Checkpoint.from_json(raw))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise FermataError(f"not a recorded history ({type(exc).__name__}: {exc}): {shape}") from None
+    if not checkpoints:
+        raise FermataError(f"the history of thread `{info.thread}` holds no checkpoint")
+    return info, checkpoints
+
+
+# --------------------------------------------------------------------------
+# Static: can the latest checkpoint go on under the new flow?
+# --------------------------------------------------------------------------
+
+
+def static_problems(flow: CompiledFlow, latest: Checkpoint) -> list[Divergence]:
+    """What the run's latest checkpoint is in the middle of and the new flow
+    no longer has (the checks ``Graph`` makes before resuming, and more)."""
+    problems: list[Divergence] = []
+
+    def problem(node: str | None, kind: str, message: str) -> None:
+        problems.append(Divergence(latest.seq, latest.step, node, kind, message,
+                                   line=_node_line(flow, node)))
+
+    for name in sorted(set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())):
+        if name not in flow.nodes:
+            problem(name, "removed", f"node `{name}` is pending and no longer exists")
+    for entry in latest.pending:
+        name, label = entry["node"], entry["label"]
+        node = flow.nodes.get(name)
+        if node is None:
+            continue  # reported above: a pending node is in the frontier
+        if label in STATIC_LABELS and entry["id"] == f"{name}:{label}":
+            declared = flow.interrupt_before if label == "before" else flow.interrupt_after
+            if name not in declared:
+                problem(name, "removed", f"pending `interrupt {label} {name}` is no longer declared")
+        elif label not in node.interrupt_labels:
+            problem(name, "removed", f"pending interrupt `{entry['id']}` no longer exists "
+                                     f"(node `{name}` has no interrupt `{label}`)")
+    for name, record in sorted(latest.nodes.items()):
+        for written in sorted({w[0] for w in record.get("writes", ())} - set(flow.fields)):
+            problem(name, "removed", f"field `{written}`, written by `{name}` in the step in flight, "
+                                     "no longer exists")
+    for key in sorted(set(latest.joins) - set(flow.joins)):
+        problem(key.rpartition("->")[2], "removed", f"join `{key}` is in progress and no longer exists")
+    try:
+        flow.carry_over(latest.values)
+    except SpecChangedError as exc:
+        problem(None, "field", str(exc))
+    return problems
+
+
+# --------------------------------------------------------------------------
+# Dynamic: replaying the recorded steps
+# --------------------------------------------------------------------------
+
+
+class _Diverged(Exception):
+    def __init__(self, divergence: Divergence):
+        super().__init__(divergence.message)
+        self.divergence = divergence
+
+
+class _MissingOnce(Exception):
+    """Internal: the replay reached a `call once` whose result is not recorded."""
+
+    def __init__(self, index: int):
+        super().__init__(index)
+        self.index = index
+
+
+class _SealedJournal:
+    """A recorded ``once`` journal that never grows.
+
+    ``steps._journaled`` calls the target when ``index >= len(journal)``.
+    Claiming one entry more than recorded sends the first call past the
+    record to ``__getitem__``, which stops the replay there (a replay stops
+    at its first unrecorded call, so no later index is ever asked for): a
+    replay never pays, mails or charges anything twice.
+    """
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: list[dict[str, Any]]):
+        self.entries = entries
+
+    def __len__(self) -> int:
+        return len(self.entries) + 1
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.entries)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if index < len(self.entries):
+            return self.entries[index]
+        raise _MissingOnce(index)
+
+    def append(self, entry: Any) -> None:
+        raise _MissingOnce(len(self.entries))
+
+
+@dataclass
+class _NodeRun:
+    """What re-running one node came to."""
+
+    status: str                     # finished | paused | failed | no_once | once_mismatch
+    reached: list[str]
+    writes: list[list[Any]] = field(default_factory=list)
+    next: list[str] = field(default_factory=list)
+    index: int = 0                  # paused: the interrupt's index; no_once: the call's
+    detail: str = ""                # failed / once_mismatch: what happened
+    line: int | None = None         # failed: the new spec's line
+
+
+def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
+             journal: list[dict[str, Any]]) -> _NodeRun:
+    """Run ``node`` of the new flow as a resume of the recorded execution
+    would: from its first step, answers bound by index, ``once`` results from
+    the journal (never called), retried like the node says (without the
+    waits: a replay has no one to be polite to)."""
+    attempts = 0
+    while True:
+        attempts += 1
+        ex = Execution(node.name, state, list(resume), [], _SealedJournal(journal))  # type: ignore[arg-type]
+        try:
+            run_with_timeout(partial(node.steps, ex), node.timeout_ms, f"node `{node.name}`")
+            return _NodeRun("finished", ex.reached, ex.writes, sorted(set(node.route(ex))))
+        except Pause as pause:
+            return _NodeRun("paused", ex.reached, index=pause.index)
+        except _MissingOnce as missing:
+            return _NodeRun("no_once", ex.reached, index=missing.index)
+        except NondeterminismError as exc:
+            return _NodeRun("once_mismatch", ex.reached, index=exc.index,
+                            detail=f"{exc.recorded}|{exc.replayed}")
+        except StepFailure as failure:
+            if failure.retryable and attempts <= node.retry:
+                continue
+            return _NodeRun("failed", ex.reached, detail=failure.message, line=failure.line)
+        except Exception as exc:  # noqa: BLE001 - a replay reports, it never crashes
+            return _NodeRun("failed", ex.reached, detail=f"{type(exc).__name__}: {exc}")
+
+
+@dataclass
+class _Inputs:
+    """What the recorded run gave a node in one transition, and what it did."""
+
+    resume: list[Any]
+    journal: list[dict[str, Any]]
+    labels: list[str]        # interrupt labels the recorded execution reached, as far as known
+    expect: str              # pause | finish | answered | any
+    complete: bool           # the journal holds every `once` result the recorded execution got
+
+
+class _View:
+    """The view ``start``'s route is evaluated on: the state, nothing else."""
+
+    __slots__ = ("locals", "overlay", "state")
+
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
+        self.overlay: dict[str, Any] = {}
+        self.locals: dict[str, Any] = {}
+
+
+class _Walker:
+    def __init__(self, flow: CompiledFlow):
+        self.flow = flow
+        self.divergences: list[Divergence] = []
+        self.gaps: list[Gap] = []
+        self.steps: set[int] = set()
+
+    def walk(self, history: list[Checkpoint]) -> None:
+        previous: Checkpoint | None = None
+        try:
+            for checkpoint in history:
+                self._transition(previous, checkpoint)
+                previous = checkpoint
+        except _Diverged as stop:
+            self.divergences.append(stop.divergence)
+
+    def _transition(self, before: Checkpoint | None, after: Checkpoint) -> None:
+        """Check that ``after`` follows from ``before`` under the new flow."""
+        route_start_failed = after.status == "failed" and after.extra.get("route_start")
+        if before is None:
+            if after.step == 0 and not after.nodes and not route_start_failed:
+                self._start(after)
+            return  # a forked thread starts anywhere: it is the baseline
+        if before.nodes and after.step == before.step:
+            self._step(before, after, before.frontier, before.nodes, before.extra.get("goto"))
+        elif not before.nodes and after.step == before.step + 1:
+            # A step began at ``before``'s boundary; an in-flight ``after``
+            # shows which nodes it ran (a boundary goto changes them unrecorded).
+            nodes = after.frontier if after.nodes else before.frontier
+            self._step(before, after, nodes, {}, None)
+        elif (before.status == "done" or before.extra.get("route_start")) and after.step == before.step \
+                and not after.nodes and not route_start_failed:
+            self._start(after)   # a new run on a finished thread (or a retried start route)
+        # Anything else changes no step (a step-limit failure, a failed start route).
+
+    # ------------------------------------------------------------ start
+
+    def _start(self, checkpoint: Checkpoint) -> None:
+        values = self._values(checkpoint)
+        step, seq = checkpoint.step, checkpoint.seq
+        try:
+            targets = self.flow.start_route(_View(values))
+        except StepFailure as failure:
+            self._diverge(seq, step, "start", "route", f"next {_names(checkpoint.frontier)}",
+                          f"a failure: {failure.message}", failure.line or _route_line(self.flow, "start", ()))
+        frontier = sorted(set(targets))
+        if frontier != sorted(checkpoint.frontier):
+            self._diverge(seq, step, "start", "route", f"next {_names(checkpoint.frontier)}",
+                          f"next {_names(frontier)}", _route_line(self.flow, "start", frontier))
+        self._statics(checkpoint, [], frontier)
+
+    # ------------------------------------------------------------ steps
+
+    def _step(self, before: Checkpoint, after: Checkpoint, nodes: list[str],
+              records: dict[str, dict[str, Any]], goto: list[str] | None) -> None:
+        """Re-run the nodes of the step ``before`` -> ``after``; compare."""
+        self.steps.add(after.step)
+        values = self._values(before)
+        recorded_fields = set(before.values)
+        results: dict[str, tuple[list[list[Any]], list[str]] | None] = {}   # None: not known
+        for name in sorted(nodes):
+            record = records.get(name)
+            if record is not None and record["status"] == "finished":
+                results[name] = (record.get("writes", []), record.get("next", []))
+                continue  # finished earlier in the step: not re-run (checked when it finished)
+            now = after.nodes.get(name) if after.nodes else None
+            if after.nodes and now is None:
+                continue  # the recorded step stopped before running it (a nondeterminism failure)
+            node = self.flow.nodes.get(name)
+            if node is None:
+                self._diverge(after.seq, after.step, name, "removed", f"node `{name}` running",
+                              f"no node `{name}`", None)
+            completed = None if after.nodes else after.extra.get("completed")
+            inputs = _inputs_of(name, record, now, completed)
+            run = run_node(node, values, inputs.resume, inputs.journal)
+            results[name] = self._compare_node(after, node, inputs, run, now, recorded_fields)
+        if after.nodes:
+            return  # still in flight: each node was compared with its record
+        self._compare_step(before, after, sorted(nodes), values, results, goto, recorded_fields)
+
+    def _compare_node(self, after: Checkpoint, node: CompiledNode, inputs: _Inputs, run: _NodeRun,
+                      now: dict[str, Any] | None, recorded_fields: set[str],
+                      ) -> tuple[list[list[Any]], list[str]] | None:
+        """Compare one node's replay with what the recorded run did; its
+        (writes, next) when they are known to match, None when not known."""
+        name, seq, step = node.name, after.seq, after.step
+        flow = self.flow
+
+        def diverge(kind: str, recorded: str, replayed: str, line: int | None) -> NoReturn:
+            self._diverge(seq, step, name, kind, recorded, replayed, line)
+
+        for index, label in enumerate(run.reached):
+            if index < len(inputs.labels) and inputs.labels[index] != label:
+                diverge("interrupt", f"interrupt `{name}:{inputs.labels[index]}`", f"`{name}:{label}`",
+                        _interrupt_line(flow, name, label))
+        for index, label in enumerate(run.reached[:len(inputs.resume)]):
+            schema = _interrupt_step(flow, name, label).get("schema")
+            problems = flow.schemas.violations(schema, inputs.resume[index])
+            if problems:
+                diverge("answer", f"answer {_short(inputs.resume[index])} to `{name}:{label}`",
+                        "an `expect` type it does not match: " + "; ".join(problems),
+                        _interrupt_line(flow, name, label))
+        if run.status == "once_mismatch":
+            recorded, replayed = run.detail.split("|", 1)
+            diverge("once", f"`call once` #{run.index} {recorded}", replayed, _node_line(flow, name))
+        if run.status == "no_once":
+            if inputs.complete:
+                diverge("once", f"no `call once` #{run.index}", f"a `call once` #{run.index}",
+                        _node_line(flow, name))
+            self.gaps.append(Gap(seq, step, name, f"the result of its `call once` #{run.index} "
+                                                  "is not recorded"))
+            return None
+        if inputs.expect == "any":
+            return None   # the recorded execution failed: a replay may now get further
+        if run.status == "failed":
+            what = f"interrupt `{name}:{inputs.labels[-1]}`" if inputs.expect == "pause" else "the node finishing"
+            diverge("failure", what, f"a failure: {run.detail}", run.line or _node_line(flow, name))
+        if inputs.expect == "pause":
+            if run.status == "finished":
+                pending = inputs.labels[len(inputs.resume)]
+                diverge("interrupt", f"interrupt `{name}:{pending}`", "no interrupt (the node finished)",
+                        _node_line(flow, name))
+            return None   # paused at the recorded interrupt (the labels matched)
+        if inputs.expect == "answered":
+            index = len(inputs.resume)
+            if run.status == "finished":
+                diverge("interrupt", f"interrupt `{name}:{inputs.labels[index]}`",
+                        "no interrupt (the node finished)", _node_line(flow, name))
+            self.gaps.append(Gap(seq, step, name, f"the answer to `{name}:{inputs.labels[index]}` "
+                                                  "is not recorded"))
+            return None
+        # expect == "finish": the recorded execution finished with these answers.
+        if run.status == "paused":
+            label = run.reached[run.index]
+            diverge("interrupt", "no interrupt (the node finished)", f"interrupt `{name}:{label}`",
+                    _interrupt_line(flow, name, label))
+        if len(run.reached) < len(inputs.resume):
+            missing = inputs.labels[len(run.reached)] if len(run.reached) < len(inputs.labels) else "?"
+            diverge("interrupt", f"interrupt `{name}:{missing}`", "no interrupt (the node finished)",
+                    _node_line(flow, name))
+        if now is not None and now["status"] == "finished":
+            self._compare_writes(after, name, now.get("writes", []), run.writes, recorded_fields)
+            if sorted(set(now.get("next", []))) != run.next:
+                diverge("route", f"next {_names(now.get('next', []))}", f"next {_names(run.next)}",
+                        _route_line(flow, name, run.next))
+        return run.writes, run.next
+
+    def _compare_writes(self, after: Checkpoint, name: str, recorded: list[list[Any]],
+                        replayed: list[list[Any]], fields: set[str]) -> None:
+        """One node's writes, in order, to fields the recorded run had (a
+        write to a field added by the new spec cannot differ from anything)."""
+        ours = [w for w in replayed if w[0] in fields]
+        theirs = [w for w in recorded if w[0] in fields]
+        for index in range(max(len(ours), len(theirs))):
+            mine = ours[index] if index < len(ours) else None
+            old = theirs[index] if index < len(theirs) else None
+            if not same(mine, old):
+                where = (mine or old)[0]  # type: ignore[index]
+                self._diverge(after.seq, after.step, name, "write", _write(old), _write(mine),
+                              _set_line(self.flow, name, where))
+
+    def _compare_step(self, before: Checkpoint, after: Checkpoint, nodes: list[str],
+                      values: dict[str, Any], results: dict[str, tuple[list[list[Any]], list[str]] | None],
+                      goto: list[str] | None, recorded_fields: set[str]) -> None:
+        """The step completed at ``after``: its writes, route, joins and static pauses."""
+        seq, step = after.seq, after.step
+        known = all(results.get(n) is not None for n in nodes)
+        if not known:
+            # Some node could not be replayed to its end: check what the
+            # others did against what the step came to, as far as it goes.
+            if goto is None:
+                for name in nodes:
+                    result = results.get(name)
+                    if result is not None and not set(result[1]) <= set(after.frontier):
+                        self._diverge(seq, step, name, "route", f"next {_names(after.frontier)}",
+                                      f"next {_names(result[1])}", _route_line(self.flow, name, result[1]))
+            self._statics(after, nodes, sorted(after.frontier))
+            return
+        updates: dict[str, Any] = {}
+        replaced_by: dict[str, str] = {}
+        writers: dict[str, str] = {}
+        targets: set[str] = set()
+        joins = dict(before.joins)
+        for name in nodes:
+            writes, nxt = results[name]  # type: ignore[misc]
+            for target, op, value in writes:
+                if target not in values:   # written by the old spec, before this step paused
+                    self._diverge(seq, step, name, "removed", f"a write to `{target}`",
+                                  f"no field `{target}`", None)
+                writers[target] = name
+                if op == "=":
+                    other = replaced_by.setdefault(target, name)
+                    if other != name:
+                        self._diverge(seq, step, name, "write", f"one `set {target} =` in the step",
+                                      f"two, by `{other}` and `{name}`", _set_line(self.flow, name, target))
+                    updates[target] = value
+                else:
+                    try:
+                        updates[target] = combine(updates[target] if target in updates else values[target], value)
+                    except StepFailure as failure:
+                        self._diverge(seq, step, name, "write", f"`{target}` += {_short(value)}",
+                                      f"a failure: {failure.message}", _set_line(self.flow, name, target))
+            targets.update(nxt)
+            joins = self._arrive(name, joins, targets)
+        new_values = {**values, **updates}
+        for name in self.flow.fields:   # in declaration order: usually cause before effect
+            if name not in after.values or name not in recorded_fields:
+                continue
+            if not same(new_values[name], after.values[name]):
+                culprit = writers.get(name) or ", ".join(nodes)
+                self._diverge(seq, step, culprit, "write", f"`{name}` = {_short(after.values[name])}",
+                              f"`{name}` = {_short(new_values[name])}", _set_line(self.flow, culprit, name))
+        frontier = sorted(goto) if goto is not None else sorted(targets)
+        if frontier != sorted(after.frontier):
+            culprit = _route_culprit(self.flow, nodes, results, set(after.frontier), set(frontier))
+            self._diverge(seq, step, culprit, "route", f"next {_names(after.frontier)}", f"next {_names(frontier)}",
+                          _route_line(self.flow, culprit, results.get(culprit, ((), ()))[1]))  # type: ignore[index]
+        if joins != after.joins:
+            key = min(set(joins) ^ set(after.joins) | {k for k in joins if joins[k] != after.joins.get(k)})
+            self._diverge(seq, step, key.rpartition("->")[2], "join", f"join progress {_short(after.joins)}",
+                          f"join progress {_short(joins)}", None)
+        self._statics(after, nodes, frontier)
+
+    def _arrive(self, name: str, joins: dict[str, list[str]], targets: set[str]) -> dict[str, list[str]]:
+        """As the engine counts a finished node for its joins."""
+        for join in self.flow.joins_by_source.get(name, ()):
+            seen = set(joins.get(join.key, ()))
+            seen.add(name)
+            if seen >= join.sources:
+                targets.add(join.target)
+                joins.pop(join.key, None)
+            else:
+                joins[join.key] = sorted(seen)
+        return joins
+
+    def _statics(self, checkpoint: Checkpoint, ran: list[str], frontier: list[str]) -> None:
+        """The static interrupts that pause this boundary, recorded vs the new flow's."""
+        flow = self.flow
+        replayed = sorted([f"{n}:after" for n in ran if n in flow.interrupt_after]
+                          + [f"{n}:before" for n in frontier if n in flow.interrupt_before])
+        recorded = sorted(p["id"] for p in checkpoint.pending) if checkpoint.status == "interrupted" else []
+        if replayed != recorded:
+            first = min(set(replayed) ^ set(recorded))
+            node = first.rpartition(":")[0]
+            self._diverge(checkpoint.seq, checkpoint.step, node, "static_interrupt",
+                          _pauses(recorded), _pauses(replayed), _node_line(flow, node))
+
+    # ------------------------------------------------------------ helpers
+
+    def _values(self, checkpoint: Checkpoint) -> dict[str, Any]:
+        try:
+            return self.flow.carry_over(checkpoint.values)
+        except SpecChangedError as exc:
+            raise _Diverged(Divergence(checkpoint.seq, checkpoint.step, None, "field", str(exc))) from None
+
+    def _diverge(self, seq: int, step: int, node: str | None, kind: str, recorded: str, replayed: str,
+                 line: int | None) -> NoReturn:
+        raise _Diverged(Divergence(seq, step, node, kind, f"recorded {recorded}, replayed {replayed}",
+                                   recorded, replayed, line))
+
+
+def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | None,
+               completed: dict[str, Any] | None) -> _Inputs:
+    """What to re-run node ``name`` with, and what its recorded execution is
+    known to have done: from its record before the transition (``record``),
+    after it (``now``, when the step is still in flight) or, when the step
+    completed, the boundary's ``extra["completed"]`` (None when the runtime
+    that recorded the run does not keep it)."""
+    if now is not None and now["status"] != "finished":
+        expect = "pause" if now["status"] == "interrupted" else "any"
+        return _Inputs(list(now.get("resume", [])), list(now.get("once", [])),
+                       list(now.get("interrupts", [])), expect, complete=True)
+    labels = list(record.get("interrupts", [])) if record else []
+    final = None
+    if now is not None:
+        if "resume" in now or "once" in now:
+            final = now
+    elif completed is not None:
+        final = completed.get(name) or {}
+    if final is not None:   # the runtime kept the finished execution's answers and journal
+        return _Inputs(list(final.get("resume", [])), list(final.get("once", [])), labels, "finish",
+                       complete=True)
+    resume = list(record.get("resume", [])) if record else []
+    journal = list(record.get("once", [])) if record else []
+    if record is not None and record["status"] == "interrupted" and len(labels) > len(resume):
+        return _Inputs(resume, journal, labels, "answered", complete=False)
+    return _Inputs(resume, journal, labels, "finish", complete=False)
+
+
+def _route_culprit(flow: CompiledFlow, nodes: list[str], results: dict[str, Any],
+                   recorded: set[str], replayed: set[str]) -> str:
+    """The node to blame for a different frontier: one that went somewhere
+    the run did not, else one whose route could reach where the run went."""
+    for name in nodes:
+        if set(results[name][1]) - recorded:
+            return name
+    for name in nodes:
+        branches = (flow.ir.get("routes") or {}).get(name, {}).get("branches", [])
+        if any(set(b["targets"]) & (recorded - replayed) for b in branches):
+            return name
+    return nodes[0]
+
+
+# --------------------------------------------------------------------------
+# Lines of the new spec, and short descriptions
+# --------------------------------------------------------------------------
+
+
+def _steps_of(steps: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    for step in steps:
+        yield step
+        if step["k"] == "if":
+            yield from _steps_of(step["then"])
+            yield from _steps_of(step["else"])
+
+
+def _node_ir(flow: CompiledFlow, node: str | None) -> dict[str, Any] | None:
+    return flow.ir["nodes"].get(node) if node else None
+
+
+def _node_line(flow: CompiledFlow, node: str | None) -> int | None:
+    ir = _node_ir(flow, node)
+    return ir.get("line") if ir else None
+
+
+def _interrupt_step(flow: CompiledFlow, node: str, label: str) -> dict[str, Any]:
+    ir = _node_ir(flow, node)
+    for step in _steps_of(ir["steps"] if ir else []):
+        if step["k"] == "interrupt" and step["label"] == label:
+            return step
+    return {}
+
+
+def _interrupt_line(flow: CompiledFlow, node: str, label: str) -> int | None:
+    return _interrupt_step(flow, node, label).get("line") or _node_line(flow, node)
+
+
+def _set_line(flow: CompiledFlow, node: str, target: str) -> int | None:
+    ir = _node_ir(flow, node)
+    for step in _steps_of(ir["steps"] if ir else []):
+        if step["k"] == "set" and step["field"] == target:
+            return step.get("line")
+    return _node_line(flow, node)
+
+
+def _route_line(flow: CompiledFlow, node: str, targets: Iterable[str]) -> int | None:
+    """The line of the branch that goes to ``targets`` (else the first)."""
+    branches = (flow.ir.get("routes") or {}).get(node, {}).get("branches", [])
+    wanted = set(targets)
+    for branch in branches:
+        if {t for t in branch["targets"] if t != "end"} == wanted:
+            return branch.get("line")  # type: ignore[no-any-return]
+    return branches[0].get("line") if branches else _node_line(flow, node)
+
+
+def same(a: Any, b: Any) -> bool:
+    """JSON equality: ``==``, except that ``true`` is not ``1`` (nor ``false`` ``0``)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b  # type: ignore[no-any-return]
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _names(nodes: Iterable[str]) -> str:
+    names = sorted(set(nodes))
+    return ", ".join(f"`{n}`" for n in names) if names else "`end`"
+
+
+def _write(write: list[Any] | None) -> str:
+    return "no write" if write is None else f"`{write[0]}` {write[1]} {_short(write[2])}"
+
+
+def _pauses(ids: list[str]) -> str:
+    return ("a pause at " + ", ".join(f"`{i}`" for i in ids)) if ids else "no pause"
