@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from lark import Token, Tree
 
@@ -120,7 +121,7 @@ class AstBuilder:
         steps: list[ast.Step] = []
         for child in _trees(tree):
             if child.data in ("retry", "backoff", "timeout"):
-                keyword, value = child.children
+                _keyword, value = child.children
                 span = tree_span(child)
                 if child.data in first_seen:
                     self.sink.error("F007", f"`{child.data}` given twice for node `{name}`", span,

@@ -31,12 +31,12 @@ def _keep_comment(token: lark.Token) -> lark.Token:
     return token
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grammar_text() -> str:
     return resources.files("fermata.spec").joinpath("fermata.lark").read_text(encoding="utf-8")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lark_parser() -> lark.Lark:
     return lark.Lark(
         grammar_text(),

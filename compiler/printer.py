@@ -17,7 +17,7 @@ import bisect
 import inspect
 import json
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from . import ast
 
@@ -25,8 +25,7 @@ INDENT = "    "
 WIDTH = 100
 
 KEYWORDS = frozenset(
-    "flow type state input output node let set call once interrupt expect before after start end "
-    "when otherwise if else fail retry backoff timeout use as true false null and or not in".split())
+    ["flow", "type", "state", "input", "output", "node", "let", "set", "call", "once", "interrupt", "expect", "before", "after", "start", "end", "when", "otherwise", "if", "else", "fail", "retry", "backoff", "timeout", "use", "as", "true", "false", "null", "and", "or", "not", "in"])
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # Binding strength of each operator; higher binds tighter.
@@ -64,7 +63,7 @@ def key_text(key: str) -> str:
     return key if _IDENTIFIER.match(key) and key not in KEYWORDS else string_literal(key)
 
 
-def _number(value: int | float) -> str:
+def _number(value: float) -> str:
     if isinstance(value, float):
         text = repr(value)
         return text if any(c in text for c in ".eE") else text + ".0"

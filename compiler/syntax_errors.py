@@ -10,11 +10,15 @@ for the common mistakes in :data:`HINTS`, recognised with Lark's
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import lark
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+)
 
 from .ast import Span
 from .diagnostics import Diagnostic, Label, Severity
@@ -32,8 +36,7 @@ CODES: dict[str, tuple[str, str]] = {
 }
 
 KEYWORDS = frozenset(
-    "flow type state input output node let set call once interrupt expect before after start end "
-    "when otherwise if else fail retry backoff timeout use as true false null and or not in".split())
+    ["flow", "type", "state", "input", "output", "node", "let", "set", "call", "once", "interrupt", "expect", "before", "after", "start", "end", "when", "otherwise", "if", "else", "fail", "retry", "backoff", "timeout", "use", "as", "true", "false", "null", "and", "or", "not", "in"])
 
 # Common mistakes, each recognised by a few failing examples (Lark matches the
 # parser state and the offending token, so one example covers a family).
