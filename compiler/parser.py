@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import hashlib
+import hashlib
 from importlib import resources
 
 import lark
@@ -36,16 +38,30 @@ def grammar_text() -> str:
     return resources.files("fermata.spec").joinpath("fermata.lark").read_text(encoding="utf-8")
 
 
+_OPTIONS: dict[str, object] = {"parser": "lalr", "lexer": "basic", "propagate_positions": True,
+                                "maybe_placeholders": True}
+
+
+def build_from_grammar() -> lark.Lark:
+    """Build the LALR tables from the grammar (about half a second)."""
+    return lark.Lark(grammar_text(), lexer_callbacks={"COMMENT": _keep_comment}, **_OPTIONS)
+
+
 @functools.cache
 def lark_parser() -> lark.Lark:
-    return lark.Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="basic",
-        propagate_positions=True,
-        maybe_placeholders=True,
-        lexer_callbacks={"COMMENT": _keep_comment},
-    )
+    """The parser, from the pre-built tables in ``spec/parser_tables.py`` when
+    they match the grammar (plain literals, never pickle), else built anew."""
+    from fermata.spec import parser_tables
+
+    if parser_tables.GRAMMAR_SHA256 != grammar_sha256():
+        return build_from_grammar()
+    # What Lark's standalone parser does with the same data.
+    return lark.Lark._load_from_dict(parser_tables.DATA, parser_tables.MEMO,
+                                     lexer_callbacks={"COMMENT": _keep_comment})
+
+
+def grammar_sha256() -> str:
+    return hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()
 
 
 def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:

@@ -1,0 +1,39 @@
+"""spec/parser_tables.py: the pre-built LALR tables must come from the
+current grammar and parse exactly as tables built from it do."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from fermata.compiler.parser import build_from_grammar, grammar_sha256, lark_parser
+from fermata.spec import parser_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = sorted([*ROOT.glob("examples/*.flow"), *ROOT.glob("spec/diagnostics/*.flow")])
+
+
+def test_tables_were_built_from_the_current_grammar():
+    assert parser_tables.GRAMMAR_SHA256 == grammar_sha256(), (
+        "run `python scripts/gen_parser_tables.py` after changing spec/fermata.lark")
+
+
+def test_the_generator_check_agrees():
+    spec = importlib.util.spec_from_file_location("gen", ROOT / "scripts/gen_parser_tables.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    assert generator.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_loaded_tables_parse_like_freshly_built_ones(path):
+    text = path.read_text()
+    outcomes = []
+    for parser in (lark_parser(), build_from_grammar()):
+        try:
+            outcomes.append(parser.parse(text))
+        except Exception as error:  # noqa: BLE001 - the failure itself is compared
+            outcomes.append((type(error).__name__, getattr(error, "line", None), getattr(error, "column", None)))
+    assert outcomes[0] == outcomes[1]
