@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -280,7 +281,13 @@ class AstBuilder:
             return ast.FuncCall(str(name), tuple(self.expr(a) for a in _present(args)), span,
                                 token_span(name))
         if kind == "number":
-            return ast.Literal(_number(str(children[0])), span)
+            value = _number(str(children[0]))
+            if isinstance(value, float) and math.isinf(value):
+                # JSON has no infinity: the IR could not hold it.
+                self.sink.error("F010", f"number `{children[0]}` is too large", span,
+                                help="numbers are 64-bit floats: the largest is about 1.8e308")
+                value = 0
+            return ast.Literal(value, span)
         if kind == "string_lit":
             return ast.Literal(self.string(children[0]), span)
         if kind in ("true", "false"):

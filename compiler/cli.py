@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fermata",
         description="Check, compile and run declarative workflow specs (.flow files).",
     )
-    parser.add_argument("--version", action="version", version=f"fermata {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("check", help="validate .flow files and report every problem")
@@ -115,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed metadata only when asked (importing
+    importlib.metadata costs every other command ~20 ms of start-up)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"fermata {_version()}")
+        parser.exit()
+
+
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -148,7 +160,13 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # argparse has printed the usage error (exit 2) or --help/--version
+        # (exit 0); return the code so that callers of ``main`` get an int
+        # either way, as from every command.
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
         return _command(args.command)(args)
     except UsageError as exc:

@@ -51,12 +51,10 @@ def check_paths(files: Iterable[Path], resolve: bool = False) -> tuple[list[Diag
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {name}: {exc}") from None
         sources[name] = text
-        analysis = analyze(text, name)
+        # Call targets are resolved inside `analyze`, before suppressions
+        # apply, so `# fermata: ignore[F450]` works like any other.
+        analysis = analyze(text, name, resolve_root=file.resolve().parent if resolve else None)
         diagnostics.extend(analysis.diagnostics)
-        if resolve and analysis.module is not None:
-            from .resolve import resolve_call_targets
-
-            diagnostics.extend(resolve_call_targets(analysis.module, name, file.resolve().parent))
     return diagnostics, sources
 
 

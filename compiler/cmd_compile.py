@@ -44,7 +44,10 @@ def pick_flow(ir: dict[str, Any], name: str | None) -> dict[str, Any]:
 
 def _write(text: str, output: str | None) -> None:
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:  # a missing folder, a read-only file: the user's to fix
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
 
@@ -52,6 +55,9 @@ def _write(text: str, output: str | None) -> None:
 def run_compile(args: argparse.Namespace) -> int:
     from .lower import dumps
 
+    if args.output and Path(args.output).resolve() == Path(args.file).resolve():
+        # `-o` naming the spec itself would replace the source with its IR.
+        raise UsageError(f"the output {args.output} is the spec itself: choose another file")
     ir = compile_or_report(args.file)
     if ir is None:
         return EXIT_FINDINGS

@@ -46,22 +46,24 @@ def _open_store(url: str) -> Any:
 
 
 def _load_graph(file: str, flow: str | None, store: Any) -> Any:
-    from fermata.runtime import Graph
+    from fermata.runtime import FermataError
 
-    from .loading import add_import_root, load_ir_file
+    from .loading import build_graph, is_ir_file, load_ir_file
 
     path = Path(file)
     if not path.is_file():
         raise UsageError(f"no such file: {file}")
-    ir = load_ir_file(path) if path.suffix == ".json" else compile_or_report(file)
-    if ir is None:
-        return None
-    add_import_root(path.resolve().parent)
-    flows = ir["flows"]
-    if flow is None and len(flows) > 1:
-        raise UsageError(f"{file} holds {len(flows)} flows ({', '.join(sorted(flows))}): "
-                         "choose one with --flow")
-    return Graph.from_ir(ir, flow=flow, store=store, source=path.as_posix())
+    try:
+        ir = load_ir_file(path) if is_ir_file(path) else compile_or_report(file)
+        if ir is None:
+            return None
+        flows = ir["flows"]
+        if flow is None and len(flows) > 1:
+            raise UsageError(f"{file} holds {len(flows)} flows ({', '.join(sorted(flows))}): "
+                             "choose one with --flow")
+        return build_graph(ir, path, flow, store)
+    except FermataError as exc:  # not an IR file, an unknown --flow: bad input, not a bug
+        raise UsageError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------
@@ -168,11 +170,11 @@ def _finish(graph: Any, run: Any, args: argparse.Namespace, file: str | None) ->
 
 
 def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, file: str | None) -> int:
-    from fermata.runtime import FermataError, InputError, ResumeError
+    from fermata.runtime import FermataError, InputError, ResumeError, SpecChangedError
 
     try:
         run = _progress(graph, payload, thread, args.step_limit)
-    except (InputError, ResumeError) as exc:
+    except (InputError, ResumeError, SpecChangedError) as exc:  # rejected: nothing was stored
         sys.stderr.write(f"fermata {args.command}: {exc}\n")
         return EXIT_USAGE
     except FermataError as exc:
@@ -199,6 +201,10 @@ def run_run(args: argparse.Namespace) -> int:
     if graph is None:
         return EXIT_USAGE
     thread = args.thread or f"run-{uuid.uuid4().hex[:8]}"
+    latest = store.latest(thread) if args.thread else None
+    if latest is not None and latest.status != "done":
+        raise UsageError(f"thread `{thread}` has a run in progress ({latest.status}): continue it with "
+                         f"`fermata resume --thread {thread}`, or start a new run on another thread")
     if not args.thread and not args.json:
         sys.stderr.write(f"thread: {thread}\n")
     return _invoke(graph, payload, thread, args, args.file)
@@ -219,11 +225,7 @@ def run_resume(args: argparse.Namespace) -> int:
     if graph is None:
         return EXIT_USAGE
     value = parse_json_arg(args.value, "--value")
-    current = graph.state(args.thread)
-    waiting = [i for i in current.interrupts if not i.id.endswith((":before", ":after"))]
-    if current.status == "interrupted" and args.value is None and waiting:
-        names = ", ".join(f"`{i.id}`" for i in waiting)
-        raise UsageError(f"run `{args.thread}` waits for an answer to {names}: give it with --value JSON")
+    _check_resumable(graph.state(args.thread), args, value)
     if args.id is not None:
         command = Command(resume={args.id: value})
     elif args.value is not None:
@@ -231,6 +233,35 @@ def run_resume(args: argparse.Namespace) -> int:
     else:
         command = None  # continue past static interrupts, or retry a failed step
     return _invoke(graph, command, args.thread, args, file)
+
+
+def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
+    """Refuse what the runtime would refuse, but in terms of this command's options."""
+    from fermata.runtime.command import is_id_map
+
+    thread = args.thread
+    answering = args.value is not None or args.id is not None
+    if run.status == "done":
+        raise UsageError(f"run `{thread}` is already done: there is nothing to resume "
+                         f"(`fermata state --thread {thread}` shows its result)")
+    if run.status != "interrupted":
+        if answering:
+            raise UsageError(f"run `{thread}` is {run.status} and waits for no answer: "
+                             f"continue it with `fermata resume --thread {thread}` (no --value or --id)")
+        return
+    pending = list(run.interrupts)
+    waiting = [i for i in pending if not i.static]
+    names = ", ".join(f"`{i.id}`" for i in pending)
+    # A token (`node:label#...`) is left to the runtime, which tells a stale one from an unknown one.
+    if args.id is not None and "#" not in args.id and args.id not in {i.id for i in pending}:
+        raise UsageError(f"no pending interrupt `{args.id}` on run `{thread}` (pending: {names})")
+    if waiting and args.value is None:
+        several = " and choose which with --id ID" if len(waiting) > 1 else ""
+        raise UsageError(f"run `{thread}` waits for an answer to {names}: "
+                         f"give it with --value JSON{several}")
+    if len(waiting) > 1 and args.id is None and not is_id_map(value):
+        raise UsageError(f"run `{thread}` waits for {len(waiting)} answers ({names}): choose which "
+                         "one --value answers with --id ID")
 
 
 def run_state(args: argparse.Namespace) -> int:

@@ -14,13 +14,16 @@ if TYPE_CHECKING:
 
 
 def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
-         store: "str | Store | None" = None) -> "Graph":
+         store: str | Store | None = None) -> Graph:
     """Compile ``source`` and build its graph.
 
     ``source`` is a `.flow` path, a compiled IR file (``.json``) or an IR
     dict. ``flow`` picks one flow of a file holding several. ``store`` is a
     URL (``"memory:"``, ``"sqlite:///runs.db"``) or a Store; the default is an
     in-memory store.
+
+    A spec with errors raises :class:`CompileError` carrying every
+    diagnostic; a missing file raises :class:`FileNotFoundError`.
 
     Call targets (``call "pkg.mod:fn"``) are imported when they first run,
     never here; the spec file's folder is put on ``sys.path`` so that a flow
@@ -31,9 +34,40 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
     if isinstance(source, dict):
         return Graph.from_ir(source, flow=flow, store=store)
     path = Path(source)
-    ir = load_ir_file(path) if path.suffix == ".json" else compile_file(path)
+    require_file(path)
+    ir = load_ir_file(path) if is_ir_file(path) else compile_file(path)
+    return build_graph(ir, path, flow, store)
+
+
+def is_ir_file(path: Path) -> bool:
+    return path.suffix == ".json"
+
+
+def require_file(path: Path) -> None:
+    # Checked up front so that a `.flow` and an IR file fail alike, and with
+    # the path in words rather than an errno.
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a .flow or IR file")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+
+
+def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
+                store: str | Store | None) -> Graph:
+    """The graph of ``ir``, read from ``path`` (recorded with each run, so
+    that ``fermata resume`` can find the flow again)."""
+    from fermata.runtime import Graph
+
+    ir_file = is_ir_file(path)
     add_import_root(path.resolve().parent)
-    return Graph.from_ir(ir, flow=flow, store=store, source=path.as_posix())
+    # An IR file may be hand-written or come from another version: check its
+    # shape before building on it (the compiler's own output needs no check).
+    graph = Graph.from_ir(ir, flow=flow, store=store, source=path.as_posix(), validate=ir_file)
+    if ir_file:
+        # Runtime errors carry the *spec's* line numbers: name the spec, not
+        # the IR file, or "refund.json:20" would point at an unrelated line.
+        graph.path = (ir.get("source") or {}).get("path") or graph.path
+    return graph
 
 
 def load_ir_file(path: Path) -> dict[str, Any]:

@@ -30,8 +30,11 @@ PRIMITIVE_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def dumps(ir: Mapping[str, Any]) -> str:
-    """The canonical text of an IR document: sorted keys, stable layout."""
-    return json.dumps(ir, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+    """The canonical text of an IR document: sorted keys, stable layout.
+
+    Raises ValueError rather than write ``Infinity`` or ``NaN`` (a literal
+    like ``1e400``), which no JSON reader but Python's accepts."""
+    return json.dumps(ir, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def lower_module(module: ast.Module, text: str, path: str) -> dict[str, Any]:

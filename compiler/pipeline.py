@@ -33,8 +33,14 @@ class Analysis:
         return self.module is not None and not self.errors
 
 
-def analyze(text: str, path: str = "<string>") -> Analysis:
-    """Parse and check; never raises for any input text."""
+def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = None) -> Analysis:
+    """Parse and check; never raises for any input text.
+
+    With ``resolve_root`` (``fermata check --resolve``), every `call` target
+    is also imported, with that folder on ``sys.path``; its diagnostics go
+    through the same suppressions and ordering as the checker's. Without it
+    no user code is ever imported.
+    """
     from .checks import check_module
     from .parser import parse
     from .suppress import apply_suppressions
@@ -42,7 +48,11 @@ def analyze(text: str, path: str = "<string>") -> Analysis:
     module, diagnostics = parse(text, path)
     if module is not None:
         diagnostics = list(diagnostics) + list(check_module(module, path))
-    diagnostics = apply_suppressions(diagnostics, text, path)
+        if resolve_root is not None:
+            from .resolve import resolve_call_targets
+
+            diagnostics += resolve_call_targets(module, path, resolve_root)
+    diagnostics = apply_suppressions(diagnostics, text, path, resolved=resolve_root is not None)
     diagnostics.sort(key=Diagnostic.sort_key)
     return Analysis(path, text, module, diagnostics)
 
@@ -53,7 +63,9 @@ def compile_source(text: str, path: str = "<string>") -> dict[str, Any]:
 
     analysis = analyze(text, path)
     if not analysis.ok:
-        raise CompileError(analysis.errors or analysis.diagnostics, text)
+        # Every diagnostic, warnings too: whoever shows the errors should
+        # show the warnings beside them, as `fermata check` would.
+        raise CompileError(analysis.diagnostics, text)
     assert analysis.module is not None
     return lower_module(analysis.module, text, path)
 

@@ -332,16 +332,19 @@ def _level(severity: Severity | str) -> str:
 def render_sarif(diagnostics: Sequence[Diagnostic], rules: Iterable[Mapping[str, Any]]) -> str:
     """A SARIF 2.1.0 log with one run. ``rules`` are reporting descriptors
     (``catalogue.rules_for_sarif``); a result whose code has a rule carries
-    its ``ruleIndex``."""
+    its ``ruleIndex``. A code without a descriptor (one the catalogue does
+    not list yet) gets a minimal one, so that every result has its rule."""
     rules = [dict(rule) for rule in rules]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
+    for code in sorted({d.code for d in diagnostics} - index.keys()):
+        index[code] = len(rules)
+        rules.append({"id": code, "defaultConfiguration": {"level": _level(next(
+            d.severity for d in diagnostics if d.code == code))}})
     results = []
     for d in diagnostics:
         text = d.message + (f"\nhelp: {d.help}" if d.help else "")
         text += "".join(f"\nnote: {note}" for note in d.notes)
-        result: dict[str, Any] = {"ruleId": d.code}
-        if d.code in index:
-            result["ruleIndex"] = index[d.code]
+        result: dict[str, Any] = {"ruleId": d.code, "ruleIndex": index[d.code]}
         result["level"] = _level(d.severity)
         result["message"] = {"text": text}
         result["locations"] = [_location(d.path, d.span)]

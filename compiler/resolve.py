@@ -6,28 +6,51 @@ top-level statements run when it is imported), so it happens only when asked.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 from pathlib import Path
+from types import ModuleType
 
 from . import ast
 from .diagnostics import Diagnostic, DiagnosticSink
+
+# Reported only with `--resolve`; fixtures for them carry `# resolve: true`.
+CODES: dict[str, tuple[str, str]] = {
+    "F450": ("error", "call target whose module cannot be imported"),
+    "F451": ("error", "call target naming a function its module lacks"),
+}
 
 
 def resolve_call_targets(module: ast.Module, path: str, root: Path) -> list[Diagnostic]:
     sink = DiagnosticSink(path)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
+    # One import attempt per module: a module that fails to import is not
+    # kept in sys.modules, so a retry would run its top-level code again.
+    imported: dict[str, ModuleType | BaseException] = {}
     for call in (n for n in module.walk() if isinstance(n, ast.Call)):
         module_name, _, function = call.target.partition(":")
         span = call.target_span if call.target_span.line else call.span
-        try:
-            imported = importlib.import_module(module_name)
-        except Exception as exc:  # noqa: BLE001 - any import failure is the user's to see
+        if module_name not in imported:
+            imported[module_name] = _import(module_name)
+        found = imported[module_name]
+        if isinstance(found, BaseException):
             sink.error("F450", f"cannot import module `{module_name}` of call target `{call.target}`",
-                       span, help=f"{type(exc).__name__}: {exc}")
+                       span, help=f"{type(found).__name__}: {found}")
             continue
-        if not callable(getattr(imported, function, None)):
+        if not callable(getattr(found, function, None)):
             sink.error("F451", f"module `{module_name}` has no function `{function}`", span,
                        help="check the name after the `:` in the call target")
     return sink.items
+
+
+def _import(name: str) -> ModuleType | BaseException:
+    # What an imported module prints goes to stderr: stdout carries the
+    # report, which may be JSON or SARIF that a stray line would corrupt.
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return importlib.import_module(name)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the user's to see
+        # SystemExit too: a module calling sys.exit() at import must not end `check`.
+        return exc

@@ -227,10 +227,12 @@ def _suppressible(d: Diagnostic) -> bool:
 
 
 def apply_suppressions(diagnostics: Sequence[Diagnostic], text: str,
-                       path: str | None = None) -> list[Diagnostic]:
+                       path: str | None = None, *, resolved: bool = False) -> list[Diagnostic]:
     """``diagnostics`` without the suppressed ones, plus F901/F902 for the
     suppression comments of ``text``. ``path`` names the file in F901/F902
-    (default: the path of the first diagnostic)."""
+    (default: the path of the first diagnostic). Without ``resolved``
+    (``check --resolve``) the call-target codes were not looked for, so a
+    suppression of one is not reported unused."""
     diagnostics = list(diagnostics)
     if "fermata" not in text:  # the common case: no directive, nothing to tokenize
         return diagnostics
@@ -263,8 +265,10 @@ def apply_suppressions(diagnostics: Sequence[Diagnostic], text: str,
     # After a syntax error the checks did not run (or ran on part of the
     # file): a suppression may well be needed once the syntax is fixed.
     if not any(d.code.startswith("F0") for d in diagnostics):
+        from .resolve import CODES as RESOLVE_CODES
+
         for entry in parser.codes:
-            if not entry.used:
+            if not entry.used and (resolved or entry.code not in RESOLVE_CODES):
                 kept.append(Diagnostic(
                     "F901", f"unused suppression: no `{entry.code}` reported on line {entry.target}",
                     entry.span, Severity.WARNING, path,

@@ -33,6 +33,7 @@ CODES: dict[str, tuple[str, str]] = {
     "F007": ("error", "node option given twice"),
     "F008": ("error", "unknown generic type"),
     "F009": ("error", "positional argument after a keyword argument"),
+    "F010": ("error", "number too large"),
 }
 
 KEYWORDS = frozenset(

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from fermata.compiler import render
-from fermata.compiler.catalogue import Entry, load_catalogue, strip_header
+from fermata.compiler.catalogue import Entry, fixture_header, load_catalogue, strip_header
 from fermata.compiler.pipeline import analyze
 
 OUTPUT = Path(__file__).resolve().parent.parent / "spec" / "diagnostics.md"
@@ -60,10 +60,11 @@ one that is malformed or names an unknown code ([F902](#f902)). Syntax errors
 """
 
 
-def example_output(example: str) -> str:
+def example_output(example: str, resolve: bool = False) -> str:
     """What ``fermata check --format text example.flow`` prints for ``example``."""
     try:
-        diagnostics = analyze(example, EXAMPLE_PATH).diagnostics
+        diagnostics = analyze(example, EXAMPLE_PATH,
+                              resolve_root=Path(__file__).resolve().parent.parent if resolve else None).diagnostics
     except Exception as exc:  # noqa: BLE001 - a pass still being written
         print(f"warning: the checker failed on an example: {type(exc).__name__}: {exc}",
               file=sys.stderr)
@@ -104,8 +105,11 @@ def section(entry: Entry) -> list[str]:
         out += ["No example yet.", ""]
     else:
         example = strip_header(entry.example)
+        # `--resolve` codes: their fixtures ask for call targets to be imported.
+        resolve = fixture_header(entry.example).get("resolve") == "true"
+        command = "fermata check --resolve --format text" if resolve else "fermata check --format text"
         out += _fence(example, "flow") + [""]
-        out += _fence(f"$ fermata check --format text {EXAMPLE_PATH}\n" + example_output(example),
+        out += _fence(f"$ {command} {EXAMPLE_PATH}\n" + example_output(example, resolve),
                       "text") + [""]
     out += [f"**Fix:** {entry.fix or 'not documented yet'}", ""]
     return out

@@ -184,3 +184,8 @@ def test_mutated_specs_give_a_module_or_diagnostics(text, data):
             length = data.draw(st.integers(1, 20))
             text = text[:position] + text[position:position + length] * 2 + text[position + length:]
     _assert_only_diagnostics(text)
+
+
+def test_a_number_json_cannot_hold_is_a_diagnostic():
+    _, diagnostics = parse("flow f { state { x: float = 1e400 } }")
+    assert [(d.code, d.span.column) for d in diagnostics] == [("F010", 29)]

@@ -12,6 +12,7 @@ from fermata.compiler.catalogue import fixture_header, fixtures, marked_line
 from fermata.compiler.pipeline import analyze
 
 REPO = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = fixtures()
 
 
@@ -22,7 +23,9 @@ def test_fixture_reports_its_code_at_its_line(code: str):
     assert header.get("code") == code, f"{code}.flow's header says `# code: {header.get('code')}`"
     line = marked_line(text, code)
     assert line is not None, f"{code}.flow marks no line: add `# <- {code}` or `# line: N`"
-    found = analyze(text, "example.flow").diagnostics
+    # `--resolve` codes: the fixture asks for call targets to be imported.
+    root = ROOT if header.get("resolve") == "true" else None
+    found = analyze(text, "example.flow", resolve_root=root).diagnostics
     at_line = [(d.code, d.severity.value) for d in found if d.span.line == line]
     assert (code, header.get("severity")) in at_line, (
         f"expected {header.get('severity')}[{code}] at line {line}; got "
