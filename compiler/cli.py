@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="change nothing; list the files that would change and exit 1 if any")
     p.add_argument("--diff", action="store_true", help="change nothing; print a unified diff")
 
-    p = sub.add_parser("compile", help="compile a .flow file to its IR")
+    p = sub.add_parser("compile", help="compile a .flow file to its IR, or to a Python module (--target python)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     p.add_argument("--target", choices=["ir", "python"], default="ir",

@@ -149,8 +149,9 @@ class _FlowLowering:
         flow = self.flow
         fields = [self._field(f) for f in flow.state_fields]
         all_names = [f.name for f in flow.state_fields]
-        inputs = [r.name for r in flow.inputs.names] if flow.inputs else all_names
-        outputs = [r.name for r in flow.outputs.names] if flow.outputs else all_names
+        # `input a, a` is only a warning (F110): the IR lists each name once.
+        inputs = _unique(r.name for r in flow.inputs.names) if flow.inputs else all_names
+        outputs = _unique(r.name for r in flow.outputs.names) if flow.outputs else all_names
         type_roots: list[ast.Node] = list(flow.state_fields) + list(flow.nodes)
         routes, joins = self._edges()
         return {
