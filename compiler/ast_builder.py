@@ -31,12 +31,23 @@ def token_span(token: Token) -> ast.Span:
                     token.start_pos, token.end_pos)
 
 
+def _edge_token(node: Tree | Token, last: bool) -> Token | None:
+    """The first (or last) token under ``node``; the grammar keeps the tokens
+    that begin and end every construct, so this is where its text starts/ends."""
+    while isinstance(node, Tree):
+        children = [c for c in node.children if c is not None]
+        if not children:
+            return None
+        node = children[-1] if last else children[0]
+    return node
+
+
 def tree_span(tree: Tree) -> ast.Span:
-    meta = tree.meta
-    if getattr(meta, "empty", True):
+    first, last = _edge_token(tree, False), _edge_token(tree, True)
+    if first is None or last is None:
         return ast.NO_SPAN
-    return ast.Span(meta.line, meta.column, meta.end_line, meta.end_column,
-                    meta.start_pos, meta.end_pos)
+    return ast.Span(first.line, first.column, last.end_line, last.end_column,
+                    first.start_pos, last.end_pos)
 
 
 def span_of(node: Tree | Token) -> ast.Span:
@@ -71,15 +82,15 @@ class AstBuilder:
 
     def _item(self, tree: Tree) -> ast.TypeDecl | ast.Flow | ast.Use:
         if tree.data == "type_decl":
-            name, type_tree = tree.children
+            _keyword, name, type_tree = tree.children
             return ast.TypeDecl(str(name), self.type(type_tree), tree_span(tree), token_span(name))
         if tree.data == "use":
-            path, alias = tree.children
+            _keyword, path, alias = tree.children
             return ast.Use(self.string(path), str(alias) if alias is not None else None, tree_span(tree))
         return self.flow(tree)
 
     def flow(self, tree: Tree) -> ast.Flow:
-        name = tree.children[0]
+        name = tree.children[1]
         doc = next((self.doc(t) for t in _trees(tree) if t.data == "doc"), None)
         members = tuple(self.member(t) for t in _trees(tree) if t.data not in ("doc", "empty"))
         return ast.Flow(str(name), members, doc, tree_span(tree), token_span(name))
@@ -115,7 +126,7 @@ class AstBuilder:
         return ast.Ref(str(token), token_span(token))
 
     def node(self, tree: Tree) -> ast.NodeDecl:
-        name = tree.children[0]
+        name = tree.children[1]
         options: dict[str, Any] = {}
         first_seen: dict[str, ast.Span] = {}
         doc: str | None = None
@@ -233,7 +244,7 @@ class AstBuilder:
         if kind == "named_type":
             return ast.NamedType(str(tree.children[0]), span)
         if kind == "generic_type":
-            name, inner = tree.children
+            name, inner, _close = tree.children
             if str(name) not in GENERIC_TYPES:
                 self.sink.error("F008", f"`{name}[...]` is not a type", token_span(name),
                                 help="the generic types are `list[T]` and `map[T]`")
@@ -263,23 +274,22 @@ class AstBuilder:
         span = span_of(tree)
         kind = tree.data
         children = tree.children
-        if kind == "binary":
-            left, op, right = children
-            op_token = op if isinstance(op, Token) else op.children[0]
-            return ast.Binary(str(op_token), self.expr(left), self.expr(right), span)
-        if kind == "unary":
-            op, operand = children
-            return ast.Unary(str(op), self.expr(operand), span)
+        if kind == "expr":
+            return _Climber(self, tree.children).expression()
+        if kind == "prefixed":
+            return _Climber(self, [tree]).expression()
+        if kind == "parenthesized":
+            return self.expr(children[0])
         if kind == "member":
             obj, name = children
             return ast.Member(self.expr(obj), str(name), span)
         if kind == "index":
-            obj, index = children
+            obj, index, _close = children
             return ast.Index(self.expr(obj), self.expr(index), span)
         if kind == "func_call":
             name, *args = children
-            return ast.FuncCall(str(name), tuple(self.expr(a) for a in _present(args)), span,
-                                token_span(name))
+            return ast.FuncCall(str(name), tuple(self.expr(a) for a in _present(args) if not _is_punct(a)),
+                                span, token_span(name))
         if kind == "number":
             value = _number(str(children[0]))
             if isinstance(value, float) and math.isinf(value):
@@ -321,6 +331,75 @@ class AstBuilder:
             self.sink.error("F004", "invalid escape in string", bad,
                             help='the escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX')
             return text[1:-1]
+
+
+# Binding power and associativity of the binary operators; higher binds
+# tighter. Comparisons do not associate: `a < b < c` is an error.
+_BINARY: dict[str, tuple[int, str]] = {
+    "or": (1, "left"), "and": (2, "left"),
+    "==": (4, "none"), "!=": (4, "none"), "<": (4, "none"), "<=": (4, "none"), ">": (4, "none"),
+    ">=": (4, "none"), "in": (4, "none"),
+    "??": (5, "right"), "+": (6, "left"), "-": (6, "left"), "*": (7, "left"), "/": (7, "left"),
+    "%": (7, "left"),
+}
+# A prefix operator's operand takes the binary operators binding tighter than it.
+_PREFIX = {"not": 3, "-": 8}
+
+
+class _Climber:
+    """Precedence climbing over the flat ``operand (operator operand)*`` the
+    grammar produces, giving the tree a precedence-level grammar would."""
+
+    def __init__(self, builder: AstBuilder, children: Sequence[Tree | Token]):
+        self.builder = builder
+        # ("prefix", token) / ("operand", tree) / ("binary", token)
+        self.items: list[tuple[str, Any]] = []
+        for child in children:
+            if isinstance(child, Tree) and child.data == "binary_operator":
+                self.items.append(("binary", child.children[0]))
+            elif isinstance(child, Tree) and child.data == "prefixed":
+                self.items += [("prefix", t) for t in child.children[:-1]]
+                self.items.append(("operand", child.children[-1]))
+            else:
+                self.items.append(("operand", child))
+        self.position = 0
+
+    def expression(self) -> ast.Expr:
+        return self._climb(0)
+
+    def _peek_binary(self) -> Token | None:
+        if self.position < len(self.items) and self.items[self.position][0] == "binary":
+            return self.items[self.position][1]
+        return None
+
+    def _climb(self, minimum: int) -> ast.Expr:
+        kind, value = self.items[self.position]
+        self.position += 1
+        if kind == "prefix":
+            power = _PREFIX[str(value)]
+            if power < minimum:
+                self.builder.sink.error(
+                    "F012", f"`{value}` cannot stand here without parentheses", token_span(value),
+                    help=f"`{value}` binds looser than the operator before it: write `({value} ...)`")
+            operand = self._climb(power)
+            left: ast.Expr = ast.Unary(str(value), operand, token_span(value).cover(operand.span))
+        else:
+            left = self.builder.expr(value)
+        while (op := self._peek_binary()) is not None:
+            power, associativity = _BINARY[str(op)]
+            if power < minimum:
+                break
+            self.position += 1
+            right = self._climb(power if associativity == "right" else power + 1)
+            left = ast.Binary(str(op), left, right, left.span.cover(right.span))
+            following = self._peek_binary()
+            if associativity == "none" and following is not None and _BINARY[str(following)][0] == power:
+                self.builder.sink.error(
+                    "F011", f"comparisons do not chain: `{op}` then `{following}`", token_span(following),
+                    help="write `a < b and b < c`")
+                self.position += 1
+                self._climb(power + 1)  # skip the rest of the chain; it is reported once
+        return left
 
 
 _PUNCT = frozenset({"ASSIGN", "LBRACE", "RBRACE", "ARROW", "COMMA", "LPAR", "RPAR", "LSQB", "RSQB",

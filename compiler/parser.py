@@ -38,7 +38,7 @@ def grammar_text() -> str:
     return resources.files("fermata.spec").joinpath("fermata.lark").read_text(encoding="utf-8")
 
 
-_OPTIONS: dict[str, object] = {"parser": "lalr", "lexer": "basic", "propagate_positions": True,
+_OPTIONS: dict[str, object] = {"parser": "lalr", "lexer": "basic",
                                 "maybe_placeholders": True}
 
 

@@ -7,6 +7,9 @@ suppression comments apply everywhere.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,20 @@ class Analysis:
         return self.module is not None and not self.errors
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Parsing and checking allocate many small objects and no cycles worth
+    collecting; the cyclic collector's passes over them cost a third of the
+    time on a 10,000-node spec. Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = None) -> Analysis:
     """Parse and check; never raises for any input text.
 
@@ -45,13 +62,14 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
     from .parser import parse
     from .suppress import apply_suppressions
 
-    module, diagnostics = parse(text, path)
-    if module is not None:
-        diagnostics = list(diagnostics) + list(check_module(module, path))
-        if resolve_root is not None:
-            from .resolve import resolve_call_targets
+    with _without_cycle_collection():
+        module, diagnostics = parse(text, path)
+        if module is not None:
+            diagnostics = list(diagnostics) + list(check_module(module, path))
+    if module is not None and resolve_root is not None:
+        from .resolve import resolve_call_targets
 
-            diagnostics += resolve_call_targets(module, path, resolve_root)
+        diagnostics += resolve_call_targets(module, path, resolve_root)
     diagnostics = apply_suppressions(diagnostics, text, path, resolved=resolve_root is not None)
     diagnostics.sort(key=Diagnostic.sort_key)
     return Analysis(path, text, module, diagnostics)
@@ -67,7 +85,8 @@ def compile_source(text: str, path: str = "<string>") -> dict[str, Any]:
         # show the warnings beside them, as `fermata check` would.
         raise CompileError(analysis.diagnostics, text)
     assert analysis.module is not None
-    return lower_module(analysis.module, text, path)
+    with _without_cycle_collection():
+        return lower_module(analysis.module, text, path)
 
 
 def compile_file(path: str | Path) -> dict[str, Any]:

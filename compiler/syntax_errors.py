@@ -34,6 +34,8 @@ CODES: dict[str, tuple[str, str]] = {
     "F008": ("error", "unknown generic type"),
     "F009": ("error", "positional argument after a keyword argument"),
     "F010": ("error", "number too large"),
+    "F011": ("error", "chained comparison"),
+    "F012": ("error", "`not` or `-` where it needs parentheses"),
 }
 
 KEYWORDS = frozenset(
@@ -51,10 +53,6 @@ HINTS: dict[str, list[str]] = {
         "flow f { node a { x = 1 } }",
         "flow f { node a { x += 1 } }",
         "flow f { node a { x } }",
-    ],
-    "comparisons do not chain: write `a < b and b < c`": [
-        "flow f { a -> b when a < b < c }",
-        "flow f { a -> b when a == b == c }",
     ],
     "a state field needs a type: `name: T` or `name: T = default`": [
         "flow f { state { x } }",

@@ -65,6 +65,12 @@ def test_the_language_example_has_every_part():
     ("a + b * c", ast.Binary("+", ast.Name("a"), ast.Binary("*", ast.Name("b"), ast.Name("c")))),
     ("-a.b[0]", ast.Unary("-", ast.Index(ast.Member(ast.Name("a"), "b"), ast.Literal(0)))),
     ("x ?? 1 > 2", ast.Binary(">", ast.Binary("??", ast.Name("x"), ast.Literal(1)), ast.Literal(2))),
+    ("not not a", ast.Unary("not", ast.Unary("not", ast.Name("a")))),
+    ("- -a * b", ast.Binary("*", ast.Unary("-", ast.Unary("-", ast.Name("a"))), ast.Name("b"))),
+    ("a and not b or c", ast.Binary("or", ast.Binary("and", ast.Name("a"), ast.Unary("not", ast.Name("b"))),
+                                    ast.Name("c"))),
+    ("not a ?? b in c", ast.Unary("not", ast.Binary("in", ast.Binary("??", ast.Name("a"), ast.Name("b")),
+                                                    ast.Name("c")))),
     ("x in [1, 2]", ast.Binary("in", ast.Name("x"), ast.ListExpr((ast.Literal(1), ast.Literal(2))))),
     ("len(x) % 2 == 0", ast.Binary("==", ast.Binary("%", ast.FuncCall("len", (ast.Name("x"),)),
                                                      ast.Literal(2)), ast.Literal(0))),
@@ -127,7 +133,9 @@ def test_triple_quoted_docstrings_lose_their_indentation():
     ("flow f { node a retry 2 retry 3 { } }", "F007", 1, 25, "given twice"),
     ("flow f { state { x: dict[int] } }", "F008", 1, 21, "`dict[...]`"),
     ('flow f { node a { call "m:f"(a=1, 2) } }', "F009", 1, 35, "positional"),
-    ("flow f { a -> b when x < y < z }", "F001", 1, 28, "unexpected `<`"),
+    ("flow f { a -> b when x < y < z }", "F011", 1, 28, "do not chain"),
+    ("flow f { a -> b when x == not y }", "F012", 1, 27, "`not` cannot stand here"),
+    ("flow f { a -> b when - not y }", "F012", 1, 24, "`not` cannot stand here"),
     ("flow f { node a { let x = [1, 2 } }", "F001", 1, 33, "`]` to close list"),
 ])
 def test_syntax_errors_are_located_diagnostics(text, code, line, column, words):
@@ -142,7 +150,7 @@ def test_syntax_errors_are_located_diagnostics(text, code, line, column, words):
 @pytest.mark.parametrize("text, hint", [
     ("flow f { node a { if x = 1 { } } }", "use `==`"),
     ("flow f { node a { count = 1 } }", "write `set x = ...`"),
-    ("flow f { a -> b when p < q < r }", "do not chain"),
+    ("flow f { a -> b when p < q < r }", "write `a < b and b < c`"),
     ("flow f { state { amount } }", "needs a type"),
     ("flow f { node a { call refunds.logic } }", "call target is a string"),
     ("flow f { node a { if x {} elif y {} } }", "`else if`"),
