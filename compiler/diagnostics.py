@@ -113,16 +113,19 @@ class CompileError(Exception):
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance, for "did you mean" suggestions."""
-    if len(a) < len(b):
-        a, b = b, a
-    previous = list(range(len(b) + 1))
+    """Edits (insert, delete, replace, swap two neighbours) from ``a`` to ``b``,
+    for "did you mean" suggestions; a swap counts once, so `cuont` is one
+    edit from `count` (the optimal-string-alignment distance)."""
+    rows = [list(range(len(b) + 1))]
     for i, ca in enumerate(a, 1):
-        current = [i]
+        row = [i]
         for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
