@@ -28,17 +28,14 @@ step. Plain ``call``s run, as on a real resume (a target that cannot be
 imported is a difference, not a crash); a ``call once`` never runs: its
 result comes from the journal.
 
-What a history cannot tell. A checkpoint keeps a node's answers and ``once``
-journal only while its step is in flight; once the node finishes, the
-runtime drops them. So the last answer a node got (and the results of
-``once`` calls it made after its last pause, or in a step where it never
-paused) are in no checkpoint, and that node's execution can be replayed only
-up to that point: its interrupts are checked, its writes and route are not.
-Such a partly checked execution is a :class:`Gap`, never a difference; the
-next step is replayed from the recorded state as usual. When a finished
-record in ``nodes`` carries ``resume``/``once``, or a checkpoint that
-completes a step has ``extra["completed"]`` (node -> ``{"resume", "once"}``
-for the nodes that had any), they are used and nothing is skipped.
+What a history holds. A checkpoint keeps an interrupted node's answers and
+``once`` journal while its step is in flight, and the checkpoint that
+completes a step keeps, in ``extra["completed"]`` (node -> ``{"resume",
+"interrupts", "once"}``), what each of its finished nodes consumed; so every
+execution replays in full. A history without them (recorded by an earlier
+version) is replayed as far as it goes: the interrupts are checked, the
+writes and route of such an execution are not, and it is reported as a
+:class:`Gap`, never a difference.
 Likewise ``Command(update=...)`` and a ``Command(goto=...)`` given at a step
 boundary are not recorded: a run resumed with them may show a difference
 its spec did not cause.
