@@ -71,7 +71,7 @@ def plan_command(command: Command, latest: Checkpoint, flow: CompiledFlow, threa
         problems = flow.update_problems(command.update)
         if problems:
             raise ResumeError("invalid Command(update=...):\n  - " + "\n  - ".join(problems), problems)
-        plan.update = {name: json_copy(value) for name, value in command.update.items()}
+        plan.update = flow.conform_fields(command.update)
     if command.goto is not None:
         plan.goto = _goto(command.goto, flow)
     return plan
@@ -99,8 +99,9 @@ def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow) -> dict[str, A
         except NotJSON as exc:
             problems.append(f"`{entry['id']}`: {exc}")
             continue
-        problems += [f"`{entry['id']}`: {p}" for p in flow.schemas.violations(entry.get("schema"), value)]
-        answers[entry["node"]] = value
+        found = flow.schemas.violations(entry.get("schema"), value)
+        problems += [f"`{entry['id']}`: {p}" for p in found]
+        answers[entry["node"]] = flow.schemas.conform(entry.get("schema"), value)
     if problems:
         raise ResumeError("the answer does not match the expected type (the run stays paused):\n  - "
                           + "\n  - ".join(problems), problems)

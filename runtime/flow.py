@@ -134,7 +134,12 @@ class CompiledFlow:
         if problems:
             raise InputError(f"invalid input for flow `{self.name}`:\n  - " + "\n  - ".join(problems),
                              problems)
-        return {name: json_copy(value) for name, value in data.items()}
+        return self.conform_fields(data)
+
+    def conform_fields(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Copies of checked field values, integral floats of `int` fields as ints."""
+        return {name: self.schemas.conform(self.field_schemas[name], json_copy(value))
+                for name, value in values.items()}
 
     def update_problems(self, update: dict[str, Any]) -> list[str]:
         """What is wrong with ``Command(update=...)`` (any field may be updated)."""

@@ -224,7 +224,7 @@ class Graph:
             problems = self.compiled.update_problems(update)
             if problems:
                 raise InputError("invalid fork update:\n  - " + "\n  - ".join(problems), problems)
-            values.update({name: json_copy(value) for name, value in update.items()})
+            values.update(self.compiled.conform_fields(update))
         copy = Checkpoint(seq=0, step=source.step, status=source.status, values=values,
                           frontier=source.frontier, joins=source.joins, pending=source.pending,
                           nodes=source.nodes, error=source.error, extra=source.extra)

@@ -52,6 +52,59 @@ class Schemas:
         return sorted(dict.fromkeys(lines))
 
 
+    def conform(self, schema: dict[str, Any] | None, value: Any) -> Any:
+        """``value`` (already valid under ``schema``) with each integral float
+        the schema types as an integer made an ``int``. JSON does not tell
+        ``2.0`` from ``2`` and JSON Schema accepts both as integers, but a
+        field typed ``int`` must hold an ``int``, in Python and in the trace."""
+        if not schema:
+            return value
+        return _conform(schema, value, self.defs)
+
+
+def _conform(schema: dict[str, Any], value: Any, defs: dict[str, Any]) -> Any:
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        schema = defs.get(ref[len("#/$defs/"):], {})
+    if "anyOf" in schema:
+        for branch in schema["anyOf"]:
+            if _admits(branch, value, defs):
+                return _conform(branch, value, defs)
+        return value
+    kind = schema.get("type")
+    if isinstance(value, float) and kind == "integer" and value.is_integer():
+        return int(value)
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_conform(schema["items"], item, defs) for item in value]
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        return {k: _conform(properties[k], v, defs) if k in properties
+                else _conform(extra, v, defs) if isinstance(extra, dict) else v
+                for k, v in value.items()}
+    return value
+
+
+_PYTHON_TYPES = {"null": (type(None),), "boolean": (bool,), "string": (str,), "array": (list,),
+                 "object": (dict,), "integer": (int, float), "number": (int, float)}
+
+
+def _admits(schema: dict[str, Any], value: Any, defs: dict[str, Any]) -> bool:
+    """Whether ``value``'s JSON type is the one of ``schema`` (for picking an
+    ``anyOf`` branch; the value was validated already)."""
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        schema = defs.get(ref[len("#/$defs/"):], {})
+    if "anyOf" in schema:
+        return any(_admits(branch, value, defs) for branch in schema["anyOf"])
+    kind = schema.get("type")
+    if kind is None:
+        return True
+    if isinstance(value, bool) and kind in ("integer", "number"):
+        return False
+    return isinstance(value, _PYTHON_TYPES.get(kind, ()))
+
+
 def _leaves(error: ValidationError) -> list[ValidationError]:
     """For an optional type (``anyOf [T, null]``) failing on a non-null value,
     the errors of ``T`` say more than "not valid under any of the schemas"."""

@@ -137,17 +137,21 @@ class StepCompiler:
             def assign(ex: Execution) -> None:
                 new = value(ex)
                 if validate is not None:
-                    validate(new)
+                    new = validate(new)
                 ex.overlay[field] = new
                 ex.writes.append([field, "=", new])
 
             return assign
 
+        schemas, schema = self.schemas, self.field_schemas[field]
+
         def extend(ex: Execution) -> None:
             delta = value(ex)
             new = combine(ex.field(field), delta)
             if validate is not None:
-                validate(new)
+                new = validate(new)
+                # The engine re-applies `+=` from the delta: it must conform too.
+                delta = schemas.conform(schema, delta)
             ex.overlay[field] = new
             ex.writes.append([field, "+=", delta])
 
@@ -157,10 +161,11 @@ class StepCompiler:
         schema = self.field_schemas[field]
         schemas = self.schemas
 
-        def validate(value: Any) -> None:
+        def validate(value: Any) -> Any:
             problems = schemas.violations(schema, value)
             if problems:
                 raise EvalError(f"the value for `{field}` does not match its type: " + "; ".join(problems))
+            return schemas.conform(schema, value)
 
         return validate
 
@@ -209,6 +214,7 @@ class StepCompiler:
                 raise EvalError(f'call "{target}" returned values that do not match their types: '
                                 + "; ".join(problems))
             for name, value in result.items():
+                value = schemas.conform(field_schemas[name], value)
                 ex.overlay[name] = value
                 ex.writes.append([name, "=", value])
 

@@ -103,8 +103,9 @@ def _paused_on_typed_interrupt(draw):
     return model
 
 
+# JSON does not tell 2.0 from 2: an integral float is an int (and is stored as one).
 _NOT_INT = st.one_of(st.text(max_size=3), st.booleans(), st.none(), st.floats(allow_nan=False).filter(
-    lambda f: f != int(f) if f == f and abs(f) < 1e300 else True), st.lists(st.integers(), max_size=2),
+    lambda f: not f.is_integer()), st.lists(st.integers(), max_size=2),
     st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
 _NOT_STR = st.one_of(st.integers(), st.booleans(), st.none(), st.lists(st.text(max_size=2), max_size=2),
                      st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))

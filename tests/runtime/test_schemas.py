@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from fermata.runtime.schemas import Schemas
 
 from tests.runtime.irbuild import BOOL, INT, LIST, OPT, RECORD, STR
@@ -43,3 +45,30 @@ def test_bools_are_not_ints() -> None:
 def test_validators_are_cached() -> None:
     schemas = Schemas(DEFS)
     assert schemas.validator({"type": "integer"}) is schemas.validator({"type": "integer"})
+
+
+# --------------------------------------------------------------------------
+# conform: integral floats of integer types become ints
+# --------------------------------------------------------------------------
+
+_INT = {"type": "integer"}
+_DEFS = {"Point": {"type": "object", "properties": {"x": _INT, "label": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+                   "required": ["x"], "additionalProperties": False}}
+
+
+@pytest.mark.parametrize("schema, value, expected", [
+    (_INT, 2.0, 2),
+    (_INT, 2, 2),
+    ({"type": "number"}, 2.0, 2.0),
+    ({"anyOf": [_INT, {"type": "null"}]}, 3.0, 3),
+    ({"anyOf": [_INT, {"type": "null"}]}, None, None),
+    ({"type": "array", "items": _INT}, [1.0, 2], [1, 2]),
+    ({"type": "object", "additionalProperties": _INT}, {"a": 1.0}, {"a": 1}),
+    ({"$ref": "#/$defs/Point"}, {"x": 4.0, "label": None}, {"x": 4, "label": None}),
+    ({"type": "array", "items": {"$ref": "#/$defs/Point"}}, [{"x": 1e2}], [{"x": 100}]),
+    ({}, 2.0, 2.0),
+])
+def test_conform_makes_integral_floats_of_integer_types_ints(schema, value, expected):
+    conformed = Schemas(_DEFS).conform(schema, value)
+    assert conformed == expected
+    assert repr(conformed) == repr(expected)  # 2 and 2.0 compare equal; their types must not differ
