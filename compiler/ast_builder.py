@@ -355,8 +355,8 @@ class _Climber:
         # ("prefix", token) / ("operand", tree) / ("binary", token)
         self.items: list[tuple[str, Any]] = []
         for child in children:
-            if isinstance(child, Tree) and child.data == "binary_operator":
-                self.items.append(("binary", child.children[0]))
+            if isinstance(child, Token):  # operators are the only tokens at this level
+                self.items.append(("binary", child))
             elif isinstance(child, Tree) and child.data == "prefixed":
                 self.items += [("prefix", t) for t in child.children[:-1]]
                 self.items.append(("operand", child.children[-1]))
