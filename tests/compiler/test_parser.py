@@ -197,3 +197,12 @@ def test_mutated_specs_give_a_module_or_diagnostics(text, data):
 def test_a_number_json_cannot_hold_is_a_diagnostic():
     _, diagnostics = parse("flow f { state { x: float = 1e400 } }")
     assert [(d.code, d.span.column) for d in diagnostics] == [("F010", 29)]
+
+
+def test_the_language_example_checks_clean_under_strict_and_compiles():
+    # LANGUAGE.md's whole example: specs written against it must compile unchanged.
+    from fermata.compiler.pipeline import analyze, compile_source
+
+    text = (ROOT / "tests/compiler/fixtures/language_example.flow").read_text()
+    assert analyze(text, "refund.flow").diagnostics == []
+    assert set(compile_source(text, "refund.flow")["flows"]) == {"refund"}
