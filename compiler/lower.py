@@ -16,6 +16,7 @@ import json
 from typing import Any, Iterable, Mapping
 
 from . import ast
+from . import inference as I
 from . import types as T
 
 IR_VERSION = 1
@@ -193,7 +194,7 @@ class _FlowLowering:
     def _edges(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         routes: dict[str, dict[str, Any]] = {}
         joins: list[dict[str, Any]] = []
-        env = T.Env(fields=self.field_types, locals={})
+        env = I.Env(fields=self.field_types, locals={})
         for edge in self.flow.edges:
             targets = [t.name for t in edge.targets]
             if len(edge.sources) > 1:
@@ -258,8 +259,8 @@ class _StepLowering:
         self.locals: dict[str, T.FType] = {}
 
     @property
-    def env(self) -> T.Env:
-        return T.Env(fields=self.field_types, locals=dict(self.locals))
+    def env(self) -> I.Env:
+        return I.Env(fields=self.field_types, locals=dict(self.locals))
 
     def expr(self, node: ast.Expr) -> dict[str, Any]:
         return _ExprLowering(self.env).lower(node)
@@ -279,13 +280,13 @@ class _StepLowering:
                 self.locals[node.name] = (T.resolve(node.value.expect, self.named)
                                           if node.value.expect is not None else T.ANY)
                 return {**lowered, **where}
-            value_type = T.infer(node.value, self.env)
+            value_type = I.infer(node.value, self.env)
             lowered = {"k": "let", "name": node.name, "value": self.expr(node.value)}
             self.locals[node.name] = value_type
             return {**lowered, **where}
         if isinstance(node, ast.Set):
             field_type = self.field_types.get(node.field, T.ANY)
-            value_type = T.infer(node.value, self.env)
+            value_type = I.infer(node.value, self.env)
             check = T.contains_any(value_type) and field_type != T.ANY
             return {"k": "set", "field": node.field, "op": node.op,
                     "value": self.expr(node.value), "check": check, **where}
@@ -328,7 +329,7 @@ class _StepLowering:
 
 
 class _ExprLowering:
-    def __init__(self, env: T.Env):
+    def __init__(self, env: I.Env):
         self.env = env
 
     def lower(self, node: ast.Expr) -> dict[str, Any]:

@@ -31,13 +31,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from .. import ast
+from .. import inference as I
 from .. import types as T
 from ..diagnostics import DiagnosticSink, Label, did_you_mean
 from . import templates
 from .context import CheckContext
 from .steps import walk_steps
 
-# Every code this pass reports (with those ``types.Inferer`` reports for it):
+# Every code this pass reports (with those ``inference.Inferer`` reports for it):
 # severity and catalogue title.
 CODES: dict[str, tuple[str, str]] = {
     "F120": ("error", "unknown name"),
@@ -244,17 +245,17 @@ class _Scope:
     locals: dict[str, _Local] = field(default_factory=dict)
     parent: _Scope | None = None
 
-    def env(self) -> T.Env:
-        return T.Env(fields=self.fields, locals={n: loc.type for n, loc in self.locals.items()})
+    def env(self) -> I.Env:
+        return I.Env(fields=self.fields, locals={n: loc.type for n, loc in self.locals.items()})
 
-    def child(self, env: T.Env | None = None) -> _Scope:
+    def child(self, env: I.Env | None = None) -> _Scope:
         """A nested block's scope, with the narrowing of ``env`` applied."""
         scope = _Scope(dict(self.fields), dict(self.locals), self)
         if env is not None:
             scope.narrow(env)
         return scope
 
-    def narrow(self, env: T.Env) -> None:
+    def narrow(self, env: I.Env) -> None:
         """Take the (narrower) types of ``env`` for the names in scope."""
         self.fields.update(env.fields)
         for name, t in env.locals.items():
@@ -284,7 +285,7 @@ def _locals_by_node(flow: ast.Flow) -> dict[str, str]:
     return found
 
 
-class _Checker(T.Inferer):
+class _Checker(I.Inferer):
     """The shared inferer with scope-aware explanations of unknown names,
     read tracking and template checks."""
 
@@ -416,7 +417,7 @@ class _FlowCheck:
                             help="set the value in the first node instead, e.g. "
                                  f"`set {decl.name} = ...`")
             return
-        checker = T.Inferer(T.Env(), self.sink)
+        checker = I.Inferer(I.Env(), self.sink)
         checker.expect(decl.default, field_type, "F310",  # type: ignore[arg-type]
                        f"the default of `{decl.name}`")
 
@@ -484,15 +485,15 @@ class _NodeCheck:
             checker = self.checker(scope)
             checker.condition(step.condition, checker.infer(step.condition), "`if`")
             env = scope.env()
-            self.block(step.then, scope.child(T.when_true(step.condition, env)))
+            self.block(step.then, scope.child(I.when_true(step.condition, env)))
             if step.otherwise is not None:
-                self.block(step.otherwise, scope.child(T.when_false(step.condition, env)))
+                self.block(step.otherwise, scope.child(I.when_false(step.condition, env)))
             # `if d == null { fail "..." }`: the steps after it run only when
             # the condition did not hold.
             if _always_fails(step.then) and not _always_fails(step.otherwise or ()):
-                scope.narrow(T.when_false(step.condition, scope.env()))
+                scope.narrow(I.when_false(step.condition, scope.env()))
             elif step.otherwise is not None and _always_fails(step.otherwise):
-                scope.narrow(T.when_true(step.condition, scope.env()))
+                scope.narrow(I.when_true(step.condition, scope.env()))
         elif isinstance(step, ast.Fail):
             t = self.checker(scope).infer(step.message)
             if not T.assignable(t, T.STR):
@@ -575,7 +576,7 @@ class _NodeCheck:
                 return
             if t != T.ANY and T.assignable(t, target.item):
                 message = f"`+=` on `{name}` appends a list, found `{T.shown(t, target.item)}`"
-                help = f"append it as a one-item list: `[{T.source(value)}]`"
+                help = f"append it as a one-item list: `[{I.source(value)}]`"
             else:
                 message = f"expected `{target}` for {subject}, found `{T.shown(t, target)}`"
                 help = None
