@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -199,11 +200,7 @@ class SqliteStore(Store):
             raise StoreError(f"cannot open store {self.where}: {exc}") from None
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._prepare()
-            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise StoreError(f"store {self.where}: SQLite cannot use WAL mode here (got {mode}); "
-                                 "is the file on a network file system?")
+            self._open_with_retries(time.monotonic() + timeout)
             self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         except sqlite3.Error as exc:
             self._conn.close()
@@ -211,6 +208,27 @@ class SqliteStore(Store):
         except StoreError:
             self._conn.close()
             raise
+
+    def _open_with_retries(self, deadline: float) -> None:
+        """Create or check the schema and switch to WAL. Several processes may
+        open a new file at once; switching its journal mode takes a lock for
+        which SQLite's busy handler is not always called, so a lost race is
+        retried here until the timeout."""
+        pause = 0.005
+        while True:
+            try:
+                self._prepare()
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise StoreError(f"store {self.where}: SQLite cannot use WAL mode here (got {mode}); "
+                                     "is the file on a network file system?")
+                return
+            except sqlite3.OperationalError as exc:
+                message = str(exc)
+                if ("locked" not in message and "busy" not in message) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
 
     # ------------------------------------------------------------ opening
 
@@ -230,7 +248,8 @@ class SqliteStore(Store):
                                      [("format", STORE_FORMAT), ("version", str(STORE_VERSION))])
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
         self._check_format()
 
