@@ -69,6 +69,12 @@ class Node:
             yield from child.walk()
 
 
+# The reserved words of the language (LANGUAGE.md, "Lexical").
+KEYWORDS = frozenset((
+    "flow type state input output node let set call once interrupt expect before after start end "
+    "when otherwise if else fail retry backoff timeout use as true false null and or not in").split())
+
+
 # --------------------------------------------------------------------------
 # Names
 # --------------------------------------------------------------------------

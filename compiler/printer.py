@@ -20,12 +20,11 @@ import re
 from collections.abc import Iterable, Sequence
 
 from . import ast
+from .ast import KEYWORDS
 
 INDENT = "    "
 WIDTH = 100
 
-KEYWORDS = frozenset(
-    ["flow", "type", "state", "input", "output", "node", "let", "set", "call", "once", "interrupt", "expect", "before", "after", "start", "end", "when", "otherwise", "if", "else", "fail", "retry", "backoff", "timeout", "use", "as", "true", "false", "null", "and", "or", "not", "in"])
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # Binding strength of each operator; higher binds tighter.

@@ -20,7 +20,7 @@ from lark.exceptions import (
     UnexpectedInput,
 )
 
-from .ast import Span
+from .ast import KEYWORDS, Span
 from .diagnostics import Diagnostic, Label, Severity
 
 CODES: dict[str, tuple[str, str]] = {
@@ -38,8 +38,6 @@ CODES: dict[str, tuple[str, str]] = {
     "F012": ("error", "`not` or `-` where it needs parentheses"),
 }
 
-KEYWORDS = frozenset(
-    ["flow", "type", "state", "input", "output", "node", "let", "set", "call", "once", "interrupt", "expect", "before", "after", "start", "end", "when", "otherwise", "if", "else", "fail", "retry", "backoff", "timeout", "use", "as", "true", "false", "null", "and", "or", "not", "in"])
 
 # Common mistakes, each recognised by a few failing examples (Lark matches the
 # parser state and the offending token, so one example covers a family).
@@ -128,40 +126,43 @@ class _Opener:
         return _CLOSERS[self.token.type]
 
 
+# What a block's `{` belongs to, by the keyword that last came before it.
+_BLOCK_KEYWORDS = {"STATE": "the `state` block", "IF": "the `if` block", "ELSE": "the `else` block"}
+# After one of these a `{` opens a record value, not a block.
+_VALUE_BEFORE = frozenset({"ASSIGN", "LPAR", "LSQB", "COMMA", "COLON", "EXPECT", "VBAR", "PLUS", "MINUS",
+                           "EQ", "NE", "IN", "NULL_OP", "AND", "OR", "NOT", "ARROW"})
+_BRACKET_NAMES = {"LBRACE": "record", "LPAR": "parenthesis", "LSQB": "list"}
+
+
 def _open_brackets(text: str, upto: int) -> list[_Opener]:
-    """The brackets still open before offset ``upto``, outermost first."""
+    """The brackets still open before offset ``upto``, outermost first, each
+    with what it opened (``node `review```, ``the `if` block``, ``list``)."""
     from .parser import lark_parser
 
     stack: list[_Opener] = []
-    recent: list[lark.Token] = []
-    block_owner = "block"
+    previous: lark.Token | None = None
+    owner = "block"  # what the next block-opening `{` belongs to
     try:
         for token in lark_parser().lex(text):
             if token.start_pos >= upto:
                 break
             kind = token.type
-            if kind == "NAME" and recent and recent[-1].type in ("FLOW", "NODE"):
-                block_owner = f"{recent[-1].type.lower()} `{token}`"
-            elif kind in ("STATE", "IF", "ELSE"):
-                block_owner = {"STATE": "the `state` block", "IF": "the `if` block",
-                               "ELSE": "the `else` block"}[kind]
+            if kind == "NAME" and previous is not None and previous.type in ("FLOW", "NODE"):
+                owner = f"{previous.type.lower()} `{token}`"
+            elif kind in _BLOCK_KEYWORDS:
+                owner = _BLOCK_KEYWORDS[kind]
             elif kind == "INTERRUPT":
-                block_owner = "record"
-            if kind in _CLOSERS:
-                previous = recent[-1].type if recent else None
-                if kind == "LBRACE" and block_owner != "record" and previous not in (
-                        "ASSIGN", "LPAR", "LSQB", "COMMA", "COLON", "EXPECT", "VBAR", "PLUS", "MINUS",
-                        "EQ", "NE", "IN", "NULL_OP", "AND", "OR", "NOT", "ARROW"):
-                    stack.append(_Opener(token, block_owner))
-                    block_owner = "block"
-                else:
-                    stack.append(_Opener(token, {"LBRACE": "record", "LPAR": "parenthesis",
-                                                 "LSQB": "list"}[kind]))
+                owner = "record"  # `interrupt ask {...}`: a `{` after it is a payload
+            if kind == "LBRACE" and owner != "record" and (previous is None or previous.type not in _VALUE_BEFORE):
+                stack.append(_Opener(token, owner))
+                owner = "block"
+            elif kind in _CLOSERS:
+                stack.append(_Opener(token, _BRACKET_NAMES[kind]))
             elif kind in ("RBRACE", "RPAR", "RSQB") and stack:
                 stack.pop()
-            recent.append(token)
+            previous = token
     except UnexpectedInput:
-        pass
+        pass  # a bad character after the error: the brackets before it are what count
     return stack
 
 
