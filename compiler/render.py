@@ -152,11 +152,13 @@ def _render_one(d: Diagnostic, source: str | None, p: _Palette) -> str:
 
     marks: list[_Mark] = []
     if lines is not None and has_position:
+        # A label on the primary span itself is written after its carets, as rustc does.
+        own = [label.message for label in d.labels if label.span == span]
         marks.append(_mark(lines, span.line, span.column, span.end_line, span.end_column,
-                           "^", "", True))
+                           "^", "; ".join(own), True))
         for label in d.labels:
             s = label.span
-            if s.line > 0:
+            if s.line > 0 and s != span:
                 marks.append(_mark(lines, s.line, s.column, s.end_line, s.end_column,
                                    "-", label.message, False))
     shown = sorted({m.line for m in marks})

@@ -491,3 +491,16 @@ def test_sarif_without_a_position_has_no_region():
     log = json.loads(render.render_sarif([diag(span=Span(0, 0, 0, 0))], []))
     validate_sarif(log)
     assert "region" not in log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+
+
+def test_a_label_on_the_primary_span_follows_its_carets():
+    from fermata.compiler.ast import Span
+    from fermata.compiler.diagnostics import Diagnostic, Label
+    from fermata.compiler.render import render_pretty
+
+    span = Span(1, 6, 1, 12, 5, 11)
+    d = Diagnostic("F101", "unknown node `reveiw` in an edge", span, path="f.flow",
+                   labels=(Label(span, "not a node of flow `f`"),))
+    out = render_pretty([d], {"f.flow": "a -> reveiw\n"}, color=False)
+    assert "  |      ^^^^^^ not a node of flow `f`\n" in out
+    assert "------" not in out
