@@ -128,12 +128,19 @@ def edit_distance(a: str, b: str) -> int:
     return rows[-1][-1]
 
 
-def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """A ``help`` line naming the closest candidate, or None if none is close."""
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate nearest to ``name`` by edit distance, if it is near enough
+    to be a typo of it (a third of its length, at least one edit)."""
     best: tuple[int, str] | None = None
     for candidate in sorted(set(candidates)):
         distance = edit_distance(name.lower(), candidate.lower())
         limit = max(1, len(name) // 3)
         if distance <= limit and (best is None or distance < best[0]):
             best = (distance, candidate)
-    return f"did you mean `{best[1]}`?" if best else None
+    return best[1] if best else None
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A ``help`` line naming the closest candidate, or None if none is close."""
+    match = closest(name, candidates)
+    return f"did you mean `{match}`?" if match else None

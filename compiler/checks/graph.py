@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 from .. import ast
-from ..diagnostics import DiagnosticSink, Label, did_you_mean
+from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
 from .context import CheckContext
 from .steps import walk_steps
 
@@ -194,10 +194,14 @@ class _FlowCheck:
                 valid.append(name)
             else:
                 candidates = list(self.nodes) + [START if as_source else END]
+                meant = closest(name, candidates)
                 self.sink.error("F101", f"unknown node `{name}` in an edge", ref.span,
                                 labels=[Label(ref.span, f"not a node of flow `{self.flow.name}`")],
-                                help=did_you_mean(name, candidates)
-                                or f"declare it with `node {name} {{ ... }}`")
+                                help=f"did you mean `{meant}`?" if meant
+                                else f"declare it with `node {name} {{ ... }}`")
+                if not as_source and meant in self.nodes:
+                    # A typo for `meant`: calling `meant` unreachable would report it twice.
+                    self.orphaned.add(meant)
         return valid
 
     # ---------------------------------------------------------- routing groups

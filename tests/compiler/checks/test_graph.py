@@ -330,3 +330,10 @@ def check_fixture(code: str, severity: str, title: str) -> None:
     marked = [i for i, line in enumerate(text.splitlines(), 1) if line.rstrip().endswith(f"# <- {code}")]
     found = run(text, MY_PASSES)
     assert [(d.code, d.span.line, d.severity.value) for d in found] == [(code, marked[0], severity)]
+
+
+def test_a_misspelt_target_is_reported_once_not_again_as_an_unreachable_node():
+    from fermata.compiler.pipeline import analyze
+
+    text = ("flow f {\n    node review {}\n    start -> reveiw\n    review -> end\n}\n")
+    assert [(d.code, d.span.line) for d in analyze(text).diagnostics] == [("F101", 3)]
