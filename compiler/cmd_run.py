@@ -206,6 +206,14 @@ def run_run(args: argparse.Namespace) -> int:
         raise UsageError(f"thread `{thread}` has a run in progress ({latest.status}): continue it with "
                          f"`fermata resume --thread {thread}`, or start a new run on another thread")
     if not args.thread and not args.json:
+        from fermata.runtime import InputError
+
+        try:  # a rejected input starts no run: name no thread for it
+            graph.compiled.check_input(payload, fresh=True)
+        except InputError as exc:
+            sys.stderr.write(f"fermata {args.command}: {exc}\n")
+            return EXIT_USAGE
+        # Named now, before a long run's progress, so it can be found meanwhile.
         sys.stderr.write(f"thread: {thread}\n")
     return _invoke(graph, payload, thread, args, args.file)
 

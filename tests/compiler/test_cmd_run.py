@@ -202,6 +202,13 @@ def test_run_without_thread_generates_one_and_prints_it(cli, store: str) -> None
     assert thread_ids(cli, store) == [thread]
 
 
+def test_a_rejected_input_names_no_thread(cli, store: str) -> None:
+    result = cli("run", REFUND, "--store", store, "--input", '{"amount": "x"}')
+    assert result.code == 2
+    assert "thread:" not in result.err and "expected float" in result.err
+    assert thread_ids(cli, store) == []
+
+
 def test_run_with_thread_uses_it(cli, store: str) -> None:
     result = cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 20}')
     assert result.code == 0
