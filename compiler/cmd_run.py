@@ -36,11 +36,13 @@ def parse_json_arg(raw: str | None, what: str) -> Any:
         raise UsageError(f"{what} is not valid JSON: {exc}") from None
 
 
-def _open_store(url: str) -> Any:
+def _open_store(url: str, create: bool = True) -> Any:
+    """The store of ``url``; commands that only read pass ``create=False``, so
+    that looking for runs never leaves an empty database behind."""
     from fermata.runtime.stores import open_store
 
     try:
-        return open_store(url)
+        return open_store(url, create=create)
     except Exception as exc:  # noqa: BLE001 - StoreError and friends: a usage problem
         raise UsageError(str(exc)) from None
 
@@ -221,7 +223,7 @@ def run_run(args: argparse.Namespace) -> int:
 def run_resume(args: argparse.Namespace) -> int:
     from fermata.runtime import Command
 
-    store = _open_store(args.store)
+    store = _open_store(args.store, create=False)
     info = store.thread(args.thread)
     if info is None:
         raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
@@ -273,7 +275,7 @@ def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
 
 
 def run_state(args: argparse.Namespace) -> int:
-    store = _open_store(args.store)
+    store = _open_store(args.store, create=False)
     info = store.thread(args.thread)
     latest = store.latest(args.thread) if info else None
     if info is None or latest is None:
@@ -298,7 +300,7 @@ def run_state(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    store = _open_store(args.store)
+    store = _open_store(args.store, create=False)
     if store.thread(args.thread) is None:
         raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
     history = store.history(args.thread)
@@ -316,7 +318,7 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_threads(args: argparse.Namespace) -> int:
-    store = _open_store(args.store)
+    store = _open_store(args.store, create=False)
     rows = []
     for info in store.threads():
         latest = store.latest(info.thread)

@@ -63,13 +63,15 @@ class StoreConflictError(StoreError):
     advancing one run at once). Nothing was written by the losing append."""
 
 
-def open_store(store: str | Store | None) -> Store:
+def open_store(store: str | Store | None, *, create: bool = True) -> Store:
     """A store from a URL (``"memory:"``, ``"sqlite:///path.db"``,
     ``"sqlite:path.db"``), a Store (returned as is), or None (memory).
 
     As in SQLAlchemy, what follows ``sqlite:///`` is the path itself: a
     relative path, or an absolute one when it starts with ``/``
-    (``sqlite:////var/runs.db``)."""
+    (``sqlite:////var/runs.db``). With ``create=False`` a SQLite file that
+    does not exist yet is not created: it holds no runs, so an empty memory
+    store stands for it (for commands that only read)."""
     if isinstance(store, Store):
         return store
     if store is None or store == "memory:":
@@ -86,6 +88,8 @@ def open_store(store: str | Store | None) -> Store:
             raise StoreError(f"store URL `{store}` names no file: use `sqlite:///runs.db`")
         from .sqlite_store import SqliteStore
 
+        if not create and not Path(path).exists():
+            return MemoryStore()
         return SqliteStore(Path(path))
     scheme = store.split(":", 1)[0] if ":" in store else store
     raise StoreError(f"unknown store `{store}`" + (f" (scheme `{scheme}:`)" if ":" in store else "")

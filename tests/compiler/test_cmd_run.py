@@ -669,6 +669,16 @@ def test_the_default_store_is_fermata_runs_db_in_the_cwd(cli, tmp_path: Path,
     assert cli("state", "--thread", "t1", "--store", explicit, "--json").json()["status"] == "interrupted"
 
 
+def test_commands_that_only_read_never_create_the_store(cli, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli("threads").code == 0
+    assert cli("state", "--thread", "t1").code == 2
+    assert cli("history", "--thread", "t1").code == 2
+    assert cli("resume", "--thread", "t1").code == 2
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fermata_store_overrides_the_default(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     elsewhere = tmp_path / "elsewhere" / "my.db"
