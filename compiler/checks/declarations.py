@@ -32,6 +32,7 @@ CODES: dict[str, tuple[str, str]] = {
     "F110": ("warning", "field listed twice in `input` or `output`"),
     "F111": ("warning", "required field never given a value"),
     "F112": ("error", "flow without nodes"),
+    "F113": ("error", "`use` of another file (not supported yet)"),
 }
 
 
@@ -39,6 +40,11 @@ def check(context: CheckContext) -> None:
     sink, module = context.sink, context.module
     _duplicates(sink, "F100", "flow", ((f.name, _name_span(f)) for f in module.flows))
     _duplicates(sink, "F102", "type", ((t.name, _name_span(t)) for t in module.types))
+    for use in module.uses:
+        # LANGUAGE.md's stretch goal; saying so beats the unknown-name errors
+        # that would follow from silently ignoring the import.
+        sink.error("F113", f"`use \"{use.path}\"`: importing another .flow file is not supported yet",
+                   use.span, help="copy the `type` declarations this flow needs into this file")
     for flow in module.flows:
         _check_flow(sink, flow)
 
