@@ -10,8 +10,7 @@ from fermata.compiler import types as T
 from fermata.compiler.diagnostics import DiagnosticSink
 from fermata.compiler.parser import parse
 
-DECISION = T.RecordT((("approved", T.BOOL), ("comment", T.optional(T.STR))))
-LEVEL = T.UnionT(("low", "mid", "high"))
+from .test_types import DECISION, LEVEL
 
 FIELDS = {
     "count": T.INT,

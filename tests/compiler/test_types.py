@@ -5,48 +5,11 @@ from __future__ import annotations
 
 import pytest
 from fermata.compiler import ast
-from fermata.compiler import inference as I
 from fermata.compiler import types as T
-from fermata.compiler.diagnostics import DiagnosticSink
 from fermata.compiler.parser import parse
 
 DECISION = T.RecordT((("approved", T.BOOL), ("comment", T.optional(T.STR))))
 LEVEL = T.UnionT(("low", "mid", "high"))
-
-FIELDS = {
-    "count": T.INT,
-    "ratio": T.FLOAT,
-    "name": T.STR,
-    "ok": T.BOOL,
-    "tags": T.ListT(T.STR),
-    "scores": T.MapT(T.INT),
-    "decision": T.optional(DECISION),
-    "d": DECISION,
-    "level": LEVEL,
-    "blob": T.ANY,
-    "maybe": T.optional(T.INT),
-}
-
-
-def expr(text: str) -> ast.Expr:
-    """The expression ``text``, parsed as the value of a `let`."""
-    module, problems = parse(f"flow f {{\n node n {{\n  let _e = {text}\n }}\n start -> n\n n -> end\n}}\n")
-    assert module is not None and not problems, problems
-    let = module.flows[0].nodes[0].steps[0]
-    assert isinstance(let, ast.Let)
-    return let.value  # type: ignore[return-value]
-
-
-def infer(text: str, **locals_: T.FType) -> T.FType:
-    return I.infer(expr(text), I.Env(fields=FIELDS, locals=locals_))
-
-
-def report(text: str) -> list[tuple[str, str]]:
-    """The (code, message) pairs inference with a sink reports for ``text``."""
-    sink = DiagnosticSink()
-    I.infer_reporting(expr(text), I.Env(fields=FIELDS), sink)
-    return [(d.code, d.message) for d in sink.items]
-
 
 # ------------------------------------------------------------------ printing
 
