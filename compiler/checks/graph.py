@@ -121,6 +121,8 @@ class _FlowCheck:
         self.has_edges_out: set[str] = set()
         self.has_edges_in: set[str] = set()
         self._reached: set[str] | None = None
+        self._successor_map: dict[str, set[str]] | None = None
+        self._options: dict[str, list[frozenset[str]]] = {}
         # Targets of edges dropped for a fault already reported: calling them
         # unreachable as well would report that fault twice.
         self.orphaned: set[str] = set()
@@ -286,9 +288,16 @@ class _FlowCheck:
 
     def _successors(self, name: str) -> set[str]:
         """Every node `name` may lead to, through any branch or join."""
-        found = {t for e in self.routes.get(name, ()) for t in e.targets if t != END}
-        found.update(j.target for j in self.joins if name in j.sources)
-        return found
+        if self._successor_map is None:
+            # All at once: asking the joins node by node is nodes x joins.
+            successors: dict[str, set[str]] = {
+                n: {t for e in self.routes.get(n, ()) for t in e.targets if t != END} for n in self.nodes}
+            for join in self.joins:
+                for source in join.sources:
+                    if source in successors:
+                        successors[source].add(join.target)
+            self._successor_map = successors
+        return set(self._successor_map.get(name, ()))
 
     def _reachable(self) -> set[str]:
         """Nodes some path from `start` reaches; a join's target once all its
@@ -312,7 +321,8 @@ class _FlowCheck:
         without any edge, which F202 must not report again."""
         reached = self._reachable()
         unreachable = [n for n in self.nodes if n not in reached]
-        succ = {n: self._successors(n) & set(unreachable) for n in unreachable}
+        unreachable_set = set(unreachable)
+        succ = {n: self._successors(n) & unreachable_set for n in unreachable}
         unconnected: set[str] = set()
         for component in _entry_components(unreachable, succ):
             if component & self.orphaned:
@@ -342,6 +352,12 @@ class _FlowCheck:
 
     def _route_options(self, source: str) -> list[frozenset[str]]:
         """The target sets one finish of `source` may schedule (`end` included)."""
+        options = self._options.get(source)
+        if options is None:
+            options = self._options[source] = self._find_route_options(source)
+        return options
+
+    def _find_route_options(self, source: str) -> list[frozenset[str]]:
         edges = self.routes.get(source, [])
         plain = frozenset(t for e in edges if not e.conditional for t in e.targets)
         options: list[frozenset[str]] = []
@@ -368,12 +384,16 @@ class _FlowCheck:
         terminating = _closure(stops, predecessors)
         live = self._reachable() if START in self.routes else set(self.nodes)
         stuck = [n for n in self.nodes if n not in terminating and n in live]
-        succ = {n: self._successors(n) & set(stuck) for n in stuck}
+        stuck_set = set(stuck)
+        succ = {n: self._successors(n) & stuck_set for n in stuck}
+        stuck_predecessors: dict[str, set[str]] = {n: set() for n in stuck}
+        for name, targets in succ.items():
+            for target in targets:
+                stuck_predecessors[target].add(name)
         for component in _exit_components(stuck, succ):
             name = min(component, key=self.order.__getitem__)
             chain = _cycle(name, {n: succ[n] & component for n in component}, self.order)
-            into = sorted((n for n in stuck if n not in component and component & _closure([n], succ)),
-                          key=self.order.__getitem__)
+            into = sorted(_closure(component, stuck_predecessors) - component, key=self.order.__getitem__)
             notes = ["no edge leaves the cycle, so the run loops until its step limit"]
             if into:
                 notes.append(f"{_names_list(into)} only lead{'s' if len(into) == 1 else ''} "
@@ -467,7 +487,7 @@ class _FlowCheck:
                 if len(unions) > MAX_NEXT_FRONTIERS:
                     result.complete = False
                     unions = set(sorted(unions, key=sorted)[:MAX_NEXT_FRONTIERS])
-            for following in sorted(unions, key=sorted):
+            for following in (sorted(unions, key=sorted) if len(unions) > 1 else unions):
                 new = (following, tuple(next_progress))
                 if not following or new in parent:
                     continue
@@ -481,6 +501,8 @@ class _FlowCheck:
     def _record_conflicts(self, state: tuple[frozenset[str], tuple[frozenset[str], ...]],
                           parent: Mapping, replaces: Mapping[str, Mapping[str, ast.Set]],
                           result: _Exploration) -> None:
+        if len(state[0]) < 2:
+            return  # one node alone conflicts with nothing
         running = sorted(state[0], key=self.order.__getitem__)
         for i, first in enumerate(running):
             for second in running[i + 1:]:
@@ -530,29 +552,82 @@ def _closure(roots: Iterable[str], succ: Mapping[str, Iterable[str]]) -> set[str
 
 
 def _components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
-    """Strongly connected components (graphs here are small: reach sets suffice)."""
-    reach = {n: _closure([n], succ) for n in names}
-    components: list[set[str]] = []
-    placed: set[str] = set()
-    for name in names:
-        if name in placed:
+    """Strongly connected components, ordered by their first name in ``names``.
+
+    Tarjan's algorithm, iterative: linear in the graph, and a 10,000-node
+    chain does not meet the recursion limit. (Reach sets per node, simpler,
+    took seconds on a few thousand unreachable nodes.)
+    """
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[set[str]] = []
+    for root in names:
+        if root in index:
             continue
-        component = {m for m in reach[name] if name in reach[m]}
-        placed |= component
-        components.append(component)
-    return components
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(succ.get(root, ())))]
+        while work:
+            name, following = work[-1]
+            advanced = False
+            for target in following:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(succ.get(target, ()))))
+                    advanced = True
+                    break
+                if target in on_stack:
+                    low[name] = min(low[name], index[target])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[name])
+            if low[name] == index[name]:
+                component: set[str] = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.add(member)
+                    if member == name:
+                        break
+                found.append(component)
+    position = {name: i for i, name in enumerate(names)}
+    return sorted(found, key=lambda c: min(position[n] for n in c))
+
+
+def _component_links(names: Sequence[str], succ: Mapping[str, set[str]]
+                     ) -> tuple[list[set[str]], set[int], set[int]]:
+    """The components, and the indices of those with an edge in from another
+    component and of those with an edge out to another."""
+    components = _components(names, succ)
+    owner = {name: i for i, component in enumerate(components) for name in component}
+    entered: set[int] = set()
+    left: set[int] = set()
+    for name in names:
+        for target in succ.get(name, ()):
+            if target in owner and owner[target] != owner[name]:
+                entered.add(owner[target])
+                left.add(owner[name])
+    return components, entered, left
 
 
 def _entry_components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
     """Components no other component of ``names`` leads into."""
-    components = _components(names, succ)
-    return [c for c in components
-            if not any(succ[n] & c for other in components if other is not c for n in other)]
+    components, entered, _left = _component_links(names, succ)
+    return [c for i, c in enumerate(components) if i not in entered]
 
 
 def _exit_components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
     """Components with no edge to another component of ``names``."""
-    return [c for c in _components(names, succ) if all(succ[n] <= c for n in c)]
+    components, _entered, left = _component_links(names, succ)
+    return [c for i, c in enumerate(components) if i not in left]
 
 
 def _cycle(name: str, succ: Mapping[str, set[str]], order: Mapping[str, int]) -> list[str]:
