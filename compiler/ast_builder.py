@@ -1,333 +1,358 @@
-"""Lark parse tree -> frozen AST nodes with spans.
+"""Reductions -> frozen AST nodes with spans, bottom up.
 
-One method per grammar rule, named after it. The few problems the grammar
-cannot express (a string with a bad escape, `retry 2.5`, a repeated node
-option, `set[int]`) are reported here as syntax diagnostics; they do not stop
-the build, so a file with several of them reports them all.
+The LALR driver (``lalr.py``) calls one method per grammar rule, named after
+the rule or its alias, with the children a Lark tree node of that rule would
+hold: tokens as ``(type, text, span)`` tuples, ``None`` for an absent
+``[optional]`` part, and what the methods of the rules below returned. A
+construct's span runs from its first token to its last, which is why the
+grammar keeps the tokens that begin and end every construct.
+
+The few problems the grammar cannot express (a string with a bad escape,
+`retry 2.5`, a repeated node option, `set[int]`) are reported here as syntax
+diagnostics; they do not stop the build, so a file with several of them
+reports them all.
 """
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import json
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
-
-from lark import Token, Tree
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from . import ast
 from .diagnostics import DiagnosticSink, Label
+from .lexer import Token
 
 GENERIC_TYPES = ("list", "map")
+NODE_OPTIONS = ("retry", "backoff", "timeout")
+
+# Where this parse's diagnostics go. The builder's methods are bound once into
+# the driver's tables, so the sink of the parse at hand is looked up here.
+current_sink: contextvars.ContextVar[DiagnosticSink] = contextvars.ContextVar("fermata_sink")
+
+_new_span = tuple.__new__
 
 
-class BuildError(Exception):
-    """The tree cannot become an AST (only after a diagnostic was reported)."""
+class Part(NamedTuple):
+    """A piece of a construct that is not a node of its own (a docstring, a
+    node option, an edge guard, a block...), with its span."""
+
+    kind: str
+    value: Any
+    span: ast.Span
 
 
-def token_span(token: Token) -> ast.Span:
-    return ast.Span(token.line, token.column, token.end_line, token.end_column,
-                    token.start_pos, token.end_pos)
+EMPTY = Part("empty", None, ast.NO_SPAN)  # a stray `;`
 
 
-def _edge_token(node: Tree | Token, last: bool) -> Token | None:
-    """The first (or last) token under ``node``; the grammar keeps the tokens
-    that begin and end every construct, so this is where its text starts/ends."""
-    while isinstance(node, Tree):
-        children = [c for c in node.children if c is not None]
-        if not children:
-            return None
-        node = children[-1] if last else children[0]
-    return node
+def _span(child: Any) -> ast.Span:
+    return child[2] if child.__class__ is tuple else child.span  # a token, or a node / Part
 
 
-def tree_span(tree: Tree) -> ast.Span:
-    first, last = _edge_token(tree, False), _edge_token(tree, True)
-    if first is None or last is None:
-        return ast.NO_SPAN
-    return ast.Span(first.line, first.column, last.end_line, last.end_column,
-                    first.start_pos, last.end_pos)
+def _between(first: Any, last: Any) -> ast.Span:
+    """From the start of ``first`` to the end of ``last``."""
+    a, b = _span(first), _span(last)
+    return _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
 
 
-def span_of(node: Tree | Token) -> ast.Span:
-    return token_span(node) if isinstance(node, Token) else tree_span(node)
+def _whole(children: Sequence[Any]) -> ast.Span:
+    present = [c for c in children if c is not None and c is not EMPTY]
+    return _between(present[0], present[-1]) if present else ast.NO_SPAN
 
 
-def _present(children: Iterable[Any]) -> list[Any]:
-    return [c for c in children if c is not None]
-
-
-def _trees(tree: Tree) -> list[Tree]:
-    return [c for c in tree.children if isinstance(c, Tree)]
-
-
-def _token(tree: Tree, kind: str) -> Token | None:
-    return next((c for c in tree.children if isinstance(c, Token) and c.type == kind), None)
+def _nodes(children: Sequence[Any]) -> tuple[Any, ...]:
+    """The built children, without tokens, placeholders and stray `;`."""
+    return tuple(c for c in children if c is not None and c.__class__ is not tuple and c is not EMPTY)
 
 
 class AstBuilder:
-    def __init__(self, sink: DiagnosticSink):
-        self.sink = sink
+    """Stateless: every method returns the value of its rule's reduction."""
+
+    @property
+    def sink(self) -> DiagnosticSink:
+        return current_sink.get()
 
     # ------------------------------------------------------------ module
 
-    def module(self, tree: Tree, comments: Sequence[Token]) -> ast.Module:
-        items = tuple(self._item(t) for t in _trees(tree) if t.data != "empty")
-        return ast.Module(
-            items=items,
-            comments=tuple(ast.Comment(str(c).rstrip(), token_span(c)) for c in comments),
-            span=tree_span(tree),
-        )
+    def start(self, children: list[Any]) -> Part:
+        """The module's items; the parser adds the comments the lexer kept."""
+        return Part("module", _nodes(children), _whole(children))
 
-    def _item(self, tree: Tree) -> ast.TypeDecl | ast.Flow | ast.Use:
-        if tree.data == "type_decl":
-            _keyword, name, type_tree = tree.children
-            return ast.TypeDecl(str(name), self.type(type_tree), tree_span(tree), token_span(name))
-        if tree.data == "use":
-            _keyword, path, alias = tree.children
-            return ast.Use(self.string(path), str(alias) if alias is not None else None, tree_span(tree))
-        return self.flow(tree)
+    def type_decl(self, children: list[Any]) -> ast.TypeDecl:
+        _keyword, name, type_ = children
+        return ast.TypeDecl(name[1], type_, _between(_keyword, type_), name[2])
 
-    def flow(self, tree: Tree) -> ast.Flow:
-        name = tree.children[1]
-        doc = next((self.doc(t) for t in _trees(tree) if t.data == "doc"), None)
-        members = tuple(self.member(t) for t in _trees(tree) if t.data not in ("doc", "empty"))
-        return ast.Flow(str(name), members, doc, tree_span(tree), token_span(name))
+    def use(self, children: list[Any]) -> ast.Use:
+        keyword, path, alias = children
+        return ast.Use(self.string(path), alias[1] if alias is not None else None,
+                       _between(keyword, alias if alias is not None else path))
 
-    def doc(self, tree: Tree) -> str:
-        return self.string(tree.children[0])
+    def flow(self, children: list[Any]) -> ast.Flow:
+        name = children[1]
+        doc = children[3]
+        members = _nodes(children[4:-1])
+        return ast.Flow(name[1], members, doc.value if doc is not None else None,
+                        _between(children[0], children[-1]), name[2])
 
-    def member(self, tree: Tree) -> Any:
-        return getattr(self, tree.data)(tree)
+    def doc(self, children: list[Any]) -> Part:
+        (token,) = children
+        return Part("doc", self.string(token), token[2])
+
+    def empty(self, children: list[Any]) -> Part:
+        return EMPTY
 
     # ------------------------------------------------------------ members
 
-    def state_block(self, tree: Tree) -> ast.StateBlock:
-        return ast.StateBlock(tuple(self.state_field(t) for t in _trees(tree)), tree_span(tree))
+    def state_block(self, children: list[Any]) -> ast.StateBlock:
+        return ast.StateBlock(_nodes(children), _between(children[0], children[-1]))
 
-    def state_field(self, tree: Tree) -> ast.StateField:
-        name, type_tree, default = (c for c in tree.children if not _is_punct(c))
-        return ast.StateField(str(name), self.type(type_tree),
-                              self.expr(default) if default is not None else None,
-                              tree_span(tree), token_span(name))
+    def state_field(self, children: list[Any]) -> ast.StateField:
+        name, type_, default = children
+        return ast.StateField(name[1], type_, default,
+                              _between(name, default if default is not None else type_), name[2])
 
-    def input_list(self, tree: Tree) -> ast.InputList:
-        return ast.InputList(self._refs(tree), tree_span(tree))
+    def input_list(self, children: list[Any]) -> ast.InputList:
+        return ast.InputList(_nodes(children), _between(children[0], children[-1]))
 
-    def output_list(self, tree: Tree) -> ast.OutputList:
-        return ast.OutputList(self._refs(tree), tree_span(tree))
+    def output_list(self, children: list[Any]) -> ast.OutputList:
+        return ast.OutputList(_nodes(children), _between(children[0], children[-1]))
 
-    def _refs(self, tree: Tree) -> tuple[ast.Ref, ...]:
-        return tuple(self.ref(t) for t in _trees(tree) if t.data == "ref")
+    def ref(self, children: list[Any]) -> ast.Ref:
+        (token,) = children
+        return ast.Ref(token[1], token[2])
 
-    def ref(self, tree: Tree) -> ast.Ref:
-        token = tree.children[0]
-        return ast.Ref(str(token), token_span(token))
+    def refs(self, children: list[Any]) -> Part:
+        return Part("refs", tuple(children), _between(children[0], children[-1]))
 
-    def node(self, tree: Tree) -> ast.NodeDecl:
-        name = tree.children[1]
+    def node(self, children: list[Any]) -> ast.NodeDecl:
+        name = children[1]
         options: dict[str, Any] = {}
         first_seen: dict[str, ast.Span] = {}
         doc: str | None = None
         steps: list[ast.Step] = []
-        for child in _trees(tree):
-            if child.data in ("retry", "backoff", "timeout"):
-                _keyword, value = child.children
-                span = tree_span(child)
-                if child.data in first_seen:
-                    self.sink.error("F007", f"`{child.data}` given twice for node `{name}`", span,
-                                    labels=[Label(first_seen[child.data], "first given here")],
-                                    help=f"keep one `{child.data}`")
+        for child in _nodes(children[2:]):
+            kind = child.kind if child.__class__ is Part else None
+            if kind in NODE_OPTIONS:
+                if kind in first_seen:
+                    self.sink.error("F007", f"`{kind}` given twice for node `{name[1]}`", child.span,
+                                    labels=[Label(first_seen[kind], "first given here")],
+                                    help=f"keep one `{kind}`")
                     continue
-                first_seen[child.data] = span
-                options[child.data] = (self._retry(value) if child.data == "retry"
-                                       else ast.Duration(str(value), token_span(value)))
-            elif child.data == "doc":
-                doc = self.doc(child)
-            elif child.data != "empty":
-                steps.append(self.step(child))
-        return ast.NodeDecl(str(name), tuple(steps), doc, options.get("retry"), options.get("backoff"),
-                            options.get("timeout"), tree_span(tree), token_span(name))
+                first_seen[kind] = child.span
+                value = child.value
+                options[kind] = self._retry(value) if kind == "retry" else ast.Duration(value[1], value[2])
+            elif kind == "doc":
+                doc = child.value
+            else:
+                steps.append(child)
+        return ast.NodeDecl(name[1], tuple(steps), doc, options.get("retry"), options.get("backoff"),
+                            options.get("timeout"), _between(children[0], children[-1]), name[2])
+
+    def retry(self, children: list[Any]) -> Part:
+        return Part("retry", children[1], _between(children[0], children[1]))
+
+    def backoff(self, children: list[Any]) -> Part:
+        return Part("backoff", children[1], _between(children[0], children[1]))
+
+    def timeout(self, children: list[Any]) -> Part:
+        return Part("timeout", children[1], _between(children[0], children[1]))
 
     def _retry(self, token: Token) -> int:
-        text = str(token)
+        text = token[1]
         if not text.isdigit():
             self.sink.error("F006", f"`retry` needs a whole number of attempts, found `{text}`",
-                            token_span(token), help="write e.g. `retry 3`")
+                            token[2], help="write e.g. `retry 3`")
             return 0
         return int(text)
 
-    def edge(self, tree: Tree) -> ast.Edge:
-        sources, targets, guard = (c for c in tree.children if not _is_punct(c))
+    def edge(self, children: list[Any]) -> ast.Edge:
+        sources, _arrow, targets, guard = children
         condition, otherwise = None, False
         if guard is not None:
-            if guard.data == "when":
-                condition = self.expr(guard.children[1])
+            if guard.kind == "when":
+                condition = guard.value
             else:
                 otherwise = True
-        return ast.Edge(self._refs(sources), self._refs(targets), condition, otherwise, tree_span(tree))
+        return ast.Edge(sources.value, targets.value, condition, otherwise,
+                        _between(sources, guard if guard is not None else targets))
 
-    def static_interrupt(self, tree: Tree) -> ast.StaticInterrupt:
-        when = tree.children[1]
-        return ast.StaticInterrupt(str(when), self._refs(tree), tree_span(tree))
+    def when(self, children: list[Any]) -> Part:
+        return Part("when", children[1], _between(children[0], children[1]))
+
+    def otherwise(self, children: list[Any]) -> Part:
+        return Part("otherwise", None, children[0][2])
+
+    def static_interrupt(self, children: list[Any]) -> ast.StaticInterrupt:
+        return ast.StaticInterrupt(children[1][1], tuple(children[2:]), _between(children[0], children[-1]))
 
     # ------------------------------------------------------------ steps
 
-    def step(self, tree: Tree) -> ast.Step:
-        return getattr(self, "step_" + tree.data)(tree)
+    def let(self, children: list[Any]) -> ast.Let:
+        keyword, name, value = children
+        return ast.Let(name[1], value, _between(keyword, value), name[2])
 
-    def _steps(self, trees: Iterable[Tree]) -> tuple[ast.Step, ...]:
-        return tuple(self.step(t) for t in trees if t.data != "empty")
+    def set(self, children: list[Any]) -> ast.Set:
+        keyword, name, operator, value = children
+        return ast.Set(name[1], operator[1], value, _between(keyword, value), name[2])
 
-    def step_let(self, tree: Tree) -> ast.Let:
-        _, name, value = (c for c in tree.children if not _is_punct(c))
-        if value.data == "call":
-            bound: Any = self.step_call(value)
-        elif value.data == "interrupt":
-            bound = self.step_interrupt(value)
-        else:
-            bound = self.expr(value)
-        return ast.Let(str(name), bound, tree_span(tree), token_span(name))
-
-    def step_set(self, tree: Tree) -> ast.Set:
-        op = "+=" if _token(tree, "PLUS_ASSIGN") is not None else "="
-        name = tree.children[1]
-        return ast.Set(str(name), op, self.expr(tree.children[-1]), tree_span(tree), token_span(name))
-
-    def step_call(self, tree: Tree) -> ast.Call:
-        _, once, target, arguments = tree.children
+    def call(self, children: list[Any]) -> ast.Call:
+        keyword, once, target, arguments = children
         args: tuple[ast.Expr, ...] | None = None
         kwargs: list[ast.KwArg] = []
         if arguments is not None:
             positional: list[ast.Expr] = []
-            for arg in _present(arguments.children):
-                if isinstance(arg, Tree) and arg.data == "kwarg":
-                    kw_name, kw_value = arg.children
-                    kwargs.append(ast.KwArg(str(kw_name), self.expr(kw_value), tree_span(arg)))
-                elif not _is_punct(arg):
+            for arg in arguments.value:
+                if arg.__class__ is ast.KwArg:
+                    kwargs.append(arg)
+                else:
                     if kwargs:
                         self.sink.error("F009", "positional argument after a keyword argument",
-                                        span_of(arg), help="put positional arguments first")
-                    positional.append(self.expr(arg))
+                                        arg.span, help="put positional arguments first")
+                    positional.append(arg)
             args = tuple(positional)
         return ast.Call(self.string(target), args, tuple(kwargs), once is not None,
-                        tree_span(tree), token_span(target))
+                        _between(keyword, arguments if arguments is not None else target), target[2])
 
-    def step_interrupt(self, tree: Tree) -> ast.Interrupt:
-        _, label, payload, _expect, expect_type = tree.children
-        return ast.Interrupt(
-            str(label),
-            self.expr(payload) if payload is not None else None,
-            self.type(expect_type) if expect_type is not None else None,
-            tree_span(tree), token_span(label),
-        )
+    def call_args(self, children: list[Any]) -> Part:
+        return Part("args", _nodes(children), _between(children[0], children[-1]))
 
-    def step_if_step(self, tree: Tree) -> ast.If:
-        _, condition, then, _else, otherwise = tree.children
+    def kwarg(self, children: list[Any]) -> ast.KwArg:
+        name, value = children
+        return ast.KwArg(name[1], value, _between(name, value))
+
+    def interrupt(self, children: list[Any]) -> ast.Interrupt:
+        _keyword, label, payload, _expect, expect_type = children
+        return ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2])
+
+    def if_step(self, children: list[Any]) -> ast.If:
+        _keyword, condition, then, _else, otherwise = children
         other: tuple[ast.Step, ...] | None = None
         if otherwise is not None:
-            other = (self.step_if_step(otherwise),) if otherwise.data == "if_step" else self._block(otherwise)
-        return ast.If(self.expr(condition), self._block(then), other, tree_span(tree))
+            other = (otherwise,) if otherwise.__class__ is ast.If else otherwise.value
+        return ast.If(condition, then.value, other, _whole(children))
 
-    def _block(self, tree: Tree) -> tuple[ast.Step, ...]:
-        return self._steps(_trees(tree))
+    def block(self, children: list[Any]) -> Part:
+        return Part("block", _nodes(children), _between(children[0], children[-1]))
 
-    def step_fail(self, tree: Tree) -> ast.Fail:
-        return ast.Fail(self.expr(tree.children[1]), tree_span(tree))
+    def fail(self, children: list[Any]) -> ast.Fail:
+        return ast.Fail(children[1], _between(children[0], children[1]))
 
     # ------------------------------------------------------------ types
 
-    def type(self, tree: Tree | Token) -> ast.Type:
-        span = span_of(tree)
-        kind = tree.data
-        if kind == "named_type":
-            return ast.NamedType(str(tree.children[0]), span)
-        if kind == "generic_type":
-            name, inner, _close = tree.children
-            if str(name) not in GENERIC_TYPES:
-                self.sink.error("F008", f"`{name}[...]` is not a type", token_span(name),
-                                help="the generic types are `list[T]` and `map[T]`")
-            if str(name) == "map":
-                return ast.MapType(self.type(inner), span)
-            return ast.ListType(self.type(inner), span)
-        if kind == "optional_type":
-            return ast.OptionalType(self.type(tree.children[0]), span)
-        if kind == "record_type":
-            fields = tuple(
-                ast.RecordField(self.key(f.children[0]), self.type(f.children[1]), tree_span(f))
-                for f in _trees(tree) if f.data == "record_type_field")
-            return ast.RecordType(fields, span)
-        if kind == "union_type":
-            return ast.LiteralUnion(tuple(self.string(s.children[0]) for s in _trees(tree)), span)
-        if kind == "single_literal_type":
-            return ast.LiteralUnion((self.string(tree.children[0].children[0]),), span)
-        raise AssertionError(f"unknown type rule {kind}")
+    def named_type(self, children: list[Any]) -> ast.NamedType:
+        (name,) = children
+        return ast.NamedType(name[1], name[2])
 
-    def key(self, tree: Tree) -> str:
-        token = tree.children[0]
-        return self.string(token) if token.type == "STRING" else str(token)
+    def generic_type(self, children: list[Any]) -> ast.Type:
+        name, inner, close = children
+        span = _between(name, close)
+        if name[1] not in GENERIC_TYPES:
+            self.sink.error("F008", f"`{name[1]}[...]` is not a type", name[2],
+                            help="the generic types are `list[T]` and `map[T]`")
+        if name[1] == "map":
+            return ast.MapType(inner, span)
+        return ast.ListType(inner, span)
+
+    def optional_type(self, children: list[Any]) -> ast.OptionalType:
+        inner, mark = children
+        return ast.OptionalType(inner, _between(inner, mark))
+
+    def record_type(self, children: list[Any]) -> ast.RecordType:
+        return ast.RecordType(_nodes(children), _between(children[0], children[-1]))
+
+    def record_type_field(self, children: list[Any]) -> ast.RecordField:
+        key, type_ = children
+        return ast.RecordField(key.value, type_, _between(key, type_))
+
+    def union_type(self, children: list[Any]) -> ast.LiteralUnion:
+        return ast.LiteralUnion(tuple(s.value for s in children), _between(children[0], children[-1]))
+
+    def single_literal_type(self, children: list[Any]) -> ast.LiteralUnion:
+        (literal,) = children
+        return ast.LiteralUnion((literal.value,), literal.span)
+
+    def key(self, children: list[Any]) -> Part:
+        (token,) = children
+        return Part("key", self.string(token) if token[0] == "STRING" else token[1], token[2])
 
     # ------------------------------------------------------------ expressions
 
-    def expr(self, tree: Tree | Token) -> ast.Expr:
-        span = span_of(tree)
-        kind = tree.data
-        children = tree.children
-        if kind == "expr":
-            return _Climber(self, tree.children).expression()
-        if kind == "prefixed":
-            return _Climber(self, [tree]).expression()
-        if kind == "parenthesized":
-            return self.expr(children[0])
-        if kind == "member":
-            obj, name = children
-            return ast.Member(self.expr(obj), str(name), span)
-        if kind == "index":
-            obj, index, _close = children
-            return ast.Index(self.expr(obj), self.expr(index), span)
-        if kind == "func_call":
-            name, *args = children
-            return ast.FuncCall(str(name), tuple(self.expr(a) for a in _present(args) if not _is_punct(a)),
-                                span, token_span(name))
-        if kind == "number":
-            value = _number(str(children[0]))
-            if isinstance(value, float) and math.isinf(value):
-                # JSON has no infinity: the IR could not hold it.
-                self.sink.error("F010", f"number `{children[0]}` is too large", span,
-                                help="numbers are 64-bit floats: the largest is about 1.8e308")
-                value = 0
-            return ast.Literal(value, span)
-        if kind == "string_lit":
-            return ast.Literal(self.string(children[0]), span)
-        if kind in ("true", "false"):
-            return ast.Literal(kind == "true", span)
-        if kind == "null":
-            return ast.Literal(None, span)
-        if kind == "name":
-            return ast.Name(str(children[0]), span)
-        if kind == "list_expr":
-            return ast.ListExpr(tuple(self.expr(c) for c in _present(children) if not _is_punct(c)), span)
-        if kind == "record_expr":
-            entries = tuple(ast.RecordEntry(self.key(e.children[0]), self.expr(e.children[1]), tree_span(e))
-                            for e in _trees(tree) if e.data == "record_entry")
-            return ast.RecordExpr(entries, span)
-        raise AssertionError(f"unknown expression rule {kind}")
+    def expr(self, children: list[Any]) -> ast.Expr:
+        if len(children) == 3 and children[1].__class__ is tuple and children[0].__class__ is not tuple:
+            # `a + b`, the commonest case: one binary operator, no prefixes.
+            left, operator, right = children
+            return ast.Binary(operator[1], left, right, _between(left, right))
+        return _Climber(self, children).expression()
+
+    def parenthesized(self, children: list[Any]) -> ast.Expr:
+        (inner,) = children
+        return inner  # the parentheses are not part of the tree (nor of its span)
+
+    def member(self, children: list[Any]) -> ast.Member:
+        obj, name = children
+        return ast.Member(obj, name[1], _between(obj, name))
+
+    def index(self, children: list[Any]) -> ast.Index:
+        obj, index, close = children
+        return ast.Index(obj, index, _between(obj, close))
+
+    def func_call(self, children: list[Any]) -> ast.FuncCall:
+        name = children[0]
+        return ast.FuncCall(name[1], _nodes(children[1:]), _between(name, children[-1]), name[2])
+
+    def number(self, children: list[Any]) -> ast.Literal:
+        (token,) = children
+        value = _number(token[1])
+        if isinstance(value, float) and math.isinf(value):
+            # JSON has no infinity: the IR could not hold it.
+            self.sink.error("F010", f"number `{token[1]}` is too large", token[2],
+                            help="numbers are 64-bit floats: the largest is about 1.8e308")
+            value = 0
+        return ast.Literal(value, token[2])
+
+    def string_lit(self, children: list[Any]) -> ast.Literal:
+        (token,) = children
+        return ast.Literal(self.string(token), token[2])
+
+    def true(self, children: list[Any]) -> ast.Literal:
+        return ast.Literal(True, children[0][2])
+
+    def false(self, children: list[Any]) -> ast.Literal:
+        return ast.Literal(False, children[0][2])
+
+    def null(self, children: list[Any]) -> ast.Literal:
+        return ast.Literal(None, children[0][2])
+
+    def name(self, children: list[Any]) -> ast.Name:
+        (token,) = children
+        return ast.Name(token[1], token[2])
+
+    def list_expr(self, children: list[Any]) -> ast.ListExpr:
+        return ast.ListExpr(_nodes(children), _between(children[0], children[-1]))
+
+    def record_expr(self, children: list[Any]) -> ast.RecordExpr:
+        return ast.RecordExpr(_nodes(children), _between(children[0], children[-1]))
+
+    def record_entry(self, children: list[Any]) -> ast.RecordEntry:
+        key, value = children
+        return ast.RecordEntry(key.value, value, _between(key, value))
 
     # ------------------------------------------------------------ strings
 
     def string(self, token: Token) -> str:
-        text = str(token)
-        if token.type == "LONG_STRING":
+        kind, text, span = token
+        if kind == "LONG_STRING":
             # Docstring convention: the common indentation is not content.
             return inspect.cleandoc(text[3:-3])
         try:
             # JSON's escapes are "the usual escapes"; raw tabs are allowed.
             return str(json.loads(text, strict=False))
         except json.JSONDecodeError as error:
-            bad = ast.Span(token.line, token.column + error.pos, token.line,
-                           token.column + error.pos + 2, token.start_pos + error.pos,
-                           token.start_pos + error.pos + 2)
+            bad = ast.Span(span.line, span.column + error.pos, span.line, span.column + error.pos + 2,
+                           span.start + error.pos, span.start + error.pos + 2)
             self.sink.error("F004", "invalid escape in string", bad,
                             help='the escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX')
             return text[1:-1]
@@ -347,21 +372,23 @@ _PREFIX = {"not": 3, "-": 8}
 
 
 class _Climber:
-    """Precedence climbing over the flat ``operand (operator operand)*`` the
-    grammar produces, giving the tree a precedence-level grammar would."""
+    """Precedence climbing over the flat sequence the grammar produces
+    (operands with their prefix operators, joined by binary operators), giving
+    the tree a precedence-level grammar would. An operator token right after
+    an operand is binary; any other is a prefix."""
 
-    def __init__(self, builder: AstBuilder, children: Sequence[Tree | Token]):
+    def __init__(self, builder: AstBuilder, children: Sequence[Any]):
         self.builder = builder
-        # ("prefix", token) / ("operand", tree) / ("binary", token)
+        # ("prefix", token) / ("operand", node) / ("binary", token)
         self.items: list[tuple[str, Any]] = []
+        after_operand = False
         for child in children:
-            if isinstance(child, Token):  # operators are the only tokens at this level
-                self.items.append(("binary", child))
-            elif isinstance(child, Tree) and child.data == "prefixed":
-                self.items += [("prefix", t) for t in child.children[:-1]]
-                self.items.append(("operand", child.children[-1]))
+            if child.__class__ is tuple:
+                self.items.append(("binary" if after_operand else "prefix", child))
+                after_operand = False
             else:
                 self.items.append(("operand", child))
+                after_operand = True
         self.position = 0
 
     def expression(self) -> ast.Expr:
@@ -369,48 +396,39 @@ class _Climber:
 
     def _peek_binary(self) -> Token | None:
         if self.position < len(self.items) and self.items[self.position][0] == "binary":
-            return self.items[self.position][1]
+            return self.items[self.position][1]  # type: ignore[no-any-return]
         return None
 
     def _climb(self, minimum: int) -> ast.Expr:
         kind, value = self.items[self.position]
         self.position += 1
         if kind == "prefix":
-            power = _PREFIX[str(value)]
+            operator = value[1]
+            power = _PREFIX[operator]
             if power < minimum:
                 self.builder.sink.error(
-                    "F012", f"`{value}` cannot stand here without parentheses", token_span(value),
-                    help=f"`{value}` binds looser than the operator before it: write `({value} ...)`")
+                    "F012", f"`{operator}` cannot stand here without parentheses", value[2],
+                    help=f"`{operator}` binds looser than the operator before it: write `({operator} ...)`")
             operand = self._climb(power)
-            left: ast.Expr = ast.Unary(str(value), operand, token_span(value).cover(operand.span))
+            left: ast.Expr = ast.Unary(operator, operand, _between(value, operand))
         else:
-            left = self.builder.expr(value)
+            left = value
         while (op := self._peek_binary()) is not None:
-            power, associativity = _BINARY[str(op)]
+            power, associativity = _BINARY[op[1]]
             if power < minimum:
                 break
             self.position += 1
             right = self._climb(power if associativity == "right" else power + 1)
-            left = ast.Binary(str(op), left, right, left.span.cover(right.span))
+            left = ast.Binary(op[1], left, right, _between(left, right))
             following = self._peek_binary()
-            if associativity == "none" and following is not None and _BINARY[str(following)][0] == power:
+            if associativity == "none" and following is not None and _BINARY[following[1]][0] == power:
                 self.builder.sink.error(
-                    "F011", f"comparisons do not chain: `{op}` then `{following}`", token_span(following),
+                    "F011", f"comparisons do not chain: `{op[1]}` then `{following[1]}`", following[2],
                     help="write `a < b and b < c`")
                 self.position += 1
                 self._climb(power + 1)  # skip the rest of the chain; it is reported once
         return left
 
 
-_PUNCT = frozenset({"ASSIGN", "LBRACE", "RBRACE", "ARROW", "COMMA", "LPAR", "RPAR", "LSQB", "RSQB",
-                    "COLON", "SEMICOLON"})
-
-
-def _is_punct(child: Any) -> bool:
-    return isinstance(child, Token) and child.type in _PUNCT
-
-
 def _number(text: str) -> int | float:
-    if any(c in text for c in ".eE"):
-        return float(text)
-    return int(text)
+    return int(text) if text.isdigit() else float(text)

@@ -1,36 +1,28 @@
 """Text -> AST. ``parse`` never raises: every problem is a diagnostic.
 
 The grammar is ``spec/fermata.lark`` (LALR(1), so parsing is linear and
-errors are found at the first token that cannot continue a valid file). The
-Lark tree becomes frozen AST nodes in ``ast_builder.py``; Lark's exceptions
-become diagnostics in ``syntax_errors.py``.
+errors are found at the first token that cannot continue a valid file). Lark
+compiles it into tables; a valid file is lexed by ``lexer.py`` and parsed by
+``lalr.py`` on those tables, building the AST as it goes (``ast_builder.py``).
+On the first error, Lark parses the text itself, and its exception becomes a
+diagnostic in ``syntax_errors.py``: the same tables, so the same verdict, and
+Lark knows how to say what was expected.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
-import hashlib
 import hashlib
 from importlib import resources
 
 import lark
 
 from . import ast
-from .ast_builder import AstBuilder, BuildError
+from .ast_builder import AstBuilder, current_sink
 from .diagnostics import Diagnostic, DiagnosticSink
+from .lalr import END, Driver, ParseFailure
+from .lexer import Lexer, LexFailure
 from .syntax_errors import describe_exception
-
-# Comments are dropped by the grammar (`%ignore`) but the formatter needs
-# them; the lexer hands each one to this per-parse list.
-_comments: contextvars.ContextVar[list[lark.Token]] = contextvars.ContextVar("fermata_comments")
-
-
-def _keep_comment(token: lark.Token) -> lark.Token:
-    sink = _comments.get(None)
-    if sink is not None:
-        sink.append(token)
-    return token
 
 
 @functools.cache
@@ -44,7 +36,7 @@ _OPTIONS: dict[str, object] = {"parser": "lalr", "lexer": "basic",
 
 def build_from_grammar() -> lark.Lark:
     """Build the LALR tables from the grammar (about half a second)."""
-    return lark.Lark(grammar_text(), lexer_callbacks={"COMMENT": _keep_comment}, **_OPTIONS)
+    return lark.Lark(grammar_text(), **_OPTIONS)
 
 
 @functools.cache
@@ -56,33 +48,56 @@ def lark_parser() -> lark.Lark:
     if parser_tables.GRAMMAR_SHA256 != grammar_sha256():
         return build_from_grammar()
     # What Lark's standalone parser does with the same data.
-    return lark.Lark._load_from_dict(parser_tables.DATA, parser_tables.MEMO,
-                                     lexer_callbacks={"COMMENT": _keep_comment})
+    return lark.Lark._load_from_dict(parser_tables.DATA, parser_tables.MEMO)
 
 
 def grammar_sha256() -> str:
     return hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()
 
 
+@functools.cache
+def lexer_and_driver() -> tuple[Lexer, Driver]:
+    """The fast path's lexer and driver, built once from the grammar's tables."""
+    parser = lark_parser()
+    lexer = Lexer(parser.terminals, parser.lexer_conf.ignore)
+    driver = Driver(parser.parser.parser.parser.parse_table, parser.rules, AstBuilder(),
+                    maybe_placeholders=bool(parser.options.maybe_placeholders))
+    return lexer, driver
+
+
 def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
     """The module of ``text``, or None with diagnostics saying why not."""
     sink = DiagnosticSink(path)
-    comments: list[lark.Token] = []
-    reset = _comments.set(comments)
+    lexer, driver = lexer_and_driver()
+    reset = current_sink.set(sink)
     try:
-        tree = lark_parser().parse(text)
-    except lark.exceptions.UnexpectedInput as error:
-        sink.items.append(describe_exception(error, text, path))
-        return None, sink.items
+        tokens, comments = lexer.tokens(text)
+        tokens.append((END, "", ast.NO_SPAN))
+        module = driver.parse(tokens)
+    except (LexFailure, ParseFailure):
+        # Only the syntax error: what the builder said before it may be a
+        # consequence of it, and what follows it was never read.
+        return None, [_describe_syntax_error(text, path)]
     finally:
-        _comments.reset(reset)
-    try:
-        module = AstBuilder(sink).module(tree, comments)
-    except BuildError:
-        return None, sink.items
+        current_sink.reset(reset)
     if sink.has_errors:
-        return None, sink.items
-    return module, sink.items
+        return None, _in_source_order(sink.items)
+    kept = tuple(ast.Comment(value.rstrip(), span) for _kind, value, span in comments)
+    return ast.Module(module.value, kept, module.span), _in_source_order(sink.items)
+
+
+def _describe_syntax_error(text: str, path: str) -> Diagnostic:
+    try:
+        lark_parser().parse(text)
+    except lark.exceptions.UnexpectedInput as error:
+        return describe_exception(error, text, path)
+    raise AssertionError("the fast parser rejected a text Lark accepts")
+
+
+def _in_source_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    # The builder reports bottom up (a node's repeated `retry` after the
+    # strings inside it); readers expect the order of the text.
+    return sorted(diagnostics, key=Diagnostic.sort_key)
 
 
 def parse_or_raise(text: str, path: str = "<string>") -> ast.Module:

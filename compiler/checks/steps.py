@@ -45,7 +45,7 @@ def check(context: CheckContext) -> None:
             _check_settings(sink, node)
             _check_labels(sink, node)
             for step in walk_steps(node.steps):
-                call = _call_of(step)
+                call = call_of(step)
                 if call is not None:
                     _check_call(sink, call)
 
@@ -59,7 +59,7 @@ def walk_steps(steps: Iterable[ast.Step]) -> Iterator[ast.Step]:
             yield from walk_steps(step.otherwise or ())
 
 
-def _call_of(step: ast.Step) -> ast.Call | None:
+def call_of(step: ast.Step) -> ast.Call | None:
     if isinstance(step, ast.Call):
         return step
     if isinstance(step, ast.Let) and isinstance(step.value, ast.Call):
@@ -67,7 +67,7 @@ def _call_of(step: ast.Step) -> ast.Call | None:
     return None
 
 
-def _interrupt_of(step: ast.Step) -> ast.Interrupt | None:
+def interrupt_of(step: ast.Step) -> ast.Interrupt | None:
     if isinstance(step, ast.Interrupt):
         return step
     if isinstance(step, ast.Let) and isinstance(step.value, ast.Interrupt):
@@ -192,7 +192,7 @@ def _check_labels(sink: DiagnosticSink, node: ast.NodeDecl) -> None:
     across `if`/`else` branches too (a resume binds answers by id)."""
     first: dict[str, ast.Span] = {}
     for step in walk_steps(node.steps):
-        interrupt = _interrupt_of(step)
+        interrupt = interrupt_of(step)
         if interrupt is None:
             continue
         label, span = interrupt.label, _span(interrupt.label_span, interrupt.span)

@@ -52,3 +52,23 @@ def _extend_types(children: st.SearchStrategy[ast.Type]) -> st.SearchStrategy[as
 
 
 types = st.recursive(_base_types, _extend_types, max_leaves=6)
+
+
+@st.composite
+def mutated_texts(draw: st.DrawFn, texts: list[str]) -> str:
+    """One of ``texts`` after one to three small edits (deleting a few
+    characters, inserting a piece of syntax, doubling a stretch): mostly
+    invalid, and close to what people type."""
+    text = draw(st.sampled_from(texts))
+    for _ in range(draw(st.integers(1, 3))):
+        position = draw(st.integers(0, len(text)))
+        action = draw(st.sampled_from(["delete", "insert", "duplicate"]))
+        if action == "delete":
+            text = text[:position] + text[position + draw(st.integers(1, 8)):]
+        elif action == "insert":
+            text = text[:position] + draw(st.sampled_from(list('{}()[]",:;=-><?|#\n') + ["node", "when"])) \
+                + text[position:]
+        else:
+            length = draw(st.integers(1, 20))
+            text = text[:position] + text[position:position + length] * 2 + text[position + length:]
+    return text

@@ -12,6 +12,8 @@ from fermata.compiler import ast
 from fermata.compiler.parser import parse, parse_or_raise
 from fermata.compiler.render import render_pretty, render_text
 
+from .strategies import mutated_texts
+
 ROOT = Path(__file__).resolve().parents[2]
 VALID = sorted([*ROOT.glob("examples/*.flow"), ROOT / "tests/compiler/fixtures/language_example.flow"])
 
@@ -178,19 +180,8 @@ def test_any_text_gives_a_module_or_diagnostics(text):
 _EXAMPLE_TEXTS = [p.read_text() for p in VALID]
 
 
-@given(st.sampled_from(_EXAMPLE_TEXTS), st.data())
-def test_mutated_specs_give_a_module_or_diagnostics(text, data):
-    for _ in range(data.draw(st.integers(1, 3))):
-        position = data.draw(st.integers(0, len(text)))
-        action = data.draw(st.sampled_from(["delete", "insert", "duplicate"]))
-        if action == "delete":
-            text = text[:position] + text[position + data.draw(st.integers(1, 8)):]
-        elif action == "insert":
-            text = text[:position] + data.draw(st.sampled_from(list('{}()[]",:;=-><?|#\n') + ["node", "when"])) \
-                + text[position:]
-        else:
-            length = data.draw(st.integers(1, 20))
-            text = text[:position] + text[position:position + length] * 2 + text[position + length:]
+@given(mutated_texts(_EXAMPLE_TEXTS))
+def test_mutated_specs_give_a_module_or_diagnostics(text):
     _assert_only_diagnostics(text)
 
 

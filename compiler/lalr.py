@@ -1,0 +1,203 @@
+"""An LALR(1) driver over the tables Lark builds from ``spec/fermata.lark``.
+
+Lark's own parser loop spends most of its time on bookkeeping we do not need
+(a parser-state object, ``lark.Token`` attributes, a tree node per rule).
+This loop runs the same tables on the lexer's tuples, and each reduction calls
+the AST builder directly with the children a Lark tree node of that rule
+would hold (``_Shape`` applies Lark's rules for which children a node keeps).
+Rules that only pass their one child up (``?rule: other``) cost a state
+change and nothing else.
+
+A token the tables do not accept raises ``ParseFailure``; the caller then
+lets Lark parse the same text to describe the error (errors need words, not
+speed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lark.parsers.lalr_analysis import Shift
+
+from .lexer import Token
+
+END = "$END"
+
+# An action: a state number to shift to, or (symbols to pop, reduction or None
+# for a rule that passes its single child up, nonterminal reduced to).
+_Reduce = tuple[int, Callable[[list[Any]], Any] | None, str]
+
+
+class ParseFailure(Exception):
+    """The tables accept no action for a token (or the tokens end early)."""
+
+
+class Driver:
+    def __init__(self, parse_table: Any, rules: Sequence[Any], builder: object,
+                 maybe_placeholders: bool, start: str = "start"):
+        reductions = {rule: _reduction(rule, builder, maybe_placeholders) for rule in rules}
+        # A list, as the states are numbered from 0: indexing beats hashing.
+        if sorted(parse_table.states) != list(range(len(parse_table.states))):
+            raise ValueError("expected LALR states numbered from 0")
+        self.actions: list[dict[str, int | _Reduce]] = [{} for _ in parse_table.states]
+        for state, row in parse_table.states.items():
+            actions: dict[str, int | _Reduce] = {}
+            for symbol, (action, argument) in row.items():
+                if action is Shift:
+                    actions[symbol] = argument
+                else:
+                    reduction = None if _passes_child_up(argument) else reductions[argument]
+                    actions[symbol] = (len(argument.expansion), reduction, argument.origin.name)
+            self.actions[state] = actions
+        self.start_state = parse_table.start_states[start]
+        self.end_state = parse_table.end_states[start]
+
+    def parse(self, tokens: Sequence[Token]) -> Any:
+        actions = self.actions
+        end_state = self.end_state
+        state = self.start_state
+        states = [state]
+        values: list[Any] = []
+        push_state, push_value = states.append, values.append
+        for token in tokens:
+            kind = token[0]
+            while True:
+                try:
+                    action = actions[state][kind]
+                except KeyError:
+                    raise ParseFailure() from None
+                if action.__class__ is int:
+                    state = action  # type: ignore[assignment]
+                    push_state(state)
+                    push_value(token)
+                    break
+                size, reduction, nonterminal = action  # type: ignore[misc]
+                if reduction is None:  # the value stays; only the state changes
+                    state = states[-1] = actions[states[-2]][nonterminal]  # type: ignore[assignment]
+                    continue
+                if size:
+                    children = values[-size:]
+                    del states[-size:]
+                    del values[-size:]
+                else:
+                    children = []
+                state = actions[states[-1]][nonterminal]  # type: ignore[assignment]
+                push_state(state)
+                push_value(reduction(children))
+                if state == end_state and kind == END:
+                    return values[-1]
+        raise ParseFailure()
+
+
+def _passes_child_up(rule: Any) -> bool:
+    """``?rule: x`` with one kept, non-inlined symbol: Lark returns the child."""
+    if not rule.options.expand1 or rule.alias or len(rule.expansion) != 1:
+        return False
+    if True in (rule.options.empty_indices or ()):
+        return False
+    symbol = rule.expansion[0]
+    return not (symbol.is_term and symbol.filter_out) and not symbol.name.startswith("_")
+
+
+def _reduction(rule: Any, builder: object, maybe_placeholders: bool) -> Callable[[list[Any]], Any]:
+    """What reducing ``rule`` does with the values of its symbols.
+
+    Lark's rules for the children of a tree node: tokens written as literal
+    strings are dropped; the children of inlined rules (``_name``, and the
+    helper rules Lark makes for ``x*``) take their place; an absent
+    ``[optional]`` part leaves a ``None``; a ``?rule`` left with one child is
+    that child. An inlined rule's value is the plain list of its children.
+
+    Every reduction is a Python call or two, and a 1,000-node spec makes
+    about 12,000 of them, so the common shapes get a function of their own.
+    """
+    if rule.options.template_source is not None:
+        raise ValueError("grammar templates are not supported")
+    name = rule.alias or rule.origin.name
+    build = _builder_of(rule, name, builder)
+    keep = _kept_children(rule, maybe_placeholders)
+    if keep is None:  # every symbol's value is a child, as it is
+        return build
+    plan, expands = keep
+    if not any(expands):
+        past_end = len(rule.expansion)  # where pick() puts the None of a placeholder
+        picks = [past_end if index is None else index for index in plan]
+
+        def pick(values: list[Any]) -> Any:
+            values.append(None)  # a fresh list: the driver's slice of its value stack
+            return build([values[index] for index in picks])
+
+        return pick
+    if plan == [0, 1] and expands == [True, False]:
+        def grow(values: list[Any]) -> Any:  # `items: items item`, left-recursive
+            children = values[0]
+            children.append(values[1])
+            return build(children)
+
+        return grow
+
+    def flatten(values: list[Any]) -> Any:
+        children: list[Any] = []
+        for index, expand in zip(plan, expands):
+            if index is None:
+                children.append(None)
+            elif expand:
+                if children:
+                    children += values[index]
+                else:  # a left-recursive list grows in place
+                    children = values[index]
+            else:
+                children.append(values[index])
+        return build(children)
+
+    return flatten
+
+
+def _builder_of(rule: Any, name: str, builder: object) -> Callable[[list[Any]], Any]:
+    """What becomes of the children: the builder's method for the rule, or
+    for an inlined rule the list itself; a ``?rule`` with one child is it."""
+    method = getattr(builder, name, None)
+    if name.startswith("_"):
+        return _same
+    if not (rule.options.expand1 and not rule.alias):
+        if method is None:
+            raise ValueError(f"the AST builder has no method for rule {name!r}")
+        return method  # type: ignore[no-any-return]
+
+    def single_child_up(children: list[Any]) -> Any:
+        if len(children) == 1:
+            return children[0]
+        if method is None:
+            raise AssertionError(f"rule {name!r} reduced to {len(children)} children")
+        return method(children)
+
+    return single_child_up
+
+
+def _same(children: list[Any]) -> list[Any]:
+    return children
+
+
+def _kept_children(rule: Any, maybe_placeholders: bool) -> tuple[list[int | None], list[bool]] | None:
+    """Which symbol values become children, in order (``None`` for a
+    placeholder), and which of them are inlined; or None when every value is
+    a child as it is."""
+    empty = rule.options.empty_indices if maybe_placeholders else ()
+    # empty_indices has a True for each absent [optional] symbol, interleaved
+    # with a False per symbol present: count the Trues in front of each symbol.
+    nones_before = [len(run) for run in "".join("1" if e else "0" for e in empty).split("0")] \
+        if empty else [0] * (len(rule.expansion) + 1)
+    plan: list[int | None] = []
+    expands: list[bool] = []
+    for index, symbol in enumerate(rule.expansion):
+        plan += [None] * nones_before[index]
+        expands += [False] * nones_before[index]
+        if rule.options.keep_all_tokens or not (symbol.is_term and symbol.filter_out):
+            plan.append(index)
+            expands.append(not symbol.is_term and symbol.name.startswith("_"))
+    plan += [None] * nones_before[len(rule.expansion)]
+    expands += [False] * nones_before[len(rule.expansion)]
+    if not any(expands) and plan == list(range(len(rule.expansion))):
+        return None
+    return plan, expands

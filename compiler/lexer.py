@@ -1,0 +1,109 @@
+"""Text -> tokens, for the parser's fast path.
+
+The terminals are the grammar's own (``spec/fermata.lark``, as Lark compiled
+them), put together the way Lark's basic lexer does: one alternation tried in
+Lark's order (priority, then longest possible match, then name), keywords
+lexed as names and then retyped. What differs is only the cost: whitespace is
+folded into the match before each token, a token is a plain tuple
+``(type, text, span)`` rather than a ``lark.Token``, and the whole loop runs in
+``re.finditer``. The lexer gives up on the first character no terminal
+matches (``LexFailure``); the parser then asks Lark to describe the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .ast import Span
+
+Token = tuple[str, str, Span]
+
+_WHITESPACE = "[ \\t\\f\\r\\n]"
+_new_span = tuple.__new__  # Span(...) without the Python-level __new__
+
+
+class LexFailure(Exception):
+    """No terminal matches at ``position``."""
+
+    def __init__(self, position: int):
+        super().__init__(position)
+        self.position = position
+
+
+class Lexer:
+    def __init__(self, terminals: Iterable[Any], ignore: Iterable[str], comment: str = "COMMENT"):
+        """``terminals`` are Lark ``TerminalDef``s. Of the ignored ones, the
+        comment terminal is kept aside for the formatter; the other must be
+        the whitespace this lexer folds in front of every token."""
+        terminals = list(terminals)
+        plain = [t for t in terminals if t.pattern.type == "str"]
+        self.keywords: dict[str, dict[str, str]] = {}
+        folded: set[str] = set()
+        for regex_terminal in (t for t in terminals if t.pattern.type == "re"):
+            pattern = re.compile(regex_terminal.pattern.to_regexp())
+            for word in plain:
+                if word.priority == regex_terminal.priority and pattern.fullmatch(word.pattern.value):
+                    self.keywords.setdefault(regex_terminal.name, {})[word.pattern.value] = word.name
+                    folded.add(word.name)
+        skipped = set(ignore) - {comment}
+        for name in skipped:
+            terminal = next(t for t in terminals if t.name == name)
+            if re.compile(terminal.pattern.to_regexp()).fullmatch(" \t\f\r\n") is None:
+                raise ValueError(f"ignored terminal {name} is not the whitespace the lexer folds in")
+        kept = [t for t in terminals if t.name not in folded and t.name not in skipped]
+        kept.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+        alternatives = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in kept)
+        # Whitespace never starts another token, so folding it in front of every
+        # token matches what a separate whitespace token would. A character no
+        # terminal takes is caught by BAD instead of being skipped by finditer.
+        self.pattern = re.compile(f"{_WHITESPACE}*(?:{alternatives}|(?P<BAD>[^ \\t\\f\\r\\n]))")
+        self.type_of_group = [""] * (self.pattern.groups + 1)
+        for name, index in self.pattern.groupindex.items():
+            self.type_of_group[index] = name
+        self.comment = comment
+        # Only these may hold a newline (Lark's test: better too many than too few).
+        self.multiline = frozenset(t.name for t in kept if _may_hold_newline(t.pattern.to_regexp()))
+
+    def tokens(self, text: str) -> tuple[list[Token], list[Token]]:
+        """The tokens of ``text`` and, apart, its comments."""
+        tokens: list[Token] = []
+        comments: list[Token] = []
+        type_of_group = self.type_of_group
+        keywords = self.keywords
+        multiline = self.multiline
+        line, line_start, scanned = 1, 0, 0
+        for match in self.pattern.finditer(text):
+            group: int = match.lastindex  # type: ignore[assignment]  # every alternative is a group
+            start, end = match.span(group)
+            newlines = text.count("\n", scanned, start)
+            if newlines:
+                line += newlines
+                line_start = text.rindex("\n", scanned, start) + 1
+            scanned = end
+            kind = type_of_group[group]
+            value = text[start:end]
+            if kind in keywords:
+                kind = keywords[kind].get(value, kind)
+            elif kind == "BAD":
+                raise LexFailure(start)
+            column = start - line_start + 1
+            inside = value.count("\n") if kind in multiline else 0
+            if inside:  # a triple-quoted string
+                span = _new_span(Span, (line, column, line + inside, end - text.rindex("\n", start, end),
+                                        start, end))
+                line += inside
+                line_start = text.rindex("\n", start, end) + 1
+            else:
+                span = _new_span(Span, (line, column, line, column + end - start, start, end))
+            if kind == self.comment:
+                comments.append((kind, value, span))
+            else:
+                tokens.append((kind, value, span))
+        return tokens, comments
+
+
+def _may_hold_newline(regex: str) -> bool:
+    return ("\n" in regex or "\\n" in regex or "\\s" in regex or "[^" in regex
+            or ("(?s" in regex and "." in regex))
