@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 from . import ast
 from . import inference as I
 from . import types as T
+from .checks.steps import interrupt_of, walk_steps
 
 IR_VERSION = 1
 
@@ -153,7 +154,10 @@ class _FlowLowering:
         # `input a, a` is only a warning (F110): the IR lists each name once.
         inputs = _unique(r.name for r in flow.inputs.names) if flow.inputs else all_names
         outputs = _unique(r.name for r in flow.outputs.names) if flow.outputs else all_names
-        type_roots: list[ast.Node] = list(flow.state_fields) + list(flow.nodes)
+        # Types are written only on fields and after `expect`.
+        type_roots: list[ast.Type] = [f.type for f in flow.state_fields] + [
+            interrupt.expect for node in flow.nodes for step in walk_steps(node.steps)
+            if (interrupt := interrupt_of(step)) is not None and interrupt.expect is not None]
         routes, joins = self._edges()
         return {
             "name": flow.name,
