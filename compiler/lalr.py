@@ -18,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lark.parsers.lalr_analysis import Shift
-
 from .lexer import Token
 
 END = "$END"
@@ -33,25 +31,53 @@ class ParseFailure(Exception):
     """The tables accept no action for a token (or the tokens end early)."""
 
 
+def lalr_tables(parse_table: Any, rules: Sequence[Any], maybe_placeholders: bool,
+                start: str = "start") -> dict[str, Any]:
+    """Lark's LALR tables and rules as plain data (made once, when the
+    grammar's tables are generated): per state, a symbol's action is the
+    state to shift to (>= 0) or ``-1 - i`` to reduce by rule ``i``."""
+    from lark.parsers.lalr_analysis import Shift
+
+    if sorted(parse_table.states) != list(range(len(parse_table.states))):
+        raise ValueError("expected LALR states numbered from 0")
+    number = {rule: i for i, rule in enumerate(rules)}
+    actions = [
+        {str(symbol): argument if action is Shift else -1 - number[argument]
+         for symbol, (action, argument) in sorted(parse_table.states[state].items())}
+        for state in range(len(parse_table.states))]
+    return {
+        "rules": [_rule_data(rule, maybe_placeholders) for rule in rules],
+        "actions": actions,
+        "start": parse_table.start_states[start],
+        "end": parse_table.end_states[start],
+    }
+
+
+def _rule_data(rule: Any, maybe_placeholders: bool) -> dict[str, Any]:
+    if rule.options.template_source is not None:
+        raise ValueError("grammar templates are not supported")
+    return {
+        "name": str(rule.alias or rule.origin.name),  # Lark's are Token, a str subclass
+        "reduces_to": str(rule.origin.name),
+        "size": len(rule.expansion),
+        "keep": _kept_children(rule, maybe_placeholders),
+        "single_child_up": bool(rule.options.expand1 and not rule.alias),
+        "passes_child_up": _passes_child_up(rule, maybe_placeholders),
+    }
+
+
 class Driver:
-    def __init__(self, parse_table: Any, rules: Sequence[Any], builder: object,
-                 maybe_placeholders: bool, start: str = "start"):
-        reductions = {rule: _reduction(rule, builder, maybe_placeholders) for rule in rules}
+    def __init__(self, tables: dict[str, Any], builder: object):
+        """``tables`` as :func:`lalr_tables` makes them; ``builder`` has a
+        method per rule that is not inlined."""
+        reductions = [(rule["size"], None if rule["passes_child_up"] else _reduction(rule, builder),
+                       rule["reduces_to"]) for rule in tables["rules"]]
         # A list, as the states are numbered from 0: indexing beats hashing.
-        if sorted(parse_table.states) != list(range(len(parse_table.states))):
-            raise ValueError("expected LALR states numbered from 0")
-        self.actions: list[dict[str, int | _Reduce]] = [{} for _ in parse_table.states]
-        for state, row in parse_table.states.items():
-            actions: dict[str, int | _Reduce] = {}
-            for symbol, (action, argument) in row.items():
-                if action is Shift:
-                    actions[symbol] = argument
-                else:
-                    reduction = None if _passes_child_up(argument) else reductions[argument]
-                    actions[symbol] = (len(argument.expansion), reduction, argument.origin.name)
-            self.actions[state] = actions
-        self.start_state = parse_table.start_states[start]
-        self.end_state = parse_table.end_states[start]
+        self.actions: list[dict[str, int | _Reduce]] = [
+            {symbol: action if action >= 0 else reductions[-1 - action] for symbol, action in row.items()}
+            for row in tables["actions"]]
+        self.start_state: int = tables["start"]
+        self.end_state: int = tables["end"]
 
     def parse(self, tokens: Sequence[Token]) -> Any:
         actions = self.actions
@@ -90,17 +116,17 @@ class Driver:
         raise ParseFailure()
 
 
-def _passes_child_up(rule: Any) -> bool:
+def _passes_child_up(rule: Any, maybe_placeholders: bool) -> bool:
     """``?rule: x`` with one kept, non-inlined symbol: Lark returns the child."""
     if not rule.options.expand1 or rule.alias or len(rule.expansion) != 1:
         return False
-    if True in (rule.options.empty_indices or ()):
+    if maybe_placeholders and True in (rule.options.empty_indices or ()):
         return False
     symbol = rule.expansion[0]
     return not (symbol.is_term and symbol.filter_out) and not symbol.name.startswith("_")
 
 
-def _reduction(rule: Any, builder: object, maybe_placeholders: bool) -> Callable[[list[Any]], Any]:
+def _reduction(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], Any]:
     """What reducing ``rule`` does with the values of its symbols.
 
     Lark's rules for the children of a tree node: tokens written as literal
@@ -112,16 +138,13 @@ def _reduction(rule: Any, builder: object, maybe_placeholders: bool) -> Callable
     Every reduction is a Python call or two, and a 1,000-node spec makes
     about 12,000 of them, so the common shapes get a function of their own.
     """
-    if rule.options.template_source is not None:
-        raise ValueError("grammar templates are not supported")
-    name = rule.alias or rule.origin.name
-    build = _builder_of(rule, name, builder)
-    keep = _kept_children(rule, maybe_placeholders)
+    build = _builder_of(rule, builder)
+    keep = rule["keep"]
     if keep is None:  # every symbol's value is a child, as it is
         return build
-    plan, expands = keep
+    plan, expands = list(keep[0]), list(keep[1])
     if not any(expands):
-        past_end = len(rule.expansion)  # where pick() puts the None of a placeholder
+        past_end = rule["size"]  # where pick() puts the None of a placeholder
         picks = [past_end if index is None else index for index in plan]
 
         def pick(values: list[Any]) -> Any:
@@ -154,13 +177,14 @@ def _reduction(rule: Any, builder: object, maybe_placeholders: bool) -> Callable
     return flatten
 
 
-def _builder_of(rule: Any, name: str, builder: object) -> Callable[[list[Any]], Any]:
+def _builder_of(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], Any]:
     """What becomes of the children: the builder's method for the rule, or
     for an inlined rule the list itself; a ``?rule`` with one child is it."""
+    name = rule["name"]
     method = getattr(builder, name, None)
     if name.startswith("_"):
         return _same
-    if not (rule.options.expand1 and not rule.alias):
+    if not rule["single_child_up"]:
         if method is None:
             raise ValueError(f"the AST builder has no method for rule {name!r}")
         return method  # type: ignore[no-any-return]
@@ -179,7 +203,7 @@ def _same(children: list[Any]) -> list[Any]:
     return children
 
 
-def _kept_children(rule: Any, maybe_placeholders: bool) -> tuple[list[int | None], list[bool]] | None:
+def _kept_children(rule: Any, maybe_placeholders: bool) -> list[list[Any]] | None:
     """Which symbol values become children, in order (``None`` for a
     placeholder), and which of them are inlined; or None when every value is
     a child as it is."""
@@ -200,4 +224,4 @@ def _kept_children(rule: Any, maybe_placeholders: bool) -> tuple[list[int | None
     expands += [False] * nones_before[len(rule.expansion)]
     if not any(expands) and plan == list(range(len(rule.expansion))):
         return None
-    return plan, expands
+    return [plan, expands]

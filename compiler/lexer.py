@@ -32,39 +32,52 @@ class LexFailure(Exception):
         self.position = position
 
 
+def lexer_tables(terminals: Iterable[Any], ignore: Iterable[str], comment: str = "COMMENT") -> dict[str, Any]:
+    """The lexer as plain data, from Lark's ``TerminalDef``s (made once, when
+    the grammar's tables are generated). Of the ignored terminals, the
+    comment terminal is kept aside for the formatter; the other must be the
+    whitespace the lexer folds in front of every token."""
+    terminals = list(terminals)
+    plain = [t for t in terminals if t.pattern.type == "str"]
+    keywords: dict[str, dict[str, str]] = {}
+    folded: set[str] = set()
+    for regex_terminal in (t for t in terminals if t.pattern.type == "re"):
+        pattern = re.compile(regex_terminal.pattern.to_regexp())
+        for word in plain:
+            if word.priority == regex_terminal.priority and pattern.fullmatch(word.pattern.value):
+                keywords.setdefault(regex_terminal.name, {})[word.pattern.value] = word.name
+                folded.add(word.name)
+    skipped = set(ignore) - {comment}
+    for name in skipped:
+        terminal = next(t for t in terminals if t.name == name)
+        if re.compile(terminal.pattern.to_regexp()).fullmatch(" \t\f\r\n") is None:
+            raise ValueError(f"ignored terminal {name} is not the whitespace the lexer folds in")
+    kept = [t for t in terminals if t.name not in folded and t.name not in skipped]
+    kept.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+    alternatives = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in kept)
+    return {
+        # Whitespace never starts another token, so folding it in front of
+        # every token matches what a separate whitespace token would. A
+        # character no terminal takes is caught by BAD instead of being
+        # skipped by finditer.
+        "pattern": f"{_WHITESPACE}*(?:{alternatives}|(?P<BAD>[^ \\t\\f\\r\\n]))",
+        "keywords": keywords,
+        # Only these may hold a newline (Lark's test: better too many than too few).
+        "multiline": sorted(t.name for t in kept if _may_hold_newline(t.pattern.to_regexp())),
+        "comment": comment,
+    }
+
+
 class Lexer:
-    def __init__(self, terminals: Iterable[Any], ignore: Iterable[str], comment: str = "COMMENT"):
-        """``terminals`` are Lark ``TerminalDef``s. Of the ignored ones, the
-        comment terminal is kept aside for the formatter; the other must be
-        the whitespace this lexer folds in front of every token."""
-        terminals = list(terminals)
-        plain = [t for t in terminals if t.pattern.type == "str"]
-        self.keywords: dict[str, dict[str, str]] = {}
-        folded: set[str] = set()
-        for regex_terminal in (t for t in terminals if t.pattern.type == "re"):
-            pattern = re.compile(regex_terminal.pattern.to_regexp())
-            for word in plain:
-                if word.priority == regex_terminal.priority and pattern.fullmatch(word.pattern.value):
-                    self.keywords.setdefault(regex_terminal.name, {})[word.pattern.value] = word.name
-                    folded.add(word.name)
-        skipped = set(ignore) - {comment}
-        for name in skipped:
-            terminal = next(t for t in terminals if t.name == name)
-            if re.compile(terminal.pattern.to_regexp()).fullmatch(" \t\f\r\n") is None:
-                raise ValueError(f"ignored terminal {name} is not the whitespace the lexer folds in")
-        kept = [t for t in terminals if t.name not in folded and t.name not in skipped]
-        kept.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-        alternatives = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in kept)
-        # Whitespace never starts another token, so folding it in front of every
-        # token matches what a separate whitespace token would. A character no
-        # terminal takes is caught by BAD instead of being skipped by finditer.
-        self.pattern = re.compile(f"{_WHITESPACE}*(?:{alternatives}|(?P<BAD>[^ \\t\\f\\r\\n]))")
+    def __init__(self, tables: dict[str, Any]):
+        """``tables`` as :func:`lexer_tables` makes them."""
+        self.pattern = re.compile(tables["pattern"])
         self.type_of_group = [""] * (self.pattern.groups + 1)
         for name, index in self.pattern.groupindex.items():
             self.type_of_group[index] = name
-        self.comment = comment
-        # Only these may hold a newline (Lark's test: better too many than too few).
-        self.multiline = frozenset(t.name for t in kept if _may_hold_newline(t.pattern.to_regexp()))
+        self.keywords: dict[str, dict[str, str]] = tables["keywords"]
+        self.multiline = frozenset(tables["multiline"])
+        self.comment: str = tables["comment"]
 
     def tokens(self, text: str) -> tuple[list[Token], list[Token]]:
         """The tokens of ``text`` and, apart, its comments."""

@@ -14,15 +14,16 @@ from __future__ import annotations
 import functools
 import hashlib
 from importlib import resources
-
-import lark
+from typing import TYPE_CHECKING, Any
 
 from . import ast
 from .ast_builder import AstBuilder, current_sink
 from .diagnostics import Diagnostic, DiagnosticSink
-from .lalr import END, Driver, ParseFailure
-from .lexer import Lexer, LexFailure
-from .syntax_errors import describe_exception
+from .lalr import END, Driver, ParseFailure, lalr_tables
+from .lexer import Lexer, LexFailure, lexer_tables
+
+if TYPE_CHECKING:
+    import lark
 
 
 @functools.cache
@@ -36,6 +37,8 @@ _OPTIONS: dict[str, object] = {"parser": "lalr", "lexer": "basic",
 
 def build_from_grammar() -> lark.Lark:
     """Build the LALR tables from the grammar (about half a second)."""
+    import lark
+
     return lark.Lark(grammar_text(), **_OPTIONS)
 
 
@@ -43,6 +46,8 @@ def build_from_grammar() -> lark.Lark:
 def lark_parser() -> lark.Lark:
     """The parser, from the pre-built tables in ``spec/parser_tables.py`` when
     they match the grammar (plain literals, never pickle), else built anew."""
+    import lark
+
     from fermata.spec import parser_tables
 
     if parser_tables.GRAMMAR_SHA256 != grammar_sha256():
@@ -55,14 +60,24 @@ def grammar_sha256() -> str:
     return hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()
 
 
+def fast_tables(parser: lark.Lark) -> dict[str, Any]:
+    """The fast path's lexer and LALR tables as plain data, from Lark's."""
+    return {
+        "lexer": lexer_tables(parser.terminals, parser.lexer_conf.ignore),
+        "lalr": lalr_tables(parser.parser.parser.parser.parse_table, parser.rules,
+                            maybe_placeholders=bool(parser.options.maybe_placeholders)),
+    }
+
+
 @functools.cache
 def lexer_and_driver() -> tuple[Lexer, Driver]:
-    """The fast path's lexer and driver, built once from the grammar's tables."""
-    parser = lark_parser()
-    lexer = Lexer(parser.terminals, parser.lexer_conf.ignore)
-    driver = Driver(parser.parser.parser.parser.parse_table, parser.rules, AstBuilder(),
-                    maybe_placeholders=bool(parser.options.maybe_placeholders))
-    return lexer, driver
+    """The fast path's lexer and driver, from the pre-built tables in
+    ``spec/fast_tables.py`` when they match the grammar (then Lark is not
+    even imported until a file has a syntax error), else from Lark's."""
+    from fermata.spec import fast_tables as prebuilt
+
+    tables = prebuilt.TABLES if prebuilt.GRAMMAR_SHA256 == grammar_sha256() else fast_tables(lark_parser())
+    return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder())
 
 
 def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
@@ -87,6 +102,10 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
 
 
 def _describe_syntax_error(text: str, path: str) -> Diagnostic:
+    import lark
+
+    from .syntax_errors import describe_exception
+
     try:
         lark_parser().parse(text)
     except lark.exceptions.UnexpectedInput as error:

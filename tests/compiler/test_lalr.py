@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 
 from fermata.compiler import ast
-from fermata.compiler.lalr import END, Driver, ParseFailure
+from fermata.compiler.lalr import END, Driver, ParseFailure, lalr_tables
 from fermata.compiler.lexer import LexFailure
-from fermata.compiler.parser import lexer_and_driver, lark_parser
+from fermata.compiler.parser import lark_parser, lexer_and_driver
 
 from .strategies import mutated_texts
 
@@ -32,13 +32,13 @@ class TreeBuilder:
         return lambda children: lark.Tree(rule, children)
 
 
-def _driver() -> Driver:
+def _tables() -> dict[str, Any]:
     parser = lark_parser()
-    return Driver(parser.parser.parser.parser.parse_table, parser.rules, TreeBuilder(),
-                  maybe_placeholders=bool(parser.options.maybe_placeholders))
+    return lalr_tables(parser.parser.parser.parser.parse_table, parser.rules,
+                       maybe_placeholders=bool(parser.options.maybe_placeholders))
 
 
-DRIVER = _driver()
+DRIVER = Driver(_tables(), TreeBuilder())
 LEXER = lexer_and_driver()[0]
 
 
@@ -85,9 +85,8 @@ def test_every_rule_the_grammar_keeps_has_a_builder_method():
         def start(self, children: list[Any]) -> Any:
             return children
 
-    parser = lark_parser()
     with pytest.raises(ValueError, match="no method for rule"):
-        Driver(parser.parser.parser.parser.parse_table, parser.rules, Partial(), maybe_placeholders=True)
+        Driver(_tables(), Partial())
 
 
 def test_tokens_that_end_early_are_rejected():

@@ -9,7 +9,7 @@ import lark
 import pytest
 from hypothesis import given, strategies as st
 
-from fermata.compiler.lexer import Lexer, LexFailure
+from fermata.compiler.lexer import Lexer, LexFailure, lexer_tables
 from fermata.compiler.parser import lark_parser
 
 from .strategies import mutated_texts
@@ -19,12 +19,7 @@ SOURCES = sorted([*ROOT.glob("examples/**/*.flow"), *ROOT.glob("spec/diagnostics
 TEXTS = [p.read_text() for p in SOURCES]
 
 
-def _lexer() -> Lexer:
-    parser = lark_parser()
-    return Lexer(parser.terminals, parser.lexer_conf.ignore)
-
-
-LEXER = _lexer()
+LEXER = Lexer(lexer_tables(lark_parser().terminals, lark_parser().lexer_conf.ignore))
 
 
 _LARK_COMMENTS: list[lark.Token] = []

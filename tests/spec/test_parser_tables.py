@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fermata.compiler.parser import build_from_grammar, grammar_sha256, lark_parser
+from fermata.compiler import parser as parser_module
+from fermata.compiler.parser import build_from_grammar, fast_tables, grammar_sha256, lark_parser
+from fermata.spec import fast_tables as prebuilt_fast_tables
 from fermata.spec import parser_tables
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,8 +18,24 @@ SOURCES = sorted([*ROOT.glob("examples/*.flow"), *ROOT.glob("spec/diagnostics/*.
 
 
 def test_tables_were_built_from_the_current_grammar():
-    assert parser_tables.GRAMMAR_SHA256 == grammar_sha256(), (
-        "run `python scripts/gen_parser_tables.py` after changing spec/fermata.lark")
+    for tables in (parser_tables, prebuilt_fast_tables):
+        assert tables.GRAMMAR_SHA256 == grammar_sha256(), (
+            "run `python scripts/gen_parser_tables.py` after changing spec/fermata.lark")
+
+
+def test_the_fast_tables_are_the_lark_tables_in_the_fast_paths_form():
+    assert fast_tables(lark_parser()) == prebuilt_fast_tables.TABLES
+
+
+def test_stale_fast_tables_are_rebuilt_from_the_grammar(monkeypatch):
+    text = (ROOT / "examples" / "refund.flow").read_text()
+    expected = parser_module.parse(text)
+    monkeypatch.setattr(prebuilt_fast_tables, "GRAMMAR_SHA256", "stale")
+    parser_module.lexer_and_driver.cache_clear()
+    try:
+        assert parser_module.parse(text) == expected
+    finally:
+        parser_module.lexer_and_driver.cache_clear()
 
 
 def test_the_generator_check_agrees():
