@@ -54,7 +54,12 @@ def _span(child: Any) -> ast.Span:
 
 def _between(first: Any, last: Any) -> ast.Span:
     """From the start of ``first`` to the end of ``last``."""
-    a, b = _span(first), _span(last)
+    return _cover(_span(first), _span(last))
+
+
+def _cover(a: ast.Span, b: ast.Span) -> ast.Span:
+    """From the start of ``a`` to the end of ``b`` (the hot rules call this
+    directly, knowing which children are tokens)."""
     return _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
 
 
@@ -125,7 +130,7 @@ class AstBuilder:
         return ast.Ref(token[1], token[2])
 
     def refs(self, children: list[Any]) -> Part:
-        return Part("refs", tuple(children), _between(children[0], children[-1]))
+        return Part("refs", tuple(children), _cover(children[0].span, children[-1].span))
 
     def node(self, children: list[Any]) -> ast.NodeDecl:
         name = children[1]
@@ -149,7 +154,7 @@ class AstBuilder:
             else:
                 steps.append(child)
         return ast.NodeDecl(name[1], tuple(steps), doc, options.get("retry"), options.get("backoff"),
-                            options.get("timeout"), _between(children[0], children[-1]), name[2])
+                            options.get("timeout"), _cover(children[0][2], children[-1][2]), name[2])
 
     def retry(self, children: list[Any]) -> Part:
         return Part("retry", children[1], _between(children[0], children[1]))
@@ -177,7 +182,7 @@ class AstBuilder:
             else:
                 otherwise = True
         return ast.Edge(sources.value, targets.value, condition, otherwise,
-                        _between(sources, guard if guard is not None else targets))
+                        _cover(sources.span, (guard if guard is not None else targets).span))
 
     def when(self, children: list[Any]) -> Part:
         return Part("when", children[1], _between(children[0], children[1]))
@@ -192,11 +197,11 @@ class AstBuilder:
 
     def let(self, children: list[Any]) -> ast.Let:
         keyword, name, value = children
-        return ast.Let(name[1], value, _between(keyword, value), name[2])
+        return ast.Let(name[1], value, _cover(keyword[2], value.span), name[2])
 
     def set(self, children: list[Any]) -> ast.Set:
         keyword, name, operator, value = children
-        return ast.Set(name[1], operator[1], value, _between(keyword, value), name[2])
+        return ast.Set(name[1], operator[1], value, _cover(keyword[2], value.span), name[2])
 
     def call(self, children: list[Any]) -> ast.Call:
         keyword, once, target, arguments = children
@@ -284,7 +289,7 @@ class AstBuilder:
         if len(children) == 3 and children[1].__class__ is tuple and children[0].__class__ is not tuple:
             # `a + b`, the commonest case: one binary operator, no prefixes.
             left, operator, right = children
-            return ast.Binary(operator[1], left, right, _between(left, right))
+            return ast.Binary(operator[1], left, right, _cover(left.span, right.span))
         return _Climber(self, children).expression()
 
     def parenthesized(self, children: list[Any]) -> ast.Expr:
@@ -419,7 +424,7 @@ class _Climber:
                 break
             self.position += 1
             right = self._climb(power if associativity == "right" else power + 1)
-            left = ast.Binary(op[1], left, right, _between(left, right))
+            left = ast.Binary(op[1], left, right, _cover(left.span, right.span))
             following = self._peek_binary()
             if associativity == "none" and following is not None and _BINARY[following[1]][0] == power:
                 self.builder.sink.error(

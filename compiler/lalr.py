@@ -152,13 +152,29 @@ def _reduction(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], A
             return build([values[index] for index in picks])
 
         return pick
-    if plan == [0, 1] and expands == [True, False]:
-        def grow(values: list[Any]) -> Any:  # `items: items item`, left-recursive
+    if expands[0] and plan[0] == 0 and not any(expands[1:]) and None not in plan:
+        rest = plan[1:]
+
+        def grow(values: list[Any]) -> Any:  # `items: items "," item`, left-recursive
             children = values[0]
-            children.append(values[1])
+            children += [values[i] for i in rest]  # type: ignore[index]
             return build(children)
 
         return grow
+    if expands.count(True) == 1 and expands.index(True) > 0:
+        # One inlined list amid single children (`node: NODE NAME LBRACE
+        # [doc] step* RBRACE`): two comprehensions and a concatenation.
+        at = expands.index(True)
+        past_end = rule["size"]
+        inlined = plan[at]
+        before = [past_end if index is None else index for index in plan[:at]]
+        after = [past_end if index is None else index for index in plan[at + 1:]]
+
+        def splice(values: list[Any]) -> Any:
+            values.append(None)
+            return build([values[i] for i in before] + values[inlined] + [values[i] for i in after])
+
+        return splice
 
     def flatten(values: list[Any]) -> Any:
         children: list[Any] = []

@@ -83,37 +83,39 @@ class Lexer:
         """The tokens of ``text`` and, apart, its comments."""
         tokens: list[Token] = []
         comments: list[Token] = []
+        append = tokens.append
         type_of_group = self.type_of_group
         keywords = self.keywords
-        multiline = self.multiline
+        unusual = self.multiline | {"BAD", self.comment}
         line, line_start, scanned = 1, 0, 0
         for match in self.pattern.finditer(text):
             group: int = match.lastindex  # type: ignore[assignment]  # every alternative is a group
             start, end = match.span(group)
-            newlines = text.count("\n", scanned, start)
-            if newlines:
-                line += newlines
-                line_start = text.rindex("\n", scanned, start) + 1
+            if start != scanned:  # whitespace first: count its newlines
+                newlines = text.count("\n", scanned, start)
+                if newlines:
+                    line += newlines
+                    line_start = text.rindex("\n", scanned, start) + 1
             scanned = end
             kind = type_of_group[group]
             value = text[start:end]
+            column = start - line_start + 1
             if kind in keywords:
                 kind = keywords[kind].get(value, kind)
-            elif kind == "BAD":
-                raise LexFailure(start)
-            column = start - line_start + 1
-            inside = value.count("\n") if kind in multiline else 0
-            if inside:  # a triple-quoted string
-                span = _new_span(Span, (line, column, line + inside, end - text.rindex("\n", start, end),
-                                        start, end))
-                line += inside
-                line_start = text.rindex("\n", start, end) + 1
-            else:
-                span = _new_span(Span, (line, column, line, column + end - start, start, end))
-            if kind == self.comment:
-                comments.append((kind, value, span))
-            else:
-                tokens.append((kind, value, span))
+            elif kind in unusual:
+                if kind == "BAD":
+                    raise LexFailure(start)
+                inside = value.count("\n")
+                if inside:  # a triple-quoted string
+                    last_line_start = text.rindex("\n", start, end) + 1
+                    span = _new_span(Span, (line, column, line + inside, end - last_line_start + 1,
+                                            start, end))
+                    line, line_start = line + inside, last_line_start
+                else:
+                    span = _new_span(Span, (line, column, line, column + end - start, start, end))
+                (comments if kind == self.comment else tokens).append((kind, value, span))
+                continue
+            append((kind, value, _new_span(Span, (line, column, line, column + end - start, start, end))))
         return tokens, comments
 
 
