@@ -415,6 +415,19 @@ class NodeDecl(Node):
     span: Span = _span()
     name_span: Span = _span()
 
+    @cached_property
+    def all_steps(self) -> tuple[Step, ...]:
+        """Every step, those inside `if`/`else` bodies included, in source
+        order (cached: most checks go through them)."""
+        found: list[Step] = []
+        pending = list(reversed(self.steps))
+        while pending:
+            step = pending.pop()
+            found.append(step)
+            if isinstance(step, If):
+                pending += reversed((*step.then, *(step.otherwise or ())))
+        return tuple(found)
+
 
 @dataclass(frozen=True)
 class Edge(Node):

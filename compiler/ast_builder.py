@@ -46,6 +46,7 @@ class Part(NamedTuple):
 
 
 EMPTY = Part("empty", None, ast.NO_SPAN)  # a stray `;`
+_new_part = tuple.__new__  # Part(...) without the Python-level __new__, for the hot rules
 
 
 def _span(child: Any) -> ast.Span:
@@ -58,8 +59,9 @@ def _between(first: Any, last: Any) -> ast.Span:
 
 
 def _cover(a: ast.Span, b: ast.Span) -> ast.Span:
-    """From the start of ``a`` to the end of ``b`` (the hot rules call this
-    directly, knowing which children are tokens)."""
+    """From the start of ``a`` to the end of ``b``. (The hottest rules, one or
+    more per node of a spec, write this tuple out themselves: a call costs as
+    much as building the span.)"""
     return _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
 
 
@@ -70,7 +72,7 @@ def _whole(children: Sequence[Any]) -> ast.Span:
 
 def _nodes(children: Sequence[Any]) -> tuple[Any, ...]:
     """The built children, without tokens, placeholders and stray `;`."""
-    return tuple(c for c in children if c is not None and c.__class__ is not tuple and c is not EMPTY)
+    return tuple([c for c in children if c is not None and c.__class__ is not tuple and c is not EMPTY])
 
 
 class AstBuilder:
@@ -130,10 +132,20 @@ class AstBuilder:
         return ast.Ref(token[1], token[2])
 
     def refs(self, children: list[Any]) -> Part:
-        return Part("refs", tuple(children), _cover(children[0].span, children[-1].span))
+        a, b = children[0].span, children[-1].span
+        return _new_part(Part, ("refs", tuple(children), _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))))
 
     def node(self, children: list[Any]) -> ast.NodeDecl:
         name = children[1]
+        if children[2][0] == "LBRACE" and children[3] is None:
+            # No options, no docstring: the common case, and every child
+            # between the braces is a step (or a stray `;`).
+            steps = children[4:-1]
+            if Part in map(type, steps):  # (no == on nodes: that would call their __eq__)
+                steps = [s for s in steps if s is not EMPTY]
+            a, b = children[0][2], children[-1][2]
+            return ast.NodeDecl(name[1], tuple(steps), None, None, None, None,
+                                _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2])
         options: dict[str, Any] = {}
         first_seen: dict[str, ast.Span] = {}
         doc: str | None = None
@@ -181,8 +193,9 @@ class AstBuilder:
                 condition = guard.value
             else:
                 otherwise = True
+        a, b = sources.span, (guard if guard is not None else targets).span
         return ast.Edge(sources.value, targets.value, condition, otherwise,
-                        _cover(sources.span, (guard if guard is not None else targets).span))
+                        _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])))
 
     def when(self, children: list[Any]) -> Part:
         return Part("when", children[1], _between(children[0], children[1]))
@@ -201,7 +214,9 @@ class AstBuilder:
 
     def set(self, children: list[Any]) -> ast.Set:
         keyword, name, operator, value = children
-        return ast.Set(name[1], operator[1], value, _cover(keyword[2], value.span), name[2])
+        a, b = keyword[2], value.span
+        return ast.Set(name[1], operator[1], value, _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])),
+                       name[2])
 
     def call(self, children: list[Any]) -> ast.Call:
         keyword, once, target, arguments = children
@@ -289,7 +304,8 @@ class AstBuilder:
         if len(children) == 3 and children[1].__class__ is tuple and children[0].__class__ is not tuple:
             # `a + b`, the commonest case: one binary operator, no prefixes.
             left, operator, right = children
-            return ast.Binary(operator[1], left, right, _cover(left.span, right.span))
+            a, b = left.span, right.span
+            return ast.Binary(operator[1], left, right, _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])))
         return _Climber(self, children).expression()
 
     def parenthesized(self, children: list[Any]) -> ast.Expr:
@@ -310,10 +326,11 @@ class AstBuilder:
 
     def number(self, children: list[Any]) -> ast.Literal:
         (token,) = children
-        value = _number(token[1])
+        text = token[1]
+        value: int | float = int(text) if text.isdigit() else float(text)
         if isinstance(value, float) and math.isinf(value):
             # JSON has no infinity: the IR could not hold it.
-            self.sink.error("F010", f"number `{token[1]}` is too large", token[2],
+            self.sink.error("F010", f"number `{text}` is too large", token[2],
                             help="numbers are 64-bit floats: the largest is about 1.8e308")
             value = 0
         return ast.Literal(value, token[2])
@@ -434,6 +451,3 @@ class _Climber:
                 self._climb(power + 1)  # skip the rest of the chain; it is reported once
         return left
 
-
-def _number(text: str) -> int | float:
-    return int(text) if text.isdigit() else float(text)

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 from . import ast
 from . import inference as I
 from . import types as T
-from .checks.steps import interrupt_of, walk_steps
+from .checks.steps import interrupt_of
 
 IR_VERSION = 1
 
@@ -156,7 +156,7 @@ class _FlowLowering:
         outputs = _unique(r.name for r in flow.outputs.names) if flow.outputs else all_names
         # Types are written only on fields and after `expect`.
         type_roots: list[ast.Type] = [f.type for f in flow.state_fields] + [
-            interrupt.expect for node in flow.nodes for step in walk_steps(node.steps)
+            interrupt.expect for node in flow.nodes for step in node.all_steps
             if (interrupt := interrupt_of(step)) is not None and interrupt.expect is not None]
         routes, joins = self._edges()
         return {

@@ -15,7 +15,6 @@ from typing import Iterable, Sequence
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label, did_you_mean
 from .context import CheckContext
-from .steps import walk_steps
 
 
 # Every code this pass reports: severity and catalogue title.
@@ -131,7 +130,7 @@ def _never_given(sink: DiagnosticSink, flow: ast.Flow, inputs: Sequence[ast.Inpu
     if not inputs:
         return
     given = {ref.name for block in inputs for ref in block.names}
-    steps = [step for node in flow.nodes for step in walk_steps(node.steps)]
+    steps = [step for node in flow.nodes for step in node.all_steps]
     if any(isinstance(step, ast.Call) and step.args is None for step in steps):
         return
     set_somewhere = {step.field for step in steps if isinstance(step, ast.Set)}

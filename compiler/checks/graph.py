@@ -33,7 +33,6 @@ from typing import Iterable, Mapping, Sequence
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
 from .context import CheckContext
-from .steps import walk_steps
 
 START, END = "start", "end"
 MAX_STATES = 4096
@@ -526,7 +525,7 @@ class _FlowCheck:
 def _replaced_fields(node: ast.NodeDecl) -> dict[str, ast.Set]:
     """The first `set f =` of each field a node may replace."""
     found: dict[str, ast.Set] = {}
-    for step in walk_steps(node.steps):
+    for step in node.all_steps:
         if isinstance(step, ast.Set) and step.op == "=":
             found.setdefault(step.field, step)
     return found

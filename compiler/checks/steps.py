@@ -10,7 +10,6 @@ Nothing here imports the call targets: whether they exist is only asked by
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
 
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label
@@ -44,19 +43,10 @@ def check(context: CheckContext) -> None:
         for node in flow.nodes:
             _check_settings(sink, node)
             _check_labels(sink, node)
-            for step in walk_steps(node.steps):
+            for step in node.all_steps:
                 call = call_of(step)
                 if call is not None:
                     _check_call(sink, call)
-
-
-def walk_steps(steps: Iterable[ast.Step]) -> Iterator[ast.Step]:
-    """Every step, including those inside `if`/`else` bodies, in source order."""
-    for step in steps:
-        yield step
-        if isinstance(step, ast.If):
-            yield from walk_steps(step.then)
-            yield from walk_steps(step.otherwise or ())
 
 
 def call_of(step: ast.Step) -> ast.Call | None:
@@ -191,7 +181,7 @@ def _check_labels(sink: DiagnosticSink, node: ast.NodeDecl) -> None:
     """Interrupt ids are `node:label`, so a label is unique within its node,
     across `if`/`else` branches too (a resume binds answers by id)."""
     first: dict[str, ast.Span] = {}
-    for step in walk_steps(node.steps):
+    for step in node.all_steps:
         interrupt = interrupt_of(step)
         if interrupt is None:
             continue

@@ -36,7 +36,6 @@ from .. import types as T
 from ..diagnostics import DiagnosticSink, Label, did_you_mean
 from . import templates
 from .context import CheckContext
-from .steps import walk_steps
 
 # Every code this pass reports (with those ``inference.Inferer`` reports for it):
 # severity and catalogue title.
@@ -279,7 +278,7 @@ def _locals_by_node(flow: ast.Flow) -> dict[str, str]:
     """Local name -> the first node declaring it, for "a local of node `x`" notes."""
     found: dict[str, str] = {}
     for node in flow.nodes:
-        for step in walk_steps(node.steps):
+        for step in node.all_steps:
             if isinstance(step, ast.Let):
                 found.setdefault(step.name, node.name)
     return found
@@ -318,7 +317,7 @@ class _Names:
         self.flow = flow
         self.node = node
         self.other_locals = other_locals
-        self.lets = [s for s in walk_steps(node.steps) if isinstance(s, ast.Let)] if node else []
+        self.lets = [s for s in node.all_steps if isinstance(s, ast.Let)] if node else []
         self.seen = 0   # lets walked so far, in the order of `self.lets`
         self.reads: set[int] = set()
 
