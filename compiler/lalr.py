@@ -142,7 +142,11 @@ def _reduction(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], A
     build = _builder_of(rule, builder)
     keep = rule["keep"]
     if keep is None:  # every symbol's value is a child, as it is
-        return build
+        # (an inlined rule's value is then a copy of a slice as long as the rule)
+        return build or list
+    inline = build is None
+    if build is None:
+        build = _as_is  # the lists made below are fresh: an inlined rule's value is the list itself
     plan, expands = list(keep[0]), list(keep[1])
     # Children are gathered with operator.itemgetter and list displays, not
     # comprehensions: in Python 3.11 each comprehension is a function call.
@@ -160,8 +164,8 @@ def _reduction(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], A
 
         def grow(values: list[Any]) -> Any:  # `items: items "," item`, left-recursive
             children = values[0]
-            children += get_rest(values)
-            return build(children)
+            children += get_rest(values)  # in place: copying would make long lists quadratic
+            return children if inline else build(children)
 
         return grow
     if expands.count(True) == 1 and expands.index(True) > 0:
@@ -204,13 +208,14 @@ def _getter(indices: list[int]) -> Callable[[list[Any]], Sequence[Any]]:
     return itemgetter(*indices)
 
 
-def _builder_of(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], Any]:
+def _builder_of(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], Any] | None:
     """What becomes of the children: the builder's method for the rule, or
-    for an inlined rule the list itself; a ``?rule`` with one child is it."""
+    None for an inlined rule (its value is the list of children itself); a
+    ``?rule`` with one child is that child."""
     name = rule["name"]
     method = getattr(builder, name, None)
     if name.startswith("_"):
-        return list  # a copy of the children, in C: cheaper than calling a Python function
+        return None
     if not rule["single_child_up"]:
         if method is None:
             raise ValueError(f"the AST builder has no method for rule {name!r}")
@@ -248,3 +253,7 @@ def _kept_children(rule: Any, maybe_placeholders: bool) -> list[list[Any]] | Non
     if not any(expands) and plan == list(range(len(rule.expansion))):
         return None
     return [plan, expands]
+
+
+def _as_is(children: list[Any]) -> list[Any]:
+    return children

@@ -98,3 +98,15 @@ def test_tokens_that_end_early_are_rejected():
 @given(mutated_texts(TEXTS))
 def test_edited_specs_parse_as_lark_parses_them(text):
     assert _ours(text) == _larks(text)
+
+
+def test_a_left_recursive_list_grows_in_place():
+    # `__items: __items item`: copying the list at each item would make a
+    # 10,000-member flow quadratic to parse.
+    from fermata.compiler.lalr import _reduction
+
+    rule = {"name": "__items_star_0", "reduces_to": "__items_star_0", "size": 2,
+            "keep": [[0, 1], [True, False]], "single_child_up": False, "passes_child_up": False}
+    grow = _reduction(rule, TreeBuilder())
+    items = ["a"]
+    assert grow([items, "b"]) is items == ["a", "b"]
