@@ -198,7 +198,7 @@ class _FlowLowering:
     def _edges(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         routes: dict[str, dict[str, Any]] = {}
         joins: list[dict[str, Any]] = []
-        env = I.Env(fields=self.field_types, locals={})
+        no_locals: dict[str, Any] = {}  # edge conditions read state fields only
         for edge in self.flow.edges:
             targets = [t.name for t in edge.targets]
             if len(edge.sources) > 1:
@@ -215,7 +215,7 @@ class _FlowLowering:
                 else:
                     plain["targets"] = _unique(plain["targets"] + targets)
                 continue
-            when = None if edge.otherwise or edge.condition is None else _ExprLowering(env).lower(edge.condition)
+            when = None if edge.otherwise or edge.condition is None else _ExprLowering(no_locals).lower(edge.condition)
             branches.append({"when": when, "targets": _unique(targets), "line": edge.span.line,
                              "_otherwise": edge.otherwise})
         for route in routes.values():
@@ -267,7 +267,7 @@ class _StepLowering:
         return I.Env(fields=self.field_types, locals=dict(self.locals))
 
     def expr(self, node: ast.Expr) -> dict[str, Any]:
-        return _ExprLowering(self.env).lower(node)
+        return _ExprLowering(self.locals).lower(node)
 
     def lower_block(self, steps: Iterable[ast.Step]) -> list[dict[str, Any]]:
         return [self.step(s) for s in steps]
@@ -333,8 +333,8 @@ class _StepLowering:
 
 
 class _ExprLowering:
-    def __init__(self, env: I.Env):
-        self.env = env
+    def __init__(self, locals_in_scope: Mapping[str, Any]):
+        self.locals = locals_in_scope  # a name is a local if declared earlier, else a field
 
     def lower(self, node: ast.Expr) -> dict[str, Any]:
         if isinstance(node, ast.Literal):
@@ -342,7 +342,7 @@ class _ExprLowering:
                 return {"k": "tmpl", "src": node.value}
             return {"k": "lit", "v": node.value}
         if isinstance(node, ast.Name):
-            kind = "local" if node.name in self.env.locals else "field"
+            kind = "local" if node.name in self.locals else "field"
             return {"k": kind, "n": node.name}
         if isinstance(node, ast.ListExpr):
             return {"k": "list", "items": [self.lower(i) for i in node.items]}

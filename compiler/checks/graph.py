@@ -77,10 +77,7 @@ class _Edge:
     sources: tuple[str, ...]
     targets: tuple[str, ...]   # node names or `end`
     broken: bool = False       # some end was invalid (already reported)
-
-    @property
-    def conditional(self) -> bool:
-        return self.node.condition is not None or self.node.otherwise
+    conditional: bool = False  # `when ...` or `otherwise` (asked often: stored, not derived)
 
     @property
     def exhaustive(self) -> bool:
@@ -152,10 +149,13 @@ class _FlowCheck:
             sources = self._valid_ends(node.sources, is_join, as_source=True)
             targets = self._valid_ends(node.targets, is_join, as_source=False)
             broken = len(sources) != len(node.sources) or len(targets) != len(node.targets)
-            edge = _Edge(node, tuple(sources), tuple(targets), broken)
+            edge = _Edge(node, tuple(sources), tuple(targets), broken,
+                         conditional=node.condition is not None or node.otherwise)
             self.edges.append(edge)
-            self.has_edges_out.update(r.name for r in node.sources)
-            self.has_edges_in.update(r.name for r in node.targets)
+            for ref in node.sources:
+                self.has_edges_out.add(ref.name)
+            for ref in node.targets:
+                self.has_edges_in.add(ref.name)
             if broken:
                 self.orphaned.update(targets)
             if is_join:
