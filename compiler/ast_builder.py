@@ -29,9 +29,26 @@ from .lexer import Token
 GENERIC_TYPES = ("list", "map")
 NODE_OPTIONS = ("retry", "backoff", "timeout")
 
-# Where this parse's diagnostics go. The builder's methods are bound once into
-# the driver's tables, so the sink of the parse at hand is looked up here.
-current_sink: contextvars.ContextVar[DiagnosticSink] = contextvars.ContextVar("fermata_sink")
+# Deeper trees are refused (F013): every later stage (checks, lowering, the
+# printer, the runtime's evaluator) recurses along them within Python's
+# 1,000 frames, and generated Python nests up to three brackets per level
+# within Python's 200. Hand-written specs nest a few levels.
+MAX_DEPTH = 50
+
+
+class ParseState:
+    """What one parse keeps while the driver runs: its diagnostics, and the
+    depth of every composite node built so far (leaves are depth 1)."""
+
+    def __init__(self, sink: DiagnosticSink):
+        self.sink = sink
+        self.depths: dict[int, int] = {}
+        self.too_deep = False
+
+
+# The builder's methods are bound once into the driver's tables, so the state
+# of the parse at hand is looked up here.
+current_parse: contextvars.ContextVar[ParseState] = contextvars.ContextVar("fermata_parse")
 
 _new_span = tuple.__new__
 
@@ -80,7 +97,33 @@ class AstBuilder:
 
     @property
     def sink(self) -> DiagnosticSink:
-        return current_sink.get()
+        return current_parse.get().sink
+
+    def _nest(self, node: Any, *parts: Any) -> Any:
+        """Record ``node``'s depth, one more than its deepest part's; past
+        :data:`MAX_DEPTH`, report F013 (once per file)."""
+        state = current_parse.get()
+        depths = state.depths
+        depth = 1
+        for part in parts:
+            below = depths.get(id(part), 1)
+            if below >= depth:
+                depth = below + 1
+        depths[id(node)] = depth
+        if depth > MAX_DEPTH and not state.too_deep:
+            self._too_deep(state, node.span)
+        return node
+
+    def _level(self, node: Any, inner: Any) -> Any:
+        """``node`` (a record entry, a keyword argument) is one level with ``inner``."""
+        depths = current_parse.get().depths
+        depths[id(node)] = depths.get(id(inner), 1)
+        return node
+
+    def _too_deep(self, state: ParseState, span: ast.Span) -> None:
+        state.too_deep = True
+        state.sink.error("F013", f"nested more than {MAX_DEPTH} levels deep", span,
+                         help="split it: compute parts with `let`, or declare nested types with `type`")
 
     # ------------------------------------------------------------ module
 
@@ -210,13 +253,13 @@ class AstBuilder:
 
     def let(self, children: list[Any]) -> ast.Let:
         keyword, name, value = children
-        return ast.Let(name[1], value, _cover(keyword[2], value.span), name[2])
+        return self._nest(ast.Let(name[1], value, _cover(keyword[2], value.span), name[2]), value)
 
     def set(self, children: list[Any]) -> ast.Set:
         keyword, name, operator, value = children
         a, b = keyword[2], value.span
-        return ast.Set(name[1], operator[1], value, _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])),
-                       name[2])
+        return self._nest(ast.Set(name[1], operator[1], value,
+                                  _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2]), value)
 
     def call(self, children: list[Any]) -> ast.Call:
         keyword, once, target, arguments = children
@@ -233,32 +276,35 @@ class AstBuilder:
                                         arg.span, help="put positional arguments first")
                     positional.append(arg)
             args = tuple(positional)
-        return ast.Call(self.string(target), args, tuple(kwargs), once is not None,
+        call = ast.Call(self.string(target), args, tuple(kwargs), once is not None,
                         _between(keyword, arguments if arguments is not None else target), target[2])
+        return self._nest(call, *(args or ()), *kwargs)
 
     def call_args(self, children: list[Any]) -> Part:
         return Part("args", _nodes(children), _between(children[0], children[-1]))
 
     def kwarg(self, children: list[Any]) -> ast.KwArg:
         name, value = children
-        return ast.KwArg(name[1], value, _between(name, value))
+        return self._level(ast.KwArg(name[1], value, _between(name, value)), value)
 
     def interrupt(self, children: list[Any]) -> ast.Interrupt:
         _keyword, label, payload, _expect, expect_type = children
-        return ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2])
+        return self._nest(ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2]),
+                          payload, expect_type)
 
     def if_step(self, children: list[Any]) -> ast.If:
         _keyword, condition, then, _else, otherwise = children
         other: tuple[ast.Step, ...] | None = None
         if otherwise is not None:
             other = (otherwise,) if otherwise.__class__ is ast.If else otherwise.value
-        return ast.If(condition, then.value, other, _whole(children))
+        return self._nest(ast.If(condition, then.value, other, _whole(children)),
+                          condition, *then.value, *(other or ()))
 
     def block(self, children: list[Any]) -> Part:
         return Part("block", _nodes(children), _between(children[0], children[-1]))
 
     def fail(self, children: list[Any]) -> ast.Fail:
-        return ast.Fail(children[1], _between(children[0], children[1]))
+        return self._nest(ast.Fail(children[1], _between(children[0], children[1])), children[1])
 
     # ------------------------------------------------------------ types
 
@@ -273,19 +319,20 @@ class AstBuilder:
             self.sink.error("F008", f"`{name[1]}[...]` is not a type", name[2],
                             help="the generic types are `list[T]` and `map[T]`")
         if name[1] == "map":
-            return ast.MapType(inner, span)
-        return ast.ListType(inner, span)
+            return self._nest(ast.MapType(inner, span), inner)
+        return self._nest(ast.ListType(inner, span), inner)
 
     def optional_type(self, children: list[Any]) -> ast.OptionalType:
         inner, mark = children
-        return ast.OptionalType(inner, _between(inner, mark))
+        return self._nest(ast.OptionalType(inner, _between(inner, mark)), inner)
 
     def record_type(self, children: list[Any]) -> ast.RecordType:
-        return ast.RecordType(_nodes(children), _between(children[0], children[-1]))
+        fields = _nodes(children)
+        return self._nest(ast.RecordType(fields, _between(children[0], children[-1])), *fields)
 
     def record_type_field(self, children: list[Any]) -> ast.RecordField:
         key, type_ = children
-        return ast.RecordField(key.value, type_, _between(key, type_))
+        return self._level(ast.RecordField(key.value, type_, _between(key, type_)), type_)
 
     def union_type(self, children: list[Any]) -> ast.LiteralUnion:
         return ast.LiteralUnion(tuple(s.value for s in children), _between(children[0], children[-1]))
@@ -305,7 +352,13 @@ class AstBuilder:
             # `a + b`, the commonest case: one binary operator, no prefixes.
             left, operator, right = children
             a, b = left.span, right.span
-            return ast.Binary(operator[1], left, right, _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])))
+            return self._nest(ast.Binary(operator[1], left, right,
+                                         _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))), left, right)
+        if len(children) > 2 * MAX_DEPTH:  # precedence climbing recurses once per operator
+            state = current_parse.get()
+            if not state.too_deep:
+                self._too_deep(state, _between(children[0], children[-1]))
+            return ast.Literal(None, _between(children[0], children[-1]))
         return _Climber(self, children).expression()
 
     def parenthesized(self, children: list[Any]) -> ast.Expr:
@@ -314,15 +367,16 @@ class AstBuilder:
 
     def member(self, children: list[Any]) -> ast.Member:
         obj, name = children
-        return ast.Member(obj, name[1], _between(obj, name))
+        return self._nest(ast.Member(obj, name[1], _between(obj, name)), obj)
 
     def index(self, children: list[Any]) -> ast.Index:
         obj, index, close = children
-        return ast.Index(obj, index, _between(obj, close))
+        return self._nest(ast.Index(obj, index, _between(obj, close)), obj, index)
 
     def func_call(self, children: list[Any]) -> ast.FuncCall:
         name = children[0]
-        return ast.FuncCall(name[1], _nodes(children[1:]), _between(name, children[-1]), name[2])
+        args = _nodes(children[1:])
+        return self._nest(ast.FuncCall(name[1], args, _between(name, children[-1]), name[2]), *args)
 
     def number(self, children: list[Any]) -> ast.Literal:
         (token,) = children
@@ -353,14 +407,16 @@ class AstBuilder:
         return ast.Name(token[1], token[2])
 
     def list_expr(self, children: list[Any]) -> ast.ListExpr:
-        return ast.ListExpr(_nodes(children), _between(children[0], children[-1]))
+        items = _nodes(children)
+        return self._nest(ast.ListExpr(items, _between(children[0], children[-1])), *items)
 
     def record_expr(self, children: list[Any]) -> ast.RecordExpr:
-        return ast.RecordExpr(_nodes(children), _between(children[0], children[-1]))
+        entries = _nodes(children)
+        return self._nest(ast.RecordExpr(entries, _between(children[0], children[-1])), *entries)
 
     def record_entry(self, children: list[Any]) -> ast.RecordEntry:
         key, value = children
-        return ast.RecordEntry(key.value, value, _between(key, value))
+        return self._level(ast.RecordEntry(key.value, value, _between(key, value)), value)
 
     # ------------------------------------------------------------ strings
 
@@ -432,7 +488,7 @@ class _Climber:
                     "F012", f"`{operator}` cannot stand here without parentheses", value[2],
                     help=f"`{operator}` binds looser than the operator before it: write `({operator} ...)`")
             operand = self._climb(power)
-            left: ast.Expr = ast.Unary(operator, operand, _between(value, operand))
+            left: ast.Expr = self.builder._nest(ast.Unary(operator, operand, _between(value, operand)), operand)
         else:
             left = value
         while (op := self._peek_binary()) is not None:
@@ -441,7 +497,7 @@ class _Climber:
                 break
             self.position += 1
             right = self._climb(power if associativity == "right" else power + 1)
-            left = ast.Binary(op[1], left, right, _cover(left.span, right.span))
+            left = self.builder._nest(ast.Binary(op[1], left, right, _cover(left.span, right.span)), left, right)
             following = self._peek_binary()
             if associativity == "none" and following is not None and _BINARY[following[1]][0] == power:
                 self.builder.sink.error(

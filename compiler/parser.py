@@ -17,7 +17,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from . import ast
-from .ast_builder import AstBuilder, current_sink
+from .ast_builder import AstBuilder, ParseState, current_parse
 from .diagnostics import Diagnostic, DiagnosticSink
 from .lalr import END, Driver, ParseFailure, lalr_tables
 from .lexer import Lexer, LexFailure, lexer_tables
@@ -84,7 +84,7 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
     """The module of ``text``, or None with diagnostics saying why not."""
     sink = DiagnosticSink(path)
     lexer, driver = lexer_and_driver()
-    reset = current_sink.set(sink)
+    reset = current_parse.set(ParseState(sink))
     try:
         tokens, comments = lexer.tokens(text)
         tokens.append((END, "", ast.NO_SPAN))
@@ -94,7 +94,7 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
         # consequence of it, and what follows it was never read.
         return None, [_describe_syntax_error(text, path)]
     finally:
-        current_sink.reset(reset)
+        current_parse.reset(reset)
     if sink.has_errors:
         return None, _in_source_order(sink.items)
     kept = tuple(ast.Comment(value.rstrip(), span) for _kind, value, span in comments)

@@ -36,6 +36,7 @@ CODES: dict[str, tuple[str, str]] = {
     "F010": ("error", "number too large"),
     "F011": ("error", "chained comparison"),
     "F012": ("error", "`not` or `-` where it needs parentheses"),
+    "F013": ("error", "nested too deeply"),
 }
 
 

@@ -197,3 +197,58 @@ def test_the_language_example_checks_clean_under_strict_and_compiles():
     text = (ROOT / "tests/compiler/fixtures/language_example.flow").read_text()
     assert analyze(text, "refund.flow").diagnostics == []
     assert set(compile_source(text, "refund.flow")["flows"]) == {"refund"}
+
+
+# Nesting: every stage after the parser recurses along the tree, so the parser
+# refuses trees deeper than MAX_DEPTH (F013) instead of letting a later stage
+# overflow Python's stack with a traceback.
+
+_DEEP = {
+    "parentheses": lambda n: "(" * n + "x" + ")" * n,
+    "sum": lambda n: " + ".join(["x"] * n),
+    "coalesce": lambda n: " ?? ".join(["x"] * n),
+    "not": lambda n: "not " * n + "true",
+    "list": lambda n: "[" * n + "]" * n,
+    "record": lambda n: "{a: " * n + "1" + "}" * n,
+    "member": lambda n: "x" + ".a" * n,
+    "index": lambda n: "x" + "[0]" * n,
+    "call": lambda n: "abs(" * n + "x" + ")" * n,
+}
+
+
+def _spec_with(expression: str) -> str:
+    return "flow f {\n state { x: any = null }\n node a {\n  let v = " + expression + \
+        "\n  set x = v\n }\n start -> a\n a -> end\n}\n"
+
+
+@pytest.mark.parametrize("shape", sorted(set(_DEEP) - {"parentheses"}))
+def test_thousands_of_levels_are_a_diagnostic_not_a_traceback(shape):
+    module, diagnostics = parse(_spec_with(_DEEP[shape](5000)))
+    assert module is None and [d.code for d in diagnostics] == ["F013"]
+
+
+def test_parentheses_alone_add_no_depth():
+    module, diagnostics = parse(_spec_with(_DEEP["parentheses"](5000)))
+    assert module is not None and diagnostics == []
+
+
+def test_nesting_is_measured_across_types_and_steps():
+    deep_type = "type T = " + "list[" * 60 + "int" + "]" * 60 + "\nflow f { node a {} start -> a a -> end }"
+    deep_ifs = "flow f { state { x: int = 0 } node a { " + "if x > 0 { " * 60 + "set x = 1" + " }" * 60 + \
+        " } start -> a a -> end }"
+    for text in (deep_type, deep_ifs):
+        _, diagnostics = parse(text)
+        assert [d.code for d in diagnostics] == ["F013"]
+
+
+def test_the_deepest_allowed_tree_goes_through_every_stage():
+    from fermata.compiler.ast_builder import MAX_DEPTH
+    from fermata.compiler.codegen.emit import emit_python
+    from fermata.compiler.fmt import format_source
+    from fermata.compiler.pipeline import compile_source
+
+    for shape, make in _DEEP.items():
+        text = _spec_with(make(MAX_DEPTH - 3))
+        ir = compile_source(text, f"{shape}.flow")
+        assert format_source(text).text is not None
+        compile(emit_python(ir), f"{shape}.py", "exec")  # Python's own nesting limit holds too
