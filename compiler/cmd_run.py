@@ -34,6 +34,8 @@ def parse_json_arg(raw: str | None, what: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise UsageError(f"{what} is not valid JSON: {exc}") from None
+    except RecursionError:  # Python's JSON parser gives up past ~1,000 levels
+        raise UsageError(f"{what} is nested too deeply to be read") from None
 
 
 def _open_store(url: str, create: bool = True) -> Any:

@@ -89,34 +89,81 @@ def combine(current: Any, delta: Any) -> Any:
     raise EvalError(f"cannot `+=` a {type_name(delta)} to a {type_name(current)}")
 
 
-class NotJSON(Exception):
-    """A value is not a JSON value; ``where`` says which part."""
+# Deeper values are refused as they enter a run (answers, input, updates,
+# call results): every copy, check and store of a value recurses along it, and
+# Python's stack holds about 1,000 frames.
+MAX_VALUE_DEPTH = 200
 
-    def __init__(self, where: str, value: Any):
-        super().__init__(f"{where} is a {type_name(value)}, not a JSON value")
+
+class NotJSON(Exception):
+    """A value is not a JSON value (or is nested too deeply); ``where`` says
+    which part."""
+
+    def __init__(self, where: str, value: Any, reason: str | None = None):
+        super().__init__(reason or f"{where} is a {type_name(value)}, not a JSON value")
         self.where = where
+
+
+class _Fault(Exception):
+    """Raised inside :func:`_copy`; each level adds its key on the way out."""
+
+    def __init__(self, value: Any, too_deep: bool = False):
+        self.value = value
+        self.too_deep = too_deep
+        self.path: list[str] = []  # innermost first
+        self.key_of: str | None = None  # set when a dict key itself is at fault
 
 
 def json_copy(value: Any, where: str = "the value") -> Any:
     """A deep copy of a JSON value, checking it is one on the way (one pass
     does both). Raises :class:`NotJSON` naming the offending part."""
+    try:
+        return _copy(value, MAX_VALUE_DEPTH)
+    except _Fault as fault:
+        path = where + "".join(reversed(fault.path))
+        if fault.key_of is not None:
+            raise NotJSON(f"a key of {path} ({fault.key_of})", fault.value) from None
+        if fault.too_deep:
+            raise NotJSON(path, fault.value,
+                          f"{where} is nested more than {MAX_VALUE_DEPTH} levels deep") from None
+        raise NotJSON(path, fault.value) from None
+
+
+def _copy(value: Any, room: int) -> Any:
+    # Where a fault lies is worked out only when there is one: naming every
+    # item's path on the way would cost more than the copy.
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
     if kind is float:
         if math.isfinite(value):
             return value
-        raise NotJSON(where, value)
+        raise _Fault(value)
+    if kind is not list and kind is not dict:
+        raise _Fault(value)
+    if room == 0:
+        raise _Fault(value, too_deep=True)
     if kind is list:
-        return [json_copy(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if kind is dict:
-        copied = {}
-        for key, item in value.items():
-            if type(key) is not str:
-                raise NotJSON(f"a key of {where} ({key!r})", key)
-            copied[key] = json_copy(item, f"{where}[{key!r}]")
-        return copied
-    raise NotJSON(where, value)
+        items: list[Any] = []
+        try:
+            for item in value:
+                items.append(_copy(item, room - 1))
+        except _Fault as fault:
+            fault.path.append(f"[{len(items)}]")
+            raise
+        return items
+    copied = {}
+    for key, item in value.items():
+        if type(key) is not str:
+            fault = _Fault(key)
+            fault.key_of = repr(key)
+            raise fault
+        try:
+            copied[key] = _copy(item, room - 1)
+        except _Fault as fault:
+            fault.path.append(f"[{key!r}]")
+            raise
+    return copied
 
 
 def canonical_json(value: Any) -> str:

@@ -546,6 +546,19 @@ def test_bad_value_json(cli, store: str, raw: str) -> None:
     assert checkpoints(cli, store, "t1") == before
 
 
+@pytest.mark.parametrize(("depth", "says"), [(300, "nested more than 200 levels deep"),
+                                             (100_000, "--value is nested too deeply to be read")])
+def test_a_deeply_nested_value_is_rejected_and_the_run_unchanged(cli, store: str, depth: int,
+                                                                 says: str) -> None:
+    cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 250}')
+    before = checkpoints(cli, store, "t1")
+    nested = "[" * depth + "]" * depth
+    result = cli("resume", "--thread", "t1", "--store", store,
+                 "--value", '{"approved": true, "comment": ' + nested + "}")
+    assert result.code == 2 and says in result.err
+    assert checkpoints(cli, store, "t1") == before
+
+
 def test_a_paused_run_needs_a_value(cli, store: str) -> None:
     cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 250}')
     result = cli("resume", "--thread", "t1", "--store", store)

@@ -43,6 +43,32 @@ def test_non_json_values_are_named() -> None:
         calls.checked_args([object()], {}, "m:f")
 
 
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_values_nested_past_the_limit_are_refused_without_recursing() -> None:
+    from fermata.runtime.values import MAX_VALUE_DEPTH
+
+    assert json_copy(_nested(MAX_VALUE_DEPTH)) == _nested(MAX_VALUE_DEPTH)
+    for depth in (MAX_VALUE_DEPTH + 1, 100_000):
+        with pytest.raises(NotJSON, match=f"the answer is nested more than {MAX_VALUE_DEPTH} levels deep"):
+            json_copy({"a": _nested(depth)}, "the answer")
+
+
+def test_a_fault_deep_inside_is_found_in_linear_time() -> None:
+    # Finding where a fault lies must not copy each level again (that was
+    # exponential in the depth).
+    value: list = [1, 2, (3,)]
+    for _ in range(150):
+        value = [0, value]
+    with pytest.raises(NotJSON, match=r"the value(\[1\]){150}\[2\] is a Python tuple"):
+        json_copy(value)
+
+
 def test_args_hash_is_canonical() -> None:
     assert calls.args_hash([{"b": 1, "a": 2}], {}) == calls.args_hash([{"a": 2, "b": 1}], {})
     assert calls.args_hash([1], {}) != calls.args_hash([1], {"k": 1})
