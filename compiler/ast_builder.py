@@ -38,7 +38,12 @@ MAX_DEPTH = 50
 
 class ParseState:
     """What one parse keeps while the driver runs: its diagnostics, and the
-    depth of every composite node built so far (leaves are depth 1)."""
+    depth of every composite node built so far (leaves are depth 1).
+
+    Depths are keyed by ``id()``: sound because every node a valid parse
+    builds stays in the tree until the parse ends, so no id is reused (only
+    after an error is a subtree dropped, and then the parse fails anyway).
+    """
 
     def __init__(self, sink: DiagnosticSink):
         self.sink = sink
@@ -176,18 +181,19 @@ class AstBuilder:
 
     def refs(self, children: list[Any]) -> Part:
         a, b = children[0].span, children[-1].span
-        return _new_part(Part, ("refs", tuple(children), _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))))
+        span = _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
+        return _new_part(Part, ("refs", tuple(children), span))
 
     def node(self, children: list[Any]) -> ast.NodeDecl:
         name = children[1]
         if children[2][0] == "LBRACE" and children[3] is None:
             # No options, no docstring: the common case, and every child
             # between the braces is a step (or a stray `;`).
-            steps = children[4:-1]
-            if Part in map(type, steps):  # (no == on nodes: that would call their __eq__)
-                steps = [s for s in steps if s is not EMPTY]
+            between = children[4:-1]
+            if Part in map(type, between):  # (no == on nodes: that would call their __eq__)
+                between = [s for s in between if s is not EMPTY]
             a, b = children[0][2], children[-1][2]
-            return ast.NodeDecl(name[1], tuple(steps), None, None, None, None,
+            return ast.NodeDecl(name[1], tuple(between), None, None, None, None,
                                 _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2])
         options: dict[str, Any] = {}
         first_seen: dict[str, ast.Span] = {}

@@ -4,7 +4,7 @@ Lark's own parser loop spends most of its time on bookkeeping we do not need
 (a parser-state object, ``lark.Token`` attributes, a tree node per rule).
 This loop runs the same tables on the lexer's tuples, and each reduction calls
 the AST builder directly with the children a Lark tree node of that rule
-would hold (``_Shape`` applies Lark's rules for which children a node keeps).
+would hold (``_kept_children`` applies Lark's rules for which children a node keeps).
 Rules that only pass their one child up (``?rule: other``) cost a state
 change and nothing else.
 

@@ -215,7 +215,8 @@ class _FlowLowering:
                 else:
                     plain["targets"] = _unique(plain["targets"] + targets)
                 continue
-            when = None if edge.otherwise or edge.condition is None else _ExprLowering(no_locals).lower(edge.condition)
+            when = (None if edge.otherwise or edge.condition is None
+                    else _ExprLowering(no_locals).lower(edge.condition))
             branches.append({"when": when, "targets": _unique(targets), "line": edge.span.line,
                              "_otherwise": edge.otherwise})
         for route in routes.values():
