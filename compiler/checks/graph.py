@@ -32,6 +32,7 @@ from typing import Iterable, Mapping, Sequence
 
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
+from .components import strong_components
 from .context import CheckContext
 
 START, END = "start", "end"
@@ -556,55 +557,10 @@ def _closure(roots: Iterable[str], succ: Mapping[str, Iterable[str]]) -> set[str
     return seen
 
 
-def _components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
-    """Strongly connected components, ordered by their first name in ``names``.
-
-    Tarjan's algorithm, iterative: linear in the graph, and a 10,000-node
-    chain does not meet the recursion limit. (Reach sets per node, simpler,
-    took seconds on a few thousand unreachable nodes.)
-    """
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    found: list[set[str]] = []
-    for root in names:
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(succ.get(root, ())))]
-        while work:
-            name, following = work[-1]
-            advanced = False
-            for target in following:
-                if target not in index:
-                    index[target] = low[target] = len(index)
-                    stack.append(target)
-                    on_stack.add(target)
-                    work.append((target, iter(succ.get(target, ()))))
-                    advanced = True
-                    break
-                if target in on_stack:
-                    low[name] = min(low[name], index[target])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[name])
-            if low[name] == index[name]:
-                component: set[str] = set()
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.add(member)
-                    if member == name:
-                        break
-                found.append(component)
+def _components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) -> list[set[str]]:
+    """Strongly connected components, ordered by their first name in ``names``."""
     position = {name: i for i, name in enumerate(names)}
-    return sorted(found, key=lambda c: min(position[n] for n in c))
+    return sorted(strong_components(names, succ), key=lambda c: min(position[n] for n in c))
 
 
 def _component_links(names: Sequence[str], succ: Mapping[str, set[str]]

@@ -34,7 +34,9 @@ from .. import ast
 from .. import inference as I
 from .. import types as T
 from ..diagnostics import DiagnosticSink, Label, did_you_mean
+from ..ast_builder import MAX_DEPTH
 from . import templates
+from .components import strong_components
 from .context import CheckContext
 
 # Every code this pass reports (with those ``inference.Inferer`` reports for it):
@@ -138,27 +140,51 @@ class _TypeDeclarations:
                                 _span(decl.name_span, decl.span),
                                 help=f"name the type something else, e.g. `My{decl.name.title()}`")
             check_type(self.sink, decl.type, self.decls)
-        cyclic = self._report_cycles()
+        graph = {name: [r.name for r in self.refs(name)] for name in self.decls}
+        # Each component comes after those it refers to: the order to resolve in.
+        components = strong_components(list(self.decls), graph)
+        cyclic = self._report_cycles(components, graph)
         resolved: dict[str, T.FType] = {}
-
-        def visit(name: str) -> None:
-            if name in resolved or name in cyclic or name in T.PRIMITIVES:
-                return
-            for ref in self.refs(name):
-                visit(ref.name)
-            # Names left unresolved (cyclic or unknown, both reported) are `any`.
-            resolved[name] = replace(T.resolve(self.decls[name].type, resolved), alias=name)
-
-        for name in self.decls:
-            visit(name)
+        depths: dict[str, int] = {}
+        too_deep_reported = False
+        for component in components:
+            (name,) = component if len(component) == 1 else (None,)
+            if name is None or name in cyclic or name in T.PRIMITIVES:
+                continue
+            decl = self.decls[name]
+            depth = self._depth(decl.type, depths)
+            if depth > MAX_DEPTH:
+                # Deeper types would make every later stage recurse too far.
+                # Left unresolved, like a cycle, so the names that refer to it
+                # read it as `any`; reported once.
+                if not too_deep_reported:
+                    self.sink.error(
+                        "F013", f"type `{name}` nests more than {MAX_DEPTH} levels deep "
+                        "(each type it names counts as a level)", _span(decl.name_span, decl.span),
+                        help="flatten it: fewer levels of `type` names that only rename another")
+                    too_deep_reported = True
+                continue
+            depths[name] = depth
+            # Names left unresolved (cyclic, too deep or unknown, all reported) are `any`.
+            resolved[name] = replace(T.resolve(decl.type, resolved), alias=name)
         return resolved
 
-    def _report_cycles(self) -> set[str]:
+    def _depth(self, node: ast.Node, depths: Mapping[str, int]) -> int:
+        """Levels of ``node``, a named type counting one more than its own
+        (a written type is at most MAX_DEPTH levels: the parser saw to it)."""
+        if isinstance(node, ast.NamedType):
+            return 1 + depths.get(node.name, 0)
+        if isinstance(node, ast.RecordField):  # one level with its type, as in the parser
+            return self._depth(node.type, depths)
+        return 1 + max((self._depth(child, depths) for child in node.child_list()), default=0)
+
+    def _report_cycles(self, components: list[set[str]], graph: Mapping[str, list[str]]) -> set[str]:
         """F127 once per cycle, at the first declaration of it in the file;
         returns every name on a cycle."""
-        graph = {name: [r.name for r in self.refs(name)] for name in self.decls}
+        order = {name: i for i, name in enumerate(self.decls)}
         cyclic: set[str] = set()
-        for component in _strong_components(graph):
+        for members in sorted(components, key=lambda c: min(order[n] for n in c)):
+            component = sorted(members, key=order.__getitem__)
             first = component[0]
             if len(component) == 1 and first not in graph[first]:
                 continue
@@ -173,41 +199,6 @@ class _TypeDeclarations:
                 notes=["a type compiles to a JSON Schema, which must be finite here"],
                 help="break the cycle with `any` for the nested part, e.g. `children: list[any]`")
         return cyclic
-
-
-def _strong_components(graph: Mapping[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm; each component lists its names in declaration order."""
-    order = {name: i for i, name in enumerate(graph)}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(name: str) -> None:
-        index[name] = low[name] = len(index)
-        stack.append(name)
-        on_stack.add(name)
-        for succ in graph[name]:
-            if succ not in index:
-                visit(succ)
-                low[name] = min(low[name], low[succ])
-            elif succ in on_stack:
-                low[name] = min(low[name], index[succ])
-        if low[name] == index[name]:
-            component: list[str] = []
-            while True:
-                top = stack.pop()
-                on_stack.discard(top)
-                component.append(top)
-                if top == name:
-                    break
-            found.append(sorted(component, key=order.__getitem__))
-
-    for name in graph:
-        if name not in index:
-            visit(name)
-    return sorted(found, key=lambda c: order[c[0]])
 
 
 def _cycle_from(start: str, graph: Mapping[str, list[str]], within: set[str]) -> list[str]:

@@ -1,0 +1,41 @@
+"""Strongly connected components: Tarjan's algorithm, iterative."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+
+from fermata.compiler.checks.components import strong_components
+
+_names = [f"n{i}" for i in range(7)]
+
+
+def _reach(name: str, succ: dict[str, set[str]]) -> set[str]:
+    seen, stack = {name}, [name]
+    while stack:
+        for following in succ[stack.pop()]:
+            if following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen
+
+
+@given(st.dictionaries(st.sampled_from(_names), st.sets(st.sampled_from(_names), max_size=3)))
+def test_components_partition_the_names_and_come_after_what_they_lead_to(edges):
+    names = sorted(set(edges) | {t for targets in edges.values() for t in targets})
+    succ = {n: set(edges.get(n, ())) for n in names}
+    components = strong_components(names, succ)
+    assert sorted(n for c in components for n in c) == names
+    reach = {n: _reach(n, succ) for n in names}
+    for component in components:
+        assert all(reach[a] >= component for a in component)  # mutually reachable
+    position = {n: i for i, c in enumerate(components) for n in c}
+    for name in names:
+        for target in succ[name]:
+            assert position[target] <= position[name]  # what a name refers to comes first
+
+
+def test_a_chain_of_ten_thousand_needs_no_recursion():
+    names = [f"n{i}" for i in range(10_000)]
+    succ = {a: [b] for a, b in zip(names, names[1:])}
+    components = strong_components(names, succ)
+    assert components[0] == {names[-1]} and components[-1] == {names[0]}
