@@ -65,10 +65,17 @@ def check_template(sink: DiagnosticSink, literal: ast.Literal, visible: Collecti
     source = literal.value
     try:
         names = _undeclared(source)
+        unknown = _unknown_filters_and_tests(source)
     except jinja2.TemplateSyntaxError as exc:
         _report_syntax(sink, literal, exc)
         return
-    for kind, name in _unknown_filters_and_tests(source):
+    except RecursionError:  # Jinja parses recursively
+        _report_too_deep(sink, literal)
+        return
+    if not _compiles(source):
+        _report_too_deep(sink, literal)
+        return
+    for kind, name in unknown:
         known = _ENVIRONMENT.filters if kind == "filter" else _ENVIRONMENT.tests
         sink.error("F432", f"unknown {kind} `{name}` in a template",
                    name_span(literal, name, after="|" if kind == "filter" else " is "),
@@ -90,6 +97,26 @@ def check_template(sink: DiagnosticSink, literal: ast.Literal, visible: Collecti
 def _undeclared(source: str) -> frozenset[str]:
     """The names a template reads from its context; raises TemplateSyntaxError."""
     return frozenset(meta.find_undeclared_variables(_NAMES.parse(source)))
+
+
+@lru_cache(maxsize=1024)
+def _compiles(source: str) -> bool:
+    """Whether the runtime's environment can turn the template into Python
+    (compiled, never run). Jinja makes Python that nests as deep as the
+    template, and Python refuses past 100 indents, 20 nested loops or its
+    recursion limit: 30 nested `for`s or 80 parentheses are enough."""
+    try:
+        _ENVIRONMENT.compile(source)
+    except (SyntaxError, RecursionError, MemoryError):  # SyntaxError covers IndentationError
+        return False
+    except jinja2.TemplateError:
+        return True  # an unknown filter or test: reported as such (F432)
+    return True
+
+
+def _report_too_deep(sink: DiagnosticSink, literal: ast.Literal) -> None:
+    sink.error("F430", "template does not parse: it nests too deeply", literal.span,
+               help="split it into several templates, or compute parts with `let`")
 
 
 @lru_cache(maxsize=1024)

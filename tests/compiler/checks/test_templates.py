@@ -134,3 +134,25 @@ def test_random_lipsum_is_not_a_template_name():
     text = 'flow f {\n    state { s: str = "" }\n    node a { set s = "{{ lipsum(1) }}" }\n' \
            '    start -> a\n    a -> end\n}\n'
     assert [(d.code, d.span.line) for d in analyze(text).diagnostics] == [("F431", 3)]
+
+
+@pytest.mark.parametrize("source", [
+    "{% if count %}" * 150 + "x" + "{% endif %}" * 150,            # Python: too many indents
+    "{% for i in items %}" * 30 + "x" + "{% endfor %}" * 30,        # Python: 20 nested loops
+    "{{ " + "(" * 80 + "count" + ")" * 80 + " }}",                  # Jinja's compiler recurses
+    "{{ " + "(" * 3000 + "count" + ")" * 3000 + " }}",              # Jinja's parser recurses
+], ids=["ifs", "fors", "parentheses", "thousands"])
+def test_a_template_python_could_not_compile_is_refused(source):
+    assert [(d.code, d.message) for d in check(literal(source))] == [
+        ("F430", "template does not parse: it nests too deeply")]
+
+
+def test_a_moderately_nested_template_passes_and_renders():
+    from types import SimpleNamespace
+
+    from fermata.runtime.templates import compile_template
+
+    source = "{% if count %}" * 19 + "{{ name }}" + "{% endif %}" * 19
+    assert check(literal(source)) == []
+    view = SimpleNamespace(locals={"count": 1, "name": "ada"}, overlay={}, state={})
+    assert compile_template(source)(view) == "ada"
