@@ -119,6 +119,14 @@ class AstBuilder:
             self._too_deep(state, node.span)
         return node
 
+    def _nest_one(self, node: Any, part: Any) -> Any:
+        """:meth:`_nest` for the commonest case, one part (`set`, `.name`)."""
+        state = current_parse.get()
+        depth = state.depths[id(node)] = state.depths.get(id(part), 1) + 1
+        if depth > MAX_DEPTH and not state.too_deep:
+            self._too_deep(state, node.span)
+        return node
+
     def _level(self, node: Any, inner: Any) -> Any:
         """``node`` (a record entry, a keyword argument) is one level with ``inner``."""
         depths = current_parse.get().depths
@@ -259,13 +267,13 @@ class AstBuilder:
 
     def let(self, children: list[Any]) -> ast.Let:
         keyword, name, value = children
-        return self._nest(ast.Let(name[1], value, _cover(keyword[2], value.span), name[2]), value)
+        return self._nest_one(ast.Let(name[1], value, _cover(keyword[2], value.span), name[2]), value)
 
     def set(self, children: list[Any]) -> ast.Set:
         keyword, name, operator, value = children
         a, b = keyword[2], value.span
-        return self._nest(ast.Set(name[1], operator[1], value,
-                                  _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2]), value)
+        return self._nest_one(ast.Set(name[1], operator[1], value,
+                                      _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2]), value)
 
     def call(self, children: list[Any]) -> ast.Call:
         keyword, once, target, arguments = children
@@ -373,7 +381,7 @@ class AstBuilder:
 
     def member(self, children: list[Any]) -> ast.Member:
         obj, name = children
-        return self._nest(ast.Member(obj, name[1], _between(obj, name)), obj)
+        return self._nest_one(ast.Member(obj, name[1], _between(obj, name)), obj)
 
     def index(self, children: list[Any]) -> ast.Index:
         obj, index, close = children

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import AbstractSet as Set, Iterable, Mapping, Sequence
 
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
@@ -286,7 +286,7 @@ class _FlowCheck:
 
     # ----------------------------------------------------------- reachability
 
-    def _successors(self, name: str) -> set[str]:
+    def _successors(self, name: str) -> Set[str]:
         """Every node `name` may lead to, through any branch or join."""
         if self._successor_map is None:
             # All at once: asking the joins node by node is nodes x joins.
@@ -297,7 +297,7 @@ class _FlowCheck:
                     if source in successors:
                         successors[source].add(join.target)
             self._successor_map = successors
-        return set(self._successor_map.get(name, ()))
+        return self._successor_map.get(name, _NONE)  # shared: callers only read it
 
     def _reachable(self) -> set[str]:
         """Nodes some path from `start` reaches; a join's target once all its
@@ -359,6 +359,8 @@ class _FlowCheck:
 
     def _find_route_options(self, source: str) -> list[frozenset[str]]:
         edges = self.routes.get(source, [])
+        if len(edges) == 1 and not edges[0].conditional:
+            return [frozenset(edges[0].targets)]  # one plain edge: most nodes
         plain = frozenset(t for e in edges if not e.conditional for t in e.targets)
         options: list[frozenset[str]] = []
         for edge in (e for e in edges if e.conditional):
@@ -546,6 +548,9 @@ def _dedupe(options: Iterable[frozenset[str]]) -> list[frozenset[str]]:
     return list(dict.fromkeys(options))
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 def _closure(roots: Iterable[str], succ: Mapping[str, Iterable[str]]) -> set[str]:
     seen = set(roots)
     stack = list(seen)
@@ -563,7 +568,7 @@ def _components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) -> list
     return sorted(strong_components(names, succ), key=lambda c: min(position[n] for n in c))
 
 
-def _component_links(names: Sequence[str], succ: Mapping[str, set[str]]
+def _component_links(names: Sequence[str], succ: Mapping[str, Set[str]]
                      ) -> tuple[list[set[str]], set[int], set[int]]:
     """The components, and the indices of those with an edge in from another
     component and of those with an edge out to another."""
@@ -579,19 +584,19 @@ def _component_links(names: Sequence[str], succ: Mapping[str, set[str]]
     return components, entered, left
 
 
-def _entry_components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
+def _entry_components(names: Sequence[str], succ: Mapping[str, Set[str]]) -> list[set[str]]:
     """Components no other component of ``names`` leads into."""
     components, entered, _left = _component_links(names, succ)
     return [c for i, c in enumerate(components) if i not in entered]
 
 
-def _exit_components(names: Sequence[str], succ: Mapping[str, set[str]]) -> list[set[str]]:
+def _exit_components(names: Sequence[str], succ: Mapping[str, Set[str]]) -> list[set[str]]:
     """Components with no edge to another component of ``names``."""
     components, _entered, left = _component_links(names, succ)
     return [c for i, c in enumerate(components) if i not in left]
 
 
-def _cycle(name: str, succ: Mapping[str, set[str]], order: Mapping[str, int]) -> list[str]:
+def _cycle(name: str, succ: Mapping[str, Set[str]], order: Mapping[str, int]) -> list[str]:
     """The shortest cycle from ``name`` back to itself, as a chain of names."""
     previous: dict[str, str] = {}
     queue = deque([name])
