@@ -376,8 +376,9 @@ class _FlowCheck:
         routing group without `otherwise`, no route at all: F202's case or a
         join source only) or whose edges are broken (already reported)
         terminates; so does every node leading to one that terminates."""
+        only_end = frozenset({END})
         stops = {n for n in self.nodes
-                 if any(END in o or not o - {END} for o in self._route_options(n))
+                 if any(END in o or o <= only_end for o in self._route_options(n))  # may end or stop
                  or any(e.broken for e in self.routes.get(n, ()))}
         predecessors: dict[str, set[str]] = {n: set() for n in self.nodes}
         for name in self.nodes:

@@ -368,3 +368,73 @@ def test_a_long_chain_needs_no_recursion():
     succ = {a: {b} for a, b in zip(names, names[1:])} | {names[-1]: set()}
     assert len(graph._components(names, succ)) == 5000
     assert graph._entry_components(names, succ) == [{"n0"}]
+
+
+# --------------------------------------------------------------------------
+# Termination (F203) against a brute-force reading of the rule
+# --------------------------------------------------------------------------
+
+
+def test_a_fan_out_that_includes_end_can_finish():
+    # `a -> end` and `a -> a` schedule {end, a}: the run may end there.
+    assert "F203" not in codes(flow("start -> a\na -> end\na -> a", nodes="a"))
+
+
+_targets = st.sampled_from(["a", "b", "c", "end"])
+_edges = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sets(_targets, min_size=1, max_size=2),
+                            st.sampled_from(["plain", "when", "otherwise"])), max_size=6)
+
+
+def _stuck(edges: list[tuple[str, frozenset[str], str]]) -> set[str]:
+    """Nodes reachable from `start` from which no choice of branches ever
+    reaches `end` or a place where the run may stop (the rule F203 checks)."""
+    routes: dict[str, list[tuple[frozenset[str], str]]] = {}
+    for source, targets, kind in edges:
+        routes.setdefault(source, []).append((frozenset(targets), kind))
+    options: dict[str, list[frozenset[str]]] = {}
+    for node in "abc":
+        plain = frozenset().union(*(t for t, k in routes.get(node, []) if k == "plain"))
+        branches = [plain | t for t, k in routes.get(node, []) if k != "plain"]
+        # No branch taken is an option unless some branch is `otherwise`.
+        exhaustive = any(k == "otherwise" for _, k in routes.get(node, []))
+        options[node] = branches + ([] if exhaustive else [plain])
+    ends = {n for n in "abc" if any("end" in o or not o - {"end"} for o in options[n])}
+    finishing = set(ends)
+    changed = True
+    while changed:
+        changed = False
+        for node in "abc":
+            if node not in finishing and any(t in finishing for o in options[node] for t in o):
+                finishing.add(node)
+                changed = True
+    reached, frontier = {"a"}, ["a"]
+    while frontier:
+        for o in options[frontier.pop()]:
+            for t in o - {"end"} - reached:
+                reached.add(t)
+                frontier.append(t)
+    return reached - finishing
+
+
+@given(_edges)
+def test_cycles_are_reported_exactly_when_some_reachable_node_can_never_finish(edges):
+    # One kind of edge per source and `otherwise` last, so no other error intervenes.
+    kinds: dict[str, str] = {}
+    lines = ["start -> a"]
+    otherwise_seen: set[str] = set()
+    kept = []
+    for source, targets, kind in edges:
+        group = "plain" if kind == "plain" else "routed"
+        if kinds.setdefault(source, group) != group or source in otherwise_seen:
+            continue
+        if kind == "otherwise":
+            otherwise_seen.add(source)
+        guard = {"plain": "", "when": " when ok", "otherwise": " otherwise"}[kind]
+        lines.append(f"{source} -> {', '.join(sorted(targets))}{guard}")
+        kept.append((source, frozenset(targets), kind))
+    found = run(flow("\n".join(lines), nodes="a b c"))
+    in_cycles = {name for d in found if d.code == "F203" for name in re.findall(r"`(\w)`", d.message)
+                 + re.findall(r"(?:^| -> )(\w)(?= ->|`)", d.message.split("`")[1])}
+    stuck = _stuck(kept)
+    assert bool(stuck) == any(d.code == "F203" for d in found)
+    assert in_cycles <= stuck
