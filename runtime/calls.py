@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import CallTimeoutError, EvalError, UserCodeError
-from .values import NotJSON, canonical_json, json_copy
+from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
 
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
 _functions: dict[str, Callable[..., Any]] = {}
@@ -56,12 +56,12 @@ def invoke(target: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         result = function(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - anything user code raises is reported
         raise _user_error(target, exc, "raised") from None
-    return checked(result, target, "its result")
+    return checked(result, target, "its result", max_depth=MAX_VALUE_DEPTH)
 
 
-def checked(value: Any, target: str, what: str) -> Any:
+def checked(value: Any, target: str, what: str, max_depth: int | None = None) -> Any:
     try:
-        return json_copy(value, what)
+        return json_copy(value, what, max_depth=max_depth)
     except NotJSON as exc:
         raise EvalError(f'call "{target}": {exc}') from None
 

@@ -14,7 +14,7 @@ from typing import Any
 from .checkpoint import Checkpoint
 from .errors import ResumeError
 from .flow import CompiledFlow
-from .values import NotJSON, json_copy
+from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
 
 
 class _NoResume:
@@ -95,7 +95,7 @@ def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow) -> dict[str, A
         if _is_static(entry):
             continue
         try:
-            value = json_copy(value, "the answer")
+            value = json_copy(value, "the answer", max_depth=MAX_VALUE_DEPTH)
         except NotJSON as exc:
             problems.append(f"`{entry['id']}`: {exc}")
             continue

@@ -18,7 +18,7 @@ from typing import Any
 from .errors import FermataError, InputError, SpecChangedError
 from .node import CompiledNode, Route, compile_route
 from .schemas import Schemas
-from .values import NotJSON, canonical_json, json_copy
+from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
 
 IR_VERSION = 1
 
@@ -153,7 +153,7 @@ class CompiledFlow:
 
     def _value_problems(self, name: str, value: Any) -> list[str]:
         try:
-            json_copy(value, f"`{name}`")
+            json_copy(value, f"`{name}`", max_depth=MAX_VALUE_DEPTH)
         except NotJSON as exc:
             return [str(exc)]
         return [f"`{name}`: {p}" for p in self.schemas.violations(self.field_schemas[name], value)]

@@ -90,8 +90,9 @@ def combine(current: Any, delta: Any) -> Any:
 
 
 # Deeper values are refused as they enter a run (answers, input, updates,
-# call results): every copy, check and store of a value recurses along it, and
-# Python's stack holds about 1,000 frames.
+# call results: ``json_copy(..., max_depth=MAX_VALUE_DEPTH)``): every copy,
+# check and store of a value recurses along it, and Python's stack holds
+# about 1,000 frames. Values a flow builds itself are not cut short.
 MAX_VALUE_DEPTH = 200
 
 
@@ -114,24 +115,26 @@ class _Fault(Exception):
         self.key_of: str | None = None  # set when a dict key itself is at fault
 
 
-def json_copy(value: Any, where: str = "the value") -> Any:
-    """A deep copy of a JSON value, checking it is one on the way (one pass
-    does both). Raises :class:`NotJSON` naming the offending part."""
+def json_copy(value: Any, where: str = "the value", max_depth: int | None = None) -> Any:
+    """A deep copy of a JSON value, checking it is one (and, given
+    ``max_depth``, no deeper) on the way: one pass does both. Raises
+    :class:`NotJSON` naming the offending part."""
     try:
-        return _copy(value, MAX_VALUE_DEPTH)
+        return _copy(value, -1 if max_depth is None else max_depth)
     except _Fault as fault:
         path = where + "".join(reversed(fault.path))
         if fault.key_of is not None:
             raise NotJSON(f"a key of {path} ({fault.key_of})", fault.value) from None
         if fault.too_deep:
             raise NotJSON(path, fault.value,
-                          f"{where} is nested more than {MAX_VALUE_DEPTH} levels deep") from None
+                          f"{where} is nested more than {max_depth} levels deep") from None
         raise NotJSON(path, fault.value) from None
 
 
 def _copy(value: Any, room: int) -> Any:
     # Where a fault lies is worked out only when there is one: naming every
-    # item's path on the way would cost more than the copy.
+    # item's path on the way would cost more than the copy. ``room``: levels
+    # left (negative: no limit).
     kind = type(value)
     if kind is str or kind is int or kind is bool or value is None:
         return value
