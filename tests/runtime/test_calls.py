@@ -41,3 +41,19 @@ def test_non_json_values_are_named() -> None:
         json_copy({1: "x"})
     with pytest.raises(EvalError, match="its arguments"):
         calls.checked_args([object()], {}, "m:f")
+
+
+def test_args_hash_is_canonical() -> None:
+    assert calls.args_hash([{"b": 1, "a": 2}], {}) == calls.args_hash([{"a": 2, "b": 1}], {})
+    assert calls.args_hash([1], {}) != calls.args_hash([1], {"k": 1})
+
+
+def test_run_with_timeout() -> None:
+    assert calls.run_with_timeout(lambda: 42, 1000, "w") == 42
+    assert calls.run_with_timeout(lambda: 42, None, "w") == 42
+    start = time.perf_counter()
+    with pytest.raises(CallTimeoutError, match="w timed out after 20 ms"):
+        calls.run_with_timeout(lambda: time.sleep(1), 20, "w")
+    assert time.perf_counter() - start < 0.5
+    with pytest.raises(KeyError):
+        calls.run_with_timeout(lambda: {}["k"], 1000, "w")
