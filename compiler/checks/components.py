@@ -1,9 +1,11 @@
-"""Strongly connected components, for the checks that look for cycles (the
-flow graph's nodes, type declarations)."""
+"""Graph algorithms for the checks that follow references: reachability and
+strongly connected components (over a flow's nodes, over type declarations).
+Graphs are ``{name: successors}`` mappings; all of it is iterative, so a chain
+of 10,000 names does not meet Python's recursion limit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 
 def strong_components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) -> list[set[str]]:
@@ -55,3 +57,49 @@ def strong_components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) -
                         break
                 found.append(component)
     return found
+
+
+def closure(roots: Iterable[str], succ: Mapping[str, Iterable[str]]) -> set[str]:
+    """``roots`` and every name reachable from them."""
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        for following in succ.get(stack.pop(), ()):
+            if following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen
+
+
+def ordered_components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) -> list[set[str]]:
+    """Strongly connected components, ordered by their first name in ``names``."""
+    position = {name: i for i, name in enumerate(names)}
+    return sorted(strong_components(names, succ), key=lambda c: min(position[n] for n in c))
+
+
+def _component_links(names: Sequence[str], succ: Mapping[str, Set[str]]
+                     ) -> tuple[list[set[str]], set[int], set[int]]:
+    """The components, and the indices of those with an edge in from another
+    component and of those with an edge out to another."""
+    components = ordered_components(names, succ)
+    owner = {name: i for i, component in enumerate(components) for name in component}
+    entered: set[int] = set()
+    left: set[int] = set()
+    for name in names:
+        for target in succ.get(name, ()):
+            if target in owner and owner[target] != owner[name]:
+                entered.add(owner[target])
+                left.add(owner[name])
+    return components, entered, left
+
+
+def entry_components(names: Sequence[str], succ: Mapping[str, Set[str]]) -> list[set[str]]:
+    """Components no other component of ``names`` leads into."""
+    components, entered, _left = _component_links(names, succ)
+    return [c for i, c in enumerate(components) if i not in entered]
+
+
+def exit_components(names: Sequence[str], succ: Mapping[str, Set[str]]) -> list[set[str]]:
+    """Components with no edge to another component of ``names``."""
+    components, _entered, left = _component_links(names, succ)
+    return [c for i, c in enumerate(components) if i not in left]

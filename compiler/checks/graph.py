@@ -27,12 +27,12 @@ space to say "never") is skipped.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import AbstractSet as Set, Iterable, Mapping, Sequence
 
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
-from .components import strong_components
+from .components import closure, entry_components, exit_components
 from .context import CheckContext
 
 START, END = "start", "end"
@@ -324,11 +324,11 @@ class _FlowCheck:
         unreachable_set = set(unreachable)
         succ = {n: self._successors(n) & unreachable_set for n in unreachable}
         unconnected: set[str] = set()
-        for component in _entry_components(unreachable, succ):
+        for component in entry_components(unreachable, succ):
             if component & self.orphaned:
                 continue
             name = min(component, key=self.order.__getitem__)
-            downstream = sorted(_closure([name], succ) - {name}, key=self.order.__getitem__)
+            downstream = sorted(closure([name], succ) - {name}, key=self.order.__getitem__)
             notes = [f"{_names_list(downstream)} {'is' if len(downstream) == 1 else 'are'} "
                      "unreachable through it too"] if downstream else []
             if name not in self.has_edges_in and name not in self.has_edges_out:
@@ -384,7 +384,7 @@ class _FlowCheck:
         for name in self.nodes:
             for target in self._successors(name):
                 predecessors[target].add(name)
-        terminating = _closure(stops, predecessors)
+        terminating = closure(stops, predecessors)
         live = self._reachable() if START in self.routes else set(self.nodes)
         stuck = [n for n in self.nodes if n not in terminating and n in live]
         stuck_set = set(stuck)
@@ -393,10 +393,10 @@ class _FlowCheck:
         for name, targets in succ.items():
             for target in targets:
                 stuck_predecessors[target].add(name)
-        for component in _exit_components(stuck, succ):
+        for component in exit_components(stuck, succ):
             name = min(component, key=self.order.__getitem__)
             chain = _cycle(name, {n: succ[n] & component for n in component}, self.order)
-            into = sorted(_closure(component, stuck_predecessors) - component, key=self.order.__getitem__)
+            into = sorted(closure(component, stuck_predecessors) - component, key=self.order.__getitem__)
             notes = ["no edge leaves the cycle, so the run loops until its step limit"]
             if into:
                 notes.append(f"{_names_list(into)} only lead{'s' if len(into) == 1 else ''} "
@@ -550,51 +550,6 @@ def _dedupe(options: Iterable[frozenset[str]]) -> list[frozenset[str]]:
 
 
 _NONE: frozenset[str] = frozenset()
-
-
-def _closure(roots: Iterable[str], succ: Mapping[str, Iterable[str]]) -> set[str]:
-    seen = set(roots)
-    stack = list(seen)
-    while stack:
-        for following in succ.get(stack.pop(), ()):
-            if following not in seen:
-                seen.add(following)
-                stack.append(following)
-    return seen
-
-
-def _components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) -> list[set[str]]:
-    """Strongly connected components, ordered by their first name in ``names``."""
-    position = {name: i for i, name in enumerate(names)}
-    return sorted(strong_components(names, succ), key=lambda c: min(position[n] for n in c))
-
-
-def _component_links(names: Sequence[str], succ: Mapping[str, Set[str]]
-                     ) -> tuple[list[set[str]], set[int], set[int]]:
-    """The components, and the indices of those with an edge in from another
-    component and of those with an edge out to another."""
-    components = _components(names, succ)
-    owner = {name: i for i, component in enumerate(components) for name in component}
-    entered: set[int] = set()
-    left: set[int] = set()
-    for name in names:
-        for target in succ.get(name, ()):
-            if target in owner and owner[target] != owner[name]:
-                entered.add(owner[target])
-                left.add(owner[name])
-    return components, entered, left
-
-
-def _entry_components(names: Sequence[str], succ: Mapping[str, Set[str]]) -> list[set[str]]:
-    """Components no other component of ``names`` leads into."""
-    components, entered, _left = _component_links(names, succ)
-    return [c for i, c in enumerate(components) if i not in entered]
-
-
-def _exit_components(names: Sequence[str], succ: Mapping[str, Set[str]]) -> list[set[str]]:
-    """Components with no edge to another component of ``names``."""
-    components, _entered, left = _component_links(names, succ)
-    return [c for i, c in enumerate(components) if i not in left]
 
 
 def _cycle(name: str, succ: Mapping[str, Set[str]], order: Mapping[str, int]) -> list[str]:
