@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
+from fermata.compiler.checks import components
 from fermata.compiler.checks.components import strong_components
 
 _names = [f"n{i}" for i in range(7)]
@@ -39,3 +40,29 @@ def test_a_chain_of_ten_thousand_needs_no_recursion():
     succ = {a: [b] for a, b in zip(names, names[1:])}
     components = strong_components(names, succ)
     assert components[0] == {names[-1]} and components[-1] == {names[0]}
+
+
+_eight_names = [f"n{i}" for i in range(8)]
+
+
+@given(st.dictionaries(st.sampled_from(_eight_names), st.sets(st.sampled_from(_eight_names), max_size=3),
+                       min_size=1))
+def test_components_are_the_mutual_reach_classes_in_first_name_order(edges):
+    names = sorted(set(edges) | {t for targets in edges.values() for t in targets})
+    succ = {n: set(edges.get(n, ())) for n in names}
+    reach = {n: components.closure([n], succ) for n in names}
+    expected: list[set[str]] = []
+    for name in names:
+        if not any(name in c for c in expected):
+            expected.append({m for m in reach[name] if name in reach[m]})
+    assert components.ordered_components(names, succ) == expected
+    entered = [c for c in expected if any(succ[n] & c for o in expected if o is not c for n in o)]
+    assert components.entry_components(names, succ) == [c for c in expected if c not in entered]
+    assert components.exit_components(names, succ) == [c for c in expected if all(succ[n] <= c for n in c)]
+
+
+def test_a_long_chain_has_one_entry_and_five_thousand_components():
+    names = [f"n{i}" for i in range(5000)]
+    succ = {a: {b} for a, b in zip(names, names[1:])} | {names[-1]: set()}
+    assert len(components.ordered_components(names, succ)) == 5000
+    assert components.entry_components(names, succ) == [{"n0"}]

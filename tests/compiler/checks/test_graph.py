@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from fermata.compiler.checks import components, declarations, graph, steps
+from fermata.compiler.checks import declarations, graph, steps
 from fermata.compiler.checks.context import CheckContext
 from fermata.compiler.diagnostics import Diagnostic, DiagnosticSink
 from fermata.compiler.parser import parse
@@ -338,36 +338,6 @@ def test_a_misspelt_target_is_reported_once_not_again_as_an_unreachable_node():
 
     text = ("flow f {\n    node review {}\n    start -> reveiw\n    review -> end\n}\n")
     assert [(d.code, d.span.line) for d in analyze(text).diagnostics] == [("F101", 3)]
-
-
-# --------------------------------------------------------------------------
-# Strongly connected components (Tarjan) against their definition
-# --------------------------------------------------------------------------
-
-_node_names = [f"n{i}" for i in range(8)]
-
-
-@given(st.dictionaries(st.sampled_from(_node_names), st.sets(st.sampled_from(_node_names), max_size=3),
-                       min_size=1))
-def test_components_are_the_mutual_reach_classes_in_first_name_order(edges):
-    names = sorted(set(edges) | {t for targets in edges.values() for t in targets})
-    succ = {n: set(edges.get(n, ())) for n in names}
-    reach = {n: components.closure([n], succ) for n in names}
-    expected: list[set[str]] = []
-    for name in names:
-        if not any(name in c for c in expected):
-            expected.append({m for m in reach[name] if name in reach[m]})
-    assert components.ordered_components(names, succ) == expected
-    entered = [c for c in expected if any(succ[n] & c for o in expected if o is not c for n in o)]
-    assert components.entry_components(names, succ) == [c for c in expected if c not in entered]
-    assert components.exit_components(names, succ) == [c for c in expected if all(succ[n] <= c for n in c)]
-
-
-def test_a_long_chain_needs_no_recursion():
-    names = [f"n{i}" for i in range(5000)]
-    succ = {a: {b} for a, b in zip(names, names[1:])} | {names[-1]: set()}
-    assert len(components.ordered_components(names, succ)) == 5000
-    assert components.entry_components(names, succ) == [{"n0"}]
 
 
 # --------------------------------------------------------------------------
