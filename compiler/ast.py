@@ -98,6 +98,14 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     return names
 
 
+# How deep a tree may nest (F013, refused by the parser and, through `type`
+# names, by the type checker): every later stage (checks, lowering, the
+# printer, the runtime's evaluator) recurses along the tree within Python's
+# 1,000 frames, and generated Python nests up to three brackets per level
+# within Python's 200. Hand-written specs nest a few levels.
+MAX_DEPTH = 50
+
+
 # The reserved words of the language (LANGUAGE.md, "Lexical").
 KEYWORDS = frozenset((
     "flow type state input output node let set call once interrupt expect before after start end "

@@ -23,17 +23,13 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from . import ast
+from .ast import MAX_DEPTH
 from .diagnostics import DiagnosticSink, Label
 from .lexer import Token
 
 GENERIC_TYPES = ("list", "map")
 NODE_OPTIONS = ("retry", "backoff", "timeout")
 
-# Deeper trees are refused (F013): every later stage (checks, lowering, the
-# printer, the runtime's evaluator) recurses along them within Python's
-# 1,000 frames, and generated Python nests up to three brackets per level
-# within Python's 200. Hand-written specs nest a few levels.
-MAX_DEPTH = 50
 
 
 class ParseState:

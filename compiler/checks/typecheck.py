@@ -31,10 +31,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from .. import ast
+from ..ast import MAX_DEPTH
 from .. import inference as I
 from .. import types as T
 from ..diagnostics import DiagnosticSink, Label, did_you_mean
-from ..ast_builder import MAX_DEPTH
 from . import templates
 from .components import strong_components
 from .context import CheckContext
