@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from .cli_io import read_user_file
 from .diagnostics import CompileError
-from .pipeline import compile_file
+from .pipeline import compile_source
 
 
 def compile_or_report(file: str) -> dict[str, Any] | None:
@@ -17,10 +18,9 @@ def compile_or_report(file: str) -> dict[str, Any] | None:
     from . import render
 
     path = Path(file)
-    if not path.is_file():
-        raise UsageError(f"no such file: {file}")
+    text = read_user_file(file, encoding="utf-8-sig")  # as pipeline.read_source reads it
     try:
-        return compile_file(path)
+        return compile_source(text, path.as_posix())
     except CompileError as exc:
         sources = {path.as_posix(): exc.source or ""}
         sys.stderr.write(render.render_pretty(list(exc.diagnostics), sources,

@@ -6,10 +6,10 @@ import argparse
 import difflib
 import sys
 
-from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from .cli_io import read_user_file
 from .cmd_check import find_specs
 from .fmt import format_source
-from .pipeline import read_source
 
 
 def run_fmt(args: argparse.Namespace) -> int:
@@ -20,10 +20,7 @@ def run_fmt(args: argparse.Namespace) -> int:
     broken = False
     for file in files:
         name = file.as_posix()
-        try:
-            original = read_source(file)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {name}: {exc}") from None
+        original = read_user_file(name, encoding="utf-8-sig")
         result = format_source(original, name)
         if result.text is None:
             broken = True
