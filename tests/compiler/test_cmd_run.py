@@ -613,6 +613,97 @@ def test_run_on_a_thread_in_progress(cli, store: str) -> None:
     assert checkpoints(cli, store, "t1") == before
 
 
+# Each call of `pay` writes a line to the ledger file: a test can count what a run paid.
+PAYING_FLOW = """\
+flow paying {
+    state {
+        ledger: str
+        paid: int = 0
+    }
+    input ledger
+    output paid
+
+    node pay {
+        let n = call "fermata_cli_ledger:pay"(ledger)
+        set paid = n
+    }
+    start -> pay
+    pay -> end
+}
+"""
+
+LEDGER_MODULE = """\
+def pay(ledger):
+    with open(ledger, "a", encoding="utf-8") as file:
+        file.write("paid\\n")
+    with open(ledger, encoding="utf-8") as file:
+        return len(file.readlines())
+"""
+
+
+@pytest.fixture
+def paying(tmp_path: Path) -> tuple[str, Path]:
+    (tmp_path / "fermata_cli_ledger.py").write_text(LEDGER_MODULE, encoding="utf-8")
+    path = tmp_path / "paying.flow"
+    path.write_text(PAYING_FLOW, encoding="utf-8")
+    return str(path), tmp_path / "ledger.txt"
+
+
+def test_run_on_a_finished_thread_is_refused_and_pays_nothing(cli, store: str,
+                                                              paying: tuple[str, Path]) -> None:
+    flow, ledger = paying
+    argv = ("run", flow, "--store", store, "--thread", "t1", "--input", json.dumps({"ledger": str(ledger)}))
+    assert cli(*argv).code == 0
+    assert ledger.read_text(encoding="utf-8").count("paid") == 1
+    before = checkpoints(cli, store, "t1")
+    result = cli(*argv)
+    assert result.code == 2 and result.out == ""
+    assert "thread `t1` already holds a finished run (done at step 1)" in result.err
+    assert "--again" in result.err and "fermata state --thread t1" in result.err
+    assert ledger.read_text(encoding="utf-8").count("paid") == 1  # nothing ran, nothing paid
+    assert checkpoints(cli, store, "t1") == before
+
+
+def test_again_starts_a_new_run_on_a_finished_thread(cli, store: str, paying: tuple[str, Path]) -> None:
+    flow, ledger = paying
+    argv = ("run", flow, "--store", store, "--thread", "t1", "--input", json.dumps({"ledger": str(ledger)}))
+    assert cli(*argv).code == 0
+    before = checkpoints(cli, store, "t1")
+    result = cli(*argv, "--again", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["status"] == "done" and result.json()["output"] == {"paid": 2}
+    after = checkpoints(cli, store, "t1")
+    assert after[:len(before)] == before and len(after) > len(before)  # the first run's history is kept
+
+
+def test_again_never_restarts_a_run_in_progress(cli, store: str, failing: str, tmp_path: Path) -> None:
+    cli("run", REFUND, "--store", store, "--thread", "paused", "--input", '{"amount": 250}')
+    flag = tmp_path / "flag"
+    flag.touch()
+    cli("run", failing, "--store", store, "--thread", "failed", "--input", json.dumps({"flag": str(flag)}))
+    for thread, status, how in (("paused", "interrupted", "continue it with"),
+                                ("failed", "failed", "retry the failed step with")):
+        before = checkpoints(cli, store, thread)
+        flow = REFUND if thread == "paused" else failing
+        result = cli("run", flow, "--store", store, "--thread", thread, "--again", "--input", "{}")
+        assert result.code == 2
+        assert f"thread `{thread}` has a run in progress" in result.err and f"status {status}" in result.err
+        assert f"{how} `fermata resume --thread {thread} --store {store}`" in result.err
+        assert "--again only restarts a finished run" in result.err
+        assert checkpoints(cli, store, thread) == before
+
+
+def test_again_needs_a_thread(cli, store: str) -> None:
+    result = cli("run", REFUND, "--store", store, "--again", "--input", '{"amount": 1}')
+    assert result.code == 2 and "--again" in result.err and "--thread" in result.err
+    assert thread_ids(cli, store) == []
+
+
+def test_again_on_a_new_thread_starts_its_first_run(cli, store: str) -> None:
+    result = cli("run", REFUND, "--store", store, "--thread", "fresh", "--again", "--input", '{"amount": 20}')
+    assert result.code == 0 and result.out.startswith("thread fresh: paused")
+
+
 def test_resuming_under_a_spec_that_lost_the_interrupt(cli, store: str, parallel: str) -> None:
     cli("run", parallel, "--store", store, "--thread", "p", "--input", '{"item": "x"}')
     before = checkpoints(cli, store, "p")
