@@ -751,6 +751,100 @@ def test_missing_required_option_is_usage(cli) -> None:
 
 
 # --------------------------------------------------------------------------
+# Run data printed on a terminal: escape sequences are shown, never obeyed
+# --------------------------------------------------------------------------
+
+# Clear the screen, retitle the window, and a C1 CSI (one character) that turns text red.
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x9b31m\x7f\r"
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+RAISING_MODULE = """\
+def boom(text):
+    raise ValueError("bad: " + text)
+"""
+
+RAISING_FLOW = """\
+flow raising {
+    state {
+        text: str
+    }
+    input text
+
+    node go {
+        let r = call "fermata_cli_raising:boom"(text)
+    }
+    start -> go
+    go -> end
+}
+"""
+
+
+def strings_of(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *strings_of(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_of(item)]
+    return []
+
+
+def assert_terminal_safe(result: Result) -> None:
+    for stream in (result.out, result.err):
+        assert not RAW_CONTROL.search(stream), repr(stream)
+
+
+def test_run_data_is_escaped_in_every_text_and_json_printer(cli, store: str, parallel: str,
+                                                           tmp_path: Path) -> None:
+    thread = "t" + HOSTILE
+    started = cli("run", parallel, "--store", store, "--thread", thread, "--input", json.dumps({"item": HOSTILE}))
+    assert started.code == 0
+    assert_terminal_safe(started)
+    assert "legal sign-off for \\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\x7f\\x0d?" in started.out  # payload, visible
+    reading = [(argv, json_flag) for argv in (("state",), ("history",), ("threads",))
+               for json_flag in ((), ("--json",))]
+    answering = [(("resume", "--id", "ask_legal:legal", "--value", "true"), ()),
+                 (("resume", "--id", "ask_finance:finance", "--value", "true"), ("--json",))]
+    for argv, json_flag in reading + answering:
+        thread_flag = () if argv[0] == "threads" else ("--thread", thread)
+        result = cli(*argv, *thread_flag, "--store", store, *json_flag)
+        assert result.code == 0, result.err
+        assert_terminal_safe(result)
+        if json_flag:  # still JSON, meaning the same
+            assert any(HOSTILE in text for text in strings_of(result.json()))
+        if argv[0] == "state" and not json_flag:
+            assert "\\u001b[2J" in result.out and "\\u009b31m" in result.out
+    # refused input quoting the bad value, on stderr
+    result = cli("run", REFUND, "--store", store, "--input", json.dumps({"amount": HOSTILE}))
+    assert result.code == 2
+    assert_terminal_safe(result)
+
+    (tmp_path / "fermata_cli_raising.py").write_text(RAISING_MODULE, encoding="utf-8")
+    (tmp_path / "raising.flow").write_text(RAISING_FLOW, encoding="utf-8")
+    for json_flag in ((), ("--json",)):
+        result = cli("run", str(tmp_path / "raising.flow"), "--store", store, *json_flag,
+                     "--input", json.dumps({"text": HOSTILE}))
+        assert result.code == 1
+        assert_terminal_safe(result)
+        assert "bad: " in result.out
+
+
+def test_a_lone_surrogate_from_user_code_is_printed_escaped(cli, tmp_path: Path) -> None:
+    # A call may raise with a string Python holds but UTF-8 cannot: print it, escaped, rather
+    # than crash. (The memory store: what the SQLite store does with it is the store's business.)
+    # Its own module name: the one of the test above is imported already.
+    (tmp_path / "fermata_cli_surrogate.py").write_text(
+        RAISING_MODULE.replace('"bad: " + text', '"bad: \\ud800 " + text'), encoding="utf-8")
+    (tmp_path / "raising.flow").write_text(RAISING_FLOW.replace("fermata_cli_raising", "fermata_cli_surrogate"),
+                                           encoding="utf-8")
+    for json_flag in ((), ("--json",)):
+        result = cli("run", str(tmp_path / "raising.flow"), "--store", "memory:", *json_flag,
+                     "--input", '{"text": "x"}')
+        assert result.code == 1, result.err
+        assert "bad: \\ud800 x" in result.out
+
+
+# --------------------------------------------------------------------------
 # The default store
 # --------------------------------------------------------------------------
 
