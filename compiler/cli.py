@@ -200,6 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `fermata history ... | head`
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw tracebacks
+        if _is_fermata_error(exc):
+            # A refusal (a busy or corrupt store, a run that cannot go on) that the
+            # command did not phrase itself: still the user's to act on, not our bug.
+            print(terminal_safe(f"fermata {args.command}: error: {exc}"), file=sys.stderr)
+            return EXIT_USAGE
         print(terminal_safe(f"fermata {args.command}: internal error: {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         if os.environ.get("FERMATA_DEBUG"):
@@ -208,6 +213,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("this is a bug in fermata; rerun with FERMATA_DEBUG=1 for the traceback "
                   "and please report it", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _is_fermata_error(exc: BaseException) -> bool:
+    # Looked up, not imported: `fermata check` never loads the runtime, and
+    # when the runtime is not loaded no FermataError can have been raised.
+    errors = sys.modules.get("fermata.runtime.errors")
+    return errors is not None and isinstance(exc, errors.FermataError)
 
 
 if __name__ == "__main__":  # pragma: no cover
