@@ -34,6 +34,7 @@ from .cli import UsageError
 # is a one-character CSI on some terminals) and lone surrogates (printing
 # one raises UnicodeEncodeError).
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSAFE_BUT_COLOUR = re.compile("(?!\x1b\\[[0-9;]*m)[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -41,10 +42,13 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def terminal_safe(text: str) -> str:
+def terminal_safe(text: str, *, keep_colour: bool = False) -> str:
     """``text`` with every control character but newline and tab, and every
-    lone surrogate, replaced by a visible escape (``\\x1b``, ``\\ud800``)."""
-    return _UNSAFE.sub(_visible, text)
+    lone surrogate, replaced by a visible escape (``\\x1b``, ``\\ud800``).
+
+    ``keep_colour`` keeps colour sequences (``ESC [ 1;31 m``, which can only
+    change how text looks), for output the renderer coloured itself."""
+    return (_UNSAFE_BUT_COLOUR if keep_colour else _UNSAFE).sub(_visible, text)
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -58,7 +62,13 @@ def dump_json(value: Any, indent: int | None = None) -> str:
     (kept so that names read as written), lets DEL, C1 controls and lone
     surrogates through raw. Outside its strings JSON text is ASCII, so any
     such character is inside a string, where ``\\uXXXX`` means the same."""
-    return _UNSAFE.sub(_json_escape, json.dumps(value, indent=indent, ensure_ascii=False))
+    return json_text_safe(json.dumps(value, indent=indent, ensure_ascii=False))
+
+
+def json_text_safe(text: str) -> str:
+    """JSON text (from any ``json.dumps``) with DEL, C1 controls and lone
+    surrogates written as ``\\uXXXX`` escapes, which mean the same there."""
+    return _UNSAFE.sub(_json_escape, text)
 
 
 def write_out(text: str) -> None:

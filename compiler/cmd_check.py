@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
-from .cli_io import read_user_file, require_file
+from .cli_io import json_text_safe, read_user_file, require_file, terminal_safe
 from .diagnostics import Diagnostic, Severity
 from .pipeline import analyze
 
@@ -80,7 +80,9 @@ def run_check(args: argparse.Namespace) -> int:
         out = {"text": render.render_text, "json": render.render_json,
                "github": render.render_github}[fmt](diagnostics)
     if out:
-        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+        # Paths and quoted spec text come from the files checked: printed safely.
+        safe = json_text_safe(out) if fmt in ("json", "sarif") else terminal_safe(out, keep_colour=fmt == "pretty")
+        sys.stdout.write(safe if safe.endswith("\n") else safe + "\n")
     failing = [d for d in diagnostics
                if d.severity is Severity.ERROR or (args.strict and d.severity is Severity.WARNING)]
     return EXIT_FINDINGS if failing else EXIT_OK
