@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from .cli_io import json_text_safe, read_user_file, terminal_safe

@@ -7,7 +7,12 @@ import re
 
 import pytest
 from fermata.compiler.cli import UsageError
-from fermata.compiler.cli_io import dump_json, loads_strict, parse_json_text, terminal_safe
+from fermata.compiler.cli_io import (
+    dump_json,
+    loads_strict,
+    parse_json_text,
+    terminal_safe,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
