@@ -36,6 +36,23 @@ def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def positive_int(text: str) -> int:
+    """``--step-limit``: a run needs at least one step to do anything."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {value}")
+    return value
+
+
+def thread_id(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("a thread id cannot be empty")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fermata",
@@ -74,28 +91,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="start a run; it goes on until done, failed or paused")
     p.add_argument("file", metavar="FILE", help="a .flow file or a compiled IR (.json)")
     p.add_argument("--input", metavar="JSON|@FILE", help="the input fields as a JSON object")
-    p.add_argument("--thread", metavar="ID", help="the run's id (default: a new one, printed)")
+    p.add_argument("--thread", type=thread_id, metavar="ID",
+                   help="the run's id (default: a new one, printed); a thread that holds a run "
+                        "is refused, see --again")
+    p.add_argument("--again", action="store_true",
+                   help="start a new run on a thread whose run is done (it keeps its history)")
     p.add_argument("--flow", help="which flow, when the file holds several")
-    p.add_argument("--step-limit", type=int, default=1000, metavar="N")
+    p.add_argument("--step-limit", type=positive_int, default=1000, metavar="N")
     _add_store(p)
     _add_json(p)
 
     p = sub.add_parser("resume", help="answer a paused run's interrupts and continue it")
     p.add_argument("file", nargs="?", metavar="FILE",
                    help="the flow (default: the file the run started from)")
-    p.add_argument("--thread", required=True, metavar="ID")
+    p.add_argument("--thread", type=thread_id, required=True, metavar="ID")
     p.add_argument("--value", metavar="JSON|@FILE", help="the answer, as JSON")
     p.add_argument("--id", metavar="INTERRUPT_ID",
                    help="which pending interrupt the value answers (`node:label` or a token)")
     p.add_argument("--flow", help="which flow, when the file holds several")
-    p.add_argument("--step-limit", type=int, default=1000, metavar="N")
+    p.add_argument("--step-limit", type=positive_int, default=1000, metavar="N")
     _add_store(p)
     _add_json(p)
 
     p = sub.add_parser("replay", help="check a changed spec against recorded runs")
     p.add_argument("file", metavar="FILE", help="the new .flow file (or compiled IR)")
     p.add_argument("--store", default=None, metavar="URL", help="a store holding recorded runs")
-    p.add_argument("--thread", action="append", default=[], metavar="ID",
+    p.add_argument("--thread", type=thread_id, action="append", default=[], metavar="ID",
                    help="replay only this run (repeatable; default: every run of the flow)")
     p.add_argument("--history", action="append", default=[], metavar="FILE.json",
                    help="a history exported with `fermata history --thread ID --json` (repeatable)")
@@ -105,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in (("state", "show a run's latest state and pending interrupts"),
                             ("history", "list every checkpoint of a run")):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("--thread", required=True, metavar="ID")
+        p.add_argument("--thread", type=thread_id, required=True, metavar="ID")
         _add_store(p)
         _add_json(p)
 
@@ -167,17 +188,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (exit 0); return the code so that callers of ``main`` get an int
         # either way, as from every command.
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from .cli_io import terminal_safe  # messages quote file names, thread ids, values
+
     try:
         return _command(args.command)(args)
     except UsageError as exc:
-        print(f"fermata {args.command}: error: {exc}", file=sys.stderr)
+        print(terminal_safe(f"fermata {args.command}: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `fermata history ... | head`
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw tracebacks
-        print(f"fermata {args.command}: internal error: {type(exc).__name__}: {exc}",
+        if _is_fermata_error(exc):
+            # A refusal (a busy or corrupt store, a run that cannot go on) that the
+            # command did not phrase itself: still the user's to act on, not our bug.
+            print(terminal_safe(f"fermata {args.command}: error: {exc}"), file=sys.stderr)
+            return EXIT_USAGE
+        print(terminal_safe(f"fermata {args.command}: internal error: {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         if os.environ.get("FERMATA_DEBUG"):
             traceback.print_exc()
@@ -185,6 +213,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("this is a bug in fermata; rerun with FERMATA_DEBUG=1 for the traceback "
                   "and please report it", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _is_fermata_error(exc: BaseException) -> bool:
+    # Looked up, not imported: `fermata check` never loads the runtime, and
+    # when the runtime is not loaded no FermataError can have been raised.
+    errors = sys.modules.get("fermata.runtime.errors")
+    return errors is not None and isinstance(exc, errors.FermataError)
 
 
 if __name__ == "__main__":  # pragma: no cover

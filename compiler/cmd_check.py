@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from .cli_io import json_text_safe, read_user_file, require_file, terminal_safe
 from .diagnostics import Diagnostic, Severity
-from .pipeline import analyze, read_source
+from .pipeline import analyze
 
 # Folders never searched for specs: tools' caches and virtual environments.
 SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",
@@ -25,7 +26,8 @@ def find_specs(paths: Iterable[str]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             found.extend(_walk(path))
-        elif path.is_file():
+        elif path.exists():
+            require_file(raw)  # a FIFO or a device: refused, reading it could block
             found.append(path)
         else:
             raise UsageError(f"no such file or folder: {raw}")
@@ -36,8 +38,10 @@ def _walk(folder: Path) -> Iterator[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info"))
         for name in sorted(files):
-            if name.endswith(".flow"):
-                yield Path(root) / name
+            path = Path(root) / name
+            # Only regular files: a FIFO named `x.flow` would block the read forever.
+            if name.endswith(".flow") and path.is_file():
+                yield path
 
 
 def check_paths(files: Iterable[Path], resolve: bool = False) -> tuple[list[Diagnostic], dict[str, str]]:
@@ -46,10 +50,7 @@ def check_paths(files: Iterable[Path], resolve: bool = False) -> tuple[list[Diag
     sources: dict[str, str] = {}
     for file in files:
         name = file.as_posix()
-        try:
-            text = read_source(file)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {name}: {exc}") from None
+        text = read_user_file(name, encoding="utf-8-sig")
         sources[name] = text
         # Call targets are resolved inside `analyze`, before suppressions
         # apply, so `# fermata: ignore[F450]` works like any other.
@@ -79,7 +80,9 @@ def run_check(args: argparse.Namespace) -> int:
         out = {"text": render.render_text, "json": render.render_json,
                "github": render.render_github}[fmt](diagnostics)
     if out:
-        sys.stdout.write(out if out.endswith("\n") else out + "\n")
+        # Paths and quoted spec text come from the files checked: printed safely.
+        safe = json_text_safe(out) if fmt in ("json", "sarif") else terminal_safe(out, keep_colour=fmt == "pretty")
+        sys.stdout.write(safe if safe.endswith("\n") else safe + "\n")
     failing = [d for d in diagnostics
                if d.severity is Severity.ERROR or (args.strict and d.severity is Severity.WARNING)]
     return EXIT_FINDINGS if failing else EXIT_OK

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
+from .cli_io import json_text_safe, read_user_file, terminal_safe
 from .diagnostics import CompileError
-from .pipeline import compile_file
+from .pipeline import compile_source
 
 
 def compile_or_report(file: str) -> dict[str, Any] | None:
@@ -17,14 +19,14 @@ def compile_or_report(file: str) -> dict[str, Any] | None:
     from . import render
 
     path = Path(file)
-    if not path.is_file():
-        raise UsageError(f"no such file: {file}")
+    text = read_user_file(file, encoding="utf-8-sig")  # as pipeline.read_source reads it
     try:
-        return compile_file(path)
+        return compile_source(text, path.as_posix())
     except CompileError as exc:
         sources = {path.as_posix(): exc.source or ""}
-        sys.stderr.write(render.render_pretty(list(exc.diagnostics), sources,
-                                              color=render.use_color(sys.stderr)))
+        sys.stderr.write(terminal_safe(render.render_pretty(list(exc.diagnostics), sources,
+                                                            color=render.use_color(sys.stderr)),
+                                       keep_colour=True))
         sys.stderr.write(render.summary(list(exc.diagnostics)) + "\n")
         return None
 
@@ -42,14 +44,16 @@ def pick_flow(ir: dict[str, Any], name: str | None) -> dict[str, Any]:
     return next(iter(flows.values()))
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, safe: Callable[[str], str] = terminal_safe) -> None:
+    """Write to ``output``, or to stdout made ``safe`` for a terminal (a
+    spec's strings may hold control characters)."""
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:  # a missing folder, a read-only file: the user's to fix
             raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(safe(text))
 
 
 def run_compile(args: argparse.Namespace) -> int:
@@ -66,7 +70,7 @@ def run_compile(args: argparse.Namespace) -> int:
 
         _write(emit_python(ir, flow=pick_flow(ir, getattr(args, "flow", None))["name"]), args.output)
         return EXIT_OK
-    _write(dumps(ir), args.output)
+    _write(dumps(ir), args.output, json_text_safe)
     return EXIT_OK
 
 

@@ -16,13 +16,12 @@ thread, a spec that does not compile).
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from .cli_io import dump_json, parse_json_text, read_user_file, require_file, write_out
 
 
 @dataclass
@@ -35,15 +34,14 @@ class RecordedRun:
 
 
 def run_replay(args: argparse.Namespace) -> int:
-    from fermata.runtime import Graph
+    from fermata.runtime import FermataError
     from fermata.runtime.replay import replay
 
     from .cmd_compile import compile_or_report
     from .loading import add_import_root, load_ir_file
 
     path = Path(args.file)
-    if not path.is_file():
-        raise UsageError(f"no such file: {args.file}")
+    require_file(args.file)
     threads = list(getattr(args, "thread", None) or [])
     histories = list(getattr(args, "history", None) or [])
     store_url = getattr(args, "store", None)
@@ -55,7 +53,7 @@ def run_replay(args: argparse.Namespace) -> int:
     if path.suffix == ".json":
         try:
             ir: dict[str, Any] | None = load_ir_file(path)
-        except Exception as exc:  # noqa: BLE001 - FermataError: not an IR file
+        except FermataError as exc:  # not JSON, not an IR file
             raise UsageError(str(exc)) from None
     else:
         ir = compile_or_report(args.file)
@@ -84,14 +82,13 @@ def run_replay(args: argparse.Namespace) -> int:
     for run in runs:
         name = run.info.flow
         if name not in graphs:
-            graphs[name] = Graph.from_ir(ir, flow=name, source=path.as_posix())
+            graphs[name] = _graph(ir, name, path)
         results.append((run, replay(graphs[name], run.checkpoints, thread=run.info.thread)))
 
     spec = path.as_posix()
     fmt = getattr(args, "format", None) or "text"
     if fmt == "json":
-        out = json.dumps([_as_json(run, result, spec) for run, result in results], indent=2,
-                         ensure_ascii=False) + "\n"
+        out = dump_json([_as_json(run, result, spec) for run, result in results], indent=2) + "\n"
     elif fmt == "github":
         out = render_github(results, spec)
     else:
@@ -99,8 +96,20 @@ def run_replay(args: argparse.Namespace) -> int:
     if not runs and fmt != "json":
         where = store_url or "the given histories"
         out = f"no recorded runs of {_flows(wanted)} in {where}\n"
-    sys.stdout.write(out)
+    write_out(out)
     return EXIT_FINDINGS if any(not result.compatible for _, result in results) else EXIT_OK
+
+
+def _graph(ir: dict[str, Any], flow: str, path: Path) -> Any:
+    from fermata.runtime import FermataError, Graph
+
+    try:
+        # An IR file may be hand-written: check its shape, as `fermata run` does.
+        return Graph.from_ir(ir, flow=flow, source=path.as_posix(), validate=path.suffix == ".json")
+    except FermataError as exc:
+        raise UsageError(f"{path.as_posix()}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{path.as_posix()} is nested too deeply to be read") from None
 
 
 # --------------------------------------------------------------------------
@@ -152,16 +161,13 @@ def _read_history(file: str) -> RecordedRun:
     from fermata.runtime.replay import load_history
 
     path = Path(file)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"cannot read history {file}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise UsageError(f"history {file} is not JSON: {exc}") from None
+    data = parse_json_text(read_user_file(file, "history", regular=False), f"history {file}")
     try:
         info, checkpoints = load_history(data)
     except FermataError as exc:
         raise UsageError(f"{file}: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"history {file} is nested too deeply to be read") from None
     return RecordedRun(path.as_posix(), info, checkpoints)
 
 

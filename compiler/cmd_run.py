@@ -7,7 +7,7 @@ Human output tells a person what happened and exactly what to type next;
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import shlex
 import sys
 import uuid
@@ -15,27 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .cli import DEFAULT_STORE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from .cli_io import dump_json, parse_json_arg, require_file, write_err, write_out
 from .cmd_compile import compile_or_report
 from .sample import sample_value
-
-
-def parse_json_arg(raw: str | None, what: str) -> Any:
-    """``--input``/``--value``: inline JSON, or ``@path`` to a JSON file (``@-``: stdin)."""
-    if raw is None:
-        return None
-    text = raw
-    if raw.startswith("@"):
-        source = raw[1:]
-        try:
-            text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot read {what} file {source}: {exc.strerror}") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{what} is not valid JSON: {exc}") from None
-    except RecursionError:  # Python's JSON parser gives up past ~1,000 levels
-        raise UsageError(f"{what} is nested too deeply to be read") from None
 
 
 def _open_store(url: str, create: bool = True) -> Any:
@@ -55,8 +37,7 @@ def _load_graph(file: str, flow: str | None, store: Any) -> Any:
     from .loading import build_graph, is_ir_file, load_ir_file
 
     path = Path(file)
-    if not path.is_file():
-        raise UsageError(f"no such file: {file}")
+    require_file(file)
     try:
         ir = load_ir_file(path) if is_ir_file(path) else compile_or_report(file)
         if ir is None:
@@ -67,7 +48,10 @@ def _load_graph(file: str, flow: str | None, store: Any) -> Any:
                              "choose one with --flow")
         return build_graph(ir, path, flow, store)
     except FermataError as exc:  # not an IR file, an unknown --flow: bad input, not a bug
-        raise UsageError(str(exc)) from None
+        message = str(exc)
+        raise UsageError(message if file in message else f"{file}: {message}") from None
+    except RecursionError:  # an IR file nested deeper than its checks can follow
+        raise UsageError(f"{file} is nested too deeply to be read") from None
 
 
 # --------------------------------------------------------------------------
@@ -93,7 +77,7 @@ def run_to_json(run: Any) -> dict[str, Any]:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return dump_json(value)
 
 
 def resume_command(file: str | None, thread: str, store: str, interrupt: Any, several: bool,
@@ -112,12 +96,12 @@ def resume_command(file: str | None, thread: str, store: str, interrupt: Any, se
 
 
 def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> None:
-    out = sys.stdout
+    out = io.StringIO()  # written at the end, made safe for the terminal in one place
     head = f"thread {run.thread}"
     if run.status == "done":
         out.write(f"{head}: done at step {run.step}\n")
         out.write("output:\n")
-        out.write(_indent(json.dumps(run.output, indent=2, ensure_ascii=False)) + "\n")
+        out.write(_indent(dump_json(run.output, indent=2)) + "\n")
     elif run.status == "interrupted":
         pending = list(run.interrupts)
         out.write(f"{head}: paused at step {run.step}, waiting for "
@@ -146,6 +130,7 @@ def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> N
         out.write(f"retry the failed step with: fermata resume {shlex.quote(file) + ' ' if file else ''}"
                   f"--thread {shlex.quote(run.thread)}"
                   f"{'' if store == DEFAULT_STORE else ' --store ' + shlex.quote(store)}\n")
+    write_out(out.getvalue())
 
 
 def _indent(text: str, by: str = "  ") -> str:
@@ -167,7 +152,7 @@ def _progress(graph: Any, payload: Any, thread: str, step_limit: int) -> Any:
 
 def _finish(graph: Any, run: Any, args: argparse.Namespace, file: str | None) -> int:
     if args.json:
-        sys.stdout.write(json.dumps(run_to_json(run), indent=2, ensure_ascii=False) + "\n")
+        write_out(dump_json(run_to_json(run), indent=2) + "\n")
     else:
         print_run(run, file, args.store, graph.ir.get("defs", {}) if hasattr(graph, "ir") else {})
     return EXIT_FINDINGS if run.status == "failed" else EXIT_OK
@@ -179,10 +164,10 @@ def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, fil
     try:
         run = _progress(graph, payload, thread, args.step_limit)
     except (InputError, ResumeError, SpecChangedError) as exc:  # rejected: nothing was stored
-        sys.stderr.write(f"fermata {args.command}: {exc}\n")
+        write_err(f"fermata {args.command}: {exc}\n")
         return EXIT_USAGE
     except FermataError as exc:
-        sys.stderr.write(f"fermata {args.command}: {type(exc).__name__}: {exc}\n")
+        write_err(f"fermata {args.command}: {type(exc).__name__}: {exc}\n")
         run = graph.state(thread)
         if run is None or run.status != "failed":
             return EXIT_FINDINGS
@@ -195,31 +180,51 @@ def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, fil
 
 
 def run_run(args: argparse.Namespace) -> int:
-    payload = parse_json_arg(args.input, "--input")
-    if payload is None:
-        payload = {}
+    payload = {} if args.input is None else parse_json_arg(args.input, "--input")
     if not isinstance(payload, dict):
         raise UsageError("--input must be a JSON object of field values")
+    again = getattr(args, "again", False)
+    if again and not args.thread:
+        raise UsageError("--again starts a new run on an existing thread: name it with --thread ID")
     store = _open_store(args.store)
     graph = _load_graph(args.file, args.flow, store)
     if graph is None:
         return EXIT_USAGE
     thread = args.thread or f"run-{uuid.uuid4().hex[:8]}"
-    latest = store.latest(thread) if args.thread else None
-    if latest is not None and latest.status != "done":
-        raise UsageError(f"thread `{thread}` has a run in progress ({latest.status}): continue it with "
-                         f"`fermata resume --thread {thread}`, or start a new run on another thread")
+    if args.thread:
+        _check_thread_free(store.latest(thread), thread, args.store, again)
     if not args.thread and not args.json:
         from fermata.runtime import InputError
 
         try:  # a rejected input starts no run: name no thread for it
             graph.compiled.check_input(payload, fresh=True)
         except InputError as exc:
-            sys.stderr.write(f"fermata {args.command}: {exc}\n")
+            write_err(f"fermata {args.command}: {exc}\n")
             return EXIT_USAGE
         # Named now, before a long run's progress, so it can be found meanwhile.
         sys.stderr.write(f"thread: {thread}\n")
     return _invoke(graph, payload, thread, args, args.file)
+
+
+def _check_thread_free(latest: Any, thread: str, store: str, again: bool) -> None:
+    """``run --thread T`` on a thread that holds a run: never silently start
+    over (and pay for every call again). A finished run is started anew only
+    with ``--again``; a run still in progress only ever continues."""
+    if latest is None:
+        return
+    where = "" if store == DEFAULT_STORE else f" --store {shlex.quote(store)}"
+    name = shlex.quote(thread)
+    if latest.status == "done":
+        if again:
+            return
+        raise UsageError(f"thread `{thread}` already holds a finished run (done at step {latest.step}): "
+                         f"see its result with `fermata state --thread {name}{where}`; start a new run "
+                         "on it with --again, or choose another thread")
+    what = {"interrupted": "a paused run", "failed": "a failed run"}.get(latest.status, "a run in progress")
+    how = "retry the failed step with" if latest.status == "failed" else "continue it with"
+    raise UsageError(f"thread `{thread}` has a run in progress ({what}, status {latest.status}): "
+                     f"{how} `fermata resume --thread {name}{where}`, or start a new run on another thread"
+                     + (" (--again only restarts a finished run)" if again else ""))
 
 
 def run_resume(args: argparse.Namespace) -> int:
@@ -287,17 +292,17 @@ def run_state(args: argparse.Namespace) -> int:
             "state": latest.values, "next": latest.frontier, "interrupts": latest.pending,
             "error": latest.error}
     if args.json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_out(dump_json(data, indent=2) + "\n")
         return EXIT_OK
-    sys.stdout.write(f"thread {info.thread} ({info.flow}, {info.source or 'no file'}): "
+    write_out(f"thread {info.thread} ({info.flow}, {info.source or 'no file'}): "
                      f"{latest.status} at step {latest.step}, checkpoint {latest.id}\n")
-    sys.stdout.write("state:\n" + _indent(json.dumps(latest.values, indent=2, ensure_ascii=False)) + "\n")
+    write_out("state:\n" + _indent(dump_json(latest.values, indent=2)) + "\n")
     if latest.frontier:
-        sys.stdout.write(f"next: {', '.join(latest.frontier)}\n")
+        write_out(f"next: {', '.join(latest.frontier)}\n")
     for pending in latest.pending:
-        sys.stdout.write(f"pending: {pending.get('id')}\n")
+        write_out(f"pending: {pending.get('id')}\n")
     if latest.error:
-        sys.stdout.write(f"error: {latest.error.get('message')}\n")
+        write_out(f"error: {latest.error.get('message')}\n")
     return EXIT_OK
 
 
@@ -309,12 +314,12 @@ def run_history(args: argparse.Namespace) -> int:
     if args.json:
         info = store.thread(args.thread)
         data = {"thread": info.to_json(), "checkpoints": [c.to_json() for c in history]}
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_out(dump_json(data, indent=2) + "\n")
         return EXIT_OK
     for checkpoint in history:
         pending = ", ".join(p.get("id", "?") for p in checkpoint.pending)
         nxt = ", ".join(checkpoint.frontier)
-        sys.stdout.write(f"{checkpoint.id}  step {checkpoint.step:>4}  {checkpoint.status:<11}"
+        write_out(f"{checkpoint.id}  step {checkpoint.step:>4}  {checkpoint.status:<11}"
                          f"{'  next: ' + nxt if nxt else ''}{'  pending: ' + pending if pending else ''}\n")
     return EXIT_OK
 
@@ -327,11 +332,11 @@ def run_threads(args: argparse.Namespace) -> int:
         rows.append({**info.to_json(), "status": latest.status if latest else "empty",
                      "step": latest.step if latest else None})
     if args.json:
-        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        write_out(dump_json(rows, indent=2) + "\n")
         return EXIT_OK
     for row in rows:
-        sys.stdout.write(f"{row['thread']}  {row['flow']}  {row['status']}  step {row['step']}  "
+        write_out(f"{row['thread']}  {row['flow']}  {row['status']}  step {row['step']}  "
                          f"{row['source'] or ''}\n")
     if not rows:
-        sys.stdout.write(f"no runs in {args.store}\n")
+        write_out(f"no runs in {args.store}\n")
     return EXIT_OK

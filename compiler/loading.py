@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,13 +70,24 @@ def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
 
 
 def load_ir_file(path: Path) -> dict[str, Any]:
+    """The IR document in ``path``; a :class:`FermataError` naming the file if
+    it cannot be read, is not JSON (strictly: no NaN, no lone surrogates) or
+    is not an IR document."""
     from fermata.runtime.errors import FermataError
 
+    from .cli_io import loads_strict, not_utf8
+
     try:
-        ir = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        ir = loads_strict(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise FermataError(f"cannot read IR file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise FermataError(f"cannot read IR file {path}: {not_utf8(exc)}") from None
+    except RecursionError:  # Python's JSON parser gives up past ~1,000 levels
+        raise FermataError(f"cannot read IR file {path}: it is nested too deeply to be read") from None
+    except ValueError as exc:
         raise FermataError(f"cannot read IR file {path}: {exc}") from None
-    if not isinstance(ir, dict) or ir.get("fermata_ir") != 1:
+    if not isinstance(ir, dict) or ir.get("fermata_ir") != 1 or not isinstance(ir.get("flows"), dict):
         raise FermataError(f"{path} is not a Fermata IR file (version 1)")
     return ir
 

@@ -125,6 +125,35 @@ def test_an_internal_error_is_exit_3_and_hides_the_traceback(monkeypatch, capsys
     assert "Traceback (most recent call last)" in err and "KeyError: 'oops'" in err
 
 
+def test_a_fermata_error_no_command_caught_is_exit_2(monkeypatch, capsys):
+    # FermataError is the runtime's refusal of something the user asked for (a store
+    # that is busy or corrupt, say): exit 2 with its message, not "a bug in fermata".
+    from fermata.runtime.stores import StoreError
+
+    def command(args):
+        raise StoreError("runs.db is locked by another process")
+
+    fake_command(monkeypatch, command)
+    assert main(["threads"]) == EXIT_USAGE
+    assert capsys.readouterr() == ("", "fermata threads: error: runs.db is locked by another process\n")
+
+
+def test_error_messages_show_escape_sequences_escaped(monkeypatch, capsys):
+    def command(args):
+        raise UsageError("no such file: \x1b[2J.flow")
+
+    fake_command(monkeypatch, command)
+    assert main(["graph", "x.flow"]) == EXIT_USAGE
+    assert capsys.readouterr().err == "fermata graph: error: no such file: \\x1b[2J.flow\n"
+
+    def internal(args):
+        raise KeyError("\x9b31m")
+
+    fake_command(monkeypatch, internal)
+    assert main(["graph", "x.flow"]) == EXIT_INTERNAL
+    assert "\x9b" not in capsys.readouterr().err
+
+
 def test_interrupted_and_broken_pipe(monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt

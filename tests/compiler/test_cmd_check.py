@@ -492,3 +492,17 @@ def test_on_a_real_terminal_the_default_is_pretty_and_coloured(tmp_path):
                                   clean_env(NO_COLOR="1"))
     assert code == EXIT_FINDINGS and "\x1b" not in out
     assert out.startswith("error[F128]: unknown field `cout`\n --> t.flow:7:13\n")
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "json", "sarif", "pretty"])
+def test_a_hostile_file_name_is_printed_escaped(tmp_path, capsys, fmt):
+    # A cloned repository may hold any file name: naming it must not drive the terminal.
+    spec = tmp_path / "\x1b]0;pwned\x07\x9b2J.flow"
+    spec.write_text("flow f {\n}\n", encoding="utf-8")
+    assert main(["check", "--format", fmt, str(spec)]) == EXIT_FINDINGS
+    out = capsys.readouterr().out
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", out), repr(out)
+    if fmt == "json":  # still JSON, naming the same file
+        assert json.loads(out)["diagnostics"][0]["path"] == spec.as_posix()
+    if fmt == "sarif":
+        json.loads(out)

@@ -279,3 +279,29 @@ def test_the_console_script_compiles_and_draws(tmp_path):
                           capture_output=True, text=True, timeout=120, env=clean_env())
     assert done.returncode == EXIT_FINDINGS and not out.exists()
     assert done.stdout == "" and "error[F300]" in done.stderr and "\x1b" not in done.stderr
+
+
+# A string default holding ESC and the one-character CSI U+009B, escaped in the spec.
+CONTROL_FLOW = """\
+flow f {
+    state {
+        s: str = "\\u009b31m\\u001b[2J"
+    }
+    output s
+    node a {
+    }
+    start -> a
+    a -> end
+}
+"""
+
+
+@pytest.mark.parametrize("argv", [["compile"], ["compile", "--target", "python"], ["graph"]])
+def test_stdout_holds_no_raw_control_characters(tmp_path, capsys, argv):
+    spec = tmp_path / "control.flow"
+    spec.write_text(CONTROL_FLOW, encoding="utf-8")
+    assert main([*argv, str(spec)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert not any(ch < " " and ch not in "\n\t" or "\x7f" <= ch <= "\x9f" for ch in out), repr(out)
+    if argv == ["compile"]:  # still the same IR
+        assert json.loads(out)["flows"]["f"]["fields"][0]["default"] == "\x9b31m\x1b[2J"

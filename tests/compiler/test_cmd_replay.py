@@ -192,7 +192,7 @@ def test_bad_usage(store, tmp_path, capsys):
         (["replay", refund, "--store", f"sqlite:///{missing_db}"], "no such store"),
         (["replay", refund, "--store", "postgres://x"], "unknown store"),
         (["replay", refund, "--history", str(tmp_path / "none.json")], "cannot read history"),
-        (["replay", refund, "--history", refund], "is not JSON"),
+        (["replay", refund, "--history", refund], "is not valid JSON"),
         (["replay", refund, "--history", str(EXAMPLES / "runs")], "cannot read history"),
         (["replay", refund, "--flow", "nope", "--history", REFUND_RUNS[0]], "no flow `nope`"),
         (["replay", str(EXAMPLES / "research.flow"), "--history", REFUND_RUNS[0]], "is a run of flow `refund`"),

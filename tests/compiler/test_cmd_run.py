@@ -613,6 +613,97 @@ def test_run_on_a_thread_in_progress(cli, store: str) -> None:
     assert checkpoints(cli, store, "t1") == before
 
 
+# Each call of `pay` writes a line to the ledger file: a test can count what a run paid.
+PAYING_FLOW = """\
+flow paying {
+    state {
+        ledger: str
+        paid: int = 0
+    }
+    input ledger
+    output paid
+
+    node pay {
+        let n = call "fermata_cli_ledger:pay"(ledger)
+        set paid = n
+    }
+    start -> pay
+    pay -> end
+}
+"""
+
+LEDGER_MODULE = """\
+def pay(ledger):
+    with open(ledger, "a", encoding="utf-8") as file:
+        file.write("paid\\n")
+    with open(ledger, encoding="utf-8") as file:
+        return len(file.readlines())
+"""
+
+
+@pytest.fixture
+def paying(tmp_path: Path) -> tuple[str, Path]:
+    (tmp_path / "fermata_cli_ledger.py").write_text(LEDGER_MODULE, encoding="utf-8")
+    path = tmp_path / "paying.flow"
+    path.write_text(PAYING_FLOW, encoding="utf-8")
+    return str(path), tmp_path / "ledger.txt"
+
+
+def test_run_on_a_finished_thread_is_refused_and_pays_nothing(cli, store: str,
+                                                              paying: tuple[str, Path]) -> None:
+    flow, ledger = paying
+    argv = ("run", flow, "--store", store, "--thread", "t1", "--input", json.dumps({"ledger": str(ledger)}))
+    assert cli(*argv).code == 0
+    assert ledger.read_text(encoding="utf-8").count("paid") == 1
+    before = checkpoints(cli, store, "t1")
+    result = cli(*argv)
+    assert result.code == 2 and result.out == ""
+    assert "thread `t1` already holds a finished run (done at step 1)" in result.err
+    assert "--again" in result.err and "fermata state --thread t1" in result.err
+    assert ledger.read_text(encoding="utf-8").count("paid") == 1  # nothing ran, nothing paid
+    assert checkpoints(cli, store, "t1") == before
+
+
+def test_again_starts_a_new_run_on_a_finished_thread(cli, store: str, paying: tuple[str, Path]) -> None:
+    flow, ledger = paying
+    argv = ("run", flow, "--store", store, "--thread", "t1", "--input", json.dumps({"ledger": str(ledger)}))
+    assert cli(*argv).code == 0
+    before = checkpoints(cli, store, "t1")
+    result = cli(*argv, "--again", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["status"] == "done" and result.json()["output"] == {"paid": 2}
+    after = checkpoints(cli, store, "t1")
+    assert after[:len(before)] == before and len(after) > len(before)  # the first run's history is kept
+
+
+def test_again_never_restarts_a_run_in_progress(cli, store: str, failing: str, tmp_path: Path) -> None:
+    cli("run", REFUND, "--store", store, "--thread", "paused", "--input", '{"amount": 250}')
+    flag = tmp_path / "flag"
+    flag.touch()
+    cli("run", failing, "--store", store, "--thread", "failed", "--input", json.dumps({"flag": str(flag)}))
+    for thread, status, how in (("paused", "interrupted", "continue it with"),
+                                ("failed", "failed", "retry the failed step with")):
+        before = checkpoints(cli, store, thread)
+        flow = REFUND if thread == "paused" else failing
+        result = cli("run", flow, "--store", store, "--thread", thread, "--again", "--input", "{}")
+        assert result.code == 2
+        assert f"thread `{thread}` has a run in progress" in result.err and f"status {status}" in result.err
+        assert f"{how} `fermata resume --thread {thread} --store {store}`" in result.err
+        assert "--again only restarts a finished run" in result.err
+        assert checkpoints(cli, store, thread) == before
+
+
+def test_again_needs_a_thread(cli, store: str) -> None:
+    result = cli("run", REFUND, "--store", store, "--again", "--input", '{"amount": 1}')
+    assert result.code == 2 and "--again" in result.err and "--thread" in result.err
+    assert thread_ids(cli, store) == []
+
+
+def test_again_on_a_new_thread_starts_its_first_run(cli, store: str) -> None:
+    result = cli("run", REFUND, "--store", store, "--thread", "fresh", "--again", "--input", '{"amount": 20}')
+    assert result.code == 0 and result.out.startswith("thread fresh: paused")
+
+
 def test_resuming_under_a_spec_that_lost_the_interrupt(cli, store: str, parallel: str) -> None:
     cli("run", parallel, "--store", store, "--thread", "p", "--input", '{"item": "x"}')
     before = checkpoints(cli, store, "p")
@@ -657,6 +748,100 @@ def test_a_bad_store_url(cli) -> None:
 def test_missing_required_option_is_usage(cli) -> None:
     result = cli("resume", "--value", "1")
     assert result.code == 2 and "--thread" in result.err
+
+
+# --------------------------------------------------------------------------
+# Run data printed on a terminal: escape sequences are shown, never obeyed
+# --------------------------------------------------------------------------
+
+# Clear the screen, retitle the window, and a C1 CSI (one character) that turns text red.
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\x9b31m\x7f\r"
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+RAISING_MODULE = """\
+def boom(text):
+    raise ValueError("bad: " + text)
+"""
+
+RAISING_FLOW = """\
+flow raising {
+    state {
+        text: str
+    }
+    input text
+
+    node go {
+        let r = call "fermata_cli_raising:boom"(text)
+    }
+    start -> go
+    go -> end
+}
+"""
+
+
+def strings_of(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *strings_of(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_of(item)]
+    return []
+
+
+def assert_terminal_safe(result: Result) -> None:
+    for stream in (result.out, result.err):
+        assert not RAW_CONTROL.search(stream), repr(stream)
+
+
+def test_run_data_is_escaped_in_every_text_and_json_printer(cli, store: str, parallel: str,
+                                                           tmp_path: Path) -> None:
+    thread = "t" + HOSTILE
+    started = cli("run", parallel, "--store", store, "--thread", thread, "--input", json.dumps({"item": HOSTILE}))
+    assert started.code == 0
+    assert_terminal_safe(started)
+    assert "legal sign-off for \\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\x7f\\x0d?" in started.out  # payload, visible
+    reading = [(argv, json_flag) for argv in (("state",), ("history",), ("threads",))
+               for json_flag in ((), ("--json",))]
+    answering = [(("resume", "--id", "ask_legal:legal", "--value", "true"), ()),
+                 (("resume", "--id", "ask_finance:finance", "--value", "true"), ("--json",))]
+    for argv, json_flag in reading + answering:
+        thread_flag = () if argv[0] == "threads" else ("--thread", thread)
+        result = cli(*argv, *thread_flag, "--store", store, *json_flag)
+        assert result.code == 0, result.err
+        assert_terminal_safe(result)
+        if json_flag:  # still JSON, meaning the same
+            assert any(HOSTILE in text for text in strings_of(result.json()))
+        if argv[0] == "state" and not json_flag:
+            assert "\\u001b[2J" in result.out and "\\u009b31m" in result.out
+    # refused input quoting the bad value, on stderr
+    result = cli("run", REFUND, "--store", store, "--input", json.dumps({"amount": HOSTILE}))
+    assert result.code == 2
+    assert_terminal_safe(result)
+
+    (tmp_path / "fermata_cli_raising.py").write_text(RAISING_MODULE, encoding="utf-8")
+    (tmp_path / "raising.flow").write_text(RAISING_FLOW, encoding="utf-8")
+    for json_flag in ((), ("--json",)):
+        result = cli("run", str(tmp_path / "raising.flow"), "--store", store, *json_flag,
+                     "--input", json.dumps({"text": HOSTILE}))
+        assert result.code == 1
+        assert_terminal_safe(result)
+        assert "bad: " in result.out
+
+
+def test_a_lone_surrogate_from_user_code_is_printed_escaped(cli, tmp_path: Path) -> None:
+    # A call may raise with a string Python holds but UTF-8 cannot: print it, escaped, rather
+    # than crash. (The memory store: what the SQLite store does with it is the store's business.)
+    # Its own module name: the one of the test above is imported already.
+    (tmp_path / "fermata_cli_surrogate.py").write_text(
+        RAISING_MODULE.replace('"bad: " + text', '"bad: \\ud800 " + text'), encoding="utf-8")
+    (tmp_path / "raising.flow").write_text(RAISING_FLOW.replace("fermata_cli_raising", "fermata_cli_surrogate"),
+                                           encoding="utf-8")
+    for json_flag in ((), ("--json",)):
+        result = cli("run", str(tmp_path / "raising.flow"), "--store", "memory:", *json_flag,
+                     "--input", '{"text": "x"}')
+        assert result.code == 1, result.err
+        assert "bad: \\ud800 x" in result.out
 
 
 # --------------------------------------------------------------------------
