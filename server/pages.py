@@ -41,13 +41,13 @@ class Pages:
         self.inbox = inbox
         self.env = _environment()
 
-    def render(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def render(self, request: Request, template: str, http_status: int = 200, /, **context: Any) -> HTMLResponse:
         context.setdefault("who", page_identity(self.settings, request))
         context["csrf"] = csrf_token(request)
         context["signed_in_by_session"] = self.settings.users is not None and \
             self.settings.proxy_header is None
         html = self.env.get_template(template).render(request=request, **context)
-        return HTMLResponse(html, status, headers={"Cache-Control": "no-store",
+        return HTMLResponse(html, http_status, headers={"Cache-Control": "no-store",
                                                    "X-Frame-Options": "DENY",
                                                    "Content-Security-Policy": "default-src 'self'; "
                                                    "style-src 'unsafe-inline'; frame-ancestors 'none'"})
