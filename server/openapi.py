@@ -120,6 +120,7 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
             "parameters": [_THREAD, _WAIT],
             "requestBody": {"required": True, **_json({
                 "type": "object", "additionalProperties": False,
+                "oneOf": [{"required": ["id"]}, {"required": ["token"]}],
                 "properties": {"id": {"type": "string"}, "token": {"type": "string"}, "value": value_schema}})},
             "responses": {"200": {"description": "Answered; the run as of its next pause or end",
                                   **_json({"$ref": "#/components/schemas/Run"})},
