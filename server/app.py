@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fermata.runtime import Store
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -27,12 +28,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from fermata.runtime import Store
-
 from .audit import AuditLog
 from .catalog import FlowCatalog
 from .identity import LOCAL, Identity, Users
-from .inbox import BadRequest, Inbox, Job, PageRequest, Refused, Runner, MAX_PAGE, DEFAULT_PAGE
+from .inbox import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    BadRequest,
+    Inbox,
+    Job,
+    PageRequest,
+    Refused,
+    Runner,
+)
 from .openapi import openapi_document
 
 log = logging.getLogger("fermata.server")

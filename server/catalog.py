@@ -9,9 +9,10 @@ mistake until someone waits for a question that never comes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from fermata.runtime import Graph, Store
 

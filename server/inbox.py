@@ -196,7 +196,7 @@ class Runner:
                 # The run is stored as failed (a step limit, an invalid update):
                 # its state says so; nothing to report to the caller here.
                 log.info("run %s stopped: %s", job.thread, type(exc).__name__)
-            except Exception:  # noqa: BLE001 - a bug must not kill the worker
+            except Exception:
                 log.exception("run %s: unexpected error while advancing", job.thread)
             finally:
                 job.finished.set_result(None)

@@ -18,8 +18,23 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .app import Settings, accepted, csrf_ok, csrf_token, finished, in_thread, page_identity
-from .forms import FormInputError, all_paths, build_form, edit_rows, place_problems, read_form
+from .app import (
+    Settings,
+    accepted,
+    csrf_ok,
+    csrf_token,
+    finished,
+    in_thread,
+    page_identity,
+)
+from .forms import (
+    FormInputError,
+    all_paths,
+    build_form,
+    edit_rows,
+    place_problems,
+    read_form,
+)
 from .identity import Identity
 from .inbox import Forbidden, Inbox, Invalid, PageRequest, Refused
 

@@ -36,7 +36,7 @@ def state_paths(store_url: str) -> tuple[Path | None, Path | None]:
     if not store_url.startswith("sqlite:"):
         return None, None
     rest = store_url[len("sqlite:"):]
-    db = Path(rest[3:] if rest.startswith("///") else rest)
+    db = Path(rest.removeprefix("///"))
     return db.with_name(db.stem + ".server.db"), db.with_name("server-secret")
 
 

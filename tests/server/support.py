@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from fermata.server.identity import hash_token
 
 REVIEW_FLOW = '''

@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from fermata.server.identity import Identity, UsersFileError, hash_token, load_users, parse_users
+from fermata.server.identity import (
+    Identity,
+    UsersFileError,
+    hash_token,
+    load_users,
+    parse_users,
+)
 
 
 def users_of(text: str, tmp_path: Path) -> object:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fermata.compiler.cli import main
 from fermata.runtime.stores import open_store
 from fermata.server.catalog import CatalogError, load_catalog
 from fermata.server.identity import hash_token
+
 from tests.server.support import REVIEW_FLOW
 
 
