@@ -37,11 +37,9 @@ from fermata.runtime import (
     FermataError,
     InputError,
     ResumeError,
-    SpecChangedError,
     Store,
     ThreadInfo,
 )
-from fermata.runtime.stores import StoreConflictError
 
 from .audit import AuditEntry, AuditLog, now
 from .catalog import FlowCatalog, FlowEntry
@@ -367,6 +365,8 @@ class Inbox:
                 events = entry.graph.stream(data, thread=thread)
             except InputError as exc:
                 raise Invalid(f"invalid input for flow `{flow}`", exc.problems or [str(exc)]) from None
+            except FermataError as exc:  # e.g. a store that refuses the write
+                raise Conflict(str(exc)) from None
             self.audit.record(AuditEntry(thread, "start", identity.name, now()))
             return events
 
@@ -395,7 +395,9 @@ class Inbox:
             except ResumeError as exc:
                 raise Invalid(f"the answer to `{entry['id']}` was refused; the run is unchanged",
                               exc.problems or [str(exc)]) from None
-            except (StoreConflictError, SpecChangedError) as exc:
+            except FermataError as exc:
+                # Another process advanced the run first (StoreConflictError), the
+                # spec changed under it (SpecChangedError): the run moved on.
                 raise Conflict(str(exc)) from None
             self.audit.record(AuditEntry(thread, "answer", identity.name, now(), latest.seq,
                                          entry["id"], entry["token"]))
