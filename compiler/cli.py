@@ -133,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("threads", help="list the runs in a store")
     _add_store(p)
     _add_json(p)
+
+    p = sub.add_parser("serve", help="serve flows over HTTP: a JSON API and a web inbox to answer in")
+    p.add_argument("flow_dir", nargs="?", default=".", metavar="FLOW_DIR", help="where the .flow files are")
+    _add_store(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--users", metavar="users.toml", help="identities, roles and token hashes")
+    p.add_argument("--proxy-header", metavar="NAME", help="trust this header (set by your proxy) to name the user")
+    p.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
+    p.add_argument("--workers", type=int, default=4, help="threads advancing runs")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.add_argument("--hash-token", action="store_true", help="print a new token and its hash, and exit")
     return parser
 
 
@@ -170,6 +182,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from .cmd_replay import run_replay
 
         return run_replay
+    if name == "serve":
+        from fermata.server.serve import run_serve
+
+        return run_serve
     if name in ("compile", "graph"):
         from . import cmd_compile
 

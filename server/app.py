@@ -1,0 +1,309 @@
+"""The ASGI application: the JSON API, the web inbox, and who is asking.
+
+:func:`create_app` builds it from a :class:`Settings`; everything that acts
+on runs goes through :class:`~fermata.server.inbox.Inbox`. The API takes
+``Authorization: Bearer TOKEN`` (never the session cookie, so a cross-site
+form cannot use a person's session against it); the pages take a signed,
+``HttpOnly``, ``SameSite=Lax`` session cookie, and every form carries a CSRF
+token kept in that session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fermata.runtime import Store
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .audit import AuditLog
+from .catalog import FlowCatalog
+from .identity import LOCAL, Identity, Users
+from .inbox import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    BadRequest,
+    Inbox,
+    Job,
+    PageRequest,
+    Refused,
+    Runner,
+)
+from .openapi import openapi_document
+
+log = logging.getLogger("fermata.server")
+
+MAX_BODY = 1 << 20          # 1 MiB: far above any answer a person types
+MAX_WAIT = 60.0
+SESSION_HOURS = 12
+
+
+@dataclass
+class Settings:
+    catalog: FlowCatalog
+    store: Store
+    audit: AuditLog
+    users: Users | None = None          # None: no users file, everyone is `local` (loopback only)
+    proxy_header: str | None = None     # a trusted reverse proxy names the user in this header
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    secure_cookies: bool = False
+    workers: int = 4
+    version: str = "0"
+
+
+# --------------------------------------------------------------------------
+# Identity
+# --------------------------------------------------------------------------
+
+
+def _proxy_identity(settings: Settings, request: Request) -> Identity | None:
+    if settings.proxy_header is None:
+        return None
+    name = request.headers.get(settings.proxy_header)
+    if not name or settings.users is None:
+        return None
+    return settings.users.named(name)
+
+
+def api_identity(settings: Settings, request: Request) -> Identity | None:
+    if settings.users is None:
+        return LOCAL
+    found = _proxy_identity(settings, request)
+    if found is not None:
+        return found
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return settings.users.by_token(token.strip())
+
+
+def page_identity(settings: Settings, request: Request) -> Identity | None:
+    if settings.users is None:
+        return LOCAL
+    found = _proxy_identity(settings, request)
+    if found is not None:
+        return found
+    name = request.session.get("user")
+    return settings.users.named(name) if isinstance(name, str) else None
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_ok(request: Request, posted: Any) -> bool:
+    expected = request.session.get("csrf")
+    return isinstance(expected, str) and isinstance(posted, str) and \
+        hmac.compare_digest(expected.encode(), posted.encode())
+
+
+# --------------------------------------------------------------------------
+# Helpers shared by the API and the pages
+# --------------------------------------------------------------------------
+
+
+def parse_wait(request: Request, default: float = 0.0) -> float:
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return default
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise BadRequest("`wait` must be a number of seconds") from None
+    if not 0 <= wait <= MAX_WAIT:
+        raise BadRequest(f"`wait` must be between 0 and {MAX_WAIT:g} seconds")
+    return wait
+
+
+def parse_page(request: Request) -> PageRequest:
+    raw = request.query_params.get("limit")
+    limit = DEFAULT_PAGE
+    if raw is not None:
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+            raise BadRequest(f"`limit` must be a whole number from 1 to {MAX_PAGE}")
+        limit = int(raw)
+    page = PageRequest(request.query_params.get("cursor") or None, limit)
+    page.after()  # a bad cursor is refused before any work
+    return page
+
+
+async def accepted(job: Job) -> None:
+    """Wait until the runtime accepted the job; its refusal is raised here."""
+    await asyncio.wrap_future(job.accepted)
+
+
+async def finished(job: Job, wait: float) -> bool:
+    if wait <= 0:
+        return job.finished.done()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.finished)), wait)
+    return job.finished.done()
+
+
+async def read_json(request: Request) -> Any:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise _TooLarge()
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRequest("the body is not valid JSON") from None
+
+
+class _TooLarge(Refused):
+    status, code = 413, "too_large"
+
+    def __init__(self) -> None:
+        super().__init__(f"the body is larger than {MAX_BODY} bytes")
+
+
+def in_thread(fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    # Store reads are blocking (SQLite): keep them off the event loop.
+    from starlette.concurrency import run_in_threadpool
+
+    return run_in_threadpool(fn, *args)
+
+
+# --------------------------------------------------------------------------
+# The JSON API
+# --------------------------------------------------------------------------
+
+Handler = Callable[[Request, Identity], Awaitable[Response]]
+
+
+def api(settings: Settings, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        identity = api_identity(settings, request)
+        if identity is None:
+            return JSONResponse({"error": "unauthorized", "message": "a valid `Authorization: Bearer "
+                                 "TOKEN` header is required"}, 401, headers={"WWW-Authenticate": "Bearer"})
+        try:
+            return await handler(request, identity)
+        except Refused as refusal:
+            return JSONResponse(refusal.to_json(), refusal.status)
+    return endpoint
+
+
+def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
+    async def me(request: Request, who: Identity) -> Response:
+        return JSONResponse({"name": who.name, "roles": sorted(who.roles),
+                             "flows": sorted(who.flows) if who.flows is not None else None})
+
+    async def flows(request: Request, who: Identity) -> Response:
+        return JSONResponse([{"name": e.name, "doc": e.doc, "ir_hash": e.ir_hash,
+                              "input_schema": e.input_schema(),
+                              "questions": [{"id": q.id, "schema": q.schema} for q in e.questions()]}
+                             for e in inbox.flows(who)])
+
+    async def start(request: Request, who: Identity) -> Response:
+        wait = parse_wait(request)
+        inbox.flow(who, request.path_params["flow"])   # 404 before reading the body
+        body = await read_json(request)
+        if not isinstance(body, dict) or set(body) - {"input"} or "input" not in body:
+            raise BadRequest('the body must be {"input": {...}}')
+        job = inbox.start_run(who, request.path_params["flow"], body["input"])
+        await accepted(job)
+        if await finished(job, wait):
+            with contextlib.suppress(Refused):
+                run = await in_thread(inbox.get_run, who, job.thread)
+                return JSONResponse(run, 201, headers={"Location": f"/api/runs/{job.thread}"})
+        return JSONResponse({"thread": job.thread, "status": "running"}, 202,
+                            headers={"Location": f"/api/runs/{job.thread}"})
+
+    async def list_runs(request: Request, who: Identity) -> Response:
+        page = parse_page(request)
+        q = request.query_params
+        result = await in_thread(inbox.list_runs, who, q.get("flow"), q.get("status"), page)
+        return JSONResponse(result.to_json())
+
+    async def get_run(request: Request, who: Identity) -> Response:
+        return JSONResponse(await in_thread(inbox.get_run, who, request.path_params["thread"]))
+
+    async def history(request: Request, who: Identity) -> Response:
+        return JSONResponse(await in_thread(inbox.history, who, request.path_params["thread"]))
+
+    async def answer(request: Request, who: Identity) -> Response:
+        wait = parse_wait(request)
+        thread = request.path_params["thread"]
+        body = await read_json(request)
+        if not isinstance(body, dict) or set(body) - {"id", "token", "value"}:
+            raise BadRequest('the body must be {"id" or "token": ..., "value": ...}')
+        keys = [body[k] for k in ("id", "token") if k in body]
+        if len(keys) != 1 or not isinstance(keys[0], str):
+            raise BadRequest('name the question with exactly one of "id" and "token" (a string)')
+        job = await in_thread(inbox.answer, who, thread, keys[0], body.get("value"))
+        await accepted(job)
+        if await finished(job, wait):
+            return JSONResponse(await in_thread(inbox.get_run, who, thread))
+        return JSONResponse({"thread": thread, "status": "running"}, 202)
+
+    async def cancel(request: Request, who: Identity) -> Response:
+        await in_thread(inbox.cancel, who, request.path_params["thread"])
+        return Response(status_code=204)  # pragma: no cover - cancel refuses until the runtime can
+
+    async def pending(request: Request, who: Identity) -> Response:
+        page = parse_page(request)
+        q = request.query_params
+        result = await in_thread(inbox.list_pending, who, q.get("flow"), q.get("label"), page)
+        return JSONResponse(result.to_json())
+
+    async def openapi(request: Request, who: Identity) -> Response:
+        return JSONResponse(openapi_document(inbox.flows(who), settings.version))
+
+    def route(path: str, handler: Handler, method: str) -> Route:
+        return Route(path, api(settings, handler), methods=[method])
+
+    return [route("/openapi.json", openapi, "GET"),
+            route("/api/me", me, "GET"),
+            route("/api/flows", flows, "GET"),
+            route("/api/flows/{flow}/runs", start, "POST"),
+            route("/api/runs", list_runs, "GET"),
+            route("/api/runs/{thread}", get_run, "GET"),
+            route("/api/runs/{thread}/history", history, "GET"),
+            route("/api/runs/{thread}/answers", answer, "POST"),
+            route("/api/runs/{thread}/cancel", cancel, "POST"),
+            route("/api/inbox", pending, "GET")]
+
+
+# --------------------------------------------------------------------------
+# The application
+# --------------------------------------------------------------------------
+
+
+def create_app(settings: Settings) -> Starlette:
+    from .pages import build_pages
+
+    runner = Runner(settings.workers)
+    inbox = Inbox(settings.catalog, settings.store, settings.audit, runner)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await in_thread(runner.shutdown)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    routes = [Route("/healthz", healthz), *build_api(settings, inbox), *build_pages(settings, inbox)]
+    middleware = [Middleware(SessionMiddleware, secret_key=settings.secret, session_cookie="fermata_session",
+                             max_age=SESSION_HOURS * 3600, same_site="lax", https_only=settings.secure_cookies)]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.inbox = inbox
+    app.state.settings = settings
+    return app
