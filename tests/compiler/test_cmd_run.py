@@ -342,6 +342,72 @@ def test_resume_finds_the_flow_from_the_run(cli, store: str) -> None:
     assert state["source"] == REFUND and state["flow"] == "refund"
 
 
+# `interrupt after b` and `interrupt before c` pause one boundary together.
+GATES_FLOW = """\
+flow gates {
+    state {
+        log: list[str] = []
+    }
+    output log
+
+    node a {
+        set log += ["a"]
+    }
+    node b {
+        set log += ["b"]
+    }
+    node c {
+        set log += ["c"]
+    }
+    start -> a
+    a -> b
+    b -> c
+    c -> end
+
+    interrupt after b
+    interrupt before c
+}
+"""
+
+
+@pytest.mark.parametrize("extra", [["--value", '{"approved": false}'], ["--value", "false"],
+                                   ["--id", "pay:before", "--value", '{"approved": false}']])
+def test_a_value_sent_to_a_static_gate_is_refused_and_the_run_unchanged(cli, store: str,
+                                                                       extra: list[str]) -> None:
+    cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 250}')
+    cli("resume", "--thread", "t1", "--store", store, "--value", '{"approved": true}')
+    before = checkpoints(cli, store, "t1")
+    assert [p["id"] for p in before[-1]["pending"]] == ["pay:before"]
+    result = cli("resume", "--thread", "t1", "--store", store, *extra)
+    assert result.code == 2
+    assert "`pay:before` is a static interrupt: it takes no answer" in result.err
+    assert f"fermata resume --thread t1 --store {store}" in result.err  # how to continue instead
+    assert checkpoints(cli, store, "t1") == before
+    # only a value-less continue passes the gate
+    result = cli("resume", "--thread", "t1", "--store", store, "--json")
+    assert result.code == 0 and result.json()["status"] == "done"
+    assert result.json()["output"]["log"][-1] == "paid 250"
+
+
+def test_naming_a_static_gate_without_a_value_passes_it(cli, store: str) -> None:
+    cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 20}')
+    result = cli("resume", "--thread", "t1", "--store", store, "--id", "pay:before", "--json")
+    assert result.code == 0 and result.json()["status"] == "done"
+
+
+def test_static_gates_of_one_boundary_print_one_value_less_command(cli, store: str,
+                                                                    tmp_path: Path) -> None:
+    path = tmp_path / "gates.flow"
+    path.write_text(GATES_FLOW, encoding="utf-8")
+    result = cli("run", str(path), "--store", store, "--thread", "g")
+    assert result.code == 0
+    assert "  b:after" in result.out and "  c:before" in result.out
+    [command] = printed_commands(result.out)
+    assert shlex.split(command) == ["fermata", "resume", str(path), "--thread", "g", "--store", store]
+    result = cli(*shlex.split(command)[1:], "--json")
+    assert result.code == 0 and result.json()["output"] == {"log": ["a", "b", "c"]}
+
+
 def test_several_pending_are_listed_each_with_its_own_command(cli, store: str, parallel: str) -> None:
     result = cli("run", parallel, "--store", store, "--thread", "p", "--input", '{"item": "lease"}')
     assert result.code == 0
