@@ -126,19 +126,7 @@ def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> N
         else:
             out.write(f"{head}: paused at step {run.step}, waiting for "
                       f"{len(pending)} answer{'s' if len(pending) != 1 else ''}\n")
-        for interrupt in pending:
-            out.write(f"\n  {interrupt.id}\n")
-            if interrupt.payload is not None:
-                payload = interrupt.payload if isinstance(interrupt.payload, str) else _dump(interrupt.payload)
-                out.write(f"    {payload}\n")
-            if interrupt.schema is not None:
-                out.write(f"    expects: {_dump(interrupt.schema)}\n")
-        out.write("\ncontinue with:\n")
-        for interrupt in pending:
-            several = len(pending) > 1 and not gates_only
-            out.write("  " + resume_command(file, run.thread, store, interrupt, several, defs) + "\n")
-            if not several:
-                break
+        _print_pending(pending, file, run.thread, store, defs, "continue with:")
     else:
         error = run.error or {}
         where = ""
@@ -151,6 +139,30 @@ def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> N
         out.write(f"retry the failed step with: fermata resume {shlex.quote(file) + ' ' if file else ''}"
                   f"--thread {shlex.quote(run.thread)}"
                   f"{'' if store == DEFAULT_STORE else ' --store ' + shlex.quote(store)}\n")
+        if run.interrupts:  # a sibling of the failed node paused: answering it retries the failed step too
+            out.write(f"\nit also waits for {len(run.interrupts)} answer{'s' if len(run.interrupts) != 1 else ''}:\n")
+            _print_pending(list(run.interrupts), file, run.thread, store, defs,
+                           "answer and retry the failed step with:")
+
+
+def _print_pending(pending: list[Any], file: str | None, thread: str, store: str, defs: dict[str, Any],
+                   heading: str) -> None:
+    """Each pending interrupt (payload, expected type), then the commands that answer them."""
+    out = sys.stdout
+    gates_only = all(i.static for i in pending)
+    for interrupt in pending:
+        out.write(f"\n  {interrupt.id}\n")
+        if interrupt.payload is not None:
+            payload = interrupt.payload if isinstance(interrupt.payload, str) else _dump(interrupt.payload)
+            out.write(f"    {payload}\n")
+        if interrupt.schema is not None:
+            out.write(f"    expects: {_dump(interrupt.schema)}\n")
+    out.write(f"\n{heading}\n")
+    for interrupt in pending:
+        several = len(pending) > 1 and not gates_only
+        out.write("  " + resume_command(file, thread, store, interrupt, several, defs) + "\n")
+        if not several:
+            break
 
 
 def _indent(text: str, by: str = "  ") -> str:
@@ -261,12 +273,14 @@ def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
     if run.status == "done":
         raise UsageError(f"run `{thread}` is already done: there is nothing to resume "
                          f"(`fermata state --thread {thread}` shows its result)")
-    if run.status != "interrupted":
+    pending = list(run.interrupts)
+    if not pending:
         if answering:
             raise UsageError(f"run `{thread}` is {run.status} and waits for no answer: "
                              f"continue it with `fermata resume --thread {thread}` (no --value or --id)")
         return
-    pending = list(run.interrupts)
+    if run.status == "failed" and not answering:
+        return  # retry the failed step; its paused siblings pause again
     waiting = [i for i in pending if not i.static]
     names = ", ".join(f"`{i.id}`" for i in pending)
     # A token (`node:label#...`) is left to the runtime, which tells a stale one from an unknown one.

@@ -60,7 +60,10 @@ def is_id_map(value: Any) -> bool:
 def plan_command(command: Command, latest: Checkpoint, flow: CompiledFlow, thread: str) -> Plan:
     plan = Plan()
     if command.has_resume:
-        if latest.status != "interrupted":
+        # What is pending is answerable, whatever the status: a run that failed
+        # while a sibling node paused waits for that answer too, and the invoke
+        # that takes it retries the failed node (as LangGraph does).
+        if not latest.pending:
             hint = {"failed": "; the run failed: retry it with invoke(None)",
                     "done": "; the run is done: start a new run with an input dict"}.get(latest.status, "")
             raise ResumeError(f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")

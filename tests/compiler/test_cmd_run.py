@@ -530,6 +530,40 @@ def test_a_failing_call_fails_the_run_with_node_and_spec_line(cli, store: str, f
     assert result.json()["status"] == "done" and result.json()["output"] == {"out": 7}
 
 
+# `compute` fails while its sibling `ask` waits for an answer, in one step.
+FAILING_BESIDE_A_QUESTION = FAILING_FLOW.replace("    node compute {", """\
+    node ask {
+        let ok = interrupt check "fine?" expect bool
+        set checked = ok
+    }
+    node split {
+    }
+    node compute {""").replace("        out: int = 0\n", "        out: int = 0\n        checked: bool = false\n") \
+    .replace("    output out\n", "    output out, checked\n") \
+    .replace("    start -> compute\n", "    start -> split\n    split -> compute, ask\n    ask -> end\n")
+
+
+def test_a_failed_run_takes_the_answer_its_paused_sibling_waits_for(cli, store: str, failing: str,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "crash_and_ask.flow"
+    path.write_text(FAILING_BESIDE_A_QUESTION, encoding="utf-8")
+    flag = tmp_path / "flag"
+    flag.touch()
+    result = cli("run", str(path), "--store", store, "--thread", "f", "--input", json.dumps({"flag": str(flag)}))
+    assert result.code == 1 and "failed at step 2" in result.out
+    # The failed run still lists what it waits for, and how to answer it.
+    assert "  ask:check" in result.out
+    [answer] = [line.strip() for line in result.out.splitlines() if "--value" in line]
+    assert shlex.split(answer)[-2:] == ["--value", "true"]
+    before = checkpoints(cli, store, "f")
+    result = cli("resume", "--thread", "f", "--store", store, "--value", '"yes"')
+    assert result.code == 2 and checkpoints(cli, store, "f") == before  # still type-checked
+    flag.unlink()
+    result = cli(*shlex.split(answer)[1:], "--json")
+    assert result.code == 0, result.err
+    assert result.json()["status"] == "done" and result.json()["output"] == {"out": 7, "checked": True}
+
+
 def test_a_failed_run_in_json(cli, store: str, failing: str, tmp_path: Path) -> None:
     flag = tmp_path / "flag"
     flag.touch()
