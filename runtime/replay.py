@@ -497,6 +497,7 @@ class _Walker:
             return
         updates: dict[str, Any] = {}
         replaced_by: dict[str, str] = {}
+        extended_by: dict[str, str] = {}
         writers: dict[str, str] = {}
         targets: set[str] = set()
         joins = dict(before.joins)
@@ -507,6 +508,13 @@ class _Walker:
                     self._diverge(seq, step, name, "removed", f"a write to `{target}`",
                                   f"no field `{target}`", None)
                 writers[target] = name
+                # As the engine applies them: a `=` beside another node's write fails the step.
+                mixed = extended_by.get(target, name) if op == "=" else replaced_by.get(target, name)
+                if mixed != name:
+                    ops = {mixed: "+=" if op == "=" else "=", name: op}
+                    self._diverge(seq, step, name, "write", f"`{target}` replaced by one node or added to by all",
+                                  " and ".join(f"`set {target} {ops[n]}` by `{n}`" for n in sorted(ops)),
+                                  _set_line(self.flow, name, target))
                 if op == "=":
                     other = replaced_by.setdefault(target, name)
                     if other != name:
@@ -514,6 +522,7 @@ class _Walker:
                                       f"two, by `{other}` and `{name}`", _set_line(self.flow, name, target))
                     updates[target] = value
                 else:
+                    extended_by.setdefault(target, name)
                     try:
                         updates[target] = combine(updates[target] if target in updates else values[target], value)
                     except StepFailure as failure:

@@ -365,6 +365,18 @@ def test_a_finished_sibling_is_checked_against_its_recorded_writes():
     assert d.seq == 1   # found in the in-flight checkpoint, where `b`'s record is
 
 
+def test_a_step_where_one_node_replaces_what_another_adds_to_is_a_difference():
+    # A history recorded before `=` beside another node's `+=` was an error:
+    # `b` replaced `seen` while `a` added to it, and the step completed.
+    history = copy.deepcopy(record(graph(PARALLEL), "p", [{}, Command(resume=7)]))
+    history[1].nodes["b"]["writes"] = [["y", "=", 2], ["seen", "=", ["b"]]]
+    replaced = graph(PARALLEL, ('set seen += ["b"]', 'set seen = ["b"]'))
+    d = replay(replaced, history).divergence
+    assert (d.seq, d.step, d.node, d.kind) == (2, 1, "b", "write")
+    assert d.message == ("recorded `seen` replaced by one node or added to by all, "
+                         "replayed `set seen +=` by `a` and `set seen =` by `b`")
+
+
 JOINED = """
 flow joined {
     state {
