@@ -304,6 +304,7 @@ class _Inputs:
     labels: list[str]        # interrupt labels the recorded execution reached, as far as known
     expect: str              # pause | finish | answered | any
     complete: bool           # the journal holds every `once` result the recorded execution got
+                             # (a failed execution may also have made one call that raised)
 
 
 class _View:
@@ -422,6 +423,13 @@ class _Walker:
         if run.status == "once_mismatch":
             recorded, replayed = run.detail.split("|", 1)
             diverge("once", f"`call once` #{run.index} {recorded}", replayed, _node_line(flow, name))
+        if inputs.expect == "any":
+            # The recorded execution failed: what it recorded (interrupts,
+            # answers, `once` results) matched; past its failure a replay may
+            # now get further. That includes a `once` call with no result: a
+            # call that raised records none, and it may be the very call the
+            # recorded execution failed in.
+            return None
         if run.status == "no_once":
             if inputs.complete:
                 diverge("once", f"no `call once` #{run.index}", f"a `call once` #{run.index}",
@@ -429,8 +437,6 @@ class _Walker:
             self.gaps.append(Gap(seq, step, name, f"the result of its `call once` #{run.index} "
                                                   "is not recorded"))
             return None
-        if inputs.expect == "any":
-            return None   # the recorded execution failed: a replay may now get further
         if run.status == "failed":
             what = f"interrupt `{name}:{inputs.labels[-1]}`" if inputs.expect == "pause" else "the node finishing"
             diverge("failure", what, f"a failure: {run.detail}", run.line or _node_line(flow, name))

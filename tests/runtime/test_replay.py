@@ -325,6 +325,42 @@ def test_a_recorded_failure_may_be_fixed_by_the_new_spec():
     assert replay(graph(CALLS_FLOW), history).compatible
 
 
+ONCE_RAISES = """
+flow once_raises {
+    state {
+        out: str = ""
+    }
+    node pay {
+        let r = call once "tests.runtime.calls_fixture:flaky"("svc")
+        set out = r
+    }
+    start -> pay
+    pay -> end
+}
+"""
+
+
+def test_a_once_call_that_raised_replays_on_the_unchanged_spec():
+    # A `once` call that raised has no result in the journal; the recorded
+    # execution stopped in that very call, and so does its replay.
+    calls_fixture.FLAKY["svc"] = 1
+    g = graph(ONCE_RAISES)
+    failed = record(g, "t", [{}])
+    assert failed[-1].status == "failed" and failed[-1].nodes["pay"]["once"] == []
+    result = replay(graph(ONCE_RAISES), failed)
+    assert result.compatible, result.divergence
+    assert result.gaps == []
+    retried = record(g, "t", [None])
+    assert retried[-1].status == "done"
+    assert replay(graph(ONCE_RAISES), retried).compatible
+    assert calls_fixture.CALLS["flaky"] == 2   # the recording only: a replay never calls `once`
+    # ... and a different `once` call before the failure is still a difference
+    other = graph(ONCE_RAISES, ('"tests.runtime.calls_fixture:flaky"("svc")',
+                                '"tests.runtime.calls_fixture:flaky"("other")'))
+    d = replay(other, retried).divergence
+    assert (d.seq, d.node, d.kind) == (2, "pay", "once")
+
+
 # --------------------------------------------------------------------------
 # Steps with several nodes, joins
 # --------------------------------------------------------------------------
