@@ -104,20 +104,13 @@ def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> N
         out.write(_indent(dump_json(run.output, indent=2)) + "\n")
     elif run.status == "interrupted":
         pending = list(run.interrupts)
-        out.write(f"{head}: paused at step {run.step}, waiting for "
-                  f"{len(pending)} answer{'s' if len(pending) != 1 else ''}\n")
-        for interrupt in pending:
-            out.write(f"\n  {interrupt.id}\n")
-            if interrupt.payload is not None:
-                payload = interrupt.payload if isinstance(interrupt.payload, str) else _dump(interrupt.payload)
-                out.write(f"    {payload}\n")
-            if interrupt.schema is not None:
-                out.write(f"    expects: {_dump(interrupt.schema)}\n")
-        out.write("\ncontinue with:\n")
-        for interrupt in pending:
-            out.write("  " + resume_command(file, run.thread, store, interrupt, len(pending) > 1, defs) + "\n")
-            if len(pending) == 1:
-                break
+        gates_only = all(i.static for i in pending)
+        if gates_only:  # static gates take no answer: one value-less resume passes them all
+            out.write(f"{head}: paused at step {run.step}, at a static interrupt (no answer needed)\n")
+        else:
+            out.write(f"{head}: paused at step {run.step}, waiting for "
+                      f"{len(pending)} answer{'s' if len(pending) != 1 else ''}\n")
+        _print_pending(pending, file, run.thread, store, defs, "continue with:", out)
     else:
         error = run.error or {}
         where = ""
@@ -130,7 +123,30 @@ def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> N
         out.write(f"retry the failed step with: fermata resume {shlex.quote(file) + ' ' if file else ''}"
                   f"--thread {shlex.quote(run.thread)}"
                   f"{'' if store == DEFAULT_STORE else ' --store ' + shlex.quote(store)}\n")
+        if run.interrupts:  # a sibling of the failed node paused: answering it retries the failed step too
+            out.write(f"\nit also waits for {len(run.interrupts)} answer{'s' if len(run.interrupts) != 1 else ''}:\n")
+            _print_pending(list(run.interrupts), file, run.thread, store, defs,
+                           "answer and retry the failed step with:", out)
     write_out(out.getvalue())
+
+
+def _print_pending(pending: list[Any], file: str | None, thread: str, store: str, defs: dict[str, Any],
+                   heading: str, out: io.StringIO) -> None:
+    """Each pending interrupt (payload, expected type), then the commands that answer them."""
+    gates_only = all(i.static for i in pending)
+    for interrupt in pending:
+        out.write(f"\n  {interrupt.id}\n")
+        if interrupt.payload is not None:
+            payload = interrupt.payload if isinstance(interrupt.payload, str) else _dump(interrupt.payload)
+            out.write(f"    {payload}\n")
+        if interrupt.schema is not None:
+            out.write(f"    expects: {_dump(interrupt.schema)}\n")
+    out.write(f"\n{heading}\n")
+    for interrupt in pending:
+        several = len(pending) > 1 and not gates_only
+        out.write("  " + resume_command(file, thread, store, interrupt, several, defs) + "\n")
+        if not several:
+            break
 
 
 def _indent(text: str, by: str = "  ") -> str:
@@ -261,17 +277,20 @@ def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
     if run.status == "done":
         raise UsageError(f"run `{thread}` is already done: there is nothing to resume "
                          f"(`fermata state --thread {thread}` shows its result)")
-    if run.status != "interrupted":
+    pending = list(run.interrupts)
+    if not pending:
         if answering:
             raise UsageError(f"run `{thread}` is {run.status} and waits for no answer: "
                              f"continue it with `fermata resume --thread {thread}` (no --value or --id)")
         return
-    pending = list(run.interrupts)
+    if run.status == "failed" and not answering:
+        return  # retry the failed step; its paused siblings pause again
     waiting = [i for i in pending if not i.static]
     names = ", ".join(f"`{i.id}`" for i in pending)
     # A token (`node:label#...`) is left to the runtime, which tells a stale one from an unknown one.
     if args.id is not None and "#" not in args.id and args.id not in {i.id for i in pending}:
         raise UsageError(f"no pending interrupt `{args.id}` on run `{thread}` (pending: {names})")
+    _refuse_values_for_static_gates(pending, waiting, args, value)
     if waiting and args.value is None:
         several = " and choose which with --id ID" if len(waiting) > 1 else ""
         raise UsageError(f"run `{thread}` waits for an answer to {names}: "
@@ -279,6 +298,28 @@ def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
     if len(waiting) > 1 and args.id is None and not is_id_map(value):
         raise UsageError(f"run `{thread}` waits for {len(waiting)} answers ({names}): choose which "
                          "one --value answers with --id ID")
+
+
+def _refuse_values_for_static_gates(pending: list[Any], waiting: list[Any], args: argparse.Namespace,
+                                    value: Any) -> None:
+    """A static gate (`N:before`/`N:after`) is passed, never answered: a value
+    sent to one would be lost. (JSON null means "no answer", as no --value does.)"""
+    from fermata.runtime.command import is_id_map
+
+    if args.value is None or value is None:
+        return
+    if args.id is not None:
+        gates = [i for i in pending if i.static and args.id in (i.id, i.token)]
+    elif not waiting and not is_id_map(value):
+        gates = pending
+    else:
+        return  # the value is for a dynamic interrupt (an id map is checked by the runtime)
+    if gates:
+        names = ", ".join(f"`{i.id}`" for i in gates)
+        what = "is a static interrupt: it takes" if len(gates) == 1 else "are static interrupts: they take"
+        command = resume_command(args.file, args.thread, args.store, gates[0], False, {})
+        raise UsageError(f"{names} {what} no answer, and the value would be lost (the run stays paused); "
+                         f"continue past it with `{command}` (no --value)")
 
 
 def run_state(args: argparse.Namespace) -> int:

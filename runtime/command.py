@@ -60,7 +60,10 @@ def is_id_map(value: Any) -> bool:
 def plan_command(command: Command, latest: Checkpoint, flow: CompiledFlow, thread: str) -> Plan:
     plan = Plan()
     if command.has_resume:
-        if latest.status != "interrupted":
+        # What is pending is answerable, whatever the status: a run that failed
+        # while a sibling node paused waits for that answer too, and the invoke
+        # that takes it retries the failed node (as LangGraph does).
+        if not latest.pending:
             hint = {"failed": "; the run failed: retry it with invoke(None)",
                     "done": "; the run is done: start a new run with an input dict"}.get(latest.status, "")
             raise ResumeError(f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")
@@ -82,18 +85,24 @@ def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow) -> dict[str, A
     dynamic = [p for p in pending if not _is_static(p)]
     if is_id_map(resume):
         chosen = _by_key(resume, pending)
+    elif not dynamic:
+        # Only static gates wait: a bare value can be meant for nothing but them.
+        chosen = [(p, resume) for p in pending]
     elif len(dynamic) > 1:
         ids = ", ".join(f"`{p['id']}`" for p in dynamic)
         raise ResumeError(f"{len(dynamic)} interrupts are pending ({ids}): answer them by id, "
                           "e.g. Command(resume={\"" + dynamic[0]["id"] + "\": value})")
     else:
-        # One dynamic interrupt takes the value; static ones accept and ignore any value.
-        chosen = [(p, resume) for p in dynamic]
+        # The one dynamic interrupt takes the value. A static gate pending
+        # beside it (the engine pauses for those only at a step boundary, where
+        # no dynamic one waits) would be passed by the resume, as by invoke(None).
+        chosen = [(dynamic[0], resume)]
+    _refuse_values_for_static_gates(chosen)
     answers: dict[str, Any] = {}
     problems: list[str] = []
     for entry, value in chosen:
         if _is_static(entry):
-            continue
+            continue  # null: "no answer", which passes the gate
         try:
             value = json_copy(value, "the answer", max_depth=MAX_VALUE_DEPTH)
         except NotJSON as exc:
@@ -106,6 +115,20 @@ def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow) -> dict[str, A
         raise ResumeError("the answer does not match the expected type (the run stays paused):\n  - "
                           + "\n  - ".join(problems), problems)
     return answers
+
+
+def _refuse_values_for_static_gates(chosen: list[tuple[dict[str, Any], Any]]) -> None:
+    """A static gate (``N:before``/``N:after``) is passed, never answered: a
+    value sent to one would be dropped, and whoever sent it would believe it
+    counted (a rejection sent to ``pay:before`` must not pay). Null is the
+    one value that says "no answer" (``fermata resume --id N:before`` sends it)."""
+    gates = [entry["id"] for entry, value in chosen if _is_static(entry) and value is not None]
+    if not gates:
+        return
+    names = ", ".join(f"`{g}`" for g in gates)
+    what = "is a static interrupt: it takes" if len(gates) == 1 else "are static interrupts: they take"
+    raise ResumeError(f"{names} {what} no answer, and the value would be lost (the run stays paused); "
+                      "continue past it with invoke(None), or a Command without resume")
 
 
 def _by_key(resume: dict[str, Any], pending: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:

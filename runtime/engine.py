@@ -200,18 +200,29 @@ class Engine:
         progress, joins_by_source = self.progress, self.flow.joins_by_source
         updates: dict[str, Any] = {}
         replaced_by: dict[str, str] = {}
+        extended_by: dict[str, str] = {}
         targets: set[str] = set()
         joins = self.joins
         try:
             for name in self.frontier:  # sorted: LangGraph's deterministic order
                 record = progress[name]
                 for field, op, value in record["writes"]:
+                    # Several nodes' `+=` combine in name order (documented);
+                    # a `=` beside another node's write would let the names
+                    # decide which write survives.
                     if op == "=":
                         other = replaced_by.setdefault(field, name)
                         if other != name:
                             raise InvalidUpdateError(field, [other, name], self.step)
+                        adder = extended_by.get(field, name)
+                        if adder != name:
+                            raise InvalidUpdateError(field, [adder, name], self.step, extended_by=adder)
                         updates[field] = value
                     else:
+                        other = replaced_by.get(field, name)
+                        if other != name:
+                            raise InvalidUpdateError(field, [other, name], self.step, extended_by=name)
+                        extended_by.setdefault(field, name)
                         updates[field] = combine(updates[field] if field in updates else self.values[field], value)
                 targets.update(record["next"])
                 if name in joins_by_source:

@@ -74,16 +74,27 @@ class StepLimitError(FermataError):
 
 
 class InvalidUpdateError(FermataError):
-    """Two nodes of one superstep both replaced (``set f =``) the same field."""
+    """Two nodes of one superstep both replaced (``set f =``) the same field,
+    or one replaced it while another added to it (``set f +=``): applied in
+    node-name order, the outcome would depend on the nodes' names.
+    ``extended_by`` names the node that added, in the second case."""
 
-    def __init__(self, field: str, nodes: list[str], step: int):
+    def __init__(self, field: str, nodes: list[str], step: int, extended_by: str | None = None):
         names = " and ".join(f"`{n}`" for n in nodes)
-        super().__init__(
-            f"nodes {names} both `set {field} =` in step {step}: a field may be replaced by "
-            f"one node per step (use `+=`, or route the nodes to different steps)")
+        if extended_by is None:
+            message = (f"nodes {names} both `set {field} =` in step {step}: a field may be replaced by "
+                       f"one node per step (use `+=`, or route the nodes to different steps)")
+        else:
+            replaced_by = next(n for n in nodes if n != extended_by)
+            message = (f"nodes {names} both write `{field}` in step {step}: `{replaced_by}` replaces it "
+                       f"(`set {field} =`) and `{extended_by}` adds to it (`set {field} +=`), so the "
+                       f"result would depend on the nodes' names (write it in one node, use `+=` in "
+                       f"both, or route the nodes to different steps)")
+        super().__init__(message)
         self.field = field
         self.nodes = nodes
         self.step = step
+        self.extended_by = extended_by
 
 
 # --------------------------------------------------------------------------

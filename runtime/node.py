@@ -108,10 +108,15 @@ class CompiledNode:
         resume: list[Any] = record.get("resume", []) if record else []
         recorded: list[str] = record.get("interrupts", []) if record else []
         journal: list[dict[str, Any]] = record.get("once", []) if record else []
+        # Only answered interrupts bind the replay to its record: an answer is
+        # for the interrupt it was given to. The one the node paused at has no
+        # answer yet, so a changed state (Command(update=...), a fork) may lead
+        # it to another question, or past every question, as in LangGraph.
+        binding = recorded[:len(resume)]
         attempts = 0
         while True:
             attempts += 1
-            ex = Execution(self.name, state, resume, recorded, list(journal))
+            ex = Execution(self.name, state, resume, binding, list(journal))
             try:
                 run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
                 finished: dict[str, Any] = {"status": "finished", "writes": ex.writes,

@@ -304,6 +304,7 @@ class _Inputs:
     labels: list[str]        # interrupt labels the recorded execution reached, as far as known
     expect: str              # pause | finish | answered | any
     complete: bool           # the journal holds every `once` result the recorded execution got
+                             # (a failed execution may also have made one call that raised)
 
 
 class _View:
@@ -422,6 +423,13 @@ class _Walker:
         if run.status == "once_mismatch":
             recorded, replayed = run.detail.split("|", 1)
             diverge("once", f"`call once` #{run.index} {recorded}", replayed, _node_line(flow, name))
+        if inputs.expect == "any":
+            # The recorded execution failed: what it recorded (interrupts,
+            # answers, `once` results) matched; past its failure a replay may
+            # now get further. That includes a `once` call with no result: a
+            # call that raised records none, and it may be the very call the
+            # recorded execution failed in.
+            return None
         if run.status == "no_once":
             if inputs.complete:
                 diverge("once", f"no `call once` #{run.index}", f"a `call once` #{run.index}",
@@ -429,8 +437,6 @@ class _Walker:
             self.gaps.append(Gap(seq, step, name, f"the result of its `call once` #{run.index} "
                                                   "is not recorded"))
             return None
-        if inputs.expect == "any":
-            return None   # the recorded execution failed: a replay may now get further
         if run.status == "failed":
             what = f"interrupt `{name}:{inputs.labels[-1]}`" if inputs.expect == "pause" else "the node finishing"
             diverge("failure", what, f"a failure: {run.detail}", run.line or _node_line(flow, name))
@@ -497,6 +503,7 @@ class _Walker:
             return
         updates: dict[str, Any] = {}
         replaced_by: dict[str, str] = {}
+        extended_by: dict[str, str] = {}
         writers: dict[str, str] = {}
         targets: set[str] = set()
         joins = dict(before.joins)
@@ -507,6 +514,13 @@ class _Walker:
                     self._diverge(seq, step, name, "removed", f"a write to `{target}`",
                                   f"no field `{target}`", None)
                 writers[target] = name
+                # As the engine applies them: a `=` beside another node's write fails the step.
+                mixed = extended_by.get(target, name) if op == "=" else replaced_by.get(target, name)
+                if mixed != name:
+                    ops = {mixed: "+=" if op == "=" else "=", name: op}
+                    self._diverge(seq, step, name, "write", f"`{target}` replaced by one node or added to by all",
+                                  " and ".join(f"`set {target} {ops[n]}` by `{n}`" for n in sorted(ops)),
+                                  _set_line(self.flow, name, target))
                 if op == "=":
                     other = replaced_by.setdefault(target, name)
                     if other != name:
@@ -514,6 +528,7 @@ class _Walker:
                                       f"two, by `{other}` and `{name}`", _set_line(self.flow, name, target))
                     updates[target] = value
                 else:
+                    extended_by.setdefault(target, name)
                     try:
                         updates[target] = combine(updates[target] if target in updates else values[target], value)
                     except StepFailure as failure:

@@ -225,3 +225,39 @@ def test_the_flow_is_chosen_per_run_from_a_file_with_several(tmp_path, capsys):
     assert run_replay(args(both, history=REFUND_RUNS)) == EXIT_OK
     with pytest.raises(UsageError, match="does not define"):
         run_replay(args(both, history=REFUND_RUNS, flow="other"))
+
+
+ONCE_RAISES = """\
+flow once_raises {
+    state {
+        flag: str
+        out: int = 0
+    }
+    input flag
+    node pay {
+        let r = call once "fermata_replay_fixture:explode"(flag)
+        set out = r
+    }
+    start -> pay
+    pay -> end
+}
+"""
+
+
+def test_a_once_call_that_raised_is_compatible_with_the_unchanged_spec(tmp_path, capsys, monkeypatch):
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "fermata_replay_fixture.py").write_text(
+        "from pathlib import Path\n\n\ndef explode(flag):\n"
+        "    if Path(flag).exists():\n        raise ValueError('the flag is up')\n    return 7\n",
+        encoding="utf-8")
+    flow = tmp_path / "once_raises.flow"
+    flow.write_text(ONCE_RAISES, encoding="utf-8")
+    flag = tmp_path / "flag"
+    flag.touch()
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert main(["run", str(flow), "--thread", "t", "--store", url,
+                 "--input", json.dumps({"flag": str(flag)})]) == EXIT_FINDINGS
+    capsys.readouterr()
+    assert main(["replay", str(flow), "--store", url]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines() == [
+        "thread t: compatible", "replayed 1 run: 1 compatible, 0 incompatible"]

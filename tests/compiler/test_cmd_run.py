@@ -342,6 +342,72 @@ def test_resume_finds_the_flow_from_the_run(cli, store: str) -> None:
     assert state["source"] == REFUND and state["flow"] == "refund"
 
 
+# `interrupt after b` and `interrupt before c` pause one boundary together.
+GATES_FLOW = """\
+flow gates {
+    state {
+        log: list[str] = []
+    }
+    output log
+
+    node a {
+        set log += ["a"]
+    }
+    node b {
+        set log += ["b"]
+    }
+    node c {
+        set log += ["c"]
+    }
+    start -> a
+    a -> b
+    b -> c
+    c -> end
+
+    interrupt after b
+    interrupt before c
+}
+"""
+
+
+@pytest.mark.parametrize("extra", [["--value", '{"approved": false}'], ["--value", "false"],
+                                   ["--id", "pay:before", "--value", '{"approved": false}']])
+def test_a_value_sent_to_a_static_gate_is_refused_and_the_run_unchanged(cli, store: str,
+                                                                       extra: list[str]) -> None:
+    cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 250}')
+    cli("resume", "--thread", "t1", "--store", store, "--value", '{"approved": true}')
+    before = checkpoints(cli, store, "t1")
+    assert [p["id"] for p in before[-1]["pending"]] == ["pay:before"]
+    result = cli("resume", "--thread", "t1", "--store", store, *extra)
+    assert result.code == 2
+    assert "`pay:before` is a static interrupt: it takes no answer" in result.err
+    assert f"fermata resume --thread t1 --store {store}" in result.err  # how to continue instead
+    assert checkpoints(cli, store, "t1") == before
+    # only a value-less continue passes the gate
+    result = cli("resume", "--thread", "t1", "--store", store, "--json")
+    assert result.code == 0 and result.json()["status"] == "done"
+    assert result.json()["output"]["log"][-1] == "paid 250"
+
+
+def test_naming_a_static_gate_without_a_value_passes_it(cli, store: str) -> None:
+    cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 20}')
+    result = cli("resume", "--thread", "t1", "--store", store, "--id", "pay:before", "--json")
+    assert result.code == 0 and result.json()["status"] == "done"
+
+
+def test_static_gates_of_one_boundary_print_one_value_less_command(cli, store: str,
+                                                                    tmp_path: Path) -> None:
+    path = tmp_path / "gates.flow"
+    path.write_text(GATES_FLOW, encoding="utf-8")
+    result = cli("run", str(path), "--store", store, "--thread", "g")
+    assert result.code == 0
+    assert "  b:after" in result.out and "  c:before" in result.out
+    [command] = printed_commands(result.out)
+    assert shlex.split(command) == ["fermata", "resume", str(path), "--thread", "g", "--store", store]
+    result = cli(*shlex.split(command)[1:], "--json")
+    assert result.code == 0 and result.json()["output"] == {"log": ["a", "b", "c"]}
+
+
 def test_several_pending_are_listed_each_with_its_own_command(cli, store: str, parallel: str) -> None:
     result = cli("run", parallel, "--store", store, "--thread", "p", "--input", '{"item": "lease"}')
     assert result.code == 0
@@ -462,6 +528,40 @@ def test_a_failing_call_fails_the_run_with_node_and_spec_line(cli, store: str, f
     result = cli(*argv[1:], "--json")
     assert result.code == 0, result.err
     assert result.json()["status"] == "done" and result.json()["output"] == {"out": 7}
+
+
+# `compute` fails while its sibling `ask` waits for an answer, in one step.
+FAILING_BESIDE_A_QUESTION = FAILING_FLOW.replace("    node compute {", """\
+    node ask {
+        let ok = interrupt check "fine?" expect bool
+        set checked = ok
+    }
+    node split {
+    }
+    node compute {""").replace("        out: int = 0\n", "        out: int = 0\n        checked: bool = false\n") \
+    .replace("    output out\n", "    output out, checked\n") \
+    .replace("    start -> compute\n", "    start -> split\n    split -> compute, ask\n    ask -> end\n")
+
+
+def test_a_failed_run_takes_the_answer_its_paused_sibling_waits_for(cli, store: str, failing: str,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "crash_and_ask.flow"
+    path.write_text(FAILING_BESIDE_A_QUESTION, encoding="utf-8")
+    flag = tmp_path / "flag"
+    flag.touch()
+    result = cli("run", str(path), "--store", store, "--thread", "f", "--input", json.dumps({"flag": str(flag)}))
+    assert result.code == 1 and "failed at step 2" in result.out
+    # The failed run still lists what it waits for, and how to answer it.
+    assert "  ask:check" in result.out
+    [answer] = [line.strip() for line in result.out.splitlines() if "--value" in line]
+    assert shlex.split(answer)[-2:] == ["--value", "true"]
+    before = checkpoints(cli, store, "f")
+    result = cli("resume", "--thread", "f", "--store", store, "--value", '"yes"')
+    assert result.code == 2 and checkpoints(cli, store, "f") == before  # still type-checked
+    flag.unlink()
+    result = cli(*shlex.split(answer)[1:], "--json")
+    assert result.code == 0, result.err
+    assert result.json()["status"] == "done" and result.json()["output"] == {"out": 7, "checked": True}
 
 
 def test_a_failed_run_in_json(cli, store: str, failing: str, tmp_path: Path) -> None:

@@ -79,6 +79,34 @@ def test_two_nodes_replacing_one_field_fail_the_run(store) -> None:
     assert state.state == {"x": 0}  # nothing of the conflicting step was applied
 
 
+@pytest.mark.parametrize(("replacer", "extender"), [("a", "b"), ("b", "a")])
+def test_one_node_replacing_a_field_another_extends_fails_the_run(store, replacer, extender) -> None:
+    # Applied in name order, `=` then `+=` keeps both and `+=` then `=` loses
+    # the `+=`: the result would hang on the nodes' names.
+    doc = flow(fields=[fld("log", LIST(STR), ["0"])],
+               nodes=[node("split"), node(replacer, set_("log", lst(lit("new")))),
+                      node(extender, append("log", lst(lit("more"))))],
+               edges={"start": ["split"], "split": ["a", "b"]})
+    graph = make_graph(doc, store)
+    with pytest.raises(InvalidUpdateError) as caught:
+        graph.invoke({}, thread="t")
+    assert str(caught.value).startswith(
+        f"nodes `a` and `b` both write `log` in step 2: `{replacer}` replaces it (`set log =`) "
+        f"and `{extender}` adds to it (`set log +=`)")
+    assert (caught.value.field, caught.value.nodes) == ("log", ["a", "b"])
+    state = graph.state("t")
+    assert state.status == "failed" and state.error["kind"] == "invalid_update"
+    assert state.error["node"] == "b" and state.state == {"log": ["0"]}  # nothing of the step applied
+
+
+def test_one_node_may_replace_and_extend_a_field(store) -> None:
+    doc = flow(fields=[fld("log", LIST(STR), ["0"]), fld("n", INT, 0)],
+               nodes=[node("split"), node("a", set_("log", lst(lit("new"))), append("log", lst(lit("a")))),
+                      node("b", append("n", lit(1)))],
+               edges={"start": ["split"], "split": ["a", "b"]})
+    assert make_graph(doc, store).invoke({}, thread="t").state == {"log": ["new", "a"], "n": 1}
+
+
 def test_one_node_may_replace_a_field_twice(store) -> None:
     doc = flow(fields=[fld("x", INT, 0)], nodes=[node("a", set_("x", lit(1)), set_("x", lit(2)))],
                edges={"start": ["a"]})

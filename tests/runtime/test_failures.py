@@ -89,6 +89,50 @@ def test_a_failed_run_rejects_input_and_resume(store, waits) -> None:
         graph.invoke(Command(resume=1), thread="t")
 
 
+def failing_beside_a_question():
+    """`fetch` (flaky) and `ask` (an interrupt) run in one step."""
+    return flow(fields=[fld("out", STR, ""), fld("note", STR, "")],
+                nodes=[node("split"),
+                       node("fetch", call(f"{FX}:flaky", lit("svc"), bind="r"), set_("out", L("r"))),
+                       node("ask", call(f"{FX}:tick", lit("ask")), interrupt("q", None, STR, bind="v"),
+                            set_("note", L("v")))],
+                edges={"start": ["split"], "split": ["fetch", "ask"]})
+
+
+@pytest.mark.parametrize("answer", ["yes", {"ask:q": "yes"}])
+def test_a_failed_run_accepts_the_answer_its_paused_sibling_waits_for(store, waits, answer) -> None:
+    fx.FLAKY["svc"] = 1
+    graph = make_graph(failing_beside_a_question(), store)
+    run = graph.invoke({}, thread="t")
+    assert run.status == "failed" and [i.id for i in run.interrupts] == ["ask:q"]
+    # The answer is taken and the failed node retried in the same invoke.
+    run = graph.invoke(Command(resume=answer), thread="t")
+    assert run.status == "done" and run.state == {"out": "svc ok", "note": "yes"}
+    assert fx.CALLS["flaky"] == 2 and fx.CALLS["tick:ask"] == 2
+
+
+def test_an_answer_to_a_failed_run_is_kept_when_the_retry_fails_again(store, waits) -> None:
+    fx.FLAKY["svc"] = 2
+    graph = make_graph(failing_beside_a_question(), store)
+    graph.invoke({}, thread="t")
+    run = graph.invoke(Command(resume="yes"), thread="t")
+    assert run.status == "failed" and run.interrupts == []
+    assert store.latest("t").nodes["ask"]["status"] == "finished"
+    run = graph.invoke(None, thread="t")
+    assert run.status == "done" and run.state == {"out": "svc ok", "note": "yes"}
+    assert fx.CALLS["tick:ask"] == 2  # answered once, not asked again
+
+
+def test_a_bad_answer_to_a_failed_run_is_refused_and_nothing_stored(store, waits) -> None:
+    fx.FLAKY["svc"] = 1
+    graph = make_graph(failing_beside_a_question(), store)
+    graph.invoke({}, thread="t")
+    before = store.dump("t")
+    with pytest.raises(ResumeError, match="expected str"):
+        graph.invoke(Command(resume=5), thread="t")
+    assert store.dump("t") == before and fx.CALLS["flaky"] == 1
+
+
 def test_a_nested_user_traceback_keeps_every_user_frame(store) -> None:
     doc = flow(fields=[fld("x", INT, 0)], nodes=[node("a", call(f"{FX}:boom", lit("bad"), line=3))],
                edges={"start": ["a"]})

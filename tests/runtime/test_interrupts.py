@@ -267,6 +267,60 @@ def test_finishing_before_a_recorded_interrupt_is_nondeterminism(store) -> None:
         graph.invoke(Command(resume=1, update={"skip": True}), thread="t")
 
 
+def branching_flow():
+    """`a` asks `first` when `two`, then `p` or `q` depending on `flag`."""
+    return flow(fields=[fld("flag", BOOL, False), fld("two", BOOL, False), fld("out", STR, "")],
+                nodes=[node("a", if_(F("two"), [interrupt("first", None, STR)]),
+                            if_(F("flag"), [interrupt("p", None, STR, bind="v")],
+                                [interrupt("q", None, STR, bind="v")]),
+                            set_("out", L("v")))],
+                edges={"start": ["a"]})
+
+
+def test_an_update_without_an_answer_asks_the_question_it_now_reaches(store) -> None:
+    graph = make_graph(branching_flow(), store)
+    assert [i.id for i in graph.invoke({}, thread="t").interrupts] == ["a:q"]
+    # No answer is bound, so nothing can be misbound: ask the new question.
+    run = graph.invoke(Command(update={"flag": True}), thread="t")
+    assert run.status == "interrupted" and [i.id for i in run.interrupts] == ["a:p"]
+    run = graph.invoke(Command(resume="to p"), thread="t")
+    assert run.status == "done" and run.state["out"] == "to p"
+
+
+def test_an_update_without_an_answer_may_let_the_node_finish(store) -> None:
+    doc = flow(fields=[fld("skip", BOOL, False), fld("x", INT, 0)],
+               nodes=[node("a", if_(not_skip(), [interrupt("q", None, INT)]), set_("x", lit(1)))],
+               edges={"start": ["a"]})
+    graph = make_graph(doc, store)
+    graph.invoke({}, thread="t")
+    run = graph.invoke(Command(update={"skip": True}), thread="t")
+    assert run.status == "done" and run.state == {"skip": True, "x": 1}
+
+
+def test_a_fork_with_an_update_asks_the_question_it_now_reaches(store) -> None:
+    graph = make_graph(branching_flow(), store)
+    paused = graph.invoke({}, thread="t")
+    graph.fork("t", paused.checkpoint_id, thread="u", update={"flag": True})
+    run = graph.invoke(None, thread="u")
+    assert [i.id for i in run.interrupts] == ["a:p"]
+    assert graph.invoke(Command(resume="forked"), thread="u").state["out"] == "forked"
+    assert [i.id for i in graph.state("t").interrupts] == ["a:q"]  # the original is untouched
+
+
+def test_an_update_may_change_unanswered_interrupts_only(store) -> None:
+    graph = make_graph(branching_flow(), store)
+    graph.invoke({"two": True}, thread="t")
+    run = graph.invoke(Command(resume="one"), thread="t")
+    assert [(i.id, i.index) for i in run.interrupts] == [("a:q", 1)]
+    # #0 is answered and still reached the same way; #1 has no answer yet.
+    run = graph.invoke(Command(update={"flag": True}), thread="t")
+    assert [(i.id, i.index) for i in run.interrupts] == [("a:p", 1)]
+    # An answer bound to an interrupt the node no longer reaches stays an error.
+    with pytest.raises(NondeterminismError, match="interrupt #0 was `first` and is now `p`"):
+        graph.invoke(Command(update={"two": False}), thread="t")
+    assert graph.state("t").status == "failed"
+
+
 def not_skip():
     return {"k": "not", "e": F("skip")}
 

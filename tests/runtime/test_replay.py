@@ -325,6 +325,42 @@ def test_a_recorded_failure_may_be_fixed_by_the_new_spec():
     assert replay(graph(CALLS_FLOW), history).compatible
 
 
+ONCE_RAISES = """
+flow once_raises {
+    state {
+        out: str = ""
+    }
+    node pay {
+        let r = call once "tests.runtime.calls_fixture:flaky"("svc")
+        set out = r
+    }
+    start -> pay
+    pay -> end
+}
+"""
+
+
+def test_a_once_call_that_raised_replays_on_the_unchanged_spec():
+    # A `once` call that raised has no result in the journal; the recorded
+    # execution stopped in that very call, and so does its replay.
+    calls_fixture.FLAKY["svc"] = 1
+    g = graph(ONCE_RAISES)
+    failed = record(g, "t", [{}])
+    assert failed[-1].status == "failed" and failed[-1].nodes["pay"]["once"] == []
+    result = replay(graph(ONCE_RAISES), failed)
+    assert result.compatible, result.divergence
+    assert result.gaps == []
+    retried = record(g, "t", [None])
+    assert retried[-1].status == "done"
+    assert replay(graph(ONCE_RAISES), retried).compatible
+    assert calls_fixture.CALLS["flaky"] == 2   # the recording only: a replay never calls `once`
+    # ... and a different `once` call before the failure is still a difference
+    other = graph(ONCE_RAISES, ('"tests.runtime.calls_fixture:flaky"("svc")',
+                                '"tests.runtime.calls_fixture:flaky"("other")'))
+    d = replay(other, retried).divergence
+    assert (d.seq, d.node, d.kind) == (2, "pay", "once")
+
+
 # --------------------------------------------------------------------------
 # Steps with several nodes, joins
 # --------------------------------------------------------------------------
@@ -363,6 +399,18 @@ def test_a_finished_sibling_is_checked_against_its_recorded_writes():
     assert (d.step, d.node, d.kind) == (1, "b", "write")
     assert d.message == "recorded `y` = 2, replayed `y` = 3"
     assert d.seq == 1   # found in the in-flight checkpoint, where `b`'s record is
+
+
+def test_a_step_where_one_node_replaces_what_another_adds_to_is_a_difference():
+    # A history recorded before `=` beside another node's `+=` was an error:
+    # `b` replaced `seen` while `a` added to it, and the step completed.
+    history = copy.deepcopy(record(graph(PARALLEL), "p", [{}, Command(resume=7)]))
+    history[1].nodes["b"]["writes"] = [["y", "=", 2], ["seen", "=", ["b"]]]
+    replaced = graph(PARALLEL, ('set seen += ["b"]', 'set seen = ["b"]'))
+    d = replay(replaced, history).divergence
+    assert (d.seq, d.step, d.node, d.kind) == (2, 1, "b", "write")
+    assert d.message == ("recorded `seen` replaced by one node or added to by all, "
+                         "replayed `set seen +=` by `a` and `set seen =` by `b`")
 
 
 JOINED = """

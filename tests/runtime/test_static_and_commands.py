@@ -50,7 +50,7 @@ def test_interrupt_before_the_first_node_pauses_at_the_start(store) -> None:
     graph = make_graph(line_flow(before=["a"]), store)
     run = graph.invoke({}, thread="t")
     assert [i.id for i in run.interrupts] == ["a:before"] and run.step == 0 and run.state["log"] == []
-    assert graph.invoke(Command(resume="any value is ignored"), thread="t").status == "done"
+    assert graph.invoke(None, thread="t").status == "done"
 
 
 def test_interrupt_after_pauses_after_the_step(store) -> None:
@@ -76,6 +76,37 @@ def test_a_static_pause_accepts_an_id_map_of_its_ids(store) -> None:
     with pytest.raises(ResumeError, match="no pending interrupt `x:before`"):
         graph.invoke(Command(resume={"x:before": None}), thread="t")
     assert graph.invoke(Command(resume={run.interrupts[0].token: None}), thread="t").status == "done"
+
+
+@pytest.mark.parametrize("resume", ["any value", 0, False, {"approved": False}, [None]])
+def test_a_value_sent_to_a_static_gate_is_refused_and_nothing_stored(store, resume) -> None:
+    graph = make_graph(line_flow(before=["b"]), store)
+    run = graph.invoke({}, thread="t")
+    token = run.interrupts[0].token
+    before = store.dump("t"), store.appends
+    for command in (Command(resume=resume), Command(resume={"b:before": resume}),
+                    Command(resume={token: resume}), Command(resume=resume, update={"n": 1}, goto="c")):
+        with pytest.raises(ResumeError, match=r"`b:before` is a static interrupt: it takes no answer"):
+            graph.invoke(command, thread="t")
+        assert (store.dump("t"), store.appends) == before
+    run = graph.invoke(None, thread="t")  # a value-less continue passes the gate
+    assert run.status == "done" and run.state["log"] == ["a", "b", "c"]
+
+
+def test_null_is_no_answer_so_it_passes_a_static_gate(store) -> None:
+    # `fermata resume --id b:before` (no --value) sends {"b:before": None}.
+    for thread, command in (("id", Command(resume={"b:before": None})), ("bare", Command(resume=None))):
+        graph = make_graph(line_flow(before=["b"]), store)
+        graph.invoke({}, thread=thread)
+        assert graph.invoke(command, thread=thread).state["log"] == ["a", "b", "c"]
+
+
+def test_a_refusal_names_every_static_gate_of_the_boundary(store) -> None:
+    graph = make_graph(line_flow(before=["c"], after=["b"]), store)
+    graph.invoke({}, thread="t")
+    with pytest.raises(ResumeError) as caught:
+        graph.invoke(Command(resume="go"), thread="t")
+    assert "`b:after`, `c:before`" in str(caught.value) and "invoke(None)" in str(caught.value)
 
 
 def test_a_static_pause_in_a_loop_pauses_each_time(store) -> None:
