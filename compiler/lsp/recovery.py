@@ -9,7 +9,8 @@ text's diagnostics and tree point at the right places in the real one:
 - the file ends early (an unclosed `{`): append a `}`;
 - a token cannot come where it is: turn the blank before it into a `}`
   (a node or block left open: the usual missing brace), or blank the
-  token's line, or the rest of that line.
+  token's line, or the rest of that line, or the line before it (a
+  statement left unfinished, `a -> `, fails at the next line's token).
 
 Each repair is tried with the fast parser alone (no error message is built)
 and kept if the text then parses, or fails later than before; a handful of
@@ -106,3 +107,14 @@ def _candidates(current: Repair, offset: int) -> Iterator[Repair]:
     if offset > line_start:
         yield Repair(text[:offset] + " " * (line_end - offset) + text[line_end:],
                      current.blanked_lines | {line})
+    # A statement left unfinished (`a -> `) is noticed only at the next
+    # line's first token: blank the last line with text before this one.
+    previous_end = text.rfind("\n", 0, line_start)
+    while previous_end > 0:
+        previous_start = text.rfind("\n", 0, previous_end) + 1
+        if text[previous_start:previous_end].strip():
+            previous_line = text.count("\n", 0, previous_start) + 1
+            yield Repair(text[:previous_start] + " " * (previous_end - previous_start) + text[previous_end:],
+                         current.blanked_lines | {previous_line})
+            break
+        previous_end = previous_start - 1

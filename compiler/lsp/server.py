@@ -36,6 +36,7 @@ DEBOUNCE = float(os.environ.get("FERMATA_LSP_DEBOUNCE_MS", "30")) / 1000
 LOG = logging.getLogger("fermata.lsp")
 
 R = TypeVar("R")
+REQUEST_FAILED = -32803  # LSP's error code for a request that is valid but refused
 
 
 class FermataServer(LanguageServer):
@@ -224,11 +225,11 @@ def rename(ls: FermataServer, params: lsp.RenameParams) -> lsp.WorkspaceEdit | N
     try:
         return _guarded(None, answer)()
     except features.RenameRefused as refused:
-        # An error response is the protocol's way to refuse a rename: the
-        # editor shows the message and changes nothing.
-        from pygls.exceptions import JsonRpcRequestFailed
+        # An error response (LSP's RequestFailed) is the protocol's way to
+        # refuse a rename: the editor shows the message and changes nothing.
+        from pygls.exceptions import JsonRpcException
 
-        raise JsonRpcRequestFailed(str(refused)) from None
+        raise JsonRpcException(str(refused), code=REQUEST_FAILED) from None
 
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
