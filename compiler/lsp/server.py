@@ -109,7 +109,12 @@ def _guarded(default: R, fn: Callable[[], R]) -> Callable[[], R]:
         except features.RenameRefused:
             raise
         except Exception:  # noqa: BLE001 - the editor gets "nothing", the log the bug
-            LOG.error("fermata lsp: internal error\n%s", traceback.format_exc())
+            report = f"fermata lsp: internal error (a bug: please report it)\n{traceback.format_exc()}"
+            LOG.error("%s", report)
+            try:
+                server.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=report))
+            except Exception:  # noqa: BLE001 - no connection (tests calling handlers directly)
+                pass
             return default
 
     return run
