@@ -199,8 +199,17 @@ def _end(span: ast.Span) -> Point:
 
 
 def analyze_document(text: str, uri: str, path: str, version: int | None = None,
-                     encoding: str = UTF16) -> DocumentAnalysis:
-    """Diagnostics and index of one document version; never raises for any text."""
+                     encoding: str = UTF16, previous: DocumentAnalysis | None = None) -> DocumentAnalysis:
+    """Diagnostics and index of one document version; never raises for any text.
+
+    With ``previous`` (the analysis of the version before), an edit inside
+    one node re-parses that node only (``incremental.py``)."""
+    if previous is not None and previous.lines.encoding == encoding:
+        from .incremental import reanalyze
+
+        again = reanalyze(previous, text, version)
+        if again is not None:
+            return again
     analysis = analyze(text, path)
     module, recovered = analysis.module, False
     if module is None and _is_syntax_error(analysis.diagnostics):

@@ -63,7 +63,8 @@ class FermataServer(LanguageServer):
         cached = self.analyses.get(uri)
         if cached is not None and cached.version == document.version and cached.text == document.source:
             return cached
-        doc = analyze_document(document.source, uri, _display_path(uri), document.version, self.encoding())
+        doc = analyze_document(document.source, uri, _display_path(uri), document.version, self.encoding(),
+                               previous=cached)
         self.analyses[uri] = doc
         if doc.module is not None:
             self.last_indexed[uri] = doc
