@@ -107,7 +107,8 @@ class Bench:
         member = position_of(text, "set flag = r.ok", len("set flag = r.o"))
         in_node = position_of(text, "        set count = v", 8)
         after_dot = position_of(text, "set flag = r.ok", len("set flag = r."))
-        times: dict[str, list[float]] = {"diagnostics after an edit": [], "hover (local)": [],
+        times: dict[str, list[float]] = {"diagnostics after an edit": [], "... after a new line": [],
+                                         "hover (local)": [],
                                          "hover (member r.ok)": [], "completion (in a node)": [],
                                          "completion (after `.`)": []}
         for version in range(2, repeat + 2):
@@ -120,6 +121,9 @@ class Bench:
                     range=lsp.Range(edit_at, lsp.Position(edit_at.line, edit_at.character + 1)), text=digit)]))
             await asyncio.wait_for(published, 60)
             times["diagnostics after an edit"].append(time.perf_counter() - started)
+            if version % 4 == 0:
+                # A new line moves every later construct: the full analysis.
+                await self.newline(uri, version, edit_at, times["... after a new line"])
             for name, request in (
                     ("hover (local)", lambda: client.text_document_hover_async(
                         lsp.HoverParams(text_document=doc, position=field_use))),
@@ -134,6 +138,21 @@ class Bench:
                 times[name].append(time.perf_counter() - started)
                 assert answer is not None, name
         return times
+
+    async def newline(self, uri: str, version: int, at: lsp.Position, into: list[float]) -> None:
+        """Add a newline at ``at`` and take it out again (versions
+        ``version * 1000 + 1`` and ``+ 2``), timing the first."""
+        for step, (edit, text) in enumerate(((lsp.Range(at, at), "\n"),
+                                             (lsp.Range(at, lsp.Position(at.line + 1, 0)), "")), 1):
+            number = version * 1000 + step
+            published = self.expect(number)
+            started = time.perf_counter()
+            self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=number),
+                content_changes=[lsp.TextDocumentContentChangePartial(range=edit, text=text)]))
+            await asyncio.wait_for(published, 60)
+            if step == 1:
+                into.append(time.perf_counter() - started)
 
 
 async def main_async(repeat: int, nodes: int) -> None:

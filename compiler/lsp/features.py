@@ -83,6 +83,10 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
     elif symbol.kind == LOCAL:
         head, what = f"let {symbol.name}: {symbol.detail}", f"local of node `{symbol.node}`"
     elif symbol.kind == NODE:
+        # The flow's current declaration: after an edit inside the node,
+        # the symbol (shared with earlier versions) keeps the older one.
+        flow = next((f for f in doc.flows if f.flow.name == symbol.flow), None)
+        decl = next((n for n in flow.flow.nodes if n.name == symbol.name), decl) if flow else decl
         assert isinstance(decl, ast.NodeDecl)
         options = "".join([f" retry {decl.retry}" if decl.retry is not None else "",
                            f" backoff {decl.backoff.text}" if decl.backoff else "",
@@ -115,8 +119,9 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
         else:
             what += "; any answer (no `expect`)"
     parts = [f"```fermata\n{head}\n```", what]
-    if symbol.doc:
-        parts.append(symbol.doc.strip())
+    docstring = decl.doc if isinstance(decl, (ast.NodeDecl, ast.Flow)) else symbol.doc
+    if docstring:
+        parts.append(docstring.strip())
     return "\n\n".join(parts)
 
 

@@ -24,6 +24,7 @@ path (``analysis.analyze_document``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from .. import ast
@@ -40,6 +41,7 @@ from .analysis import (
 from .positions import LineIndex
 
 _HEADER = "flow _ {"
+_NOT_NEWLINE = re.compile(r"[^\n]+")
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -129,7 +131,7 @@ def _after_header(node: ast.NodeDecl) -> tuple[int, int]:
 
 def _parse_node(text: str, start: int, end: int, name: str) -> ast.NodeDecl | None:
     """The node at ``text[start:end]``, parsed with its real positions."""
-    blank = "".join("\n" if ch == "\n" else " " for ch in text[len(_HEADER):start])
+    blank = _NOT_NEWLINE.sub(lambda run: " " * len(run.group()), text[len(_HEADER):start])
     module, diagnostics = parse(_HEADER + blank + text[start:end] + "}")
     if module is None or diagnostics or len(module.flows) != 1:
         return None
@@ -166,15 +168,15 @@ def _reindex(previous: DocumentAnalysis, text: str, version: int | None, analysi
             doc.occurrences.pop(line, None)
     doc.exprs = [e for e in previous.exprs if not _inside(e.expr.span, old_span)]
     doc.node_scopes = [n for n in previous.node_scopes if n.node is not node]
-    doc.flows = previous.flows
-    scope = next(f for f in doc.flows if f.flow is flow)
-    scope.flow = new_flow
+    # The previous analysis is left as it was (it may still serve as the
+    # last good one): the flow's scope is copied, not changed. The node's
+    # symbol is kept (edges elsewhere refer to it); hover reads the node's
+    # current declaration through the flow (``features.describe``).
+    doc.flows = [replace(f, flow=new_flow) if f.flow is flow else f for f in previous.flows]
+    scope = next(f for f in doc.flows if f.flow is new_flow)
     symbol = scope.nodes.get(node.name)
-    if symbol is not None and symbol.decl is node:
-        symbol.decl = new_node
-        symbol.doc = new_node.doc
     indexer = _Indexer(doc)
-    if symbol is not None and symbol.decl is new_node:
+    if symbol is not None:
         indexer.add(symbol.span, symbol, definition=True)  # its name is inside the node's span too
     _NodeIndexer(indexer, scope, new_node).run()
     for line in range(new_node.span.line, new_node.span.end_line + 1):
