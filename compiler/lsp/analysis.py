@@ -25,8 +25,8 @@ index is per document, and a `use` would add the used file's declarations.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .. import ast
 from .. import inference as I
@@ -207,10 +207,10 @@ def analyze_document(text: str, uri: str, path: str, version: int | None = None,
     if previous is not None and previous.lines.encoding == encoding:
         from .incremental import reanalyze
 
-        again = reanalyze(previous, text, version)
-        if again is not None:
-            return again
-    analysis = analyze(text, path)
+        updated = reanalyze(previous, text, version)
+        if updated is not None:
+            return updated
+    analysis: Analysis = analyze(text, path)
     module, recovered = analysis.module, False
     if module is None and _is_syntax_error(analysis.diagnostics):
         fixed = repair(text)
@@ -430,12 +430,11 @@ class _NodeIndexer:
 # Template names
 # --------------------------------------------------------------------------
 
-_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 # A name that is not an attribute (`a.b`), a filter (`x | upper`) or a string's text.
 _TEMPLATE_NAME = re.compile(r"(?<![\w.|])(?<!\|\s)[A-Za-z_]\w*")
 _TEMPLATE_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
-_JINJA_WORDS = frozenset("and or not in is if else elif for endfor endif true false none True False None "
-                         "set endset with endwith loop range".split())
+_JINJA_WORDS = frozenset(["and", "or", "not", "in", "is", "if", "else", "elif", "for", "endfor", "endif", "true", "false", "none", "True", "False", "None", "set", "endset", "with", "endwith", "loop", "range"])
 
 
 def template_names(literal: ast.Literal) -> list[tuple[str, ast.Span]]:

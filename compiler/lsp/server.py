@@ -114,7 +114,7 @@ def _guarded(default: R, fn: Callable[[], R]) -> Callable[[], R]:
             LOG.error("%s", report)
             try:
                 server.window_log_message(lsp.LogMessageParams(type=lsp.MessageType.Error, message=report))
-            except Exception:  # noqa: BLE001 - no connection (tests calling handlers directly)
+            except Exception:  # noqa: BLE001, S110 - no connection to tell: stderr has it already
                 pass
             return default
 
@@ -208,7 +208,7 @@ def references(ls: FermataServer, params: lsp.ReferenceParams) -> list[lsp.Locat
         doc, point = _at(ls, params.text_document.uri, params.position)
         return features.references(doc, point, params.context.include_declaration)
 
-    return _guarded([], answer)()
+    return _guarded(list[lsp.Location](), answer)()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_PREPARE_RENAME)
@@ -252,26 +252,26 @@ def completion(ls: FermataServer, params: lsp.CompletionParams) -> lsp.Completio
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
 def formatting(ls: FermataServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit]:
-    return _guarded([], lambda: features.formatting(ls.current(params.text_document.uri)))()
+    return _guarded(list[lsp.TextEdit](), lambda: features.formatting(ls.current(params.text_document.uri)))()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: FermataServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
-    return _guarded([], lambda: features.document_symbols(ls.indexed(params.text_document.uri)))()
+    return _guarded(list[lsp.DocumentSymbol](), lambda: features.document_symbols(ls.indexed(params.text_document.uri)))()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,
                 lsp.SemanticTokensLegend(token_types=features.TOKEN_TYPES,
                                          token_modifiers=features.TOKEN_MODIFIERS))
 def semantic_tokens(ls: FermataServer, params: lsp.SemanticTokensParams) -> lsp.SemanticTokens:
-    return lsp.SemanticTokens(data=_guarded([], lambda: features.semantic_tokens(
+    return lsp.SemanticTokens(data=_guarded(list[int](), lambda: features.semantic_tokens(
         ls.current(params.text_document.uri)))())
 
 
 @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
                 lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
 def code_action(ls: FermataServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-    return _guarded([], lambda: features.code_actions(ls.current(params.text_document.uri),
+    return _guarded(list[lsp.CodeAction](), lambda: features.code_actions(ls.current(params.text_document.uri),
                                                        params.context.diagnostics))()
 
 

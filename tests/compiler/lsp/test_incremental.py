@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from fermata.compiler import ast
 from fermata.compiler.lsp.analysis import DocumentAnalysis, analyze_document
 from fermata.compiler.lsp.incremental import common_prefix, common_suffix, reanalyze
 from fermata.compiler.parser import parse_or_raise
+from hypothesis import given
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(p.read_text(encoding="utf-8") for p in (REPO / "examples").glob("*.flow"))

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
+from fermata.compiler.fmt import format_source
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
-
-from fermata.compiler.fmt import format_source
 
 REPO = Path(__file__).resolve().parents[3]
 REFUND = (REPO / "examples" / "refund.flow").read_text(encoding="utf-8")
