@@ -32,7 +32,7 @@ from .. import ast
 from .. import inference as I
 from .. import types as T
 from ..diagnostics import Diagnostic
-from ..pipeline import Analysis, analyze
+from ..pipeline import Analysis, _without_cycle_collection, analyze
 from .positions import UTF16, LineIndex
 from .recovery import repair
 
@@ -226,7 +226,8 @@ def analyze_document(text: str, uri: str, path: str, version: int | None = None,
                                                              key=Diagnostic.sort_key))
     doc = DocumentAnalysis(uri, version, text, LineIndex(text, encoding), analysis, module, recovered)
     if module is not None:
-        _Indexer(doc).module(module)
+        with _without_cycle_collection():  # as the compiler's stages: many objects, no cycles
+            _Indexer(doc).module(module)
     return doc
 
 

@@ -29,7 +29,7 @@ from dataclasses import replace
 
 from .. import ast
 from ..parser import parse
-from ..pipeline import analyze_parsed
+from ..pipeline import _without_cycle_collection, analyze_parsed
 from .analysis import (
     INTERRUPT,
     LOCAL,
@@ -99,7 +99,8 @@ def reanalyze(previous: DocumentAnalysis, text: str, version: int | None) -> Doc
     new_module = ast.Module(tuple(new_flow if i is flow else i for i in module.items), module.comments,
                             module.span)
     analysis = analyze_parsed(text, previous.analysis.path, new_module)
-    return _reindex(previous, text, version, analysis, flow, new_flow, node, new_node)
+    with _without_cycle_collection():
+        return _reindex(previous, text, version, analysis, flow, new_flow, node, new_node)
 
 
 def _node_holding(module: ast.Module, lines: LineIndex, first: tuple[int, int],
