@@ -166,7 +166,9 @@ def _run_lsp(args: argparse.Namespace) -> int:
     try:
         from .lsp.server import main as serve
     except ModuleNotFoundError as exc:
-        if exc.name not in ("pygls", "lsprotocol"):
+        # `pygls.lsp` when pygls is missing, as Python names the first
+        # module it could not find: compare the top-level package.
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
             raise
         raise UsageError("the language server needs the `lsp` extra: pip install 'fermata[lsp]'") from None
     return serve()
