@@ -47,6 +47,21 @@ def point_of(doc: DocumentAnalysis, position: lsp.Position) -> Point:
 
 
 def hover(doc: DocumentAnalysis, point: Point) -> lsp.Hover | None:
+    answer = _hover(doc, point)
+    # Under a squiggle: the catalogue entry of each diagnostic there too.
+    codes = dict.fromkeys(d.code for d in doc.diagnostics
+                          if d.span.line and (d.span.line, d.span.column) <= point
+                          <= (d.span.end_line, d.span.end_column))
+    entries = [text for text in map(describe_code, codes) if text is not None]
+    if not entries:
+        return answer
+    if answer is None:
+        return lsp.Hover(_markdown("\n\n---\n\n".join(entries)))
+    assert isinstance(answer.contents, lsp.MarkupContent)
+    return lsp.Hover(_markdown("\n\n---\n\n".join([answer.contents.value, *entries])), answer.range)
+
+
+def _hover(doc: DocumentAnalysis, point: Point) -> lsp.Hover | None:
     occurrence = doc.occurrence_at(point)
     if occurrence is not None:
         return lsp.Hover(_markdown(describe(doc, occurrence.symbol)), lsp_range(doc, occurrence.span))

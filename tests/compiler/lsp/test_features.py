@@ -171,3 +171,21 @@ def test_a_malformed_configuration_is_no_configuration(tmp_path: Path):
     assert project_config(tmp_path / "x.flow", [tmp_path]).call_allow is None
     (tmp_path / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = "a.*"\n')
     assert project_config(tmp_path / "x.flow", [tmp_path]).call_allow is None
+
+
+# ---------------------------------------------------------------------- hover
+
+
+def test_hover_under_a_diagnostic_adds_its_catalogue_entry():
+    text = REFUND.replace("set risk = r", "set risk = rr")
+    hover = features.hover(analyze_document(text, "u", "x"), point(text, "rr", 1))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "**F120** (error): unknown name" in hover.contents.value
+
+
+def test_hover_on_a_name_shows_its_type_and_the_diagnostic_beside_it():
+    text = REFUND.replace("set risk = r\n", "set risk = r\n        let unused = risk\n")
+    hover = features.hover(analyze_document(text, "u", "x"), point(text, "let unused", 4))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    value = hover.contents.value
+    assert "let unused: float" in value and "**F124**" in value
