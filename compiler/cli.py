@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(p)
         _add_json(p)
 
+    sub.add_parser("lsp", help="serve the language server over stdio (for editors; needs the `lsp` extra)")
+
     p = sub.add_parser("threads", help="list the runs in a store")
     _add_store(p)
     _add_json(p)
@@ -186,6 +188,8 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from fermata.server.serve import run_serve
 
         return run_serve
+    if name == "lsp":
+        return _run_lsp
     if name in ("compile", "graph"):
         from . import cmd_compile
 
@@ -193,6 +197,18 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
     from . import cmd_run
 
     return getattr(cmd_run, f"run_{name}")
+
+
+def _run_lsp(args: argparse.Namespace) -> int:
+    try:
+        from .lsp.server import main as serve
+    except ModuleNotFoundError as exc:
+        # `pygls.lsp` when pygls is missing, as Python names the first
+        # module it could not find: compare the top-level package.
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol"):
+            raise
+        raise UsageError("the language server needs the `lsp` extra: pip install 'fermata[lsp]'") from None
+    return serve()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,12 +60,30 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
     """
     from .checks import check_module
     from .parser import parse
-    from .suppress import apply_suppressions
 
     with _without_cycle_collection():
         module, diagnostics = parse(text, path)
         if module is not None:
             diagnostics = list(diagnostics) + list(check_module(module, path))
+    return _finish(text, path, module, diagnostics, resolve_root)
+
+
+def analyze_parsed(text: str, path: str, module: ast.Module) -> Analysis:
+    """:func:`analyze` for a module already parsed from ``text`` without
+    diagnostics (the language server re-parses only the node an edit
+    touched and splices it into the previous tree)."""
+    from .checks import check_module
+
+    with _without_cycle_collection():
+        diagnostics = list(check_module(module, path))
+    return _finish(text, path, module, diagnostics, None)
+
+
+def _finish(text: str, path: str, module: ast.Module | None, diagnostics: list[Diagnostic],
+            resolve_root: Path | None) -> Analysis:
+    """Resolution (if asked), suppressions and ordering: the end of every analysis."""
+    from .suppress import apply_suppressions
+
     if module is not None and resolve_root is not None:
         from .resolve import resolve_call_targets
 

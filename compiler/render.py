@@ -377,3 +377,51 @@ def _version() -> str:
         return version("fermata")
     except Exception:  # noqa: BLE001 - a source tree without metadata
         return "0+unknown"
+
+
+# --------------------------------------------------------------------------
+# Language Server Protocol
+# --------------------------------------------------------------------------
+
+
+def render_lsp(diagnostics: Sequence[Diagnostic], source: str, uri: str,
+               docs_uri: str | None = None, encoding: str = "utf-16") -> list[dict[str, Any]]:
+    """LSP ``Diagnostic`` objects (as JSON data) for one document.
+
+    Positions are converted to LSP's 0-based ones, columns in UTF-16 code
+    units (or the ``encoding`` the client negotiated); labels become
+    ``relatedInformation`` in the same document; the help and notes follow
+    the message on lines of their own, as `fermata check` prints them, and
+    the help is kept in ``data`` for code actions.
+    """
+    from .lsp.positions import LineIndex
+
+    index = LineIndex(source, encoding)
+    if docs_uri is None:
+        from .catalogue import DOCS_URI as docs_uri
+
+    def lsp_range(span: Any) -> dict[str, Any]:
+        start, end = index.range(span)
+        return {"start": {"line": start.line, "character": start.character},
+                "end": {"line": end.line, "character": end.character}}
+
+    rendered = []
+    for d in diagnostics:
+        message = d.message + "".join(f"\nnote: {note}" for note in d.notes)
+        if d.help:
+            message += f"\nhelp: {d.help}"
+        item: dict[str, Any] = {
+            "range": lsp_range(d.span),
+            "severity": 1 if d.severity is Severity.ERROR else 2,
+            "code": d.code,
+            "codeDescription": {"href": f"{docs_uri}#{d.code.lower()}"},
+            "source": TOOL_NAME,
+            "message": message,
+            "data": {"help": d.help},
+        }
+        if d.labels:
+            item["relatedInformation"] = [
+                {"location": {"uri": uri, "range": lsp_range(lab.span)}, "message": lab.message}
+                for lab in d.labels]
+        rendered.append(item)
+    return rendered

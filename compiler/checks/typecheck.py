@@ -93,6 +93,13 @@ def check(context: CheckContext) -> None:
         _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow)).run()
 
 
+def named_types(module: ast.Module) -> dict[str, T.FType]:
+    """The resolved `type` declarations of ``module``, as the checker sees
+    them (for tools: the language server's hover and completion); what
+    cannot be resolved is left out, and reads as `any`."""
+    return _TypeDeclarations(DiagnosticSink(), module.types).resolve()
+
+
 # --------------------------------------------------------------------------
 # Written types
 # --------------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""How fast does `fermata lsp` answer on a 1,000-node spec?
+
+Starts the real server over stdio (as an editor would) and measures, over
+``--repeat`` rounds:
+
+- diagnostics after an edit: from sending ``didChange`` (one character
+  changed in the middle of the file) to receiving the ``publishDiagnostics``
+  of that version (the server's debounce included);
+- hover on a state field's use, and on a member access (`r.ok`);
+- completion of step keywords and names in a node, and of members after `.`.
+
+Two shapes of 1,000 nodes: one flow of 1,000 nodes, and 20 flows of 50.
+The issue's targets: diagnostics <= 150 ms, hover and completion <= 50 ms.
+
+    python bench/lsp_bench.py [--repeat 20] [--nodes 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+
+
+def big_spec(nodes: int, flows: int = 1) -> str:
+    """``nodes`` nodes in ``flows`` flows, each node with a `let`, a `set`,
+    a template and an `if`; every 10th routes conditionally, every 50th
+    has an interrupt."""
+    lines = ["type Review = {ok: bool, note: str?}", ""]
+    per_flow = nodes // flows
+    for f in range(flows):
+        lines += [f"flow big{f} {{", "    state {", "        count: int = 0", "        total: float = 0.0",
+                  "        log: list[str] = []", "        review: Review?", "        flag: bool = false",
+                  "    }"]
+        for i in range(per_flow):
+            lines.append(f"    node n{i} {{")
+            lines.append(f"        let v = count + {i}")
+            lines.append("        set count = v")
+            lines.append(f'        set log += ["step {i}: {{{{ count }}}}"]')
+            lines.append("        if flag { set total += 1.5 }")
+            if i % 50 == 0:
+                lines.append(f'        let r = interrupt ask{i} "ok at {{{{ count }}}}?" expect Review')
+                lines.append("        set flag = r.ok")
+            lines.append("    }")
+        lines.append("    start -> n0")
+        for i in range(per_flow - 1):
+            if i % 10 == 9:
+                lines.append(f"    n{i} -> n{i + 1} when flag or count > {i}")
+                lines.append(f"    n{i} -> end otherwise")
+            else:
+                lines.append(f"    n{i} -> n{i + 1}")
+        lines += [f"    n{per_flow - 1} -> end", "}", ""]
+    return "\n".join(lines)
+
+
+def position_of(text: str, needle: str, offset: int = 0) -> lsp.Position:
+    index = text.index(needle) + offset
+    return lsp.Position(text.count("\n", 0, index), index - (text.rfind("\n", 0, index) + 1))
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.client = LanguageClient("lsp-bench", "1")
+        self.published: dict[int, asyncio.Future[list[lsp.Diagnostic]]] = {}
+
+        @self.client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(params: lsp.PublishDiagnosticsParams) -> None:
+            future = self.published.get(params.version or -1)
+            if future is not None and not future.done():
+                future.set_result(list(params.diagnostics))
+
+    async def start(self, root: Path) -> None:
+        await self.client.start_io(sys.executable, "-m", "fermata.compiler.cli", "lsp")
+        await self.client.initialize_async(lsp.InitializeParams(
+            capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
+            workspace_folders=[lsp.WorkspaceFolder(root.as_uri(), "bench")]))
+        self.client.initialized(lsp.InitializedParams())
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+
+    def expect(self, version: int) -> asyncio.Future[list[lsp.Diagnostic]]:
+        future: asyncio.Future[list[lsp.Diagnostic]] = asyncio.get_running_loop().create_future()
+        self.published[version] = future
+        return future
+
+    async def run(self, text: str, uri: str, repeat: int) -> dict[str, list[float]]:
+        client = self.client
+        first = self.expect(1)
+        client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="fermata", version=1, text=text)))
+        diagnostics = await asyncio.wait_for(first, 60)
+        assert not [d for d in diagnostics if d.severity == lsp.DiagnosticSeverity.Error], diagnostics[:3]
+        doc = lsp.TextDocumentIdentifier(uri=uri)
+        middle = text.index("let v = count + ", len(text) // 2) + len("let v = count + ")
+        edit_at = position_of(text, text[middle - 30:middle + 1], 30)
+        field_use = position_of(text, "set count = v", len("set count = "))  # the local `v`
+        member = position_of(text, "set flag = r.ok", len("set flag = r.o"))
+        in_node = position_of(text, "        set count = v", 8)
+        after_dot = position_of(text, "set flag = r.ok", len("set flag = r."))
+        times: dict[str, list[float]] = {"diagnostics after an edit": [], "... after a new line": [],
+                                         "hover (local)": [],
+                                         "hover (member r.ok)": [], "completion (in a node)": [],
+                                         "completion (after `.`)": []}
+        for version in range(2, repeat + 2):
+            digit = str(version % 10)
+            published = self.expect(version)
+            started = time.perf_counter()
+            client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[lsp.TextDocumentContentChangePartial(
+                    range=lsp.Range(edit_at, lsp.Position(edit_at.line, edit_at.character + 1)), text=digit)]))
+            await asyncio.wait_for(published, 60)
+            times["diagnostics after an edit"].append(time.perf_counter() - started)
+            if version % 4 == 0:
+                # A new line moves every later construct: the full analysis.
+                await self.newline(uri, version, edit_at, times["... after a new line"])
+            for name, request in (
+                    ("hover (local)", lambda: client.text_document_hover_async(
+                        lsp.HoverParams(text_document=doc, position=field_use))),
+                    ("hover (member r.ok)", lambda: client.text_document_hover_async(
+                        lsp.HoverParams(text_document=doc, position=member))),
+                    ("completion (in a node)", lambda: client.text_document_completion_async(
+                        lsp.CompletionParams(text_document=doc, position=in_node))),
+                    ("completion (after `.`)", lambda: client.text_document_completion_async(
+                        lsp.CompletionParams(text_document=doc, position=after_dot)))):
+                started = time.perf_counter()
+                answer = await request()
+                times[name].append(time.perf_counter() - started)
+                assert answer is not None, name
+        return times
+
+    async def newline(self, uri: str, version: int, at: lsp.Position, into: list[float]) -> None:
+        """Add a newline at ``at`` and take it out again (versions
+        ``version * 1000 + 1`` and ``+ 2``), timing the first."""
+        for step, (edit, text) in enumerate(((lsp.Range(at, at), "\n"),
+                                             (lsp.Range(at, lsp.Position(at.line + 1, 0)), "")), 1):
+            number = version * 1000 + step
+            published = self.expect(number)
+            started = time.perf_counter()
+            self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=number),
+                content_changes=[lsp.TextDocumentContentChangePartial(range=edit, text=text)]))
+            await asyncio.wait_for(published, 60)
+            if step == 1:
+                into.append(time.perf_counter() - started)
+
+
+async def main_async(repeat: int, nodes: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        print(f"fermata lsp over stdio, {repeat} rounds; times in ms (min / median / max)\n")
+        print(f"{'spec':<24} {'measure':<28} {'min':>7} {'median':>7} {'max':>7}")
+        for flows in (1, 20):
+            text = big_spec(nodes, flows)
+            path = root / f"big_{flows}.flow"
+            path.write_text(text, encoding="utf-8")
+            bench = Bench()
+            await bench.start(root)
+            try:
+                times = await bench.run(text, path.as_uri(), repeat)
+            finally:
+                await bench.stop()
+            label = f"{nodes} nodes, {flows} flow{'s' if flows > 1 else ''}"
+            for name, values in times.items():
+                ms = [v * 1000 for v in values]
+                print(f"{label:<24} {name:<28} {min(ms):7.1f} {statistics.median(ms):7.1f} {max(ms):7.1f}")
+            print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--nodes", type=int, default=1000)
+    args = parser.parse_args()
+    asyncio.run(main_async(args.repeat, args.nodes))
+
+
+if __name__ == "__main__":
+    main()

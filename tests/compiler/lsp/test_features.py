@@ -1,0 +1,191 @@
+"""The features as functions of an analysis (no server): recovery, quick
+fixes, rename rules, completion contexts, tokens, symbols, configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fermata.compiler.lsp import features
+from fermata.compiler.lsp.analysis import analyze_document
+from fermata.compiler.lsp.config import project_config
+from fermata.compiler.lsp.recovery import repair
+from fermata.compiler.render import render_lsp
+from lsprotocol import types as lsp
+
+REPO = Path(__file__).resolve().parents[3]
+REFUND = (REPO / "examples" / "refund.flow").read_text(encoding="utf-8")
+
+
+def point(text: str, needle: str, offset: int = 0) -> tuple[int, int]:
+    index = text.index(needle) + offset
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def codes(text: str) -> list[str]:
+    return [d.code for d in analyze_document(text, "u", "x").diagnostics]
+
+
+# ------------------------------------------------------------------ recovery
+
+
+@pytest.mark.parametrize("broken", [
+    # a node's closing brace missing
+    REFUND.replace('set log += ["risk {{ risk }}"]\n    }', 'set log += ["risk {{ risk }}"]\n', 1),
+    # an unfinished edge
+    REFUND.replace("    reject -> end\n", "    reject -> \n", 1),
+    # the flow's closing brace missing (the end of the file)
+    REFUND.rstrip().removesuffix("}"),
+    # a stray character in a node
+    REFUND.replace("set decision = d", "set decision = d $", 1),
+])
+def test_a_syntax_error_does_not_hide_the_checks_after_it(broken: str):
+    text = broken.replace("set approved = d.approved", "set approved = d.aproved")
+    found = codes(text)
+    assert {"F001", "F002", "F005"} & set(found)  # the syntax error, as `fermata check` says it
+    assert "F129" in found  # the misspelt member, reported by the type checker
+
+
+def test_repairs_keep_every_other_character_in_place():
+    broken = REFUND.replace("    reject -> end\n", "    reject -> \n", 1)
+    fixed = repair(broken)
+    assert fixed is not None and len(fixed.text) == len(broken)
+    assert fixed.text.count("\n") == broken.count("\n")
+
+
+def test_a_hopeless_text_has_no_repair_and_no_crash():
+    doc = analyze_document('flow "', "u", "x")
+    assert [d.code for d in doc.diagnostics][:1] in (["F002"], ["F003"], ["F001"])
+
+
+# ---------------------------------------------------------------- quick fixes
+
+
+def test_a_missing_otherwise_edge_is_inserted_as_the_flows_last_line():
+    text = ("flow f {\n    state { x: int = 0 }\n    node a { set x = 1 }\n    node b { }\n"
+            "    start -> a\n    a -> b when x > 0\n    b -> end\n}\n")
+    doc = analyze_document(text, "file:///f.flow", "f.flow")
+    (diagnostic,) = [lsp.Diagnostic(**_structure(d)) for d in render_lsp(doc.diagnostics, text, doc.uri)]
+    (action,) = features.code_actions(doc, [diagnostic])
+    assert action.title == "Add `a -> end otherwise`"
+    assert action.edit is not None and action.edit.changes is not None
+    (edit,) = action.edit.changes[doc.uri]
+    assert edit.range.start == lsp.Position(7, 0) and edit.new_text == "    a -> end otherwise\n"
+    fixed = text.replace("    b -> end\n}", "    b -> end\n    a -> end otherwise\n}")
+    assert codes(fixed) == []
+
+
+def _structure(rendered: dict) -> dict:
+    r = rendered["range"]
+    return {"range": lsp.Range(lsp.Position(**r["start"]), lsp.Position(**r["end"])),
+            "message": rendered["message"], "code": rendered["code"], "data": rendered["data"]}
+
+
+# --------------------------------------------------------------------- rename
+
+
+def test_renaming_a_local_to_a_field_name_or_a_sibling_local_is_refused():
+    text = REFUND.replace("set risk = r", "let s = r\n        set risk = s")
+    doc = analyze_document(text, "u", "x")
+    at = point(text, "let r", 4)
+    with pytest.raises(features.RenameRefused, match="already the name of the field"):
+        features.rename(doc, at, "amount")
+    with pytest.raises(features.RenameRefused, match="already the name of the local"):
+        features.rename(doc, at, "s")
+    edit = features.rename(doc, at, "d")  # `d` is a local of another node: allowed
+    assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
+
+
+def test_renaming_a_type_to_a_builtin_is_refused():
+    doc = analyze_document(REFUND, "u", "x")
+    with pytest.raises(features.RenameRefused, match="built-in type"):
+        features.rename(doc, point(REFUND, "Decision"), "str")
+
+
+# ----------------------------------------------------------------- completion
+
+
+def labels(text: str, at: tuple[int, int]) -> set[str]:
+    doc = analyze_document(text, "u", "x")
+    return {item.label for item in features.completion(doc, text, at)}
+
+
+def test_completion_after_interrupt_before_offers_nodes_without_end():
+    text = REFUND.replace("interrupt before pay", "interrupt before ")
+    found = labels(text, point(text, "interrupt before ", 17))
+    assert {"assess", "review", "pay", "reject"} <= found and "end" not in found
+
+
+def test_no_completion_inside_a_plain_string_or_a_comment():
+    assert labels(REFUND, point(REFUND, "Refund a purchase", 5)) == set()
+    assert labels(REFUND, point(REFUND, "# Refunds above", 5)) == set()
+
+
+def test_top_level_completion_offers_declarations():
+    text = REFUND + "\n\n"
+    assert labels(text, (text.count("\n") + 1, 1)) == {"flow", "type", "use"}
+
+
+# ------------------------------------------------------- tokens and symbols
+
+
+def test_semantic_tokens_are_ordered_and_never_overlap():
+    doc = analyze_document(REFUND, "u", "x")
+    data = features.semantic_tokens(doc)
+    line = start = 0
+    previous_end: tuple[int, int] = (-1, -1)
+    for i in range(0, len(data), 5):
+        delta_line, delta_start, length, kind, _modifiers = data[i:i + 5]
+        line, start = line + delta_line, (start + delta_start if delta_line == 0 else delta_start)
+        assert (line, start) >= previous_end and length > 0
+        assert 0 <= kind < len(features.TOKEN_TYPES)
+        previous_end = (line, start + length)
+
+
+def test_document_symbols_nest_fields_and_nodes_under_their_flow():
+    (decision, refund) = features.document_symbols(analyze_document(REFUND, "u", "x"))
+    assert decision.name == "Decision" and refund.name == "refund"
+    assert [c.name for c in refund.children or []] == [
+        "amount", "reason", "risk", "approved", "log", "decision", "assess", "review", "pay", "reject"]
+
+
+# -------------------------------------------------------------- configuration
+
+
+def test_each_workspace_folder_reads_its_own_pyproject(tmp_path: Path):
+    outer, inner = tmp_path / "outer", tmp_path / "outer" / "inner"
+    (inner / "flows").mkdir(parents=True)
+    (outer / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = ["a.*"]\n')
+    (inner / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = ["b.*"]\n')
+    in_inner = project_config(inner / "flows" / "x.flow", [outer, inner])
+    assert in_inner.call_allow == ("b.*",) and in_inner.allows("b.m:f") and not in_inner.allows("a.m:f")
+    # A folder without a pyproject does not look above its workspace folder.
+    (tmp_path / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = ["c.*"]\n')
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    assert project_config(lone / "x.flow", [lone]).call_allow is None
+
+
+def test_a_malformed_configuration_is_no_configuration(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text("[tool.fermata\n")
+    assert project_config(tmp_path / "x.flow", [tmp_path]).call_allow is None
+    (tmp_path / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = "a.*"\n')
+    assert project_config(tmp_path / "x.flow", [tmp_path]).call_allow is None
+
+
+# ---------------------------------------------------------------------- hover
+
+
+def test_hover_under_a_diagnostic_adds_its_catalogue_entry():
+    text = REFUND.replace("set risk = r", "set risk = rr")
+    hover = features.hover(analyze_document(text, "u", "x"), point(text, "rr", 1))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "**F120** (error): unknown name" in hover.contents.value
+
+
+def test_hover_on_a_name_shows_its_type_and_the_diagnostic_beside_it():
+    text = REFUND.replace("set risk = r\n", "set risk = r\n        let unused = risk\n")
+    hover = features.hover(analyze_document(text, "u", "x"), point(text, "let unused", 4))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    value = hover.contents.value
+    assert "let unused: float" in value and "**F124**" in value
