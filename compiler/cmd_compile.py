@@ -5,28 +5,43 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from .diagnostics import CompileError
 from .pipeline import compile_file
 
+if TYPE_CHECKING:
+    from fermata.spec.call_policy import CallPolicy
 
-def compile_or_report(file: str) -> dict[str, Any] | None:
-    """The IR of ``file``, or None after printing its diagnostics to stderr."""
+
+def compile_or_report(file: str, call_policy: CallPolicy | None = None) -> dict[str, Any] | None:
+    """The IR of ``file``, or None after printing its diagnostics to stderr.
+    ``call_policy``: by default the one configured for the file."""
     from . import render
 
     path = Path(file)
     if not path.is_file():
         raise UsageError(f"no such file: {file}")
     try:
-        return compile_file(path)
+        return compile_file(path, call_policy or call_policy_for(path))
     except CompileError as exc:
         sources = {path.as_posix(): exc.source or ""}
         sys.stderr.write(render.render_pretty(list(exc.diagnostics), sources,
                                               color=render.use_color(sys.stderr)))
         sys.stderr.write(render.summary(list(exc.diagnostics)) + "\n")
         return None
+
+
+def call_policy_for(path: Path, allow: list[str] | None = None) -> CallPolicy:
+    """The call policy configured for the spec ``path`` plus ``--allow-call``
+    patterns; a malformed configuration is a usage error."""
+    from fermata.spec.call_policy import ConfigError, policy_near
+
+    try:
+        return policy_near(path, allow or ())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def pick_flow(ir: dict[str, Any], name: str | None) -> dict[str, Any]:

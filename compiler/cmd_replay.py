@@ -38,7 +38,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from fermata.runtime import Graph
     from fermata.runtime.replay import replay
 
-    from .cmd_compile import compile_or_report
+    from .cmd_compile import call_policy_for, compile_or_report
     from .loading import add_import_root, load_ir_file
 
     path = Path(args.file)
@@ -52,13 +52,15 @@ def run_replay(args: argparse.Namespace) -> int:
     if store_url is None and not histories:
         raise UsageError("nothing to replay: name a store (--store URL) or recorded histories "
                          "(--history FILE.json, from `fermata history --thread ID --json`)")
+    # Plain calls run during a replay (unless --stub-calls): under the same policy as `run`.
+    policy = call_policy_for(path, getattr(args, "allow_call", None))
     if path.suffix == ".json":
         try:
             ir: dict[str, Any] | None = load_ir_file(path)
         except Exception as exc:  # noqa: BLE001 - FermataError: not an IR file
             raise UsageError(str(exc)) from None
     else:
-        ir = compile_or_report(args.file)
+        ir = compile_or_report(args.file, policy)
     if ir is None:
         return EXIT_USAGE
     # Plain calls run during a replay: find the flow's Python package as `run` does.
@@ -84,8 +86,9 @@ def run_replay(args: argparse.Namespace) -> int:
     for run in runs:
         name = run.info.flow
         if name not in graphs:
-            graphs[name] = Graph.from_ir(ir, flow=name, source=path.as_posix())
-        results.append((run, replay(graphs[name], run.checkpoints, thread=run.info.thread)))
+            graphs[name] = Graph.from_ir(ir, flow=name, source=path.as_posix(), call_policy=policy)
+        results.append((run, replay(graphs[name], run.checkpoints, thread=run.info.thread,
+                                    stub_calls=bool(getattr(args, "stub_calls", False)))))
 
     spec = path.as_posix()
     fmt = getattr(args, "format", None) or "text"

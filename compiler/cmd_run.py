@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import DEFAULT_STORE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
-from .cmd_compile import compile_or_report
+from .cmd_compile import call_policy_for, compile_or_report
 from .sample import sample_value
 
 
@@ -49,7 +49,7 @@ def _open_store(url: str, create: bool = True) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _load_graph(file: str, flow: str | None, store: Any) -> Any:
+def _load_graph(file: str, flow: str | None, store: Any, allow_calls: list[str] | None = None) -> Any:
     from fermata.runtime import FermataError
 
     from .loading import build_graph, is_ir_file, load_ir_file
@@ -57,15 +57,16 @@ def _load_graph(file: str, flow: str | None, store: Any) -> Any:
     path = Path(file)
     if not path.is_file():
         raise UsageError(f"no such file: {file}")
+    policy = call_policy_for(path, allow_calls)
     try:
-        ir = load_ir_file(path) if is_ir_file(path) else compile_or_report(file)
+        ir = load_ir_file(path) if is_ir_file(path) else compile_or_report(file, policy)
         if ir is None:
             return None
         flows = ir["flows"]
         if flow is None and len(flows) > 1:
             raise UsageError(f"{file} holds {len(flows)} flows ({', '.join(sorted(flows))}): "
                              "choose one with --flow")
-        return build_graph(ir, path, flow, store)
+        return build_graph(ir, path, flow, store, policy)
     except FermataError as exc:  # not an IR file, an unknown --flow: bad input, not a bug
         raise UsageError(str(exc)) from None
 
@@ -201,7 +202,7 @@ def run_run(args: argparse.Namespace) -> int:
     if not isinstance(payload, dict):
         raise UsageError("--input must be a JSON object of field values")
     store = _open_store(args.store)
-    graph = _load_graph(args.file, args.flow, store)
+    graph = _load_graph(args.file, args.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
     thread = args.thread or f"run-{uuid.uuid4().hex[:8]}"
@@ -233,7 +234,7 @@ def run_resume(args: argparse.Namespace) -> int:
     if not file:
         raise UsageError(f"run `{args.thread}` does not record its flow file: name it, "
                          f"`fermata resume FILE --thread {args.thread}`")
-    graph = _load_graph(file, args.flow or info.flow, store)
+    graph = _load_graph(file, args.flow or info.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
     value = parse_json_arg(args.value, "--value")
