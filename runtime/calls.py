@@ -120,17 +120,39 @@ def user_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
+_worker = threading.local()
+
+
+def current_cancel() -> threading.Event | None:
+    """The event set when the attempt running on this thread has timed out
+    (None outside :func:`run_with_timeout`)."""
+    return getattr(_worker, "cancel", None)
+
+
+def stop_if_cancelled() -> None:
+    """Raise in an abandoned attempt, so it goes no further (checked before
+    every step and throughout template rendering)."""
+    cancel = getattr(_worker, "cancel", None)
+    if cancel is not None and cancel.is_set():
+        raise CallTimeoutError("stopped: the attempt's timeout passed", type_name="TimeoutError")
+
+
 def run_with_timeout(work: Callable[[], Any], timeout_ms: int | None, what: str) -> Any:
     """Run ``work`` and return its result, giving up after ``timeout_ms``.
 
     Python cannot stop a thread, so on a timeout the worker is abandoned (a
-    daemon thread): it finishes in the background and its result is ignored.
+    daemon thread) and told to stop: it stops before its next step, and a
+    template it is rendering stops at its next operation. User code it is
+    running cannot be interrupted: that finishes in the background, and its
+    result is ignored.
     """
     if timeout_ms is None:
         return work()
     outcome: dict[str, Any] = {}
+    cancel = threading.Event()
 
     def worker() -> None:
+        _worker.cancel = cancel
         try:
             outcome["value"] = work()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
@@ -140,6 +162,7 @@ def run_with_timeout(work: Callable[[], Any], timeout_ms: int | None, what: str)
     thread.start()
     thread.join(timeout_ms / 1000)
     if thread.is_alive():
+        cancel.set()
         raise CallTimeoutError(f"{what} timed out after {timeout_ms} ms", type_name="TimeoutError")
     if "error" in outcome:
         raise outcome["error"]

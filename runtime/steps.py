@@ -103,6 +103,7 @@ class StepCompiler:
 
         def run_block(ex: Execution) -> None:
             for run_step, line, column in compiled:
+                calls.stop_if_cancelled()   # an attempt abandoned after its timeout goes no further
                 try:
                     run_step(ex)
                 except StepFailure as failure:
