@@ -168,3 +168,24 @@ def test_a_policy_refusal_is_not_retried(store) -> None:
     doc["flows"]["f"]["nodes"]["n"]["retry"] = 3
     run = make_graph(doc, store).invoke({}, thread="t")
     assert run.status == "failed" and run.error["attempts"] == 1
+
+
+def test_an_attempt_abandoned_at_its_timeout_runs_no_further_step(store) -> None:
+    # Before, the abandoned worker went on with the node's next steps (here a
+    # call) in the background, after the run had already moved on.
+    import threading
+
+    from tests.runtime.irbuild import lit
+
+    fx.GATES["t"] = threading.Event()
+    doc = flow(fields=[fld("out", STR, "")],
+               nodes=[node("n", call(f"{FX}:wait_for", lit("t")), call(f"{FX}:tick", lit("after")),
+                           timeout_ms=1)],
+               edges={"start": ["n"], "n": ["end"]})
+    run = make_graph(doc, store).invoke({}, thread="t")
+    assert run.status == "failed" and run.error["kind"] == "timeout"
+    worker = next(t for t in threading.enumerate() if t.name == "fermata node `n`")
+    fx.GATES["t"].set()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert fx.CALLS["wait_for"] == 1 and fx.CALLS["tick:after"] == 0
