@@ -166,14 +166,14 @@ def test_a_render_stops_when_its_attempts_timeout_has_passed() -> None:
     from fermata.runtime.calls import run_with_timeout
     from fermata.runtime.errors import CallTimeoutError
 
-    render = compile_template("{% for i in range(100000) %}{% endfor %}done")
+    render = compile_template("{% for x in xs %}{% endfor %}done")
     release, finished = threading.Event(), threading.Event()
     outcome: list[object] = []
 
     def attempt() -> None:
         release.wait()
         try:
-            outcome.append(render(View()))
+            outcome.append(render(View({"xs": list(range(100000))})))
         except EvalError as exc:
             outcome.append(exc)
         finished.set()
