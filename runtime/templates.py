@@ -198,13 +198,13 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
             _check_format(left, _PRINTF_WIDE)
         return _check_size(super().call_binop(context, operator, left, right))
 
-    def call(__self, __context: jinja2.runtime.Context, __obj: Any,  # noqa: N805 - Jinja's signature
+    def call(self, context: jinja2.runtime.Context, obj: Any, /,
              *args: Any, **kwargs: Any) -> Any:
         _spend()
         for arg in (*args, *kwargs.values()):
             _check_size(arg)   # a macro calling itself with `s ~ s` doubles an argument
         # The sandbox hands out `str.format` wrapped; the method is underneath.
-        method = getattr(__obj, "__wrapped__", __obj)
+        method = getattr(obj, "__wrapped__", obj)
         owner = getattr(method, "__self__", None)
         if isinstance(owner, str):
             name = getattr(method, "__name__", "")
@@ -217,7 +217,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 _check_length(len(owner) + found * (len(args[1]) - len(args[0])))
             elif name == "join" and args and isinstance(args[0], (list, tuple)):
                 _check_length(len(owner) * len(args[0]))
-        return _check_size(super().call(__context, __obj, *args, **kwargs))
+        return _check_size(super().call(context, obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _spend()

@@ -54,7 +54,7 @@ class _CheckEnvironment(ImmutableSandboxedEnvironment):
         super().__init__()
         self.globals = {name: value for name, value in self.globals.items() if name in TEMPLATE_GLOBALS}
         self.filters = {name: _never_run(f) for name, f in self.filters.items()}
-        self.tests = {name: _never_run(t) for name, t in self.tests.items()}
+        self.tests = {name: _never_run(t) for name, t in self.tests.items()}  # type: ignore[arg-type]  # Jinja types its tests loosely
 
 
 # The runtime renders with the same filters and tests (runtime/templates.py):

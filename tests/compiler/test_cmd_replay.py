@@ -290,7 +290,7 @@ def test_a_stubbed_replay_still_finds_differences_before_the_call(side_effects, 
 
 
 def test_replay_applies_the_call_policy(side_effects, capsys):
-    flow, url, touched = side_effects
+    flow, url, _ = side_effects
     (flow.parent / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = ["refunds"]\n')
     assert main(["replay", str(flow), "--store", url]) == EXIT_USAGE   # F452: the spec does not compile
     assert "F452" in capsys.readouterr().err

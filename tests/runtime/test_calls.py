@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 from fermata.runtime import calls
+from fermata.runtime.calls import CallPolicy
 from fermata.runtime.errors import CallTimeoutError, EvalError, UserCodeError
 from fermata.runtime.values import NotJSON, json_copy
 
 from tests.runtime import calls_fixture as fx
+from tests.runtime.irbuild import STR, L, call, fld, flow, lit, make_graph, node, set_
 
 FX = "tests.runtime.calls_fixture"
 
@@ -63,13 +68,6 @@ def test_run_with_timeout() -> None:
 # The call policy (issue #11, point 17)
 # --------------------------------------------------------------------------
 
-import sys  # noqa: E402
-import uuid  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from fermata.runtime.calls import CallPolicy, CallPolicyError  # noqa: E402
-
-from tests.runtime.irbuild import STR, call, fld, flow, make_graph, node, set_  # noqa: E402
 
 
 def _one_call(target: str, *, once: bool = False, line: int = 7) -> dict:
@@ -79,8 +77,6 @@ def _one_call(target: str, *, once: bool = False, line: int = 7) -> dict:
 
 
 def _one_call_with_args(target: str, *args: dict, line: int = 7) -> dict:
-    from tests.runtime.irbuild import L
-
     return flow(fields=[fld("out", STR, "")],
                 nodes=[node("n", call(target, *args, bind="r", line=line), set_("out", L("r"), line=line + 1))],
                 edges={"start": ["n"], "n": ["end"]})
@@ -98,8 +94,6 @@ def _package(tmp_path: Path, body: str) -> str:
 
 def test_a_denied_call_fails_its_step_naming_the_spec_line(store) -> None:
     # Before the policy, `os:system` ran: any spec in a pull request could run a command.
-    from tests.runtime.irbuild import lit
-
     run = make_graph(_one_call_with_args("os:system", lit("echo pwned"), line=12), store).invoke({}, thread="t")
     assert run.status == "failed"
     assert run.error["kind"] == "policy" and run.error["type"] == "CallPolicyError"
@@ -118,8 +112,6 @@ def test_a_refused_module_is_never_imported(store, tmp_path: Path) -> None:
 
 
 def test_a_call_outside_the_allow_list_is_refused_and_one_inside_runs(store) -> None:
-    from tests.runtime.irbuild import lit
-
     policy = CallPolicy.configured(allow=["tests.runtime"])
     ok = make_graph(_one_call_with_args(f"{FX}:greet", lit("ann")), store, call_policy=policy)
     assert ok.invoke({}, thread="ok").output == {"out": "hello ann!"}
@@ -135,8 +127,6 @@ def test_once_calls_obey_the_policy_too(store) -> None:
 
 
 def test_only_an_exact_allow_overrides_the_deny_list(store) -> None:
-    from tests.runtime.irbuild import lit
-
     doc = _one_call_with_args("os.path:join", lit("a"), lit("b"))
     exact = CallPolicy().also_allowing(["os.path:join"])
     assert make_graph(doc, store, call_policy=exact).invoke({}, thread="exact").output == {"out": "a/b"}
@@ -174,8 +164,6 @@ def test_an_attempt_abandoned_at_its_timeout_runs_no_further_step(store) -> None
     # Before, the abandoned worker went on with the node's next steps (here a
     # call) in the background, after the run had already moved on.
     import threading
-
-    from tests.runtime.irbuild import lit
 
     fx.GATES["t"] = threading.Event()
     doc = flow(fields=[fld("out", STR, "")],

@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from fermata.compiler import load
 from fermata.compiler.cli import main
 from fermata.compiler.diagnostics import CompileError
@@ -61,8 +60,8 @@ def test_a_malformed_target_is_f400_only() -> None:
 
 def test_the_check_and_the_runtime_agree(tmp_path: Path) -> None:
     # One policy object decides both: what check reports is what run refuses.
-    from fermata.runtime import Graph
     from fermata.compiler.pipeline import compile_source
+    from fermata.runtime import Graph
 
     policy = CallPolicy.configured(allow=["json"])
     text = spec("json:dumps")
