@@ -32,6 +32,13 @@ def _add_store(p: argparse.ArgumentParser) -> None:
                         "also memory:)")
 
 
+def _add_allow_call(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--allow-call", action="append", default=[], metavar="PATTERN",
+                   help="also allow calls matching PATTERN (`pkg.mod`, `pkg.mod:fn`, a glob; "
+                        "repeatable), beyond [tool.fermata.calls] in pyproject.toml; only an "
+                        "exact `pkg.mod:fn` overrides the deny-list")
+
+
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
@@ -69,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolve", action="store_true",
                    help="also import every `call` target to check that it exists "
                         "(runs the imported modules' top-level code)")
+    _add_allow_call(p)
 
     p = sub.add_parser("fmt", help="rewrite .flow files in canonical form")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
@@ -98,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start a new run on a thread whose run is done (it keeps its history)")
     p.add_argument("--flow", help="which flow, when the file holds several")
     p.add_argument("--step-limit", type=positive_int, default=1000, metavar="N")
+    _add_allow_call(p)
     _add_store(p)
     _add_json(p)
 
@@ -110,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which pending interrupt the value answers (`node:label` or a token)")
     p.add_argument("--flow", help="which flow, when the file holds several")
     p.add_argument("--step-limit", type=positive_int, default=1000, metavar="N")
+    _add_allow_call(p)
     _add_store(p)
     _add_json(p)
 
@@ -122,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a history exported with `fermata history --thread ID --json` (repeatable)")
     p.add_argument("--format", choices=["text", "json", "github"], default="text")
     p.add_argument("--flow", help="which flow, when the file holds several")
+    p.add_argument("--stub-calls", action="store_true",
+                   help="do not run plain `call`s: a node is replayed up to its first plain call "
+                        "(their results are not recorded) and reported as checked that far")
+    _add_allow_call(p)
 
     for name, help_text in (("state", "show a run's latest state and pending interrupts"),
                             ("history", "list every checkpoint of a run")):

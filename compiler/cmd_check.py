@@ -44,8 +44,13 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield path
 
 
-def check_paths(files: Iterable[Path], resolve: bool = False) -> tuple[list[Diagnostic], dict[str, str]]:
-    """Diagnostics of every file, and the texts they point into (for rendering)."""
+def check_paths(files: Iterable[Path], resolve: bool = False,
+                allow_calls: list[str] | None = None) -> tuple[list[Diagnostic], dict[str, str]]:
+    """Diagnostics of every file, and the texts they point into (for rendering).
+    Each file's calls are judged by the call policy configured for it, plus
+    the ``--allow-call`` patterns ``allow_calls``."""
+    from .cmd_compile import call_policy_for
+
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}
     for file in files:
@@ -54,7 +59,8 @@ def check_paths(files: Iterable[Path], resolve: bool = False) -> tuple[list[Diag
         sources[name] = text
         # Call targets are resolved inside `analyze`, before suppressions
         # apply, so `# fermata: ignore[F450]` works like any other.
-        analysis = analyze(text, name, resolve_root=file.resolve().parent if resolve else None)
+        analysis = analyze(text, name, resolve_root=file.resolve().parent if resolve else None,
+                           call_policy=call_policy_for(file, allow_calls))
         diagnostics.extend(analysis.diagnostics)
     return diagnostics, sources
 
@@ -63,7 +69,8 @@ def run_check(args: argparse.Namespace) -> int:
     from . import render
 
     files = find_specs(args.paths or ["."])
-    diagnostics, sources = check_paths(files, resolve=args.resolve)
+    diagnostics, sources = check_paths(files, resolve=args.resolve,
+                                       allow_calls=getattr(args, "allow_call", None))
     fmt = args.format or ("pretty" if sys.stdout.isatty() else "text")
     if fmt == "pretty":
         out = render.render_pretty(diagnostics, sources, color=render.use_color(sys.stdout))

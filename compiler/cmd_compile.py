@@ -6,22 +6,26 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from .cli_io import json_text_safe, read_user_file, terminal_safe
 from .diagnostics import CompileError
 from .pipeline import compile_source
 
+if TYPE_CHECKING:
+    from fermata.spec.call_policy import CallPolicy
 
-def compile_or_report(file: str) -> dict[str, Any] | None:
-    """The IR of ``file``, or None after printing its diagnostics to stderr."""
+
+def compile_or_report(file: str, call_policy: CallPolicy | None = None) -> dict[str, Any] | None:
+    """The IR of ``file``, or None after printing its diagnostics to stderr.
+    ``call_policy``: by default the one configured for the file."""
     from . import render
 
     path = Path(file)
     text = read_user_file(file, encoding="utf-8-sig")  # as pipeline.read_source reads it
     try:
-        return compile_source(text, path.as_posix())
+        return compile_source(text, path.as_posix(), call_policy or call_policy_for(path))
     except CompileError as exc:
         sources = {path.as_posix(): exc.source or ""}
         sys.stderr.write(terminal_safe(render.render_pretty(list(exc.diagnostics), sources,
@@ -29,6 +33,17 @@ def compile_or_report(file: str) -> dict[str, Any] | None:
                                        keep_colour=True))
         sys.stderr.write(render.summary(list(exc.diagnostics)) + "\n")
         return None
+
+
+def call_policy_for(path: Path, allow: list[str] | None = None) -> CallPolicy:
+    """The call policy configured for the spec ``path`` plus ``--allow-call``
+    patterns; a malformed configuration is a usage error."""
+    from fermata.spec.call_policy import ConfigError, policy_near
+
+    try:
+        return policy_near(path, allow or ())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def pick_flow(ir: dict[str, Any], name: str | None) -> dict[str, Any]:

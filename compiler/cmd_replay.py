@@ -37,7 +37,7 @@ def run_replay(args: argparse.Namespace) -> int:
     from fermata.runtime import FermataError
     from fermata.runtime.replay import replay
 
-    from .cmd_compile import compile_or_report
+    from .cmd_compile import call_policy_for, compile_or_report
     from .loading import add_import_root, load_ir_file
 
     path = Path(args.file)
@@ -50,13 +50,15 @@ def run_replay(args: argparse.Namespace) -> int:
     if store_url is None and not histories:
         raise UsageError("nothing to replay: name a store (--store URL) or recorded histories "
                          "(--history FILE.json, from `fermata history --thread ID --json`)")
+    # Plain calls run during a replay (unless --stub-calls): under the same policy as `run`.
+    policy = call_policy_for(path, getattr(args, "allow_call", None))
     if path.suffix == ".json":
         try:
             ir: dict[str, Any] | None = load_ir_file(path)
         except FermataError as exc:  # not JSON, not an IR file
             raise UsageError(str(exc)) from None
     else:
-        ir = compile_or_report(args.file)
+        ir = compile_or_report(args.file, policy)
     if ir is None:
         return EXIT_USAGE
     # Plain calls run during a replay: find the flow's Python package as `run` does.
@@ -82,8 +84,9 @@ def run_replay(args: argparse.Namespace) -> int:
     for run in runs:
         name = run.info.flow
         if name not in graphs:
-            graphs[name] = _graph(ir, name, path)
-        results.append((run, replay(graphs[name], run.checkpoints, thread=run.info.thread)))
+            graphs[name] = _graph(ir, name, path, policy)
+        results.append((run, replay(graphs[name], run.checkpoints, thread=run.info.thread,
+                                    stub_calls=bool(getattr(args, "stub_calls", False)))))
 
     spec = path.as_posix()
     fmt = getattr(args, "format", None) or "text"
@@ -100,12 +103,13 @@ def run_replay(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if any(not result.compatible for _, result in results) else EXIT_OK
 
 
-def _graph(ir: dict[str, Any], flow: str, path: Path) -> Any:
+def _graph(ir: dict[str, Any], flow: str, path: Path, policy: Any) -> Any:
     from fermata.runtime import FermataError, Graph
 
     try:
         # An IR file may be hand-written: check its shape, as `fermata run` does.
-        return Graph.from_ir(ir, flow=flow, source=path.as_posix(), validate=path.suffix == ".json")
+        return Graph.from_ir(ir, flow=flow, source=path.as_posix(), validate=path.suffix == ".json",
+                             call_policy=policy)
     except FermataError as exc:
         raise UsageError(f"{path.as_posix()}: {exc}") from None
     except RecursionError:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .cli import DEFAULT_STORE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from .cli_io import dump_json, parse_json_arg, require_file, write_err, write_out
-from .cmd_compile import compile_or_report
+from .cmd_compile import call_policy_for, compile_or_report
 from .sample import sample_value
 
 
@@ -31,22 +31,23 @@ def _open_store(url: str, create: bool = True) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _load_graph(file: str, flow: str | None, store: Any) -> Any:
+def _load_graph(file: str, flow: str | None, store: Any, allow_calls: list[str] | None = None) -> Any:
     from fermata.runtime import FermataError
 
     from .loading import build_graph, is_ir_file, load_ir_file
 
     path = Path(file)
     require_file(file)
+    policy = call_policy_for(path, allow_calls)
     try:
-        ir = load_ir_file(path) if is_ir_file(path) else compile_or_report(file)
+        ir = load_ir_file(path) if is_ir_file(path) else compile_or_report(file, policy)
         if ir is None:
             return None
         flows = ir["flows"]
         if flow is None and len(flows) > 1:
             raise UsageError(f"{file} holds {len(flows)} flows ({', '.join(sorted(flows))}): "
                              "choose one with --flow")
-        return build_graph(ir, path, flow, store)
+        return build_graph(ir, path, flow, store, policy)
     except FermataError as exc:  # not an IR file, an unknown --flow: bad input, not a bug
         message = str(exc)
         raise UsageError(message if file in message else f"{file}: {message}") from None
@@ -203,7 +204,7 @@ def run_run(args: argparse.Namespace) -> int:
     if again and not args.thread:
         raise UsageError("--again starts a new run on an existing thread: name it with --thread ID")
     store = _open_store(args.store)
-    graph = _load_graph(args.file, args.flow, store)
+    graph = _load_graph(args.file, args.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
     thread = args.thread or f"run-{uuid.uuid4().hex[:8]}"
@@ -254,7 +255,7 @@ def run_resume(args: argparse.Namespace) -> int:
     if not file:
         raise UsageError(f"run `{args.thread}` does not record its flow file: name it, "
                          f"`fermata resume FILE --thread {args.thread}`")
-    graph = _load_graph(file, args.flow or info.flow, store)
+    graph = _load_graph(file, args.flow or info.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
     value = parse_json_arg(args.value, "--value")

@@ -10,10 +10,11 @@ from .pipeline import compile_file
 
 if TYPE_CHECKING:
     from fermata.runtime import Graph, Store
+    from fermata.spec.call_policy import CallPolicy
 
 
 def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
-         store: str | Store | None = None) -> Graph:
+         store: str | Store | None = None, call_policy: CallPolicy | None = None) -> Graph:
     """Compile ``source`` and build its graph.
 
     ``source`` is a `.flow` path, a compiled IR file (``.json``) or an IR
@@ -27,15 +28,27 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
     Call targets (``call "pkg.mod:fn"``) are imported when they first run,
     never here; the spec file's folder is put on ``sys.path`` so that a flow
     finds the Python package that sits beside it, as a script would.
+
+    What those calls may target is ``call_policy``; by default the policy
+    configured in ``[tool.fermata.calls]`` of the nearest ``pyproject.toml``
+    above the file (for an IR dict: the default policy, which refuses the
+    modules of ``fermata.runtime.calls.DEFAULT_DENY``). A malformed
+    configuration raises ``fermata.spec.call_policy.ConfigError``.
     """
     from fermata.runtime import Graph
 
     if isinstance(source, dict):
-        return Graph.from_ir(source, flow=flow, store=store)
+        from fermata.spec.call_policy import CallPolicy
+
+        return Graph.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy())
     path = Path(source)
     require_file(path)
-    ir = load_ir_file(path) if is_ir_file(path) else compile_file(path)
-    return build_graph(ir, path, flow, store)
+    if call_policy is None:
+        from fermata.spec.call_policy import policy_near
+
+        call_policy = policy_near(path)
+    ir = load_ir_file(path) if is_ir_file(path) else compile_file(path, call_policy)
+    return build_graph(ir, path, flow, store, call_policy)
 
 
 def is_ir_file(path: Path) -> bool:
@@ -52,16 +65,22 @@ def require_file(path: Path) -> None:
 
 
 def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
-                store: str | Store | None) -> Graph:
+                store: str | Store | None, call_policy: CallPolicy | None = None) -> Graph:
     """The graph of ``ir``, read from ``path`` (recorded with each run, so
-    that ``fermata resume`` can find the flow again)."""
+    that ``fermata resume`` can find the flow again); its calls obey
+    ``call_policy``, by default the one configured for ``path``."""
     from fermata.runtime import Graph
+    from fermata.spec.call_policy import policy_near
+
+    if call_policy is None:
+        call_policy = policy_near(path)
 
     ir_file = is_ir_file(path)
     add_import_root(path.resolve().parent)
     # An IR file may be hand-written or come from another version: check its
     # shape before building on it (the compiler's own output needs no check).
-    graph = Graph.from_ir(ir, flow=flow, store=store, source=path.as_posix(), validate=ir_file)
+    graph = Graph.from_ir(ir, flow=flow, store=store, source=path.as_posix(), validate=ir_file,
+                          call_policy=call_policy)
     if ir_file:
         # Runtime errors carry the *spec's* line numbers: name the spec, not
         # the IR file, or "refund.json:20" would point at an unrelated line.

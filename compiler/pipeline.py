@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ast
 from .diagnostics import CompileError, Diagnostic
+
+if TYPE_CHECKING:
+    from fermata.spec.call_policy import CallPolicy
 
 
 @dataclass
@@ -50,13 +53,16 @@ def _without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = None) -> Analysis:
+def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = None,
+            call_policy: CallPolicy | None = None) -> Analysis:
     """Parse and check; never raises for any input text.
 
     With ``resolve_root`` (``fermata check --resolve``), every `call` target
     is also imported, with that folder on ``sys.path``; its diagnostics go
     through the same suppressions and ordering as the checker's. Without it
-    no user code is ever imported.
+    no user code is ever imported. ``call_policy`` judges the call targets
+    (default: the default policy; reading ``pyproject.toml`` is the
+    caller's business, as this function reads no file).
     """
     from .checks import check_module
     from .parser import parse
@@ -64,40 +70,42 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
     with _without_cycle_collection():
         module, diagnostics = parse(text, path)
         if module is not None:
-            diagnostics = list(diagnostics) + list(check_module(module, path))
-    return _finish(text, path, module, diagnostics, resolve_root)
+            diagnostics = list(diagnostics) + list(check_module(module, path, call_policy))
+    return _finish(text, path, module, diagnostics, resolve_root, call_policy)
 
 
-def analyze_parsed(text: str, path: str, module: ast.Module) -> Analysis:
+def analyze_parsed(text: str, path: str, module: ast.Module,
+                   call_policy: CallPolicy | None = None) -> Analysis:
     """:func:`analyze` for a module already parsed from ``text`` without
     diagnostics (the language server re-parses only the node an edit
     touched and splices it into the previous tree)."""
     from .checks import check_module
 
     with _without_cycle_collection():
-        diagnostics = list(check_module(module, path))
-    return _finish(text, path, module, diagnostics, None)
+        diagnostics = list(check_module(module, path, call_policy))
+    return _finish(text, path, module, diagnostics, None, call_policy)
 
 
 def _finish(text: str, path: str, module: ast.Module | None, diagnostics: list[Diagnostic],
-            resolve_root: Path | None) -> Analysis:
+            resolve_root: Path | None, call_policy: CallPolicy | None) -> Analysis:
     """Resolution (if asked), suppressions and ordering: the end of every analysis."""
     from .suppress import apply_suppressions
 
     if module is not None and resolve_root is not None:
         from .resolve import resolve_call_targets
 
-        diagnostics += resolve_call_targets(module, path, resolve_root)
+        diagnostics += resolve_call_targets(module, path, resolve_root, call_policy)
     diagnostics = apply_suppressions(diagnostics, text, path, resolved=resolve_root is not None)
     diagnostics.sort(key=Diagnostic.sort_key)
     return Analysis(path, text, module, diagnostics)
 
 
-def compile_source(text: str, path: str = "<string>") -> dict[str, Any]:
+def compile_source(text: str, path: str = "<string>",
+                   call_policy: CallPolicy | None = None) -> dict[str, Any]:
     """The IR of a spec, or :class:`CompileError` carrying every diagnostic."""
     from .lower import lower_module
 
-    analysis = analyze(text, path)
+    analysis = analyze(text, path, call_policy=call_policy)
     if not analysis.ok:
         # Every diagnostic, warnings too: whoever shows the errors should
         # show the warnings beside them, as `fermata check` would.
@@ -107,9 +115,14 @@ def compile_source(text: str, path: str = "<string>") -> dict[str, Any]:
         return lower_module(analysis.module, text, path)
 
 
-def compile_file(path: str | Path) -> dict[str, Any]:
+def compile_file(path: str | Path, call_policy: CallPolicy | None = None) -> dict[str, Any]:
+    """The IR of a spec file; its calls are judged by ``call_policy``,
+    by default the policy configured for it (``pyproject.toml``)."""
+    from fermata.spec.call_policy import policy_near
+
     path = Path(path)
-    return compile_source(read_source(path), path.as_posix())
+    text = read_source(path)
+    return compile_source(text, path.as_posix(), call_policy or policy_near(path))
 
 
 def read_source(path: Path) -> str:

@@ -11,9 +11,13 @@ import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from . import ast
 from .diagnostics import Diagnostic, DiagnosticSink
+
+if TYPE_CHECKING:
+    from fermata.spec.call_policy import CallPolicy
 
 # Reported only with `--resolve`; fixtures for them carry `# resolve: true`.
 CODES: dict[str, tuple[str, str]] = {
@@ -22,7 +26,13 @@ CODES: dict[str, tuple[str, str]] = {
 }
 
 
-def resolve_call_targets(module: ast.Module, path: str, root: Path) -> list[Diagnostic]:
+def resolve_call_targets(module: ast.Module, path: str, root: Path,
+                         call_policy: CallPolicy | None = None) -> list[Diagnostic]:
+    """F450/F451 for each target that cannot be found; a target the call
+    policy refuses (F452) is never imported."""
+    from fermata.spec.call_policy import CallPolicy
+
+    policy = call_policy or CallPolicy()
     sink = DiagnosticSink(path)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
@@ -30,6 +40,8 @@ def resolve_call_targets(module: ast.Module, path: str, root: Path) -> list[Diag
     # kept in sys.modules, so a retry would run its top-level code again.
     imported: dict[str, ModuleType | BaseException] = {}
     for call in (n for n in module.walk() if isinstance(n, ast.Call)):
+        if policy.refusal(call.target) is not None:
+            continue
         module_name, _, function = call.target.partition(":")
         span = call.target_span if call.target_span.line else call.span
         if module_name not in imported:

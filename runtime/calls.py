@@ -5,6 +5,12 @@ when the graph is built: building must not execute user code) and caches the
 function. Arguments go in and results come out through :func:`json_copy`, so
 user code only ever sees and returns plain JSON values and cannot mutate the
 run's state behind its back.
+
+What a spec may call is decided by a :class:`CallPolicy` (defined in
+``fermata.spec.call_policy``, shared with ``fermata check``): a refused
+target fails its step with :class:`CallPolicyError` before its module is
+imported, and a function whose defining module is denied (a re-export of
+``os.system``) is refused once imported, before it is called.
 """
 
 from __future__ import annotations
@@ -17,12 +23,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .errors import CallTimeoutError, EvalError, UserCodeError
+from fermata.spec.call_policy import DEFAULT_DENY, CallPolicy, ConfigError, policy_near
+
+from .errors import CallPolicyError, CallTimeoutError, EvalError, UserCodeError
 from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
 
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
 _functions: dict[str, Callable[..., Any]] = {}
 _import_lock = threading.Lock()
+
+__all__ = ["DEFAULT_DENY", "CallPolicy", "CallPolicyError", "ConfigError", "checked", "checked_args",
+           "invoke", "policy_near", "resolve", "run_with_timeout"]
+
+DEFAULT_POLICY = CallPolicy()
+
+
+def refuse_unless_allowed(target: str, policy: CallPolicy) -> None:
+    """:class:`CallPolicyError` if ``policy`` refuses ``target`` by its name."""
+    refusal = policy.refusal(target)
+    if refusal is not None:
+        raise CallPolicyError(f"{refusal}; {policy.how_to_allow(target)}", type_name="CallPolicyError")
 
 
 def resolve(target: str) -> Callable[..., Any]:
@@ -48,10 +68,17 @@ def resolve(target: str) -> Callable[..., Any]:
     return function
 
 
-def invoke(target: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+def invoke(target: str, args: list[Any], kwargs: dict[str, Any],
+           policy: CallPolicy = DEFAULT_POLICY) -> Any:
     """Call ``target`` with copies of JSON ``args``; return a checked copy of
-    its JSON result. User exceptions become :class:`UserCodeError`."""
+    its JSON result. User exceptions become :class:`UserCodeError`.
+
+    ``policy`` has judged ``target`` by its name already (the step does,
+    before anything is imported); here it judges the function found."""
     function = resolve(target)
+    refusal = policy.refusal_of_definition(target, getattr(function, "__module__", None))
+    if refusal is not None:
+        raise CallPolicyError(f"{refusal}; {policy.how_to_allow(target)}", type_name="CallPolicyError")
     try:
         result = function(*args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - anything user code raises is reported
@@ -93,17 +120,39 @@ def user_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
+_worker = threading.local()
+
+
+def current_cancel() -> threading.Event | None:
+    """The event set when the attempt running on this thread has timed out
+    (None outside :func:`run_with_timeout`)."""
+    return getattr(_worker, "cancel", None)
+
+
+def stop_if_cancelled() -> None:
+    """Raise in an abandoned attempt, so it goes no further (checked before
+    every step and throughout template rendering)."""
+    cancel = getattr(_worker, "cancel", None)
+    if cancel is not None and cancel.is_set():
+        raise CallTimeoutError("stopped: the attempt's timeout passed", type_name="TimeoutError")
+
+
 def run_with_timeout(work: Callable[[], Any], timeout_ms: int | None, what: str) -> Any:
     """Run ``work`` and return its result, giving up after ``timeout_ms``.
 
     Python cannot stop a thread, so on a timeout the worker is abandoned (a
-    daemon thread): it finishes in the background and its result is ignored.
+    daemon thread) and told to stop: it stops before its next step, and a
+    template it is rendering stops at its next operation. User code it is
+    running cannot be interrupted: that finishes in the background, and its
+    result is ignored.
     """
     if timeout_ms is None:
         return work()
     outcome: dict[str, Any] = {}
+    cancel = threading.Event()
 
     def worker() -> None:
+        _worker.cancel = cancel
         try:
             outcome["value"] = work()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
@@ -113,6 +162,7 @@ def run_with_timeout(work: Callable[[], Any], timeout_ms: int | None, what: str)
     thread.start()
     thread.join(timeout_ms / 1000)
     if thread.is_alive():
+        cancel.set()
         raise CallTimeoutError(f"{what} timed out after {timeout_ms} ms", type_name="TimeoutError")
     if "error" in outcome:
         raise outcome["error"]

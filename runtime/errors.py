@@ -150,6 +150,13 @@ class UserCodeError(StepFailure):
     retryable = True
 
 
+class CallPolicyError(StepFailure):
+    """A ``call`` the call policy refuses (``[tool.fermata.calls]``); never
+    retried, and refused before its module is imported."""
+
+    kind = "policy"
+
+
 class CallTimeoutError(StepFailure):
     """One attempt of a node ran past its ``timeout``; retried when the node says so."""
 

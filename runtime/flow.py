@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .calls import DEFAULT_POLICY, CallPolicy
 from .errors import FermataError, InputError, SpecChangedError
 from .node import CompiledNode, Route, compile_route
 from .schemas import Schemas
@@ -75,7 +76,7 @@ def validate_ir(ir: dict[str, Any]) -> None:
 
 
 class CompiledFlow:
-    def __init__(self, ir: dict[str, Any]):
+    def __init__(self, ir: dict[str, Any], call_policy: CallPolicy = DEFAULT_POLICY):
         self.ir = ir
         self.name: str = ir["name"]
         self.hash = ir_hash(ir)
@@ -87,7 +88,7 @@ class CompiledFlow:
         self.outputs = tuple(ir["output"])
         routes = ir.get("routes", {})
         self.nodes: dict[str, CompiledNode] = {
-            name: CompiledNode(node_ir, routes.get(name), self.field_schemas, self.schemas)
+            name: CompiledNode(node_ir, routes.get(name), self.field_schemas, self.schemas, call_policy)
             for name, node_ir in ir["nodes"].items()}
         self.start_route: Route = compile_route(routes.get("start"), "start")
         self.joins_by_source: dict[str, list[Join]] = {}

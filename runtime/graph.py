@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Command, Plan, plan_command
 from .engine import Engine
@@ -49,7 +50,8 @@ class Graph:
 
     @classmethod
     def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
-                source: str | None = None, *, validate: bool = False) -> Graph:
+                source: str | None = None, *, validate: bool = False,
+                call_policy: CallPolicy = DEFAULT_POLICY) -> Graph:
         """Build the graph of one flow of an IR document.
 
         ``flow`` is needed when the IR holds several flows. ``store`` is a
@@ -57,11 +59,13 @@ class Graph:
         ``validate=True`` first checks the IR against ``spec/ir.schema.json``:
         worth it for hand-written or foreign IR, but off by default because
         it costs ~2 ms per node (the compiler's output is valid by construction).
+        ``call_policy`` says what the flow's ``call``s may call (default: all
+        but the deny-list of ``fermata.runtime.calls.DEFAULT_DENY``).
         """
         flow_ir = select_flow(ir, flow)
         if validate:
             validate_ir(ir)
-        compiled = CompiledFlow(flow_ir)
+        compiled = CompiledFlow(flow_ir, call_policy)
         ir_path = (ir.get("source") or {}).get("path")
         return cls(compiled, _open_store(store), source, source or ir_path)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from .calls import run_with_timeout
+from .calls import DEFAULT_POLICY, CallPolicy, run_with_timeout
 from .errors import StepFailure
 from .expressions import compile_condition
 from .schemas import Schemas
@@ -87,13 +87,14 @@ class Outcome:
 
 class CompiledNode:
     def __init__(self, ir: dict[str, Any], route_ir: dict[str, Any] | None,
-                 field_schemas: dict[str, dict[str, Any]], schemas: Schemas):
+                 field_schemas: dict[str, dict[str, Any]], schemas: Schemas,
+                 call_policy: CallPolicy = DEFAULT_POLICY):
         self.name: str = ir["name"]
         self.line: int = ir["line"]
         self.retry: int = ir.get("retry", 0)
         self.backoff_ms: int = ir.get("backoff_ms", 0)
         self.timeout_ms: int | None = ir.get("timeout_ms")
-        compiler = StepCompiler(self.name, field_schemas, schemas)
+        compiler = StepCompiler(self.name, field_schemas, schemas, call_policy)
         self.steps = compiler.block(ir["steps"])
         self.interrupt_labels = frozenset(compiler.interrupt_labels)
         self.route = compile_route(route_ir, self.name)

@@ -26,7 +26,10 @@ Each step is replayed against the *recorded* state at its start, so one
 difference is reported where it happens rather than again at every later
 step. Plain ``call``s run, as on a real resume (a target that cannot be
 imported is a difference, not a crash); a ``call once`` never runs: its
-result comes from the journal.
+result comes from the journal. With ``stub_calls=True`` plain calls do not
+run either; their results are not recorded in a history (only ``once``
+results are), so a node is replayed up to its first plain call, checked that
+far (interrupts reached, answers) and reported as a :class:`Gap`.
 
 What a history holds. A checkpoint keeps an interrupted node's answers and
 ``once`` journal while its step is in flight, and the checkpoint that
@@ -124,14 +127,15 @@ class ReplayResult:
                 "gaps": [g.to_json() for g in self.gaps]}
 
 
-def replay(flow: Any, history: Iterable[Checkpoint], thread: str = "") -> ReplayResult:
+def replay(flow: Any, history: Iterable[Checkpoint], thread: str = "", *,
+           stub_calls: bool = False) -> ReplayResult:
     """Replay ``history`` (a thread's checkpoints, oldest first, as
     ``store.history`` returns them) on ``flow`` (a ``Graph`` or its
-    ``CompiledFlow``). Runs plain ``call``s; never raises for what the run or
-    the spec does."""
+    ``CompiledFlow``). Runs plain ``call``s unless ``stub_calls``; never
+    raises for what the run or the spec does."""
     compiled: CompiledFlow = getattr(flow, "compiled", flow)
     checkpoints = list(history)
-    walker = _Walker(compiled)
+    walker = _Walker(compiled, stub_calls)
     walker.walk(checkpoints)
     if checkpoints:
         walker.divergences += static_problems(compiled, checkpoints[-1])
@@ -254,11 +258,23 @@ class _SealedJournal:
         raise _MissingOnce(len(self.entries))
 
 
+class _StubbedCall(Exception):
+    """Internal: the replay reached a plain call it must not run (``stub_calls``)."""
+
+    def __init__(self, target: str):
+        super().__init__(target)
+        self.target = target
+
+
+def _stub(target: str, *args: Any) -> NoReturn:
+    raise _StubbedCall(target)
+
+
 @dataclass
 class _NodeRun:
     """What re-running one node came to."""
 
-    status: str                     # finished | paused | failed | no_once | once_mismatch
+    status: str                     # finished | paused | failed | no_once | once_mismatch | stubbed
     reached: list[str]
     writes: list[list[Any]] = field(default_factory=list)
     next: list[str] = field(default_factory=list)
@@ -268,7 +284,7 @@ class _NodeRun:
 
 
 def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
-             journal: list[dict[str, Any]]) -> _NodeRun:
+             journal: list[dict[str, Any]], stub_calls: bool = False) -> _NodeRun:
     """Run ``node`` of the new flow as a resume of the recorded execution
     would: from its first step, answers bound by index, ``once`` results from
     the journal (never called), retried like the node says (without the
@@ -277,6 +293,8 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
     while True:
         attempts += 1
         ex = Execution(node.name, state, list(resume), [], _SealedJournal(journal))  # type: ignore[arg-type]
+        if stub_calls:
+            ex.invoke = _stub
         try:
             run_with_timeout(partial(node.steps, ex), node.timeout_ms, f"node `{node.name}`")
             return _NodeRun("finished", ex.reached, ex.writes, sorted(set(node.route(ex))))
@@ -284,6 +302,8 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
             return _NodeRun("paused", ex.reached, index=pause.index)
         except _MissingOnce as missing:
             return _NodeRun("no_once", ex.reached, index=missing.index)
+        except _StubbedCall as stubbed:
+            return _NodeRun("stubbed", ex.reached, detail=stubbed.target)
         except NondeterminismError as exc:
             return _NodeRun("once_mismatch", ex.reached, index=exc.index,
                             detail=f"{exc.recorded}|{exc.replayed}")
@@ -319,8 +339,9 @@ class _View:
 
 
 class _Walker:
-    def __init__(self, flow: CompiledFlow):
+    def __init__(self, flow: CompiledFlow, stub_calls: bool = False):
         self.flow = flow
+        self.stub_calls = stub_calls
         self.divergences: list[Divergence] = []
         self.gaps: list[Gap] = []
         self.steps: set[int] = set()
@@ -392,7 +413,7 @@ class _Walker:
                               f"no node `{name}`", None)
             completed = None if after.nodes else after.extra.get("completed")
             inputs = _inputs_of(name, record, now, completed)
-            run = run_node(node, values, inputs.resume, inputs.journal)
+            run = run_node(node, values, inputs.resume, inputs.journal, self.stub_calls)
             results[name] = self._compare_node(after, node, inputs, run, now, recorded_fields)
         if after.nodes:
             return  # still in flight: each node was compared with its record
@@ -423,6 +444,10 @@ class _Walker:
         if run.status == "once_mismatch":
             recorded, replayed = run.detail.split("|", 1)
             diverge("once", f"`call once` #{run.index} {recorded}", replayed, _node_line(flow, name))
+        if run.status == "stubbed":
+            self.gaps.append(Gap(seq, step, name, f'its plain `call "{run.detail}"` was not run '
+                                                  "(stubbed calls: a history does not record their results)"))
+            return None
         if inputs.expect == "any":
             # The recorded execution failed: what it recorded (interrupts,
             # answers, `once` results) matched; past its failure a replay may

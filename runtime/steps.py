@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import calls
+from .calls import DEFAULT_POLICY, CallPolicy, refuse_unless_allowed
 from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
 from .schemas import Schemas
@@ -40,6 +41,7 @@ class Execution:
     """One execution of one node: its view and what it did."""
 
     __slots__ = (
+        "invoke",
         "journal",
         "locals",
         "node",
@@ -64,6 +66,8 @@ class Execution:
         self.reached: list[str] = []  # labels reached by this one
         self.journal = journal        # once-call entries {target, args_hash, result}, by index
         self.once_count = 0
+        # How plain calls are made (`fermata replay --stub-calls` replaces it).
+        self.invoke: Callable[..., Any] = calls.invoke
 
     def field(self, name: str) -> Any:
         overlay = self.overlay
@@ -86,10 +90,12 @@ class Execution:
 class StepCompiler:
     """Compiles the steps of one node of one flow."""
 
-    def __init__(self, node: str, field_schemas: dict[str, dict[str, Any]], schemas: Schemas):
+    def __init__(self, node: str, field_schemas: dict[str, dict[str, Any]], schemas: Schemas,
+                 call_policy: CallPolicy = DEFAULT_POLICY):
         self.node = node
         self.field_schemas = field_schemas
         self.schemas = schemas
+        self.call_policy = call_policy
         self.interrupt_labels: list[str] = []
 
     def block(self, steps: list[dict[str, Any]]) -> Step:
@@ -97,6 +103,7 @@ class StepCompiler:
 
         def run_block(ex: Execution) -> None:
             for run_step, line, column in compiled:
+                calls.stop_if_cancelled()   # an attempt abandoned after its timeout goes no further
                 try:
                     run_step(ex)
                 except StepFailure as failure:
@@ -178,8 +185,11 @@ class StepCompiler:
             positional = [compile_expr(a) for a in ir["args"]]
         keywords = [(name, compile_expr(e)) for name, e in ir["kwargs"]]
         apply_updates = self._state_updates(target) if positional is None else None
+        policy = self.call_policy
 
         def call(ex: Execution) -> None:
+            # Decided from the name, before the module is imported (importing runs its code).
+            refuse_unless_allowed(target, policy)
             if positional is None:
                 args: list[Any] = [ex.fields()]
                 kwargs: dict[str, Any] = {}
@@ -187,7 +197,8 @@ class StepCompiler:
                 args = [a(ex) for a in positional]
                 kwargs = {name: e(ex) for name, e in keywords}
             args, kwargs = calls.checked_args(args, kwargs, target)
-            result = _journaled(ex, node, target, args, kwargs) if once else calls.invoke(target, args, kwargs)
+            result = (_journaled(ex, node, target, args, kwargs, policy) if once
+                      else ex.invoke(target, args, kwargs, policy))
             if apply_updates is not None:
                 apply_updates(ex, result)
             elif bind is not None:
@@ -261,7 +272,8 @@ class StepCompiler:
         return fail
 
 
-def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: dict[str, Any],
+               policy: CallPolicy) -> Any:
     """A ``call once``: the recorded result on replay, else call and record."""
     index = ex.once_count
     ex.once_count += 1
@@ -274,6 +286,6 @@ def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: d
                 f'"{entry["target"]}" with arguments {entry["args_hash"]}',
                 f'"{target}" with arguments {digest}')
         return entry["result"]
-    result = calls.invoke(target, args, kwargs)
+    result = calls.invoke(target, args, kwargs, policy)
     ex.journal.append({"target": target, "args_hash": digest, "result": result})
     return result

@@ -8,31 +8,37 @@ errors, so ``fermata check`` reports every problem, not the first.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .. import ast
 from ..diagnostics import Diagnostic, DiagnosticSink
 from .context import CheckContext
+
+if TYPE_CHECKING:
+    from fermata.spec.call_policy import CallPolicy
 
 Pass = Callable[[CheckContext], None]
 
 
 def _passes() -> Sequence[Pass]:
     # Imported lazily so a pass module may import helpers from this package.
-    from . import declarations, graph, steps, typecheck
+    from . import calls, declarations, graph, steps, typecheck
 
     return (
         declarations.check,
         typecheck.check,
         steps.check,
         graph.check,
+        calls.check,
     )
 
 
-def check_module(module: ast.Module, path: str = "<string>") -> list[Diagnostic]:
-    """Every diagnostic for one parsed file."""
+def check_module(module: ast.Module, path: str = "<string>",
+                 call_policy: CallPolicy | None = None) -> list[Diagnostic]:
+    """Every diagnostic for one parsed file; ``call_policy`` (default: the
+    default policy) says which call targets are allowed."""
     sink = DiagnosticSink(path)
-    context = CheckContext(module, sink)
+    context = CheckContext(module, sink, call_policy=call_policy)
     for run_pass in _passes():
         run_pass(context)
     return sink.items

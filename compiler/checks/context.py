@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import ast
 from ..diagnostics import DiagnosticSink
+
+if TYPE_CHECKING:
+    from fermata.spec.call_policy import CallPolicy
 
 
 @dataclass
@@ -16,6 +19,8 @@ class CheckContext:
     # Results one pass computes and a later one reuses (resolved named types,
     # per-node write sets...), keyed by the producing pass's own names.
     cache: dict[str, Any] = field(default_factory=dict)
+    # What `call`s may target (None: the default policy); see checks/calls.py.
+    call_policy: CallPolicy | None = None
 
     @property
     def path(self) -> str:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection
-from functools import lru_cache
+from functools import lru_cache, wraps
+from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
@@ -23,10 +24,42 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from .. import ast
 from ..diagnostics import DiagnosticSink, did_you_mean
 
-# The runtime renders with this class (runtime/templates.py); its filters and
-# tests are Jinja's defaults, which are what an unknown filter is judged by.
-_ENVIRONMENT = ImmutableSandboxedEnvironment()
-_ENVIRONMENT.globals.pop("lipsum", None)  # as at run time: random, so not offered
+# The globals a template may use: the ones the runtime defines
+# (runtime/templates.py; a test holds the two lists equal). `lipsum` is not
+# offered: it is random, so a replay would render differently.
+TEMPLATE_GLOBALS = ("range", "dict", "cycler", "joiner", "namespace")
+
+
+def _never_run(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` as the checker holds it: Jinja folds constant
+    expressions while compiling, and a filter or operator run on constants
+    (``'x'|center(100000000)``, ``10 ** (10 ** 8)``) would build its result
+    inside `fermata check`. Raising makes Jinja leave it to the render."""
+
+    @wraps(function)  # keeps `jinja_pass_arg`, which code generation reads
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a template is never run at check time")
+
+    return refuse
+
+
+class _CheckEnvironment(ImmutableSandboxedEnvironment):
+    """The runtime's filters, tests and globals (Jinja's, less `lipsum`),
+    none of which runs while checking."""
+
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+    intercepted_unops = frozenset({"+", "-"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.globals = {name: value for name, value in self.globals.items() if name in TEMPLATE_GLOBALS}
+        self.filters = {name: _never_run(f) for name, f in self.filters.items()}
+        self.tests = {name: _never_run(t) for name, t in self.tests.items()}  # type: ignore[arg-type]  # Jinja types its tests loosely
+
+
+# The runtime renders with the same filters and tests (runtime/templates.py):
+# what an unknown filter is judged by.
+_ENVIRONMENT = _CheckEnvironment()
 
 
 class _AnyCallable(dict):  # type: ignore[type-arg]
@@ -42,11 +75,10 @@ class _AnyCallable(dict):  # type: ignore[type-arg]
 
 # Finds the names a template reads: code generation (as text, never compiled
 # or run) is where Jinja tracks them, and it needs every filter to exist.
-_NAMES = ImmutableSandboxedEnvironment()
+# Names found in the globals are not reported as undeclared; `lipsum` must be.
+_NAMES = _CheckEnvironment()
 _NAMES.filters = _AnyCallable(_NAMES.filters)
 _NAMES.tests = _AnyCallable(_NAMES.tests)
-# Names found in the globals are not reported as undeclared; `lipsum` must be.
-_NAMES.globals.pop("lipsum", None)
 
 _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 

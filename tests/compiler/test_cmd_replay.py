@@ -244,6 +244,24 @@ flow once_raises {
 """
 
 
+# ------------------------------------------------------------ --stub-calls (issue #11, point 17)
+
+SIDE_EFFECT_FLOW = """\
+flow side {
+    state {
+        answer: str = ""
+    }
+    node ask {
+        let a = interrupt question "Go on?" expect str
+        set answer = a
+        call "%s:touch"(a)
+    }
+    start -> ask
+    ask -> end
+}
+"""
+
+
 def test_a_once_call_that_raised_is_compatible_with_the_unchanged_spec(tmp_path, capsys, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     (tmp_path / "fermata_replay_fixture.py").write_text(
@@ -261,3 +279,56 @@ def test_a_once_call_that_raised_is_compatible_with_the_unchanged_spec(tmp_path,
     assert main(["replay", str(flow), "--store", url]) == EXIT_OK
     assert capsys.readouterr().out.splitlines() == [
         "thread t: compatible", "replayed 1 run: 1 compatible, 0 incompatible"]
+
+
+@pytest.fixture
+def side_effects(tmp_path, monkeypatch, capsys):
+    """A recorded run of a flow whose plain call appends to `touched.txt`."""
+    import uuid
+
+    name = f"sidefx_{uuid.uuid4().hex[:8]}"
+    touched = tmp_path / "touched.txt"
+    (tmp_path / f"{name}.py").write_text(
+        f"def touch(value):\n    with open({touched.as_posix()!r}, 'a') as f:\n        f.write(value)\n",
+        encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    flow = tmp_path / "side.flow"
+    flow.write_text(SIDE_EFFECT_FLOW % name, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    assert main(["run", str(flow), "--thread", "t", "--store", url]) == 0
+    assert main(["resume", "--thread", "t", "--value", '"yes"', "--store", url]) == 0
+    capsys.readouterr()
+    assert touched.read_text() == "yes"
+    return flow, url, touched
+
+
+def test_replay_runs_plain_calls_unless_they_are_stubbed(side_effects, capsys):
+    flow, url, touched = side_effects
+    assert main(["replay", str(flow), "--store", url]) == EXIT_OK
+    assert touched.read_text() == "yesyes"     # a plain replay ran the call again
+    capsys.readouterr()
+    assert main(["replay", str(flow), "--store", url, "--stub-calls"]) == EXIT_OK
+    assert touched.read_text() == "yesyes"     # a stubbed one did not
+    out = capsys.readouterr().out
+    assert "thread t: compatible (1 node run checked only as far as the history records: ask at step 1)" in out
+    assert main(["replay", str(flow), "--store", url, "--stub-calls", "--format", "json"]) == EXIT_OK
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["gaps"][0]["reason"].startswith('its plain `call "sidefx_')
+
+
+def test_a_stubbed_replay_still_finds_differences_before_the_call(side_effects, tmp_path, capsys):
+    flow, url, touched = side_effects
+    changed = tmp_path / "changed.flow"
+    changed.write_text(flow.read_text().replace("interrupt question", "interrupt query"), encoding="utf-8")
+    assert main(["replay", str(changed), "--store", url, "--stub-calls"]) == EXIT_FINDINGS
+    assert "recorded interrupt `ask:question`, replayed `ask:query`" in capsys.readouterr().out
+    assert touched.read_text() == "yes"
+
+
+def test_replay_applies_the_call_policy(side_effects, capsys):
+    flow, url, _ = side_effects
+    (flow.parent / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = ["refunds"]\n')
+    assert main(["replay", str(flow), "--store", url]) == EXIT_USAGE   # F452: the spec does not compile
+    assert "F452" in capsys.readouterr().err
+    package = next(p.stem for p in flow.parent.glob("sidefx_*.py"))
+    assert main(["replay", str(flow), "--store", url, "--allow-call", package]) == EXIT_OK

@@ -105,3 +105,13 @@ def slow_first(ms: int) -> str:
     if CALLS["slow_first"] == 1:
         time.sleep(ms / 1000)
     return "fast enough"
+
+
+GATES: dict[str, Any] = {}   # key -> threading.Event a `wait_for` call blocks on
+
+
+def wait_for(key: str) -> str:
+    """Blocks until the test sets ``GATES[key]`` (a timeout test needs no clock)."""
+    _record("wait_for", key)
+    GATES[key].wait(30)
+    return key
