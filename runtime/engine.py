@@ -43,7 +43,9 @@ from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
 from .flow import CompiledFlow
+from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
+from .once import OnceRecorder
 from .values import combine
 
 _EMPTY: dict[str, Any] = {}
@@ -62,10 +64,12 @@ class _StateView:
 
 class Engine:
     def __init__(self, flow: CompiledFlow, store: Store, info: ThreadInfo, path: str | None,
-                 step_limit: int):
+                 step_limit: int, lease: LeaseKeeper | None = None):
         self.flow = flow
         self.store = store
         self.info = info
+        self.lease = lease                              # renewed at checkpoints (None: not leased)
+        self.once = OnceRecorder(store, info.thread, lease)
         self.path = path
         self.step_limit = step_limit
         self.events: list[dict[str, Any]] = []
@@ -162,13 +166,17 @@ class Engine:
     def _run_nodes(self) -> bool:
         """Run every node of the step that has not finished yet."""
         outcomes: dict[str, Outcome] = {}
+        once = self.once
+        once.step = self.step
         for name in self.frontier:
             record = self.progress.get(name)
             if record is not None and record["status"] == "finished":
                 continue
+            if once.recovered:   # once results a crashed process saved in this step
+                record = once.journal_of(name, record)
             self.emit({"event": "node_start", "node": name, "step": self.step})
             try:
-                outcome = self.flow.nodes[name].run(self.values, record, self.step, self.path)
+                outcome = self.flow.nodes[name].run(self.values, record, self.step, self.path, once)
             except NondeterminismError as exc:
                 error = {"message": str(exc), "type": "NondeterminismError", "kind": "nondeterminism",
                          "node": name, "line": self.flow.nodes[name].line, "column": None,
@@ -299,7 +307,10 @@ class Engine:
             frontier=self.frontier, joins=self.joins, pending=self.pending,
             nodes=dict(self.progress) if self.progress else {}, error=error, extra=extra)
         changed = None if self.store_everything else sorted(self.changed)
+        if self.lease is not None:
+            self.lease.renew_if_due()
         self.store.append(self.info, checkpoint, changed)
+        self.once.checkpointed()
         self.seq += 1
         self.changed = set()
         self.store_everything = False

@@ -14,13 +14,16 @@ stops at once and the caller discards this execution's writes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import calls
 from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
 from .schemas import Schemas
 from .values import combine, format_value
+
+if TYPE_CHECKING:
+    from .once import OnceRecorder
 
 Step = Callable[["Execution"], None]
 
@@ -47,13 +50,15 @@ class Execution:
         "overlay",
         "reached",
         "recorded",
+        "recorder",
         "resume",
         "state",
         "writes",
     )
 
     def __init__(self, node: str, state: dict[str, Any], resume: list[Any],
-                 recorded: list[str], journal: list[dict[str, Any]]):
+                 recorded: list[str], journal: list[dict[str, Any]],
+                 recorder: OnceRecorder | None = None):
         self.node = node
         self.state = state
         self.overlay: dict[str, Any] = {}
@@ -64,6 +69,7 @@ class Execution:
         self.reached: list[str] = []  # labels reached by this one
         self.journal = journal        # once-call entries {target, args_hash, result}, by index
         self.once_count = 0
+        self.recorder = recorder      # makes new entries durable (None: a replay, a test)
 
     def field(self, name: str) -> Any:
         overlay = self.overlay
@@ -262,7 +268,8 @@ class StepCompiler:
 
 
 def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """A ``call once``: the recorded result on replay, else call and record."""
+    """A ``call once``: the recorded result on replay, else call and record.
+    The new entry is made durable (``ex.recorder``) before the node goes on."""
     index = ex.once_count
     ex.once_count += 1
     digest = calls.args_hash(args, kwargs)
@@ -274,6 +281,14 @@ def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: d
                 f'"{entry["target"]}" with arguments {entry["args_hash"]}',
                 f'"{target}" with arguments {digest}')
         return entry["result"]
-    result = calls.invoke(target, args, kwargs)
-    ex.journal.append({"target": target, "args_hash": digest, "result": result})
+    recorder = ex.recorder
+    if recorder is None:
+        result = calls.invoke(target, args, kwargs)
+    else:
+        with recorder.calling(node, index):   # what idempotency_key() returns meanwhile
+            result = calls.invoke(target, args, kwargs)
+    entry = {"target": target, "args_hash": digest, "result": result}
+    if recorder is not None:
+        recorder.saved(node, index, entry)
+    ex.journal.append(entry)
     return result

@@ -135,12 +135,12 @@ def test_a_meta_table_of_another_format_is_foreign(tmp_path: Path, meta: str) ->
 def test_a_newer_or_older_format_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
     SqliteStore(path).close()
-    sql(path, "UPDATE meta SET value = '2' WHERE key = 'version'")
-    with pytest.raises(StoreError, match=r"runs.db was written by a newer Fermata \(store format version 2; "
-                                         r"this one reads version 1\): upgrade Fermata"):
+    sql(path, f"UPDATE meta SET value = '{STORE_VERSION + 1}' WHERE key = 'version'")
+    with pytest.raises(StoreError, match=rf"runs.db was written by a newer Fermata \(store format version "
+                                         rf"{STORE_VERSION + 1}; this one reads version {STORE_VERSION}\): upgrade Fermata"):
         open_store(f"sqlite:///{path}")
     sql(path, "UPDATE meta SET value = '0' WHERE key = 'version'")
-    with pytest.raises(StoreError, match="format version 0, which this Fermata no longer reads"):
+    with pytest.raises(StoreError, match="format version 0, which this Fermata does not read"):
         SqliteStore(path)
     sql(path, "UPDATE meta SET value = 'x' WHERE key = 'version'")
     with pytest.raises(StoreError, match="format version is unreadable"):
