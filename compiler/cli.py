@@ -177,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `fermata history ... | head`
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no raw tracebacks
+        if _is_store_error(exc):  # a damaged, busy, full or read-only store: not our bug
+            print(f"fermata {args.command}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         print(f"fermata {args.command}: internal error: {type(exc).__name__}: {exc}",
               file=sys.stderr)
         if os.environ.get("FERMATA_DEBUG"):
@@ -185,6 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("this is a bug in fermata; rerun with FERMATA_DEBUG=1 for the traceback "
                   "and please report it", file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _is_store_error(exc: Exception) -> bool:
+    # Only a command that opened a store can raise one, so the module is loaded then.
+    stores = sys.modules.get("fermata.runtime.stores")
+    return stores is not None and isinstance(exc, stores.StoreError)
 
 
 if __name__ == "__main__":  # pragma: no cover
