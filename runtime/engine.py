@@ -28,6 +28,13 @@ routes it again).
 The step limit counts the supersteps *begun* by one invoke; finishing a step
 that was already in flight does not count.
 
+The engine runs holding the thread's lease (taken by ``Graph``), renewed
+before a checkpoint when due (``leases.py``). Each ``once`` result is saved
+in the store as its call returns (``once.py``); results saved by a process
+that died in the step in flight are merged into the nodes' journals when the
+step is run again, and all of them are dropped after the next checkpoint,
+which holds them in its node records.
+
 Cost per step does not depend on the size of the graph or of the state
 beyond what the step touches: the state is copied shallowly once per
 checkpoint (values are never mutated in place, see ``values.py``), routes
