@@ -150,6 +150,17 @@ def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> N
                   f"{'' if store == DEFAULT_STORE else ' --store ' + shlex.quote(store)}\n")
 
 
+def _shown(source: str | None) -> str | None:
+    """A run's flow file for people: relative to the current directory when
+    it lies below it (runs record absolute paths; ``--json`` shows those)."""
+    if not source:
+        return source
+    try:
+        return Path(source).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return source
+
+
 def _indent(text: str, by: str = "  ") -> str:
     return "\n".join(by + line for line in text.splitlines())
 
@@ -326,7 +337,7 @@ def run_state(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return EXIT_OK
-    sys.stdout.write(f"thread {info.thread} ({info.flow}, {info.source or 'no file'}): "
+    sys.stdout.write(f"thread {info.thread} ({info.flow}, {_shown(info.source) or 'no file'}): "
                      f"{latest.status} at step {latest.step}, checkpoint {latest.id}\n")
     sys.stdout.write("state:\n" + _indent(json.dumps(latest.values, indent=2, ensure_ascii=False)) + "\n")
     if latest.frontier:
@@ -377,7 +388,7 @@ def run_threads(args: argparse.Namespace) -> int:
         return EXIT_USAGE if damaged else EXIT_OK
     for row in rows:
         sys.stdout.write(f"{row['thread']}  {row['flow']}  {row['status']}  step {row['step']}  "
-                         f"{row['source'] or ''}\n")
+                         f"{_shown(row['source']) or ''}\n")
     if not rows and not damaged:
         sys.stdout.write(f"no runs in {args.store}\n")
     return EXIT_USAGE if damaged else EXIT_OK

@@ -399,7 +399,8 @@ def test_a_value_keyed_by_id_answers_several_at_once(cli, store: str, parallel: 
 # --------------------------------------------------------------------------
 
 
-def test_state_history_and_threads(cli, store: str) -> None:
+def test_state_history_and_threads(cli, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)   # outside the examples: their path is shown whole (within: relative)
     cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 250}')
     cli("run", REFUND, "--store", store, "--thread", "t2", "--input", '{"amount": 20}')
 
