@@ -6,9 +6,10 @@
     graph.state("t1"); graph.history("t1"); graph.fork("t1", checkpoint_id, thread="t2")
     for event in graph.stream(None, thread="t1"): ...
 
-Every call first takes the thread's lease (one caller advances a run at a
-time; another gets :class:`RunBusyError` having run and written nothing),
-then decides, from the thread's latest checkpoint, what the call means (a new
+Every call is first checked against the run as it stands (a refused call
+writes nothing, not even a lease), then takes the thread's lease (one caller
+advances a run at a time; another gets :class:`RunBusyError` having run and
+written nothing), then decides, from the thread's latest checkpoint, what the call means (a new
 run, a resume, a retry) and checks everything it can (input, answers,
 updates, spec changes) *before* writing anything; then an :class:`Engine`
 runs it, and the lease is released when the run pauses, finishes or fails.
@@ -100,7 +101,7 @@ class Graph:
         re-run interrupted nodes, retry failed ones).
         """
         thread = _thread_name(thread)
-        lease = LeaseKeeper(self.store, thread, self.lease_ttl).take()
+        lease = self._lease(input, thread, step_limit)
         try:
             engine = self._prepare(input, thread, step_limit, lease)
             if engine is None:
@@ -121,7 +122,7 @@ class Graph:
         run's lease is held from this call until the events are exhausted or
         the iterator is closed (or dropped): consume or close it."""
         thread = _thread_name(thread)
-        lease = LeaseKeeper(self.store, thread, self.lease_ttl).take()
+        lease = self._lease(input, thread, step_limit)
         try:
             engine = self._prepare(input, thread, step_limit, lease)
         except BaseException:
@@ -129,7 +130,19 @@ class Graph:
             raise
         return _Events(engine, lease)
 
-    def _prepare(self, payload: Any, thread: str, step_limit: int, lease: LeaseKeeper) -> Engine | None:
+    def _lease(self, payload: Any, thread: str, step_limit: int) -> LeaseKeeper:
+        """The thread's lease, for a call the run as it stands accepts.
+
+        The call is checked once before the lease is taken, so that a refused
+        call (a bad answer, input or update) writes nothing at all, not even
+        a lease: the store stays byte for byte as it was. It is checked again
+        under the lease, against what is current then (another process may
+        have advanced the run in between); only that second check counts.
+        """
+        self._prepare(payload, thread, step_limit, None)
+        return LeaseKeeper(self.store, thread, self.lease_ttl).take()
+
+    def _prepare(self, payload: Any, thread: str, step_limit: int, lease: LeaseKeeper | None) -> Engine | None:
         """What the call means, checked, as an engine ready to run (None:
         nothing to do). Called holding the thread's lease, so what is read
         here is what the engine continues from."""
@@ -167,20 +180,20 @@ class Graph:
         return engine
 
     def _continue(self, thread: str, info: ThreadInfo, latest: Checkpoint, plan: Plan,
-                  step_limit: int, lease: LeaseKeeper) -> Engine:
+                  step_limit: int, lease: LeaseKeeper | None) -> Engine:
         values = None
         if info.ir_hash != self.compiled.hash:
             self._check_compatible(thread, latest, plan)
             values = self.compiled.carry_over(latest.values)
         engine = self._engine(thread, info.created, info, step_limit, lease)
-        # `once` results a process saved before dying in the step in flight.
-        engine.once.recover()
+        if lease is not None:   # `once` results a process saved before dying in the step in flight
+            engine.once.recover()
         engine.resume_from(latest, plan, values)
         engine.emit({"event": "run_start", "thread": thread})
         return engine
 
     def _engine(self, thread: str, created: str, previous: ThreadInfo | None, step_limit: int,
-                lease: LeaseKeeper) -> Engine:
+                lease: LeaseKeeper | None) -> Engine:
         # Every checkpoint carries the thread's info: this graph's IR hash
         # (re-pinning a thread that continues under a compatible new spec)
         # and, unless this graph knows none, its source file and hash.

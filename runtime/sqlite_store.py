@@ -203,6 +203,9 @@ _INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?
 _INSERT_ROW = "INSERT INTO checkpoints (thread_id, seq, kind, body) VALUES (?, ?, ?, ?)"
 _INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created, f.source_hash FROM threads t "
          "JOIN flows f ON f.id = t.flow_id")
+_TAKE_LEASE = ("INSERT INTO leases (thread, owner, expires) VALUES (?1, ?2, ?3) ON CONFLICT (thread) DO UPDATE "
+               "SET owner = excluded.owner, expires = excluded.expires "
+               "WHERE leases.owner = excluded.owner OR leases.expires <= ?4")
 _INFO_V1 = _INFO.replace("f.source_hash", "NULL")   # reading a version-1 file as it is
 _LATEST_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c "
                 "ON c.thread_id = t.id AND c.seq >= t.full_seq WHERE t.thread = ? ORDER BY c.seq")
@@ -487,25 +490,23 @@ class SqliteStore(Store):
     # ------------------------------------------------------------ leases
 
     def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
+        # One statement (so one write transaction): insert the lease, or take
+        # it over when it is ours or expired. Only when that finds it held is
+        # the holder read, to take over from a process that is gone (compare
+        # and swap: if the holder changed meanwhile, the lease stays theirs).
         with self._lock:
             self._writable()
-            conn = self._conn
+            now = self.clock()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    now = self.clock()
-                    row = conn.execute("SELECT owner, expires FROM leases WHERE thread = ?", (thread,)).fetchone()
-                    if row is not None and row[0] != owner and lease_is_live(Lease(thread, *row), now):
-                        conn.execute("ROLLBACK")
-                        return False
-                    conn.execute("INSERT OR REPLACE INTO leases (thread, owner, expires) VALUES (?, ?, ?)",
-                                 (thread, owner, now + ttl_s))
-                    conn.execute("COMMIT")
+                taken = self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)).rowcount == 1
+                if taken:
                     return True
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                row = self._conn.execute("SELECT owner, expires FROM leases WHERE thread = ?", (thread,)).fetchone()
+                if row is None or lease_is_live(Lease(thread, *row), now):
+                    return False
+                return self._conn.execute(
+                    "UPDATE leases SET owner = ?, expires = ? WHERE thread = ? AND owner = ? AND expires = ?",
+                    (owner, now + ttl_s, thread, *row)).rowcount == 1
             except sqlite3.Error as exc:
                 self._raise(exc)
 

@@ -162,11 +162,27 @@ def test_the_lease_is_taken_before_the_run_is_read_and_released_after_the_last_w
     store = Recording()
     graph = make_graph(ask_then_tick(), store)
     graph.invoke({}, thread="t")
-    assert store.log[0] == "acquire" and store.log[-1] == "release"
+    assert store.log.index("acquire") < store.log.index("append") and store.log[-1] == "release"
     store.log.clear()
     graph.invoke(Command(resume=True), thread="t")
-    assert store.log[:3] == ["acquire", "thread", "latest"]
+    # Checked first without it (a refusal must write nothing, not even a
+    # lease), then read again under it: the run planned is the current one.
+    at = store.log.index("acquire")
+    assert store.log[:at] == ["thread", "latest"]
+    assert store.log[at:at + 3] == ["acquire", "thread", "latest"]
     assert store.log[-2:] == ["append", "release"] and store.log.count("acquire") == 1
+
+
+def test_a_refused_call_takes_no_lease() -> None:
+    store = Recording()
+    graph = make_graph(ask_then_tick(), store)
+    graph.invoke({}, thread="t")
+    store.log.clear()
+    with pytest.raises(Exception, match="expected bool"):
+        graph.invoke(Command(resume="not a bool"), thread="t")
+    with pytest.raises(Exception, match="in progress"):
+        graph.invoke({}, thread="t")
+    assert "acquire" not in store.log and "append" not in store.log
 
 
 def test_the_lease_is_released_at_pause_done_failure_and_on_exceptions(store: JsonMemoryStore) -> None:
