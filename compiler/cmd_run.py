@@ -187,7 +187,13 @@ def _finish(graph: Any, run: Any, args: argparse.Namespace, file: str | None) ->
 
 
 def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, file: str | None) -> int:
-    from fermata.runtime import FermataError, InputError, ResumeError, SpecChangedError, StoreError
+    from fermata.runtime import (
+        FermataError,
+        InputError,
+        ResumeError,
+        SpecChangedError,
+        StoreError,
+    )
 
     try:
         run = _progress(graph, payload, thread, args.step_limit)

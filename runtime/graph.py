@@ -17,7 +17,7 @@ runs it, and the lease is released when the run pauses, finishes or fails.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -294,7 +294,7 @@ class _Events:
             pass
 
 
-def _run_events(engine: Engine | None, lease: LeaseKeeper) -> Iterator[dict[str, Any]]:
+def _run_events(engine: Engine | None, lease: LeaseKeeper) -> Generator[dict[str, Any], None, None]:
     try:
         if engine is None:
             return

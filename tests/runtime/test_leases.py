@@ -14,7 +14,13 @@ import sys
 from typing import Any
 
 import pytest
-from fermata.runtime import Command, NondeterminismError, RunBusyError, StepLimitError
+from fermata.runtime import (
+    Command,
+    NondeterminismError,
+    ResumeError,
+    RunBusyError,
+    StepLimitError,
+)
 from fermata.runtime import leases as leases_module
 from fermata.runtime.checkpoint import new_owner, owner_is_gone
 from fermata.runtime.stores import MemoryStore, StoreConflictError
@@ -189,7 +195,7 @@ def test_the_lease_is_released_at_pause_done_failure_and_on_exceptions(store: Js
     graph = make_graph(ask_then_tick(), store)
     graph.invoke({}, thread="t")                                    # paused
     assert store.lease("t") is None
-    with pytest.raises(Exception):                                   # rejected answer
+    with pytest.raises(ResumeError):                                 # rejected answer
         graph.invoke(Command(resume="not a bool"), thread="t")
     assert store.lease("t") is None
     graph.invoke(Command(resume=True), thread="t")                  # done

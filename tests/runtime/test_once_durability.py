@@ -17,7 +17,20 @@ from fermata.runtime.checkpoint import OnceResult
 from fermata.runtime.stores import MemoryStore
 
 from tests.runtime import calls_fixture
-from tests.runtime.irbuild import BOOL, F, L, STR, call, fld, flow, interrupt, lit, make_graph, node, set_
+from tests.runtime.irbuild import (
+    BOOL,
+    STR,
+    F,
+    L,
+    call,
+    fld,
+    flow,
+    interrupt,
+    lit,
+    make_graph,
+    node,
+    set_,
+)
 from tests.runtime.memstore import JsonMemoryStore
 
 PAY = "tests.runtime.calls_fixture:pay"

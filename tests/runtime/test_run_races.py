@@ -28,7 +28,20 @@ from typing import Any
 import pytest
 from fermata.runtime import Command, Graph
 
-from tests.runtime.irbuild import BOOL, FLOAT, STR, F, L, call, fld, flow, interrupt, lit, node, set_
+from tests.runtime.irbuild import (
+    BOOL,
+    FLOAT,
+    STR,
+    F,
+    L,
+    call,
+    fld,
+    flow,
+    interrupt,
+    lit,
+    node,
+    set_,
+)
 from tests.runtime.once_fixture import ledger_lines
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,7 +161,7 @@ def test_cli_resumes_racing_for_one_run_one_wins_the_others_exit_2(tmp_path: Pat
     cli = [sys.executable, "-m", "fermata.compiler.cli"]
     started = subprocess.run([*cli, "run", str(spec), "--thread", "t", "--store", store,
                               "--input", json.dumps({"ledger": str(ledger)})],
-                             cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=60)
+                             cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=60, check=False)
     assert started.returncode == 0, started.stderr
     children = [subprocess.Popen([*cli, "resume", "--thread", "t", "--store", store, "--value", "true"],
                                  cwd=tmp_path, env=environment(FERMATA_TEST_PAY_SLEEP="1.0"),
@@ -174,7 +187,7 @@ def resume_in_child(url: str, ir_file: str, **env: str) -> subprocess.CompletedP
         print(graph.invoke(Command(resume=True), thread="t").status)
     """
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code), ir_file, url], cwd=REPO,
-                          env=environment(**env), capture_output=True, text=True, timeout=60)
+                          env=environment(**env), capture_output=True, text=True, timeout=60, check=False)
 
 
 @pytest.mark.slow
@@ -190,7 +203,7 @@ def test_a_process_killed_after_a_once_call_returned_does_not_repeat_it(tmp_path
     run = graph.invoke(Command(resume=True), thread="t")
     assert run.status == "done" and run.state["paid"] is True and run.state["tag"] == "after-pay"
     assert ledger_lines(str(ledger)) == [line]
-    pid, key, _ = line.split()
+    _pid, key, _ = line.split()
     assert key == "t/1/review/0"
 
 
