@@ -208,6 +208,13 @@ class Store(ABC):
     @abstractmethod
     def latest(self, thread: str) -> Checkpoint | None: ...
 
+    def head(self, thread: str) -> int:
+        """The seq of the thread's newest checkpoint (-1: none). Cheaper than
+        ``latest`` in real stores: a call checks with it that nothing was
+        appended between planning and taking the lease."""
+        latest = self.latest(thread)
+        return latest.seq if latest is not None else -1
+
     @abstractmethod
     def get(self, thread: str, seq: int) -> Checkpoint | None: ...
 

@@ -101,6 +101,13 @@ class Engine:
 
     # ------------------------------------------------------------ entering
 
+    def hold(self, lease: LeaseKeeper) -> None:
+        """Run holding ``lease`` (the engine was planned before it was taken,
+        and nothing was appended since): renew it, and use the ``once``
+        results a process that held it before may have saved and died."""
+        self.lease = self.once.lease = lease
+        self.once.recover()
+
     def begin_run(self, values: dict[str, Any], seq: int, step: int) -> None:
         """A new run on this thread, from ``values`` (defaults or the finished
         run's state, with the input applied)."""

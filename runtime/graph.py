@@ -101,9 +101,8 @@ class Graph:
         re-run interrupted nodes, retry failed ones).
         """
         thread = _thread_name(thread)
-        lease = self._lease(input, thread, step_limit)
+        engine, lease = self._leased(input, thread, step_limit)
         try:
-            engine = self._prepare(input, thread, step_limit, lease)
             if engine is None:
                 run = self.state(thread)
                 assert run is not None
@@ -122,25 +121,35 @@ class Graph:
         run's lease is held from this call until the events are exhausted or
         the iterator is closed (or dropped): consume or close it."""
         thread = _thread_name(thread)
-        lease = self._lease(input, thread, step_limit)
+        engine, lease = self._leased(input, thread, step_limit)
+        return _Events(engine, lease)
+
+    def _leased(self, payload: Any, thread: str, step_limit: int) -> tuple[Engine | None, LeaseKeeper]:
+        """The engine for this call, holding the thread's lease.
+
+        The call is checked before the lease is taken, so that a refused call
+        (a bad answer, input or update) writes nothing at all, not even a
+        lease: the store stays byte for byte as it was. Under the lease the
+        run is checked again: if another process appended meanwhile (the
+        newest seq moved), the call is planned anew against what is current;
+        otherwise the plan stands, and only the ``once`` results a crashed
+        holder may have left are read. Nothing to run (continuing a finished
+        run): no lease is taken.
+        """
+        lease = LeaseKeeper(self.store, thread, self.lease_ttl)
+        engine = self._prepare(payload, thread, step_limit, None)
+        if engine is None:
+            return None, lease
+        lease.take()
         try:
-            engine = self._prepare(input, thread, step_limit, lease)
+            if self.store.head(thread) == engine.seq - 1:
+                engine.hold(lease)
+            else:
+                engine = self._prepare(payload, thread, step_limit, lease)
         except BaseException:
             lease.release()
             raise
-        return _Events(engine, lease)
-
-    def _lease(self, payload: Any, thread: str, step_limit: int) -> LeaseKeeper:
-        """The thread's lease, for a call the run as it stands accepts.
-
-        The call is checked once before the lease is taken, so that a refused
-        call (a bad answer, input or update) writes nothing at all, not even
-        a lease: the store stays byte for byte as it was. It is checked again
-        under the lease, against what is current then (another process may
-        have advanced the run in between); only that second check counts.
-        """
-        self._prepare(payload, thread, step_limit, None)
-        return LeaseKeeper(self.store, thread, self.lease_ttl).take()
+        return engine, lease
 
     def _prepare(self, payload: Any, thread: str, step_limit: int, lease: LeaseKeeper | None) -> Engine | None:
         """What the call means, checked, as an engine ready to run (None:

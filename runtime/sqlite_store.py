@@ -468,6 +468,11 @@ class SqliteStore(Store):
                 self._tails[thread] = Tail.of(checkpoint)
             return checkpoint
 
+    def head(self, thread: str) -> int:
+        with self._lock:
+            rows = self._rows("SELECT last_seq FROM threads WHERE thread = ?", (thread,))
+        return int(rows[0][0]) if rows else -1
+
     def get(self, thread: str, seq: int) -> Checkpoint | None:
         with self._lock:
             id_row = self._rows("SELECT id FROM threads WHERE thread = ?", (thread,))

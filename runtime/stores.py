@@ -447,6 +447,10 @@ class MemoryStore(Store):
             return None
         return self._read(thread, entry, len(entry.rows) - 1)
 
+    def head(self, thread: str) -> int:
+        entry = self._threads.get(thread)
+        return len(entry.rows) - 1 if entry is not None else -1
+
     def get(self, thread: str, seq: int) -> Checkpoint | None:
         entry = self._threads.get(thread)
         if entry is None or not 0 <= seq < len(entry.rows):

@@ -151,6 +151,10 @@ class Recording(JsonMemoryStore):
         self.log.append("renew")
         return super().renew(thread, owner, ttl_s)
 
+    def head(self, thread: str) -> int:
+        self.log.append("head")
+        return super().head(thread)
+
     def thread(self, thread: str) -> Any:
         self.log.append("thread")
         return super().thread(thread)
@@ -175,8 +179,30 @@ def test_the_lease_is_taken_before_the_run_is_read_and_released_after_the_last_w
     # lease), then read again under it: the run planned is the current one.
     at = store.log.index("acquire")
     assert store.log[:at] == ["thread", "latest"]
-    assert store.log[at:at + 3] == ["acquire", "thread", "latest"]
+    assert store.log[at:at + 2] == ["acquire", "head"]    # nothing appended since: the plan stands
     assert store.log[-2:] == ["append", "release"] and store.log.count("acquire") == 1
+
+
+def test_a_run_advanced_between_the_check_and_the_lease_is_planned_again() -> None:
+    class Racing(Recording):
+        """Another caller answers the interrupt just before this one takes the lease."""
+
+        racer: Any = None
+
+        def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
+            racer, self.racer = self.racer, None
+            if racer is not None:
+                assert racer.invoke(Command(resume=False), thread=thread).status == "done"
+            return super().acquire(thread, owner, ttl_s)
+
+    store = Racing()
+    graph = make_graph(ask_then_tick(), store)
+    graph.invoke({}, thread="t")
+    store.racer = make_graph(ask_then_tick(), store)
+    with pytest.raises(ResumeError):         # planned against the current run: nothing is waiting
+        graph.invoke(Command(resume=True), thread="t")
+    assert graph.state("t").state == {"ok": False, "n": 1} and calls_fixture.CALLS["tick:a"] == 1
+    assert store.lease("t") is None
 
 
 def test_a_refused_call_takes_no_lease() -> None:
