@@ -205,6 +205,16 @@ class Store(ABC):
         of an existing thread may be replaced (a run re-pinned to a new IR).
         """
 
+    def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                     owner: str, drop_once: bool) -> None:
+        """The last append of one invoke (a pause, the end, a failure):
+        ``append``, then (``drop_once``) ``drop_once``, then release
+        ``owner``'s lease. A store may do all three in one transaction."""
+        self.append(info, checkpoint, changed)
+        if drop_once:
+            self.drop_once(info.thread)
+        self.release(info.thread, owner)
+
     @abstractmethod
     def latest(self, thread: str) -> Checkpoint | None: ...
 

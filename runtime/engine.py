@@ -321,10 +321,16 @@ class Engine:
             frontier=self.frontier, joins=self.joins, pending=self.pending,
             nodes=dict(self.progress) if self.progress else {}, error=error, extra=extra)
         changed = None if self.store_everything else sorted(self.changed)
-        if self.lease is not None:
-            self.lease.renew_if_due()
-        self.store.append(self.info, checkpoint, changed)
-        self.once.checkpointed()
+        lease = self.lease
+        if lease is not None:
+            lease.renew_if_due()
+        if status != "running" and lease is not None and lease.held:
+            # This invoke's last write: let go of the run with it.
+            self.store.append_final(self.info, checkpoint, changed, lease.owner, self.once.dirty)
+            lease.held = self.once.dirty = False
+        else:
+            self.store.append(self.info, checkpoint, changed)
+            self.once.checkpointed()
         self.seq += 1
         self.changed = set()
         self.store_everything = False

@@ -420,6 +420,16 @@ class SqliteStore(Store):
         return [ThreadInfo(*row) for row in rows]
 
     def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
+        self._append(info, checkpoint, changed, None, False)
+
+    def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                     owner: str, drop_once: bool) -> None:
+        # One transaction: the run's last checkpoint, its once results dropped
+        # and its lease released together (and one commit, not three).
+        self._append(info, checkpoint, changed, owner, drop_once)
+
+    def _append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                owner: str | None, drop_once: bool) -> None:
         seq = checkpoint.seq
         with self._lock:
             self._writable()
@@ -447,6 +457,10 @@ class SqliteStore(Store):
                         thread_id = row[0]
                         conn.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, thread_id))
                     conn.execute(_INSERT_ROW, (thread_id, seq, kind, _deflate(body) if self.compress else body))
+                    if drop_once:
+                        conn.execute("DELETE FROM once_results WHERE thread = ?", (info.thread,))
+                    if owner is not None:
+                        conn.execute("DELETE FROM leases WHERE thread = ? AND owner = ?", (info.thread, owner))
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
