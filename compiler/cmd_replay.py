@@ -126,7 +126,7 @@ def _from_store(url: str, threads: list[str], flows: set[str]) -> list[RecordedR
 
     _require_store_file(url)
     try:
-        store = open_store(url)
+        store = open_store(url, create=False)   # a replay only reads: never turn a file into a store
     except Exception as exc:  # noqa: BLE001 - StoreError: a bad URL or not a store
         raise UsageError(str(exc)) from None
     try:

@@ -20,15 +20,17 @@ from .cmd_compile import call_policy_for, compile_or_report
 from .sample import sample_value
 
 
-def _open_store(url: str, create: bool = True) -> Any:
-    """The store of ``url``; commands that only read pass ``create=False``, so
-    that looking for runs never leaves an empty database behind."""
+def _open_store(url: str, create: bool = True, thread: str | None = None) -> Any:
+    """The store of ``url``; commands that only read (or continue a run)
+    pass ``create=False``: a missing or empty file is refused, never turned
+    into a store. ``thread``: the run the command is about, for the message."""
     from fermata.runtime.stores import open_store
 
     try:
         return open_store(url, create=create)
     except Exception as exc:  # noqa: BLE001 - StoreError and friends: a usage problem
-        raise UsageError(str(exc)) from None
+        about = f"no run `{thread}` in {url}: " if thread is not None and "no store at" in str(exc) else ""
+        raise UsageError(f"{about}{exc}") from None
 
 
 def _load_graph(file: str, flow: str | None, store: Any, allow_calls: list[str] | None = None) -> Any:
@@ -150,6 +152,17 @@ def _print_pending(pending: list[Any], file: str | None, thread: str, store: str
             break
 
 
+def _shown(source: str | None) -> str | None:
+    """A run's flow file for people: relative to the current directory when
+    it lies below it (runs record absolute paths; ``--json`` shows those)."""
+    if not source:
+        return source
+    try:
+        return Path(source).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return source
+
+
 def _indent(text: str, by: str = "  ") -> str:
     return "\n".join(by + line for line in text.splitlines())
 
@@ -176,12 +189,24 @@ def _finish(graph: Any, run: Any, args: argparse.Namespace, file: str | None) ->
 
 
 def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, file: str | None) -> int:
-    from fermata.runtime import FermataError, InputError, ResumeError, SpecChangedError
+    from fermata.runtime import (
+        FermataError,
+        InputError,
+        ResumeError,
+        SpecChangedError,
+        StoreError,
+    )
 
     try:
         run = _progress(graph, payload, thread, args.step_limit)
     except (InputError, ResumeError, SpecChangedError) as exc:  # rejected: nothing was stored
         write_err(f"fermata {args.command}: {exc}\n")
+        return EXIT_USAGE
+    except StoreError as exc:
+        # Another process has the run (RunBusyError: nothing ran) or advanced
+        # it first (a conflict: nothing was written), or the store cannot be
+        # read or written: a conflict or an environment problem, not a finding.
+        sys.stderr.write(f"fermata {args.command}: error: {exc}\n")
         return EXIT_USAGE
     except FermataError as exc:
         write_err(f"fermata {args.command}: {type(exc).__name__}: {exc}\n")
@@ -247,14 +272,11 @@ def _check_thread_free(latest: Any, thread: str, store: str, again: bool) -> Non
 def run_resume(args: argparse.Namespace) -> int:
     from fermata.runtime import Command
 
-    store = _open_store(args.store, create=False)
+    store = _open_store(args.store, create=False, thread=args.thread)
     info = store.thread(args.thread)
     if info is None:
         raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
-    file = args.file or info.source
-    if not file:
-        raise UsageError(f"run `{args.thread}` does not record its flow file: name it, "
-                         f"`fermata resume FILE --thread {args.thread}`")
+    file = args.file or _recorded_file(info)
     graph = _load_graph(file, args.flow or info.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
@@ -267,6 +289,38 @@ def run_resume(args: argparse.Namespace) -> int:
     else:
         command = None  # continue past static interrupts, or retry a failed step
     return _invoke(graph, command, args.thread, args, file)
+
+
+def _recorded_file(info: Any) -> str:
+    """The flow file a run records, when ``resume`` is given none: its
+    absolute path, refused unless its text is still what the run last
+    started or resumed from (a changed file is only used when named, and
+    then checked against the run like any changed spec)."""
+    from .loading import source_digest
+
+    thread, file = info.thread, info.source
+    name_it = f"name the flow file: `fermata resume FILE --thread {thread}`"
+    if not file:
+        raise UsageError(f"run `{thread}` does not record its flow file: {name_it}")
+    if not Path(file).is_absolute():
+        # Recorded by an older Fermata, relative to a directory it did not
+        # record: resolving it here could pick up another file of that name.
+        raise UsageError(f"run `{thread}` records its flow file as the relative path {file}, "
+                         f"which may not be the file it started from: {name_it}")
+    if not Path(file).is_file():
+        raise UsageError(f"run `{thread}` started from {file}, which no longer exists: {name_it}")
+    if info.source_hash is not None:
+        try:
+            current = source_digest(Path(file))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {file} (the flow file of run `{thread}`): {exc}") from None
+        if current != info.source_hash:
+            raise UsageError(
+                f"{file} has changed since run `{thread}` used it (sha256 of the file now "
+                f"{current[:16]}, of the run's {info.source_hash[:16]}): refusing to resume it on "
+                f"another text without being told; to continue on the changed file, {name_it} "
+                "(the run is then checked against the change)")
+    return str(file)
 
 
 def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
@@ -324,7 +378,7 @@ def _refuse_values_for_static_gates(pending: list[Any], waiting: list[Any], args
 
 
 def run_state(args: argparse.Namespace) -> int:
-    store = _open_store(args.store, create=False)
+    store = _open_store(args.store, create=False, thread=args.thread)
     info = store.thread(args.thread)
     latest = store.latest(args.thread) if info else None
     if info is None or latest is None:
@@ -336,7 +390,7 @@ def run_state(args: argparse.Namespace) -> int:
     if args.json:
         write_out(dump_json(data, indent=2) + "\n")
         return EXIT_OK
-    write_out(f"thread {info.thread} ({info.flow}, {info.source or 'no file'}): "
+    write_out(f"thread {info.thread} ({info.flow}, {_shown(info.source) or 'no file'}): "
                      f"{latest.status} at step {latest.step}, checkpoint {latest.id}\n")
     write_out("state:\n" + _indent(dump_json(latest.values, indent=2)) + "\n")
     if latest.frontier:
@@ -349,7 +403,7 @@ def run_state(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    store = _open_store(args.store, create=False)
+    store = _open_store(args.store, create=False, thread=args.thread)
     if store.thread(args.thread) is None:
         raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
     history = store.history(args.thread)
@@ -367,18 +421,27 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_threads(args: argparse.Namespace) -> int:
+    from fermata.runtime import StoreError
+
     store = _open_store(args.store, create=False)
     rows = []
+    damaged = []
     for info in store.threads():
-        latest = store.latest(info.thread)
+        try:
+            latest = store.latest(info.thread)
+        except StoreError as exc:  # one damaged run must not hide the others
+            damaged.append(str(exc))
+            continue
         rows.append({**info.to_json(), "status": latest.status if latest else "empty",
                      "step": latest.step if latest else None})
+    for problem in damaged:
+        sys.stderr.write(f"fermata threads: damaged run: {problem}\n")
     if args.json:
         write_out(dump_json(rows, indent=2) + "\n")
-        return EXIT_OK
+        return EXIT_USAGE if damaged else EXIT_OK
     for row in rows:
         write_out(f"{row['thread']}  {row['flow']}  {row['status']}  step {row['step']}  "
-                         f"{row['source'] or ''}\n")
-    if not rows:
+                         f"{_shown(row['source']) or ''}\n")
+    if not rows and not damaged:
         write_out(f"no runs in {args.store}\n")
-    return EXIT_OK
+    return EXIT_USAGE if damaged else EXIT_OK

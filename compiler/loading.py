@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .pipeline import compile_file
+from .pipeline import compile_file, read_source
 
 if TYPE_CHECKING:
     from fermata.runtime import Graph, Store
@@ -66,9 +68,10 @@ def require_file(path: Path) -> None:
 
 def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
                 store: str | Store | None, call_policy: CallPolicy | None = None) -> Graph:
-    """The graph of ``ir``, read from ``path`` (recorded with each run, so
-    that ``fermata resume`` can find the flow again); its calls obey
-    ``call_policy``, by default the one configured for ``path``."""
+    """The graph of ``ir``, read from ``path``; its calls obey ``call_policy``,
+    by default the one configured for ``path``. Each run records the file's
+    absolute path and the sha256 of its text, so that ``fermata resume``
+    finds the very file again, from any directory, and sees if it changed."""
     from fermata.runtime import Graph
     from fermata.spec.call_policy import policy_near
 
@@ -77,15 +80,24 @@ def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
 
     ir_file = is_ir_file(path)
     add_import_root(path.resolve().parent)
+    digest = (ir.get("source") or {}).get("sha256") if not ir_file else None
     # An IR file may be hand-written or come from another version: check its
     # shape before building on it (the compiler's own output needs no check).
-    graph = Graph.from_ir(ir, flow=flow, store=store, source=path.as_posix(), validate=ir_file,
+    graph = Graph.from_ir(ir, flow=flow, store=store, source=Path(os.path.abspath(path)).as_posix(),
+                          validate=ir_file, path=path.as_posix(),
+                          source_hash=digest if isinstance(digest, str) else source_digest(path),
                           call_policy=call_policy)
     if ir_file:
         # Runtime errors carry the *spec's* line numbers: name the spec, not
         # the IR file, or "refund.json:20" would point at an unrelated line.
         graph.path = (ir.get("source") or {}).get("path") or graph.path
     return graph
+
+
+def source_digest(path: Path) -> str:
+    """sha256 of a flow or IR file's text, as the compiler hashes the text
+    it compiles (``ir["source"]["sha256"]``)."""
+    return hashlib.sha256(read_source(path).encode("utf-8")).hexdigest()
 
 
 def load_ir_file(path: Path) -> dict[str, Any]:

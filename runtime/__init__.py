@@ -22,10 +22,13 @@ from .errors import (
     StepLimitError,
 )
 from .graph import Graph
+from .once import CallContext, call_context, idempotency_key
 from .replay import ReplayResult, load_history, replay
 from .run import Interrupt, Run, Snapshot
+from .stores import RunBusyError, StoreConflictError, StoreError
 
 __all__ = [
+    "CallContext",
     "Checkpoint",
     "Command",
     "FermataError",
@@ -37,11 +40,16 @@ __all__ = [
     "ReplayResult",
     "ResumeError",
     "Run",
+    "RunBusyError",
     "Snapshot",
     "SpecChangedError",
     "StepLimitError",
     "Store",
+    "StoreConflictError",
+    "StoreError",
     "ThreadInfo",
+    "call_context",
+    "idempotency_key",
     "load_history",
     "replay",
 ]

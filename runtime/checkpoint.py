@@ -10,7 +10,12 @@ pickle, and a format version on everything persisted.
 from __future__ import annotations
 
 import copy
+import os
+import socket
+import threading
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -80,12 +85,100 @@ class ThreadInfo:
     thread: str
     flow: str                 # flow name
     ir_hash: str              # sha256 of the flow's canonical IR
-    source: str | None        # path of the .flow or IR file the run started from
+    source: str | None        # absolute path of the .flow or IR file the run started from
     created: str              # ISO-8601 UTC; informational only, never part of a trace
+    # sha256 of that file's text when the run (last) started or resumed from
+    # it: `fermata resume` without FILE refuses a file that changed since.
+    source_hash: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"thread": self.thread, "flow": self.flow, "ir_hash": self.ir_hash,
-                "source": self.source, "created": self.created}
+                "source": self.source, "created": self.created, "source_hash": self.source_hash}
+
+
+# --------------------------------------------------------------------------
+# Leases: one process advances a run at a time
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who may advance a thread's run, until when (wall clock, seconds since
+    the epoch: leases are compared across processes, even machines)."""
+
+    thread: str
+    owner: str
+    expires: float
+
+
+def _this_host() -> str:
+    """The host part of owner ids: the host name and, on Linux, the pid
+    namespace, so two containers that share a host name never read each
+    other's pids."""
+    host = socket.gethostname()
+    try:
+        host += "@" + os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        pass
+    return host.replace(":", "_")
+
+
+_HOST = _this_host()
+_owner_count = iter(range(1, 2**62))
+
+
+def new_owner() -> str:
+    """A lease owner id, unique per call: ``host:pid:n``."""
+    return f"{_HOST}:{os.getpid()}:{next(_owner_count)}"
+
+
+def owner_is_gone(owner: str) -> bool:
+    """Whether ``owner`` is a process of this host (and pid namespace) that
+    no longer exists: its lease may be taken at once instead of waiting for
+    it to expire (a crashed CLI run is resumed right away). Owners of other
+    hosts, and pids that exist (even reused ones), count as alive."""
+    parts = owner.split(":")
+    if len(parts) != 3 or parts[0] != _HOST or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:   # exists, another user's
+        return False
+    return False
+
+
+def lease_is_live(lease: Lease | None, now: float) -> bool:
+    return lease is not None and lease.expires > now and not owner_is_gone(lease.owner)
+
+
+@dataclass(frozen=True)
+class OnceResult:
+    """The journal entry of one ``call once`` made durable when the call
+    returned, before the node went on: ``entry`` is ``{"target",
+    "args_hash", "result"}``, the ``index``-th once call of ``node``
+    (its instance) in ``step``."""
+
+    step: int
+    node: str
+    index: int
+    entry: dict[str, Any]
+
+
+class _LocalCoordination:
+    """Leases and once results kept in this process's memory: what a store
+    that lives in one process (the memory store) needs, and the default of
+    :class:`Store`. A store shared by processes must keep both in itself."""
+
+    def __init__(self, clock: Callable[[], float]):
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.leases: dict[str, Lease] = {}
+        self.once: dict[str, dict[tuple[str, int], OnceResult]] = {}
 
 
 class Store(ABC):
@@ -112,8 +205,25 @@ class Store(ABC):
         of an existing thread may be replaced (a run re-pinned to a new IR).
         """
 
+    def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                     owner: str, drop_once: bool) -> None:
+        """The last append of one invoke (a pause, the end, a failure):
+        ``append``, then (``drop_once``) ``drop_once``, then release
+        ``owner``'s lease. A store may do all three in one transaction."""
+        self.append(info, checkpoint, changed)
+        if drop_once:
+            self.drop_once(info.thread)
+        self.release(info.thread, owner)
+
     @abstractmethod
     def latest(self, thread: str) -> Checkpoint | None: ...
+
+    def head(self, thread: str) -> int:
+        """The seq of the thread's newest checkpoint (-1: none). Cheaper than
+        ``latest`` in real stores: a call checks with it that nothing was
+        appended between planning and taking the lease."""
+        latest = self.latest(thread)
+        return latest.seq if latest is not None else -1
 
     @abstractmethod
     def get(self, thread: str, seq: int) -> Checkpoint | None: ...
@@ -124,3 +234,86 @@ class Store(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for stores without resources
         """Release resources (files, connections)."""
+
+    # ------------------------------------------------------------ leases
+    #
+    # A lease names the one owner allowed to advance a thread's run until it
+    # expires. ``invoke`` takes it before reading the latest checkpoint and
+    # releases it when the run pauses, finishes or fails; a holder that
+    # crashed loses it when it expires (or at once, when the store can see
+    # that the holder's process is gone). The defaults below keep leases in
+    # this process's memory: right for a store used by one process only.
+    # A store that several processes share must override all four.
+
+    def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
+        """Take the lease of ``thread`` for ``ttl_s`` seconds. True: taken
+        (or renewed, when ``owner`` held it); False: another owner holds a
+        live lease, and nothing changed."""
+        local = self._local()
+        with local.lock:
+            now = local.clock()
+            held = local.leases.get(thread)
+            if held is not None and held.owner != owner and lease_is_live(held, now):
+                return False
+            local.leases[thread] = Lease(thread, owner, now + ttl_s)
+            return True
+
+    def renew(self, thread: str, owner: str, ttl_s: float) -> bool:
+        """Extend ``owner``'s lease by ``ttl_s`` from now. False: the lease is
+        no longer ``owner``'s (it expired and another owner took it)."""
+        local = self._local()
+        with local.lock:
+            held = local.leases.get(thread)
+            if held is None or held.owner != owner:
+                return False
+            local.leases[thread] = Lease(thread, owner, local.clock() + ttl_s)
+            return True
+
+    def release(self, thread: str, owner: str) -> None:
+        """Give the lease up, if ``owner`` still holds it."""
+        local = self._local()
+        with local.lock:
+            held = local.leases.get(thread)
+            if held is not None and held.owner == owner:
+                del local.leases[thread]
+
+    def lease(self, thread: str) -> Lease | None:
+        """The live lease of ``thread``, if any (for messages and tools)."""
+        local = self._local()
+        with local.lock:
+            held = local.leases.get(thread)
+            return held if lease_is_live(held, local.clock()) else None
+
+    # ------------------------------------------------------------ once results
+    #
+    # A ``call once`` result is saved here the moment the call returns, so
+    # that a crash before the step's checkpoint does not make the resume call
+    # again. Only the step in flight has any: the engine drops them after the
+    # next checkpoint, which holds them in its node records (or the node
+    # finished and its journal is no longer needed).
+
+    def save_once(self, thread: str, result: OnceResult) -> None:
+        """Persist one once result (replacing one of the same node and index)."""
+        local = self._local()
+        with local.lock:
+            local.once.setdefault(thread, {})[(result.node, result.index)] = result
+
+    def once_results(self, thread: str) -> list[OnceResult]:
+        """The thread's saved once results, by node and index."""
+        local = self._local()
+        with local.lock:
+            saved = local.once.get(thread, {})
+            return [saved[key] for key in sorted(saved)]
+
+    def drop_once(self, thread: str) -> None:
+        """Forget the thread's once results (a checkpoint now holds them)."""
+        local = self._local()
+        with local.lock:
+            local.once.pop(thread, None)
+
+    def _local(self) -> _LocalCoordination:
+        # Created on first use: subclasses need not call an __init__ here.
+        local = self.__dict__.get("_coordination")
+        if local is None:
+            local = self.__dict__.setdefault("_coordination", _LocalCoordination(time.time))
+        return local  # type: ignore[no-any-return]

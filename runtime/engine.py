@@ -28,6 +28,13 @@ routes it again).
 The step limit counts the supersteps *begun* by one invoke; finishing a step
 that was already in flight does not count.
 
+The engine runs holding the thread's lease (taken by ``Graph``), renewed
+before a checkpoint when due (``leases.py``). Each ``once`` result is saved
+in the store as its call returns (``once.py``); results saved by a process
+that died in the step in flight are merged into the nodes' journals when the
+step is run again, and all of them are dropped after the next checkpoint,
+which holds them in its node records.
+
 Cost per step does not depend on the size of the graph or of the state
 beyond what the step touches: the state is copied shallowly once per
 checkpoint (values are never mutated in place, see ``values.py``), routes
@@ -43,7 +50,9 @@ from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
 from .flow import CompiledFlow
+from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
+from .once import OnceRecorder
 from .values import combine
 
 _EMPTY: dict[str, Any] = {}
@@ -62,10 +71,12 @@ class _StateView:
 
 class Engine:
     def __init__(self, flow: CompiledFlow, store: Store, info: ThreadInfo, path: str | None,
-                 step_limit: int):
+                 step_limit: int, lease: LeaseKeeper | None = None):
         self.flow = flow
         self.store = store
         self.info = info
+        self.lease = lease                              # renewed at checkpoints (None: not leased)
+        self.once = OnceRecorder(store, info.thread, lease)
         self.path = path
         self.step_limit = step_limit
         self.events: list[dict[str, Any]] = []
@@ -89,6 +100,13 @@ class Engine:
         self.consumed: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ entering
+
+    def hold(self, lease: LeaseKeeper) -> None:
+        """Run holding ``lease`` (the engine was planned before it was taken,
+        and nothing was appended since): renew it, and use the ``once``
+        results a process that held it before may have saved and died."""
+        self.lease = self.once.lease = lease
+        self.once.recover()
 
     def begin_run(self, values: dict[str, Any], seq: int, step: int) -> None:
         """A new run on this thread, from ``values`` (defaults or the finished
@@ -162,13 +180,17 @@ class Engine:
     def _run_nodes(self) -> bool:
         """Run every node of the step that has not finished yet."""
         outcomes: dict[str, Outcome] = {}
+        once = self.once
+        once.step = self.step
         for name in self.frontier:
             record = self.progress.get(name)
             if record is not None and record["status"] == "finished":
                 continue
+            if once.recovered:   # once results a crashed process saved in this step
+                record = once.journal_of(name, record)
             self.emit({"event": "node_start", "node": name, "step": self.step})
             try:
-                outcome = self.flow.nodes[name].run(self.values, record, self.step, self.path)
+                outcome = self.flow.nodes[name].run(self.values, record, self.step, self.path, once)
             except NondeterminismError as exc:
                 error = {"message": str(exc), "type": "NondeterminismError", "kind": "nondeterminism",
                          "node": name, "line": self.flow.nodes[name].line, "column": None,
@@ -310,7 +332,16 @@ class Engine:
             frontier=self.frontier, joins=self.joins, pending=self.pending,
             nodes=dict(self.progress) if self.progress else {}, error=error, extra=extra)
         changed = None if self.store_everything else sorted(self.changed)
-        self.store.append(self.info, checkpoint, changed)
+        lease = self.lease
+        if lease is not None:
+            lease.renew_if_due()
+        if status != "running" and lease is not None and lease.held:
+            # This invoke's last write: let go of the run with it.
+            self.store.append_final(self.info, checkpoint, changed, lease.owner, self.once.dirty)
+            lease.held = self.once.dirty = False
+        else:
+            self.store.append(self.info, checkpoint, changed)
+            self.once.checkpointed()
         self.seq += 1
         self.changed = set()
         self.store_everything = False

@@ -6,15 +6,18 @@
     graph.state("t1"); graph.history("t1"); graph.fork("t1", checkpoint_id, thread="t2")
     for event in graph.stream(None, thread="t1"): ...
 
-Every call first decides, from the thread's latest checkpoint, what the call
-means (a new run, a resume, a retry) and checks everything it can (input,
-answers, updates, spec changes) *before* writing anything; then an
-:class:`Engine` runs it.
+Every call is first checked against the run as it stands (a refused call
+writes nothing, not even a lease), then takes the thread's lease (one caller
+advances a run at a time; another gets :class:`RunBusyError` having run and
+written nothing), then decides, from the thread's latest checkpoint, what the call means (a new
+run, a resume, a retry) and checks everything it can (input, answers,
+updates, spec changes) *before* writing anything; then an :class:`Engine`
+runs it, and the lease is released when the run pauses, finishes or fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,8 +27,8 @@ from .command import Command, Plan, plan_command
 from .engine import Engine
 from .errors import FermataError, InputError, SpecChangedError
 from .flow import CompiledFlow, select_flow, validate_ir
+from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
 from .run import Run, Snapshot
-from .values import json_copy
 
 DEFAULT_STEP_LIMIT = 1000
 
@@ -42,16 +45,20 @@ class Graph:
     """An executable flow bound to a store."""
 
     def __init__(self, flow: CompiledFlow, store: Store, source: str | None = None,
-                 path: str | None = None):
+                 path: str | None = None, source_hash: str | None = None):
         self.compiled = flow
         self.store = store
         self.source = source          # recorded with each thread (the CLI reloads the flow from it)
+        self.source_hash = source_hash  # sha256 of that file's text, recorded beside it
         self.path = path or source    # shown in runtime errors
+        # How long a run's lease lasts without renewal (renewed at every
+        # checkpoint and once result): longer than any one node runs.
+        self.lease_ttl = DEFAULT_LEASE_TTL
 
     @classmethod
     def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
-                source: str | None = None, *, validate: bool = False,
-                call_policy: CallPolicy = DEFAULT_POLICY) -> Graph:
+                source: str | None = None, *, validate: bool = False, path: str | None = None,
+                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY) -> Graph:
         """Build the graph of one flow of an IR document.
 
         ``flow`` is needed when the IR holds several flows. ``store`` is a
@@ -59,6 +66,9 @@ class Graph:
         ``validate=True`` first checks the IR against ``spec/ir.schema.json``:
         worth it for hand-written or foreign IR, but off by default because
         it costs ~2 ms per node (the compiler's output is valid by construction).
+        ``source`` (the file to reload the flow from, recorded with each
+        run) and ``source_hash`` (its text's sha256) are the loader's;
+        ``path`` is the name runtime errors give the spec.
         ``call_policy`` says what the flow's ``call``s may call (default: all
         but the deny-list of ``fermata.runtime.calls.DEFAULT_DENY``).
         """
@@ -67,7 +77,7 @@ class Graph:
             validate_ir(ir)
         compiled = CompiledFlow(flow_ir, call_policy)
         ir_path = (ir.get("source") or {}).get("path")
-        return cls(compiled, _open_store(store), source, source or ir_path)
+        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash)
 
     @property
     def name(self) -> str:
@@ -93,36 +103,60 @@ class Graph:
         re-run interrupted nodes, retry failed ones).
         """
         thread = _thread_name(thread)
-        engine = self._prepare(input, thread, step_limit)
-        if engine is None:
-            run = self.state(thread)
-            assert run is not None
-            return run
-        while engine.advance():
-            pass
+        engine, lease = self._leased(input, thread, step_limit)
+        try:
+            if engine is None:
+                run = self.state(thread)
+                assert run is not None
+                return run
+            while engine.advance():
+                pass
+        finally:
+            lease.release()
         assert engine.last is not None
         return Run.from_checkpoint(thread, engine.last, self.compiled.outputs, engine.events)
 
     def stream(self, input: Any = None, thread: str | None = None, *,
                step_limit: int = DEFAULT_STEP_LIMIT) -> Iterator[dict[str, Any]]:
         """Like :meth:`invoke`, yielding each event (a plain dict) as it happens.
-        Rejected calls raise before the first event."""
+        Rejected calls (and a busy run) raise before the first event. The
+        run's lease is held from this call until the events are exhausted or
+        the iterator is closed (or dropped): consume or close it."""
         thread = _thread_name(thread)
-        engine = self._prepare(input, thread, step_limit)
-        return self._events(engine)
+        engine, lease = self._leased(input, thread, step_limit)
+        return _Events(engine, lease)
 
-    def _events(self, engine: Engine | None) -> Iterator[dict[str, Any]]:
+    def _leased(self, payload: Any, thread: str, step_limit: int) -> tuple[Engine | None, LeaseKeeper]:
+        """The engine for this call, holding the thread's lease.
+
+        The call is checked before the lease is taken, so that a refused call
+        (a bad answer, input or update) writes nothing at all, not even a
+        lease: the store stays byte for byte as it was. Under the lease the
+        run is checked again: if another process appended meanwhile (the
+        newest seq moved), the call is planned anew against what is current;
+        otherwise the plan stands, and only the ``once`` results a crashed
+        holder may have left are read. Nothing to run (continuing a finished
+        run): no lease is taken.
+        """
+        lease = LeaseKeeper(self.store, thread, self.lease_ttl)
+        engine = self._prepare(payload, thread, step_limit, None)
         if engine is None:
-            return
-        more = True
-        while more:
-            try:
-                more = engine.advance()
-            finally:
-                yield from engine.events
-                engine.events.clear()
+            return None, lease
+        lease.take()
+        try:
+            if self.store.head(thread) == engine.seq - 1:
+                engine.hold(lease)
+            else:
+                engine = self._prepare(payload, thread, step_limit, lease)
+        except BaseException:
+            lease.release()
+            raise
+        return engine, lease
 
-    def _prepare(self, payload: Any, thread: str, step_limit: int) -> Engine | None:
+    def _prepare(self, payload: Any, thread: str, step_limit: int, lease: LeaseKeeper | None) -> Engine | None:
+        """What the call means, checked, as an engine ready to run (None:
+        nothing to do). Called holding the thread's lease, so what is read
+        here is what the engine continues from."""
         flow, store = self.compiled, self.store
         info = store.thread(thread)
         latest = store.latest(thread) if info is not None else None
@@ -132,13 +166,13 @@ class Graph:
             if latest is None:
                 raise FermataError(f"no run on thread `{thread}`: start one with an input dict")
             plan = plan_command(payload, latest, flow, thread)
-            return self._continue(thread, info, latest, plan, step_limit)  # type: ignore[arg-type]
+            return self._continue(thread, info, latest, plan, step_limit, lease)  # type: ignore[arg-type]
         if payload is None:
             if latest is None:
                 raise InputError(f"no run on thread `{thread}`: start one with an input dict")
             if latest.status == "done":
                 return None
-            return self._continue(thread, info, latest, Plan(), step_limit)  # type: ignore[arg-type]
+            return self._continue(thread, info, latest, Plan(), step_limit, lease)  # type: ignore[arg-type]
         if latest is not None and latest.status != "done":
             raise InputError(
                 f"thread `{thread}` has a run in progress (status {latest.status}): resume it with "
@@ -151,29 +185,35 @@ class Graph:
             values = flow.carry_over(latest.values) if info.ir_hash != flow.hash else dict(latest.values)
             seq, step, created = latest.seq + 1, latest.step, info.created
         values.update(checked)
-        engine = self._engine(thread, created, info.source if info else None, step_limit)
+        engine = self._engine(thread, created, info, step_limit, lease)
         engine.begin_run(values, seq, step)
         engine.emit({"event": "run_start", "thread": thread})
         return engine
 
     def _continue(self, thread: str, info: ThreadInfo, latest: Checkpoint, plan: Plan,
-                  step_limit: int) -> Engine:
+                  step_limit: int, lease: LeaseKeeper | None) -> Engine:
         values = None
         if info.ir_hash != self.compiled.hash:
             self._check_compatible(thread, latest, plan)
             values = self.compiled.carry_over(latest.values)
-        engine = self._engine(thread, info.created, info.source, step_limit)
+        engine = self._engine(thread, info.created, info, step_limit, lease)
+        if lease is not None:   # `once` results a process saved before dying in the step in flight
+            engine.once.recover()
         engine.resume_from(latest, plan, values)
         engine.emit({"event": "run_start", "thread": thread})
         return engine
 
-    def _engine(self, thread: str, created: str, source: str | None, step_limit: int) -> Engine:
+    def _engine(self, thread: str, created: str, previous: ThreadInfo | None, step_limit: int,
+                lease: LeaseKeeper | None) -> Engine:
         # Every checkpoint carries the thread's info: this graph's IR hash
         # (re-pinning a thread that continues under a compatible new spec)
-        # and, unless this graph knows none, its source file.
+        # and, unless this graph knows none, its source file and hash.
+        source, source_hash = self.source, self.source_hash
+        if source is None and previous is not None:
+            source, source_hash = previous.source, previous.source_hash
         info = ThreadInfo(thread=thread, flow=self.compiled.name, ir_hash=self.compiled.hash,
-                          source=self.source or source, created=created)
-        return Engine(self.compiled, self.store, info, self.path, step_limit)
+                          source=source, created=created, source_hash=source_hash)
+        return Engine(self.compiled, self.store, info, self.path, step_limit, lease)
 
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
@@ -233,9 +273,51 @@ class Graph:
                           frontier=source.frontier, joins=source.joins, pending=source.pending,
                           nodes=source.nodes, error=source.error, extra=source.extra)
         new_info = ThreadInfo(thread=thread, flow=info.flow, ir_hash=info.ir_hash,
-                              source=info.source, created=_now())
+                              source=info.source, created=_now(), source_hash=info.source_hash)
         self.store.append(new_info, copy, None)
         return Run.from_checkpoint(thread, copy, self.compiled.outputs)
+
+
+class _Events:
+    """The events of one ``stream``, run as they are pulled. The run's lease
+    is released when they are exhausted or fail, when the iterator is
+    closed, or when it is dropped (a generator that was never started
+    would not run its ``finally``)."""
+
+    def __init__(self, engine: Engine | None, lease: LeaseKeeper):
+        self._lease = lease
+        self._events = _run_events(engine, lease)   # holds no reference to self: no cycle
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._events)
+
+    def close(self) -> None:
+        self._events.close()
+        self._lease.release()
+
+    def __del__(self) -> None:
+        try:
+            self._lease.release()
+        except Exception:  # noqa: BLE001, S110 - the store may be closed already; the lease then expires
+            pass
+
+
+def _run_events(engine: Engine | None, lease: LeaseKeeper) -> Generator[dict[str, Any], None, None]:
+    try:
+        if engine is None:
+            return
+        more = True
+        while more:
+            try:
+                more = engine.advance()
+            finally:
+                yield from engine.events
+                engine.events.clear()
+    finally:
+        lease.release()
 
 
 def _thread_name(thread: Any) -> str:

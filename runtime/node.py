@@ -20,13 +20,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .calls import DEFAULT_POLICY, CallPolicy, run_with_timeout
 from .errors import StepFailure
 from .expressions import compile_condition
 from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
+
+if TYPE_CHECKING:
+    from .once import OnceRecorder
 
 Route = Callable[[Any], tuple[str, ...]]
 
@@ -100,7 +103,7 @@ class CompiledNode:
         self.route = compile_route(route_ir, self.name)
 
     def run(self, state: dict[str, Any], record: dict[str, Any] | None, step: int,
-            path: str | None) -> Outcome:
+            path: str | None, recorder: OnceRecorder | None = None) -> Outcome:
         """Run the node (with its retries) against ``state``.
 
         Raises :class:`NondeterminismError` (the engine fails the run);
@@ -117,7 +120,7 @@ class CompiledNode:
         attempts = 0
         while True:
             attempts += 1
-            ex = Execution(self.name, state, resume, binding, list(journal))
+            ex = Execution(self.name, state, resume, binding, list(journal), recorder)
             try:
                 run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
                 finished: dict[str, Any] = {"status": "finished", "writes": ex.writes,

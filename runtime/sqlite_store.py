@@ -4,10 +4,17 @@
 
 Schema (``meta`` names the format, so a foreign or newer file is refused)::
 
-    meta(key, value)              -- format = "fermata-runs", version = 1
-    threads(id, thread, flow, ir_hash, source, created,
+    meta(key, value)              -- format = "fermata-runs", version = 2
+    flows(id, flow, ir_hash, source, source_hash)
+    threads(id, thread, flow_id, created,
             last_seq, full_seq, full_bytes, since_count, since_bytes)
     checkpoints(thread_id, seq, kind 'full'|'delta', body JSON text)
+    leases(thread, owner, expires)                   -- who advances a run, until when
+    once_results(thread, node, idx, step, entry)     -- `call once` results of the step in flight
+
+A version-1 file (no ``source_hash``, no leases, no once results) is
+migrated to version 2 by the first process that writes to it; commands that
+only read (``create=False``) read it as it is and never change it.
 
 Rows are the JSON described in ``runtime/stores.py`` and
 ``spec/checkpoint.schema.json``. ``threads`` also holds what the next append
@@ -28,21 +35,28 @@ Durability and concurrency:
   loser gets :class:`StoreConflictError` and writes nothing.
 * ``busy_timeout`` makes a writer wait (default 30 s) rather than fail while
   another holds the write lock; appends hold it for well under a millisecond.
+* A run's lease (``leases``) is taken in a ``BEGIN IMMEDIATE`` transaction
+  that reads the current holder first, so of two processes exactly one takes
+  it. Leases expire by the wall clock (``clock``), so a killed holder's lease
+  lapses; one whose process is gone from this host is taken at once.
+* A ``call once`` result is one autocommitted row (``once_results``): as
+  durable as an append, written before the node goes on.
 
 Open one store per process: a SQLite connection must not cross ``fork``.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .checkpoint import Checkpoint, Store, ThreadInfo
+from .checkpoint import Checkpoint, Lease, OnceResult, Store, ThreadInfo, lease_is_live
 from .stores import (
     DEFAULT_SNAPSHOT_EVERY,
     NO_STATS,
@@ -56,18 +70,36 @@ from .stores import (
 )
 
 STORE_FORMAT = "fermata-runs"
-STORE_VERSION = 1
+STORE_VERSION = 2
+
+# The tables version 2 added (created in a new file, added by the migration).
+_V2_TABLES = """
+CREATE TABLE leases (               -- one row per run being advanced
+    thread  TEXT PRIMARY KEY,
+    owner   TEXT NOT NULL,          -- host:pid:n of the holder
+    expires REAL NOT NULL           -- wall clock, seconds since the epoch
+);
+CREATE TABLE once_results (         -- `call once` results not yet in a checkpoint
+    thread TEXT NOT NULL,
+    node   TEXT NOT NULL,           -- the node's instance
+    idx    INTEGER NOT NULL,        -- the call's index in the node
+    step   INTEGER NOT NULL,
+    entry  TEXT NOT NULL,           -- JSON {"target", "args_hash", "result"}
+    PRIMARY KEY (thread, node, idx)
+) WITHOUT ROWID;
+"""
 
 _SCHEMA = """
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-CREATE TABLE flows (                -- one row per (flow, IR version, source file)
+CREATE TABLE flows (                -- one row per (flow, IR version, source file and text)
     id      INTEGER PRIMARY KEY,
     flow    TEXT NOT NULL,
     ir_hash TEXT NOT NULL,
-    source  TEXT
+    source  TEXT,
+    source_hash TEXT
 );
 CREATE INDEX flows_by_hash ON flows (ir_hash);
 CREATE TABLE threads (
@@ -89,7 +121,13 @@ CREATE TABLE checkpoints (          -- WITHOUT ROWID: small rows, no separate ke
     PRIMARY KEY (thread_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
-"""
+""" + _V2_TABLES
+
+# Each entry takes a file of that version to the next one.
+_MIGRATIONS: dict[int, str] = {
+    1: """
+ALTER TABLE flows ADD COLUMN source_hash TEXT;
+""" + _V2_TABLES}
 
 # Bodies of COMPRESS_FROM characters or more are stored deflated (raw
 # deflate, after a one-byte tag naming the preset dictionary) when that is
@@ -123,6 +161,9 @@ _ZDICT_V1 = (
 )
 
 
+_encode_entry = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
 def _deflate(body: str) -> str | bytes:
     """The body as stored: plain text, or tagged deflate when smaller."""
     if len(body) < COMPRESS_FROM:
@@ -149,6 +190,7 @@ def _inflate(stored: str | bytes) -> str:
 
 
 _TABLES = frozenset(("meta", "flows", "threads", "checkpoints"))
+_TABLES_V2 = _TABLES | {"leases", "once_results"}
 
 _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
                       "FROM threads WHERE thread = ?")
@@ -156,11 +198,15 @@ _INSERT_THREAD = ("INSERT INTO threads (thread, flow_id, created, last_seq, full
                   "since_count, since_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, full_seq = ?, full_bytes = ?, "
                   "since_count = ?, since_bytes = ? WHERE id = ?")
-_FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ?"
-_INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source) VALUES (?, ?, ?)"
+_FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ? AND source_hash IS ?"
+_INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?, ?, ?, ?)"
 _INSERT_ROW = "INSERT INTO checkpoints (thread_id, seq, kind, body) VALUES (?, ?, ?, ?)"
-_INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created FROM threads t "
+_INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created, f.source_hash FROM threads t "
          "JOIN flows f ON f.id = t.flow_id")
+_TAKE_LEASE = ("INSERT INTO leases (thread, owner, expires) VALUES (?1, ?2, ?3) ON CONFLICT (thread) DO UPDATE "
+               "SET owner = excluded.owner, expires = excluded.expires "
+               "WHERE leases.owner = excluded.owner OR leases.expires <= ?4")
+_INFO_V1 = _INFO.replace("f.source_hash", "NULL")   # reading a version-1 file as it is
 _LATEST_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c "
                 "ON c.thread_id = t.id AND c.seq >= t.full_seq WHERE t.thread = ? ORDER BY c.seq")
 _ROWS_UP_TO = ("SELECT seq, kind, body FROM checkpoints WHERE thread_id = ?1 AND seq <= ?2 AND seq >= "
@@ -171,10 +217,16 @@ _ALL_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c ON 
 
 
 class SqliteStore(Store):
-    """Checkpoints in a SQLite file (created with its parent directories)."""
+    """Checkpoints in a SQLite file (created with its parent directories).
+
+    ``create=False`` opens an existing store only: a missing or empty file is
+    refused, and nothing is written until something is stored (a version-1
+    file is migrated then, not when opened). ``clock`` (wall-clock seconds)
+    is what leases expire by, replaceable in tests."""
 
     def __init__(self, path: str | Path, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, *,
-                 timeout: float = 30.0, synchronous: str = "NORMAL", compress: bool = True):
+                 timeout: float = 30.0, synchronous: str = "NORMAL", compress: bool = True,
+                 create: bool = True, clock: Callable[[], float] = time.time):
         if snapshot_every < 1:
             raise StoreError("snapshot_every must be at least 1")
         if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
@@ -183,9 +235,15 @@ class SqliteStore(Store):
         self.where = str(path)
         self.snapshot_every = snapshot_every
         self.compress = compress    # reading handles both kinds of row either way
+        self.clock = clock
+        self._create = create
+        self._version = STORE_VERSION       # of the file, once checked
+        self._info_sql = _INFO
         self._lock = threading.RLock()
         self._tails: dict[str, Tail] = {}   # per thread: the parts of the newest row this process saw
-        self._flow_ids: dict[tuple[str, str, str | None], int] = {}
+        self._flow_ids: dict[tuple[str, str, str | None, str | None], int] = {}
+        if not create and not self.path.is_file():
+            raise StoreError(f"no store at {self.where}" + (" (it is a directory)" if self.path.is_dir() else ""))
         try:
             if self.path.parent != Path():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,6 +295,9 @@ class SqliteStore(Store):
         that is not a Fermata store of a version this code reads."""
         conn = self._conn
         if not self._tables():
+            if not self._create:
+                raise StoreError(f"{self.where} is empty: not a Fermata store (no run was ever stored "
+                                 "in it); check --store or $FERMATA_STORE")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 if not self._tables():   # another process may have won the race
@@ -275,15 +336,65 @@ class SqliteStore(Store):
         if int(version) > STORE_VERSION:
             raise StoreError(f"{self.where} was written by a newer Fermata (store format version "
                              f"{version}; this one reads version {STORE_VERSION}): upgrade Fermata")
-        if int(version) < STORE_VERSION:
+        if int(version) < 1:
             raise StoreError(f"{self.where} has store format version {version}, which this Fermata "
-                             f"no longer reads (it reads version {STORE_VERSION})")
-        if not _TABLES <= tables:
+                             f"does not read (it reads versions 1 to {STORE_VERSION})")
+        self._version = int(version)
+        needed = _TABLES_V2 if self._version >= 2 else _TABLES
+        if not needed <= tables:
             raise StoreError(f"{self.where} is a damaged Fermata store: table(s) "
-                             f"{', '.join(sorted(_TABLES - tables))} missing")
+                             f"{', '.join(sorted(needed - tables))} missing")
+        if self._version < STORE_VERSION:
+            if self._create:
+                self._migrate()
+            else:
+                self._info_sql = _INFO_V1
+
+    def _migrate(self) -> None:
+        """Bring an older file to the current version, in one transaction
+        (another process may be doing the same: the version is read again
+        inside it)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            for start in range(int(version), STORE_VERSION):
+                for statement in _MIGRATIONS[start].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(STORE_VERSION),))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._version = STORE_VERSION
+        self._info_sql = _INFO
+
+    def _writable(self) -> None:
+        """Before the first write of a store opened with ``create=False``:
+        migrate a version-1 file now."""
+        if self._version < STORE_VERSION:
+            try:
+                self._migrate()
+            except sqlite3.Error as exc:
+                self._raise(exc)
 
     def _raise(self, exc: sqlite3.Error) -> NoReturn:
         message = str(exc)
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name.startswith("SQLITE_READONLY"):
+            raise StoreError(f"store {self.where} cannot be written: the file or its folder is read-only "
+                             f"(a read-only mount, or no write permission) ({name}: {message})") from None
+        if name == "SQLITE_FULL":
+            raise StoreError(f"store {self.where}: the disk is full (or the file reached its size limit); "
+                             f"nothing was written ({name}: {message})") from None
+        if name.startswith("SQLITE_CANTOPEN"):
+            raise StoreError(f"cannot open store {self.where}: check that its folder exists and is "
+                             f"writable (not a read-only mount) ({name}: {message})") from None
+        if name.startswith("SQLITE_IOERR"):
+            raise StoreError(f"store {self.where}: the disk failed to read or write ({name}: {message}); "
+                             "is it full, removed, or a network file system?") from None
         if "not a database" in message or "malformed" in message or "disk image" in message:
             raise StoreError(f"{self.where} is not a SQLite database, or is corrupt ({message})") from None
         if "locked" in message or "busy" in message:
@@ -295,7 +406,7 @@ class SqliteStore(Store):
     def thread(self, thread: str) -> ThreadInfo | None:
         with self._lock:
             try:
-                row = self._conn.execute(f"{_INFO} WHERE t.thread = ?", (thread,)).fetchone()
+                row = self._conn.execute(f"{self._info_sql} WHERE t.thread = ?", (thread,)).fetchone()
             except sqlite3.Error as exc:
                 self._raise(exc)
         return ThreadInfo(*row) if row is not None else None
@@ -303,14 +414,25 @@ class SqliteStore(Store):
     def threads(self) -> list[ThreadInfo]:
         with self._lock:
             try:
-                rows = self._conn.execute(f"{_INFO} ORDER BY t.thread").fetchall()
+                rows = self._conn.execute(f"{self._info_sql} ORDER BY t.thread").fetchall()
             except sqlite3.Error as exc:
                 self._raise(exc)
         return [ThreadInfo(*row) for row in rows]
 
     def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
+        self._append(info, checkpoint, changed, None, False)
+
+    def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                     owner: str, drop_once: bool) -> None:
+        # One transaction: the run's last checkpoint, its once results dropped
+        # and its lease released together (and one commit, not three).
+        self._append(info, checkpoint, changed, owner, drop_once)
+
+    def _append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                owner: str | None, drop_once: bool) -> None:
         seq = checkpoint.seq
         with self._lock:
+            self._writable()
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -335,6 +457,10 @@ class SqliteStore(Store):
                         thread_id = row[0]
                         conn.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, thread_id))
                     conn.execute(_INSERT_ROW, (thread_id, seq, kind, _deflate(body) if self.compress else body))
+                    if drop_once:
+                        conn.execute("DELETE FROM once_results WHERE thread = ?", (info.thread,))
+                    if owner is not None:
+                        conn.execute("DELETE FROM leases WHERE thread = ? AND owner = ?", (info.thread, owner))
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -356,6 +482,11 @@ class SqliteStore(Store):
                 self._tails[thread] = Tail.of(checkpoint)
             return checkpoint
 
+    def head(self, thread: str) -> int:
+        with self._lock:
+            rows = self._rows("SELECT last_seq FROM threads WHERE thread = ?", (thread,))
+        return int(rows[0][0]) if rows else -1
+
     def get(self, thread: str, seq: int) -> Checkpoint | None:
         with self._lock:
             id_row = self._rows("SELECT id FROM threads WHERE thread = ?", (thread,))
@@ -375,6 +506,97 @@ class SqliteStore(Store):
         with self._lock:
             self._conn.close()
 
+    # ------------------------------------------------------------ leases
+
+    def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
+        # One statement (so one write transaction): insert the lease, or take
+        # it over when it is ours or expired. Only when that finds it held is
+        # the holder read, to take over from a process that is gone (compare
+        # and swap: if the holder changed meanwhile, the lease stays theirs).
+        with self._lock:
+            self._writable()
+            now = self.clock()
+            try:
+                taken = self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)).rowcount == 1
+                if taken:
+                    return True
+                row = self._conn.execute("SELECT owner, expires FROM leases WHERE thread = ?", (thread,)).fetchone()
+                if row is None or lease_is_live(Lease(thread, *row), now):
+                    return False
+                return self._conn.execute(
+                    "UPDATE leases SET owner = ?, expires = ? WHERE thread = ? AND owner = ? AND expires = ?",
+                    (owner, now + ttl_s, thread, *row)).rowcount == 1
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def renew(self, thread: str, owner: str, ttl_s: float) -> bool:
+        with self._lock:
+            try:
+                cursor = self._conn.execute("UPDATE leases SET expires = ? WHERE thread = ? AND owner = ?",
+                                            (self.clock() + ttl_s, thread, owner))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+            return cursor.rowcount == 1
+
+    def release(self, thread: str, owner: str) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("DELETE FROM leases WHERE thread = ? AND owner = ?", (thread, owner))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def lease(self, thread: str) -> Lease | None:
+        if self._version < 2:
+            return None
+        with self._lock:
+            rows = self._rows("SELECT owner, expires FROM leases WHERE thread = ?", (thread,))
+        if not rows:
+            return None
+        held = Lease(thread, *rows[0])
+        return held if lease_is_live(held, self.clock()) else None
+
+    # ------------------------------------------------------------ once results
+
+    def save_once(self, thread: str, result: OnceResult) -> None:
+        try:
+            entry = _encode_entry(result.entry)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"the result of once call #{result.index} of node `{result.node}` cannot be "
+                             f"stored as JSON: {exc}") from None
+        with self._lock:
+            self._writable()
+            try:
+                self._conn.execute("INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) "
+                                   "VALUES (?, ?, ?, ?, ?)", (thread, result.node, result.index, result.step, entry))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def once_results(self, thread: str) -> list[OnceResult]:
+        if self._version < 2:
+            return []
+        with self._lock:
+            rows = self._rows("SELECT node, idx, step, entry FROM once_results WHERE thread = ? "
+                              "ORDER BY node, idx", (thread,))
+        results = []
+        for node, index, step, text in rows:
+            try:
+                entry = json.loads(text)
+                if not (isinstance(entry, dict) and {"target", "args_hash", "result"} <= entry.keys()
+                        and type(index) is int and type(step) is int and isinstance(node, str)):
+                    raise ValueError("not a once result")
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"store {self.where}: the saved result of once call #{index} of node "
+                                 f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
+            results.append(OnceResult(step, node, index, entry))
+        return results
+
+    def drop_once(self, thread: str) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("DELETE FROM once_results WHERE thread = ?", (thread,))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
     def __enter__(self) -> SqliteStore:
         return self
 
@@ -386,10 +608,11 @@ class SqliteStore(Store):
     def _flow_id(self, info: ThreadInfo) -> int:
         """The ``flows`` row of the thread's flow version (inside the append's
         transaction; ids never change, so they are cached)."""
-        key = (info.flow, info.ir_hash, info.source)
+        key = (info.flow, info.ir_hash, info.source, info.source_hash)
         flow_id = self._flow_ids.get(key)
         if flow_id is None:
-            row = self._conn.execute(_FIND_FLOW, (info.ir_hash, info.flow, info.source)).fetchone()
+            row = self._conn.execute(_FIND_FLOW, (info.ir_hash, info.flow, info.source,
+                                                  info.source_hash)).fetchone()
             flow_id = row[0] if row is not None else self._conn.execute(_INSERT_FLOW, key).lastrowid
             assert flow_id is not None
             self._flow_ids[key] = flow_id
@@ -410,10 +633,12 @@ class SqliteStore(Store):
                 raise StoreError(f"store {self.where}: thread `{thread}` lacks checkpoint {expected}")
             try:
                 body = _inflate(stored)
-            except (ValueError, zlib.error, UnicodeDecodeError) as exc:
+                checkpoints.append(decoder.feed(seq, kind, body))
+            except StoreError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever a damaged row makes decoding raise
                 raise StoreError(f"store {self.where}: checkpoint {seq} of thread `{thread}` is corrupt: "
                                  f"{exc}") from None
-            checkpoints.append(decoder.feed(seq, kind, body))
             expected += 1
         return checkpoints
 

@@ -14,7 +14,7 @@ stops at once and the caller discards this execution's writes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import calls
 from .calls import DEFAULT_POLICY, CallPolicy, refuse_unless_allowed
@@ -22,6 +22,9 @@ from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
 from .schemas import Schemas
 from .values import combine, format_value
+
+if TYPE_CHECKING:
+    from .once import OnceRecorder
 
 Step = Callable[["Execution"], None]
 
@@ -49,13 +52,15 @@ class Execution:
         "overlay",
         "reached",
         "recorded",
+        "recorder",
         "resume",
         "state",
         "writes",
     )
 
     def __init__(self, node: str, state: dict[str, Any], resume: list[Any],
-                 recorded: list[str], journal: list[dict[str, Any]]):
+                 recorded: list[str], journal: list[dict[str, Any]],
+                 recorder: OnceRecorder | None = None):
         self.node = node
         self.state = state
         self.overlay: dict[str, Any] = {}
@@ -68,6 +73,7 @@ class Execution:
         self.once_count = 0
         # How plain calls are made (`fermata replay --stub-calls` replaces it).
         self.invoke: Callable[..., Any] = calls.invoke
+        self.recorder = recorder      # makes new entries durable (None: a replay, a test)
 
     def field(self, name: str) -> Any:
         overlay = self.overlay
@@ -274,7 +280,8 @@ class StepCompiler:
 
 def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: dict[str, Any],
                policy: CallPolicy) -> Any:
-    """A ``call once``: the recorded result on replay, else call and record."""
+    """A ``call once``: the recorded result on replay, else call and record.
+    The new entry is made durable (``ex.recorder``) before the node goes on."""
     index = ex.once_count
     ex.once_count += 1
     digest = calls.args_hash(args, kwargs)
@@ -286,6 +293,14 @@ def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: d
                 f'"{entry["target"]}" with arguments {entry["args_hash"]}',
                 f'"{target}" with arguments {digest}')
         return entry["result"]
-    result = calls.invoke(target, args, kwargs, policy)
-    ex.journal.append({"target": target, "args_hash": digest, "result": result})
+    recorder = ex.recorder
+    if recorder is None:
+        result = calls.invoke(target, args, kwargs, policy)
+    else:
+        with recorder.calling(node, index):   # what idempotency_key() returns meanwhile
+            result = calls.invoke(target, args, kwargs, policy)
+    entry = {"target": target, "args_hash": digest, "result": result}
+    if recorder is not None:
+        recorder.saved(node, index, entry)
+    ex.journal.append(entry)
     return result

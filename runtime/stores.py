@@ -38,12 +38,13 @@ from __future__ import annotations
 import bisect
 import json
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import FORMAT_VERSION, Checkpoint, Store, ThreadInfo
+from .checkpoint import FORMAT_VERSION, Checkpoint, Store, ThreadInfo, _LocalCoordination
 from .errors import FermataError
 
 DEFAULT_SNAPSHOT_EVERY = 50
@@ -63,15 +64,26 @@ class StoreConflictError(StoreError):
     advancing one run at once). Nothing was written by the losing append."""
 
 
+class RunBusyError(StoreConflictError):
+    """Another process (or another call in this one) is advancing the run of
+    ``thread`` right now: it holds the run's lease. This call ran nothing
+    and wrote nothing; try again once the other has paused or finished."""
+
+    def __init__(self, message: str, thread: str, holder: str | None = None):
+        super().__init__(message)
+        self.thread = thread
+        self.holder = holder
+
+
 def open_store(store: str | Store | None, *, create: bool = True) -> Store:
     """A store from a URL (``"memory:"``, ``"sqlite:///path.db"``,
     ``"sqlite:path.db"``), a Store (returned as is), or None (memory).
 
     As in SQLAlchemy, what follows ``sqlite:///`` is the path itself: a
     relative path, or an absolute one when it starts with ``/``
-    (``sqlite:////var/runs.db``). With ``create=False`` a SQLite file that
-    does not exist yet is not created: it holds no runs, so an empty memory
-    store stands for it (for commands that only read)."""
+    (``sqlite:////var/runs.db``). With ``create=False`` (commands that only
+    read, and resumes) nothing is created: a SQLite file that does not exist,
+    or is empty, is refused with a StoreError saying so."""
     if isinstance(store, Store):
         return store
     if store is None or store == "memory:":
@@ -89,8 +101,9 @@ def open_store(store: str | Store | None, *, create: bool = True) -> Store:
         from .sqlite_store import SqliteStore
 
         if not create and not Path(path).exists():
-            return MemoryStore()
-        return SqliteStore(Path(path))
+            raise StoreError(f"no store at {path} (no run was ever stored there; "
+                             "check --store or $FERMATA_STORE)")
+        return SqliteStore(Path(path), create=create)
     scheme = store.split(":", 1)[0] if ":" in store else store
     raise StoreError(f"unknown store `{store}`" + (f" (scheme `{scheme}:`)" if ":" in store else "")
                      + ": use `memory:` or `sqlite:///path/to/runs.db`")
@@ -383,14 +396,20 @@ class _MemoryThread:
 class MemoryStore(Store):
     """Checkpoints in this process's memory, stored as the same JSON rows as
     the SQLite store's: nothing is shared with the caller by reference, and
-    sizes are comparable (:meth:`stored_bytes`). Lost when the process ends."""
+    sizes are comparable (:meth:`stored_bytes`). Lost when the process ends.
+
+    Leases and ``once`` results live in this process too (the defaults of
+    :class:`Store`); ``clock`` (wall-clock seconds) is what leases expire by,
+    replaceable in tests."""
 
     where = "memory store"
 
-    def __init__(self, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY):
+    def __init__(self, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, *,
+                 clock: Callable[[], float] = time.time):
         if snapshot_every < 1:
             raise StoreError("snapshot_every must be at least 1")
         self.snapshot_every = snapshot_every
+        self._coordination = _LocalCoordination(clock)
         self._threads: dict[str, _MemoryThread] = {}
         self._lock = threading.Lock()
 
@@ -427,6 +446,10 @@ class MemoryStore(Store):
         if entry is None or not entry.rows:
             return None
         return self._read(thread, entry, len(entry.rows) - 1)
+
+    def head(self, thread: str) -> int:
+        entry = self._threads.get(thread)
+        return len(entry.rows) - 1 if entry is not None else -1
 
     def get(self, thread: str, seq: int) -> Checkpoint | None:
         entry = self._threads.get(thread)

@@ -188,8 +188,9 @@ def test_a_run_refused_before_it_starts_stores_no_thread(tmp_path: Path,
                  ("--input", "null"), ("--step-limit", "0")):
         assert main(["run", str(REFUND_PATH), "--store", store, "--thread", "t1", *argv]) == EXIT_USAGE
     capsys.readouterr()
-    assert main(["threads", "--store", store, "--json"]) == EXIT_OK
-    assert json.loads(capsys.readouterr().out) == []
+    # Refused before the store was opened: not even an empty store was created.
+    assert main(["threads", "--store", store, "--json"]) == EXIT_USAGE
+    assert "no store at" in capsys.readouterr().err
 
 
 def test_a_pipe_as_input_file_still_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -183,6 +183,8 @@ def checkpoints(cli, store: str, thread: str) -> list[dict[str, Any]]:
 
 def thread_ids(cli, store: str) -> list[str]:
     result = cli("threads", "--store", store, "--json")
+    if result.code == 2 and "no store at" in result.err:
+        return []   # nothing was ever stored: the file was not even created
     assert result.code == 0, result.err
     return [row["thread"] for row in result.json()]
 
@@ -463,7 +465,8 @@ def test_a_value_keyed_by_id_answers_several_at_once(cli, store: str, parallel: 
 # --------------------------------------------------------------------------
 
 
-def test_state_history_and_threads(cli, store: str) -> None:
+def test_state_history_and_threads(cli, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)   # outside the examples: their path is shown whole (within: relative)
     cli("run", REFUND, "--store", store, "--thread", "t1", "--input", '{"amount": 250}')
     cli("run", REFUND, "--store", store, "--thread", "t2", "--input", '{"amount": 20}')
 
@@ -494,8 +497,19 @@ def test_state_history_and_threads(cli, store: str) -> None:
 
 
 def test_threads_of_an_empty_store(cli, store: str) -> None:
+    from fermata.runtime.stores import open_store
+
+    open_store(store).close()   # a store holding no run yet
     assert cli("threads", "--store", store, "--json").json() == []
     assert cli("threads", "--store", store).out == f"no runs in {store}\n"
+
+
+def test_threads_of_a_store_that_does_not_exist_names_the_path(cli, tmp_path: Path) -> None:
+    # A mistyped --store must not look like a store without runs.
+    missing = tmp_path / "typo.db"
+    result = cli("threads", "--store", f"sqlite:///{missing}")
+    assert result.code == 2 and f"no store at {missing}" in result.err
+    assert not missing.exists()
 
 
 # --------------------------------------------------------------------------
@@ -671,7 +685,11 @@ def test_unknown_thread(cli, store: str, command: str) -> None:
     argv = [command] + (["--value", "1"] if command == "resume" else [])
     result = cli(*argv, "--thread", "nobody", "--store", store)
     assert result.code == 2
-    assert "no run `nobody`" in result.err
+    assert "no run `nobody`" in result.err and "no store at" in result.err   # none was ever created
+    cli("run", REFUND, "--store", store, "--thread", "other", "--input", '{"amount": 20}')
+    result = cli(*argv, "--thread", "nobody", "--store", store)
+    assert result.code == 2
+    assert "no run `nobody`" in result.err and "no store at" not in result.err
 
 
 @pytest.mark.parametrize("value", [None, '{"approved": true}'])
@@ -811,7 +829,9 @@ def test_resuming_under_a_spec_that_lost_the_interrupt(cli, store: str, parallel
                                     "let ok = true")
     assert changed != PARALLEL_FLOW
     Path(parallel).write_text(changed, encoding="utf-8")
-    result = cli("resume", "--thread", "p", "--store", store, "--id", "ask_finance:finance",
+    # Named explicitly, the changed file is checked against the run (without
+    # FILE, a changed file is refused outright: see the test below).
+    result = cli("resume", parallel, "--thread", "p", "--store", store, "--id", "ask_finance:finance",
                  "--value", "true")
     assert result.code == 2
     assert "interrupt `ask_legal:legal` was removed" in result.err
@@ -970,11 +990,22 @@ def test_the_default_store_is_fermata_runs_db_in_the_cwd(cli, tmp_path: Path,
 def test_commands_that_only_read_never_create_the_store(cli, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert cli("threads").code == 0
-    assert cli("state", "--thread", "t1").code == 2
-    assert cli("history", "--thread", "t1").code == 2
-    assert cli("resume", "--thread", "t1").code == 2
+    for argv in (["threads"], ["state", "--thread", "t1"], ["history", "--thread", "t1"],
+                 ["resume", "--thread", "t1"]):
+        result = cli(*argv)
+        assert result.code == 2 and "no store at .fermata/runs.db" in result.err, argv
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv", [["threads"], ["state", "--thread", "t1"], ["history", "--thread", "t1"],
+                                  ["resume", "--thread", "t1"], ["replay", REFUND]])
+def test_commands_that_only_read_leave_an_empty_file_as_it_is(cli, tmp_path: Path, argv: list[str]) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    result = cli(*argv, "--store", f"sqlite:///{empty}")
+    assert result.code == 2, result.err
+    assert f"{empty} is empty: not a Fermata store" in result.err
+    assert empty.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
 
 
 def test_fermata_store_overrides_the_default(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,8 @@ A page's fenced blocks are read in order:
 - Every other ```` ```python ```` block runs, all of a page's blocks as one
   script in that folder (later blocks see earlier names), in a fresh
   interpreter, so an example cannot lean on state this test process has.
+  A fragment that cannot run on its own (it needs a server, another process,
+  a crash) is marked ```` ```python fragment ````: it must still compile.
 
 Other blocks (``sh``, ``text``, ``toml``...) are prose for people and are
 not run.
@@ -31,13 +33,14 @@ from fermata.compiler import analyze
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted((ROOT / "docs" / "guide").glob("*.md"))
-FENCE = re.compile(r"^```([\w-]*)[^\n]*\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"^```([\w-]*)([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 DIRECTIVE = re.compile(r"^#\s*(file|expect):\s*(.+?)\s*$")
 
 
 @dataclass(frozen=True)
 class Block:
     language: str
+    fragment: bool                  # ```python fragment: compiled, not run
     text: str
     line: int                       # of the opening fence, for messages
     file: str | None
@@ -48,7 +51,7 @@ def blocks(page: Path) -> list[Block]:
     source = page.read_text(encoding="utf-8")
     found = []
     for match in FENCE.finditer(source):
-        text = match.group(2)
+        text = match.group(3)
         directives: dict[str, str] = {}
         for line in text.splitlines():
             directive = DIRECTIVE.match(line)
@@ -56,7 +59,7 @@ def blocks(page: Path) -> list[Block]:
                 break
             directives[directive.group(1)] = directive.group(2)
         expect = tuple(sorted(c.strip() for c in directives.get("expect", "").split(",") if c.strip()))
-        found.append(Block(match.group(1), text, source.count("\n", 0, match.start()) + 1,
+        found.append(Block(match.group(1), "fragment" in match.group(2).split(), text, source.count("\n", 0, match.start()) + 1,
                            directives.get("file"), expect))
     return found
 
@@ -75,7 +78,13 @@ def test_every_flow_block_checks_as_stated(page: Path) -> None:
 
 
 def runs_python(page: Path) -> bool:
-    return any(b.language == "python" and b.file is None for b in blocks(page))
+    return any(b.language == "python" and b.file is None and not b.fragment for b in blocks(page))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_python_fragment_compiles(page: Path) -> None:
+    for block in (b for b in blocks(page) if b.language == "python" and b.fragment):
+        compile(block.text, f"{page.name}:{block.line}", "exec")   # a SyntaxError fails the test
 
 
 @pytest.mark.slow
@@ -85,7 +94,7 @@ def test_every_python_block_runs(page: Path, tmp_path: Path) -> None:
     for block in blocks(page):
         if block.file is not None:
             (tmp_path / block.file).write_text(block.text, encoding="utf-8")
-        elif block.language == "python":
+        elif block.language == "python" and not block.fragment:
             script.append(f"# {page.name}, line {block.line}\n{block.text}")
     # The examples' packages (refunds, editorial...) import as they would from a project.
     path = os.pathsep.join([str(tmp_path), str(ROOT / "examples"), str(ROOT)])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fermata.runtime import Command, Graph
-from fermata.runtime.checkpoint import Checkpoint, ThreadInfo
+from fermata.runtime.checkpoint import Checkpoint, OnceResult, ThreadInfo
 from fermata.runtime.sqlite_store import STORE_VERSION, SqliteStore
 from fermata.runtime.stores import StoreConflictError, StoreError, open_store
 
@@ -135,12 +135,12 @@ def test_a_meta_table_of_another_format_is_foreign(tmp_path: Path, meta: str) ->
 def test_a_newer_or_older_format_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
     SqliteStore(path).close()
-    sql(path, "UPDATE meta SET value = '2' WHERE key = 'version'")
-    with pytest.raises(StoreError, match=r"runs.db was written by a newer Fermata \(store format version 2; "
-                                         r"this one reads version 1\): upgrade Fermata"):
+    sql(path, f"UPDATE meta SET value = '{STORE_VERSION + 1}' WHERE key = 'version'")
+    with pytest.raises(StoreError, match=rf"runs.db was written by a newer Fermata \(store format version "
+                                         rf"{STORE_VERSION + 1}; this one reads version {STORE_VERSION}\): upgrade Fermata"):
         open_store(f"sqlite:///{path}")
     sql(path, "UPDATE meta SET value = '0' WHERE key = 'version'")
-    with pytest.raises(StoreError, match="format version 0, which this Fermata no longer reads"):
+    with pytest.raises(StoreError, match="format version 0, which this Fermata does not read"):
         SqliteStore(path)
     sql(path, "UPDATE meta SET value = 'x' WHERE key = 'version'")
     with pytest.raises(StoreError, match="format version is unreadable"):
@@ -269,7 +269,7 @@ def test_two_processes_appending_the_same_seq_one_wins_one_gets_a_conflict(tmp_p
         store.append(info(), cp(0, x=0), None)
     worker = """
         import os, sys, time
-        from fermata.runtime.checkpoint import Checkpoint, ThreadInfo
+        from fermata.runtime.checkpoint import Checkpoint, OnceResult, ThreadInfo
         from fermata.runtime.sqlite_store import SqliteStore
         from fermata.runtime.stores import StoreConflictError
         name, path, ready = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -320,3 +320,161 @@ def test_a_run_paused_here_resumes_in_a_fresh_process(tmp_path: Path) -> None:
         assert [canonical(c) for c in store.history("t")] == [canonical(c) for c in reference.history("t")]
         # The fresh process read the latest checkpoint first, so it appended deltas.
         assert [kind for kind, _ in check_rows(store, "t")] == ["full"] + ["delta"] * 4
+
+
+# ------------------------------------------------------------------ leases and once results
+
+
+class Clock:
+    def __init__(self, now: float = 1000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_leases_are_shared_by_every_connection_to_the_file(tmp_path: Path) -> None:
+    clock = Clock()
+    path = tmp_path / "runs.db"
+    with SqliteStore(path, clock=clock) as mine, SqliteStore(path, clock=clock) as theirs:
+        assert mine.acquire("t", "me:1:1", 30)
+        assert not theirs.acquire("t", "you:1:1", 30)
+        assert theirs.lease("t").owner == "me:1:1" and theirs.lease("t").expires == 1030.0
+        clock.now += 20
+        assert mine.renew("t", "me:1:1", 30)
+        clock.now += 20                                   # renewed: still held
+        assert not theirs.acquire("t", "you:1:1", 30)
+        clock.now += 11                                   # expired by the wall clock: a dead holder's lapses
+        assert theirs.acquire("t", "you:1:1", 30)
+        assert not mine.renew("t", "me:1:1", 30)
+        mine.release("t", "me:1:1")                       # not mine any more: nothing happens
+        assert mine.lease("t").owner == "you:1:1"
+        theirs.release("t", "you:1:1")
+        assert mine.lease("t") is None
+
+
+def test_once_results_survive_the_process_until_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    entry = {"target": "m:pay", "args_hash": "abc", "result": {"receipt": "R-1", "note": "é"}}
+    with SqliteStore(path) as store:
+        store.save_once("t", OnceResult(3, "pay", 0, entry))
+        store.save_once("t", OnceResult(3, "pay", 1, {**entry, "result": 2}))
+        store.save_once("u", OnceResult(1, "other", 0, entry))
+    with SqliteStore(path) as store:
+        assert store.once_results("t") == [OnceResult(3, "pay", 0, entry),
+                                           OnceResult(3, "pay", 1, {**entry, "result": 2})]
+        store.drop_once("t")
+        assert store.once_results("t") == [] and len(store.once_results("u")) == 1
+        with pytest.raises(StoreError, match="cannot be stored as JSON"):
+            store.save_once("t", OnceResult(3, "pay", 0, {**entry, "result": float("nan")}))
+    sql(path, "UPDATE once_results SET entry = 'nope'")
+    with SqliteStore(path) as store, pytest.raises(StoreError, match=r"once call #0 of node `other` in thread `u` is corrupt"):
+        store.once_results("u")
+
+
+# ------------------------------------------------------------------ format version 1
+
+# The schema of store format version 1, as Fermata 0.1 created it (kept
+# verbatim: a migration must read files that exist, not today's idea of them).
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE flows (id INTEGER PRIMARY KEY, flow TEXT NOT NULL, ir_hash TEXT NOT NULL, source TEXT);
+CREATE INDEX flows_by_hash ON flows (ir_hash);
+CREATE TABLE threads (
+    id INTEGER PRIMARY KEY, thread TEXT NOT NULL UNIQUE, flow_id INTEGER NOT NULL REFERENCES flows (id),
+    created TEXT NOT NULL, last_seq INTEGER NOT NULL, full_seq INTEGER NOT NULL, full_bytes INTEGER NOT NULL,
+    since_count INTEGER NOT NULL, since_bytes INTEGER NOT NULL);
+CREATE TABLE checkpoints (
+    thread_id INTEGER NOT NULL REFERENCES threads (id), seq INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('full', 'delta')), body NOT NULL,
+    PRIMARY KEY (thread_id, seq)) WITHOUT ROWID;
+CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
+INSERT INTO meta VALUES ('format', 'fermata-runs'), ('version', '1');
+INSERT INTO flows VALUES (1, 'refund', 'abc', '/flows/refund.flow');
+INSERT INTO threads VALUES (1, 't', 1, '2025-01-01T00:00:00+00:00', 1, 0, 60, 1, 30);
+INSERT INTO checkpoints VALUES (1, 0, 'full', '{"v":1,"step":0,"status":"running","values":{"x":0},"frontier":["a"]}');
+INSERT INTO checkpoints VALUES (1, 1, 'delta', '{"v":1,"step":1,"set":{"x":1}}');
+"""
+
+
+def version_1_file(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+
+
+def test_a_version_1_file_is_read_as_it_is_by_commands_that_only_read(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    version_1_file(path)
+    before = path.read_bytes()
+    with SqliteStore(path, create=False) as store:
+        [info] = store.threads()
+        assert info == ThreadInfo("t", "refund", "abc", "/flows/refund.flow", "2025-01-01T00:00:00+00:00", None)
+        assert store.latest("t").values == {"x": 1} and len(store.history("t")) == 2
+        assert store.lease("t") is None and store.once_results("t") == []
+    assert path.read_bytes() == before
+    assert sql(path, "SELECT value FROM meta WHERE key = 'version'") == [("1",)]
+
+
+@pytest.mark.parametrize("create", [True, False])
+def test_a_version_1_file_is_migrated_by_the_first_writer(tmp_path: Path, create: bool) -> None:
+    path = tmp_path / "runs.db"
+    version_1_file(path)
+    with SqliteStore(path, create=create) as store:
+        assert store.acquire("t", "me:1:1", 30)      # the first write migrates (at open when create=True)
+        store.append(ThreadInfo("t", "refund", "abc", "/flows/refund.flow", "2025-01-01T00:00:00+00:00", "f" * 64),
+                     Checkpoint(seq=2, step=2, status="done", values={"x": 2}, frontier=[]), ["x"])
+        store.save_once("t", OnceResult(2, "a", 0, {"target": "m:f", "args_hash": "h", "result": 1}))
+    assert sql(path, "SELECT value FROM meta WHERE key = 'version'") == [(str(STORE_VERSION),)]
+    with SqliteStore(path) as store:
+        assert [c.values["x"] for c in store.history("t")] == [0, 1, 2]
+        assert store.thread("t").source_hash == "f" * 64
+        assert store.lease("t").owner == "me:1:1" and len(store.once_results("t")) == 1
+
+
+# ------------------------------------------------------------------ opening without creating
+
+
+def test_opening_without_create_refuses_a_missing_or_empty_file_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing" / "runs.db"
+    with pytest.raises(StoreError, match=f"no store at {missing}"):
+        open_store(f"sqlite:///{missing}", create=False)
+    assert not missing.parent.exists()
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    with pytest.raises(StoreError, match=f"{empty} is empty: not a Fermata store"):
+        SqliteStore(empty, create=False)
+    assert empty.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+# ------------------------------------------------------------------ the machine's problems, named
+
+
+def test_a_full_disk_is_named_and_the_run_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path, compress=False) as store:
+        store.append(info(), cp(0, x=0), None)
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages}")   # as a full disk: no page more
+        with pytest.raises(StoreError, match=r"store .*runs.db: the disk is full .*nothing was written \(SQLITE_FULL"):
+            store.append(info(), cp(1, x="y" * 20000), ["x"])
+        assert [c.values for c in store.history("t")] == [{"x": 0}]
+
+
+def test_a_read_only_store_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as store:
+        store.append(info(), cp(0, x=0), None)
+    # A real SQLITE_READONLY, from a connection that may not write.
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.execute("DELETE FROM meta")
+    except sqlite3.OperationalError as exc:
+        error = exc
+    finally:
+        conn.close()
+    with SqliteStore(path) as store, pytest.raises(StoreError) as caught:
+        store._raise(error)
+    assert "cannot be written: the file or its folder is read-only" in str(caught.value)
+    assert "SQLITE_READONLY" in str(caught.value) and str(path) in str(caught.value)
