@@ -190,6 +190,34 @@ def test_a_number_json_cannot_hold_is_a_diagnostic():
     assert [(d.code, d.span.column) for d in diagnostics] == [("F010", 29)]
 
 
+def test_an_integer_over_64_bits_is_a_diagnostic_not_a_traceback():
+    # 5,000 digits: Python's int() refuses more than 4,300 (it used to escape as
+    # a ValueError, exit 3); 2**63 is the first value the IR does not hold.
+    for literal in ["9" * 5000, str(2**63)]:
+        _, diagnostics = parse(f"flow f {{ state {{ x: int = {literal} }} }}")
+        assert [d.code for d in diagnostics] == ["F010"]
+        assert "integer" in diagnostics[0].message and len(diagnostics[0].message) < 100
+    module, diagnostics = parse(f"flow f {{ state {{ x: int = {2**63 - 1} }} }}")
+    assert diagnostics == [] and module is not None
+
+
+def test_leading_zeros_do_not_make_an_integer_large():
+    zeros = "0" * 6000
+    module, diagnostics = parse(f"flow f {{ state {{ x: int = {zeros}7 }}\n"
+                                f"node a retry {zeros}2 timeout {zeros}3s {{ set x = 1 }} }}")
+    assert diagnostics == [] and module is not None
+    (field,), (node,) = module.flows[0].state_fields, module.flows[0].nodes
+    assert field.default == ast.Literal(7, field.default.span)
+    assert node.retry == 2 and node.timeout is not None and node.timeout.milliseconds == 3000
+
+
+@pytest.mark.parametrize("options", ["retry " + "9" * 5000, "timeout " + "9" * 5000 + "s",
+                                     "backoff 9999999999999999h retry 1"])
+def test_a_retry_count_or_duration_over_64_bits_is_a_diagnostic(options):
+    _, diagnostics = parse(f"flow f {{ node a {options} {{ fail \"x\" }} }}")
+    assert [d.code for d in diagnostics] == ["F010"]
+
+
 def test_the_language_example_checks_clean_under_strict_and_compiles():
     # LANGUAGE.md's whole example: specs written against it must compile unchanged.
     from fermata.compiler.pipeline import analyze, compile_source
