@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
-from .diagnostics import CompileError
+from .errors import CompileError
 from .pipeline import compile_file
 
 

@@ -95,21 +95,15 @@ class DiagnosticSink:
         return any(d.is_error for d in self.items)
 
 
-class CompileError(Exception):
-    """Raised by the API entry points (``load``, ``compile_source``) when a spec
-    has errors. Holds every diagnostic, not only the first."""
+def __getattr__(name: str) -> object:
+    # `CompileError` lives in `errors.py` (it derives from the runtime's
+    # `FermataError`, so importing it loads the runtime): kept importable from
+    # here, where it used to be, without `fermata check` paying for it.
+    if name == "CompileError":
+        from .errors import CompileError
 
-    def __init__(self, diagnostics: Sequence[Diagnostic], source: str | None = None):
-        self.diagnostics = tuple(diagnostics)
-        self.source = source
-        errors = [d for d in self.diagnostics if d.is_error]
-        first = errors[0] if errors else self.diagnostics[0]
-        more = len(errors) - 1
-        suffix = f" (and {more} more error{'s' if more != 1 else ''})" if more > 0 else ""
-        super().__init__(
-            f"{first.path}:{first.span.line}:{first.span.column}: "
-            f"{first.severity.value}[{first.code}]: {first.message}{suffix}"
-        )
+        return CompileError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def edit_distance(a: str, b: str) -> int:

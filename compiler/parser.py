@@ -121,7 +121,7 @@ def _in_source_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def parse_or_raise(text: str, path: str = "<string>") -> ast.Module:
     """For tests and tools that know their input is valid."""
-    from .diagnostics import CompileError
+    from .errors import CompileError
 
     module, diagnostics = parse(text, path)
     if module is None:

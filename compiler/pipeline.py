@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ast
-from .diagnostics import CompileError, Diagnostic
+from .diagnostics import Diagnostic
 
 
 @dataclass
@@ -77,6 +77,7 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
 
 def compile_source(text: str, path: str = "<string>") -> dict[str, Any]:
     """The IR of a spec, or :class:`CompileError` carrying every diagnostic."""
+    from .errors import CompileError
     from .lower import lower_module
 
     analysis = analyze(text, path)
