@@ -135,14 +135,33 @@ def _span(comment: Comment, start: int, end: int) -> Span:
                 comment.offset + 1 + start, comment.offset + 1 + max(end, start + 1))
 
 
-def _target_line(comment: Comment, code_lines: set[int], comment_lines: set[int],
-                 last_line: int) -> int:
-    if comment.trailing:
-        return comment.line
-    line = comment.line + 1
-    while line in comment_lines and line not in code_lines and line <= last_line:
-        line += 1
-    return line
+class _Targets:
+    """The line each suppression comment silences: its own line for a
+    trailing comment, else the first line below it that is not only a
+    comment. Remembered for every line walked over, so a block of n comment
+    lines costs n steps, not n * n (20,000 suppressions took 15 s)."""
+
+    def __init__(self, code_lines: set[int], comment_lines: set[int], last_line: int):
+        self.code_lines = code_lines
+        self.comment_lines = comment_lines
+        self.last_line = last_line
+        self.below: dict[int, int] = {}   # line -> the first line from it on that is not only a comment
+
+    def of(self, comment: Comment) -> int:
+        if comment.trailing:
+            return comment.line
+        return self._first_not_comment(comment.line + 1)
+
+    def _first_not_comment(self, line: int) -> int:
+        walked = []
+        while (line not in self.below and line in self.comment_lines
+               and line not in self.code_lines and line <= self.last_line):
+            walked.append(line)
+            line += 1
+        target = self.below.get(line, line)
+        for each in walked:
+            self.below[each] = target
+        return target
 
 
 class _Parser:
@@ -247,8 +266,9 @@ def apply_suppressions(diagnostics: Sequence[Diagnostic], text: str,
     parser = _Parser(path, known_codes())
     comment_lines = {c.line for c in comments}
     last_line = text.count("\n") + 1
+    targets = _Targets(code_lines, comment_lines, last_line)
     for comment in candidates:
-        parser.directive(comment, _target_line(comment, code_lines, comment_lines, last_line))
+        parser.directive(comment, targets.of(comment))
 
     by_line: dict[tuple[int, str], list[_Code]] = {}
     for entry in parser.codes:
