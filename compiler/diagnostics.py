@@ -12,6 +12,9 @@ backticks.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Iterable, Sequence
@@ -126,11 +129,30 @@ def edit_distance(a: str, b: str) -> int:
 # scope; unbounded, a file of n misspelt names among n declared ones cost
 # n * n full edit distances (400 names took 15 s, one 4,000-character name
 # 12 s). So: names longer than this get no suggestion, only candidates near in
-# length are compared (a length difference is already that many edits), the
-# distance is computed only up to the best found so far, and at most
-# MAX_COMPARED candidates (the nearest in length first) are compared per name.
+# length are compared (a length difference is already that many edits), so
+# are only those whose letters differ little (each edit changes the set of
+# letters by at most two), the distance is computed only up to the best found
+# so far, and at most MAX_COMPARED candidates (the nearest in length first)
+# are compared per name, and MAX_COMPARED_PER_FILE in all while one file is
+# checked (see :func:`suggestion_budget`; candidates looked at but not
+# compared count a tenth): past it, help lines say what to declare instead.
 MAX_SUGGESTED_LENGTH = 64
 MAX_COMPARED = 200
+MAX_COMPARED_PER_FILE = 10_000
+
+_budget: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("suggestion_budget",
+                                                                             default=None)
+
+
+@contextmanager
+def suggestion_budget(comparisons: int = MAX_COMPARED_PER_FILE) -> Iterator[None]:
+    """Within it, suggestions compare at most ``comparisons`` candidates in
+    all (the pipeline checks each file within one)."""
+    reset = _budget.set([float(comparisons)])
+    try:
+        yield
+    finally:
+        _budget.reset(reset)
 
 
 def bounded_edit_distance(a: str, b: str, bound: int) -> int | None:
@@ -152,10 +174,19 @@ def bounded_edit_distance(a: str, b: str, bound: int) -> int | None:
             row[0] = i
         low = row[0]
         for j in range(max(1, i - bound), min(m, i + bound) + 1):
+            # min() of the three (four) ways, unrolled: this loop is the cost.
             cb = b[j - 1]
-            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            cost = previous[j - 1] if ca == cb else previous[j - 1] + 1
+            other = previous[j] + 1
+            if other < cost:
+                cost = other
+            other = row[j - 1] + 1
+            if other < cost:
+                cost = other
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, before[j - 2] + 1)
+                other = before[j - 2] + 1
+                if other < cost:
+                    cost = other
             row[j] = cost if cost < over else over
             if cost < low:
                 low = cost
@@ -170,7 +201,8 @@ class Suggestions:
     against one set of names (an index built once, grown with :meth:`add`)."""
 
     def __init__(self, candidates: Iterable[str] = ()):
-        self._by_length: dict[int, list[tuple[str, str]]] = {}   # length -> [(lowercase, name)]
+        # length -> [(lowercase, its letters, name)]
+        self._by_length: dict[int, list[tuple[str, frozenset[str], str]]] = {}
         self._known: set[str] = set()
         self._answers: dict[str, str | None] = {}
         for candidate in candidates:
@@ -179,7 +211,8 @@ class Suggestions:
     def add(self, candidate: str) -> None:
         if candidate not in self._known:
             self._known.add(candidate)
-            self._by_length.setdefault(len(candidate), []).append((candidate.lower(), candidate))
+            lowered = candidate.lower()
+            self._by_length.setdefault(len(candidate), []).append((lowered, frozenset(lowered), candidate))
             self._answers.clear()
 
     def closest(self, name: str) -> str | None:
@@ -195,18 +228,27 @@ class Suggestions:
     def _closest(self, name: str) -> str | None:
         limit = max(1, len(name) // 3)
         lowered = name.lower()
+        letters = frozenset(lowered)
         best: tuple[int, str] | None = None
-        compared = 0
+        budget = _budget.get()
+        compared = 0.0
         for difference in range(limit + 1):
             if best is not None and best[0] < difference:
                 break  # every remaining candidate is at least `difference` edits away
             for length in sorted({len(name) - difference, len(name) + difference}):
-                for candidate_lowered, candidate in self._by_length.get(length, ()):
-                    if compared == MAX_COMPARED:
+                for candidate_lowered, candidate_letters, candidate in self._by_length.get(length, ()):
+                    if compared >= MAX_COMPARED or (budget is not None and budget[0] <= 0):
                         return best[1] if best else None
+                    bound = limit if best is None else best[0]
+                    if len(letters ^ candidate_letters) > 2 * bound:
+                        compared += 0.1
+                        if budget is not None:
+                            budget[0] -= 0.1
+                        continue
                     compared += 1
-                    distance = bounded_edit_distance(lowered, candidate_lowered,
-                                                     limit if best is None else best[0])
+                    if budget is not None:
+                        budget[0] -= 1
+                    distance = bounded_edit_distance(lowered, candidate_lowered, bound)
                     if distance is not None and (best is None or (distance, candidate) < best):
                         best = (distance, candidate)
         return best[1] if best else None

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ast
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, suggestion_budget
 
 
 @dataclass
@@ -62,15 +62,16 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
     from .parser import parse
     from .suppress import apply_suppressions
 
-    with _without_cycle_collection():
-        module, diagnostics = parse(text, path)
-        if module is not None:
-            diagnostics = list(diagnostics) + list(check_module(module, path))
-    if module is not None and resolve_root is not None:
-        from .resolve import resolve_call_targets
+    with suggestion_budget():   # "did you mean" for one file costs a bounded amount
+        with _without_cycle_collection():
+            module, diagnostics = parse(text, path)
+            if module is not None:
+                diagnostics = list(diagnostics) + list(check_module(module, path))
+        if module is not None and resolve_root is not None:
+            from .resolve import resolve_call_targets
 
-        diagnostics += resolve_call_targets(module, path, resolve_root)
-    diagnostics = apply_suppressions(diagnostics, text, path, resolved=resolve_root is not None)
+            diagnostics += resolve_call_targets(module, path, resolve_root)
+        diagnostics = apply_suppressions(diagnostics, text, path, resolved=resolve_root is not None)
     diagnostics.sort(key=Diagnostic.sort_key)
     return Analysis(path, text, module, diagnostics)
 

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .ast import Span
-from .diagnostics import Diagnostic, Severity, did_you_mean
+from .diagnostics import Diagnostic, Severity, Suggestions, did_you_mean
 
 # Every code this module reports: severity and catalogue title.
 CODES: dict[str, tuple[str, str]] = {
@@ -170,8 +170,14 @@ class _Parser:
     def __init__(self, path: str, known: Iterable[str]):
         self.path = path
         self.known = frozenset(known)
+        self._known_index: Suggestions | None = None   # built once, for the first unknown code
         self.codes: list[_Code] = []
         self.problems: list[Diagnostic] = []
+
+    def suggest_code(self, code: str) -> str | None:
+        if self._known_index is None:
+            self._known_index = Suggestions(sorted(self.known))
+        return self._known_index.closest(code)
 
     def _malformed(self, message: str, span: Span, help: str | None = None) -> None:
         self.problems.append(Diagnostic("F902", message, span, Severity.WARNING, self.path,
@@ -236,7 +242,7 @@ class _Parser:
             elif code not in self.known:
                 shape = "" if _CODE_SHAPE.fullmatch(code) else " (codes look like `F201`)"
                 self._malformed(f"unknown diagnostic code `{code}`{shape}", where,
-                                help=did_you_mean(code, self.known))
+                                help=_did_you_mean(self.suggest_code(code)))
             else:
                 self.codes.append(_Code(code, where, target))
 
@@ -294,3 +300,7 @@ def apply_suppressions(diagnostics: Sequence[Diagnostic], text: str,
                     entry.span, Severity.WARNING, path,
                     help="delete it, or move it to the line the diagnostic is reported at"))
     return kept
+
+
+def _did_you_mean(match: str | None) -> str | None:
+    return f"did you mean `{match}`?" if match else None
