@@ -38,7 +38,7 @@ GIVE_UP_SECONDS = 60.0   # one input past this is stopped (and reported as slow)
 # The grammar's tokens, close enough to mutate by: strings, comments,
 # numbers, names, two-character operators, whitespace, any other character.
 _TOKEN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?'
-                    r"|[A-Za-z_]\w*|->|\+=|==|!=|<=|>=|\?\?|\s+|.", re.S)
+                    r"|[A-Za-z_]\w*|->|\+=|==|!=|<=|>=|\?\?|\s+|.", re.DOTALL)
 _KEYWORDS = ("flow type use node state input output let set call once interrupt expect before after "
              "start end when otherwise if else fail retry backoff timeout true false null and or not "
              "in list map any str int float bool").split()
@@ -190,7 +190,7 @@ def wide_join(_text: str, rng: random.Random) -> str:
     op = rng.choice(["=", "+="])
     nodes = "".join(f"    node n{i} {{ set x {op} 1 }}\n" for i in range(n))
     sources = ", ".join(f"n{i}" for i in range(n))
-    loop = f"    n0 -> n0 when x < 3\n" if rng.random() < 0.3 else ""
+    loop = "    n0 -> n0 when x < 3\n" if rng.random() < 0.3 else ""
     return (f"flow wide {{\n    state {{ x: int = 0 }}\n{nodes}    node t {{ set x = 1 }}\n"
             f"    start -> {sources}\n{loop}    {sources} -> t\n    t -> end\n}}\n")
 

@@ -9,7 +9,7 @@ compiler.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from fermata.runtime.errors import FermataError
 

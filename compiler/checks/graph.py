@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
@@ -598,7 +599,7 @@ class _FlowCheck:
         return result
 
     def _record_conflicts(self, state: tuple[frozenset[str], tuple[frozenset[str], ...]],
-                          parent: Mapping, replaces: Mapping[str, Mapping[str, ast.Set]],
+                          parent: Mapping[Any, Any], replaces: Mapping[str, Mapping[str, ast.Set]],
                           appends: Mapping[str, Mapping[str, ast.Set]], result: _Exploration) -> None:
         """Record, for each field written by two nodes of this step, the first
         of its replacing nodes with every other writer (not every pair: n
