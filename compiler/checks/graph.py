@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ast
-from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
+from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from .components import closure, entry_components, exit_components, strong_components
 from .context import CheckContext
 
@@ -129,6 +129,7 @@ class _FlowCheck:
         self._reached: set[str] | None = None
         self._successor_map: dict[str, set[str]] | None = None
         self._options: dict[str, list[frozenset[str]]] = {}
+        self._node_suggestions: dict[bool, Suggestions] = {}
         # Targets of edges dropped for a fault already reported: calling them
         # unreachable as well would report that fault twice.
         self.orphaned: set[str] = set()
@@ -186,6 +187,15 @@ class _FlowCheck:
             elif sources:
                 self.routes.setdefault(sources[0], []).append(edge)
 
+    def _suggest_node(self, name: str, as_source: bool) -> str | None:
+        """The node (or `start` / `end`) ``name`` is likely a typo of: one
+        index per flow and side, not one per unknown name."""
+        index = self._node_suggestions.get(as_source)
+        if index is None:
+            index = self._node_suggestions[as_source] = Suggestions(
+                [*self.nodes, START if as_source else END])
+        return index.closest(name)
+
     def _valid_ends(self, refs: Sequence[ast.Ref], is_join: bool, as_source: bool) -> list[str]:
         valid = []
         for ref in refs:
@@ -205,8 +215,7 @@ class _FlowCheck:
             elif name in self.nodes or name == (START if as_source else END):
                 valid.append(name)
             else:
-                candidates = list(self.nodes) + [START if as_source else END]
-                meant = closest(name, candidates)
+                meant = self._suggest_node(name, as_source)
                 self.sink.error("F101", f"unknown node `{name}` in an edge", ref.span,
                                 labels=[Label(ref.span, f"not a node of flow `{self.flow.name}`")],
                                 help=f"did you mean `{meant}`?" if meant

@@ -421,11 +421,18 @@ class _FlowCheck:
         self.declared = declared  # every declared type name, resolved or not
         self.other_locals = other_locals
         self.fields: dict[str, T.FType] = {}
+        self._field_suggestions: Suggestions | None = None
         self.field_decls: dict[str, ast.StateField] = {}
         for f in flow.state_fields:
             if f.name not in self.fields:  # a duplicate is F104's; the first counts
                 self.fields[f.name] = T.resolve(f.type, named)
                 self.field_decls[f.name] = f
+
+    def suggest_field(self, name: str) -> str | None:
+        """The field ``name`` is likely a typo of (one index per flow)."""
+        if self._field_suggestions is None:
+            self._field_suggestions = Suggestions(self.fields)
+        return self._field_suggestions.closest(name)
 
     def run(self) -> None:
         for f in self.flow.state_fields:
@@ -581,8 +588,9 @@ class _NodeCheck:
                                 help="`set` writes state fields and locals cannot change: use a new "
                                      f"`let`, or declare `{name}` in `state`")
             else:
+                meant = self.flow.suggest_field(name)
                 self.sink.error("F128", f"unknown field `{name}`", span,
-                                help=did_you_mean(name, self.flow.fields)
+                                help=(f"did you mean `{meant}`?" if meant else None)
                                 or f"declare it in the `state` block: `{name}: T`")
             return
         if step.op == "=":

@@ -66,6 +66,17 @@ def misspelt_names(n: int) -> str:
     return _one_node(body, fields=fields + "\n        x: int = 0")
 
 
+def misspelt_fields_and_nodes(n: int) -> str:
+    """n fields and nodes; n `set`s of misspelt fields, n edges to misspelt
+    nodes, an `output` of n misspelt fields."""
+    fields = "".join(f"        field_{i}: int = 0\n" for i in range(n))
+    nodes = "".join(f"    node node_{i} {{ set fiedl_{i} = 1 }}\n" for i in range(n))
+    edges = "".join(f"    node_{i} -> ndoe_{(i + 1) % n}\n" for i in range(n))
+    output = ", ".join(f"fild_{i}" for i in range(n))
+    return (f"flow f {{\n    state {{\n{fields}    }}\n    output {output}\n{nodes}"
+            f"    start -> node_0\n{edges}}}\n")
+
+
 def long_misspelt_name(n: int) -> str:
     name = "long" * (n // 4)
     return _one_node(f"        set {name} = 1\n        set x = {name[:-1]}q", fields=f"{name}: int = 0\n        x: int = 0")
@@ -92,6 +103,7 @@ def lets(n: int) -> str:
     (integer_literal, 5_000),       # a traceback over 4,300 digits
     (trailing_whitespace, 20_000),  # 20,000 spaces: minutes
     (misspelt_names, 300),          # 400 names: 14.7 s
+    (misspelt_fields_and_nodes, 300),
     (long_misspelt_name, 400),      # 4,000 characters: 12.1 s
     (suppressions, 2_000),          # 20,000: 14.5 s
     (wide_join, 800),               # 8,000-way: 9.9 s
@@ -108,6 +120,7 @@ def test_each_family_checks_to_the_findings_it_should():
     assert _check(trailing_whitespace(3_000)) == []
     assert set(_check(misspelt_names(20))) == {"F120"}
     assert _check(long_misspelt_name(400)) == ["F120"]
+    assert set(_check(misspelt_fields_and_nodes(20))) == {"F101", "F109", "F128"}
     assert _check(suppressions(50)) == []  # all on the `let` below them
     assert _check(wide_join(50)) == []
     assert _check(lets(50)) == []
