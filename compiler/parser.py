@@ -89,10 +89,10 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
         tokens, comments = lexer.tokens(text)
         tokens.append((END, "", ast.NO_SPAN))
         module = driver.parse(tokens)
-    except (LexFailure, ParseFailure):
+    except (LexFailure, ParseFailure) as failure:
         # Only the syntax error: what the builder said before it may be a
         # consequence of it, and what follows it was never read.
-        return None, [_describe_syntax_error(text, path)]
+        return None, [_describe_syntax_error(text, path, _failed_at(failure))]
     finally:
         current_parse.reset(reset)
     if sink.has_errors:
@@ -101,15 +101,37 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
     return ast.Module(module.value, kept, module.span), _in_source_order(sink.items)
 
 
-def _describe_syntax_error(text: str, path: str) -> Diagnostic:
+def _failed_at(failure: LexFailure | ParseFailure) -> int | None:
+    """Where the fast path gave up (an offset), if known."""
+    if isinstance(failure, LexFailure):
+        return failure.position + 1
+    token = failure.token
+    if token is None or token[0] == END:
+        return None
+    return int(token[2].end)
+
+
+def _describe_syntax_error(text: str, path: str, failed_at: int | None = None) -> Diagnostic:
+    """Lark's account of the error. Lark parses only up to the end of the
+    line where the fast path gave up: the same tables and tokens fail at the
+    same place, and the rest of a large file would double the cost of an
+    error near its start."""
     import lark
 
     from .syntax_errors import describe_exception
 
-    try:
-        lark_parser().parse(text)
-    except lark.exceptions.UnexpectedInput as error:
-        return describe_exception(error, text, path)
+    prefixes = [text]
+    if failed_at is not None:
+        line_end = text.find("\n", failed_at)
+        if line_end >= 0:
+            prefixes.insert(0, text[:line_end])
+    for prefix in prefixes:
+        try:
+            lark_parser().parse(prefix)
+        except lark.exceptions.UnexpectedInput as error:
+            if isinstance(error, lark.exceptions.UnexpectedEOF) and prefix is not text:
+                continue   # not where the fast path failed: ask again with the whole text
+            return describe_exception(error, text, path)
     raise AssertionError("the fast parser rejected a text Lark accepts")
 
 

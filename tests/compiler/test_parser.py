@@ -280,3 +280,41 @@ def test_the_deepest_allowed_tree_goes_through_every_stage():
         ir = compile_source(text, f"{shape}.flow")
         assert format_source(text).text is not None
         compile(emit_python(ir), f"{shape}.py", "exec")  # Python's own nesting limit holds too
+
+
+@given(mutated_texts(_EXAMPLE_TEXTS))
+def test_a_syntax_error_is_described_as_from_the_whole_text(text):
+    # Lark parses only up to the line where the fast path failed (an error
+    # near the top of a large file cost two full parses); what it says must
+    # be what it says from the whole text.
+    import lark
+
+    from fermata.compiler.parser import lark_parser
+    from fermata.compiler.syntax_errors import describe_exception
+
+    try:
+        lark_parser().parse(text)
+    except lark.exceptions.UnexpectedInput as error:
+        assert parse(text, "t.flow")[1] == [describe_exception(error, text, "t.flow")]
+
+
+def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(monkeypatch):
+    from fermata.compiler import parser as parser_module
+
+    seen: list[int] = []
+    real = parser_module.lark_parser()
+
+    class Recording:
+        def parse(self, text: str) -> object:
+            seen.append(len(text))
+            return real.parse(text)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+    monkeypatch.setattr(parser_module, "lark_parser", lambda: Recording())
+    text = "flow f {\n    node a { set x = = 1 }\n" + "    node b { set x = 1 }\n" * 10_000 + "}\n"
+    _, diagnostics = parse(text)
+    assert [d.code for d in diagnostics] == ["F001"] and diagnostics[0].span.line == 2
+    # Lark parsed the first two lines only (and, for its hints, pieces of them).
+    assert seen[0] == len("flow f {\n    node a { set x = = 1 }") and max(seen) < 100
