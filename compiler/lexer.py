@@ -26,11 +26,12 @@ _new_span = tuple.__new__  # Span(...) without the Python-level __new__
 
 
 class LexFailure(Exception):
-    """No terminal matches at ``position``."""
+    """No terminal matches at ``position``; ``tokens`` are those before it."""
 
-    def __init__(self, position: int):
+    def __init__(self, position: int, tokens: list[Token] | None = None):
         super().__init__(position)
         self.position = position
+        self.tokens = tokens if tokens is not None else []
 
 
 def lexer_tables(terminals: Iterable[Any], ignore: Iterable[str], comment: str = "COMMENT") -> dict[str, Any]:
@@ -110,7 +111,7 @@ class Lexer:
                 kind = keywords[kind].get(value, kind)
             elif kind in unusual:
                 if kind == "BAD":
-                    raise LexFailure(start)
+                    raise LexFailure(start, tokens)
                 inside = value.count("\n")
                 if inside:  # a triple-quoted string
                     last_line_start = text.rindex("\n", start, end) + 1

@@ -89,7 +89,20 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
         tokens, comments = lexer.tokens(text)
         tokens.append((END, "", ast.NO_SPAN))
         module = driver.parse(tokens)
-    except (LexFailure, ParseFailure) as failure:
+    except LexFailure as failure:
+        # Lark parses as it lexes: a parse error before the character no
+        # terminal takes is the one it reports. Without one, the character is
+        # the error, and it is described without Lark parsing the whole text
+        # before it again (a stray byte near the end of a large file).
+        try:
+            driver.parse(failure.tokens)
+        except ParseFailure as earlier:
+            if earlier.token is not None:
+                return None, [_describe_syntax_error(text, path, _failed_at(earlier))]
+        from .syntax_errors import describe_unexpected_character
+
+        return None, [describe_unexpected_character(text, path, failure.position)]
+    except ParseFailure as failure:
         # Only the syntax error: what the builder said before it may be a
         # consequence of it, and what follows it was never read.
         return None, [_describe_syntax_error(text, path, _failed_at(failure))]
@@ -101,10 +114,8 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
     return ast.Module(module.value, kept, module.span), _in_source_order(sink.items)
 
 
-def _failed_at(failure: LexFailure | ParseFailure) -> int | None:
+def _failed_at(failure: ParseFailure) -> int | None:
     """Where the fast path gave up (an offset), if known."""
-    if isinstance(failure, LexFailure):
-        return failure.position + 1
     token = failure.token
     if token is None or token[0] == END:
         return None

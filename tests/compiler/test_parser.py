@@ -318,3 +318,20 @@ def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(mo
     assert [d.code for d in diagnostics] == ["F001"] and diagnostics[0].span.line == 2
     # Lark parsed the first two lines only (and, for its hints, pieces of them).
     assert seen[0] == len("flow f {\n    node a { set x = = 1 }") and max(seen) < 100
+
+
+def test_a_stray_character_at_the_end_of_a_large_file_needs_no_second_parse(monkeypatch):
+    # Lark used to parse all that came before the character to describe it.
+    from fermata.compiler import parser as parser_module
+
+    def no_lark() -> object:
+        raise AssertionError("Lark was asked")
+
+    monkeypatch.setattr(parser_module, "lark_parser", no_lark)
+    text = "flow f {\n" + "    node b { set x = 1 }\n" * 10_000 + "    node c { set x = 1 $ }\n}\n"
+    _, diagnostics = parse(text)
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("F002", 10_002, 24)]
+    # A parse error before the character is still the one reported (as Lark would).
+    monkeypatch.undo()
+    _, diagnostics = parse("flow f {\n    node a { set x = = 1 }\n    node c { $ }\n}\n")
+    assert [(d.code, d.span.line) for d in diagnostics] == [("F001", 2)]
