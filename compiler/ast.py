@@ -382,7 +382,8 @@ class Duration(Node):
         unit = self.text[len(digits):]
         if not digits.isdigit() or unit not in self.UNITS:
             return None
-        return int(digits) * self.UNITS[unit]
+        # Leading zeros stripped: `int()` refuses more than 4,300 digits.
+        return int(digits.lstrip("0") or "0") * self.UNITS[unit]
 
 
 @dataclass(frozen=True)

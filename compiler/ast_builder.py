@@ -71,6 +71,27 @@ def _span(child: Any) -> ast.Span:
     return child[2] if child.__class__ is tuple else child.span  # a token, or a node / Part
 
 
+# The IR is JSON, read by other tools too: its integers stay within 64 bits
+# (what SQLite, Go, Java and Rust readers hold).
+_MAX_INT = 2**63 - 1
+_MAX_INT_TEXT = str(_MAX_INT)
+
+
+def _too_large(digits: str) -> bool:
+    """Whether a run of digits is over the IR's largest integer, compared as
+    text: `int()` of a very long text is refused by Python (over 4,300
+    digits) and quadratic before that."""
+    digits = digits.lstrip("0")
+    return len(digits) > len(_MAX_INT_TEXT) or (len(digits) == len(_MAX_INT_TEXT) and digits > _MAX_INT_TEXT)
+
+
+def _shown(number: str) -> str:
+    """A number literal for a message: a long one by its ends and length."""
+    if len(number) <= 30:
+        return f"`{number}`"
+    return f"`{number[:12]}...{number[-6:]}` ({len(number)} characters)"
+
+
 def _between(first: Any, last: Any) -> ast.Span:
     """From the start of ``first`` to the end of ``last``."""
     return _cover(_span(first), _span(last))
@@ -213,7 +234,7 @@ class AstBuilder:
                     continue
                 first_seen[kind] = child.span
                 value = child.value
-                options[kind] = self._retry(value) if kind == "retry" else ast.Duration(value[1], value[2])
+                options[kind] = self._retry(value) if kind == "retry" else self._duration(value)
             elif kind == "doc":
                 doc = child.value
             else:
@@ -236,7 +257,22 @@ class AstBuilder:
             self.sink.error("F006", f"`retry` needs a whole number of attempts, found `{text}`",
                             token[2], help="write e.g. `retry 3`")
             return 0
-        return int(text)
+        if _too_large(text):
+            self._too_large(token, "integer")
+            return 0
+        return int(text.lstrip("0") or "0")
+
+    def _duration(self, token: Token) -> ast.Duration:
+        duration = ast.Duration(token[1], token[2])
+        digits = token[1].rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+        if _too_large(digits) or (duration.milliseconds or 0) > _MAX_INT:
+            self._too_large(token, "duration")  # in milliseconds
+            return ast.Duration("0ms", token[2])
+        return duration
+
+    def _too_large(self, token: Token, what: str) -> None:
+        self.sink.error("F010", f"{what} {_shown(token[1])} is too large", token[2],
+                        help=f"integers (durations in milliseconds too) are 64-bit: the largest is {_MAX_INT_TEXT}")
 
     def edge(self, children: list[Any]) -> ast.Edge:
         sources, _arrow, targets, guard = children
@@ -391,10 +427,15 @@ class AstBuilder:
     def number(self, children: list[Any]) -> ast.Literal:
         (token,) = children
         text = token[1]
-        value: int | float = int(text) if text.isdigit() else float(text)
-        if isinstance(value, float) and math.isinf(value):
+        if text.isdigit():
+            if _too_large(text):
+                self._too_large(token, "integer")
+                return ast.Literal(0, token[2])
+            return ast.Literal(int(text.lstrip("0") or "0"), token[2])
+        value = float(text)
+        if math.isinf(value):
             # JSON has no infinity: the IR could not hold it.
-            self.sink.error("F010", f"number `{text}` is too large", token[2],
+            self.sink.error("F010", f"number {_shown(text)} is too large", token[2],
                             help="numbers are 64-bit floats: the largest is about 1.8e308")
             value = 0
         return ast.Literal(value, token[2])

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from .cli_io import json_text_safe, read_user_file, terminal_safe
-from .diagnostics import CompileError
 from .pipeline import compile_source
 
 if TYPE_CHECKING:
@@ -21,6 +20,9 @@ def compile_or_report(file: str, call_policy: CallPolicy | None = None) -> dict[
     """The IR of ``file``, or None after printing its diagnostics to stderr.
     ``call_policy``: by default the one configured for the file."""
     from . import render
+    from .errors import (
+        CompileError,  # here, not above: it loads the runtime, which `check` never needs
+    )
 
     path = Path(file)
     text = read_user_file(file, encoding="utf-8-sig")  # as pipeline.read_source reads it

@@ -29,7 +29,12 @@ _Reduce = tuple[int, Callable[[list[Any]], Any] | None, str]
 
 
 class ParseFailure(Exception):
-    """The tables accept no action for a token (or the tokens end early)."""
+    """The tables accept no action for a token (or the tokens end early);
+    ``token`` is the token refused (None: the tokens ended)."""
+
+    def __init__(self, token: Token | None = None):
+        super().__init__(token)
+        self.token = token
 
 
 def lalr_tables(parse_table: Any, rules: Sequence[Any], maybe_placeholders: bool,
@@ -93,7 +98,7 @@ class Driver:
                 try:
                     action = actions[state][kind]
                 except KeyError:
-                    raise ParseFailure() from None
+                    raise ParseFailure(token) from None
                 if action.__class__ is int:
                     state = action  # type: ignore[assignment]
                     push_state(state)

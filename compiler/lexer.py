@@ -21,15 +21,17 @@ from .ast import Span
 Token = tuple[str, str, Span]
 
 _WHITESPACE = "[ \\t\\f\\r\\n]"
+_WHITESPACE_CHARS = " \t\f\r\n"
 _new_span = tuple.__new__  # Span(...) without the Python-level __new__
 
 
 class LexFailure(Exception):
-    """No terminal matches at ``position``."""
+    """No terminal matches at ``position``; ``tokens`` are those before it."""
 
-    def __init__(self, position: int):
+    def __init__(self, position: int, tokens: list[Token] | None = None):
         super().__init__(position)
         self.position = position
+        self.tokens = tokens if tokens is not None else []
 
 
 def lexer_tables(terminals: Iterable[Any], ignore: Iterable[str], comment: str = "COMMENT") -> dict[str, Any]:
@@ -88,7 +90,12 @@ class Lexer:
         keywords = self.keywords
         unusual = self.multiline | {"BAD", self.comment}
         line, line_start, scanned = 1, 0, 0
-        for match in self.pattern.finditer(text):
+        # The pattern folds whitespace in front of each token; whitespace
+        # that ends the text has no token after it, so every position in it
+        # would be tried and fail at the end: quadratic in its length. The
+        # scan stops before it (only a comment can take it in: see below).
+        stop = len(text.rstrip(_WHITESPACE_CHARS))
+        for match in self.pattern.finditer(text, 0, stop):
             group: int = match.lastindex  # type: ignore[assignment]  # every alternative is a group
             start, end = match.span(group)
             if start != scanned:  # whitespace first: count its newlines
@@ -104,7 +111,7 @@ class Lexer:
                 kind = keywords[kind].get(value, kind)
             elif kind in unusual:
                 if kind == "BAD":
-                    raise LexFailure(start)
+                    raise LexFailure(start, tokens)
                 inside = value.count("\n")
                 if inside:  # a triple-quoted string
                     last_line_start = text.rindex("\n", start, end) + 1
@@ -116,7 +123,19 @@ class Lexer:
                 (comments if kind == self.comment else tokens).append((kind, value, span))
                 continue
             append((kind, value, _new_span(Span, (line, column, line, column + end - start, start, end))))
+        if comments and comments[-1][2].end == stop < len(text):
+            comments[-1] = self._whole_last_comment(text, comments[-1])
         return tokens, comments
+
+    @staticmethod
+    def _whole_last_comment(text: str, comment: Token) -> Token:
+        """The comment that ends the text with the spaces or tabs after it, up
+        to the end of its line, as the lexer would have taken them."""
+        _kind, _value, span = comment
+        end = text.find("\n", span.end)
+        end = len(text) if end < 0 else end
+        return (comment[0], text[span.start:end],
+                span._replace(end_column=span.column + end - span.start, end=end))
 
 
 def _may_hold_newline(regex: str) -> bool:

@@ -89,10 +89,23 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
         tokens, comments = lexer.tokens(text)
         tokens.append((END, "", ast.NO_SPAN))
         module = driver.parse(tokens)
-    except (LexFailure, ParseFailure):
+    except LexFailure as failure:
+        # Lark parses as it lexes: a parse error before the character no
+        # terminal takes is the one it reports. Without one, the character is
+        # the error, and it is described without Lark parsing the whole text
+        # before it again (a stray byte near the end of a large file).
+        try:
+            driver.parse(failure.tokens)
+        except ParseFailure as earlier:
+            if earlier.token is not None:
+                return None, [_describe_syntax_error(text, path, _failed_at(earlier))]
+        from .syntax_errors import describe_unexpected_character
+
+        return None, [describe_unexpected_character(text, path, failure.position)]
+    except ParseFailure as failure:
         # Only the syntax error: what the builder said before it may be a
         # consequence of it, and what follows it was never read.
-        return None, [_describe_syntax_error(text, path)]
+        return None, [_describe_syntax_error(text, path, _failed_at(failure))]
     finally:
         current_parse.reset(reset)
     if sink.has_errors:
@@ -101,15 +114,35 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
     return ast.Module(module.value, kept, module.span), _in_source_order(sink.items)
 
 
-def _describe_syntax_error(text: str, path: str) -> Diagnostic:
+def _failed_at(failure: ParseFailure) -> int | None:
+    """Where the fast path gave up (an offset), if known."""
+    token = failure.token
+    if token is None or token[0] == END:
+        return None
+    return int(token[2].end)
+
+
+def _describe_syntax_error(text: str, path: str, failed_at: int | None = None) -> Diagnostic:
+    """Lark's account of the error. Lark parses only up to the end of the
+    line where the fast path gave up: the same tables and tokens fail at the
+    same place, and the rest of a large file would double the cost of an
+    error near its start."""
     import lark
 
     from .syntax_errors import describe_exception
 
-    try:
-        lark_parser().parse(text)
-    except lark.exceptions.UnexpectedInput as error:
-        return describe_exception(error, text, path)
+    prefixes = [text]
+    if failed_at is not None:
+        line_end = text.find("\n", failed_at)
+        if line_end >= 0:
+            prefixes.insert(0, text[:line_end])
+    for prefix in prefixes:
+        try:
+            lark_parser().parse(prefix)
+        except lark.exceptions.UnexpectedInput as error:
+            if isinstance(error, lark.exceptions.UnexpectedEOF) and prefix is not text:
+                continue   # not where the fast path failed: ask again with the whole text
+            return describe_exception(error, text, path)
     raise AssertionError("the fast parser rejected a text Lark accepts")
 
 
@@ -121,7 +154,7 @@ def _in_source_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def parse_or_raise(text: str, path: str = "<string>") -> ast.Module:
     """For tests and tools that know their input is valid."""
-    from .diagnostics import CompileError
+    from .errors import CompileError
 
     module, diagnostics = parse(text, path)
     if module is None:

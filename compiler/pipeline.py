@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import ast
-from .diagnostics import CompileError, Diagnostic
+from .diagnostics import Diagnostic, suggestion_budget
 
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy
@@ -67,11 +67,12 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
     from .checks import check_module
     from .parser import parse
 
-    with _without_cycle_collection():
-        module, diagnostics = parse(text, path)
-        if module is not None:
-            diagnostics = list(diagnostics) + list(check_module(module, path, call_policy))
-    return _finish(text, path, module, diagnostics, resolve_root, call_policy)
+    with suggestion_budget():   # "did you mean" for one file costs a bounded amount
+        with _without_cycle_collection():
+            module, diagnostics = parse(text, path)
+            if module is not None:
+                diagnostics = list(diagnostics) + list(check_module(module, path, call_policy))
+        return _finish(text, path, module, diagnostics, resolve_root, call_policy)
 
 
 def analyze_parsed(text: str, path: str, module: ast.Module,
@@ -81,9 +82,10 @@ def analyze_parsed(text: str, path: str, module: ast.Module,
     touched and splices it into the previous tree)."""
     from .checks import check_module
 
-    with _without_cycle_collection():
-        diagnostics = list(check_module(module, path, call_policy))
-    return _finish(text, path, module, diagnostics, None, call_policy)
+    with suggestion_budget():
+        with _without_cycle_collection():
+            diagnostics = list(check_module(module, path, call_policy))
+        return _finish(text, path, module, diagnostics, None, call_policy)
 
 
 def _finish(text: str, path: str, module: ast.Module | None, diagnostics: list[Diagnostic],
@@ -103,6 +105,7 @@ def _finish(text: str, path: str, module: ast.Module | None, diagnostics: list[D
 def compile_source(text: str, path: str = "<string>",
                    call_policy: CallPolicy | None = None) -> dict[str, Any]:
     """The IR of a spec, or :class:`CompileError` carrying every diagnostic."""
+    from .errors import CompileError
     from .lower import lower_module
 
     analysis = analyze(text, path, call_policy=call_policy)

@@ -254,7 +254,11 @@ class _Printer:
 
     def item(self, item: ast.TypeDecl | ast.Flow | ast.Use) -> None:
         if isinstance(item, ast.TypeDecl):
-            self.statement(item, [f"type {item.name} = {type_text(item.type)}"])
+            flat = f"type {item.name} = {type_text(item.type)}"
+            if len(self.indent + flat) <= WIDTH or not isinstance(item.type, ast.RecordType):
+                self.statement(item, [flat])
+            else:
+                self.statement(item, _wrapped_type(f"type {item.name} = ", item.type))
         elif isinstance(item, ast.Use):
             alias = f" as {item.alias}" if item.alias else ""
             self.statement(item, [f"use {string_literal(item.path)}{alias}"])
@@ -386,16 +390,16 @@ class _Printer:
             if isinstance(step.value, ast.Call):
                 return self._call(step.value, head)
             if isinstance(step.value, ast.Interrupt):
-                return [head + _interrupt_text(step.value)]
+                return self._interrupt(step.value, head)
             return self._value(head, step.value)
         if isinstance(step, ast.Set):
             return self._value(f"set {step.field} {step.op} ", step.value)
         if isinstance(step, ast.Call):
             return self._call(step, "")
         if isinstance(step, ast.Interrupt):
-            return [_interrupt_text(step)]
+            return self._interrupt(step, "")
         if isinstance(step, ast.Fail):
-            return ["fail " + expr_text(step.message)]
+            return self._value("fail ", step.message)
         raise TypeError(f"not a step: {step!r}")
 
     def _value(self, head: str, value: ast.Expr) -> list[str]:
@@ -403,6 +407,23 @@ class _Printer:
         if len(self.indent + flat) <= WIDTH:
             return [flat]
         return _wrapped(head, value)
+
+    def _interrupt(self, step: ast.Interrupt, head: str) -> list[str]:
+        """An interrupt by the rule of `set`: a long list or record payload
+        one item per line, then a long record type after `expect` likewise."""
+        flat = head + _interrupt_text(step)
+        if len(self.indent + flat) <= WIDTH:
+            return [flat]
+        lines = [f"{head}interrupt {step.label}"]
+        if step.payload is not None:
+            lines = _wrapped(lines[0] + " ", step.payload)
+        if step.expect is not None:
+            with_type = f"{lines[-1]} expect {type_text(step.expect)}"
+            if len(self.indent + with_type) <= WIDTH or not isinstance(step.expect, ast.RecordType):
+                lines[-1] = with_type
+            else:
+                lines[-1:] = _wrapped_type(f"{lines[-1]} expect ", step.expect)
+        return lines
 
     def _call(self, call: ast.Call, head: str) -> list[str]:
         keyword = "call once " if call.once else "call "
@@ -414,7 +435,18 @@ class _Printer:
         flat = f"{opening}({', '.join(arguments)})"
         if len(self.indent + flat) <= WIDTH or not arguments:
             return [flat]
-        return [opening + "("] + [f"{INDENT}{a}," for a in arguments] + [")"]
+        lines = [opening + "("]
+        inner = self.indent + INDENT
+        values = [*call.args, *(kw.value for kw in call.kwargs)]
+        names = [""] * len(call.args) + [f"{kw.name}=" for kw in call.kwargs]
+        for text, name, value in zip(arguments, names, values):
+            if len(f"{inner}{text},") <= WIDTH:
+                lines.append(f"{INDENT}{text},")
+            else:   # a long list or record argument, by the rule of `set`, one level in
+                wrapped = _wrapped(name, value)
+                wrapped[-1] += ","
+                lines += [INDENT + line for line in wrapped]
+        return lines + [")"]
 
 
 def _interrupt_text(step: ast.Interrupt) -> str:
@@ -434,6 +466,14 @@ def _wrapped(head: str, value: ast.Expr) -> list[str]:
         return ([head + "{"] + [f"{INDENT}{key_text(e.key)}: {expr_text(e.value)}," for e in value.entries]
                 + ["}"])
     return [head + expr_text(value)]
+
+
+def _wrapped_type(head: str, record: ast.RecordType) -> list[str]:
+    """A long record type, one field per line (as `_wrapped` breaks a record value)."""
+    if not record.fields:
+        return [head + type_text(record)]
+    return ([head + "{"] + [f"{INDENT}{key_text(f.name)}: {type_text(f.type)}," for f in record.fields]
+            + ["}"])
 
 
 _STATEMENTS = (ast.TypeDecl, ast.Use, ast.Flow, ast.StateBlock, ast.StateField, ast.InputList, ast.OutputList,

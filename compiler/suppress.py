@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .ast import Span
-from .diagnostics import Diagnostic, Severity, did_you_mean
+from .diagnostics import Diagnostic, Severity, Suggestions, did_you_mean
 
 # Every code this module reports: severity and catalogue title.
 CODES: dict[str, tuple[str, str]] = {
@@ -135,14 +135,33 @@ def _span(comment: Comment, start: int, end: int) -> Span:
                 comment.offset + 1 + start, comment.offset + 1 + max(end, start + 1))
 
 
-def _target_line(comment: Comment, code_lines: set[int], comment_lines: set[int],
-                 last_line: int) -> int:
-    if comment.trailing:
-        return comment.line
-    line = comment.line + 1
-    while line in comment_lines and line not in code_lines and line <= last_line:
-        line += 1
-    return line
+class _Targets:
+    """The line each suppression comment silences: its own line for a
+    trailing comment, else the first line below it that is not only a
+    comment. Remembered for every line walked over, so a block of n comment
+    lines costs n steps, not n * n (20,000 suppressions took 15 s)."""
+
+    def __init__(self, code_lines: set[int], comment_lines: set[int], last_line: int):
+        self.code_lines = code_lines
+        self.comment_lines = comment_lines
+        self.last_line = last_line
+        self.below: dict[int, int] = {}   # line -> the first line from it on that is not only a comment
+
+    def of(self, comment: Comment) -> int:
+        if comment.trailing:
+            return comment.line
+        return self._first_not_comment(comment.line + 1)
+
+    def _first_not_comment(self, line: int) -> int:
+        walked = []
+        while (line not in self.below and line in self.comment_lines
+               and line not in self.code_lines and line <= self.last_line):
+            walked.append(line)
+            line += 1
+        target = self.below.get(line, line)
+        for each in walked:
+            self.below[each] = target
+        return target
 
 
 class _Parser:
@@ -151,8 +170,14 @@ class _Parser:
     def __init__(self, path: str, known: Iterable[str]):
         self.path = path
         self.known = frozenset(known)
+        self._known_index: Suggestions | None = None   # built once, for the first unknown code
         self.codes: list[_Code] = []
         self.problems: list[Diagnostic] = []
+
+    def suggest_code(self, code: str) -> str | None:
+        if self._known_index is None:
+            self._known_index = Suggestions(sorted(self.known))
+        return self._known_index.closest(code)
 
     def _malformed(self, message: str, span: Span, help: str | None = None) -> None:
         self.problems.append(Diagnostic("F902", message, span, Severity.WARNING, self.path,
@@ -217,7 +242,7 @@ class _Parser:
             elif code not in self.known:
                 shape = "" if _CODE_SHAPE.fullmatch(code) else " (codes look like `F201`)"
                 self._malformed(f"unknown diagnostic code `{code}`{shape}", where,
-                                help=did_you_mean(code, self.known))
+                                help=_did_you_mean(self.suggest_code(code)))
             else:
                 self.codes.append(_Code(code, where, target))
 
@@ -247,8 +272,9 @@ def apply_suppressions(diagnostics: Sequence[Diagnostic], text: str,
     parser = _Parser(path, known_codes())
     comment_lines = {c.line for c in comments}
     last_line = text.count("\n") + 1
+    targets = _Targets(code_lines, comment_lines, last_line)
     for comment in candidates:
-        parser.directive(comment, _target_line(comment, code_lines, comment_lines, last_line))
+        parser.directive(comment, targets.of(comment))
 
     by_line: dict[tuple[int, str], list[_Code]] = {}
     for entry in parser.codes:
@@ -274,3 +300,7 @@ def apply_suppressions(diagnostics: Sequence[Diagnostic], text: str,
                     entry.span, Severity.WARNING, path,
                     help="delete it, or move it to the line the diagnostic is reported at"))
     return kept
+
+
+def _did_you_mean(match: str | None) -> str | None:
+    return f"did you mean `{match}`?" if match else None

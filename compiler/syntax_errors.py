@@ -272,18 +272,31 @@ _CHARACTER_HINTS = {
 
 
 def _unexpected_character(error: UnexpectedCharacters, text: str, path: str) -> Diagnostic:
-    char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
-    span = _span_at(text, error.line, error.column, error.pos_in_stream)
+    return _character_at(text, path, error.pos_in_stream, error.line, error.column)
+
+
+def describe_unexpected_character(text: str, path: str, position: int) -> Diagnostic:
+    """F002 (or F003) for the character at ``position``, where no terminal
+    matches and no parse error comes before: what Lark would say, without
+    Lark parsing the text up to it."""
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return _character_at(text, path, position, line, column)
+
+
+def _character_at(text: str, path: str, position: int, line: int, column: int) -> Diagnostic:
+    char = text[position] if position < len(text) else ""
+    span = _span_at(text, line, column, position)
     if char == '"':
-        rest = text[error.pos_in_stream:].split("\n", 1)[0]
+        rest = text[position:].split("\n", 1)[0]
         return Diagnostic("F003", "unterminated string",
-                          _span_at(text, error.line, error.column, error.pos_in_stream, len(rest)),
+                          _span_at(text, line, column, position, len(rest)),
                           Severity.ERROR, path, (),
                           'close the string with `"` on the same line, or use `"""` for text over '
                           "several lines")
     shown = repr(char)[1:-1] if not char.isprintable() or char == "" else char
     hint = _CHARACTER_HINTS.get(char)
-    if char == "|" and text[error.pos_in_stream:error.pos_in_stream + 2] == "||":
+    if char == "|" and text[position:position + 2] == "||":
         hint = "write `or`"
     return Diagnostic("F002", f"unexpected character `{shown}`", span, Severity.ERROR, path, (), hint)
 

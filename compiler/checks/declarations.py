@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable, Sequence
 
 from .. import ast
-from ..diagnostics import DiagnosticSink, Label, did_you_mean
+from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from .context import CheckContext
 
 
@@ -101,12 +101,17 @@ def _repeated_block(sink: DiagnosticSink, code: str, keyword: str,
 def _check_field_list(sink: DiagnosticSink, code: str, keyword: str, refs: Sequence[ast.Ref],
                       fields: Sequence[str], flow: str) -> None:
     seen: dict[str, ast.Span] = {}
+    known = set(fields)
+    suggestions: Suggestions | None = None   # one index for every unknown name of the list
     for ref in refs:
-        if ref.name not in fields:
+        if ref.name not in known:
+            if suggestions is None:
+                suggestions = Suggestions(fields)
+            meant = suggestions.closest(ref.name)
             sink.error(code, f"unknown field `{ref.name}` in `{keyword}`", ref.span,
                        labels=[],
-                       help=did_you_mean(ref.name, fields)
-                       or f"declare `{ref.name}` in the `state` block of flow `{flow}`")
+                       help=f"did you mean `{meant}`?" if meant
+                       else f"declare `{ref.name}` in the `state` block of flow `{flow}`")
         elif ref.name in seen:
             sink.warning("F110", f"field `{ref.name}` is listed twice in `{keyword}`", ref.span,
                          labels=[Label(seen[ref.name], "first listed here")],

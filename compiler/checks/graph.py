@@ -19,6 +19,10 @@ step runs every frontier node, may take any branch of each routing group (or
 none without `otherwise`), fires complete joins, and gives the next frontier.
 Conditions are not evaluated, so two branches whose conditions exclude each
 other across nodes may still be counted together: F204 and F205 are warnings.
+F216 (a `set f =` and a `set f +=` in one superstep) is an error all the same:
+the run would not fail, its result would silently depend on the nodes' names
+(writes apply in name order); where the conditions do exclude each other,
+the finding can be silenced on its line.
 The exploration is exhaustive up to :data:`MAX_STATES` abstract states; past
 that bound the conflicts found so far are kept and F204 (which needs the whole
 space to say "never") is skipped.
@@ -29,10 +33,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import ast
-from ..diagnostics import DiagnosticSink, Label, closest, did_you_mean
-from .components import closure, entry_components, exit_components
+from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
+from .components import closure, entry_components, exit_components, strong_components
 from .context import CheckContext
 
 START, END = "start", "end"
@@ -59,6 +64,8 @@ CODES: dict[str, tuple[str, str]] = {
     "F213": ("error", "static interrupt on `start` or `end`"),
     "F214": ("warning", "node listed twice in a static interrupt"),
     "F215": ("error", "join with a condition"),
+    "F216": ("error", "`=` and `+=` to one field in one superstep"),
+    "F217": ("warning", "join source that loops without the join"),
 }
 
 
@@ -101,7 +108,9 @@ def _always_true(condition: ast.Expr | None) -> bool:
 class _Exploration:
     complete: bool = True
     fired: set[int] = field(default_factory=set)   # indices of joins that fired
-    conflicts: dict[tuple[str, str, str], list[frozenset[str]]] = field(default_factory=dict)
+    # (first, second, field) -> the frontiers leading to a step running both:
+    conflicts: dict[tuple[str, str, str], list[frozenset[str]]] = field(default_factory=dict)  # `=`, `=`
+    mixed: dict[tuple[str, str, str], list[frozenset[str]]] = field(default_factory=dict)      # `=`, `+=`
 
 
 class _FlowCheck:
@@ -120,6 +129,7 @@ class _FlowCheck:
         self._reached: set[str] | None = None
         self._successor_map: dict[str, set[str]] | None = None
         self._options: dict[str, list[frozenset[str]]] = {}
+        self._node_suggestions: dict[bool, Suggestions] = {}
         # Targets of edges dropped for a fault already reported: calling them
         # unreachable as well would report that fault twice.
         self.orphaned: set[str] = set()
@@ -141,6 +151,7 @@ class _FlowCheck:
         self._check_outgoing(unconnected)
         self._check_termination()
         self._check_supersteps()
+        self._check_looping_join_sources()
 
     # ------------------------------------------------------------- edge ends
 
@@ -176,6 +187,15 @@ class _FlowCheck:
             elif sources:
                 self.routes.setdefault(sources[0], []).append(edge)
 
+    def _suggest_node(self, name: str, as_source: bool) -> str | None:
+        """The node (or `start` / `end`) ``name`` is likely a typo of: one
+        index per flow and side, not one per unknown name."""
+        index = self._node_suggestions.get(as_source)
+        if index is None:
+            index = self._node_suggestions[as_source] = Suggestions(
+                [*self.nodes, START if as_source else END])
+        return index.closest(name)
+
     def _valid_ends(self, refs: Sequence[ast.Ref], is_join: bool, as_source: bool) -> list[str]:
         valid = []
         for ref in refs:
@@ -195,8 +215,7 @@ class _FlowCheck:
             elif name in self.nodes or name == (START if as_source else END):
                 valid.append(name)
             else:
-                candidates = list(self.nodes) + [START if as_source else END]
-                meant = closest(name, candidates)
+                meant = self._suggest_node(name, as_source)
                 self.sink.error("F101", f"unknown node `{name}` in an edge", ref.span,
                                 labels=[Label(ref.span, f"not a node of flow `{self.flow.name}`")],
                                 help=f"did you mean `{meant}`?" if meant
@@ -305,10 +324,21 @@ class _FlowCheck:
         if self._reached is None:
             reached = {START}
             queue = deque([START])
+            # A join fires once its last source is reached: count down, not
+            # test every join's sources each time (an 8,000-way join was
+            # 8,000 * 8,000 set tests).
+            missing = [len(j.sources) for j in self.joins]
+            joins_of: dict[str, list[int]] = {}
+            for index, join in enumerate(self.joins):
+                for source in join.sources:
+                    joins_of.setdefault(source, []).append(index)
             while queue:
                 name = queue.popleft()
                 found = [t for e in self.routes.get(name, ()) for t in e.targets]
-                found += [j.target for j in self.joins if j.sources <= reached]
+                for index in joins_of.get(name, ()):
+                    missing[index] -= 1
+                    if missing[index] == 0:
+                        found.append(self.joins[index].target)
                 for target in found:
                     if target != END and target not in reached:
                         reached.add(target)
@@ -408,6 +438,59 @@ class _FlowCheck:
                             notes=notes,
                             help=f"add a conditional exit, e.g. `{chain[-2]} -> end when ...`")
 
+    # --------------------------------------------------- joins over loops
+
+    def _check_looping_join_sources(self) -> None:
+        """F217: a join source on a cycle that does not pass through the
+        join's target. The join counts the source's first pass and fires
+        then; the loop's later passes count toward a next firing. Only the
+        components holding a join's sources are searched again, without its
+        targets."""
+        if not self.joins:
+            return
+        everything = list(self.nodes)
+        succ = {n: self._successors(n) for n in everything}
+        owner: dict[str, int] = {}
+        components = strong_components(everything, succ)
+        for index, component in enumerate(components):
+            for name in component:
+                owner[name] = index
+        by_edge: dict[int, list[_Join]] = {}
+        for join in self.joins:
+            by_edge.setdefault(id(join.edge), []).append(join)
+        for joins in by_edge.values():
+            edge = joins[0].edge
+            targets = {j.target for j in joins}
+            looping = [s for s in joins[0].sources if s in owner and (
+                len(components[owner[s]]) > 1 or s in succ[s])]
+            if not looping:
+                continue
+            region = set().union(*(components[owner[s]] for s in looping)) - targets
+            inner = {n: succ[n] & region for n in region}
+            inner_owner: dict[str, set[str]] = {}
+            for component in strong_components(sorted(region, key=self.order.__getitem__), inner):
+                for name in component:
+                    inner_owner[name] = component
+            target_names = ", ".join(f"`{t}`" for t in sorted(targets, key=self.order.__getitem__))
+            for ref in edge.node.sources:
+                source = ref.name
+                if source not in region or ref.name not in looping:
+                    continue
+                component = inner_owner[source]
+                if len(component) == 1 and source not in inner[source]:
+                    continue
+                looping.remove(source)  # a source named twice: one warning
+                chain = _cycle(source, {n: inner[n] & component for n in component}, self.order)
+                self.sink.warning(
+                    "F217", f"join source `{source}` loops back to itself without the join "
+                    f"firing {target_names}", ref.span,
+                    notes=[f"the loop: `{' -> '.join(chain)}`",
+                           "a join fires once every source has finished since it last fired: "
+                           f"it fires after the first pass of `{source}`, and each later pass "
+                           "counts toward another firing"],
+                    help=f"join the node the loop exits to instead of `{source}`, so the join "
+                         "waits for the loop's last pass")
+
     # ------------------------------------------------------------- supersteps
 
     def _check_supersteps(self) -> None:
@@ -417,18 +500,26 @@ class _FlowCheck:
             # is no join to fire. (Most flows; exploring would cost a state
             # per node.)
             return
-        replaces = {name: _replaced_fields(node) for name, node in self.nodes.items()}
-        explored = self._explore(replaces)
-        for (first, second, field_name), witness in sorted(
-                explored.conflicts.items(),
-                key=lambda item: (self.order[item[0][1]], self.order[item[0][0]], item[0][2])):
-            path = " -> ".join(["start", *("{" + ", ".join(sorted(f)) + "}" for f in witness)])
+        replaces = {name: _written_fields(node, "=") for name, node in self.nodes.items()}
+        appends = {name: _written_fields(node, "+=") for name, node in self.nodes.items()}
+        explored = self._explore(replaces, appends)
+        for (replacer, appender, field_name), witness in self._in_order(explored.mixed):
+            path = _path_text(witness, replacer, appender)
+            self.sink.error(
+                "F216", f"`{replacer}` replaces `{field_name}` while `{appender}` adds to it, "
+                "in one superstep", _set_span(appends[appender][field_name]),
+                labels=[Label(_set_span(replaces[replacer][field_name]),
+                              f"`{replacer}` replaces `{field_name}` here")],
+                notes=[f"for example: {path}",
+                       "writes of one superstep are applied in the order of the nodes' names, "
+                       "so the result would depend on how the nodes are named"],
+                help=f"make both writes `set {field_name} += ...`, or order the nodes with an edge")
+        for (first, second, field_name), witness in self._in_order(explored.conflicts):
+            path = _path_text(witness, first, second)
             self.sink.warning(
                 "F205", f"`{first}` and `{second}` can run in one superstep and both replace "
-                f"`{field_name}`", replaces[second][field_name].field_span
-                if replaces[second][field_name].field_span.line else replaces[second][field_name].span,
-                labels=[Label(_or(replaces[first][field_name].field_span,
-                                  replaces[first][field_name].span),
+                f"`{field_name}`", _set_span(replaces[second][field_name]),
+                labels=[Label(_set_span(replaces[first][field_name]),
                               f"`{first}` also replaces `{field_name}` here")],
                 notes=[f"for example: {path}",
                        "two `set f =` writes in one superstep fail the run; `+=` writes combine"],
@@ -464,7 +555,13 @@ class _FlowCheck:
                         f"of `{source}`")
         return None
 
-    def _explore(self, replaces: Mapping[str, Mapping[str, ast.Set]]) -> _Exploration:
+    def _in_order(self, found: Mapping[tuple[str, str, str], list[frozenset[str]]]
+                  ) -> list[tuple[tuple[str, str, str], list[frozenset[str]]]]:
+        return sorted(found.items(),
+                      key=lambda item: (self.order[item[0][1]], self.order[item[0][0]], item[0][2]))
+
+    def _explore(self, replaces: Mapping[str, Mapping[str, ast.Set]],
+                 appends: Mapping[str, Mapping[str, ast.Set]]) -> _Exploration:
         result = _Exploration()
         options = {name: [o - {END} for o in self._route_options(name)]
                    for name in [START, *self.nodes]}
@@ -480,7 +577,7 @@ class _FlowCheck:
         while queue:
             state = queue.popleft()
             frontier, progress = state
-            self._record_conflicts(state, parent, replaces, result)
+            self._record_conflicts(state, parent, replaces, appends, result)
             fired: set[str] = set()
             next_progress = []
             for index, (join, seen) in enumerate(zip(self.joins, progress)):
@@ -490,8 +587,11 @@ class _FlowCheck:
                     fired.add(join.target)
                     seen = frozenset()
                 next_progress.append(seen)
-            unions: set[frozenset[str]] = {frozenset(fired)}
-            for name in sorted(frontier):
+            # The nodes with one route option all add theirs: one union, not
+            # a copy of the growing set per node (quadratic in a wide fan-out).
+            unions: set[frozenset[str]] = {frozenset(fired).union(
+                *(options[name][0] for name in frontier if len(options[name]) == 1))}
+            for name in sorted(n for n in frontier if len(options[n]) > 1):
                 unions = {u | o for u in unions for o in options[name]}
                 if len(unions) > MAX_NEXT_FRONTIERS:
                     result.complete = False
@@ -508,17 +608,31 @@ class _FlowCheck:
         return result
 
     def _record_conflicts(self, state: tuple[frozenset[str], tuple[frozenset[str], ...]],
-                          parent: Mapping, replaces: Mapping[str, Mapping[str, ast.Set]],
-                          result: _Exploration) -> None:
+                          parent: Mapping[Any, Any], replaces: Mapping[str, Mapping[str, ast.Set]],
+                          appends: Mapping[str, Mapping[str, ast.Set]], result: _Exploration) -> None:
+        """Record, for each field written by two nodes of this step, the first
+        of its replacing nodes with every other writer (not every pair: n
+        writers of one field give n - 1 findings, not n * n)."""
         if len(state[0]) < 2:
             return  # one node alone conflicts with nothing
-        running = sorted(state[0], key=self.order.__getitem__)
-        for i, first in enumerate(running):
-            for second in running[i + 1:]:
-                for field_name in replaces[first].keys() & replaces[second].keys():
-                    key = (first, second, field_name)
-                    if key not in result.conflicts:
-                        result.conflicts[key] = _witness(state, parent)
+        replacers: dict[str, list[str]] = {}
+        appenders: dict[str, list[str]] = {}
+        for name in sorted(state[0], key=self.order.__getitem__):
+            for field_name in replaces[name]:
+                replacers.setdefault(field_name, []).append(name)
+            for field_name in appends[name]:
+                appenders.setdefault(field_name, []).append(name)
+        for field_name, names in replacers.items():
+            # A node that also replaces the field is in F205's pairs already
+            # (and two replacements fail the run whatever is added).
+            adders = [a for a in appenders.get(field_name, ()) if a not in names]
+            pairs = [(result.conflicts, names[0], second) for second in names[1:]]
+            pairs += [(result.mixed, names[0], adder) for adder in adders]
+            if adders:  # the other replacers against the first adder
+                pairs += [(result.mixed, other, adders[0]) for other in names[1:]]
+            for found, first, second in pairs:
+                if (first, second, field_name) not in found:
+                    found[first, second, field_name] = _witness(state, parent)
 
 
 # --------------------------------------------------------------------------
@@ -526,13 +640,33 @@ class _FlowCheck:
 # --------------------------------------------------------------------------
 
 
-def _replaced_fields(node: ast.NodeDecl) -> dict[str, ast.Set]:
-    """The first `set f =` of each field a node may replace."""
+def _written_fields(node: ast.NodeDecl, op: str) -> dict[str, ast.Set]:
+    """The first `set f <op>` of each field a node may write with ``op``."""
     found: dict[str, ast.Set] = {}
     for step in node.all_steps:
-        if isinstance(step, ast.Set) and step.op == "=":
+        if isinstance(step, ast.Set) and step.op == op:
             found.setdefault(step.field, step)
     return found
+
+
+def _set_span(step: ast.Set) -> ast.Span:
+    return _or(step.field_span, step.span)
+
+
+def _path_text(witness: list[frozenset[str]], first: str, second: str) -> str:
+    """`start -> {a} -> {b, c}`: the frontiers to the step running ``first``
+    and ``second``; a wide one is cut short (a 8,000-way fan-out would print
+    8,000 names in every finding)."""
+    def frontier(nodes: frozenset[str], last: bool) -> str:
+        if len(nodes) <= _WIDEST_SHOWN:
+            return "{" + ", ".join(sorted(nodes)) + "}"
+        if last:
+            return "{" + f"{first}, {second} and {len(nodes) - 2} more" + "}"
+        return "{" + f"{len(nodes)} nodes" + "}"
+    return " -> ".join(["start", *(frontier(f, i == len(witness) - 1) for i, f in enumerate(witness))])
+
+
+_WIDEST_SHOWN = 8
 
 
 def _witness(state, parent) -> list[frozenset[str]]:  # type: ignore[no-untyped-def]

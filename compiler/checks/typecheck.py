@@ -27,14 +27,15 @@ them, negative numbers), checked against the field's type.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import bisect
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from .. import ast
 from ..ast import MAX_DEPTH
 from .. import inference as I
 from .. import types as T
-from ..diagnostics import DiagnosticSink, Label, did_you_mean
+from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from . import templates
 from .components import strong_components
 from .context import CheckContext
@@ -241,9 +242,24 @@ class _Scope:
     fields: dict[str, T.FType]               # as narrowed here
     locals: dict[str, _Local] = field(default_factory=dict)
     parent: _Scope | None = None
+    _suggestions: Suggestions | None = None   # built on the first unknown name
 
     def env(self) -> I.Env:
-        return I.Env(fields=self.fields, locals={n: loc.type for n, loc in self.locals.items()})
+        # A view, not a copy: an env is made for every step, and copying
+        # every local each time made a node of n `let`s cost n * n.
+        return I.Env(fields=self.fields, locals=_LocalTypes(self.locals))
+
+    def declare(self, name: str, local: _Local) -> None:
+        self.locals[name] = local
+        if self._suggestions is not None:
+            self._suggestions.add(name)
+
+    def suggest(self, name: str) -> str | None:
+        """The visible name ``name`` is likely a typo of (one index per
+        scope: n unknown names do not each list every name in scope)."""
+        if self._suggestions is None:
+            self._suggestions = Suggestions(self.visible)
+        return self._suggestions.closest(name)
 
     def child(self, env: I.Env | None = None) -> _Scope:
         """A nested block's scope, with the narrowing of ``env`` applied."""
@@ -270,6 +286,27 @@ class _Scope:
     @property
     def visible(self) -> list[str]:
         return [*self.fields, *self.locals]
+
+
+class _LocalTypes(Mapping[str, T.FType]):
+    """The types of a scope's locals, read through to the scope's own dict."""
+
+    __slots__ = ("_locals",)
+
+    def __init__(self, locals: Mapping[str, _Local]):
+        self._locals = locals
+
+    def __getitem__(self, name: str) -> T.FType:
+        return self._locals[name].type
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._locals
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._locals)
+
+    def __len__(self) -> int:
+        return len(self._locals)
 
 
 def _locals_by_node(flow: ast.Flow) -> dict[str, str]:
@@ -317,6 +354,11 @@ class _Names:
         self.other_locals = other_locals
         self.lets = [s for s in node.all_steps if isinstance(s, ast.Let)] if node else []
         self.seen = 0   # lets walked so far, in the order of `self.lets`
+        # Name -> the positions of its `let`s in `self.lets`: an unknown name
+        # is looked up, not searched for among every `let` of the node.
+        self.let_positions: dict[str, list[int]] = {}
+        for position, let in enumerate(self.lets):
+            self.let_positions.setdefault(let.name, []).append(position)
         self.reads: set[int] = set()
 
     def mark_read(self, name: str, scope: _Scope) -> None:
@@ -327,14 +369,16 @@ class _Names:
     def unknown(self, name: str, span: ast.Span, scope: _Scope, in_template: bool) -> bool:
         """Report an unknown name, saying why it is not visible when the node
         declares it elsewhere; always True (the name was explained)."""
-        later = next((let for let in self.lets[self.seen:] if let.name == name), None)
+        positions = self.let_positions.get(name, [])
+        after = bisect.bisect_left(positions, self.seen)
+        later = self.lets[positions[after]] if after < len(positions) else None
         if later is not None:
             self.reads.add(id(later))  # moving the `let` up fixes both: report one fault
             self.sink.error("F121", f"local `{name}` is used before its `let`", span,
                             labels=[Label(_let_span(later), f"`{name}` is declared here, later in the node")],
                             help=f"move `let {name} = ...` above its first use")
             return True
-        earlier = next((let for let in self.lets[:self.seen] if let.name == name), None)
+        earlier = self.lets[positions[0]] if positions and positions[0] < self.seen else None
         if earlier is not None:
             self.reads.add(id(earlier))
             self.sink.error("F130", f"local `{name}` is not visible here", span,
@@ -352,10 +396,10 @@ class _Names:
             else:
                 notes.append(f"`{name}` is a local of node `{owner}`; locals are visible only in "
                              "their own node")
-        suggestion = did_you_mean(name, scope.visible)
-        for local in scope.locals.values():
-            if suggestion == f"did you mean `{local.let.name}`?":
-                self.reads.add(id(local.let))  # a misspelt read: the local is not unused too
+        meant = scope.suggest(name)
+        suggestion = f"did you mean `{meant}`?" if meant else None
+        if meant in scope.locals:
+            self.reads.add(id(scope.locals[meant].let))  # a misspelt read: the local is not unused too
         if notes:
             help = (f"keep the value in a state field: declare `{name}` in `state` and `set` it in "
                     f"node `{owner}`")
@@ -384,11 +428,18 @@ class _FlowCheck:
         self.declared = declared  # every declared type name, resolved or not
         self.other_locals = other_locals
         self.fields: dict[str, T.FType] = {}
+        self._field_suggestions: Suggestions | None = None
         self.field_decls: dict[str, ast.StateField] = {}
         for f in flow.state_fields:
             if f.name not in self.fields:  # a duplicate is F104's; the first counts
                 self.fields[f.name] = T.resolve(f.type, named)
                 self.field_decls[f.name] = f
+
+    def suggest_field(self, name: str) -> str | None:
+        """The field ``name`` is likely a typo of (one index per flow)."""
+        if self._field_suggestions is None:
+            self._field_suggestions = Suggestions(self.fields)
+        return self._field_suggestions.closest(name)
 
     def run(self) -> None:
         for f in self.flow.state_fields:
@@ -526,7 +577,7 @@ class _NodeCheck:
                             help="locals cannot be reassigned: give the second one another name")
             self.silenced.add(id(let))
             return
-        scope.locals[name] = _Local(let, t)
+        scope.declare(name, _Local(let, t))
 
     # ------------------------------------------------------------------ set
 
@@ -544,8 +595,9 @@ class _NodeCheck:
                                 help="`set` writes state fields and locals cannot change: use a new "
                                      f"`let`, or declare `{name}` in `state`")
             else:
+                meant = self.flow.suggest_field(name)
                 self.sink.error("F128", f"unknown field `{name}`", span,
-                                help=did_you_mean(name, self.flow.fields)
+                                help=(f"did you mean `{meant}`?" if meant else None)
                                 or f"declare it in the `state` block: `{name}: T`")
             return
         if step.op == "=":

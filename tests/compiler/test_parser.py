@@ -190,6 +190,34 @@ def test_a_number_json_cannot_hold_is_a_diagnostic():
     assert [(d.code, d.span.column) for d in diagnostics] == [("F010", 29)]
 
 
+def test_an_integer_over_64_bits_is_a_diagnostic_not_a_traceback():
+    # 5,000 digits: Python's int() refuses more than 4,300 (it used to escape as
+    # a ValueError, exit 3); 2**63 is the first value the IR does not hold.
+    for literal in ["9" * 5000, str(2**63)]:
+        _, diagnostics = parse(f"flow f {{ state {{ x: int = {literal} }} }}")
+        assert [d.code for d in diagnostics] == ["F010"]
+        assert "integer" in diagnostics[0].message and len(diagnostics[0].message) < 100
+    module, diagnostics = parse(f"flow f {{ state {{ x: int = {2**63 - 1} }} }}")
+    assert diagnostics == [] and module is not None
+
+
+def test_leading_zeros_do_not_make_an_integer_large():
+    zeros = "0" * 6000
+    module, diagnostics = parse(f"flow f {{ state {{ x: int = {zeros}7 }}\n"
+                                f"node a retry {zeros}2 timeout {zeros}3s {{ set x = 1 }} }}")
+    assert diagnostics == [] and module is not None
+    (field,), (node,) = module.flows[0].state_fields, module.flows[0].nodes
+    assert field.default == ast.Literal(7, field.default.span)
+    assert node.retry == 2 and node.timeout is not None and node.timeout.milliseconds == 3000
+
+
+@pytest.mark.parametrize("options", ["retry " + "9" * 5000, "timeout " + "9" * 5000 + "s",
+                                     "backoff 9999999999999999h retry 1"])
+def test_a_retry_count_or_duration_over_64_bits_is_a_diagnostic(options):
+    _, diagnostics = parse(f"flow f {{ node a {options} {{ fail \"x\" }} }}")
+    assert [d.code for d in diagnostics] == ["F010"]
+
+
 def test_the_language_example_checks_clean_under_strict_and_compiles():
     # LANGUAGE.md's whole example: specs written against it must compile unchanged.
     from fermata.compiler.pipeline import analyze, compile_source
@@ -252,3 +280,58 @@ def test_the_deepest_allowed_tree_goes_through_every_stage():
         ir = compile_source(text, f"{shape}.flow")
         assert format_source(text).text is not None
         compile(emit_python(ir), f"{shape}.py", "exec")  # Python's own nesting limit holds too
+
+
+@given(mutated_texts(_EXAMPLE_TEXTS))
+def test_a_syntax_error_is_described_as_from_the_whole_text(text):
+    # Lark parses only up to the line where the fast path failed (an error
+    # near the top of a large file cost two full parses); what it says must
+    # be what it says from the whole text.
+    import lark
+
+    from fermata.compiler.parser import lark_parser
+    from fermata.compiler.syntax_errors import describe_exception
+
+    try:
+        lark_parser().parse(text)
+    except lark.exceptions.UnexpectedInput as error:
+        assert parse(text, "t.flow")[1] == [describe_exception(error, text, "t.flow")]
+
+
+def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(monkeypatch):
+    from fermata.compiler import parser as parser_module
+
+    seen: list[int] = []
+    real = parser_module.lark_parser()
+
+    class Recording:
+        def parse(self, text: str) -> object:
+            seen.append(len(text))
+            return real.parse(text)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+    monkeypatch.setattr(parser_module, "lark_parser", lambda: Recording())
+    text = "flow f {\n    node a { set x = = 1 }\n" + "    node b { set x = 1 }\n" * 10_000 + "}\n"
+    _, diagnostics = parse(text)
+    assert [d.code for d in diagnostics] == ["F001"] and diagnostics[0].span.line == 2
+    # Lark parsed the first two lines only (and, for its hints, pieces of them).
+    assert seen[0] == len("flow f {\n    node a { set x = = 1 }") and max(seen) < 100
+
+
+def test_a_stray_character_at_the_end_of_a_large_file_needs_no_second_parse(monkeypatch):
+    # Lark used to parse all that came before the character to describe it.
+    from fermata.compiler import parser as parser_module
+
+    def no_lark() -> object:
+        raise AssertionError("Lark was asked")
+
+    monkeypatch.setattr(parser_module, "lark_parser", no_lark)
+    text = "flow f {\n" + "    node b { set x = 1 }\n" * 10_000 + "    node c { set x = 1 $ }\n}\n"
+    _, diagnostics = parse(text)
+    assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("F002", 10_002, 24)]
+    # A parse error before the character is still the one reported (as Lark would).
+    monkeypatch.undo()
+    _, diagnostics = parse("flow f {\n    node a { set x = = 1 }\n    node c { $ }\n}\n")
+    assert [(d.code, d.span.line) for d in diagnostics] == [("F001", 2)]

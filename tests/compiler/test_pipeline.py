@@ -135,6 +135,18 @@ def test_compile_source_raises_with_every_error():
     assert str(error) == "bad.flow:7:13: error[F128]: unknown field `cout` (and 2 more errors)"
 
 
+def test_a_compile_error_is_a_fermata_error():
+    # Issue #11, 13: the README says every error derives from FermataError;
+    # `except FermataError` around `load(...)` let a CompileError through.
+    import fermata.compiler
+    from fermata.runtime import FermataError
+
+    with pytest.raises(FermataError) as caught:
+        compile_source(THREE_ERRORS, "bad.flow")
+    assert isinstance(caught.value, fermata.compiler.CompileError)
+    assert fermata.compiler.CompileError is CompileError  # one class, wherever it is imported from
+
+
 def test_compile_source_raises_on_a_syntax_error():
     with pytest.raises(CompileError) as caught:
         compile_source("flow f {", "t.flow")

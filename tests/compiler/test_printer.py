@@ -72,3 +72,52 @@ def test_long_lists_and_edges_wrap_one_item_per_line():
     assert '        set log += [\n            "item number 0",\n' in printed
     assert "    a -> node_with_a_long_name_0,\n        node_with_a_long_name_1,\n" in printed
     assert all(len(line) <= 100 for line in printed.splitlines())
+
+
+_LONG_RECORD = ('{title: title, summary: "Please review the following document carefully", '
+                'deadline: "tomorrow morning", reviewer: "someone"}')
+
+
+def _printed_node(steps: str) -> list[str]:
+    text = ("flow f {\n    state {\n        title: str = \"\"\n        log: list[str] = []\n    }\n\n"
+            f"    node a {{\n{steps}\n    }}\n\n    start -> a\n    a -> end\n}}\n")
+    printed = print_module(parse_or_raise(text))
+    assert print_module(parse_or_raise(printed)) == printed   # idempotent
+    return printed.splitlines()
+
+
+def test_a_long_interrupt_payload_wraps_as_a_set_value_does():
+    # Issue #11, 12: fmt joined a hand-wrapped payload into one 168-character
+    # line while it wrapped the same record in a `set`.
+    as_set = _printed_node(f"        set log = [{_LONG_RECORD}]\n        let d = {_LONG_RECORD}")
+    as_payload = _printed_node(f"        let d = interrupt review {_LONG_RECORD} expect bool\n"
+                               f"        interrupt notice {_LONG_RECORD}")
+    assert max(map(len, as_payload)) <= 100
+    record_lines = as_set[as_set.index("        let d = {") + 1:]
+    assert as_payload[as_payload.index("        let d = interrupt review {") + 1:][:4] == record_lines[:4]
+    assert "        } expect bool" in as_payload
+    assert "        interrupt notice {" in as_payload
+
+
+def test_a_long_expect_type_and_a_long_type_declaration_wrap_one_field_per_line():
+    fields = ", ".join(f"field_number_{i}: str" for i in range(8))
+    lines = _printed_node(f"        let d = interrupt review expect {{{fields}}}")
+    assert lines[lines.index("        let d = interrupt review expect {") + 1] == "            field_number_0: str,"
+    printed = print_module(parse_or_raise(f"type Long = {{{fields}}}\n"))
+    assert printed.splitlines()[:2] == ["type Long = {", "    field_number_0: str,"]
+    assert max(len(line) for line in lines + printed.splitlines()) <= 100
+
+
+def test_a_long_call_argument_wraps_inside_the_argument_list():
+    lines = _printed_node(f'        call "pkg.mod:fn"(title, {_LONG_RECORD}, extra={_LONG_RECORD})')
+    assert max(map(len, lines)) <= 100
+    at = lines.index('        call "pkg.mod:fn"(')
+    assert lines[at + 1:at + 4] == ["            title,", "            {", "                title: title,"]
+    assert "            extra={" in lines
+
+
+def test_short_payloads_and_arguments_stay_on_one_line():
+    lines = _printed_node('        let d = interrupt review {title: title} expect {ok: bool}\n'
+                          '        call "pkg.mod:fn"(title, {a: 1})')
+    assert "        let d = interrupt review {title: title} expect {ok: bool}" in lines
+    assert '        call "pkg.mod:fn"(title, {a: 1})' in lines

@@ -289,6 +289,97 @@ def test_appends_never_conflict():
     assert codes(text) == []
 
 
+def writes_flow(writes: dict[str, str], edges: str) -> str:
+    """A flow whose nodes write the `log` list as given (`"a": "= [\"a\"]"`)."""
+    nodes = "".join(f"    node {name} {{\n" + "".join(
+        f"        set log {w.strip()}\n" for w in write.split(";")) + "    }\n"
+        for name, write in writes.items())
+    return ("flow f {\n    state {\n        log: list[str] = []\n        ok: bool = true\n    }\n"
+            + nodes + textwrap.indent(textwrap.dedent(edges).strip(), "    ") + "\n}\n")
+
+
+def test_replace_and_append_by_fan_out_siblings_is_an_error():
+    # Issue #11, 7: writes apply in node-name order, so `reset` then `note`
+    # keeps the note and `note` then `reset` loses it: the result depended
+    # on the names and `check --strict` said nothing.
+    text = writes_flow({"note": '+= ["n"]', "reset": '= ["r"]'},
+                       "start -> note, reset\nnote -> end\nreset -> end")
+    d = only(text, "F216")
+    assert d.severity.value == "error"
+    assert d.message == "`reset` replaces `log` while `note` adds to it, in one superstep"
+    assert d.span.line == line_of(text, 'set log += ["n"]')
+    assert d.labels[0].span.line == line_of(text, 'set log = ["r"]')
+    assert "start -> {note, reset}" in d.notes[0]
+
+
+def test_replace_and_append_by_the_sources_of_a_join_is_an_error():
+    text = writes_flow({"a": '= ["a"]', "b": '+= ["b"]', "c": '+= ["c"]', "d": '+= ["d"]'},
+                       "start -> a\nstart -> b\na, b -> c\nc -> d\nd -> end")
+    assert codes(text) == ["F216"]
+    # Nodes at equal depth below two siblings run together as well.
+    text = writes_flow({"p": '+= ["p"]', "q": '+= ["q"]', "a": '= ["a"]', "b": '+= ["b"]'},
+                       "start -> p, q\np -> a\nq -> b\na -> end\nb -> end")
+    assert codes(text) == ["F216"]
+
+
+def test_replace_and_append_in_separate_supersteps_or_branches_is_fine():
+    assert codes(writes_flow({"a": '= ["a"]', "b": '+= ["b"]'},
+                             "start -> a\na -> b\nb -> end")) == []
+    assert codes(writes_flow({"a": '= ["a"]', "b": '+= ["b"]'},
+                             "start -> a when ok\nstart -> b otherwise\na -> end\nb -> end")) == []
+    # One node replacing then appending: its own steps run in order.
+    assert codes(writes_flow({"a": '= ["a"]; += ["a2"]', "b": '+= ["b"]'},
+                             "start -> a, b\na -> end\nb -> end")) == ["F216"]
+    # Two replacements fail the run whatever is added: F205 says it.
+    for a, b in [("a", "b"), ("b", "a")]:
+        assert codes(writes_flow({a: '= ["a"]; += ["a2"]', b: '= ["b"]'},
+                                 "start -> a, b\na -> end\nb -> end")) == ["F205"]
+    assert codes(writes_flow({"a": '= ["a"]; += ["a2"]'}, "start -> a\na -> end")) == []
+
+
+def test_every_node_of_a_mixed_write_is_named_once_not_every_pair():
+    writes = {"a": '= ["a"]', "b": '= ["b"]', "c": '+= ["c"]', "d": '+= ["d"]'}
+    found = run(writes_flow(writes, "start -> a, b, c, d\na -> end\nb -> end\nc -> end\nd -> end"))
+    pairs = sorted((d.code, d.message.split("`")[1], d.message.split("`")[5]) for d in found)
+    assert pairs == [("F205", "a", "log"), ("F216", "a", "c"), ("F216", "a", "d"), ("F216", "b", "c")]
+
+
+def test_a_mixed_write_stops_compiling():
+    from fermata.compiler.diagnostics import CompileError
+    from fermata.compiler.pipeline import compile_source
+
+    text = writes_flow({"note": '+= ["n"]', "reset": '= ["r"]'},
+                       "start -> note, reset\nnote -> end\nreset -> end")
+    with pytest.raises(CompileError, match="F216"):
+        compile_source(text)
+
+
+def test_a_join_source_looping_on_itself_is_a_warning():
+    # Issue #11, 8: the join fires after the loop's first pass.
+    text = flow("start -> a\na -> b, c\nb -> b when ok\nb -> end otherwise\nb, c -> d\nd -> end")
+    d = only(text, "F217")
+    assert d.severity.value == "warning"
+    assert (d.span.line, d.span.column) == (line_of(text, "b, c -> d"), 5)
+    assert d.notes[0] == "the loop: `b -> b`"
+    assert d.message == "join source `b` loops back to itself without the join firing `d`"
+
+
+def test_a_join_source_on_a_longer_loop_is_named_with_its_loop():
+    text = flow("start -> a\na -> b, c\nb -> e\ne -> b when ok\ne -> end otherwise\nb, c -> d\nd -> end",
+                nodes="a b c d e")
+    d = only(text, "F217")
+    assert d.notes[0] == "the loop: `b -> e -> b`"
+
+
+def test_a_loop_through_the_join_is_fine():
+    # The usual round: the join's target decides whether to go again.
+    text = flow("start -> a\na -> b, c\nb, c -> d\nd -> a when ok\nd -> end otherwise")
+    assert codes(text) == []
+    # A source that loops only through the target: fine as well.
+    text = flow("start -> a\na -> b, c\nb, c -> d\nd -> b when ok\nd -> end otherwise")
+    assert "F217" not in codes(text)
+
+
 def test_join_of_alternative_branches_never_fires():
     text = flow("start -> a\na -> b when ok\na -> c otherwise\nb, c -> d\nd -> end", nodes="a b c d")
     d = only(text, "F204")
