@@ -19,6 +19,7 @@ import contextvars
 import inspect
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -478,13 +479,33 @@ class AstBuilder:
             return inspect.cleandoc(text[3:-3])
         try:
             # JSON's escapes are "the usual escapes"; raw tabs are allowed.
-            return str(json.loads(text, strict=False))
+            value = str(json.loads(text, strict=False))
         except json.JSONDecodeError as error:
-            bad = ast.Span(span.line, span.column + error.pos, span.line, span.column + error.pos + 2,
-                           span.start + error.pos, span.start + error.pos + 2)
-            self.sink.error("F004", "invalid escape in string", bad,
-                            help='the escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX')
+            self._bad_escape(span, error.pos, 2, "invalid escape in string")
             return text[1:-1]
+        if not value.isascii() and _LONE_SURROGATE.search(value):
+            # JSON lets `\ud800` stand alone; no UTF-8 text (so no store, no
+            # JSON file, no terminal) can hold it.
+            escape = _LONE_SURROGATE_ESCAPE.search(text)
+            self._bad_escape(span, escape.start() if escape else 0, 6 if escape else len(text),
+                             "a lone surrogate escape is not a character")
+            return text[1:-1]
+        return value
+
+    def _bad_escape(self, span: ast.Span, offset: int, width: int, message: str) -> None:
+        bad = ast.Span(span.line, span.column + offset, span.line, span.column + offset + width,
+                       span.start + offset, span.start + offset + width)
+        self.sink.error("F004", message, bad,
+                        help='the escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX '
+                             "(a character past U+FFFF is a pair: \\ud83d\\ude00)")
+
+
+# A surrogate code point with no partner: in the decoded text, and as the
+# escape that wrote it (a high one not followed by a low one, or a low one
+# not preceded by a high one).
+_LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                                    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 # Binding power and associativity of the binary operators; higher binds

@@ -127,9 +127,11 @@ class StepFailure(FermataError):
         return self
 
     def to_error(self, node: str | None, path: str | None) -> dict[str, Any]:
-        return {"message": self.message, "type": self.type_name, "kind": self.kind,
+        from .values import storable_text  # errors.py is imported by values.py
+
+        return {"message": storable_text(self.message), "type": self.type_name, "kind": self.kind,
                 "node": node, "line": self.line, "column": self.column, "path": path,
-                "traceback": self.traceback}
+                "traceback": None if self.traceback is None else storable_text(self.traceback)}
 
 
 class EvalError(StepFailure):

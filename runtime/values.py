@@ -108,9 +108,10 @@ class NotJSON(Exception):
 class _Fault(Exception):
     """Raised inside :func:`_copy`; each level adds its key on the way out."""
 
-    def __init__(self, value: Any, too_deep: bool = False):
+    def __init__(self, value: Any, too_deep: bool = False, reason: str | None = None):
         self.value = value
         self.too_deep = too_deep
+        self.reason = reason
         self.path: list[str] = []  # innermost first
         self.key_of: str | None = None  # set when a dict key itself is at fault
 
@@ -128,6 +129,8 @@ def json_copy(value: Any, where: str = "the value", max_depth: int | None = None
         if fault.too_deep:
             raise NotJSON(path, fault.value,
                           f"{where} is nested more than {max_depth} levels deep") from None
+        if fault.reason is not None:
+            raise NotJSON(path, fault.value, f"{path} {fault.reason}") from None
         raise NotJSON(path, fault.value) from None
 
 
@@ -136,7 +139,13 @@ def _copy(value: Any, room: int) -> Any:
     # item's path on the way would cost more than the copy. ``room``: levels
     # left (negative: no limit).
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None:
+    if kind is str:
+        # A lone surrogate is a Python str but no UTF-8 text: no store, JSON
+        # file or terminal could hold it (ASCII, the common case, is cheap to see).
+        if value.isascii() or not has_lone_surrogate(value):
+            return value
+        raise _Fault(value, reason="holds a lone surrogate (half of a UTF-16 pair), not text")
+    if kind is int or kind is bool or value is None:
         return value
     if kind is float:
         if math.isfinite(value):
@@ -167,6 +176,23 @@ def _copy(value: Any, room: int) -> Any:
             fault.path.append(f"[{key!r}]")
             raise
     return copied
+
+
+def has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def storable_text(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape (``\\ud800``):
+    messages and tracebacks from user code are stored and printed, never
+    refused."""
+    if text.isascii() or not has_lone_surrogate(text):
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def canonical_json(value: Any) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
-
 from fermata.compiler import ast
 from fermata.compiler.parser import parse, parse_or_raise
 from fermata.compiler.render import render_pretty, render_text
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .strategies import mutated_texts
 
@@ -119,6 +119,11 @@ def test_spans_are_exact_and_one_based():
     assert flow.name_span.column == 6
 
 
+def test_a_surrogate_pair_escape_is_one_character():
+    module, diagnostics = parse('flow f { node a { let s = "\\ud83d\\ude00" } }')
+    assert module is not None and diagnostics == []
+
+
 def test_triple_quoted_docstrings_lose_their_indentation():
     flow = _flow('    """First line.\n\n        Indented detail.\n    """\n    node a {}')
     assert flow.doc == "First line.\n\nIndented detail."
@@ -131,6 +136,8 @@ def test_triple_quoted_docstrings_lose_their_indentation():
     ("flow f { node a { let s = 'x' } }", "F002", 1, 27, "`'`"),
     ('flow f { node a { let s = "abc\n } }', "F003", 1, 27, "unterminated"),
     ('flow f { node a { let s = "a\\qb" } }', "F004", 1, 29, "escape"),
+    ('flow f { node a { let s = "a\\ud800b" } }', "F004", 1, 29, "lone surrogate"),
+    ('flow f { node a { let s = "\\udc00\\ud800" } }', "F004", 1, 28, "lone surrogate"),
     ("flow f { node a retry 2.5 { } }", "F006", 1, 23, "whole number"),
     ("flow f { node a retry 2 retry 3 { } }", "F007", 1, 25, "given twice"),
     ("flow f { state { x: dict[int] } }", "F008", 1, 21, "`dict[...]`"),
@@ -288,7 +295,6 @@ def test_a_syntax_error_is_described_as_from_the_whole_text(text):
     # near the top of a large file cost two full parses); what it says must
     # be what it says from the whole text.
     import lark
-
     from fermata.compiler.parser import lark_parser
     from fermata.compiler.syntax_errors import describe_exception
 

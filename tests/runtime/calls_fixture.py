@@ -115,3 +115,12 @@ def wait_for(key: str) -> str:
     _record("wait_for", key)
     GATES[key].wait(30)
     return key
+
+
+def lone_surrogate() -> str:
+    """A str Python allows and UTF-8 (so JSON text, so any store) does not."""
+    return "half of a pair: \ud800"
+
+
+def boom_with_surrogate() -> None:
+    raise ValueError("cannot decode \udcff")

@@ -177,3 +177,31 @@ def test_an_attempt_abandoned_at_its_timeout_runs_no_further_step(store) -> None
     worker.join(30)
     assert not worker.is_alive()
     assert fx.CALLS["wait_for"] == 1 and fx.CALLS["tick:after"] == 0
+
+
+# ------------------------------------------------------------ lone surrogates (issue #11, point 15)
+
+
+def test_a_lone_surrogate_is_not_a_json_value() -> None:
+    with pytest.raises(NotJSON, match="lone surrogate"):
+        json_copy({"k": ["fine", "\ud800"]})
+    assert json_copy("astral \U0001f600 and é") == "astral \U0001f600 and é"
+
+
+def test_a_call_returning_a_lone_surrogate_fails_its_step_and_the_run_is_stored(tmp_path: Path) -> None:
+    from fermata.runtime.sqlite_store import SqliteStore
+
+    store = SqliteStore(tmp_path / "runs.db")
+    run = make_graph(_one_call_with_args(f"{FX}:lone_surrogate"), store).invoke({}, thread="t")
+    assert run.status == "failed" and "lone surrogate" in run.error["message"]
+    assert SqliteStore(tmp_path / "runs.db").latest("t").status == "failed"
+
+
+def test_an_exception_message_with_a_lone_surrogate_is_stored_escaped(tmp_path: Path) -> None:
+    from fermata.runtime.sqlite_store import SqliteStore
+
+    store = SqliteStore(tmp_path / "runs.db")
+    run = make_graph(_one_call_with_args(f"{FX}:boom_with_surrogate"), store).invoke({}, thread="t")
+    assert run.status == "failed"
+    stored = SqliteStore(tmp_path / "runs.db").latest("t").error
+    assert "cannot decode \\udcff" in stored["message"] and "\\udcff" in stored["traceback"]
