@@ -30,11 +30,13 @@ _Reduce = tuple[int, Callable[[list[Any]], Any] | None, str]
 
 class ParseFailure(Exception):
     """The tables accept no action for a token (or the tokens end early);
-    ``token`` is the token refused (None: the tokens ended)."""
+    ``token`` is the token refused (None: the tokens ended), ``states`` the
+    parser's state stack when it was refused (see :meth:`Driver.accepts`)."""
 
-    def __init__(self, token: Token | None = None):
+    def __init__(self, token: Token | None = None, states: list[int] | None = None):
         super().__init__(token)
         self.token = token
+        self.states = states or []
 
 
 def lalr_tables(parse_table: Any, rules: Sequence[Any], maybe_placeholders: bool,
@@ -98,7 +100,7 @@ class Driver:
                 try:
                     action = actions[state][kind]
                 except KeyError:
-                    raise ParseFailure(token) from None
+                    raise ParseFailure(token, states) from None
                 if action.__class__ is int:
                     state = action  # type: ignore[assignment]
                     push_state(state)
@@ -119,7 +121,34 @@ class Driver:
                 push_value(reduction(children))
                 if state == end_state and kind == END:
                     return values[-1]
-        raise ParseFailure()
+        raise ParseFailure(None, states)
+
+    def accepts(self, states: list[int]) -> set[str]:
+        """The terminals the parser could take next from the state stack
+        ``states`` (a :class:`ParseFailure`'s): each candidate of the top
+        state's row is tried through the reductions it would cause, as Lark's
+        ``InteractiveParser.accepts`` does, so the set is exact where the raw
+        row would list tokens only some reductions allow."""
+        actions, accepted = self.actions, set()
+        for terminal in actions[states[-1]]:
+            if not terminal.isupper():
+                continue   # a nonterminal's goto, not a token
+            stack = list(states)
+            while True:
+                action = actions[stack[-1]].get(terminal)
+                if action is None:
+                    break
+                if action.__class__ is int:
+                    accepted.add(terminal)
+                    break
+                size, _reduction, nonterminal = action  # type: ignore[misc]
+                if size:
+                    del stack[-size:]
+                stack.append(actions[stack[-1]][nonterminal])  # type: ignore[arg-type]
+                if stack[-1] == self.end_state and terminal == END:
+                    accepted.add(terminal)
+                    break
+        return accepted
 
 
 def _passes_child_up(rule: Any, maybe_placeholders: bool) -> bool:

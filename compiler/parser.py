@@ -105,6 +105,12 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
     except ParseFailure as failure:
         # Only the syntax error: what the builder said before it may be a
         # consequence of it, and what follows it was never read.
+        if failure.token is not None and failure.token[0] == END:
+            # The text ended too early: the fast parser knows what it could
+            # have taken, and Lark would re-read the whole (maybe huge) text.
+            from .syntax_errors import describe_end_of_file
+
+            return None, [describe_end_of_file(text, path, driver.accepts(failure.states), tokens[:-1])]
         return None, [_describe_syntax_error(text, path, _failed_at(failure))]
     finally:
         current_parse.reset(reset)

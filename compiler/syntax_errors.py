@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import lark
 from lark.exceptions import (
@@ -140,30 +141,51 @@ def _open_brackets(text: str, upto: int) -> list[_Opener]:
     with what it opened (``node `review```, ``the `if` block``, ``list``)."""
     from .parser import lark_parser
 
-    stack: list[_Opener] = []
-    previous: lark.Token | None = None
-    owner = "block"  # what the next block-opening `{` belongs to
+    tokens: list[Any] = []
     try:
         for token in lark_parser().lex(text):
             if token.start_pos >= upto:
                 break
-            kind = token.type
-            if kind == "NAME" and previous is not None and previous.type in ("FLOW", "NODE"):
-                owner = f"{previous.type.lower()} `{token}`"
-            elif kind in _BLOCK_KEYWORDS:
-                owner = _BLOCK_KEYWORDS[kind]
-            elif kind == "INTERRUPT":
-                owner = "record"  # `interrupt ask {...}`: a `{` after it is a payload
-            if kind == "LBRACE" and owner != "record" and (previous is None or previous.type not in _VALUE_BEFORE):
-                stack.append(_Opener(token, owner))
-                owner = "block"
-            elif kind in _CLOSERS:
-                stack.append(_Opener(token, _BRACKET_NAMES[kind]))
-            elif kind in ("RBRACE", "RPAR", "RSQB") and stack:
-                stack.pop()
-            previous = token
+            tokens.append(token)
     except UnexpectedInput:
         pass  # a bad character after the error: the brackets before it are what count
+    return _brackets_left_open(tokens)
+
+
+class _FastToken(NamedTuple):
+    """The fast lexer's token with the attributes of a ``lark.Token`` that
+    :func:`_brackets_left_open` and a diagnostic's label read."""
+
+    type: str
+    value: str
+    line: int
+    column: int
+    start_pos: int
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _brackets_left_open(tokens: Iterable[Any]) -> list[_Opener]:
+    stack: list[_Opener] = []
+    previous: Any = None
+    owner = "block"  # what the next block-opening `{` belongs to
+    for token in tokens:
+        kind = token.type
+        if kind == "NAME" and previous is not None and previous.type in ("FLOW", "NODE"):
+            owner = f"{previous.type.lower()} `{token}`"
+        elif kind in _BLOCK_KEYWORDS:
+            owner = _BLOCK_KEYWORDS[kind]
+        elif kind == "INTERRUPT":
+            owner = "record"  # `interrupt ask {...}`: a `{` after it is a payload
+        if kind == "LBRACE" and owner != "record" and (previous is None or previous.type not in _VALUE_BEFORE):
+            stack.append(_Opener(token, owner))
+            owner = "block"
+        elif kind in _CLOSERS:
+            stack.append(_Opener(token, _BRACKET_NAMES[kind]))
+        elif kind in ("RBRACE", "RPAR", "RSQB") and stack:
+            stack.pop()
+        previous = token
     return stack
 
 
@@ -243,12 +265,10 @@ def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnost
     # is the raw LALR row, which holds every token that may follow anywhere.
     expected = getattr(error, "accepts", None) or getattr(error, "expected", None) or set()
     words = _expected_words(expected, opener)
-    labels = [Label(_span_at(text, opener.token.line, opener.token.column, opener.token.start_pos),
-                    f"{opener.what} opened here")] if opener else []
-    hint = None if at_end else _hint(error, text)
+    labels = _opened_here(opener)
     if at_end:
-        return Diagnostic("F005", f"unexpected end of file: expected {_join(words)}", _eof_span(text),
-                          Severity.ERROR, path, tuple(labels), hint)
+        return _end_of_file(path, text, words, labels)
+    hint = _hint(error, text)
     assert token is not None
     found = describe_found(token)
     if hint is None and str(token) in KEYWORDS and "NAME" in expected:
@@ -257,6 +277,30 @@ def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnost
                 token.end_column or token.column + 1, token.start_pos, token.end_pos or token.start_pos + 1)
     return Diagnostic("F001", f"unexpected {found}: expected {_join(words)}", span, Severity.ERROR, path,
                       tuple(labels), hint)
+
+
+def describe_end_of_file(text: str, path: str, accepts: set[str], tokens: Iterable[Any]) -> Diagnostic:
+    """F005 from the fast parser's own account: the terminals it could have
+    taken (:meth:`Driver.accepts`) and the tokens it read (``(type, text,
+    span)``). Exactly what Lark's exception gives (a test holds the two
+    equal), without Lark parsing and lexing the whole text again: on a large
+    file that is seconds."""
+    stack = _brackets_left_open(_FastToken(kind, value, span.line, span.column, span.start)
+                                for kind, value, span in tokens)
+    opener = stack[-1] if stack else None
+    return _end_of_file(path, text, _expected_words(accepts, opener), _opened_here(opener))
+
+
+def _opened_here(opener: _Opener | None) -> list[Label]:
+    if opener is None:
+        return []
+    token = opener.token
+    return [Label(_span_at("", token.line, token.column, token.start_pos), f"{opener.what} opened here")]
+
+
+def _end_of_file(path: str, text: str, words: list[str], labels: list[Label]) -> Diagnostic:
+    return Diagnostic("F005", f"unexpected end of file: expected {_join(words)}", _eof_span(text),
+                      Severity.ERROR, path, tuple(labels), None)
 
 
 _CHARACTER_HINTS = {

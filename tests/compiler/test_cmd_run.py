@@ -957,11 +957,14 @@ def test_a_lone_surrogate_from_user_code_is_printed_escaped(cli, tmp_path: Path)
         RAISING_MODULE.replace('"bad: " + text', '"bad: \\ud800 " + text'), encoding="utf-8")
     (tmp_path / "raising.flow").write_text(RAISING_FLOW.replace("fermata_cli_raising", "fermata_cli_surrogate"),
                                            encoding="utf-8")
-    for json_flag in ((), ("--json",)):
-        result = cli("run", str(tmp_path / "raising.flow"), "--store", "memory:", *json_flag,
-                     "--input", '{"text": "x"}')
-        assert result.code == 1, result.err
-        assert "bad: \\ud800 x" in result.out
+    # The run records the message with the surrogate written as its escape
+    # (no store could hold it raw): text shows that escape, JSON the same text.
+    result = cli("run", str(tmp_path / "raising.flow"), "--store", "memory:", "--input", '{"text": "x"}')
+    assert result.code == 1, result.err
+    assert "bad: \\ud800 x" in result.out
+    result = cli("run", str(tmp_path / "raising.flow"), "--store", "memory:", "--json", "--input", '{"text": "x"}')
+    assert result.code == 1, result.err
+    assert "bad: \\ud800 x" in json.loads(result.out)["error"]["message"]
 
 
 # --------------------------------------------------------------------------

@@ -304,6 +304,54 @@ def test_a_syntax_error_is_described_as_from_the_whole_text(text):
         assert parse(text, "t.flow")[1] == [describe_exception(error, text, "t.flow")]
 
 
+@pytest.mark.parametrize("index", range(len(_EXAMPLE_TEXTS)))
+def test_a_text_cut_short_is_described_as_lark_describes_it(index):
+    # The end of the file is described from the fast parser's own state
+    # (what it could take next, the brackets left open), not by Lark parsing
+    # the text again: every cut of every example, at each line and inside
+    # each line, must read exactly as Lark's account of it.
+    import lark
+    from fermata.compiler.parser import lark_parser
+    from fermata.compiler.syntax_errors import describe_exception
+
+    text = _EXAMPLE_TEXTS[index]
+    cuts = sorted({i for i, c in enumerate(text) if c == "\n"} | set(range(0, len(text), 7)))
+    described = 0
+    for cut in cuts:
+        prefix = text[:cut]
+        try:
+            lark_parser().parse(prefix)
+        except lark.exceptions.UnexpectedEOF as error:
+            expected = describe_exception(error, prefix, "t.flow")
+        except lark.exceptions.UnexpectedToken as error:
+            if error.token.type != "$END":
+                continue
+            expected = describe_exception(error, prefix, "t.flow")
+        except lark.exceptions.UnexpectedInput:
+            continue
+        else:
+            continue
+        assert parse(prefix, "t.flow")[1] == [expected], repr(prefix[-60:])
+        described += 1
+    assert described > 10
+
+
+def test_a_text_cut_short_is_described_without_lark_parsing_it(monkeypatch):
+    from fermata.compiler import parser as parser_module
+
+    class NoLark:
+        def parse(self, text: str) -> object:
+            raise AssertionError("Lark was asked to parse")
+
+        def lex(self, text: str) -> object:
+            raise AssertionError("Lark was asked to lex")
+
+    monkeypatch.setattr(parser_module, "lark_parser", lambda: NoLark())
+    module, diagnostics = parse("flow f {\n  node a {\n    set x = 1\n", "t.flow")
+    assert module is None and diagnostics[0].code == "F005"
+    assert "`}` to close node `a` opened at line 2" in diagnostics[0].message
+
+
 def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(monkeypatch):
     from fermata.compiler import parser as parser_module
 
