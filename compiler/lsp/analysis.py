@@ -28,6 +28,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from fermata.spec.call_policy import CallPolicy
+
 from .. import ast
 from .. import inference as I
 from .. import types as T
@@ -199,7 +201,8 @@ def _end(span: ast.Span) -> Point:
 
 
 def analyze_document(text: str, uri: str, path: str, version: int | None = None,
-                     encoding: str = UTF16, previous: DocumentAnalysis | None = None) -> DocumentAnalysis:
+                     encoding: str = UTF16, previous: DocumentAnalysis | None = None,
+                     call_policy: CallPolicy | None = None) -> DocumentAnalysis:
     """Diagnostics and index of one document version; never raises for any text.
 
     With ``previous`` (the analysis of the version before), an edit inside
@@ -207,15 +210,15 @@ def analyze_document(text: str, uri: str, path: str, version: int | None = None,
     if previous is not None and previous.lines.encoding == encoding:
         from .incremental import reanalyze
 
-        updated = reanalyze(previous, text, version)
+        updated = reanalyze(previous, text, version, call_policy)
         if updated is not None:
             return updated
-    analysis: Analysis = analyze(text, path)
+    analysis: Analysis = analyze(text, path, call_policy=call_policy)
     module, recovered = analysis.module, False
     if module is None and _is_syntax_error(analysis.diagnostics):
         fixed = repair(text)
         if fixed is not None:
-            again = analyze(fixed.text, path)
+            again = analyze(fixed.text, path, call_policy=call_policy)
             if again.module is not None:
                 module, recovered = again.module, True
                 seen = {(d.code, d.span) for d in analysis.diagnostics}

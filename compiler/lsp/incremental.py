@@ -27,6 +27,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from fermata.spec.call_policy import CallPolicy
+
 from .. import ast
 from ..parser import parse
 from ..pipeline import _without_cycle_collection, analyze_parsed
@@ -68,7 +70,8 @@ def common_suffix(a: str, b: str, limit: int) -> int:
     return low
 
 
-def reanalyze(previous: DocumentAnalysis, text: str, version: int | None) -> DocumentAnalysis | None:
+def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
+              call_policy: CallPolicy | None = None) -> DocumentAnalysis | None:
     """The analysis of ``text`` from ``previous`` by re-parsing one node, or
     None when the edit is not of that kind."""
     module = previous.analysis.module
@@ -98,7 +101,7 @@ def reanalyze(previous: DocumentAnalysis, text: str, version: int | None) -> Doc
     new_flow = replace(flow, members=tuple(new_node if m is node else m for m in flow.members))
     new_module = ast.Module(tuple(new_flow if i is flow else i for i in module.items), module.comments,
                             module.span)
-    analysis = analyze_parsed(text, previous.analysis.path, new_module)
+    analysis = analyze_parsed(text, previous.analysis.path, new_module, call_policy)
     with _without_cycle_collection():
         return _reindex(previous, text, version, analysis, flow, new_flow, node, new_node)
 

@@ -63,8 +63,9 @@ class FermataServer(LanguageServer):
         cached = self.analyses.get(uri)
         if cached is not None and cached.version == document.version and cached.text == document.source:
             return cached
+        config = self.configs.get(uri)
         doc = analyze_document(document.source, uri, _display_path(uri), document.version, self.encoding(),
-                               previous=cached)
+                               previous=cached, call_policy=config.call_policy if config else None)
         self.analyses[uri] = doc
         if doc.module is not None:
             self.last_indexed[uri] = doc

@@ -155,22 +155,41 @@ def test_document_symbols_nest_fields_and_nodes_under_their_flow():
 def test_each_workspace_folder_reads_its_own_pyproject(tmp_path: Path):
     outer, inner = tmp_path / "outer", tmp_path / "outer" / "inner"
     (inner / "flows").mkdir(parents=True)
-    (outer / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = ["a.*"]\n')
-    (inner / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = ["b.*"]\n')
-    in_inner = project_config(inner / "flows" / "x.flow", [outer, inner])
-    assert in_inner.call_allow == ("b.*",) and in_inner.allows("b.m:f") and not in_inner.allows("a.m:f")
+    (outer / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = ["a"]\n')
+    (inner / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = ["b"]\n')
+    in_inner = project_config(inner / "flows" / "x.flow", [outer, inner]).call_policy
+    assert in_inner.refusal("b.m:f") is None and in_inner.refusal("a.m:f") is not None
     # A folder without a pyproject does not look above its workspace folder.
-    (tmp_path / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = ["c.*"]\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = ["c"]\n')
     lone = tmp_path / "lone"
     lone.mkdir()
-    assert project_config(lone / "x.flow", [lone]).call_allow is None
+    assert project_config(lone / "x.flow", [lone]).source is None
 
 
-def test_a_malformed_configuration_is_no_configuration(tmp_path: Path):
+def test_a_pyproject_without_a_fermata_table_is_passed_over_as_check_does(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = ["a"]\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "pyproject.toml").write_text('[project]\nname = "pkg"\n')
+    config = project_config(tmp_path / "pkg" / "x.flow", [tmp_path])
+    assert config.source == tmp_path / "pyproject.toml"
+
+
+def test_a_malformed_configuration_keeps_the_default_policy_and_says_why(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text("[tool.fermata\n")
-    assert project_config(tmp_path / "x.flow", [tmp_path]).call_allow is None
-    (tmp_path / "pyproject.toml").write_text('[tool.fermata]\ncall-allow = "a.*"\n')
-    assert project_config(tmp_path / "x.flow", [tmp_path]).call_allow is None
+    config = project_config(tmp_path / "x.flow", [tmp_path])
+    assert config.problem is not None and config.call_policy.refusal("refunds:pay") is None
+    (tmp_path / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = "a"\n')
+    config = project_config(tmp_path / "x.flow", [tmp_path])
+    assert "must be a list" in (config.problem or "")
+
+
+def test_the_configured_call_policy_gives_the_f452_check_gives(tmp_path: Path):
+    (tmp_path / "pyproject.toml").write_text('[tool.fermata.calls]\nallow = ["refunds"]\n')
+    policy = project_config(tmp_path / "x.flow", [tmp_path]).call_policy
+    text = 'flow f {\n    node a {\n        call "billing.api:charge"()\n    }\n    start -> a\n    a -> end\n}\n'
+    codes = [d.code for d in analyze_document(text, "u", "x", call_policy=policy).analysis.diagnostics]
+    assert codes == ["F452"]
+    assert [d.code for d in analyze_document(text, "u", "x").analysis.diagnostics] == []
 
 
 # ---------------------------------------------------------------------- hover
