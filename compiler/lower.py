@@ -15,12 +15,12 @@ import hashlib
 import json
 from typing import Any, Iterable, Mapping
 
+from fermata.spec.ir import IR_VERSION
+
 from . import ast
 from . import inference as I
 from . import types as T
 from .checks.steps import interrupt_of
-
-IR_VERSION = 1
 
 PRIMITIVE_SCHEMAS: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},

@@ -26,14 +26,13 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-
 from fermata.runtime.flow import ir_hash  # the hash a run pins, computed one way only
+from fermata.spec.ir import IR_VERSION
 
 from . import linemap
 from .literals import INDENT, WIDTH, docstring, py_literal, py_string
 from .pytypes import flow_types
 
-IR_VERSION = 1
 _LINE_MAP_SLOT = "\x00LINE_MAP\x00"
 
 # Every key each IR construct may hold (spec/IR.md). A key outside these
