@@ -23,6 +23,8 @@ from pathlib import PurePosixPath
 from typing import Any, Iterable, Mapping, Sequence, TextIO
 from urllib.parse import quote
 
+from fermata.spec.version import fermata_version as _version
+
 from .diagnostics import Diagnostic, Severity
 
 # A tab is drawn as this many spaces in the source line and under it alike, so
@@ -369,14 +371,6 @@ def render_sarif(diagnostics: Sequence[Diagnostic], rules: Iterable[Mapping[str,
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("fermata")
-    except Exception:  # noqa: BLE001 - a source tree without metadata
-        return "0+unknown"
 
 
 # --------------------------------------------------------------------------
