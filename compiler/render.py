@@ -268,13 +268,16 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
 # --------------------------------------------------------------------------
 
 
-def _github_data(text: str) -> str:
-    # The runner's own escaping (toolkit's escapeData / escapeProperty).
+def github_data(text: str) -> str:
+    """``text`` escaped for a workflow command's message (also used by
+    ``fermata replay --format github``): the runner's own escaping, the
+    Actions toolkit's escapeData."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _github_property(text: str) -> str:
-    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
+def github_property(text: str) -> str:
+    """``text`` escaped for a workflow command's property (toolkit's escapeProperty)."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render_github(diagnostics: Sequence[Diagnostic]) -> str:
@@ -291,8 +294,8 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
                       ("endLine", str(d.span.end_line)), ("endColumn", str(d.span.end_column))]
         props.append(("title", d.code))
         message = d.message + (f"\nhelp: {d.help}" if d.help else "")
-        rendered = ",".join(f"{key}={_github_property(value)}" for key, value in props)
-        out.append(f"::{command} {rendered}::{_github_data(message)}\n")
+        rendered = ",".join(f"{key}={github_property(value)}" for key, value in props)
+        out.append(f"::{command} {rendered}::{github_data(message)}\n")
     return "".join(out)
 
 
