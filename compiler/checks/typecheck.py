@@ -1,10 +1,12 @@
 """Names and types: every expression, step, default and declared type of a
 module is checked against LANGUAGE.md's "Typing rules".
 
-Codes F120–F139 (names), F300–F319 (types) and F430–F439 (templates), listed
-in :data:`CODES`. Inference itself lives in ``compiler/types.py`` (lowering
-uses the same code silently); this pass walks the module, keeps track of
-what is in scope, and explains names that are not.
+Codes F120–F139 (names), F300–F319 (types) and F430–F439 (templates,
+reported by ``checks/templates.py`` on this pass's behalf). The types are in
+``compiler/types.py``; inference and the built-in functions in
+``compiler/inference.py`` (lowering runs the same inference, silently). This
+pass walks the module, keeps track of what is in scope, and explains names
+that are not.
 
 Scoping, as this pass enforces it:
 
@@ -89,7 +91,6 @@ def check(context: CheckContext) -> None:
     sink, module = context.sink, context.module
     declarations = _TypeDeclarations(sink, module.types)
     named = declarations.resolve()
-    context.cache["typecheck.named"] = named
     for flow in module.flows:
         _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow)).run()
 

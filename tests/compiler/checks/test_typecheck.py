@@ -395,14 +395,6 @@ def test_one_fault_gives_one_error():
 # ------------------------------------------------------------ the whole thing
 
 
-def test_named_types_are_shared_through_the_context():
-    module, _ = parse(flow("set count = 1"), "t.flow")
-    assert module is not None
-    context = CheckContext(module, DiagnosticSink())
-    typecheck.check(context)
-    assert str(context.cache["typecheck.named"]["Decision"]) == "Decision"
-
-
 @pytest.mark.parametrize("path", sorted((REPO / "examples").glob("*.flow")), ids=lambda p: p.name)
 def test_examples_are_clean_and_still_lower(path: Path):
     text = path.read_text(encoding="utf-8")
