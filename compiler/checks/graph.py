@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import ast
+from .. import ast, codes
 from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from .components import closure, entry_components, exit_components, strong_components
 from .context import CheckContext
@@ -46,27 +46,7 @@ MAX_NEXT_FRONTIERS = 1024
 
 
 # Every code this pass reports: severity and catalogue title.
-CODES: dict[str, tuple[str, str]] = {
-    "F101": ("error", "unknown node"),
-    "F200": ("error", "no edge from `start`"),
-    "F201": ("error", "node unreachable from `start`"),
-    "F202": ("error", "node with no outgoing edge"),
-    "F203": ("error", "cycle that never reaches `end`"),
-    "F204": ("warning", "join whose sources never all run"),
-    "F205": ("warning", "two nodes of one superstep replace the same field"),
-    "F206": ("error", "edge leaving `end`"),
-    "F207": ("error", "edge into `start`"),
-    "F208": ("error", "`start` or `end` in a join"),
-    "F209": ("error", "node mixing conditional and unconditional edges"),
-    "F210": ("error", "`otherwise` repeated or not last"),
-    "F211": ("warning", "branch after an always-true condition"),
-    "F212": ("warning", "routing group without `otherwise`"),
-    "F213": ("error", "static interrupt on `start` or `end`"),
-    "F214": ("warning", "node listed twice in a static interrupt"),
-    "F215": ("error", "join with a condition"),
-    "F216": ("error", "`=` and `+=` to one field in one superstep"),
-    "F217": ("warning", "join source that loops without the join"),
-}
+CODES = codes.reported_by(codes.GRAPH)  # the registry's view: compiler/codes.py
 
 
 def check(context: CheckContext) -> None:

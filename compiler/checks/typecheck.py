@@ -33,6 +33,7 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from .. import codes
 from .. import ast
 from ..ast import MAX_DEPTH
 from .. import inference as I
@@ -44,38 +45,7 @@ from .context import CheckContext
 
 # Every code this pass reports (with those ``inference.Inferer`` reports for it):
 # severity and catalogue title.
-CODES: dict[str, tuple[str, str]] = {
-    "F120": ("error", "unknown name"),
-    "F121": ("error", "local used before its `let`"),
-    "F122": ("error", "local declared twice"),
-    "F123": ("error", "`let` named like a state field"),
-    "F124": ("warning", "unused local"),
-    "F125": ("error", "unknown function"),
-    "F126": ("error", "unknown type"),
-    "F127": ("error", "recursive type"),
-    "F128": ("error", "`set` of an unknown field"),
-    "F129": ("error", "unknown record field"),
-    "F130": ("error", "local used outside its `if` branch"),
-    "F131": ("error", "type declared with a built-in type's name"),
-    "F132": ("error", "field named twice in a record"),
-    "F300": ("error", "value does not match the field's type"),
-    "F301": ("error", "condition is not `bool`"),
-    "F302": ("error", "operator applied to values it does not take"),
-    "F303": ("error", "`+=` on a field that cannot grow"),
-    "F304": ("error", "`+=` with a value of the wrong type"),
-    "F305": ("error", "wrong number of arguments"),
-    "F306": ("error", "argument of the wrong type"),
-    "F307": ("error", "field or index read from a value that may be null"),
-    "F308": ("error", "field or index read from a value that has none"),
-    "F309": ("error", "index of the wrong type"),
-    "F310": ("error", "default does not match the field's type"),
-    "F311": ("error", "default is not a constant"),
-    "F312": ("error", "`fail` message is not a `str`"),
-    "F313": ("warning", "`??` on a value that is never null"),
-    "F430": ("error", "template does not parse"),
-    "F431": ("error", "unknown name in a template"),
-    "F432": ("error", "unknown filter or test in a template"),
-}
+CODES = codes.reported_by(codes.TYPES)  # the registry's view: compiler/codes.py
 
 _APPEND_RULE = "`+=` appends to lists, adds to numbers, concatenates strings and merges maps"
 
