@@ -37,7 +37,7 @@ from typing import Any
 
 from .. import ast, codes
 from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
-from .components import closure, entry_components, exit_components, strong_components
+from .components import closure, entry_components, exit_components, shortest_cycle, strong_components
 from .context import CheckContext
 
 START, END = "start", "end"
@@ -405,7 +405,7 @@ class _FlowCheck:
                 stuck_predecessors[target].add(name)
         for component in exit_components(stuck, succ):
             name = min(component, key=self.order.__getitem__)
-            chain = _cycle(name, {n: succ[n] & component for n in component}, self.order)
+            chain = shortest_cycle(name, {n: succ[n] & component for n in component}, self.order.__getitem__)
             into = sorted(closure(component, stuck_predecessors) - component, key=self.order.__getitem__)
             notes = ["no edge leaves the cycle, so the run loops until its step limit"]
             if into:
@@ -460,7 +460,7 @@ class _FlowCheck:
                 if len(component) == 1 and source not in inner[source]:
                     continue
                 looping.remove(source)  # a source named twice: one warning
-                chain = _cycle(source, {n: inner[n] & component for n in component}, self.order)
+                chain = shortest_cycle(source, {n: inner[n] & component for n in component}, self.order.__getitem__)
                 self.sink.warning(
                     "F217", f"join source `{source}` loops back to itself without the join "
                     f"firing {target_names}", ref.span,
@@ -664,24 +664,6 @@ def _dedupe(options: Iterable[frozenset[str]]) -> list[frozenset[str]]:
 
 
 _NONE: frozenset[str] = frozenset()
-
-
-def _cycle(name: str, succ: Mapping[str, Set[str]], order: Mapping[str, int]) -> list[str]:
-    """The shortest cycle from ``name`` back to itself, as a chain of names."""
-    previous: dict[str, str] = {}
-    queue = deque([name])
-    while queue:
-        current = queue.popleft()
-        for following in sorted(succ[current], key=order.__getitem__):
-            if following == name:
-                chain = [current]
-                while chain[-1] != name:
-                    chain.append(previous[chain[-1]])
-                return [name, *reversed(chain[:-1]), name] if current != name else [name, name]
-            if following not in previous:
-                previous[following] = current
-                queue.append(following)
-    return [name, name]
 
 
 def _or(primary: ast.Span, fallback: ast.Span) -> ast.Span:

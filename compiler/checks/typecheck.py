@@ -40,7 +40,7 @@ from .. import inference as I
 from .. import types as T
 from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from . import templates
-from .components import strong_components
+from .components import shortest_cycle, strong_components
 from .context import CheckContext
 
 # Every code this pass reports (with those ``inference.Inferer`` reports for it):
@@ -168,7 +168,7 @@ class _TypeDeclarations:
             if len(component) == 1 and first not in graph[first]:
                 continue
             cyclic.update(component)
-            chain = _cycle_from(first, graph, set(component))
+            chain = shortest_cycle(first, {n: [s for s in graph[n] if s in members] for n in members})
             ref = next(r for r in self.refs(first) if r.name == chain[1])
             decl = self.decls[first]
             self.sink.error(
@@ -178,21 +178,6 @@ class _TypeDeclarations:
                 notes=["a type compiles to a JSON Schema, which must be finite here"],
                 help="break the cycle with `any` for the nested part, e.g. `children: list[any]`")
         return cyclic
-
-
-def _cycle_from(start: str, graph: Mapping[str, list[str]], within: set[str]) -> list[str]:
-    """The shortest chain ``start -> ... -> start`` inside one component."""
-    paths = {start: [start]}
-    queue = [start]
-    while queue:
-        name = queue.pop(0)
-        for succ in graph[name]:
-            if succ == start:
-                return paths[name] + [start]
-            if succ in within and succ not in paths:
-                paths[succ] = paths[name] + [succ]
-                queue.append(succ)
-    return [start, start]  # unreachable for a real cycle
 
 
 # --------------------------------------------------------------------------
