@@ -65,6 +65,14 @@ def check(context: CheckContext) -> None:
         _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow)).run()
 
 
+def resolve_named_types(decls: Iterable[ast.TypeDecl]) -> dict[str, T.FType]:
+    """The types ``type`` declarations name, resolved in dependency order
+    (linear: one pass over the strongly connected components); names on a
+    cycle or nested too deeply are left out, so references read them as
+    ``any``. What this pass checks with, and what lowering uses, silently."""
+    return _TypeDeclarations(DiagnosticSink(), decls).resolve()
+
+
 def named_types(module: ast.Module) -> dict[str, T.FType]:
     """The resolved `type` declarations of ``module``, as the checker sees
     them (for tools: the language server's hover and completion); what
