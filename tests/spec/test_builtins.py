@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from fermata.compiler import ast, inference
 from fermata.compiler.parser import parse_or_raise
 from fermata.runtime import expressions

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from fermata.compiler import ast
 from fermata.compiler.diagram import expr_to_text
 from fermata.compiler.lower import _ExprLowering
