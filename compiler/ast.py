@@ -30,10 +30,6 @@ class Span(NamedTuple):
     start: int = 0
     end: int = 0
 
-    @staticmethod
-    def point(line: int, column: int, offset: int = 0) -> "Span":
-        return Span(line, column, line, column + 1, offset, offset + 1)
-
     def cover(self, other: "Span") -> "Span":
         """The smallest span holding both ``self`` and ``other``."""
         first, last = (self, other) if self <= other else (other, self)
@@ -53,9 +49,6 @@ class Node:
     """Base of every tree node: child iteration and a readable dump."""
 
     span: Span
-
-    def children(self) -> Iterator["Node"]:
-        return iter(self.child_list())
 
     def child_list(self) -> list["Node"]:
         """The nodes directly below this one, in source order."""

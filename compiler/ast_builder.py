@@ -27,6 +27,7 @@ from . import ast
 from .ast import MAX_DEPTH
 from .diagnostics import DiagnosticSink, Label
 from .lexer import Token
+from .syntax import operators
 
 GENERIC_TYPES = ("list", "map")
 NODE_OPTIONS = ("retry", "backoff", "timeout")
@@ -508,17 +509,9 @@ _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-
                                     r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-# Binding power and associativity of the binary operators; higher binds
-# tighter. Comparisons do not associate: `a < b < c` is an error.
-_BINARY: dict[str, tuple[int, str]] = {
-    "or": (1, "left"), "and": (2, "left"),
-    "==": (4, "none"), "!=": (4, "none"), "<": (4, "none"), "<=": (4, "none"), ">": (4, "none"),
-    ">=": (4, "none"), "in": (4, "none"),
-    "??": (5, "right"), "+": (6, "left"), "-": (6, "left"), "*": (7, "left"), "/": (7, "left"),
-    "%": (7, "left"),
-}
-# A prefix operator's operand takes the binary operators binding tighter than it.
-_PREFIX = {"not": 3, "-": 8}
+# Binding power and associativity: compiler/syntax/operators.py.
+_BINARY = operators.BINARY
+_PREFIX = operators.PREFIX
 
 
 class _Climber:

@@ -2,16 +2,15 @@
 
 Two sources describe each code and must agree:
 
-- the ``CODES`` table of the module that reports it (each check pass in
-  ``checks/``, ``syntax_errors.py`` for F0xx, ``suppress.py`` for F9xx):
-  ``{code: (severity, title)}``;
+- its line in the one registry of codes, ``codes.py``: severity, title and
+  family (the module that reports it);
 - its fixture ``spec/diagnostics/<CODE>.flow``, a small failing spec whose
   header comment gives ``code``, ``title``, ``severity`` and ``fix``, and
   whose ``# <- CODE`` marker (or ``# line: N`` header) gives the line the
   diagnostic is reported at.
 
-:func:`load_catalogue` merges them (the reporting module wins where they
-disagree, since that is what users see) and :func:`catalogue_problems` lists
+:func:`load_catalogue` merges them (the registry wins where they disagree,
+since it is what users see) and :func:`catalogue_problems` lists
 every disagreement, for the tests. ``spec/diagnostics.md`` is generated from
 this by ``scripts/gen_diagnostics_md.py``; :func:`rules_for_sarif` gives the
 same entries to SARIF readers.
@@ -19,23 +18,18 @@ same entries to SARIF readers.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
-from types import ModuleType
 from typing import Any
+
+from .codes import CODES, reported_by
 
 # Absolute, as SARIF requires of `helpUri`; one place to change with the
 # project's public address (README's pre-commit section uses the same).
 DOCS_URI = "https://example.com/your-mirror/fermata/blob/main/spec/diagnostics.md"
-
-# Modules outside `checks/` that report codes; each may not exist yet, or
-# may not have a table (then its codes come from fixtures only).
-_OTHER_MODULES = ("syntax_errors", "suppress", "resolve")
 
 _HEADER_LINE = re.compile(r"#\s*([a-z_]+):\s?(.*?)\s*$")
 
@@ -99,29 +93,14 @@ def fixtures() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------
-# CODES tables
+# The registry
 # --------------------------------------------------------------------------
 
 
-def _code_modules() -> Iterator[tuple[str, ModuleType]]:
-    from . import checks
-
-    for info in sorted(pkgutil.iter_modules(checks.__path__), key=lambda m: m.name):
-        yield f"checks.{info.name}", importlib.import_module(f".checks.{info.name}", __package__)
-    for name in _OTHER_MODULES:
-        try:
-            yield name, importlib.import_module(f".{name}", __package__)
-        except ModuleNotFoundError as exc:
-            # Only the module itself missing is expected; a module that is
-            # there but fails to import is a bug to surface.
-            if exc.name != f"{__package__}.{name}":
-                raise
-
-
 def code_tables() -> dict[str, dict[str, tuple[str, str]]]:
-    """``{module: CODES}`` for every module that has a table."""
-    return {name: dict(module.CODES) for name, module in _code_modules()
-            if isinstance(getattr(module, "CODES", None), dict)}
+    """``{family: {code: (severity, title)}}``: the registry (``codes.py``)
+    by reporting module, the shape the checks below compare fixtures with."""
+    return {family: reported_by(family) for family in sorted({c.family for c in CODES.values()})}
 
 
 # --------------------------------------------------------------------------

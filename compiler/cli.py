@@ -17,6 +17,8 @@ import sys
 import traceback
 from typing import Callable, Sequence
 
+from fermata.spec.version import fermata_version as _version
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 DEFAULT_STORE = "sqlite:///.fermata/runs.db"
@@ -175,14 +177,6 @@ class _VersionAction(argparse.Action):
         print(f"fermata {_version()}")
         parser.exit()
 
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("fermata")
-    except Exception:  # noqa: BLE001 - running from a source tree without metadata
-        return "0+unknown"
 
 
 def _command(name: str) -> Callable[[argparse.Namespace], int]:

@@ -22,6 +22,8 @@ from typing import Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from .cli_io import dump_json, parse_json_text, read_user_file, require_file, write_out
+from .render import github_data as _github_data
+from .render import github_property as _github_property
 
 
 @dataclass
@@ -239,15 +241,6 @@ def _as_json(run: RecordedRun, result: Any, spec: str) -> dict[str, Any]:
     data["recorded_ir_hash"] = run.info.ir_hash
     data["spec"] = spec
     return data
-
-
-def _github_data(text: str) -> str:
-    # The runner's escaping (the Actions toolkit's escapeData / escapeProperty).
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _github_property(text: str) -> str:
-    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def _flows(names: set[str]) -> str:

@@ -90,9 +90,6 @@ class DiagnosticSink:
         self.items.append(Diagnostic(code, message, span, Severity.WARNING, self.path,
                                      tuple(labels), help, tuple(notes)))
 
-    def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
-        self.items.extend(diagnostics)
-
     @property
     def has_errors(self) -> bool:
         return any(d.is_error for d in self.items)

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .syntax import operators
 from .syntax_errors import KEYWORDS
 
 PAUSE = "\u23f8"  # ⏸
@@ -35,14 +36,12 @@ PAUSE = "\u23f8"  # ⏸
 # IR expressions -> source text
 # --------------------------------------------------------------------------
 
-# Binding strength, loosest first, as in spec/fermata.lark: `or`, `and`,
-# `not`, comparisons (not chained), `??` (right-associative), `+ -`,
-# `* / %`, unary `-`, then member/index/call and atoms.
-_OR, _AND, _NOT, _CMP, _NULL, _ADD, _MUL, _NEG, _ATOM = range(1, 10)
-_BINARY = {"or": _OR, "and": _AND, "==": _CMP, "!=": _CMP, "<": _CMP, "<=": _CMP, ">": _CMP,
-           ">=": _CMP, "in": _CMP, "??": _NULL, "+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL,
-           "%": _MUL}
-_CMP_OPS = ("==", "!=", "<", "<=", ">", ">=", "in")
+# Binding strength (compiler/syntax/operators.py), loosest first: `or`,
+# `and`, `not`, comparisons (not chained), `??` (right-associative), `+ -`,
+# `* / %`, unary `-`, then member/index/call and atoms (one level here).
+_NOT, _NEG, _ATOM = operators.PREFIX["not"], operators.PREFIX["-"], operators.ATOM
+_BINARY = {op: power for op, (power, _) in operators.BINARY.items()}
+_CMP_OPS = tuple(sorted(operators.COMPARISONS))
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

@@ -17,22 +17,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fermata.spec.builtins import builtins
+
 from . import ast
 from .diagnostics import DiagnosticSink, Label, did_you_mean
 from .types import (
     ANY,
     BOOL,
     FLOAT,
-    FType,
     INT,
-    ListT,
-    MapT,
     NEVER,
     NULL,
     NUMBERS,
+    STR,
+    FType,
+    ListT,
+    MapT,
     OptionalT,
     RecordT,
-    STR,
     UnionT,
     assignable,
     comparable,
@@ -46,31 +48,18 @@ from .types import (
     widen,
 )
 
-
 # --------------------------------------------------------------------------
 # Built-in functions
 # --------------------------------------------------------------------------
 
 
-# name -> (fewest arguments, most arguments, what each argument must be)
-# Argument kinds: "str", "number", "int", "sized" (str, list, map), "map", "any".
+# name -> (fewest arguments, most arguments, what each argument must be), from
+# the table the runtime reads too (spec/builtins.json). Argument kinds: "str",
+# "number", "int", "sized" (str, list, map), "map", "any".
 BUILTINS: dict[str, tuple[int, int, tuple[str, ...]]] = {
-    "len": (1, 1, ("sized",)),
-    "lower": (1, 1, ("str",)),
-    "upper": (1, 1, ("str",)),
-    "trim": (1, 1, ("str",)),
-    "contains": (2, 2, ("str", "str")),
-    "startswith": (2, 2, ("str", "str")),
-    "keys": (1, 1, ("map",)),
-    "values": (1, 1, ("map",)),
-    "round": (1, 2, ("number", "int")),
-    "min": (2, 2, ("number", "number")),
-    "max": (2, 2, ("number", "number")),
-    "abs": (1, 1, ("number",)),
-    "str": (1, 1, ("any",)),
-    "int": (1, 1, ("any",)),
-    "float": (1, 1, ("any",)),
-}
+    b.name: (b.required, b.most, b.params) for b in builtins().values()}
+# The fixed result types of the table's "result" column.
+_FIXED_RESULTS: dict[str, FType] = {"int": INT, "str": STR, "bool": BOOL, "float": FLOAT, "list[str]": ListT(STR)}
 
 _KIND_WORDS = {"str": "a `str`", "number": "a number (`int` or `float`)", "int": "an `int`",
                "sized": "a `str`, list or map", "map": "a map or record", "any": "a value"}
@@ -510,17 +499,10 @@ class Inferer:
 
     @staticmethod
     def _result(name: str, args: Sequence[FType]) -> FType:
-        if name in ("len", "int"):
-            return INT
-        if name in ("lower", "upper", "trim", "str"):
-            return STR
-        if name in ("contains", "startswith"):
-            return BOOL
-        if name in ("round", "float"):
-            return FLOAT
-        if name == "keys":
-            return ListT(STR)
-        if name == "values":
+        result = builtins()[name].result
+        if result in _FIXED_RESULTS:
+            return _FIXED_RESULTS[result]
+        if result == "values":
             t = args[0] if args else ANY
             if isinstance(t, MapT):
                 return ListT(t.value)
@@ -530,11 +512,11 @@ class Inferer:
                     item = None if item is None else join(item, ft)
                 return ListT(ANY if item is None else item)
             return ListT(ANY)
-        if name in ("min", "max"):
+        if result == "number":
             if len(args) == 2 and all(a == INT for a in args):
                 return INT
             return FLOAT if all(is_number(a) for a in args) else ANY
-        if name == "abs":
+        if result == "argument":
             return args[0] if args and is_number(args[0]) else ANY
         return ANY
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fermata.spec.ir import IR_VERSION
+
 from .pipeline import compile_file, read_source
 
 if TYPE_CHECKING:
@@ -118,8 +120,8 @@ def load_ir_file(path: Path) -> dict[str, Any]:
         raise FermataError(f"cannot read IR file {path}: it is nested too deeply to be read") from None
     except ValueError as exc:
         raise FermataError(f"cannot read IR file {path}: {exc}") from None
-    if not isinstance(ir, dict) or ir.get("fermata_ir") != 1 or not isinstance(ir.get("flows"), dict):
-        raise FermataError(f"{path} is not a Fermata IR file (version 1)")
+    if not isinstance(ir, dict) or ir.get("fermata_ir") != IR_VERSION or not isinstance(ir.get("flows"), dict):
+        raise FermataError(f"{path} is not a Fermata IR file (version {IR_VERSION})")
     return ir
 
 

@@ -15,12 +15,13 @@ import hashlib
 import json
 from typing import Any, Iterable, Mapping
 
+from fermata.spec.ir import IR_VERSION
+
 from . import ast
 from . import inference as I
 from . import types as T
 from .checks.steps import interrupt_of
-
-IR_VERSION = 1
+from .checks.typecheck import resolve_named_types
 
 PRIMITIVE_SCHEMAS: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
@@ -41,33 +42,12 @@ def dumps(ir: Mapping[str, Any]) -> str:
 
 def lower_module(module: ast.Module, text: str, path: str) -> dict[str, Any]:
     named_ast = {decl.name: decl.type for decl in module.types}
-    named = _resolve_named(module.types)
+    named = resolve_named_types(module.types)
     return {
         "fermata_ir": IR_VERSION,
         "source": {"path": path, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
         "flows": {flow.name: _FlowLowering(flow, named_ast, named).lower() for flow in module.flows},
     }
-
-
-def _resolve_named(decls: Iterable[ast.TypeDecl]) -> dict[str, T.FType]:
-    """Resolve ``type`` declarations in dependency order (the checker has
-    already rejected unknown and recursive ones)."""
-    pending = {d.name: d.type for d in decls}
-    resolved: dict[str, T.FType] = {}
-    while pending:
-        progress = False
-        for name, node in list(pending.items()):
-            refs = {n.name for n in node.walk() if isinstance(n, ast.NamedType)}
-            if refs & pending.keys() - {name}:
-                continue
-            resolved[name] = T.resolve(node, resolved)
-            del pending[name]
-            progress = True
-        if not progress:  # unreachable after checking; keep lowering total anyway
-            for name, node in pending.items():
-                resolved[name] = T.ANY
-            break
-    return resolved
 
 
 # --------------------------------------------------------------------------

@@ -21,19 +21,19 @@ from collections.abc import Iterable, Sequence
 
 from . import ast
 from .ast import KEYWORDS
+from .syntax import operators
 
 INDENT = "    "
 WIDTH = 100
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
-# Binding strength of each operator; higher binds tighter.
-_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,
-               "??": 5, "+": 6, "-": 6, "*": 7, "/": 7, "%": 7}
-_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
-_UNARY_MINUS = 8
-_POSTFIX = 9
-_ATOM = 10
+# Binding strength of each operator (compiler/syntax/operators.py); higher binds tighter.
+_PRECEDENCE = {op: power for op, (power, _) in operators.BINARY.items()} | {"not": operators.PREFIX["not"]}
+_COMPARISONS = operators.COMPARISONS
+_UNARY_MINUS = operators.PREFIX["-"]
+_POSTFIX = operators.POSTFIX
+_ATOM = operators.ATOM
 
 
 def print_module(module: ast.Module) -> str:

@@ -23,6 +23,8 @@ from pathlib import PurePosixPath
 from typing import Any, Iterable, Mapping, Sequence, TextIO
 from urllib.parse import quote
 
+from fermata.spec.version import fermata_version as _version
+
 from .diagnostics import Diagnostic, Severity
 
 # A tab is drawn as this many spaces in the source line and under it alike, so
@@ -266,13 +268,16 @@ def render_json(diagnostics: Sequence[Diagnostic]) -> str:
 # --------------------------------------------------------------------------
 
 
-def _github_data(text: str) -> str:
-    # The runner's own escaping (toolkit's escapeData / escapeProperty).
+def github_data(text: str) -> str:
+    """``text`` escaped for a workflow command's message (also used by
+    ``fermata replay --format github``): the runner's own escaping, the
+    Actions toolkit's escapeData."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _github_property(text: str) -> str:
-    return _github_data(text).replace(":", "%3A").replace(",", "%2C")
+def github_property(text: str) -> str:
+    """``text`` escaped for a workflow command's property (toolkit's escapeProperty)."""
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render_github(diagnostics: Sequence[Diagnostic]) -> str:
@@ -289,8 +294,8 @@ def render_github(diagnostics: Sequence[Diagnostic]) -> str:
                       ("endLine", str(d.span.end_line)), ("endColumn", str(d.span.end_column))]
         props.append(("title", d.code))
         message = d.message + (f"\nhelp: {d.help}" if d.help else "")
-        rendered = ",".join(f"{key}={_github_property(value)}" for key, value in props)
-        out.append(f"::{command} {rendered}::{_github_data(message)}\n")
+        rendered = ",".join(f"{key}={github_property(value)}" for key, value in props)
+        out.append(f"::{command} {rendered}::{github_data(message)}\n")
     return "".join(out)
 
 
@@ -369,14 +374,6 @@ def render_sarif(diagnostics: Sequence[Diagnostic], rules: Iterable[Mapping[str,
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("fermata")
-    except Exception:  # noqa: BLE001 - a source tree without metadata
-        return "0+unknown"
 
 
 # --------------------------------------------------------------------------

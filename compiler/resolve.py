@@ -13,17 +13,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import ast
+from . import ast, codes
 from .diagnostics import Diagnostic, DiagnosticSink
 
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy
 
 # Reported only with `--resolve`; fixtures for them carry `# resolve: true`.
-CODES: dict[str, tuple[str, str]] = {
-    "F450": ("error", "call target whose module cannot be imported"),
-    "F451": ("error", "call target naming a function its module lacks"),
-}
+CODES = codes.reported_by(codes.RESOLVE)  # the registry's view: compiler/codes.py
 
 
 def resolve_call_targets(module: ast.Module, path: str, root: Path,

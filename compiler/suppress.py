@@ -25,14 +25,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from . import codes
 from .ast import Span
 from .diagnostics import Diagnostic, Severity, Suggestions, did_you_mean
 
 # Every code this module reports: severity and catalogue title.
-CODES: dict[str, tuple[str, str]] = {
-    "F901": ("warning", "unused suppression"),
-    "F902": ("warning", "malformed suppression"),
-}
+CODES = codes.reported_by(codes.SUPPRESS)  # the registry's view: compiler/codes.py
 
 EXAMPLE = "`# fermata: ignore[F201]`"
 
@@ -291,10 +289,8 @@ def apply_suppressions(diagnostics: Sequence[Diagnostic], text: str,
     # After a syntax error the checks did not run (or ran on part of the
     # file): a suppression may well be needed once the syntax is fixed.
     if not any(d.code.startswith("F0") for d in diagnostics):
-        from .resolve import CODES as RESOLVE_CODES
-
         for entry in parser.codes:
-            if not entry.used and (resolved or entry.code not in RESOLVE_CODES):
+            if not entry.used and (resolved or entry.code not in codes.reported_by(codes.RESOLVE)):
                 kept.append(Diagnostic(
                     "F901", f"unused suppression: no `{entry.code}` reported on line {entry.target}",
                     entry.span, Severity.WARNING, path,

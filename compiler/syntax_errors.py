@@ -21,24 +21,11 @@ from lark.exceptions import (
     UnexpectedInput,
 )
 
+from . import codes
 from .ast import KEYWORDS, Span
 from .diagnostics import Diagnostic, Label, Severity
 
-CODES: dict[str, tuple[str, str]] = {
-    "F001": ("error", "unexpected token"),
-    "F002": ("error", "unexpected character"),
-    "F003": ("error", "unterminated string"),
-    "F004": ("error", "invalid escape in string"),
-    "F005": ("error", "unexpected end of file"),
-    "F006": ("error", "`retry` count that is not a whole number"),
-    "F007": ("error", "node option given twice"),
-    "F008": ("error", "unknown generic type"),
-    "F009": ("error", "positional argument after a keyword argument"),
-    "F010": ("error", "number too large"),
-    "F011": ("error", "chained comparison"),
-    "F012": ("error", "`not` or `-` where it needs parentheses"),
-    "F013": ("error", "nested too deeply"),
-}
+CODES = codes.reported_by(codes.SYNTAX)  # the registry's view: compiler/codes.py
 
 
 # Common mistakes, each recognised by a few failing examples (Lark matches the

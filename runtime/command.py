@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fermata.spec.ir import is_static_interrupt as _is_static
+
 from .checkpoint import Checkpoint
 from .errors import ResumeError
 from .flow import CompiledFlow
@@ -169,6 +171,3 @@ def _goto(goto: str | list[str], flow: CompiledFlow) -> list[str]:
     return sorted({n for n in names if n != "end"})
 
 
-def _is_static(entry: dict[str, Any]) -> bool:
-    # `before`/`after` are keywords, so no dynamic interrupt can carry these labels.
-    return entry["label"] in ("before", "after") and entry["id"].endswith((":before", ":after"))

@@ -17,6 +17,8 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from fermata.spec.builtins import builtins
+
 from .errors import EvalError
 from .templates import compile_template
 from .values import format_value, is_number, json_equal, type_name
@@ -407,7 +409,8 @@ def _float(value: Any) -> float:
     raise EvalError(f"`float` cannot convert a {type_name(value)}")
 
 
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
+# The code of each function the language has (spec/builtins.json names them).
+_IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {
     "len": _len,
     "lower": _text("lower", str.lower),
     "upper": _text("upper", str.upper),
@@ -424,6 +427,8 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "int": _int,
     "float": _float,
 }
+# Exactly the table's functions: one it names without code here fails at import.
+_FUNCTIONS: dict[str, Callable[..., Any]] = {name: _IMPLEMENTATIONS[name] for name in builtins()}
 
 _COMPILERS: dict[str, Callable[[dict[str, Any]], Expr]] = {
     "lit": _lit,

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from fermata.spec.ir import IR_VERSION
+
 from .calls import DEFAULT_POLICY, CallPolicy
 from .errors import FermataError, InputError, SpecChangedError
 from .node import CompiledNode, Route, compile_route
 from .schemas import Schemas
 from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
-
-IR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def select_flow(ir: dict[str, Any], flow: str | None) -> dict[str, Any]:
     """The flow named ``flow`` of an IR document (or its only flow)."""
     if not isinstance(ir, dict) or ir.get("fermata_ir") != IR_VERSION or not isinstance(ir.get("flows"), dict):
         raise FermataError(f"not a Fermata IR document of version {IR_VERSION} "
-                           "(expected {\"fermata_ir\": 1, \"flows\": {...}, ...})")
+                           f"(expected {{\"fermata_ir\": {IR_VERSION}, \"flows\": {{...}}, ...}})")
     flows = ir["flows"]
     if flow is None:
         if len(flows) != 1:

@@ -21,6 +21,8 @@ from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from fermata.spec.ir import is_static_interrupt
+
 from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Command, Plan, plan_command
@@ -225,7 +227,7 @@ class Graph:
                 problems.append(f"node `{name}` was removed")
         for entry in latest.pending:
             node = nodes.get(entry["node"])
-            if node is None or entry["label"] in ("before", "after"):
+            if node is None or is_static_interrupt(entry):
                 continue
             if entry["label"] not in node.interrupt_labels:
                 problems.append(f"interrupt `{entry['id']}` was removed")

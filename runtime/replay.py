@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NoReturn
 
+from fermata.spec.ir import is_static_interrupt
+
 from .calls import run_with_timeout
 from .checkpoint import FORMAT_VERSION, Checkpoint, ThreadInfo
 from .errors import FermataError, NondeterminismError, SpecChangedError, StepFailure
@@ -59,8 +61,6 @@ from .flow import CompiledFlow
 from .node import CompiledNode
 from .steps import Execution, Pause
 from .values import combine
-
-STATIC_LABELS = ("before", "after")
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def static_problems(flow: CompiledFlow, latest: Checkpoint) -> list[Divergence]:
         node = flow.nodes.get(name)
         if node is None:
             continue  # reported above: a pending node is in the frontier
-        if label in STATIC_LABELS and entry["id"] == f"{name}:{label}":
+        if is_static_interrupt(entry):
             declared = flow.interrupt_before if label == "before" else flow.interrupt_after
             if name not in declared:
                 problem(name, "removed", f"pending `interrupt {label} {name}` is no longer declared")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fermata.spec.ir import is_static_interrupt
+
 from .checkpoint import Checkpoint
 from .values import json_copy
 
@@ -28,7 +30,7 @@ class Interrupt:
 
     @property
     def static(self) -> bool:
-        return self.label in ("before", "after")
+        return is_static_interrupt({"label": self.label, "id": self.id})
 
     @staticmethod
     def from_pending(entry: dict[str, Any]) -> Interrupt:

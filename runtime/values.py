@@ -14,8 +14,6 @@ from typing import Any
 
 from .errors import EvalError
 
-NUMBER_TYPES = (int, float)
-
 
 def type_name(value: Any) -> str:
     """The language's name for a runtime value's type, for messages."""

@@ -40,6 +40,7 @@ from fermata.runtime import (
     Store,
     ThreadInfo,
 )
+from fermata.spec.ir import is_static_interrupt as is_static
 
 from .audit import AuditEntry, AuditLog, now
 from .catalog import FlowCatalog, FlowEntry
@@ -239,10 +240,6 @@ def may_answer(identity: Identity, entry: dict[str, Any]) -> bool:
     if not to:
         return True
     return identity.name in to or any(identity.has(role) for role in to)
-
-
-def is_static(entry: dict[str, Any]) -> bool:
-    return entry["label"] in ("before", "after") and entry["id"].endswith((":before", ":after"))
 
 
 # --------------------------------------------------------------------------

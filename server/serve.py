@@ -16,6 +16,8 @@ import os
 import sys
 from pathlib import Path
 
+from fermata.spec.version import fermata_version as _version
+
 from .identity import hash_token, new_token
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -111,11 +113,3 @@ def run_serve(args: argparse.Namespace) -> int:
                 proxy_headers=False, server_header=False)
     return EXIT_OK
 
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("fermata")
-    except Exception:  # noqa: BLE001 - a source tree without metadata
-        return "0+unknown"

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from fermata.spec.call_policy import CallPolicy
 
-from .. import ast
+from .. import ast, codes
 from .context import CheckContext
 from .steps import _TARGET
 
-CODES: dict[str, tuple[str, str]] = {
-    "F452": ("error", "call target refused by the call policy"),
-}
+CODES = codes.reported_by(codes.CALLS)  # the registry's view: compiler/codes.py
 
 DEFAULT_POLICY = CallPolicy()
 

@@ -5,7 +5,8 @@ of 10,000 names does not meet Python's recursion limit."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 
 
 def strong_components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) -> list[set[str]]:
@@ -75,6 +76,30 @@ def ordered_components(names: Sequence[str], succ: Mapping[str, Iterable[str]]) 
     """Strongly connected components, ordered by their first name in ``names``."""
     position = {name: i for i, name in enumerate(names)}
     return sorted(strong_components(names, succ), key=lambda c: min(position[n] for n in c))
+
+
+def shortest_cycle(start: str, succ: Mapping[str, Iterable[str]],
+                   key: Callable[[str], int] | None = None) -> list[str]:
+    """The shortest chain ``start -> ... -> start`` (breadth first, so a
+    report names the tightest loop), as names; successors are tried in
+    ``key`` order when given, else in ``succ``'s order, so the chain is
+    deterministic. ``[start, start]`` for a self-reference, or when no cycle
+    passes through ``start``."""
+    previous: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        current = queue.popleft()
+        following_names = succ.get(current, ())
+        for following in (sorted(following_names, key=key) if key is not None else following_names):
+            if following == start:
+                chain = [current]
+                while chain[-1] != start:
+                    chain.append(previous[chain[-1]])
+                return [start, *reversed(chain[:-1]), start] if current != start else [start, start]
+            if following not in previous:
+                previous[following] = current
+                queue.append(following)
+    return [start, start]
 
 
 def _component_links(names: Sequence[str], succ: Mapping[str, Set[str]]

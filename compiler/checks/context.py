@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .. import ast
 from ..diagnostics import DiagnosticSink
@@ -16,9 +16,6 @@ if TYPE_CHECKING:
 class CheckContext:
     module: ast.Module
     sink: DiagnosticSink
-    # Results one pass computes and a later one reuses (resolved named types,
-    # per-node write sets...), keyed by the producing pass's own names.
-    cache: dict[str, Any] = field(default_factory=dict)
     # What `call`s may target (None: the default policy); see checks/calls.py.
     call_policy: CallPolicy | None = None
 

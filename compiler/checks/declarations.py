@@ -12,27 +12,14 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from .. import codes
 from .. import ast
 from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from .context import CheckContext
 
 
 # Every code this pass reports: severity and catalogue title.
-CODES: dict[str, tuple[str, str]] = {
-    "F100": ("error", "duplicate flow name"),
-    "F102": ("error", "duplicate type name"),
-    "F103": ("error", "duplicate node name"),
-    "F104": ("error", "duplicate state field"),
-    "F105": ("error", "more than one `state` block"),
-    "F106": ("error", "more than one `input` list"),
-    "F107": ("error", "more than one `output` list"),
-    "F108": ("error", "unknown field in `input`"),
-    "F109": ("error", "unknown field in `output`"),
-    "F110": ("warning", "field listed twice in `input` or `output`"),
-    "F111": ("warning", "required field never given a value"),
-    "F112": ("error", "flow without nodes"),
-    "F113": ("error", "`use` of another file (not supported yet)"),
-}
+CODES = codes.reported_by(codes.DECLARATIONS)  # the registry's view: compiler/codes.py
 
 
 def check(context: CheckContext) -> None:

@@ -35,9 +35,9 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import ast
+from .. import ast, codes
 from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
-from .components import closure, entry_components, exit_components, strong_components
+from .components import closure, entry_components, exit_components, shortest_cycle, strong_components
 from .context import CheckContext
 
 START, END = "start", "end"
@@ -46,27 +46,7 @@ MAX_NEXT_FRONTIERS = 1024
 
 
 # Every code this pass reports: severity and catalogue title.
-CODES: dict[str, tuple[str, str]] = {
-    "F101": ("error", "unknown node"),
-    "F200": ("error", "no edge from `start`"),
-    "F201": ("error", "node unreachable from `start`"),
-    "F202": ("error", "node with no outgoing edge"),
-    "F203": ("error", "cycle that never reaches `end`"),
-    "F204": ("warning", "join whose sources never all run"),
-    "F205": ("warning", "two nodes of one superstep replace the same field"),
-    "F206": ("error", "edge leaving `end`"),
-    "F207": ("error", "edge into `start`"),
-    "F208": ("error", "`start` or `end` in a join"),
-    "F209": ("error", "node mixing conditional and unconditional edges"),
-    "F210": ("error", "`otherwise` repeated or not last"),
-    "F211": ("warning", "branch after an always-true condition"),
-    "F212": ("warning", "routing group without `otherwise`"),
-    "F213": ("error", "static interrupt on `start` or `end`"),
-    "F214": ("warning", "node listed twice in a static interrupt"),
-    "F215": ("error", "join with a condition"),
-    "F216": ("error", "`=` and `+=` to one field in one superstep"),
-    "F217": ("warning", "join source that loops without the join"),
-}
+CODES = codes.reported_by(codes.GRAPH)  # the registry's view: compiler/codes.py
 
 
 def check(context: CheckContext) -> None:
@@ -425,7 +405,7 @@ class _FlowCheck:
                 stuck_predecessors[target].add(name)
         for component in exit_components(stuck, succ):
             name = min(component, key=self.order.__getitem__)
-            chain = _cycle(name, {n: succ[n] & component for n in component}, self.order)
+            chain = shortest_cycle(name, {n: succ[n] & component for n in component}, self.order.__getitem__)
             into = sorted(closure(component, stuck_predecessors) - component, key=self.order.__getitem__)
             notes = ["no edge leaves the cycle, so the run loops until its step limit"]
             if into:
@@ -480,7 +460,7 @@ class _FlowCheck:
                 if len(component) == 1 and source not in inner[source]:
                     continue
                 looping.remove(source)  # a source named twice: one warning
-                chain = _cycle(source, {n: inner[n] & component for n in component}, self.order)
+                chain = shortest_cycle(source, {n: inner[n] & component for n in component}, self.order.__getitem__)
                 self.sink.warning(
                     "F217", f"join source `{source}` loops back to itself without the join "
                     f"firing {target_names}", ref.span,
@@ -684,24 +664,6 @@ def _dedupe(options: Iterable[frozenset[str]]) -> list[frozenset[str]]:
 
 
 _NONE: frozenset[str] = frozenset()
-
-
-def _cycle(name: str, succ: Mapping[str, Set[str]], order: Mapping[str, int]) -> list[str]:
-    """The shortest cycle from ``name`` back to itself, as a chain of names."""
-    previous: dict[str, str] = {}
-    queue = deque([name])
-    while queue:
-        current = queue.popleft()
-        for following in sorted(succ[current], key=order.__getitem__):
-            if following == name:
-                chain = [current]
-                while chain[-1] != name:
-                    chain.append(previous[chain[-1]])
-                return [name, *reversed(chain[:-1]), name] if current != name else [name, name]
-            if following not in previous:
-                previous[following] = current
-                queue.append(following)
-    return [name, name]
 
 
 def _or(primary: ast.Span, fallback: ast.Span) -> ast.Span:

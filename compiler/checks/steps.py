@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .. import ast
+from .. import ast, codes
 from ..diagnostics import DiagnosticSink, Label
 from .context import CheckContext
 
@@ -25,16 +25,7 @@ _TARGET_SHAPE = "`package.module:function`, e.g. `refunds.logic:score`"
 
 
 # Every code this pass reports: severity and catalogue title.
-CODES: dict[str, tuple[str, str]] = {
-    "F400": ("error", "malformed call target"),
-    "F401": ("error", "malformed duration"),
-    "F402": ("error", "duration of zero"),
-    "F403": ("error", "`retry` out of range"),
-    "F404": ("warning", "`backoff` without `retry`"),
-    "F405": ("warning", "backoff growing beyond a day"),
-    "F406": ("error", "interrupt label used twice in one node"),
-    "F408": ("error", "keyword argument repeated in one call"),
-}
+CODES = codes.reported_by(codes.STEPS)  # the registry's view: compiler/codes.py
 
 
 def check(context: CheckContext) -> None:

@@ -1,10 +1,12 @@
 """Names and types: every expression, step, default and declared type of a
 module is checked against LANGUAGE.md's "Typing rules".
 
-Codes F120–F139 (names), F300–F319 (types) and F430–F439 (templates), listed
-in :data:`CODES`. Inference itself lives in ``compiler/types.py`` (lowering
-uses the same code silently); this pass walks the module, keeps track of
-what is in scope, and explains names that are not.
+Codes F120–F139 (names), F300–F319 (types) and F430–F439 (templates,
+reported by ``checks/templates.py`` on this pass's behalf). The types are in
+``compiler/types.py``; inference and the built-in functions in
+``compiler/inference.py`` (lowering runs the same inference, silently). This
+pass walks the module, keeps track of what is in scope, and explains names
+that are not.
 
 Scoping, as this pass enforces it:
 
@@ -31,49 +33,19 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from .. import codes
 from .. import ast
 from ..ast import MAX_DEPTH
 from .. import inference as I
 from .. import types as T
 from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from . import templates
-from .components import strong_components
+from .components import shortest_cycle, strong_components
 from .context import CheckContext
 
 # Every code this pass reports (with those ``inference.Inferer`` reports for it):
 # severity and catalogue title.
-CODES: dict[str, tuple[str, str]] = {
-    "F120": ("error", "unknown name"),
-    "F121": ("error", "local used before its `let`"),
-    "F122": ("error", "local declared twice"),
-    "F123": ("error", "`let` named like a state field"),
-    "F124": ("warning", "unused local"),
-    "F125": ("error", "unknown function"),
-    "F126": ("error", "unknown type"),
-    "F127": ("error", "recursive type"),
-    "F128": ("error", "`set` of an unknown field"),
-    "F129": ("error", "unknown record field"),
-    "F130": ("error", "local used outside its `if` branch"),
-    "F131": ("error", "type declared with a built-in type's name"),
-    "F132": ("error", "field named twice in a record"),
-    "F300": ("error", "value does not match the field's type"),
-    "F301": ("error", "condition is not `bool`"),
-    "F302": ("error", "operator applied to values it does not take"),
-    "F303": ("error", "`+=` on a field that cannot grow"),
-    "F304": ("error", "`+=` with a value of the wrong type"),
-    "F305": ("error", "wrong number of arguments"),
-    "F306": ("error", "argument of the wrong type"),
-    "F307": ("error", "field or index read from a value that may be null"),
-    "F308": ("error", "field or index read from a value that has none"),
-    "F309": ("error", "index of the wrong type"),
-    "F310": ("error", "default does not match the field's type"),
-    "F311": ("error", "default is not a constant"),
-    "F312": ("error", "`fail` message is not a `str`"),
-    "F313": ("warning", "`??` on a value that is never null"),
-    "F430": ("error", "template does not parse"),
-    "F431": ("error", "unknown name in a template"),
-    "F432": ("error", "unknown filter or test in a template"),
-}
+CODES = codes.reported_by(codes.TYPES)  # the registry's view: compiler/codes.py
 
 _APPEND_RULE = "`+=` appends to lists, adds to numbers, concatenates strings and merges maps"
 
@@ -89,9 +61,16 @@ def check(context: CheckContext) -> None:
     sink, module = context.sink, context.module
     declarations = _TypeDeclarations(sink, module.types)
     named = declarations.resolve()
-    context.cache["typecheck.named"] = named
     for flow in module.flows:
         _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow)).run()
+
+
+def resolve_named_types(decls: Iterable[ast.TypeDecl]) -> dict[str, T.FType]:
+    """The types ``type`` declarations name, resolved in dependency order
+    (linear: one pass over the strongly connected components); names on a
+    cycle or nested too deeply are left out, so references read them as
+    ``any``. What this pass checks with, and what lowering uses, silently."""
+    return _TypeDeclarations(DiagnosticSink(), decls).resolve()
 
 
 def named_types(module: ast.Module) -> dict[str, T.FType]:
@@ -197,7 +176,7 @@ class _TypeDeclarations:
             if len(component) == 1 and first not in graph[first]:
                 continue
             cyclic.update(component)
-            chain = _cycle_from(first, graph, set(component))
+            chain = shortest_cycle(first, {n: [s for s in graph[n] if s in members] for n in members})
             ref = next(r for r in self.refs(first) if r.name == chain[1])
             decl = self.decls[first]
             self.sink.error(
@@ -207,21 +186,6 @@ class _TypeDeclarations:
                 notes=["a type compiles to a JSON Schema, which must be finite here"],
                 help="break the cycle with `any` for the nested part, e.g. `children: list[any]`")
         return cyclic
-
-
-def _cycle_from(start: str, graph: Mapping[str, list[str]], within: set[str]) -> list[str]:
-    """The shortest chain ``start -> ... -> start`` inside one component."""
-    paths = {start: [start]}
-    queue = [start]
-    while queue:
-        name = queue.pop(0)
-        for succ in graph[name]:
-            if succ == start:
-                return paths[name] + [start]
-            if succ in within and succ not in paths:
-                paths[succ] = paths[name] + [succ]
-                queue.append(succ)
-    return [start, start]  # unreachable for a real cycle
 
 
 # --------------------------------------------------------------------------

@@ -26,14 +26,14 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-
 from fermata.runtime.flow import ir_hash  # the hash a run pins, computed one way only
+from fermata.spec.ir import IR_VERSION
+from fermata.spec.version import fermata_version as _version
 
 from . import linemap
 from .literals import INDENT, WIDTH, docstring, py_literal, py_string
 from .pytypes import flow_types
 
-IR_VERSION = 1
 _LINE_MAP_SLOT = "\x00LINE_MAP\x00"
 
 # Every key each IR construct may hold (spec/IR.md). A key outside these
@@ -120,14 +120,6 @@ def _select(ir: dict[str, Any], flow: str | None) -> dict[str, Any]:
         raise ValueError(f"no flow `{flow}` in the IR (it has: {', '.join(sorted(flows))})")
     return flows[flow]  # type: ignore[no-any-return]
 
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("fermata")
-    except Exception:  # noqa: BLE001 - a source tree without metadata
-        return "0+unknown"
 
 
 # --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ REQUEST_FAILED = -32803  # LSP's error code for a request that is valid but refu
 
 class FermataServer(LanguageServer):
     def __init__(self) -> None:
-        from ..cli import _version
+        from fermata.spec.version import fermata_version as _version
 
         super().__init__("fermata", _version(), text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.analyses: dict[str, DocumentAnalysis] = {}

@@ -152,3 +152,17 @@ def test_a_sarif_log_points_results_at_their_rules():
     run = log["runs"][0]
     result = run["results"][0]
     assert run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"] == "F201"
+
+
+def test_the_registry_is_the_only_table_of_codes():
+    from pathlib import Path
+
+    from fermata.compiler.codes import CODES
+
+    compiler = Path(__file__).resolve().parents[2] / "compiler"
+    tables = [p.relative_to(compiler).as_posix() for p in compiler.rglob("*.py")
+              if "CODES: dict" in p.read_text(encoding="utf-8")]
+    assert tables == ["codes.py"]
+    catalogue = load_catalogue()
+    assert {code: (e.severity, e.title, e.module) for code, e in catalogue.items()} == {
+        code: (c.severity, c.title, c.family) for code, c in CODES.items()}

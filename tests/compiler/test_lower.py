@@ -468,3 +468,32 @@ def test_the_examples_lower_and_validate():
         ir = compile_source(path.read_text(encoding="utf-8"), path.name)
         validator.validate(ir)
         assert ir["flows"], path.name
+
+
+def test_named_types_resolve_in_linear_work(monkeypatch):
+    # Declared so that each type names the next (the worst order for a fixpoint
+    # that retries every pending declaration per round: n rounds of n walks).
+    from fermata.compiler import ast as fast
+    from fermata.compiler.lower import lower_module
+    from fermata.compiler.parser import parse_or_raise
+
+    def chain(n: int) -> fast.Module:
+        types = "".join(f"type T{i} = list[T{i + 1}]\n" for i in range(n)) + f"type T{n} = int\n"
+        return parse_or_raise(types + "flow f {\n    state {\n        x: T0 = []\n    }\n}\n")
+
+    walks = 0
+    original = fast.Node.walk
+
+    def counted(self):  # type: ignore[no-untyped-def]
+        nonlocal walks
+        walks += 1
+        return original(self)
+
+    monkeypatch.setattr(fast.Node, "walk", counted)
+    costs = []
+    for n in (20, 200):
+        module = chain(n)
+        walks = 0
+        lower_module(module, "", "t.flow")
+        costs.append(walks)
+    assert costs[1] <= 20 * costs[0], costs  # linear: x10; the old fixpoint: x100

@@ -504,3 +504,12 @@ def test_a_label_on_the_primary_span_follows_its_carets():
     out = render_pretty([d], {"f.flow": "a -> reveiw\n"}, color=False)
     assert "  |      ^^^^^^ not a node of flow `f`\n" in out
     assert "------" not in out
+
+
+def test_github_escaping_is_written_once_for_check_and_replay():
+    from fermata.compiler import cmd_replay
+    from fermata.compiler.render import github_data, github_property
+
+    assert cmd_replay._github_data is github_data and cmd_replay._github_property is github_property
+    assert github_data("50% done\r\nnext") == "50%25 done%0D%0Anext"
+    assert github_property("a:b,c%") == "a%3Ab%2Cc%25"

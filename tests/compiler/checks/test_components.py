@@ -66,3 +66,22 @@ def test_a_long_chain_has_one_entry_and_five_thousand_components():
     succ = {a: {b} for a, b in zip(names, names[1:])} | {names[-1]: set()}
     assert len(components.ordered_components(names, succ)) == 5000
     assert components.entry_components(names, succ) == [{"n0"}]
+
+
+def test_shortest_cycle_is_the_tightest_loop_in_a_stable_order():
+    succ = {"a": ["b", "c"], "b": ["d"], "c": ["a"], "d": ["a"]}
+    assert components.shortest_cycle("a", succ) == ["a", "c", "a"]
+    assert components.shortest_cycle("a", {"a": ["a", "b"], "b": ["a"]}) == ["a", "a"]
+    # Two loops of one length: the key decides, not the mapping's order.
+    two = {"a": ["z", "y"], "z": ["a"], "y": ["a"]}
+    assert components.shortest_cycle("a", two) == ["a", "z", "a"]
+    assert components.shortest_cycle("a", two, key=lambda n: {"a": 0, "y": 1, "z": 2}[n]) == ["a", "y", "a"]
+    assert components.shortest_cycle("a", {"a": ["b"], "b": []}) == ["a", "a"]  # no cycle through `a`
+
+
+def test_shortest_cycle_follows_a_long_loop():
+    # Iterative, one predecessor per name: no recursion limit, no path copied per name.
+    n = 20_000
+    succ = {f"n{i}": [f"n{(i + 1) % n}"] for i in range(n)}
+    chain = components.shortest_cycle("n0", succ)
+    assert len(chain) == n + 1 and chain[0] == chain[-1] == "n0"

@@ -1,0 +1,28 @@
+"""Facts about the IR that both the compiler and the runtime state.
+
+A leaf module (it imports nothing of Fermata) so that the compiler can use it
+without loading the runtime (``fermata check`` stays light) and the runtime
+without depending on the compiler. ``spec/ir.schema.json`` states the same
+version; a test ties the two together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+# The value of the ``fermata_ir`` key of every IR document this code writes
+# and reads (spec/IR.md).
+IR_VERSION = 1
+
+# The labels of the pauses `interrupt before N` / `interrupt after N` create;
+# both are keywords, so no `interrupt LABEL` step can carry them.
+STATIC_LABELS = ("before", "after")
+
+
+def is_static_interrupt(entry: Mapping[str, Any]) -> bool:
+    """Whether a pending interrupt (a checkpoint's ``pending`` entry, or any
+    mapping with its ``label`` and ``id``) is a static gate, passed rather
+    than answered: its id is ``NODE:before`` or ``NODE:after``."""
+    label = entry["label"]
+    return label in STATIC_LABELS and str(entry["id"]).endswith(":" + label)
