@@ -24,6 +24,7 @@ from typing import Any
 from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Command, Plan, plan_command
+from .compat import incompatibilities
 from .engine import Engine
 from .errors import FermataError, InputError, SpecChangedError
 from .flow import CompiledFlow, select_flow, validate_ir
@@ -218,21 +219,9 @@ class Graph:
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
         everything it is in the middle of still exists."""
-        nodes = self.compiled.nodes
-        problems = []
-        for name in sorted(set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())):
-            if name not in nodes:
-                problems.append(f"node `{name}` was removed")
-        for entry in latest.pending:
-            node = nodes.get(entry["node"])
-            if node is None or entry["label"] in ("before", "after"):
-                continue
-            if entry["label"] not in node.interrupt_labels:
-                problems.append(f"interrupt `{entry['id']}` was removed")
-        for name, record in latest.nodes.items():
-            for field, _, _ in record.get("writes", ()):
-                if field not in self.compiled.fields:
-                    problems.append(f"field `{field}` (written by `{name}`) was removed")
+        # What a resume can go past (a static pause no longer declared) is
+        # no reason to refuse it: see ``compat.Incompatibility``.
+        problems = [p.message for p in incompatibilities(self.compiled, latest) if p.blocks_resume]
         if problems:
             raise SpecChangedError(
                 f"thread `{thread}` was started on another version of flow `{self.compiled.name}` "

@@ -54,13 +54,12 @@ from typing import Any, NoReturn
 
 from .calls import run_with_timeout
 from .checkpoint import FORMAT_VERSION, Checkpoint, ThreadInfo
+from .compat import incompatibilities
 from .errors import FermataError, NondeterminismError, SpecChangedError, StepFailure
 from .flow import CompiledFlow
 from .node import CompiledNode
 from .steps import Execution, Pause
-from .values import combine
-
-STATIC_LABELS = ("before", "after")
+from .values import combine, json_equal
 
 
 @dataclass(frozen=True)
@@ -174,38 +173,14 @@ def load_history(data: Any) -> tuple[ThreadInfo, list[Checkpoint]]:
 
 def static_problems(flow: CompiledFlow, latest: Checkpoint) -> list[Divergence]:
     """What the run's latest checkpoint is in the middle of and the new flow
-    no longer has (the checks ``Graph`` makes before resuming, and more)."""
-    problems: list[Divergence] = []
-
-    def problem(node: str | None, kind: str, message: str) -> None:
-        problems.append(Divergence(latest.seq, latest.step, node, kind, message,
-                                   line=_node_line(flow, node)))
-
-    for name in sorted(set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())):
-        if name not in flow.nodes:
-            problem(name, "removed", f"node `{name}` is pending and no longer exists")
-    for entry in latest.pending:
-        name, label = entry["node"], entry["label"]
-        node = flow.nodes.get(name)
-        if node is None:
-            continue  # reported above: a pending node is in the frontier
-        if label in STATIC_LABELS and entry["id"] == f"{name}:{label}":
-            declared = flow.interrupt_before if label == "before" else flow.interrupt_after
-            if name not in declared:
-                problem(name, "removed", f"pending `interrupt {label} {name}` is no longer declared")
-        elif label not in node.interrupt_labels:
-            problem(name, "removed", f"pending interrupt `{entry['id']}` no longer exists "
-                                     f"(node `{name}` has no interrupt `{label}`)")
-    for name, record in sorted(latest.nodes.items()):
-        for written in sorted({w[0] for w in record.get("writes", ())} - set(flow.fields)):
-            problem(name, "removed", f"field `{written}`, written by `{name}` in the step in flight, "
-                                     "no longer exists")
-    for key in sorted(set(latest.joins) - set(flow.joins)):
-        problem(key.rpartition("->")[2], "removed", f"join `{key}` is in progress and no longer exists")
+    no longer has: the check ``Graph`` makes before resuming (``compat.py``,
+    including what a resume can go past), and the state's carry-over."""
+    problems = [Divergence(latest.seq, latest.step, p.node, "removed", p.message, line=_node_line(flow, p.node))
+                for p in incompatibilities(flow, latest)]
     try:
         flow.carry_over(latest.values)
     except SpecChangedError as exc:
-        problem(None, "field", str(exc))
+        problems.append(Divergence(latest.seq, latest.step, None, "field", str(exc)))
     return problems
 
 
@@ -504,7 +479,7 @@ class _Walker:
         for index in range(max(len(ours), len(theirs))):
             mine = ours[index] if index < len(ours) else None
             old = theirs[index] if index < len(theirs) else None
-            if not same(mine, old):
+            if not json_equal(mine, old):
                 where = (mine or old)[0]  # type: ignore[index]
                 self._diverge(after.seq, after.step, name, "write", _write(old), _write(mine),
                               _set_line(self.flow, name, where))
@@ -565,7 +540,7 @@ class _Walker:
         for name in self.flow.fields:   # in declaration order: usually cause before effect
             if name not in after.values or name not in recorded_fields:
                 continue
-            if not same(new_values[name], after.values[name]):
+            if not json_equal(new_values[name], after.values[name]):
                 culprit = writers.get(name) or ", ".join(nodes)
                 self._diverge(seq, step, culprit, "write", f"`{name}` = {_short(after.values[name])}",
                               f"`{name}` = {_short(new_values[name])}", _set_line(self.flow, culprit, name))
@@ -710,17 +685,6 @@ def _route_line(flow: CompiledFlow, node: str, targets: Iterable[str]) -> int | 
         if {t for t in branch["targets"] if t != "end"} == wanted:
             return branch.get("line")  # type: ignore[no-any-return]
     return branches[0].get("line") if branches else _node_line(flow, node)
-
-
-def same(a: Any, b: Any) -> bool:
-    """JSON equality: ``==``, except that ``true`` is not ``1`` (nor ``false`` ``0``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b  # type: ignore[no-any-return]
 
 
 def _short(value: Any, limit: int = 80) -> str:

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from fermata.runtime import Command, Graph
-from fermata.runtime.replay import load_history, replay, same, static_problems
+from fermata.runtime.replay import load_history, replay, static_problems
+from fermata.runtime.values import json_equal as same
 
 from tests.runtime import calls_fixture
 
