@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checkpoint import Checkpoint
+from .records import StaticWhen, interrupt_json
 from .values import json_copy
 
 
@@ -28,7 +29,12 @@ class Interrupt:
 
     @property
     def static(self) -> bool:
-        return self.label in ("before", "after")
+        return self.label in (StaticWhen.BEFORE, StaticWhen.AFTER)
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``--json`` and the server show a pending interrupt."""
+        return interrupt_json({"id": self.id, "node": self.node, "label": self.label, "index": self.index,
+                               "payload": self.payload, "schema": self.schema, "token": self.token})
 
     @staticmethod
     def from_pending(entry: dict[str, Any]) -> Interrupt:
@@ -67,6 +73,13 @@ class Run:
                    error=json_copy(checkpoint.error), checkpoint_id=checkpoint.id,
                    step=checkpoint.step, next=list(checkpoint.frontier), events=events or [])
 
+    def to_json(self) -> dict[str, Any]:
+        """The run as ``fermata run/resume --json`` prints it (events left out:
+        ``stream`` is the way to see them)."""
+        return {"thread": self.thread, "status": self.status, "step": self.step,
+                "checkpoint_id": self.checkpoint_id, "state": self.state, "output": self.output,
+                "interrupts": [i.to_json() for i in self.interrupts], "error": self.error}
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -92,3 +105,10 @@ class Snapshot:
                         pending=[Interrupt.from_pending(p) for p in checkpoint.pending],
                         next=list(checkpoint.frontier), error=json_copy(checkpoint.error),
                         nodes=json_copy(checkpoint.nodes))
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of a history, as the caller sees it (``fermata history
+        --json`` prints the stored checkpoints themselves: see ``records.history_json``)."""
+        return {"checkpoint_id": self.checkpoint_id, "step": self.step, "status": self.status,
+                "state": self.state, "pending": [i.to_json() for i in self.pending], "next": self.next,
+                "error": self.error, "nodes": self.nodes}
