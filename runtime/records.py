@@ -3,9 +3,11 @@ JSON a run is shown as.
 
 Records stay plain dicts (``TypedDict``: no cost at run time, and the stored
 JSON is what it always was); statuses are ``StrEnum``s, whose members *are*
-strings (``RunStatus.DONE == "done"``, ``json.dumps`` writes ``"done"``), so
-stored bytes, IR hashes and events do not change, and a status read back
-from a store (a plain string) compares equal to its member.
+strings (``RunStatus.DONE == "done"``), so a status read back from a store
+(a plain string) compares equal to its member. What the runtime writes into
+a record or an event is the member's ``.value``, the exact ``str``: stored
+bytes, IR hashes and events stay what they were, and a store may insist on
+exact types.
 
 The JSON of a run is written here once: the CLI's ``--json`` output and the
 server's responses are both built by these functions, so they cannot drift.

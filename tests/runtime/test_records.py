@@ -55,3 +55,12 @@ def test_run_and_interrupt_to_json_is_what_state_json_shows(store) -> None:
     assert [s.to_json()["status"] for s in snapshots] == [c.status for c in store.history("t")]
     assert [[p["id"] for p in s.to_json()["pending"]] for s in snapshots] == [["ask:before"], ["ask:approval"], []]
     json.dumps([s.to_json() for s in snapshots])   # JSON all the way down
+
+
+def test_what_the_engine_records_and_emits_holds_exact_strings(store) -> None:
+    # Stores insist on an exact `str` status, and callers print events: the
+    # engine writes the members' values, never the members themselves.
+    run = make_graph(gated(), store).invoke({"amount": 2.0}, thread="t")
+    assert type(run.status) is str and type(run.interrupts[0].label) is str
+    assert run.events and all(type(e["event"]) is str for e in run.events)
+    assert repr(run.events[-1]["event"]) == "'interrupt'"
