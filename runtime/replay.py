@@ -55,11 +55,19 @@ from typing import Any, NoReturn
 from .calls import run_with_timeout
 from .checkpoint import FORMAT_VERSION, Checkpoint, ThreadInfo
 from .compat import incompatibilities
-from .errors import FermataError, NondeterminismError, SpecChangedError, StepFailure
+from .errors import (
+    FermataError,
+    InvalidUpdateError,
+    NondeterminismError,
+    SpecChangedError,
+    StepFailure,
+)
 from .flow import CompiledFlow
 from .node import CompiledNode
+from .records import RunStatus
 from .steps import Execution, Pause
-from .values import combine, json_equal
+from .superstep import AddFailure, complete_step, route_start, static_pauses
+from .values import json_equal
 
 
 @dataclass(frozen=True)
@@ -302,17 +310,6 @@ class _Inputs:
                              # (a failed execution may also have made one call that raised)
 
 
-class _View:
-    """The view ``start``'s route is evaluated on: the state, nothing else."""
-
-    __slots__ = ("locals", "overlay", "state")
-
-    def __init__(self, state: dict[str, Any]):
-        self.state = state
-        self.overlay: dict[str, Any] = {}
-        self.locals: dict[str, Any] = {}
-
-
 class _Walker:
     def __init__(self, flow: CompiledFlow, stub_calls: bool = False):
         self.flow = flow
@@ -355,11 +352,10 @@ class _Walker:
         values = self._values(checkpoint)
         step, seq = checkpoint.step, checkpoint.seq
         try:
-            targets = self.flow.start_route(_View(values))
+            frontier = route_start(self.flow, values)
         except StepFailure as failure:
             self._diverge(seq, step, "start", "route", f"next {_names(checkpoint.frontier)}",
                           f"a failure: {failure.message}", failure.line or _route_line(self.flow, "start", ()))
-        frontier = sorted(set(targets))
         if frontier != sorted(checkpoint.frontier):
             self._diverge(seq, step, "start", "route", f"next {_names(checkpoint.frontier)}",
                           f"next {_names(frontier)}", _route_line(self.flow, "start", frontier))
@@ -501,41 +497,26 @@ class _Walker:
                                       f"next {_names(result[1])}", _route_line(self.flow, name, result[1]))
             self._statics(after, nodes, sorted(after.frontier))
             return
-        updates: dict[str, Any] = {}
-        replaced_by: dict[str, str] = {}
-        extended_by: dict[str, str] = {}
-        writers: dict[str, str] = {}
-        targets: set[str] = set()
-        joins = dict(before.joins)
-        for name in nodes:
-            writes, nxt = results[name]  # type: ignore[misc]
-            for target, op, value in writes:
-                if target not in values:   # written by the old spec, before this step paused
+        for name in nodes:   # written by the old spec, before this step paused
+            for target, _, _ in results[name][0]:  # type: ignore[index]
+                if target not in values:
                     self._diverge(seq, step, name, "removed", f"a write to `{target}`",
                                   f"no field `{target}`", None)
-                writers[target] = name
-                # As the engine applies them: a `=` beside another node's write fails the step.
-                mixed = extended_by.get(target, name) if op == "=" else replaced_by.get(target, name)
-                if mixed != name:
-                    ops = {mixed: "+=" if op == "=" else "=", name: op}
-                    self._diverge(seq, step, name, "write", f"`{target}` replaced by one node or added to by all",
-                                  " and ".join(f"`set {target} {ops[n]}` by `{n}`" for n in sorted(ops)),
-                                  _set_line(self.flow, name, target))
-                if op == "=":
-                    other = replaced_by.setdefault(target, name)
-                    if other != name:
-                        self._diverge(seq, step, name, "write", f"one `set {target} =` in the step",
-                                      f"two, by `{other}` and `{name}`", _set_line(self.flow, name, target))
-                    updates[target] = value
-                else:
-                    extended_by.setdefault(target, name)
-                    try:
-                        updates[target] = combine(updates[target] if target in updates else values[target], value)
-                    except StepFailure as failure:
-                        self._diverge(seq, step, name, "write", f"`{target}` += {_short(value)}",
-                                      f"a failure: {failure.message}", _set_line(self.flow, name, target))
-            targets.update(nxt)
-            joins = self._arrive(name, joins, targets)
+        try:   # as the engine completes the step: the very same code
+            outcome = complete_step(self.flow, values, nodes, results, before.joins, step)  # type: ignore[arg-type]
+        except InvalidUpdateError as exc:
+            target, name = exc.field, exc.nodes[-1]
+            if exc.extended_by is not None:
+                ops = {n: "+=" if n == exc.extended_by else "=" for n in exc.nodes}
+                self._diverge(seq, step, name, "write", f"`{target}` replaced by one node or added to by all",
+                              " and ".join(f"`set {target} {ops[n]}` by `{n}`" for n in sorted(ops)),
+                              _set_line(self.flow, name, target))
+            self._diverge(seq, step, name, "write", f"one `set {target} =` in the step",
+                          f"two, by `{exc.nodes[0]}` and `{name}`", _set_line(self.flow, name, target))
+        except AddFailure as failed:
+            self._diverge(seq, step, failed.node, "write", f"`{failed.field}` += {_short(failed.value)}",
+                          f"a failure: {failed.failure.message}", _set_line(self.flow, failed.node, failed.field))
+        updates, writers, joins = outcome.updates, outcome.writers, outcome.joins
         new_values = {**values, **updates}
         for name in self.flow.fields:   # in declaration order: usually cause before effect
             if name not in after.values or name not in recorded_fields:
@@ -544,7 +525,7 @@ class _Walker:
                 culprit = writers.get(name) or ", ".join(nodes)
                 self._diverge(seq, step, culprit, "write", f"`{name}` = {_short(after.values[name])}",
                               f"`{name}` = {_short(new_values[name])}", _set_line(self.flow, culprit, name))
-        frontier = sorted(goto) if goto is not None else sorted(targets)
+        frontier = sorted(outcome.frontier(goto))
         if frontier != sorted(after.frontier):
             culprit = _route_culprit(self.flow, nodes, results, set(after.frontier), set(frontier))
             self._diverge(seq, step, culprit, "route", f"next {_names(after.frontier)}", f"next {_names(frontier)}",
@@ -555,24 +536,11 @@ class _Walker:
                           f"join progress {_short(joins)}", None)
         self._statics(after, nodes, frontier)
 
-    def _arrive(self, name: str, joins: dict[str, list[str]], targets: set[str]) -> dict[str, list[str]]:
-        """As the engine counts a finished node for its joins."""
-        for join in self.flow.joins_by_source.get(name, ()):
-            seen = set(joins.get(join.key, ()))
-            seen.add(name)
-            if seen >= join.sources:
-                targets.add(join.target)
-                joins.pop(join.key, None)
-            else:
-                joins[join.key] = sorted(seen)
-        return joins
-
     def _statics(self, checkpoint: Checkpoint, ran: list[str], frontier: list[str]) -> None:
         """The static interrupts that pause this boundary, recorded vs the new flow's."""
         flow = self.flow
-        replayed = sorted([f"{n}:after" for n in ran if n in flow.interrupt_after]
-                          + [f"{n}:before" for n in frontier if n in flow.interrupt_before])
-        recorded = sorted(p["id"] for p in checkpoint.pending) if checkpoint.status == "interrupted" else []
+        replayed = sorted(f"{node}:{when}" for node, when in static_pauses(flow, ran, frontier))
+        recorded = sorted(p["id"] for p in checkpoint.pending) if checkpoint.status == RunStatus.INTERRUPTED else []
         if replayed != recorded:
             first = min(set(replayed) ^ set(recorded))
             node = first.rpartition(":")[0]

@@ -535,3 +535,14 @@ def test_result_json_is_plain_data(refund_runs):
     assert json.loads(json.dumps(data)) == data
     assert data["compatible"] is False
     assert data["divergence"]["node"] == "review" and data["divergence"]["checkpoint"] == "00000002"
+
+
+def test_a_step_where_two_nodes_replace_one_field_is_a_difference():
+    # As the engine would refuse it (superstep.complete_step): `a` and `b` both `set x =`.
+    history = copy.deepcopy(record(graph(PARALLEL), "p", [{}, Command(resume=7)]))
+    history[1].nodes["b"]["writes"] = [["y", "=", 2], ["x", "=", 5], ["seen", "+=", ["b"]]]
+    both = graph(PARALLEL, ("set x = v", "set x = v  # fermata: ignore[F216]"),
+                 ("set y = 2", "set y = 2\n        set x = 5  # fermata: ignore[F216]"))
+    d = replay(both, history).divergence
+    assert (d.seq, d.step, d.node, d.kind) == (2, 1, "b", "write")
+    assert d.message == "recorded one `set x =` in the step, replayed two, by `a` and `b`"
