@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from fermata.runtime.errors import InvalidUpdateError
 from fermata.runtime.flow import CompiledFlow
-from fermata.runtime.superstep import AddFailure, complete_step, route_start, static_pauses
+from fermata.runtime.superstep import (
+    AddFailure,
+    complete_step,
+    route_start,
+    static_pauses,
+)
 
 compiler = pytest.importorskip("fermata.compiler")
 
