@@ -53,15 +53,7 @@ from .flow import CompiledFlow
 from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
-from .records import (
-    ErrorKind,
-    EventKind,
-    NodeStatus,
-    PendingInterrupt,
-    RunError,
-    RunStatus,
-    StaticWhen,
-)
+from .records import ErrorKind, EventKind, NodeStatus, RunStatus, StaticWhen
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 
 
@@ -259,7 +251,7 @@ class Engine:
         self._save(RunStatus.RUNNING)
         return True
 
-    def _static(self, node: str, when: StaticWhen) -> PendingInterrupt:
+    def _static(self, node: str, when: StaticWhen) -> dict[str, Any]:  # a records.PendingInterrupt
         return {"id": f"{node}:{when}", "node": node, "label": when.value, "index": 0, "payload": None,
                 "schema": None, "token": interrupt_token(self.step, node, when, 0)}
 
@@ -271,7 +263,7 @@ class Engine:
         self._save(RunStatus.FAILED, error)
         self.emit({"event": EventKind.FAILED.value, "error": error})
 
-    def _save(self, status: RunStatus, error: RunError | dict[str, Any] | None = None) -> None:
+    def _save(self, status: RunStatus, error: dict[str, Any] | None = None) -> None:  # a records.RunError
         # Records hold the plain strings (``.value``): stores check that a
         # status is exactly a ``str``, and callers see ``"done"``, not a repr.
         extra: dict[str, Any] = {}
