@@ -47,7 +47,7 @@ its spec did not cause.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NoReturn
@@ -65,7 +65,7 @@ from .errors import (
 from .flow import CompiledFlow
 from .node import CompiledNode
 from .records import RunStatus
-from .steps import Execution, Pause
+from .steps import Execution, Pause, UnrecordedOnce
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 from .values import json_equal
 
@@ -203,44 +203,6 @@ class _Diverged(Exception):
         self.divergence = divergence
 
 
-class _MissingOnce(Exception):
-    """Internal: the replay reached a `call once` whose result is not recorded."""
-
-    def __init__(self, index: int):
-        super().__init__(index)
-        self.index = index
-
-
-class _SealedJournal:
-    """A recorded ``once`` journal that never grows.
-
-    ``steps._journaled`` calls the target when ``index >= len(journal)``.
-    Claiming one entry more than recorded sends the first call past the
-    record to ``__getitem__``, which stops the replay there (a replay stops
-    at its first unrecorded call, so no later index is ever asked for): a
-    replay never pays, mails or charges anything twice.
-    """
-
-    __slots__ = ("entries",)
-
-    def __init__(self, entries: list[dict[str, Any]]):
-        self.entries = entries
-
-    def __len__(self) -> int:
-        return len(self.entries) + 1
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.entries)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        if index < len(self.entries):
-            return self.entries[index]
-        raise _MissingOnce(index)
-
-    def append(self, entry: Any) -> None:
-        raise _MissingOnce(len(self.entries))
-
-
 class _StubbedCall(Exception):
     """Internal: the replay reached a plain call it must not run (``stub_calls``)."""
 
@@ -275,7 +237,8 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
     attempts = 0
     while True:
         attempts += 1
-        ex = Execution(node.name, state, list(resume), [], _SealedJournal(journal))  # type: ignore[arg-type]
+        ex = Execution(node.name, state, list(resume), [], list(journal))
+        ex.sealed = True
         if stub_calls:
             ex.invoke = _stub
         try:
@@ -283,7 +246,7 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
             return _NodeRun("finished", ex.reached, ex.writes, sorted(set(node.route(ex))))
         except Pause as pause:
             return _NodeRun("paused", ex.reached, index=pause.index)
-        except _MissingOnce as missing:
+        except UnrecordedOnce as missing:
             return _NodeRun("no_once", ex.reached, index=missing.index)
         except _StubbedCall as stubbed:
             return _NodeRun("stubbed", ex.reached, detail=stubbed.target)
