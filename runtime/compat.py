@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from .checkpoint import Checkpoint
 from .flow import CompiledFlow
-
-STATIC_LABELS = ("before", "after")
+from .records import StaticWhen
 
 
 @dataclass(frozen=True)
@@ -49,8 +48,8 @@ def incompatibilities(flow: CompiledFlow, latest: Checkpoint) -> list[Incompatib
         node = flow.nodes.get(name)
         if node is None:
             continue  # reported above: a pending node is in the frontier
-        if label in STATIC_LABELS and entry["id"] == f"{name}:{label}":
-            declared = flow.interrupt_before if label == "before" else flow.interrupt_after
+        if label in (StaticWhen.BEFORE, StaticWhen.AFTER) and entry["id"] == f"{name}:{label}":
+            declared = flow.interrupt_before if label == StaticWhen.BEFORE else flow.interrupt_after
             if name not in declared:
                 problems.append(Incompatibility(
                     name, f"pending `interrupt {label} {name}` is no longer declared", blocks_resume=False))

@@ -29,6 +29,7 @@ from .engine import Engine
 from .errors import FermataError, InputError, SpecChangedError
 from .flow import CompiledFlow, select_flow, validate_ir
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
+from .records import RunStatus
 from .run import Run, Snapshot
 
 DEFAULT_STEP_LIMIT = 1000
@@ -171,10 +172,10 @@ class Graph:
         if payload is None:
             if latest is None:
                 raise InputError(f"no run on thread `{thread}`: start one with an input dict")
-            if latest.status == "done":
+            if latest.status == RunStatus.DONE:
                 return None
             return self._continue(thread, info, latest, Plan(), step_limit, lease)  # type: ignore[arg-type]
-        if latest is not None and latest.status != "done":
+        if latest is not None and latest.status != RunStatus.DONE:
             raise InputError(
                 f"thread `{thread}` has a run in progress (status {latest.status}): resume it with "
                 "invoke(Command(resume=...)) or invoke(None), or start a new run on another thread")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .calls import DEFAULT_POLICY, CallPolicy, run_with_timeout
 from .errors import StepFailure
 from .expressions import compile_condition
+from .records import NodeStatus
 from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
 
@@ -123,7 +124,7 @@ class CompiledNode:
             ex = Execution(self.name, state, resume, binding, list(journal), recorder)
             try:
                 run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
-                finished: dict[str, Any] = {"status": "finished", "writes": ex.writes,
+                finished: dict[str, Any] = {"status": NodeStatus.FINISHED.value, "writes": ex.writes,
                                             "next": list(self.route(ex))}
                 # What this execution consumed, kept so `fermata replay` can
                 # re-execute it; only present when there is something.
@@ -136,7 +137,7 @@ class CompiledNode:
                 pending = {"id": f"{self.name}:{pause.label}", "node": self.name, "label": pause.label,
                            "index": pause.index, "payload": pause.payload, "schema": pause.schema,
                            "token": interrupt_token(step, self.name, pause.label, pause.index)}
-                return Outcome({"status": "interrupted", "resume": resume, "interrupts": ex.reached,
+                return Outcome({"status": NodeStatus.INTERRUPTED.value, "resume": resume, "interrupts": ex.reached,
                                 "once": ex.journal}, pending=pending)
             except StepFailure as failure:
                 # Completed `once` calls happened, even in a failed or abandoned
@@ -150,7 +151,7 @@ class CompiledNode:
                     continue
                 error = failure.to_error(self.name, path)
                 error["attempts"] = attempts
-                return Outcome({"status": "failed", "resume": resume, "interrupts": recorded,
+                return Outcome({"status": NodeStatus.FAILED.value, "resume": resume, "interrupts": recorded,
                                 "once": journal, "attempts": attempts, "error": error}, error=error)
 
     def _attempt(self, ex: Execution) -> None:
@@ -162,7 +163,7 @@ def failed_record(record: dict[str, Any] | None, error: dict[str, Any]) -> dict[
     """The record of a node failed by the engine (nondeterminism), keeping
     what a retry needs."""
     record = record or {}
-    return {"status": "failed", "resume": record.get("resume", []),
+    return {"status": NodeStatus.FAILED.value, "resume": record.get("resume", []),
             "interrupts": record.get("interrupts", []), "once": record.get("once", []),
             "attempts": 1, "error": error}
 

@@ -64,7 +64,7 @@ from .errors import (
 )
 from .flow import CompiledFlow
 from .node import CompiledNode
-from .records import RunStatus
+from .records import NodeStatus, RunStatus
 from .steps import Execution, Pause, UnrecordedOnce
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 from .values import json_equal
@@ -292,7 +292,7 @@ class _Walker:
 
     def _transition(self, before: Checkpoint | None, after: Checkpoint) -> None:
         """Check that ``after`` follows from ``before`` under the new flow."""
-        route_start_failed = after.status == "failed" and after.extra.get("route_start")
+        route_start_failed = after.status == RunStatus.FAILED and after.extra.get("route_start")
         if before is None:
             if after.step == 0 and not after.nodes and not route_start_failed:
                 self._start(after)
@@ -304,7 +304,7 @@ class _Walker:
             # shows which nodes it ran (a boundary goto changes them unrecorded).
             nodes = after.frontier if after.nodes else before.frontier
             self._step(before, after, nodes, {}, None)
-        elif (before.status == "done" or before.extra.get("route_start")) and after.step == before.step \
+        elif (before.status == RunStatus.DONE or before.extra.get("route_start")) and after.step == before.step \
                 and not after.nodes and not route_start_failed:
             self._start(after)   # a new run on a finished thread (or a retried start route)
         # Anything else changes no step (a step-limit failure, a failed start route).
@@ -335,7 +335,7 @@ class _Walker:
         results: dict[str, tuple[list[list[Any]], list[str]] | None] = {}   # None: not known
         for name in sorted(nodes):
             record = records.get(name)
-            if record is not None and record["status"] == "finished":
+            if record is not None and record["status"] == NodeStatus.FINISHED:
                 results[name] = (record.get("writes", []), record.get("next", []))
                 continue  # finished earlier in the step: not re-run (checked when it finished)
             now = after.nodes.get(name) if after.nodes else None
@@ -422,7 +422,7 @@ class _Walker:
             missing = inputs.labels[len(run.reached)] if len(run.reached) < len(inputs.labels) else "?"
             diverge("interrupt", f"interrupt `{name}:{missing}`", "no interrupt (the node finished)",
                     _node_line(flow, name))
-        if now is not None and now["status"] == "finished":
+        if now is not None and now["status"] == NodeStatus.FINISHED:
             self._compare_writes(after, name, now.get("writes", []), run.writes, recorded_fields)
             if sorted(set(now.get("next", []))) != run.next:
                 diverge("route", f"next {_names(now.get('next', []))}", f"next {_names(run.next)}",
@@ -531,8 +531,8 @@ def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | N
     after it (``now``, when the step is still in flight) or, when the step
     completed, the boundary's ``extra["completed"]`` (None when the runtime
     that recorded the run does not keep it)."""
-    if now is not None and now["status"] != "finished":
-        expect = "pause" if now["status"] == "interrupted" else "any"
+    if now is not None and now["status"] != NodeStatus.FINISHED:
+        expect = "pause" if now["status"] == NodeStatus.INTERRUPTED else "any"
         return _Inputs(list(now.get("resume", [])), list(now.get("once", [])),
                        list(now.get("interrupts", [])), expect, complete=True)
     labels = list(record.get("interrupts", [])) if record else []
@@ -547,7 +547,7 @@ def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | N
                        complete=True)
     resume = list(record.get("resume", [])) if record else []
     journal = list(record.get("once", [])) if record else []
-    if record is not None and record["status"] == "interrupted" and len(labels) > len(resume):
+    if record is not None and record["status"] == NodeStatus.INTERRUPTED and len(labels) > len(resume):
         return _Inputs(resume, journal, labels, "answered", complete=False)
     return _Inputs(resume, journal, labels, "finish", complete=False)
 

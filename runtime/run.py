@@ -53,7 +53,7 @@ class Run:
     """
 
     thread: str
-    status: str                       # "interrupted" | "done" | "failed" | "running"
+    status: str                       # a records.RunStatus: "interrupted" | "done" | "failed" | "running"
     state: dict[str, Any]
     output: dict[str, Any]
     interrupts: list[Interrupt]
