@@ -49,10 +49,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, NoReturn
 
-from .calls import run_with_timeout
 from .checkpoint import FORMAT_VERSION, Checkpoint, ThreadInfo
 from .compat import incompatibilities
 from .errors import (
@@ -234,31 +232,34 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
     would: from its first step, answers bound by index, ``once`` results from
     the journal (never called), retried like the node says (without the
     waits: a replay has no one to be polite to)."""
-    attempts = 0
-    while True:
-        attempts += 1
+    executions: list[Execution] = []
+
+    def new_execution(recorded: list[dict[str, Any]]) -> Execution:
         ex = Execution(node.name, state, list(resume), [], list(journal))
-        ex.sealed = True
+        ex.sealed = True   # its journal is the record's: a `once` call past it stops the replay
         if stub_calls:
             ex.invoke = _stub
-        try:
-            run_with_timeout(partial(node.steps, ex), node.timeout_ms, f"node `{node.name}`")
-            return _NodeRun("finished", ex.reached, ex.writes, sorted(set(node.route(ex))))
-        except Pause as pause:
-            return _NodeRun("paused", ex.reached, index=pause.index)
-        except UnrecordedOnce as missing:
-            return _NodeRun("no_once", ex.reached, index=missing.index)
-        except _StubbedCall as stubbed:
-            return _NodeRun("stubbed", ex.reached, detail=stubbed.target)
-        except NondeterminismError as exc:
-            return _NodeRun("once_mismatch", ex.reached, index=exc.index,
-                            detail=f"{exc.recorded}|{exc.replayed}")
-        except StepFailure as failure:
-            if failure.retryable and attempts <= node.retry:
-                continue
-            return _NodeRun("failed", ex.reached, detail=failure.message, line=failure.line)
-        except Exception as exc:  # noqa: BLE001 - a replay reports, it never crashes
-            return _NodeRun("failed", ex.reached, detail=f"{type(exc).__name__}: {exc}")
+        executions.append(ex)
+        return ex
+
+    try:
+        done = node.attempts(new_execution, journal, wait=False)
+    except UnrecordedOnce as missing:
+        return _NodeRun("no_once", executions[-1].reached, index=missing.index)
+    except _StubbedCall as stubbed:
+        return _NodeRun("stubbed", executions[-1].reached, detail=stubbed.target)
+    except NondeterminismError as exc:
+        return _NodeRun("once_mismatch", executions[-1].reached, index=exc.index,
+                        detail=f"{exc.recorded}|{exc.replayed}")
+    except Exception as exc:  # noqa: BLE001 - a replay reports, it never crashes
+        reached = executions[-1].reached if executions else []
+        return _NodeRun("failed", reached, detail=f"{type(exc).__name__}: {exc}")
+    ex, stop = done.ex, done.stop
+    if stop is None:
+        return _NodeRun("finished", ex.reached, ex.writes, sorted(set(done.next)))
+    if isinstance(stop, Pause):
+        return _NodeRun("paused", ex.reached, index=stop.index)
+    return _NodeRun("failed", ex.reached, detail=stop.message, line=stop.line)
 
 
 @dataclass

@@ -546,3 +546,12 @@ def test_a_step_where_two_nodes_replace_one_field_is_a_difference():
     d = replay(both, history).divergence
     assert (d.seq, d.step, d.node, d.kind) == (2, 1, "b", "write")
     assert d.message == "recorded one `set x =` in the step, replayed two, by `a` and `b`"
+
+
+def test_a_route_that_fails_on_replay_is_a_failure_not_a_crash(refund_runs):
+    # Routes are evaluated inside the node's attempts (node.attempts), for
+    # the engine and the replay alike.
+    g = graph(REFUND, ("risk > 0.5 or amount > 100", "amount / 0 > 100 or risk > 0.5"))
+    d = replay(g, refund_runs["approved"]).divergence
+    assert (d.step, d.node, d.kind) == (1, "assess", "failure")
+    assert d.replayed.startswith("a failure: ")
