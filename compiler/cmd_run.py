@@ -63,20 +63,8 @@ def _load_graph(file: str, flow: str | None, store: Any, allow_calls: list[str] 
 
 
 def run_to_json(run: Any) -> dict[str, Any]:
-    return {
-        "thread": run.thread,
-        "status": run.status,
-        "step": run.step,
-        "checkpoint_id": run.checkpoint_id,
-        "state": run.state,
-        "output": run.output,
-        "interrupts": [
-            {"id": i.id, "node": i.node, "label": i.label, "index": i.index,
-             "payload": i.payload, "schema": i.schema, "token": i.token}
-            for i in run.interrupts
-        ],
-        "error": run.error,
-    }
+    """``run.to_json()``: the one JSON of a run (the server's too)."""
+    return run.to_json()  # type: ignore[no-any-return]
 
 
 def _dump(value: Any) -> str:
@@ -378,15 +366,14 @@ def _refuse_values_for_static_gates(pending: list[Any], waiting: list[Any], args
 
 
 def run_state(args: argparse.Namespace) -> int:
+    from fermata.runtime.records import state_json
+
     store = _open_store(args.store, create=False, thread=args.thread)
     info = store.thread(args.thread)
     latest = store.latest(args.thread) if info else None
     if info is None or latest is None:
         raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
-    data = {"thread": info.thread, "flow": info.flow, "source": info.source,
-            "status": latest.status, "step": latest.step, "checkpoint_id": latest.id,
-            "state": latest.values, "next": latest.frontier, "interrupts": latest.pending,
-            "error": latest.error}
+    data = state_json(info, latest)
     if args.json:
         write_out(dump_json(data, indent=2) + "\n")
         return EXIT_OK
@@ -403,13 +390,14 @@ def run_state(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from fermata.runtime.records import history_json
+
     store = _open_store(args.store, create=False, thread=args.thread)
     if store.thread(args.thread) is None:
         raise UsageError(f"no run `{args.thread}` in {args.store} (see `fermata threads`)")
     history = store.history(args.thread)
     if args.json:
-        info = store.thread(args.thread)
-        data = {"thread": info.to_json(), "checkpoints": [c.to_json() for c in history]}
+        data = history_json(store.thread(args.thread), history)
         write_out(dump_json(data, indent=2) + "\n")
         return EXIT_OK
     for checkpoint in history:
@@ -422,6 +410,7 @@ def run_history(args: argparse.Namespace) -> int:
 
 def run_threads(args: argparse.Namespace) -> int:
     from fermata.runtime import StoreError
+    from fermata.runtime.records import summary_json
 
     store = _open_store(args.store, create=False)
     rows = []
@@ -432,8 +421,7 @@ def run_threads(args: argparse.Namespace) -> int:
         except StoreError as exc:  # one damaged run must not hide the others
             damaged.append(str(exc))
             continue
-        rows.append({**info.to_json(), "status": latest.status if latest else "empty",
-                     "step": latest.step if latest else None})
+        rows.append(summary_json(info, latest))
     for problem in damaged:
         sys.stderr.write(f"fermata threads: damaged run: {problem}\n")
     if args.json:

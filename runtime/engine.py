@@ -53,20 +53,8 @@ from .flow import CompiledFlow
 from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
-from .values import combine
-
-_EMPTY: dict[str, Any] = {}
-
-
-class _StateView:
-    """The view ``start``'s route is evaluated on: the state, nothing else."""
-
-    __slots__ = ("locals", "overlay", "state")
-
-    def __init__(self, state: dict[str, Any]):
-        self.state = state
-        self.overlay = _EMPTY
-        self.locals = _EMPTY
+from .records import ErrorKind, EventKind, NodeStatus, RunStatus, StaticWhen
+from .superstep import AddFailure, complete_step, route_start, static_pauses
 
 
 class Engine:
@@ -150,30 +138,30 @@ class Engine:
             self.in_step = False
             return self._run_nodes()
         if not self.frontier:
-            self._save("done")
-            self.emit({"event": "done", "output": self.flow.output_of(self.values)})
+            self._save(RunStatus.DONE)
+            self.emit({"event": EventKind.DONE.value, "output": self.flow.output_of(self.values)})
             return False
         if self.steps_begun >= self.step_limit:
             error = StepLimitError(self.step_limit, self.last_ran, self.frontier)
-            self._fail_run(error, "step_limit", node=None)
+            self._fail_run(error, ErrorKind.STEP_LIMIT, node=None)
             raise error
         self.step += 1
         self.steps_begun += 1
         self.progress = {}
-        self.emit({"event": "step_start", "step": self.step, "nodes": self.frontier})
+        self.emit({"event": EventKind.STEP_START.value, "step": self.step, "nodes": self.frontier})
         return self._run_nodes()
 
     def _route_start(self) -> bool:
         self.route_start = False
         try:
-            targets = self.flow.start_route(_StateView(self.values))
+            targets = route_start(self.flow, self.values)
         except StepFailure as failure:
             self.route_start = True  # a retry routes `start` again
             error = failure.to_error("start", self.path)
-            self._save("failed", error)
-            self.emit({"event": "failed", "error": error})
+            self._save(RunStatus.FAILED, error)
+            self.emit({"event": EventKind.FAILED.value, "error": error})
             return False
-        self.frontier = self.goto if self.goto is not None else sorted(set(targets))
+        self.frontier = self.goto if self.goto is not None else targets
         self.goto = None
         return self._boundary([])
 
@@ -184,141 +172,100 @@ class Engine:
         once.step = self.step
         for name in self.frontier:
             record = self.progress.get(name)
-            if record is not None and record["status"] == "finished":
+            if record is not None and record["status"] == NodeStatus.FINISHED:
                 continue
             if once.recovered:   # once results a crashed process saved in this step
                 record = once.journal_of(name, record)
-            self.emit({"event": "node_start", "node": name, "step": self.step})
+            self.emit({"event": EventKind.NODE_START.value, "node": name, "step": self.step})
             try:
                 outcome = self.flow.nodes[name].run(self.values, record, self.step, self.path, once)
             except NondeterminismError as exc:
-                error = {"message": str(exc), "type": "NondeterminismError", "kind": "nondeterminism",
+                error = {"message": str(exc), "type": "NondeterminismError", "kind": ErrorKind.NONDETERMINISM.value,
                          "node": name, "line": self.flow.nodes[name].line, "column": None,
                          "path": self.path, "traceback": None}
                 self.progress[name] = failed_record(record, error)
                 self.pending = [o.pending for o in outcomes.values() if o.pending]
-                self._save("failed", error)
-                self.emit({"event": "failed", "error": error})
+                self._save(RunStatus.FAILED, error)
+                self.emit({"event": EventKind.FAILED.value, "error": error})
                 raise
             self.progress[name] = outcome.record
             outcomes[name] = outcome
-            if outcome.status == "finished":
-                self.emit({"event": "node_end", "node": name, "step": self.step,
+            if outcome.status == NodeStatus.FINISHED:
+                self.emit({"event": EventKind.NODE_END.value, "node": name, "step": self.step,
                             "writes": outcome.record["writes"]})
         self.pending = [o.pending for o in outcomes.values() if o.pending is not None]
         errors = [o.error for o in outcomes.values() if o.error is not None]
         if errors:
-            self._save("failed", errors[0])
-            self.emit({"event": "failed", "error": errors[0]})
+            self._save(RunStatus.FAILED, errors[0])
+            self.emit({"event": EventKind.FAILED.value, "error": errors[0]})
             return False
         if self.pending:
-            self._save("interrupted")
-            self.emit({"event": "interrupt", "interrupts": self.pending})
+            self._save(RunStatus.INTERRUPTED)
+            self.emit({"event": EventKind.INTERRUPT.value, "interrupts": self.pending})
             return False
         return self._complete_step()
 
     def _complete_step(self) -> bool:
-        """Every node finished: apply writes in node-name order, route, join."""
-        progress, joins_by_source = self.progress, self.flow.joins_by_source
-        updates: dict[str, Any] = {}
-        replaced_by: dict[str, str] = {}
-        extended_by: dict[str, str] = {}
-        targets: set[str] = set()
-        joins = self.joins
+        """Every node finished: apply writes, route, join (``superstep.py``)."""
+        progress = self.progress
         try:
-            for name in self.frontier:  # sorted: LangGraph's deterministic order
-                record = progress[name]
-                for field, op, value in record["writes"]:
-                    # Several nodes' `+=` combine in name order (documented);
-                    # a `=` beside another node's write would let the names
-                    # decide which write survives.
-                    if op == "=":
-                        other = replaced_by.setdefault(field, name)
-                        if other != name:
-                            raise InvalidUpdateError(field, [other, name], self.step)
-                        adder = extended_by.get(field, name)
-                        if adder != name:
-                            raise InvalidUpdateError(field, [adder, name], self.step, extended_by=adder)
-                        updates[field] = value
-                    else:
-                        other = replaced_by.get(field, name)
-                        if other != name:
-                            raise InvalidUpdateError(field, [other, name], self.step, extended_by=name)
-                        extended_by.setdefault(field, name)
-                        updates[field] = combine(updates[field] if field in updates else self.values[field], value)
-                targets.update(record["next"])
-                if name in joins_by_source:
-                    joins = self._arrive(name, joins, targets)
+            outcome = complete_step(self.flow, self.values, self.frontier,
+                                    {name: (progress[name]["writes"], progress[name]["next"])
+                                     for name in self.frontier},
+                                    self.joins, self.step)
         except InvalidUpdateError as exc:
-            self._fail_run(exc, "invalid_update", node=exc.nodes[-1])
+            self._fail_run(exc, ErrorKind.INVALID_UPDATE, node=exc.nodes[-1])
             raise
-        except StepFailure as failure:  # `+=` of mismatched values from two nodes
-            error = failure.to_error(None, self.path)
-            self._save("failed", error)
-            self.emit({"event": "failed", "error": error})
+        except AddFailure as failed:  # `+=` of mismatched values from two nodes
+            error = failed.failure.to_error(None, self.path)
+            self._save(RunStatus.FAILED, error)
+            self.emit({"event": EventKind.FAILED.value, "error": error})
             return False
+        updates = outcome.updates
         self.values.update(updates)
         self.changed.update(updates)
-        self.joins = joins
-        self.emit({"event": "step_end", "step": self.step, "state_changes": updates})
+        self.joins = outcome.joins
+        self.emit({"event": EventKind.STEP_END.value, "step": self.step, "state_changes": updates})
         ran = self.last_ran = self.frontier
         self.consumed = {name: {key: progress[name][key] for key in ("resume", "interrupts", "once")
                                 if key in progress[name]}
                          for name in self.frontier if "resume" in progress[name] or "once" in progress[name]}
         self.progress = {}
-        if self.goto is not None:
-            self.frontier, self.goto = self.goto, None
-        else:
-            self.frontier = sorted(targets)
+        self.frontier, self.goto = outcome.frontier(self.goto), None
         return self._boundary(ran)
-
-    def _arrive(self, name: str, joins: dict[str, list[str]], targets: set[str]) -> dict[str, list[str]]:
-        """Node ``name`` finished: count it for its joins; fire the complete ones."""
-        joins = dict(joins)  # never mutate what a checkpoint may hold
-        for join in self.flow.joins_by_source[name]:
-            seen = set(joins.get(join.key, ()))
-            seen.add(name)
-            if seen >= join.sources:
-                targets.add(join.target)
-                joins.pop(join.key, None)
-            else:
-                joins[join.key] = sorted(seen)
-        return joins
 
     def _boundary(self, ran: list[str]) -> bool:
         """Between steps: pause for static interrupts, finish, or go on."""
         flow = self.flow
-        statics: list[dict[str, Any]] = []
-        if flow.interrupt_after:
-            statics += [self._static(n, "after") for n in ran if n in flow.interrupt_after]
-        if flow.interrupt_before:
-            statics += [self._static(n, "before") for n in self.frontier if n in flow.interrupt_before]
+        statics = [self._static(node, when) for node, when in static_pauses(flow, ran, self.frontier)]
         if statics:
             self.pending = statics
-            self._save("interrupted")
-            self.emit({"event": "interrupt", "interrupts": statics})
+            self._save(RunStatus.INTERRUPTED)
+            self.emit({"event": EventKind.INTERRUPT.value, "interrupts": statics})
             return False
         self.pending = []
         if not self.frontier:
-            self._save("done")
-            self.emit({"event": "done", "output": flow.output_of(self.values)})
+            self._save(RunStatus.DONE)
+            self.emit({"event": EventKind.DONE.value, "output": flow.output_of(self.values)})
             return False
-        self._save("running")
+        self._save(RunStatus.RUNNING)
         return True
 
-    def _static(self, node: str, when: str) -> dict[str, Any]:
-        return {"id": f"{node}:{when}", "node": node, "label": when, "index": 0, "payload": None,
+    def _static(self, node: str, when: StaticWhen) -> dict[str, Any]:  # a records.PendingInterrupt
+        return {"id": f"{node}:{when}", "node": node, "label": when.value, "index": 0, "payload": None,
                 "schema": None, "token": interrupt_token(self.step, node, when, 0)}
 
     # ------------------------------------------------------------ recording
 
-    def _fail_run(self, exc: Exception, kind: str, node: str | None) -> None:
-        error = {"message": str(exc), "type": type(exc).__name__, "kind": kind, "node": node,
+    def _fail_run(self, exc: Exception, kind: ErrorKind, node: str | None) -> None:
+        error = {"message": str(exc), "type": type(exc).__name__, "kind": kind.value, "node": node,
                  "line": None, "column": None, "path": self.path, "traceback": None}
-        self._save("failed", error)
-        self.emit({"event": "failed", "error": error})
+        self._save(RunStatus.FAILED, error)
+        self.emit({"event": EventKind.FAILED.value, "error": error})
 
-    def _save(self, status: str, error: dict[str, Any] | None = None) -> None:
+    def _save(self, status: RunStatus, error: dict[str, Any] | None = None) -> None:  # a records.RunError
+        # Records hold the plain strings (``.value``): stores check that a
+        # status is exactly a ``str``, and callers see ``"done"``, not a repr.
         extra: dict[str, Any] = {}
         if self.goto is not None:
             extra["goto"] = self.goto
@@ -328,14 +275,14 @@ class Engine:
             extra["completed"] = self.consumed
             self.consumed = {}
         checkpoint = Checkpoint(
-            seq=self.seq, step=self.step, status=status, values=dict(self.values),
+            seq=self.seq, step=self.step, status=status.value, values=dict(self.values),
             frontier=self.frontier, joins=self.joins, pending=self.pending,
             nodes=dict(self.progress) if self.progress else {}, error=error, extra=extra)
         changed = None if self.store_everything else sorted(self.changed)
         lease = self.lease
         if lease is not None:
             lease.renew_if_due()
-        if status != "running" and lease is not None and lease.held:
+        if status != RunStatus.RUNNING and lease is not None and lease.held:
             # This invoke's last write: let go of the run with it.
             self.store.append_final(self.info, checkpoint, changed, lease.owner, self.once.dirty)
             lease.held = self.once.dirty = False

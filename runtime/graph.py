@@ -21,15 +21,15 @@ from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from fermata.spec.ir import is_static_interrupt
-
 from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Command, Plan, plan_command
+from .compat import incompatibilities
 from .engine import Engine
 from .errors import FermataError, InputError, SpecChangedError
 from .flow import CompiledFlow, select_flow, validate_ir
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
+from .records import RunStatus
 from .run import Run, Snapshot
 
 DEFAULT_STEP_LIMIT = 1000
@@ -172,10 +172,10 @@ class Graph:
         if payload is None:
             if latest is None:
                 raise InputError(f"no run on thread `{thread}`: start one with an input dict")
-            if latest.status == "done":
+            if latest.status == RunStatus.DONE:
                 return None
             return self._continue(thread, info, latest, Plan(), step_limit, lease)  # type: ignore[arg-type]
-        if latest is not None and latest.status != "done":
+        if latest is not None and latest.status != RunStatus.DONE:
             raise InputError(
                 f"thread `{thread}` has a run in progress (status {latest.status}): resume it with "
                 "invoke(Command(resume=...)) or invoke(None), or start a new run on another thread")
@@ -220,21 +220,9 @@ class Graph:
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
         everything it is in the middle of still exists."""
-        nodes = self.compiled.nodes
-        problems = []
-        for name in sorted(set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())):
-            if name not in nodes:
-                problems.append(f"node `{name}` was removed")
-        for entry in latest.pending:
-            node = nodes.get(entry["node"])
-            if node is None or is_static_interrupt(entry):
-                continue
-            if entry["label"] not in node.interrupt_labels:
-                problems.append(f"interrupt `{entry['id']}` was removed")
-        for name, record in latest.nodes.items():
-            for field, _, _ in record.get("writes", ()):
-                if field not in self.compiled.fields:
-                    problems.append(f"field `{field}` (written by `{name}`) was removed")
+        # What a resume can go past (a static pause no longer declared) is
+        # no reason to refuse it: see ``compat.Incompatibility``.
+        problems = [p.message for p in incompatibilities(self.compiled, latest) if p.blocks_resume]
         if problems:
             raise SpecChangedError(
                 f"thread `{thread}` was started on another version of flow `{self.compiled.name}` "

@@ -18,13 +18,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .calls import DEFAULT_POLICY, CallPolicy, run_with_timeout
 from .errors import StepFailure
 from .expressions import compile_condition
+from .records import NodeStatus
 from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
 
@@ -75,6 +76,18 @@ def compile_route(route_ir: dict[str, Any] | None, source: str) -> Route:
 
 
 @dataclass
+class Attempts:
+    """How a node's attempts ended: ``ex`` is the last execution, ``count``
+    how many were made, ``stop`` the interrupt it paused at or the failure
+    that ended it (None: it finished)."""
+
+    ex: Execution
+    count: int
+    stop: Pause | StepFailure | None
+    next: list[str] = field(default_factory=list)   # finished: where the node routes
+
+
+@dataclass
 class Outcome:
     """What one run of a node came to: its new progress record, and the
     pending interrupt or the error when it did not finish."""
@@ -117,27 +130,50 @@ class CompiledNode:
         # answer yet, so a changed state (Command(update=...), a fork) may lead
         # it to another question, or past every question, as in LangGraph.
         binding = recorded[:len(resume)]
-        attempts = 0
+
+        def new_execution(journal: list[dict[str, Any]]) -> Execution:
+            return Execution(self.name, state, resume, binding, list(journal), recorder)
+
+        done = self.attempts(new_execution, journal)
+        ex, stop = done.ex, done.stop
+        if stop is None:
+            finished: dict[str, Any] = {"status": NodeStatus.FINISHED.value, "writes": ex.writes,
+                                        "next": done.next}
+            # What this execution consumed, kept so `fermata replay` can
+            # re-execute it; only present when there is something.
+            if resume:
+                finished["resume"], finished["interrupts"] = resume, ex.reached
+            if ex.journal:
+                finished["once"] = ex.journal
+            return Outcome(finished)
+        if isinstance(stop, Pause):
+            pending = {"id": f"{self.name}:{stop.label}", "node": self.name, "label": stop.label,
+                       "index": stop.index, "payload": stop.payload, "schema": stop.schema,
+                       "token": interrupt_token(step, self.name, stop.label, stop.index)}
+            return Outcome({"status": NodeStatus.INTERRUPTED.value, "resume": resume, "interrupts": ex.reached,
+                            "once": ex.journal}, pending=pending)
+        error = stop.to_error(self.name, path)
+        error["attempts"] = done.count
+        return Outcome({"status": NodeStatus.FAILED.value, "resume": resume, "interrupts": recorded,
+                        "once": list(ex.journal), "attempts": done.count, "error": error}, error=error)
+
+    def attempts(self, new_execution: Callable[[list[dict[str, Any]]], Execution],
+                 journal: list[dict[str, Any]], wait: bool = True) -> Attempts:
+        """Attempt the node until it finishes, pauses, or fails for good
+        (its retries spent, or a failure that is not retryable), each attempt
+        on ``new_execution(journal so far)``. The engine and ``replay`` both
+        run nodes through here (a replay without the waits: it has no one
+        to be polite to). Failures other than a :class:`StepFailure`
+        propagate."""
+        count = 0
         while True:
-            attempts += 1
-            ex = Execution(self.name, state, resume, binding, list(journal), recorder)
+            count += 1
+            ex = new_execution(journal)
             try:
                 run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
-                finished: dict[str, Any] = {"status": "finished", "writes": ex.writes,
-                                            "next": list(self.route(ex))}
-                # What this execution consumed, kept so `fermata replay` can
-                # re-execute it; only present when there is something.
-                if resume:
-                    finished["resume"], finished["interrupts"] = resume, ex.reached
-                if ex.journal:
-                    finished["once"] = ex.journal
-                return Outcome(finished)
+                return Attempts(ex, count, None, list(self.route(ex)))   # a route may fail too
             except Pause as pause:
-                pending = {"id": f"{self.name}:{pause.label}", "node": self.name, "label": pause.label,
-                           "index": pause.index, "payload": pause.payload, "schema": pause.schema,
-                           "token": interrupt_token(step, self.name, pause.label, pause.index)}
-                return Outcome({"status": "interrupted", "resume": resume, "interrupts": ex.reached,
-                                "once": ex.journal}, pending=pending)
+                return Attempts(ex, count, pause)
             except StepFailure as failure:
                 # Completed `once` calls happened, even in a failed or abandoned
                 # attempt: keep them so a retry does not repeat them. (A timed-out
@@ -145,13 +181,11 @@ class CompiledNode:
                 journal = list(ex.journal)
                 if failure.line is None and failure.kind == "timeout":
                     failure.line = self.line
-                if failure.retryable and attempts <= self.retry:
-                    sleep_ms(self.backoff_ms * 2 ** (attempts - 1))
+                if failure.retryable and count <= self.retry:
+                    if wait:
+                        sleep_ms(self.backoff_ms * 2 ** (count - 1))
                     continue
-                error = failure.to_error(self.name, path)
-                error["attempts"] = attempts
-                return Outcome({"status": "failed", "resume": resume, "interrupts": recorded,
-                                "once": journal, "attempts": attempts, "error": error}, error=error)
+                return Attempts(ex, count, failure)
 
     def _attempt(self, ex: Execution) -> None:
         self.steps(ex)
@@ -162,7 +196,7 @@ def failed_record(record: dict[str, Any] | None, error: dict[str, Any]) -> dict[
     """The record of a node failed by the engine (nondeterminism), keeping
     what a retry needs."""
     record = record or {}
-    return {"status": "failed", "resume": record.get("resume", []),
+    return {"status": NodeStatus.FAILED.value, "resume": record.get("resume", []),
             "interrupts": record.get("interrupts", []), "once": record.get("once", []),
             "attempts": 1, "error": error}
 

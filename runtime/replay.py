@@ -47,20 +47,25 @@ its spec did not cause.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, NoReturn
 
-from fermata.spec.ir import is_static_interrupt
-
-from .calls import run_with_timeout
 from .checkpoint import FORMAT_VERSION, Checkpoint, ThreadInfo
-from .errors import FermataError, NondeterminismError, SpecChangedError, StepFailure
+from .compat import incompatibilities
+from .errors import (
+    FermataError,
+    InvalidUpdateError,
+    NondeterminismError,
+    SpecChangedError,
+    StepFailure,
+)
 from .flow import CompiledFlow
 from .node import CompiledNode
-from .steps import Execution, Pause
-from .values import combine
+from .records import NodeStatus, RunStatus
+from .steps import Execution, Pause, UnrecordedOnce
+from .superstep import AddFailure, complete_step, route_start, static_pauses
+from .values import json_equal
 
 
 @dataclass(frozen=True)
@@ -174,38 +179,14 @@ def load_history(data: Any) -> tuple[ThreadInfo, list[Checkpoint]]:
 
 def static_problems(flow: CompiledFlow, latest: Checkpoint) -> list[Divergence]:
     """What the run's latest checkpoint is in the middle of and the new flow
-    no longer has (the checks ``Graph`` makes before resuming, and more)."""
-    problems: list[Divergence] = []
-
-    def problem(node: str | None, kind: str, message: str) -> None:
-        problems.append(Divergence(latest.seq, latest.step, node, kind, message,
-                                   line=_node_line(flow, node)))
-
-    for name in sorted(set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())):
-        if name not in flow.nodes:
-            problem(name, "removed", f"node `{name}` is pending and no longer exists")
-    for entry in latest.pending:
-        name, label = entry["node"], entry["label"]
-        node = flow.nodes.get(name)
-        if node is None:
-            continue  # reported above: a pending node is in the frontier
-        if is_static_interrupt(entry):
-            declared = flow.interrupt_before if label == "before" else flow.interrupt_after
-            if name not in declared:
-                problem(name, "removed", f"pending `interrupt {label} {name}` is no longer declared")
-        elif label not in node.interrupt_labels:
-            problem(name, "removed", f"pending interrupt `{entry['id']}` no longer exists "
-                                     f"(node `{name}` has no interrupt `{label}`)")
-    for name, record in sorted(latest.nodes.items()):
-        for written in sorted({w[0] for w in record.get("writes", ())} - set(flow.fields)):
-            problem(name, "removed", f"field `{written}`, written by `{name}` in the step in flight, "
-                                     "no longer exists")
-    for key in sorted(set(latest.joins) - set(flow.joins)):
-        problem(key.rpartition("->")[2], "removed", f"join `{key}` is in progress and no longer exists")
+    no longer has: the check ``Graph`` makes before resuming (``compat.py``,
+    including what a resume can go past), and the state's carry-over."""
+    problems = [Divergence(latest.seq, latest.step, p.node, "removed", p.message, line=_node_line(flow, p.node))
+                for p in incompatibilities(flow, latest)]
     try:
         flow.carry_over(latest.values)
     except SpecChangedError as exc:
-        problem(None, "field", str(exc))
+        problems.append(Divergence(latest.seq, latest.step, None, "field", str(exc)))
     return problems
 
 
@@ -218,44 +199,6 @@ class _Diverged(Exception):
     def __init__(self, divergence: Divergence):
         super().__init__(divergence.message)
         self.divergence = divergence
-
-
-class _MissingOnce(Exception):
-    """Internal: the replay reached a `call once` whose result is not recorded."""
-
-    def __init__(self, index: int):
-        super().__init__(index)
-        self.index = index
-
-
-class _SealedJournal:
-    """A recorded ``once`` journal that never grows.
-
-    ``steps._journaled`` calls the target when ``index >= len(journal)``.
-    Claiming one entry more than recorded sends the first call past the
-    record to ``__getitem__``, which stops the replay there (a replay stops
-    at its first unrecorded call, so no later index is ever asked for): a
-    replay never pays, mails or charges anything twice.
-    """
-
-    __slots__ = ("entries",)
-
-    def __init__(self, entries: list[dict[str, Any]]):
-        self.entries = entries
-
-    def __len__(self) -> int:
-        return len(self.entries) + 1
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.entries)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        if index < len(self.entries):
-            return self.entries[index]
-        raise _MissingOnce(index)
-
-    def append(self, entry: Any) -> None:
-        raise _MissingOnce(len(self.entries))
 
 
 class _StubbedCall(Exception):
@@ -289,30 +232,34 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
     would: from its first step, answers bound by index, ``once`` results from
     the journal (never called), retried like the node says (without the
     waits: a replay has no one to be polite to)."""
-    attempts = 0
-    while True:
-        attempts += 1
-        ex = Execution(node.name, state, list(resume), [], _SealedJournal(journal))  # type: ignore[arg-type]
+    executions: list[Execution] = []
+
+    def new_execution(recorded: list[dict[str, Any]]) -> Execution:
+        ex = Execution(node.name, state, list(resume), [], list(journal))
+        ex.sealed = True   # its journal is the record's: a `once` call past it stops the replay
         if stub_calls:
             ex.invoke = _stub
-        try:
-            run_with_timeout(partial(node.steps, ex), node.timeout_ms, f"node `{node.name}`")
-            return _NodeRun("finished", ex.reached, ex.writes, sorted(set(node.route(ex))))
-        except Pause as pause:
-            return _NodeRun("paused", ex.reached, index=pause.index)
-        except _MissingOnce as missing:
-            return _NodeRun("no_once", ex.reached, index=missing.index)
-        except _StubbedCall as stubbed:
-            return _NodeRun("stubbed", ex.reached, detail=stubbed.target)
-        except NondeterminismError as exc:
-            return _NodeRun("once_mismatch", ex.reached, index=exc.index,
-                            detail=f"{exc.recorded}|{exc.replayed}")
-        except StepFailure as failure:
-            if failure.retryable and attempts <= node.retry:
-                continue
-            return _NodeRun("failed", ex.reached, detail=failure.message, line=failure.line)
-        except Exception as exc:  # noqa: BLE001 - a replay reports, it never crashes
-            return _NodeRun("failed", ex.reached, detail=f"{type(exc).__name__}: {exc}")
+        executions.append(ex)
+        return ex
+
+    try:
+        done = node.attempts(new_execution, journal, wait=False)
+    except UnrecordedOnce as missing:
+        return _NodeRun("no_once", executions[-1].reached, index=missing.index)
+    except _StubbedCall as stubbed:
+        return _NodeRun("stubbed", executions[-1].reached, detail=stubbed.target)
+    except NondeterminismError as exc:
+        return _NodeRun("once_mismatch", executions[-1].reached, index=exc.index,
+                        detail=f"{exc.recorded}|{exc.replayed}")
+    except Exception as exc:  # noqa: BLE001 - a replay reports, it never crashes
+        reached = executions[-1].reached if executions else []
+        return _NodeRun("failed", reached, detail=f"{type(exc).__name__}: {exc}")
+    ex, stop = done.ex, done.stop
+    if stop is None:
+        return _NodeRun("finished", ex.reached, ex.writes, sorted(set(done.next)))
+    if isinstance(stop, Pause):
+        return _NodeRun("paused", ex.reached, index=stop.index)
+    return _NodeRun("failed", ex.reached, detail=stop.message, line=stop.line)
 
 
 @dataclass
@@ -325,17 +272,6 @@ class _Inputs:
     expect: str              # pause | finish | answered | any
     complete: bool           # the journal holds every `once` result the recorded execution got
                              # (a failed execution may also have made one call that raised)
-
-
-class _View:
-    """The view ``start``'s route is evaluated on: the state, nothing else."""
-
-    __slots__ = ("locals", "overlay", "state")
-
-    def __init__(self, state: dict[str, Any]):
-        self.state = state
-        self.overlay: dict[str, Any] = {}
-        self.locals: dict[str, Any] = {}
 
 
 class _Walker:
@@ -357,7 +293,7 @@ class _Walker:
 
     def _transition(self, before: Checkpoint | None, after: Checkpoint) -> None:
         """Check that ``after`` follows from ``before`` under the new flow."""
-        route_start_failed = after.status == "failed" and after.extra.get("route_start")
+        route_start_failed = after.status == RunStatus.FAILED and after.extra.get("route_start")
         if before is None:
             if after.step == 0 and not after.nodes and not route_start_failed:
                 self._start(after)
@@ -369,7 +305,7 @@ class _Walker:
             # shows which nodes it ran (a boundary goto changes them unrecorded).
             nodes = after.frontier if after.nodes else before.frontier
             self._step(before, after, nodes, {}, None)
-        elif (before.status == "done" or before.extra.get("route_start")) and after.step == before.step \
+        elif (before.status == RunStatus.DONE or before.extra.get("route_start")) and after.step == before.step \
                 and not after.nodes and not route_start_failed:
             self._start(after)   # a new run on a finished thread (or a retried start route)
         # Anything else changes no step (a step-limit failure, a failed start route).
@@ -380,11 +316,10 @@ class _Walker:
         values = self._values(checkpoint)
         step, seq = checkpoint.step, checkpoint.seq
         try:
-            targets = self.flow.start_route(_View(values))
+            frontier = route_start(self.flow, values)
         except StepFailure as failure:
             self._diverge(seq, step, "start", "route", f"next {_names(checkpoint.frontier)}",
                           f"a failure: {failure.message}", failure.line or _route_line(self.flow, "start", ()))
-        frontier = sorted(set(targets))
         if frontier != sorted(checkpoint.frontier):
             self._diverge(seq, step, "start", "route", f"next {_names(checkpoint.frontier)}",
                           f"next {_names(frontier)}", _route_line(self.flow, "start", frontier))
@@ -401,7 +336,7 @@ class _Walker:
         results: dict[str, tuple[list[list[Any]], list[str]] | None] = {}   # None: not known
         for name in sorted(nodes):
             record = records.get(name)
-            if record is not None and record["status"] == "finished":
+            if record is not None and record["status"] == NodeStatus.FINISHED:
                 results[name] = (record.get("writes", []), record.get("next", []))
                 continue  # finished earlier in the step: not re-run (checked when it finished)
             now = after.nodes.get(name) if after.nodes else None
@@ -488,7 +423,7 @@ class _Walker:
             missing = inputs.labels[len(run.reached)] if len(run.reached) < len(inputs.labels) else "?"
             diverge("interrupt", f"interrupt `{name}:{missing}`", "no interrupt (the node finished)",
                     _node_line(flow, name))
-        if now is not None and now["status"] == "finished":
+        if now is not None and now["status"] == NodeStatus.FINISHED:
             self._compare_writes(after, name, now.get("writes", []), run.writes, recorded_fields)
             if sorted(set(now.get("next", []))) != run.next:
                 diverge("route", f"next {_names(now.get('next', []))}", f"next {_names(run.next)}",
@@ -504,7 +439,7 @@ class _Walker:
         for index in range(max(len(ours), len(theirs))):
             mine = ours[index] if index < len(ours) else None
             old = theirs[index] if index < len(theirs) else None
-            if not same(mine, old):
+            if not json_equal(mine, old):
                 where = (mine or old)[0]  # type: ignore[index]
                 self._diverge(after.seq, after.step, name, "write", _write(old), _write(mine),
                               _set_line(self.flow, name, where))
@@ -526,50 +461,35 @@ class _Walker:
                                       f"next {_names(result[1])}", _route_line(self.flow, name, result[1]))
             self._statics(after, nodes, sorted(after.frontier))
             return
-        updates: dict[str, Any] = {}
-        replaced_by: dict[str, str] = {}
-        extended_by: dict[str, str] = {}
-        writers: dict[str, str] = {}
-        targets: set[str] = set()
-        joins = dict(before.joins)
-        for name in nodes:
-            writes, nxt = results[name]  # type: ignore[misc]
-            for target, op, value in writes:
-                if target not in values:   # written by the old spec, before this step paused
+        for name in nodes:   # written by the old spec, before this step paused
+            for target, _, _ in results[name][0]:  # type: ignore[index]
+                if target not in values:
                     self._diverge(seq, step, name, "removed", f"a write to `{target}`",
                                   f"no field `{target}`", None)
-                writers[target] = name
-                # As the engine applies them: a `=` beside another node's write fails the step.
-                mixed = extended_by.get(target, name) if op == "=" else replaced_by.get(target, name)
-                if mixed != name:
-                    ops = {mixed: "+=" if op == "=" else "=", name: op}
-                    self._diverge(seq, step, name, "write", f"`{target}` replaced by one node or added to by all",
-                                  " and ".join(f"`set {target} {ops[n]}` by `{n}`" for n in sorted(ops)),
-                                  _set_line(self.flow, name, target))
-                if op == "=":
-                    other = replaced_by.setdefault(target, name)
-                    if other != name:
-                        self._diverge(seq, step, name, "write", f"one `set {target} =` in the step",
-                                      f"two, by `{other}` and `{name}`", _set_line(self.flow, name, target))
-                    updates[target] = value
-                else:
-                    extended_by.setdefault(target, name)
-                    try:
-                        updates[target] = combine(updates[target] if target in updates else values[target], value)
-                    except StepFailure as failure:
-                        self._diverge(seq, step, name, "write", f"`{target}` += {_short(value)}",
-                                      f"a failure: {failure.message}", _set_line(self.flow, name, target))
-            targets.update(nxt)
-            joins = self._arrive(name, joins, targets)
+        try:   # as the engine completes the step: the very same code
+            outcome = complete_step(self.flow, values, nodes, results, before.joins, step)  # type: ignore[arg-type]
+        except InvalidUpdateError as exc:
+            target, name = exc.field, exc.nodes[-1]
+            if exc.extended_by is not None:
+                ops = {n: "+=" if n == exc.extended_by else "=" for n in exc.nodes}
+                self._diverge(seq, step, name, "write", f"`{target}` replaced by one node or added to by all",
+                              " and ".join(f"`set {target} {ops[n]}` by `{n}`" for n in sorted(ops)),
+                              _set_line(self.flow, name, target))
+            self._diverge(seq, step, name, "write", f"one `set {target} =` in the step",
+                          f"two, by `{exc.nodes[0]}` and `{name}`", _set_line(self.flow, name, target))
+        except AddFailure as failed:
+            self._diverge(seq, step, failed.node, "write", f"`{failed.field}` += {_short(failed.value)}",
+                          f"a failure: {failed.failure.message}", _set_line(self.flow, failed.node, failed.field))
+        updates, writers, joins = outcome.updates, outcome.writers, outcome.joins
         new_values = {**values, **updates}
         for name in self.flow.fields:   # in declaration order: usually cause before effect
             if name not in after.values or name not in recorded_fields:
                 continue
-            if not same(new_values[name], after.values[name]):
+            if not json_equal(new_values[name], after.values[name]):
                 culprit = writers.get(name) or ", ".join(nodes)
                 self._diverge(seq, step, culprit, "write", f"`{name}` = {_short(after.values[name])}",
                               f"`{name}` = {_short(new_values[name])}", _set_line(self.flow, culprit, name))
-        frontier = sorted(goto) if goto is not None else sorted(targets)
+        frontier = sorted(outcome.frontier(goto))
         if frontier != sorted(after.frontier):
             culprit = _route_culprit(self.flow, nodes, results, set(after.frontier), set(frontier))
             self._diverge(seq, step, culprit, "route", f"next {_names(after.frontier)}", f"next {_names(frontier)}",
@@ -580,24 +500,11 @@ class _Walker:
                           f"join progress {_short(joins)}", None)
         self._statics(after, nodes, frontier)
 
-    def _arrive(self, name: str, joins: dict[str, list[str]], targets: set[str]) -> dict[str, list[str]]:
-        """As the engine counts a finished node for its joins."""
-        for join in self.flow.joins_by_source.get(name, ()):
-            seen = set(joins.get(join.key, ()))
-            seen.add(name)
-            if seen >= join.sources:
-                targets.add(join.target)
-                joins.pop(join.key, None)
-            else:
-                joins[join.key] = sorted(seen)
-        return joins
-
     def _statics(self, checkpoint: Checkpoint, ran: list[str], frontier: list[str]) -> None:
         """The static interrupts that pause this boundary, recorded vs the new flow's."""
         flow = self.flow
-        replayed = sorted([f"{n}:after" for n in ran if n in flow.interrupt_after]
-                          + [f"{n}:before" for n in frontier if n in flow.interrupt_before])
-        recorded = sorted(p["id"] for p in checkpoint.pending) if checkpoint.status == "interrupted" else []
+        replayed = sorted(f"{node}:{when}" for node, when in static_pauses(flow, ran, frontier))
+        recorded = sorted(p["id"] for p in checkpoint.pending) if checkpoint.status == RunStatus.INTERRUPTED else []
         if replayed != recorded:
             first = min(set(replayed) ^ set(recorded))
             node = first.rpartition(":")[0]
@@ -625,8 +532,8 @@ def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | N
     after it (``now``, when the step is still in flight) or, when the step
     completed, the boundary's ``extra["completed"]`` (None when the runtime
     that recorded the run does not keep it)."""
-    if now is not None and now["status"] != "finished":
-        expect = "pause" if now["status"] == "interrupted" else "any"
+    if now is not None and now["status"] != NodeStatus.FINISHED:
+        expect = "pause" if now["status"] == NodeStatus.INTERRUPTED else "any"
         return _Inputs(list(now.get("resume", [])), list(now.get("once", [])),
                        list(now.get("interrupts", [])), expect, complete=True)
     labels = list(record.get("interrupts", [])) if record else []
@@ -641,7 +548,7 @@ def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | N
                        complete=True)
     resume = list(record.get("resume", [])) if record else []
     journal = list(record.get("once", [])) if record else []
-    if record is not None and record["status"] == "interrupted" and len(labels) > len(resume):
+    if record is not None and record["status"] == NodeStatus.INTERRUPTED and len(labels) > len(resume):
         return _Inputs(resume, journal, labels, "answered", complete=False)
     return _Inputs(resume, journal, labels, "finish", complete=False)
 
@@ -710,17 +617,6 @@ def _route_line(flow: CompiledFlow, node: str, targets: Iterable[str]) -> int | 
         if {t for t in branch["targets"] if t != "end"} == wanted:
             return branch.get("line")  # type: ignore[no-any-return]
     return branches[0].get("line") if branches else _node_line(flow, node)
-
-
-def same(a: Any, b: Any) -> bool:
-    """JSON equality: ``==``, except that ``true`` is not ``1`` (nor ``false`` ``0``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b  # type: ignore[no-any-return]
 
 
 def _short(value: Any, limit: int = 80) -> str:

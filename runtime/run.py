@@ -12,6 +12,7 @@ from typing import Any
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
+from .records import interrupt_json
 from .values import json_copy
 
 
@@ -32,6 +33,11 @@ class Interrupt:
     def static(self) -> bool:
         return is_static_interrupt({"label": self.label, "id": self.id})
 
+    def to_json(self) -> dict[str, Any]:
+        """As ``--json`` and the server show a pending interrupt."""
+        return interrupt_json({"id": self.id, "node": self.node, "label": self.label, "index": self.index,
+                               "payload": self.payload, "schema": self.schema, "token": self.token})
+
     @staticmethod
     def from_pending(entry: dict[str, Any]) -> Interrupt:
         return Interrupt(id=entry["id"], node=entry["node"], label=entry["label"],
@@ -49,7 +55,7 @@ class Run:
     """
 
     thread: str
-    status: str                       # "interrupted" | "done" | "failed" | "running"
+    status: str                       # a records.RunStatus: "interrupted" | "done" | "failed" | "running"
     state: dict[str, Any]
     output: dict[str, Any]
     interrupts: list[Interrupt]
@@ -68,6 +74,13 @@ class Run:
                    interrupts=[Interrupt.from_pending(p) for p in checkpoint.pending],
                    error=json_copy(checkpoint.error), checkpoint_id=checkpoint.id,
                    step=checkpoint.step, next=list(checkpoint.frontier), events=events or [])
+
+    def to_json(self) -> dict[str, Any]:
+        """The run as ``fermata run/resume --json`` prints it (events left out:
+        ``stream`` is the way to see them)."""
+        return {"thread": self.thread, "status": self.status, "step": self.step,
+                "checkpoint_id": self.checkpoint_id, "state": self.state, "output": self.output,
+                "interrupts": [i.to_json() for i in self.interrupts], "error": self.error}
 
 
 @dataclass(frozen=True)
@@ -94,3 +107,10 @@ class Snapshot:
                         pending=[Interrupt.from_pending(p) for p in checkpoint.pending],
                         next=list(checkpoint.frontier), error=json_copy(checkpoint.error),
                         nodes=json_copy(checkpoint.nodes))
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of a history, as the caller sees it (``fermata history
+        --json`` prints the stored checkpoints themselves: see ``records.history_json``)."""
+        return {"checkpoint_id": self.checkpoint_id, "step": self.step, "status": self.status,
+                "state": self.state, "pending": [i.to_json() for i in self.pending], "next": self.next,
+                "error": self.error, "nodes": self.nodes}

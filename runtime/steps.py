@@ -40,6 +40,15 @@ class Pause(Exception):
         self.schema = schema
 
 
+class UnrecordedOnce(Exception):
+    """Internal: a sealed execution (a replay) reached ``call once`` number
+    ``index``, whose result its journal does not hold: it is never called."""
+
+    def __init__(self, index: int):
+        super().__init__(index)
+        self.index = index
+
+
 class Execution:
     """One execution of one node: its view and what it did."""
 
@@ -54,6 +63,7 @@ class Execution:
         "recorded",
         "recorder",
         "resume",
+        "sealed",
         "state",
         "writes",
     )
@@ -74,6 +84,9 @@ class Execution:
         # How plain calls are made (`fermata replay --stub-calls` replaces it).
         self.invoke: Callable[..., Any] = calls.invoke
         self.recorder = recorder      # makes new entries durable (None: a replay, a test)
+        # A replay's execution: its journal never grows, so a replay never
+        # pays, mails or charges anything twice (``UnrecordedOnce``).
+        self.sealed = False
 
     def field(self, name: str) -> Any:
         overlay = self.overlay
@@ -293,6 +306,8 @@ def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: d
                 f'"{entry["target"]}" with arguments {entry["args_hash"]}',
                 f'"{target}" with arguments {digest}')
         return entry["result"]
+    if ex.sealed:
+        raise UnrecordedOnce(index)
     recorder = ex.recorder
     if recorder is None:
         result = calls.invoke(target, args, kwargs, policy)

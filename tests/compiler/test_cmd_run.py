@@ -834,7 +834,7 @@ def test_resuming_under_a_spec_that_lost_the_interrupt(cli, store: str, parallel
     result = cli("resume", parallel, "--thread", "p", "--store", store, "--id", "ask_finance:finance",
                  "--value", "true")
     assert result.code == 2
-    assert "interrupt `ask_legal:legal` was removed" in result.err
+    assert "pending interrupt `ask_legal:legal` no longer exists" in result.err
     assert checkpoints(cli, store, "p") == before
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from fermata.runtime import Command, Graph
-from fermata.runtime.replay import load_history, replay, same, static_problems
+from fermata.runtime.replay import load_history, replay, static_problems
+from fermata.runtime.values import json_equal as same
 
 from tests.runtime import calls_fixture
 
@@ -534,3 +535,23 @@ def test_result_json_is_plain_data(refund_runs):
     assert json.loads(json.dumps(data)) == data
     assert data["compatible"] is False
     assert data["divergence"]["node"] == "review" and data["divergence"]["checkpoint"] == "00000002"
+
+
+def test_a_step_where_two_nodes_replace_one_field_is_a_difference():
+    # As the engine would refuse it (superstep.complete_step): `a` and `b` both `set x =`.
+    history = copy.deepcopy(record(graph(PARALLEL), "p", [{}, Command(resume=7)]))
+    history[1].nodes["b"]["writes"] = [["y", "=", 2], ["x", "=", 5], ["seen", "+=", ["b"]]]
+    both = graph(PARALLEL, ("set x = v", "set x = v  # fermata: ignore[F216]"),
+                 ("set y = 2", "set y = 2\n        set x = 5  # fermata: ignore[F216]"))
+    d = replay(both, history).divergence
+    assert (d.seq, d.step, d.node, d.kind) == (2, 1, "b", "write")
+    assert d.message == "recorded one `set x =` in the step, replayed two, by `a` and `b`"
+
+
+def test_a_route_that_fails_on_replay_is_a_failure_not_a_crash(refund_runs):
+    # Routes are evaluated inside the node's attempts (node.attempts), for
+    # the engine and the replay alike.
+    g = graph(REFUND, ("risk > 0.5 or amount > 100", "amount / 0 > 100 or risk > 0.5"))
+    d = replay(g, refund_runs["approved"]).divergence
+    assert (d.step, d.node, d.kind) == (1, "assess", "failure")
+    assert d.replayed.startswith("a failure: ")

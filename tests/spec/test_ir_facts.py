@@ -40,8 +40,8 @@ def test_every_runtime_and_server_site_decides_static_the_same_way():
     from fermata.runtime import command, run
     from fermata.server import inbox
 
-    replay = importlib.import_module("fermata.runtime.replay")  # the package exports a function of that name
-    assert command._is_static is inbox.is_static is replay.is_static_interrupt is is_static_interrupt
+    compat = importlib.import_module("fermata.runtime.compat")
+    assert command._is_static is inbox.is_static is compat.is_static_interrupt is is_static_interrupt
     gate = run.Interrupt(id="n:before", node="n", label="before", index=0, payload=None, schema=None, token="t")
     asked = run.Interrupt(id="n:ok", node="n", label="ok", index=0, payload=None, schema=None, token="t")
     assert gate.static and not asked.static

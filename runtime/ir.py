@@ -1,0 +1,78 @@
+"""The IR's shape, typed (``spec/ir.schema.json`` is the contract; these
+``TypedDict``s say the same to a type checker, at no cost at run time: an IR
+document stays the plain dict ``json.loads`` gives).
+
+Steps and expressions are kept as ``dict[str, Any]``: they are unions keyed
+by ``"k"``, read by the step and expression compilers, which check ``k``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+Step = dict[str, Any]         # {"k": "let" | "set" | "call" | "interrupt" | "if" | ..., "line", "column", ...}
+Expr = dict[str, Any]         # {"k": ..., ...}
+
+
+class SourceIR(TypedDict):
+    path: str
+    sha256: str
+
+
+class FieldIR(TypedDict):
+    name: str
+    schema: dict[str, Any]    # the field's JSON Schema
+    has_default: bool
+    default: Any
+    optional: bool
+    line: int
+
+
+class NodeIR(TypedDict):
+    name: str
+    doc: str | None
+    line: int
+    retry: int
+    backoff_ms: int
+    timeout_ms: int | None
+    steps: list[Step]
+
+
+class BranchIR(TypedDict):
+    when: Expr | None         # None: `otherwise` (or an unconditional edge)
+    targets: list[str]        # may include "end"
+    line: int
+
+
+class RouteIR(TypedDict):
+    branches: list[BranchIR]  # the first whose `when` holds is taken
+
+
+class JoinIR(TypedDict):
+    sources: list[str]
+    target: str
+    line: int
+
+
+class FlowIR(TypedDict):
+    name: str
+    doc: str | None
+    line: int
+    defs: dict[str, Any]
+    fields: list[FieldIR]
+    input: list[str]
+    required_input: list[str]
+    output: list[str]
+    nodes: dict[str, NodeIR]
+    routes: dict[str, RouteIR]  # by source node, and "start"
+    joins: list[JoinIR]
+    interrupt_before: list[str]
+    interrupt_after: list[str]
+
+
+class DocumentIR(TypedDict):
+    """A compiled ``.flow`` file: ``fermata compile``'s output."""
+
+    fermata_ir: int
+    source: SourceIR
+    flows: dict[str, FlowIR]

@@ -1,0 +1,153 @@
+"""The records a run is made of, typed: statuses, checkpoint parts, and the
+JSON a run is shown as.
+
+Records stay plain dicts (``TypedDict``: no cost at run time, and the stored
+JSON is what it always was); statuses are ``StrEnum``s, whose members *are*
+strings (``RunStatus.DONE == "done"``), so a status read back from a store
+(a plain string) compares equal to its member. What the runtime writes into
+a record or an event is the member's ``.value``, the exact ``str``: stored
+bytes, IR hashes and events stay what they were, and a store may insist on
+exact types.
+
+The JSON of a run is written here once: the CLI's ``--json`` output and the
+server's responses are both built by these functions, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint, ThreadInfo
+
+
+class RunStatus(StrEnum):
+    """Where a run stands as of a checkpoint."""
+
+    RUNNING = "running"          # between two steps (only ever the latest while a process runs it)
+    INTERRUPTED = "interrupted"  # paused: waiting for answers, or at a static pause
+    DONE = "done"
+    FAILED = "failed"
+
+
+class NodeStatus(StrEnum):
+    """Where one node of the step in flight stands (``Checkpoint.nodes``)."""
+
+    FINISHED = "finished"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class StaticWhen(StrEnum):
+    """The label of a static pause: ``interrupt before N`` / ``interrupt after N``."""
+
+    BEFORE = "before"
+    AFTER = "after"
+
+
+class ErrorKind(StrEnum):
+    """``RunError["kind"]`` for the failures the engine itself raises; the
+    failures of a node's own code carry the kind of their ``StepFailure``
+    (``runtime``, ``fail``, ``user_code``, ``policy``, ``timeout``)."""
+
+    STEP_LIMIT = "step_limit"
+    INVALID_UPDATE = "invalid_update"
+    NONDETERMINISM = "nondeterminism"
+
+
+class EventKind(StrEnum):
+    """``event["event"]`` of what ``stream`` yields."""
+
+    RUN_START = "run_start"
+    STEP_START = "step_start"
+    NODE_START = "node_start"
+    NODE_END = "node_end"
+    STEP_END = "step_end"
+    INTERRUPT = "interrupt"
+    DONE = "done"
+    FAILED = "failed"
+
+
+#: A write of one node: ``[field, op, value]`` with op ``"="`` or ``"+="``
+#: (a list, not a tuple: it is compared with what JSON gives back).
+Write = list[Any]
+
+
+class PendingInterrupt(TypedDict):
+    """One entry of ``Checkpoint.pending``."""
+
+    id: str                      # "node:label"
+    node: str
+    label: str                   # the interrupt's label, or a StaticWhen
+    index: int                   # which interrupt of the node's execution (0 for static ones)
+    payload: Any
+    schema: dict[str, Any] | None
+    token: str                   # names this very occurrence
+
+
+class RunError(TypedDict):
+    """``Checkpoint.error`` of a failed run."""
+
+    message: str
+    type: str
+    kind: str                    # an ErrorKind or a StepFailure's kind
+    node: str | None
+    line: int | None
+    column: int | None
+    path: str | None
+    traceback: str | None
+    attempts: NotRequired[int]
+
+
+class NodeRecord(TypedDict):
+    """One node's progress in the step in flight (``Checkpoint.nodes``)."""
+
+    status: str                  # a NodeStatus
+    writes: NotRequired[list[Write]]
+    next: NotRequired[list[str]]
+    resume: NotRequired[list[Any]]
+    interrupts: NotRequired[list[str]]
+    once: NotRequired[list[dict[str, Any]]]
+    attempts: NotRequired[int]
+    error: NotRequired[RunError]
+
+
+class Consumed(TypedDict, total=False):
+    """What a finished node consumed, kept in ``extra["completed"]`` for replay."""
+
+    resume: list[Any]
+    interrupts: list[str]
+    once: list[dict[str, Any]]
+
+
+# --------------------------------------------------------------------------
+# The JSON of a run (CLI ``--json`` and the server)
+# --------------------------------------------------------------------------
+
+
+def interrupt_json(entry: PendingInterrupt | dict[str, Any]) -> dict[str, Any]:
+    """One pending interrupt, as every ``--json`` shows it."""
+    return {"id": entry["id"], "node": entry["node"], "label": entry["label"], "index": entry["index"],
+            "payload": entry.get("payload"), "schema": entry.get("schema"), "token": entry["token"]}
+
+
+def state_json(info: ThreadInfo, latest: Checkpoint) -> dict[str, Any]:
+    """The run of ``info.thread`` as of ``latest``, as ``fermata state --json``
+    prints it (needs no compiled flow: the thread's info and checkpoint only)."""
+    return {"thread": info.thread, "flow": info.flow, "source": info.source,
+            "status": latest.status, "step": latest.step, "checkpoint_id": latest.id,
+            "state": latest.values, "next": latest.frontier,
+            "interrupts": [interrupt_json(p) for p in latest.pending], "error": latest.error}
+
+
+def history_json(info: ThreadInfo, checkpoints: list[Checkpoint]) -> dict[str, Any]:
+    """Every checkpoint of a run, as ``fermata history --json`` (and what
+    ``replay.load_history`` reads back)."""
+    return {"thread": info.to_json(), "checkpoints": [c.to_json() for c in checkpoints]}
+
+
+def summary_json(info: ThreadInfo, latest: Checkpoint | None) -> dict[str, Any]:
+    """One row of a run list, as ``fermata threads --json``."""
+    return {**info.to_json(), "status": latest.status if latest else "empty",
+            "step": latest.step if latest else None}
