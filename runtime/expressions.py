@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from .errors import EvalError
-from .templates import compile_template
 from .values import format_value, is_number, json_equal, type_name
 
 Expr = Callable[["View"], Any]
@@ -62,6 +61,9 @@ def _lit(ir: dict[str, Any]) -> Expr:
 
 
 def _tmpl(ir: dict[str, Any]) -> Expr:
+    # Jinja2 is imported by the first flow that has a template (start-up time).
+    from .templates import compile_template
+
     return compile_template(ir["src"])
 
 
