@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fermata.runtime.schemas import Schemas
 
@@ -72,3 +74,25 @@ def test_conform_makes_integral_floats_of_integer_types_ints(schema, value, expe
     conformed = Schemas(_DEFS).conform(schema, value)
     assert conformed == expected
     assert repr(conformed) == repr(expected)  # 2 and 2.0 compare equal; their types must not differ
+
+
+# The plainest schemas are decided without jsonschema (start-up time, #17):
+# whatever that shortcut calls valid, jsonschema must call valid too.
+_scalar_schemas = st.sampled_from([{"type": t} for t in ("string", "boolean", "null", "integer", "number", "object")])
+_plain_schemas = st.recursive(
+    _scalar_schemas | st.just({"type": "string", "minLength": 2}),
+    lambda inner: st.builds(lambda s: {"type": "array", "items": s}, inner)
+    | st.builds(lambda a, b: {"anyOf": [a, b]}, inner, inner) | st.just({"type": "array"}),
+    max_leaves=4)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+    max_leaves=6)
+
+
+@given(_plain_schemas, _json_values)
+def test_the_shortcut_agrees_with_jsonschema(schema, value) -> None:
+    from jsonschema import Draft202012Validator
+
+    assert Schemas({}).violations(schema, value) == [] if Draft202012Validator(schema).is_valid(value) else \
+        Schemas({}).violations(schema, value) != []
