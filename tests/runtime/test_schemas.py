@@ -96,3 +96,16 @@ def test_the_shortcut_agrees_with_jsonschema(schema, value) -> None:
 
     assert Schemas({}).violations(schema, value) == [] if Draft202012Validator(schema).is_valid(value) else \
         Schemas({}).violations(schema, value) != []
+
+
+_EDGES = [1, 2.0, 1.5, True, False, 0, None, "", "ab", [], [1, 2.5], [True], {}, float("inf")]
+
+
+@pytest.mark.parametrize("schema", [{"type": "integer"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"},
+                                    {"type": "string"}, {"type": "array", "items": {"type": "integer"}},
+                                    {"anyOf": [{"type": "integer"}, {"type": "null"}]}])
+def test_the_shortcut_agrees_with_jsonschema_at_the_edges(schema) -> None:
+    from jsonschema import Draft202012Validator
+
+    for value in _EDGES:
+        assert (Schemas({}).violations(schema, value) == []) == Draft202012Validator(schema).is_valid(value), value
