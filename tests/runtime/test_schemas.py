@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from fermata.runtime.schemas import Schemas
 from hypothesis import given
 from hypothesis import strategies as st
-
-from fermata.runtime.schemas import Schemas
 
 from tests.runtime.irbuild import BOOL, INT, LIST, OPT, RECORD, STR
 
