@@ -52,7 +52,12 @@ def fermata_loop_ir(steps: int) -> dict[str, Any]:
         return {"name": name, "schema": schema, "has_default": True, "default": default, "optional": False,
                 "line": 1}
 
-    field, lit = (lambda n: {"k": "field", "n": n}), (lambda v: {"k": "lit", "v": v})
+    def field(name: str) -> dict[str, Any]:
+        return {"k": "field", "n": name}
+
+    def lit(value: Any) -> dict[str, Any]:
+        return {"k": "lit", "v": value}
+
     spin = {"name": "spin", "doc": None, "line": 1, "retry": 0, "backoff_ms": 0, "timeout_ms": None,
             "steps": [set_("x", bin_("+", field("x"), lit(1))), set_("blob", bin_("+", lit("v"), field("pad")))]}
     route = {"branches": [{"when": bin_("<", field("x"), lit(steps)), "targets": ["spin"], "line": 1},

@@ -17,13 +17,14 @@ measured in the same run, interleaved with this one's.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 SPEC = """\
@@ -55,6 +56,12 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:
     started = time.perf_counter()
     subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def run_new_thread(command: list[str], prefix: str, counter: Iterator[int], env: dict[str, str],
+                   cwd: Path) -> float:
+    """``command`` on a thread of its own (a run starts only on a free thread)."""
+    return timed([*command, "--thread", f"{prefix}-{next(counter)}"], env, cwd)
 
 
 class Rows:
@@ -108,10 +115,10 @@ def main() -> None:
             subprocess.run([*fermata, "run", "ask.flow", "--thread", thread, "--store", store],
                            env=env, cwd=work, check=True, stdout=subprocess.DEVNULL)
             suffix = f"({label})" if label == "before" else f"(IR cache {cache})"
-            rows.add(f"fermata run {suffix}", lambda f=fermata, e=env, s=store, lbl=label, c=cache: timed(
-                [*f, "run", "ask.flow", "--thread", f"{lbl}-{c}-{next(counter)}", "--store", s], e, work))
-            rows.add(f"fermata resume {suffix}", lambda f=fermata, e=env, s=store, t=thread: timed(
-                [*f, "resume", "--thread", t, "--value", "false", "--store", s], e, work))
+            rows.add(f"fermata run {suffix}", functools.partial(
+                run_new_thread, [*fermata, "run", "ask.flow", "--store", store], f"{label}-{cache}", counter, env, work))
+            rows.add(f"fermata resume {suffix}", functools.partial(
+                timed, [*fermata, "resume", "--thread", thread, "--value", "false", "--store", store], env, work))
     rows.run(args.repeat)
 
     floor = min(rows.samples["python -c pass"])
