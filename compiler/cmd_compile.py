@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from .cli_io import json_text_safe, read_user_file, terminal_safe
-from .pipeline import compile_source
 
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy
@@ -19,15 +18,23 @@ if TYPE_CHECKING:
 def compile_or_report(file: str, call_policy: CallPolicy | None = None) -> dict[str, Any] | None:
     """The IR of ``file``, or None after printing its diagnostics to stderr.
     ``call_policy``: by default the one configured for the file."""
-    from . import render
-    from .errors import (
-        CompileError,  # here, not above: it loads the runtime, which `check` never needs
-    )
+    from .ir_cache import cached_ir
 
     path = Path(file)
     text = read_user_file(file, encoding="utf-8-sig")  # as pipeline.read_source reads it
+    policy = call_policy or call_policy_for(path)
+    return cached_ir(text, path.as_posix(), policy, lambda: _compile_or_report(text, path, policy))
+
+
+def _compile_or_report(text: str, path: Path, call_policy: CallPolicy) -> dict[str, Any] | None:
+    # Imported here, not above: a cached IR needs neither the compiler nor
+    # the runtime (which CompileError loads, and `check` never needs).
+    from . import render
+    from .errors import CompileError
+    from .pipeline import compile_source
+
     try:
-        return compile_source(text, path.as_posix(), call_policy or call_policy_for(path))
+        return compile_source(text, path.as_posix(), call_policy)
     except CompileError as exc:
         sources = {path.as_posix(): exc.source or ""}
         sys.stderr.write(terminal_safe(render.render_pretty(list(exc.diagnostics), sources,

@@ -10,7 +10,6 @@ import argparse
 import io
 import shlex
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +219,8 @@ def run_run(args: argparse.Namespace) -> int:
     graph = _load_graph(args.file, args.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
+    import uuid  # here: its import costs every other command ~5 ms
+
     thread = args.thread or f"run-{uuid.uuid4().hex[:8]}"
     if args.thread:
         _check_thread_free(store.latest(thread), thread, args.store, again)

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from fermata.spec.ir import IR_VERSION
 
-from .pipeline import compile_file, read_source
-
 if TYPE_CHECKING:
     from fermata.runtime import Graph, Store
     from fermata.spec.call_policy import CallPolicy
@@ -51,8 +49,24 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
         from fermata.spec.call_policy import policy_near
 
         call_policy = policy_near(path)
-    ir = load_ir_file(path) if is_ir_file(path) else compile_file(path, call_policy)
+    ir = load_ir_file(path) if is_ir_file(path) else _compiled(path, call_policy)
     return build_graph(ir, path, flow, store, call_policy)
+
+
+def _compiled(path: Path, call_policy: CallPolicy) -> dict[str, Any]:
+    """``compile_file``'s IR, from the IR cache when the file is unchanged."""
+    from .ir_cache import cached_ir
+
+    def compile() -> dict[str, Any]:
+        # The parser and checker are imported only on a cache miss.
+        from .pipeline import compile_source
+
+        return compile_source(text, path.as_posix(), call_policy)
+
+    text = read_source(path)
+    ir = cached_ir(text, path.as_posix(), call_policy, compile)
+    assert ir is not None   # compile_source raises rather than return None
+    return ir
 
 
 def is_ir_file(path: Path) -> bool:
@@ -123,6 +137,12 @@ def load_ir_file(path: Path) -> dict[str, Any]:
     if not isinstance(ir, dict) or ir.get("fermata_ir") != IR_VERSION or not isinstance(ir.get("flows"), dict):
         raise FermataError(f"{path} is not a Fermata IR file (version {IR_VERSION})")
     return ir
+
+
+def read_source(path: Path) -> str:
+    """``pipeline.read_source`` (the same reading), without importing the compiler."""
+    # utf-8-sig: an editor's byte-order mark must not become a syntax error.
+    return path.read_text(encoding="utf-8-sig")
 
 
 def add_import_root(folder: Path) -> None:

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from fermata.spec.builtins import builtins
 
 from .errors import EvalError
-from .templates import compile_template
 from .values import format_value, is_number, json_equal, type_name
 
 Expr = Callable[["View"], Any]
@@ -64,6 +63,9 @@ def _lit(ir: dict[str, Any]) -> Expr:
 
 
 def _tmpl(ir: dict[str, Any]) -> Expr:
+    # Jinja2 is imported by the first flow that has a template (start-up time).
+    from .templates import compile_template
+
     return compile_template(ir["src"])
 
 

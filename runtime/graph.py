@@ -17,7 +17,7 @@ runs it, and the lease is released when the run pauses, finishes or fails.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,26 +97,39 @@ class Graph:
     # ------------------------------------------------------------ running
 
     def invoke(self, input: Any = None, thread: str | None = None, *,
-               step_limit: int = DEFAULT_STEP_LIMIT) -> Run:
+               step_limit: int = DEFAULT_STEP_LIMIT, events: str = "summary") -> Run:
         """Start, resume or retry the run of ``thread``; return it as it stands.
 
         ``input``: a dict (a new run; on a finished thread, a new run from its
         state), a :class:`Command`, or None (continue: pass static interrupts,
         re-run interrupted nodes, retry failed ones).
+
+        ``events`` says what ``run.events`` keeps: ``"summary"`` (default)
+        every event, but those of each step (``node_end``, ``step_end``)
+        naming the fields written instead of holding their values, so that
+        memory does not grow with the number of steps; ``"full"`` every
+        event as :meth:`stream` yields it; ``"none"`` nothing.
         """
+        keep = _EVENT_KEEPERS.get(events)
+        if keep is None:
+            raise FermataError(f"invoke(events={events!r}): expected one of {', '.join(map(repr, _EVENT_KEEPERS))}")
         thread = _thread_name(thread)
         engine, lease = self._leased(input, thread, step_limit)
+        kept: list[dict[str, Any]] = []
         try:
             if engine is None:
                 run = self.state(thread)
                 assert run is not None
                 return run
-            while engine.advance():
-                pass
+            more = True
+            while more:
+                more = engine.advance()
+                kept += keep(engine.events)
+                engine.events.clear()   # the step's values are let go as it ends
         finally:
             lease.release()
         assert engine.last is not None
-        return Run.from_checkpoint(thread, engine.last, self.compiled.outputs, engine.events)
+        return Run.from_checkpoint(thread, engine.last, self.compiled.outputs, kept)
 
     def stream(self, input: Any = None, thread: str | None = None, *,
                step_limit: int = DEFAULT_STEP_LIMIT) -> Iterator[dict[str, Any]]:
@@ -308,6 +321,25 @@ def _run_events(engine: Engine | None, lease: LeaseKeeper) -> Generator[dict[str
                 engine.events.clear()
     finally:
         lease.release()
+
+
+def _summary(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` without the values a step wrote (a step's events come once
+    per step; the others at most once per call, so they are kept whole)."""
+    kind = event["event"]
+    if kind == "node_end":
+        return {"event": kind, "node": event["node"], "step": event["step"],
+                "fields": list(dict.fromkeys(field for field, _, _ in event["writes"]))}
+    if kind == "step_end":
+        return {"event": kind, "step": event["step"], "changed": list(event["state_changes"])}
+    return event
+
+
+_EVENT_KEEPERS: dict[str, Callable[[list[dict[str, Any]]], list[dict[str, Any]]]] = {
+    "summary": lambda events: [_summary(e) for e in events],
+    "full": lambda events: events,
+    "none": lambda events: [],
+}
 
 
 def _thread_name(thread: Any) -> str:

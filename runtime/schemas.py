@@ -12,12 +12,14 @@ and ``set`` steps marked ``check``. Trusted writes are never validated.
 
 from __future__ import annotations
 
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+import math
+from typing import TYPE_CHECKING, Any
 
 from .values import canonical_json, format_value, type_name
+
+if TYPE_CHECKING:   # jsonschema itself is imported when a value is first validated (start-up time)
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _JSON_TYPE_NAMES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
                     "array": "list", "object": "map", "null": "null"}
@@ -34,6 +36,8 @@ class Schemas:
         key = canonical_json(schema)
         found = self._validators.get(key)
         if found is None:
+            from jsonschema import Draft202012Validator
+
             resolved = {"$defs": self.defs, **schema} if self.defs else schema
             found = Draft202012Validator(resolved)
             self._validators[key] = found
@@ -41,7 +45,7 @@ class Schemas:
 
     def violations(self, schema: dict[str, Any] | None, value: Any) -> list[str]:
         """Every way ``value`` breaks ``schema``, sorted by location; [] if valid."""
-        if schema is None or not schema:
+        if schema is None or not schema or _surely_valid(schema, value):
             return []
         validator = self.validator(schema)
         if validator.is_valid(value):  # the fast path: no error objects built
@@ -103,6 +107,35 @@ def _admits(schema: dict[str, Any], value: Any, defs: dict[str, Any]) -> bool:
     if isinstance(value, bool) and kind in ("integer", "number"):
         return False
     return isinstance(value, _PYTHON_TYPES.get(kind, ()))
+
+
+def _surely_valid(schema: dict[str, Any], value: Any) -> bool:
+    """True only when ``value`` is certainly valid under ``schema``, decided
+    without jsonschema for the plainest schemas (a scalar type, a list of
+    them, an optional one): a resume answer ``true`` should not cost the
+    ~100 ms of importing jsonschema. False means "ask jsonschema"."""
+    if schema.keys() == {"anyOf"} and isinstance(schema["anyOf"], list):
+        return any(isinstance(b, dict) and _surely_valid(b, value) for b in schema["anyOf"])
+    kind = schema.get("type")
+    if kind == "array" and schema.keys() <= {"type", "items"}:
+        items = schema.get("items")
+        return isinstance(value, list) and (
+            items is None or isinstance(items, dict) and all(_surely_valid(items, v) for v in value))
+    if schema.keys() != {"type"}:
+        return False
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "null":
+        return value is None
+    if isinstance(value, bool):
+        return False
+    if kind == "number":
+        return isinstance(value, int | float) and math.isfinite(value)
+    if kind == "integer":
+        return isinstance(value, int) or isinstance(value, float) and value.is_integer()
+    return False
 
 
 def _leaves(error: ValidationError) -> list[ValidationError]:

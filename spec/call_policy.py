@@ -31,7 +31,6 @@ loading the runtime.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
@@ -187,6 +186,8 @@ def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
         candidate = folder / "pyproject.toml"
         if not candidate.is_file():
             continue
+        import tomllib  # here: most runs find no pyproject.toml, and start-up counts
+
         try:
             data = tomllib.loads(candidate.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -244,8 +244,8 @@ def test_locals_templates_and_records_in_one_node(store) -> None:
 
 def test_events_are_plain_deterministic_dicts(store) -> None:
     doc = flow(fields=[fld("x", INT, 0)], nodes=[node("a", set_("x", lit(1)))], edges={"start": ["a"]})
-    first = make_graph(doc, store).invoke({}, thread="t1").events
-    second = make_graph(doc, store).invoke({}, thread="t1b").events
+    first = make_graph(doc, store).invoke({}, thread="t1", events="full").events
+    second = make_graph(doc, store).invoke({}, thread="t1b", events="full").events
     assert [e for e in first if e["event"] != "run_start"] == [e for e in second if e["event"] != "run_start"]
     assert first == [
         {"event": "run_start", "thread": "t1"},
@@ -260,7 +260,7 @@ def test_events_are_plain_deterministic_dicts(store) -> None:
 def test_stream_yields_what_invoke_collects(store) -> None:
     graph = make_graph(chain(3), store)
     streamed = list(graph.stream({}, thread="s"))
-    invoked = make_graph(chain(3), store).invoke({}, thread="i").events
+    invoked = make_graph(chain(3), store).invoke({}, thread="i", events="full").events
     assert [e for e in streamed if e["event"] != "run_start"] == [e for e in invoked if e["event"] != "run_start"]
     assert graph.state("s").status == "done"
 

@@ -256,3 +256,58 @@ def test_the_default_store_is_in_memory() -> None:
     graph = Graph.from_ir(refundish())
     assert graph.invoke({"amount": 1}, thread="t").status == "interrupted"
     assert graph.invoke(Command(resume=True), thread="t").status == "done"
+
+
+# ------------------------------------------------------------ invoke's events
+
+
+def _rewriting_loop():
+    """One node looping ``n`` times, each time writing a new copy of ``pad``
+    (a big string) to ``blob``: what a flow whose large field changes every
+    step looks like."""
+    spin = node("spin", set_("x", bin_("+", F("x"), lit(1))), set_("blob", bin_("+", lit("v"), F("pad"))))
+    return flow("loop", fields=[fld("n", INT, 1), fld("pad", STR, ""), fld("x", INT, 0), fld("blob", STR, "")],
+                nodes=[spin], edges={"start": ["spin"], "spin": [(["spin"], bin_("<", F("x"), F("n"))), (["end"], None)]})
+
+
+def _big_strings(value, size: int) -> int:
+    """How many strings of at least ``size`` characters ``value`` reaches."""
+    if isinstance(value, str):
+        return int(len(value) >= size)
+    if isinstance(value, dict):
+        return sum(_big_strings(v, size) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_big_strings(v, size) for v in value)
+    return 0
+
+
+def test_invoke_keeps_no_step_values_in_its_events(store) -> None:
+    # Regression (#17): invoke kept every event with its values, so the run it
+    # returned held one copy of a changed field per step (33 MB -> 990 MB of
+    # RSS over 1,000 steps of a 1 MB field). The values it keeps must not
+    # depend on the number of steps: only the final output reaches the big values.
+    graph = make_graph(_rewriting_loop(), store)
+    pad = "p" * 1000
+    kept = {n: _big_strings(graph.invoke({"n": n, "pad": pad}, thread=f"t{n}").events, 1000) for n in (3, 60)}
+    assert kept == {3: 2, 60: 2}   # `done`'s output: pad and blob
+    run = graph.invoke({"n": 3, "pad": pad}, thread="again")
+    assert [e["event"] for e in run.events] == ["run_start"] + ["step_start", "node_start", "node_end", "step_end"] * 3 + ["done"]
+    assert [e for e in run.events if e["event"] in ("node_end", "step_end")][:2] == [
+        {"event": "node_end", "node": "spin", "step": 1, "fields": ["x", "blob"]},
+        {"event": "step_end", "step": 1, "changed": ["x", "blob"]}]
+
+
+def test_invoke_keeps_every_value_when_asked_to(store) -> None:
+    graph = make_graph(_rewriting_loop(), store)
+    pad = "p" * 1000
+    full = graph.invoke({"n": 5, "pad": pad}, thread="full", events="full").events
+    streamed = list(graph.stream({"n": 5, "pad": pad}, thread="streamed"))
+    assert [e for e in full if e["event"] != "run_start"] == [e for e in streamed if e["event"] != "run_start"]
+    assert _big_strings(full, 1000) == 5 * 2 + 2
+    assert graph.invoke({"n": 5, "pad": pad}, thread="none", events="none").events == []
+
+
+def test_invoke_refuses_an_unknown_events_mode(store) -> None:
+    with pytest.raises(FermataError, match="events="):
+        make_graph(_rewriting_loop(), store).invoke({}, thread="t", events="some")
+    assert store.thread("t") is None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from fermata.runtime.schemas import Schemas
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.runtime.irbuild import BOOL, INT, LIST, OPT, RECORD, STR
 
@@ -72,3 +73,38 @@ def test_conform_makes_integral_floats_of_integer_types_ints(schema, value, expe
     conformed = Schemas(_DEFS).conform(schema, value)
     assert conformed == expected
     assert repr(conformed) == repr(expected)  # 2 and 2.0 compare equal; their types must not differ
+
+
+# The plainest schemas are decided without jsonschema (start-up time, #17):
+# whatever that shortcut calls valid, jsonschema must call valid too.
+_scalar_schemas = st.sampled_from([{"type": t} for t in ("string", "boolean", "null", "integer", "number", "object")])
+_plain_schemas = st.recursive(
+    _scalar_schemas | st.just({"type": "string", "minLength": 2}),
+    lambda inner: st.builds(lambda s: {"type": "array", "items": s}, inner)
+    | st.builds(lambda a, b: {"anyOf": [a, b]}, inner, inner) | st.just({"type": "array"}),
+    max_leaves=4)
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=2),
+    max_leaves=6)
+
+
+@given(_plain_schemas, _json_values)
+def test_the_shortcut_agrees_with_jsonschema(schema, value) -> None:
+    from jsonschema import Draft202012Validator
+
+    assert Schemas({}).violations(schema, value) == [] if Draft202012Validator(schema).is_valid(value) else \
+        Schemas({}).violations(schema, value) != []
+
+
+_EDGES = [1, 2.0, 1.5, True, False, 0, None, "", "ab", [], [1, 2.5], [True], {}, float("inf")]
+
+
+@pytest.mark.parametrize("schema", [{"type": "integer"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"},
+                                    {"type": "string"}, {"type": "array", "items": {"type": "integer"}},
+                                    {"anyOf": [{"type": "integer"}, {"type": "null"}]}])
+def test_the_shortcut_agrees_with_jsonschema_at_the_edges(schema) -> None:
+    from jsonschema import Draft202012Validator
+
+    for value in _EDGES:
+        assert (Schemas({}).violations(schema, value) == []) == Draft202012Validator(schema).is_valid(value), value
