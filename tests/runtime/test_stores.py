@@ -121,8 +121,8 @@ def test_open_store_understands_memory_sqlite_urls_and_stores(tmp_path: Path, mo
 
 
 @pytest.mark.parametrize(("url", "message"), [
-    ("postgres://db/runs", r"unknown store `postgres://db/runs` \(scheme `postgres:`\): use `memory:`"),
-    ("runs.db", r"unknown store `runs.db`: use `memory:` or `sqlite:///"),
+    ("mysql://db/runs", r"unknown store `mysql://db/runs` \(scheme `mysql:`\): use `memory:`"),
+    ("runs.db", r"unknown store `runs.db`: use `memory:`, `sqlite:///.*` or `postgresql://"),
     ("sqlite:", "names no file"),
     ("sqlite:///", "names no file"),
     ("sqlite://host/runs.db", "names a host"),
