@@ -19,7 +19,7 @@ from fermata.runtime.stores import StoreConflictError, StoreError, open_store
 from tests.runtime.irbuild import chain
 from tests.runtime.memstore import JsonMemoryStore
 from tests.runtime.test_graph import refundish
-from tests.runtime.test_stores import canonical, check_rows
+from tests.runtime.store.test_contract import canonical, check_rows
 
 REPO = Path(__file__).resolve().parents[2]
 
