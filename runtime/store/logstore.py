@@ -8,9 +8,13 @@ handful of primitives; :class:`LogStore` turns them into the
   exception, backend errors turned into :class:`StoreError`);
 * ``_log_head(tx, thread)``: the thread's key and :class:`Stats` inside it
   (None: no thread yet), read so that the seq check and the write are atomic;
-* ``_log_write(tx, info, key, seq, kind, body, stats, status)``: insert the row
-  of ``seq`` (failing if one exists: that is the conflict a second writer
-  meets) and upsert the thread's row with its new stats and run status;
+* ``_log_write(tx, info, key, seq, kind, body, stats, status, pending)``:
+  insert the row of ``seq`` (failing if one exists: that is the conflict a
+  second writer meets) and upsert the thread's row with its new stats and
+  the run index's summary (status; ``pending``: the interrupts it waits on
+  as ``(id, node, label)``, or None when they did not change);
+* ``_index_runs(flow, status, after, limit)`` and
+  ``_index_pending(flow, label, after, limit)``: pages of the run index;
 * ``_log_finish(tx, thread, owner, drop_once)``: in the same transaction,
   drop once results and release ``owner``'s lease (``append_final``);
 * ``_rows_latest``, ``_rows_up_to``, ``_rows_all``: ``(seq, kind, body)``
@@ -30,6 +34,7 @@ from typing import Any
 
 from ..checkpoint import Checkpoint, Store, ThreadInfo
 from ..errors import StoreConflictError, StoreError
+from .base import DEFAULT_PAGE, PendingInterrupt, RunSummary, check_limit, pending_rows
 from .rows import NO_STATS, Decoder, Stats, Tail, encode_row, unpack_body, wants_full
 
 Row = tuple[int, str, "str | bytes"]
@@ -61,7 +66,15 @@ class LogStore(Store):
 
     @abstractmethod
     def _log_write(self, tx: Any, info: ThreadInfo, key: Any, seq: int, kind: str, body: str,
-                   stats: Stats, status: str) -> None: ...
+                   stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None: ...
+
+    @abstractmethod
+    def _index_runs(self, flow: str | None, status: str | None, after: str | None,
+                    limit: int) -> list[RunSummary]: ...
+
+    @abstractmethod
+    def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
+                       limit: int) -> list[PendingInterrupt]: ...
 
     def _log_finish(self, tx: Any, thread: str, owner: str | None, drop_once: bool) -> None:
         """Default: the in-process leases and once results of :class:`Store`
@@ -106,8 +119,11 @@ class LogStore(Store):
             full = wants_full(stats, tail, seq, changed, self.snapshot_every)
             kind, body, new_tail = encode_row(checkpoint, changed, tail, full)
             new = (stats or NO_STATS).after(seq, kind, len(body))
+            # The inbox's rows change only when the interrupts do (not every step).
+            pending = (pending_rows(checkpoint.pending)
+                       if tail is None or tail.seq != seq - 1 or new_tail.pending != tail.pending else None)
             self._log_write(tx, info, head[0] if head is not None else None, seq, kind, body, new,
-                            checkpoint.status)
+                            checkpoint.status, pending)
             if owner is not None or drop_once:
                 self._log_finish(tx, info.thread, owner, drop_once)
         self._tails[info.thread] = new_tail
@@ -133,6 +149,19 @@ class LogStore(Store):
 
     def history(self, thread: str) -> list[Checkpoint]:
         return self._decode(thread, self._rows_all(thread))
+
+    # ------------------------------------------------------------ the run index
+
+    def list_runs(self, *, flow: str | None = None, status: str | None = None, after: str | None = None,
+                  limit: int = DEFAULT_PAGE) -> list[RunSummary]:
+        """A page of runs (by thread), of ``flow`` and in ``status`` when given."""
+        return self._index_runs(flow, status, after, check_limit(limit))
+
+    def pending_interrupts(self, *, flow: str | None = None, label: str | None = None,
+                           after: tuple[str, str] | None = None,
+                           limit: int = DEFAULT_PAGE) -> list[PendingInterrupt]:
+        """A page of the interrupts paused runs wait on (by thread, then id)."""
+        return self._index_pending(flow, label, after, check_limit(limit))
 
     def rows(self, thread: str) -> list[tuple[str, str]]:
         """``(kind, body)`` of each stored row of ``thread``, by seq (tests, benchmarks)."""

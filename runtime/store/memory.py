@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..checkpoint import ThreadInfo, _LocalCoordination
+from .base import PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
 
 
 class _MemoryThread:
-    __slots__ = ("fulls", "info", "rows", "stats", "status", "updated")
+    __slots__ = ("fulls", "info", "pending", "rows", "stats", "status", "updated")
 
     def __init__(self, info: ThreadInfo):
         self.info = info
@@ -25,6 +26,7 @@ class _MemoryThread:
         self.stats: Stats | None = None
         self.status = "running"
         self.updated = 0.0
+        self.pending: list[tuple[str, str, str]] = []   # (id, node, label), by id
 
 
 class MemoryStore(LogStore):
@@ -70,7 +72,7 @@ class MemoryStore(LogStore):
         return entry, entry.stats
 
     def _log_write(self, tx: object, info: ThreadInfo, key: object, seq: int, kind: str, body: str,
-                   stats: Stats, status: str) -> None:
+                   stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None:
         entry = key if isinstance(key, _MemoryThread) else self._threads.setdefault(info.thread,
                                                                                     _MemoryThread(info))
         entry.info = info
@@ -80,6 +82,35 @@ class MemoryStore(LogStore):
         entry.stats = stats
         entry.status = status
         entry.updated = self.clock()
+        if pending is not None:
+            entry.pending = sorted(pending)
+
+    def _index_runs(self, flow: str | None, status: str | None, after: str | None,
+                    limit: int) -> list[RunSummary]:
+        found = []
+        for thread in sorted(self._threads):
+            entry = self._threads[thread]
+            if ((after is None or thread > after) and (flow is None or entry.info.flow == flow)
+                    and (status is None or entry.status == status) and entry.stats is not None):
+                found.append(RunSummary(thread, entry.info.flow, entry.status, entry.stats.last_seq,
+                                        entry.updated))
+                if len(found) == limit:
+                    break
+        return found
+
+    def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
+                       limit: int) -> list[PendingInterrupt]:
+        found = []
+        for thread in sorted(self._threads):
+            entry = self._threads[thread]
+            if entry.status != "interrupted" or (flow is not None and entry.info.flow != flow):
+                continue
+            for id_, node, label_ in entry.pending:
+                if (after is None or (thread, id_) > after) and (label is None or label_ == label):
+                    found.append(PendingInterrupt(thread, entry.info.flow, id_, node, label_))
+                    if len(found) == limit:
+                        return found
+        return found
 
     def _rows_latest(self, thread: str) -> list[Row]:
         entry = self._threads.get(thread)

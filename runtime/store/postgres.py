@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 from ..checkpoint import Lease, OnceResult, ThreadInfo, lease_is_live
 from ..errors import StoreConflictError, StoreError
+from .base import PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry
 
@@ -252,7 +253,7 @@ class PostgresStore(LogStore):
         return (row[0], Stats(*row[1:])) if row is not None else None
 
     def _log_write(self, tx: psycopg.Connection[Any], info: ThreadInfo, key: int | None, seq: int, kind: str,
-                   body: str, stats: Stats, status: str) -> None:
+                   body: str, stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None:
         meta = (info.flow, info.ir_hash, info.source, info.source_hash, info.created)
         counters = (stats.last_seq, stats.full_seq, stats.full_bytes, stats.since_count, stats.since_bytes)
         if key is None:
@@ -262,6 +263,32 @@ class PostgresStore(LogStore):
         else:
             tx.execute(_UPDATE_THREAD, (*meta, *counters, status, key))
         tx.execute(_INSERT_ROW, (key, seq, kind, body))
+        if pending is not None:
+            tx.execute("DELETE FROM fermata.pending WHERE thread_id = %s", (key,))
+            if pending:
+                with tx.cursor() as cursor:
+                    cursor.executemany("INSERT INTO fermata.pending (thread_id, id, node, label) "
+                                       "VALUES (%s, %s, %s, %s)", [(key, *row) for row in pending])
+
+    def _index_runs(self, flow: str | None, status: str | None, after: str | None,
+                    limit: int) -> list[RunSummary]:
+        rows = self._query(
+            "SELECT thread, flow, status, last_seq, extract(epoch FROM updated_at)::float8 FROM fermata.threads "
+            "WHERE (%(f)s::text IS NULL OR flow = %(f)s) AND (%(s)s::text IS NULL OR status = %(s)s) "
+            "AND (%(a)s::text IS NULL OR thread > %(a)s) ORDER BY thread LIMIT %(n)s",
+            {"f": flow, "s": status, "a": after, "n": limit})
+        return [RunSummary(*row) for row in rows]
+
+    def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
+                       limit: int) -> list[PendingInterrupt]:
+        rows = self._query(
+            "SELECT t.thread, t.flow, p.id, p.node, p.label FROM fermata.threads t "
+            "JOIN fermata.pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' "
+            "AND (%(f)s::text IS NULL OR t.flow = %(f)s) AND (%(l)s::text IS NULL OR p.label = %(l)s) "
+            "AND (%(a)s::text IS NULL OR (t.thread, p.id) > (%(a)s, %(b)s)) ORDER BY t.thread, p.id LIMIT %(n)s",
+            {"f": flow, "l": label, "a": after[0] if after else None, "b": after[1] if after else None,
+             "n": limit})
+        return [PendingInterrupt(*row) for row in rows]
 
     def _log_finish(self, tx: psycopg.Connection[Any], thread: str, owner: str | None, drop_once: bool) -> None:
         if drop_once:

@@ -57,11 +57,12 @@ from typing import Any, NoReturn, Self
 
 from ..checkpoint import Lease, OnceResult, ThreadInfo, lease_is_live
 from ..errors import StoreError
+from .base import PendingInterrupt, RunSummary, pending_rows
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry, pack_body
 
 STORE_FORMAT = "fermata-runs"
-STORE_VERSION = 2
+STORE_VERSION = 3
 
 # The tables version 2 added (created in a new file, added by the migration).
 _V2_TABLES = """
@@ -78,6 +79,19 @@ CREATE TABLE once_results (         -- `call once` results not yet in a checkpoi
     entry  TEXT NOT NULL,           -- JSON {"target", "args_hash", "result"}
     PRIMARY KEY (thread, node, idx)
 ) WITHOUT ROWID;
+"""
+
+# Version 3: the run index (each thread's status; the pending interrupts).
+_V3_TABLES = """
+CREATE INDEX threads_by_status ON threads (status, thread);
+CREATE TABLE pending (              -- the inbox: interrupts a paused run waits on
+    thread_id INTEGER NOT NULL REFERENCES threads (id),
+    id        TEXT NOT NULL,        -- node:label, what an answer names
+    node      TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    PRIMARY KEY (thread_id, id)
+) WITHOUT ROWID;
+CREATE INDEX pending_by_label ON pending (label);
 """
 
 _SCHEMA = """
@@ -102,7 +116,9 @@ CREATE TABLE threads (
     full_seq    INTEGER NOT NULL,   -- newest full snapshot
     full_bytes  INTEGER NOT NULL,   -- its size
     since_count INTEGER NOT NULL,   -- deltas after it
-    since_bytes INTEGER NOT NULL    -- their total size
+    since_bytes INTEGER NOT NULL,   -- their total size
+    status      TEXT NOT NULL DEFAULT 'running',   -- of the newest checkpoint (the run index)
+    updated     REAL NOT NULL DEFAULT 0            -- when it was stored (wall clock)
 );
 CREATE TABLE checkpoints (          -- WITHOUT ROWID: small rows, no separate key index
     thread_id INTEGER NOT NULL REFERENCES threads (id),
@@ -112,23 +128,28 @@ CREATE TABLE checkpoints (          -- WITHOUT ROWID: small rows, no separate ke
     PRIMARY KEY (thread_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
-""" + _V2_TABLES
+""" + _V2_TABLES + _V3_TABLES
 
 # Each entry takes a file of that version to the next one.
 _MIGRATIONS: dict[int, str] = {
     1: """
 ALTER TABLE flows ADD COLUMN source_hash TEXT;
-""" + _V2_TABLES}
+""" + _V2_TABLES,
+    2: """
+ALTER TABLE threads ADD COLUMN status TEXT NOT NULL DEFAULT 'running';
+ALTER TABLE threads ADD COLUMN updated REAL NOT NULL DEFAULT 0;
+""" + _V3_TABLES}
 
 _TABLES = frozenset(("meta", "flows", "threads", "checkpoints"))
 _TABLES_V2 = _TABLES | {"leases", "once_results"}
+_TABLES_V3 = _TABLES_V2 | {"pending"}
 
 _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
                       "FROM threads WHERE thread = ?")
 _INSERT_THREAD = ("INSERT INTO threads (thread, flow_id, created, last_seq, full_seq, full_bytes, "
-                  "since_count, since_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                  "since_count, since_bytes, status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, full_seq = ?, full_bytes = ?, "
-                  "since_count = ?, since_bytes = ? WHERE id = ?")
+                  "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ?")
 _FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ? AND source_hash IS ?"
 _INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?, ?, ?, ?)"
 _INSERT_ROW = "INSERT INTO checkpoints (thread_id, seq, kind, body) VALUES (?, ?, ?, ?)"
@@ -275,7 +296,7 @@ class SqliteStore(LogStore):
             raise StoreError(f"{self.where} has store format version {version}, which this Fermata "
                              f"does not read (it reads versions 1 to {STORE_VERSION})")
         self._version = int(version)
-        needed = _TABLES_V2 if self._version >= 2 else _TABLES
+        needed = _TABLES_V3 if self._version >= 3 else _TABLES_V2 if self._version >= 2 else _TABLES
         if not needed <= tables:
             raise StoreError(f"{self.where} is a damaged Fermata store: table(s) "
                              f"{', '.join(sorted(needed - tables))} missing")
@@ -297,6 +318,8 @@ class SqliteStore(LogStore):
                 for statement in _MIGRATIONS[start].split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                if start == 2:
+                    self._fill_run_index()
             conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(STORE_VERSION),))
             conn.execute("COMMIT")
         except BaseException:
@@ -305,6 +328,17 @@ class SqliteStore(LogStore):
             raise
         self._version = STORE_VERSION
         self._info_sql = _INFO
+
+    def _fill_run_index(self) -> None:
+        """Version 3's run index for the runs stored before it: each run's
+        newest checkpoint decoded once (inside the migration's transaction)."""
+        conn = self._conn
+        for thread_id, thread in conn.execute("SELECT id, thread FROM threads").fetchall():
+            latest = self._decode(thread, conn.execute(_LATEST_ROWS, (thread,)).fetchall())
+            if latest:
+                conn.execute("UPDATE threads SET status = ? WHERE id = ?", (latest[-1].status, thread_id))
+                conn.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
+                                 [(thread_id, *row) for row in pending_rows(latest[-1].pending)])
 
     def _writable(self) -> None:
         """Before the first write of a store opened with ``create=False``:
@@ -378,14 +412,48 @@ class SqliteStore(LogStore):
         return (row[0], Stats(*row[1:])) if row is not None else None
 
     def _log_write(self, tx: sqlite3.Connection, info: ThreadInfo, key: int | None, seq: int, kind: str,
-                   body: str, stats: Stats, status: str) -> None:
-        counters = (stats.last_seq, stats.full_seq, stats.full_bytes, stats.since_count, stats.since_bytes)
+                   body: str, stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None:
+        counters = (stats.last_seq, stats.full_seq, stats.full_bytes, stats.since_count, stats.since_bytes,
+                    status, self.clock())
         flow_id = self._flow_id(info)
         if key is None:
             key = tx.execute(_INSERT_THREAD, (info.thread, flow_id, info.created, *counters)).lastrowid
         else:
             tx.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, key))
         tx.execute(_INSERT_ROW, (key, seq, kind, pack_body(body) if self.compress else body))
+        if pending is not None:
+            tx.execute("DELETE FROM pending WHERE thread_id = ?", (key,))
+            tx.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
+                           [(key, *row) for row in pending])
+
+    def _index_runs(self, flow: str | None, status: str | None, after: str | None,
+                    limit: int) -> list[RunSummary]:
+        self._indexed()
+        rows = self._query(
+            "SELECT t.thread, f.flow, t.status, t.last_seq, t.updated FROM threads t JOIN flows f "
+            "ON f.id = t.flow_id WHERE (?1 IS NULL OR f.flow = ?1) AND (?2 IS NULL OR t.status = ?2) "
+            "AND (?3 IS NULL OR t.thread > ?3) ORDER BY t.thread LIMIT ?4", (flow, status, after, limit))
+        return [RunSummary(*row) for row in rows]
+
+    def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
+                       limit: int) -> list[PendingInterrupt]:
+        self._indexed()
+        first, second = after if after is not None else (None, None)
+        rows = self._query(
+            "SELECT t.thread, f.flow, p.id, p.node, p.label FROM threads t JOIN flows f ON f.id = t.flow_id "
+            "JOIN pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' AND (?1 IS NULL OR f.flow = ?1) "
+            "AND (?2 IS NULL OR p.label = ?2) AND (?3 IS NULL OR (t.thread, p.id) > (?3, ?4)) "
+            "ORDER BY t.thread, p.id LIMIT ?5", (flow, label, first, second, limit))
+        return [PendingInterrupt(*row) for row in rows]
+
+    def _indexed(self) -> None:
+        if self._version < 3:
+            raise StoreError(f"store {self.where} predates the run index (store format version {self._version}): "
+                             f"run `fermata store migrate sqlite:///{self.where}` first")
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._rows(sql, params)
 
     def _log_finish(self, tx: sqlite3.Connection, thread: str, owner: str | None, drop_once: bool) -> None:
         if drop_once:

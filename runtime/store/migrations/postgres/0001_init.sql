@@ -8,7 +8,7 @@ CREATE TABLE fermata.meta (
 );
 CREATE TABLE fermata.threads (
     id          bigserial PRIMARY KEY,
-    thread      text NOT NULL UNIQUE,
+    thread      text COLLATE "C" NOT NULL UNIQUE,  -- C: the order every backend pages in
     flow        text NOT NULL,
     ir_hash     text NOT NULL,
     source      text,
@@ -32,6 +32,14 @@ CREATE TABLE fermata.checkpoints (
     PRIMARY KEY (thread_id, seq)
 );
 CREATE INDEX checkpoints_full ON fermata.checkpoints (thread_id, seq) WHERE kind = 'full';
+CREATE TABLE fermata.pending (             -- the inbox: interrupts a paused run waits on
+    thread_id bigint NOT NULL REFERENCES fermata.threads (id),
+    id        text COLLATE "C" NOT NULL,   -- node:label, what an answer names
+    node      text NOT NULL,
+    label     text NOT NULL,
+    PRIMARY KEY (thread_id, id)
+);
+CREATE INDEX pending_by_label ON fermata.pending (label);
 CREATE TABLE fermata.leases (              -- one row per run being advanced
     thread     text PRIMARY KEY,
     owner      text NOT NULL,              -- host:pid:n of the holder
