@@ -121,12 +121,25 @@ def _newer(where: str, version: int) -> StoreError:
                       f"({SCHEMA_VERSION}): upgrade Fermata")
 
 
-def init_schema(url: str) -> tuple[int | None, int]:
-    """Create (or bring up to date) the schema of ``url``: idempotent.
-    ``(version before, version now)``; before is None when there was none."""
+def init_schema(url: str, *, migrate: bool = False) -> tuple[int | None, int]:
+    """Create the schema of ``url`` (idempotent: an up-to-date one is left as
+    it is); with ``migrate``, also bring an older one up to date, and refuse a
+    database without one. ``(version before, version now)``; before is None
+    when there was none."""
     conn = _connect(url)
+    where = _redact(url)
     try:
-        return _apply_migrations(conn, _redact(url))
+        found = schema_version(conn)
+        if found is not None and found > SCHEMA_VERSION:
+            raise _newer(where, found)
+        if migrate and found is None:
+            raise StoreError(f"no Fermata store in {where} to migrate: create one with `fermata store init {where}`")
+        if not migrate and found is not None and found < SCHEMA_VERSION:
+            raise StoreError(f"store {where} has Fermata schema version {found}, older than this Fermata's "
+                             f"({SCHEMA_VERSION}): run `fermata store migrate {where}`")
+        if found == SCHEMA_VERSION:
+            return found, found
+        return _apply_migrations(conn, where)
     except _driver().Error as exc:
         raise StoreError(f"store {_redact(url)}: {str(exc).strip()}") from None
     finally:

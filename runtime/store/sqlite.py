@@ -329,6 +329,13 @@ class SqliteStore(LogStore):
         self._version = STORE_VERSION
         self._info_sql = _INFO
 
+    def migrate(self) -> tuple[int, int]:
+        """Bring the file to this code's format: ``(version before, after)``."""
+        before = self._version
+        with self._lock:
+            self._writable()
+        return before, self._version
+
     def _fill_run_index(self) -> None:
         """Version 3's run index for the runs stored before it: each run's
         newest checkpoint decoded once (inside the migration's transaction)."""
