@@ -14,7 +14,7 @@ from tests.compiler.test_cmd_run import REFUND, _isolated, cli  # noqa: F401 - f
 from tests.runtime.store.postgres_db import fresh_database, reset_schema
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/runs.db"

@@ -18,7 +18,7 @@ from fermata.runtime.store.sqlite import SqliteStore
 
 from tests.runtime.store.postgres_db import fresh_database, reset_schema, server_url
 
-BACKENDS = ["memory", "sqlite", "postgres"]
+BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session")
