@@ -100,4 +100,4 @@ def _open(url: str, limit: int) -> Any:
 def _redacted(url: str) -> str:
     from fermata.runtime.store.postgres import _redact
 
-    return _redact(url)
+    return str(_redact(url))

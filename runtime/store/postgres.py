@@ -310,13 +310,13 @@ class PostgresStore(LogStore):
             tx.execute("DELETE FROM fermata.leases WHERE thread = %s AND owner = %s", (thread, owner))
 
     def _rows_latest(self, thread: str) -> list[Row]:
-        return self._query(_LATEST_ROWS, (thread,))  # type: ignore[return-value]
+        return self._query(_LATEST_ROWS, (thread,))
 
     def _rows_up_to(self, thread: str, seq: int) -> list[Row]:
-        return self._query(_ROWS_UP_TO, {"t": thread, "s": seq})  # type: ignore[return-value]
+        return self._query(_ROWS_UP_TO, {"t": thread, "s": seq})
 
     def _rows_all(self, thread: str) -> list[Row]:
-        return self._query(_ALL_ROWS, (thread,))  # type: ignore[return-value]
+        return self._query(_ALL_ROWS, (thread,))
 
     # ------------------------------------------------------------ leases (by the database's clock)
 

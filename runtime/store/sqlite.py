@@ -470,18 +470,18 @@ class SqliteStore(LogStore):
 
     def _rows_latest(self, thread: str) -> list[Row]:
         with self._lock:
-            return self._rows(_LATEST_ROWS, (thread,))  # type: ignore[return-value]
+            return self._rows(_LATEST_ROWS, (thread,))
 
     def _rows_up_to(self, thread: str, seq: int) -> list[Row]:
         with self._lock:
             id_row = self._rows("SELECT id FROM threads WHERE thread = ?", (thread,))
             if not id_row:
                 return []
-            return self._rows(_ROWS_UP_TO, (id_row[0][0], seq))  # type: ignore[return-value]
+            return self._rows(_ROWS_UP_TO, (id_row[0][0], seq))
 
     def _rows_all(self, thread: str) -> list[Row]:
         with self._lock:
-            return self._rows(_ALL_ROWS, (thread,))  # type: ignore[return-value]
+            return self._rows(_ALL_ROWS, (thread,))
 
     def head(self, thread: str) -> int:
         with self._lock:
