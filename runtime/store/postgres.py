@@ -83,8 +83,11 @@ def _redact(url: str) -> str:
 
 def _connect(url: str) -> psycopg.Connection[Any]:
     psycopg = _driver()
+    # A server that does not answer is an error after 10 s, not a hang
+    # (unless the URL sets its own connect_timeout).
+    timeout = {} if "connect_timeout" in url else {"connect_timeout": 10}
     try:
-        return psycopg.connect(url, autocommit=True)  # type: ignore[no-any-return]
+        return psycopg.connect(url, autocommit=True, **timeout)  # type: ignore[no-any-return]
     except psycopg.Error as exc:
         raise StoreError(f"cannot reach store {_redact(url)}: {str(exc).strip()}") from None
 
