@@ -82,8 +82,10 @@ CREATE TABLE once_results (         -- `call once` results not yet in a checkpoi
 """
 
 # Version 3: the run index (each thread's status; the pending interrupts).
+# No index on threads.status: SQLite rewrites an index entry whenever its
+# column is assigned, which cost every append ~15%; listing by status scans
+# the small threads rows (never a checkpoint) instead.
 _V3_TABLES = """
-CREATE INDEX threads_by_status ON threads (status, thread);
 CREATE TABLE pending (              -- the inbox: interrupts a paused run waits on
     thread_id INTEGER NOT NULL REFERENCES threads (id),
     id        TEXT NOT NULL,        -- node:label, what an answer names

@@ -22,8 +22,10 @@ CREATE TABLE fermata.threads (
     status      text NOT NULL,         -- of the newest checkpoint: the run index
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX threads_by_flow_status ON fermata.threads (flow, status, updated_at);
-CREATE INDEX threads_by_status ON fermata.threads (status, updated_at);
+-- Indexes on columns an append rarely changes (not updated_at), so that
+-- most appends update the row in place (HOT) without touching them.
+CREATE INDEX threads_by_flow_status ON fermata.threads (flow, status, thread);
+CREATE INDEX threads_by_status ON fermata.threads (status, thread);
 CREATE TABLE fermata.checkpoints (
     thread_id bigint NOT NULL REFERENCES fermata.threads (id),
     seq       integer NOT NULL,
