@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 import traceback
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from fermata.spec.version import fermata_version as _version
 
@@ -152,6 +152,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store(p)
     _add_json(p)
 
+    p = sub.add_parser("store", help="create (init) or upgrade (migrate) a store's schema")
+    p.add_argument("action", choices=["init", "migrate"])
+    p.add_argument("url", metavar="URL", help="sqlite:///path.db or postgresql://user@host/db")
+    p = sub.add_parser("runs", help="list a store's runs by flow and status (from its run index)")
+    p.add_argument("--flow", help="only runs of this flow")
+    p.add_argument("--status", choices=["running", "interrupted", "done", "failed"])
+    p = sub.add_parser("inbox", help="list the interrupts paused runs wait on")
+    p.add_argument("--flow", help="only runs of this flow")
+    p.add_argument("--label", help="only interrupts with this label")
+    for p in (sub.choices["runs"], sub.choices["inbox"]):
+        p.add_argument("--limit", type=positive_int, default=100, help="entries per page (default 100)")
+        p.add_argument("--after", metavar="KEY", help="the page after this key (printed at a page's end)")
+        _add_store(p)
+        _add_json(p)
+
     p = sub.add_parser("serve", help="serve flows over HTTP: a JSON API and a web inbox to answer in")
     p.add_argument("flow_dir", nargs="?", default=".", metavar="FLOW_DIR", help="where the .flow files are")
     _add_store(p)
@@ -196,6 +211,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from fermata.server.serve import run_serve
 
         return run_serve
+    if name in ("store", "runs", "inbox"):
+        from . import cmd_store
+
+        return getattr(cmd_store, f"run_{name}")  # type: ignore[no-any-return]
     if name == "lsp":
         return _run_lsp
     if name in ("compile", "graph"):

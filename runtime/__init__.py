@@ -25,7 +25,7 @@ from .graph import Graph
 from .once import CallContext, call_context, idempotency_key
 from .replay import ReplayResult, load_history, replay
 from .run import Interrupt, Run, Snapshot
-from .stores import RunBusyError, StoreConflictError, StoreError
+from .errors import RunBusyError, StoreConflictError, StoreError
 
 __all__ = [
     "CallContext",

@@ -22,6 +22,27 @@ class FermataError(Exception):
     """The base of every error Fermata raises."""
 
 
+class StoreError(FermataError):
+    """A store cannot be opened or read: a bad URL, a file or database that
+    is not a Fermata store (or is corrupt, or was written by a newer Fermata)."""
+
+
+class StoreConflictError(StoreError):
+    """Another writer appended to the same thread first (two processes
+    advancing one run at once). Nothing was written by the losing append."""
+
+
+class RunBusyError(StoreConflictError):
+    """Another process (or another call in this one) is advancing the run of
+    ``thread`` right now: it holds the run's lease. This call ran nothing
+    and wrote nothing; try again once the other has paused or finished."""
+
+    def __init__(self, message: str, thread: str, holder: str | None = None):
+        super().__init__(message)
+        self.thread = thread
+        self.holder = holder
+
+
 class InputError(FermataError):
     """The input of a run was rejected; every problem is listed. Nothing was stored."""
 

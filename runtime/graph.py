@@ -38,7 +38,7 @@ DEFAULT_STEP_LIMIT = 1000
 def _open_store(store: str | Store | None) -> Store:
     if isinstance(store, Store):
         return store
-    from .stores import open_store
+    from .store.url import open_store
 
     return open_store("memory:" if store is None else store)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 
 from .checkpoint import Store, new_owner
-from .stores import RunBusyError
+from .errors import RunBusyError
 
 DEFAULT_LEASE_TTL = 60.0
 

@@ -6,8 +6,11 @@ written once. It is a client of the runtime: answers are ``Command``\\ s
 given to ``Graph.stream``, which checks them before anything is stored.
 
 Today the inbox is found by scanning ``store.threads()`` and each run's
-latest checkpoint, which costs one read per run; the store's run index will
-replace :meth:`Inbox._visible_runs` without changing the methods' contracts.
+latest checkpoint, which costs one read per run. The stores now keep a run
+index (``store.list_runs`` / ``store.pending_interrupts``, paged by thread);
+switching :meth:`Inbox._visible_runs` to it still needs the index to order by
+``created`` (newest first here) and to carry each question's payload and
+schema, or one ``latest`` read per listed run only.
 
 Facts the runtime does not record yet are treated as absent, by design:
 

@@ -44,3 +44,27 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# ------------------------------------------------------------------ PostgreSQL tests
+# Tests marked `postgres` need a server (tests/runtime/store/postgres_db.py).
+# Without FERMATA_TEST_POSTGRES (and outside CI, where they must run) they are
+# left out with one line in the summary, not one skip line each.
+
+_POSTGRES_NOTE: list[str] = []
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # type: ignore[no-untyped-def]
+    if os.environ.get("FERMATA_TEST_POSTGRES") or os.environ.get("CI", "").lower() == "true":
+        return
+    left_out = [item for item in items if item.get_closest_marker("postgres")]
+    if left_out:
+        items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+        config.hook.pytest_deselected(items=left_out)
+        _POSTGRES_NOTE.append(f"{len(left_out)} PostgreSQL store tests not run: set "
+                              "FERMATA_TEST_POSTGRES=postgresql://user@host:5432/postgres to run them")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    for note in _POSTGRES_NOTE:
+        terminalreporter.write_line(note)

@@ -190,7 +190,7 @@ def test_bad_usage(store, tmp_path, capsys):
         (["replay", refund, "--thread", "big"], "--thread picks runs of a store"),
         (["replay", refund, "--store", store, "--thread", "ghost"], "no run `ghost`"),
         (["replay", refund, "--store", f"sqlite:///{missing_db}"], "no such store"),
-        (["replay", refund, "--store", "postgres://x"], "unknown store"),
+        (["replay", refund, "--store", "mysql://x"], "unknown store"),
         (["replay", refund, "--history", str(tmp_path / "none.json")], "cannot read history"),
         (["replay", refund, "--history", refund], "is not valid JSON"),
         (["replay", refund, "--history", str(EXAMPLES / "runs")], "cannot read history"),

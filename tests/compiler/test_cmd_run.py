@@ -861,7 +861,7 @@ def test_a_spec_with_errors_is_reported_and_not_run(cli, store: str, tmp_path: P
 
 
 def test_a_bad_store_url(cli) -> None:
-    result = cli("run", REFUND, "--store", "postgres://db/runs", "--input", '{"amount": 1}')
+    result = cli("run", REFUND, "--store", "mysql://db/runs", "--input", '{"amount": 1}')
     assert result.code == 2 and "unknown store" in result.err
 
 

@@ -125,7 +125,7 @@ def test_a_store_object_is_used_as_is() -> None:
 
 def test_a_bad_store_url() -> None:
     with pytest.raises(StoreError, match="unknown store"):
-        load(REFUND, store="postgres://db")
+        load(REFUND, store="mysql://db")
 
 
 def test_a_spec_with_errors_raises_compile_error_with_every_diagnostic(tmp_path: Path) -> None:

@@ -68,9 +68,10 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_paused(tmp_path: Path) -> tuple[str, str, Path, str]:
-    """A run paused at `review:approval` in a SQLite file: (store URL, IR file, ledger, token)."""
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
+def start_paused(tmp_path: Path, url: str | None = None) -> tuple[str, str, Path, str]:
+    """A run paused at `review:approval` in a SQLite file (or the store
+    ``url``): (store URL, IR file, ledger, token)."""
+    url = url or f"sqlite:///{tmp_path / 'runs.db'}"
     ir_file = tmp_path / "payout.ir.json"
     ir_file.write_text(json.dumps(payout()))
     ledger = tmp_path / "ledger.txt"
@@ -98,8 +99,8 @@ RESUMER = """
 """
 
 
-def race(tmp_path: Path, mode: str, processes: int = 4) -> None:
-    url, ir_file, ledger, token = start_paused(tmp_path)
+def race(tmp_path: Path, mode: str, processes: int = 4, url: str | None = None) -> None:
+    url, ir_file, ledger, token = start_paused(tmp_path, url)
     start = str(time.time() + 2.0)   # every process imported and ready, then all at once
     children = [subprocess.Popen([sys.executable, "-c", textwrap.dedent(RESUMER), ir_file, url, mode, token, start],
                                  cwd=REPO, env=environment(FERMATA_TEST_PAY_SLEEP="0.5"),
@@ -133,6 +134,15 @@ def test_processes_resuming_one_run_by_value_at_once_pay_once(tmp_path: Path) ->
 @pytest.mark.slow
 def test_processes_resuming_one_run_by_token_at_once_pay_once(tmp_path: Path) -> None:
     race(tmp_path, "token")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_processes_resuming_one_run_on_postgresql_at_once_pay_once(tmp_path: Path) -> None:
+    from tests.runtime.store.postgres_db import fresh_database
+
+    with fresh_database() as url:
+        race(tmp_path, "value", url=url)
 
 
 @pytest.mark.slow
@@ -192,7 +202,20 @@ def resume_in_child(url: str, ir_file: str, **env: str) -> subprocess.CompletedP
 
 @pytest.mark.slow
 def test_a_process_killed_after_a_once_call_returned_does_not_repeat_it(tmp_path: Path) -> None:
-    url, ir_file, ledger, _ = start_paused(tmp_path)
+    killed_after_pay(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_process_killed_after_a_once_call_returned_on_postgresql_does_not_repeat_it(tmp_path: Path) -> None:
+    from tests.runtime.store.postgres_db import fresh_database
+
+    with fresh_database() as url:
+        killed_after_pay(tmp_path, url)
+
+
+def killed_after_pay(tmp_path: Path, url: str | None = None) -> None:
+    url, ir_file, ledger, _ = start_paused(tmp_path, url)
     killed = resume_in_child(url, ir_file, FERMATA_TEST_DIE="1")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     [line] = ledger_lines(str(ledger))

@@ -19,7 +19,7 @@ from fermata.runtime.stores import StoreConflictError, StoreError, open_store
 from tests.runtime.irbuild import chain
 from tests.runtime.memstore import JsonMemoryStore
 from tests.runtime.test_graph import refundish
-from tests.runtime.test_stores import canonical, check_rows
+from tests.runtime.store.test_contract import canonical, check_rows
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -478,3 +478,20 @@ def test_a_read_only_store_is_named(tmp_path: Path) -> None:
         store._raise(error)
     assert "cannot be written: the file or its folder is read-only" in str(caught.value)
     assert "SQLITE_READONLY" in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_the_run_index_is_filled_for_runs_stored_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    version_1_file(path)
+    conn = sqlite3.connect(path)
+    conn.execute("""INSERT INTO checkpoints VALUES (1, 2, 'delta', '{"v":1,"step":2,"status":"interrupted",'
+                 || '"pending":[{"id":"a:ok","node":"a","label":"ok","index":0,"payload":null,"token":"x"}]}')""")
+    conn.execute("UPDATE threads SET last_seq = 2, since_count = 2")
+    conn.commit()
+    conn.close()
+    with SqliteStore(path, create=False) as store:
+        with pytest.raises(StoreError, match="predates the run index.*fermata store migrate"):
+            store.list_runs()
+    with SqliteStore(path) as store:      # a writer migrates
+        assert [(r.thread, r.status, r.seq) for r in store.list_runs()] == [("t", "interrupted", 2)]
+        assert [(p.thread, p.id, p.label) for p in store.pending_interrupts()] == [("t", "a:ok", "ok")]

@@ -1,0 +1,65 @@
+"""What the run index answers: runs by flow and status, and the pending
+interrupts (the inbox), both paged, read from summary rows the append keeps
+up to date (never by decoding every thread's checkpoints).
+
+Paging is by key: a page holds up to ``limit`` entries ordered by thread
+(then interrupt id); the next page starts ``after`` the last one's key. A
+key survives runs being added or finishing between pages, which an offset
+would not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run, as the index knows it."""
+
+    thread: str
+    flow: str
+    status: str          # of its newest checkpoint: running | interrupted | done | failed
+    seq: int             # its newest checkpoint
+    updated: float       # when that was stored (seconds since the epoch)
+
+    def to_json(self) -> dict[str, object]:
+        return {"thread": self.thread, "flow": self.flow, "status": self.status, "seq": self.seq,
+                "updated": self.updated}
+
+
+@dataclass(frozen=True)
+class PendingInterrupt:
+    """One interrupt a paused run waits on."""
+
+    thread: str
+    flow: str
+    id: str              # what an answer names (``node:label``)
+    node: str
+    label: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.thread, self.id)
+
+    def to_json(self) -> dict[str, object]:
+        return {"thread": self.thread, "flow": self.flow, "id": self.id, "node": self.node, "label": self.label}
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"a page holds 1 to {MAX_PAGE} entries, not {limit}")
+    return limit
+
+
+def pending_rows(pending: list[dict[str, object]]) -> list[tuple[str, str, str]]:
+    """``(id, node, label)`` of each pending interrupt of a checkpoint (one
+    per id: an answer names an id, so the first of any duplicates stands)."""
+    rows: dict[str, tuple[str, str, str]] = {}
+    for entry in pending:
+        id_ = str(entry.get("id"))
+        rows.setdefault(id_, (id_, str(entry.get("node")), str(entry.get("label"))))
+    return list(rows.values())

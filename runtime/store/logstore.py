@@ -1,0 +1,187 @@
+"""The append algorithm and the reads, written once for every backend.
+
+A backend stores a thread's checkpoints as rows (``rows.py``) and supplies a
+handful of primitives; :class:`LogStore` turns them into the
+:class:`~fermata.runtime.checkpoint.Store` interface:
+
+* ``_transaction()``: a write transaction (commit on exit, roll back on an
+  exception, backend errors turned into :class:`StoreError`);
+* ``_log_head(tx, thread)``: the thread's key and :class:`Stats` inside it
+  (None: no thread yet), read so that the seq check and the write are atomic;
+* ``_log_write(tx, info, key, seq, kind, body, stats, status, pending)``:
+  insert the row of ``seq`` (failing if one exists: that is the conflict a
+  second writer meets) and upsert the thread's row with its new stats and
+  the run index's summary (status; ``pending``: the interrupts it waits on
+  as ``(id, node, label)``, or None when they did not change);
+* ``_index_runs(flow, status, after, limit)`` and
+  ``_index_pending(flow, label, after, limit)``: pages of the run index;
+* ``_log_finish(tx, thread, owner, drop_once)``: in the same transaction,
+  drop once results and release ``owner``'s lease (``append_final``);
+* ``_rows_latest``, ``_rows_up_to``, ``_rows_all``: ``(seq, kind, body)``
+  from the newest full snapshot at or before a seq, or all of them.
+
+Why here and not in each backend: the seq check, the snapshot policy and the
+tail cache are where a subtle bug would lose or duplicate a checkpoint; one
+copy is tested by one contract suite (tests/runtime/store/).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+from ..checkpoint import Checkpoint, Store, ThreadInfo
+from ..errors import StoreConflictError, StoreError
+from .base import DEFAULT_PAGE, PendingInterrupt, RunSummary, check_limit, pending_rows
+from .rows import NO_STATS, Decoder, Stats, Tail, encode_row, unpack_body, wants_full
+
+Row = tuple[int, str, "str | bytes"]
+
+
+class LogStore(Store):
+    """A store made of the primitives above (see the module's doc)."""
+
+    where: str               # for messages: a path, a URL, "memory store"
+    snapshot_every: int
+
+    def __init__(self, where: str, snapshot_every: int) -> None:
+        if snapshot_every < 1:
+            raise StoreError("snapshot_every must be at least 1")
+        self.where = where
+        self.label = f"store {where}"      # how messages name it
+        self.snapshot_every = snapshot_every
+        # Per thread: the encoded parts of the newest row this process wrote
+        # or read, so the next append can be a delta against it.
+        self._tails: dict[str, Tail] = {}
+
+    # ------------------------------------------------------------ primitives
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]: ...
+
+    @abstractmethod
+    def _log_head(self, tx: Any, thread: str) -> tuple[Any, Stats] | None: ...
+
+    @abstractmethod
+    def _log_write(self, tx: Any, info: ThreadInfo, key: Any, seq: int, kind: str, body: str,
+                   stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None: ...
+
+    @abstractmethod
+    def _index_runs(self, flow: str | None, status: str | None, after: str | None,
+                    limit: int) -> list[RunSummary]: ...
+
+    @abstractmethod
+    def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
+                       limit: int) -> list[PendingInterrupt]: ...
+
+    def _log_finish(self, tx: Any, thread: str, owner: str | None, drop_once: bool) -> None:
+        """Default: the in-process leases and once results of :class:`Store`
+        (nothing to do inside a transaction)."""
+        if drop_once:
+            self.drop_once(thread)
+        if owner is not None:
+            self.release(thread, owner)
+
+    @abstractmethod
+    def _rows_latest(self, thread: str) -> list[Row]: ...
+
+    @abstractmethod
+    def _rows_up_to(self, thread: str, seq: int) -> list[Row]: ...
+
+    @abstractmethod
+    def _rows_all(self, thread: str) -> list[Row]: ...
+
+    # ------------------------------------------------------------ the Store interface
+
+    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
+        self._append(info, checkpoint, changed, None, False)
+
+    def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                     owner: str, drop_once: bool) -> None:
+        # One transaction: the run's last checkpoint, its once results dropped
+        # and its lease released together (and one commit, not three).
+        self._append(info, checkpoint, changed, owner, drop_once)
+
+    def _append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                owner: str | None, drop_once: bool) -> None:
+        seq = checkpoint.seq
+        with self._transaction() as tx:
+            head = self._log_head(tx, info.thread)
+            stats = head[1] if head is not None else None
+            expected = stats.last_seq + 1 if stats is not None else 0
+            if seq != expected:
+                raise StoreConflictError(
+                    f"{self.label}: thread `{info.thread}` expects checkpoint {expected} "
+                    f"next, not {seq} (another process advanced this run: reload it and retry)")
+            tail = self._tails.get(info.thread)
+            full = wants_full(stats, tail, seq, changed, self.snapshot_every)
+            kind, body, new_tail = encode_row(checkpoint, changed, tail, full)
+            new = (stats or NO_STATS).after(seq, kind, len(body))
+            # The inbox's rows change only when the interrupts do (not every step).
+            pending = (pending_rows(checkpoint.pending)
+                       if tail is None or tail.seq != seq - 1 or new_tail.pending != tail.pending else None)
+            self._log_write(tx, info, head[0] if head is not None else None, seq, kind, body, new,
+                            checkpoint.status, pending)
+            if owner is not None or drop_once:
+                self._log_finish(tx, info.thread, owner, drop_once)
+        self._tails[info.thread] = new_tail
+
+    def latest(self, thread: str) -> Checkpoint | None:
+        rows = self._rows_latest(thread)
+        if not rows:
+            return None
+        checkpoint = self._decode(thread, rows)[-1]
+        tail = self._tails.get(thread)
+        if tail is None or tail.seq != checkpoint.seq:
+            # The next append (a resume, typically) can then be a delta.
+            self._tails[thread] = Tail.of(checkpoint)
+        return checkpoint
+
+    def get(self, thread: str, seq: int) -> Checkpoint | None:
+        if seq < 0:
+            return None
+        rows = self._rows_up_to(thread, seq)
+        if not rows or rows[-1][0] != seq:
+            return None
+        return self._decode(thread, rows)[-1]
+
+    def history(self, thread: str) -> list[Checkpoint]:
+        return self._decode(thread, self._rows_all(thread))
+
+    # ------------------------------------------------------------ the run index
+
+    def list_runs(self, *, flow: str | None = None, status: str | None = None, after: str | None = None,
+                  limit: int = DEFAULT_PAGE) -> list[RunSummary]:
+        """A page of runs (by thread), of ``flow`` and in ``status`` when given."""
+        return self._index_runs(flow, status, after, check_limit(limit))
+
+    def pending_interrupts(self, *, flow: str | None = None, label: str | None = None,
+                           after: tuple[str, str] | None = None,
+                           limit: int = DEFAULT_PAGE) -> list[PendingInterrupt]:
+        """A page of the interrupts paused runs wait on (by thread, then id)."""
+        return self._index_pending(flow, label, after, check_limit(limit))
+
+    def rows(self, thread: str) -> list[tuple[str, str]]:
+        """``(kind, body)`` of each stored row of ``thread``, by seq (tests, benchmarks)."""
+        return [(kind, unpack_body(body)) for _, kind, body in self._rows_all(thread)]
+
+    def _decode(self, thread: str, rows: list[Row]) -> list[Checkpoint]:
+        return list(self._iter_decode(thread, rows))
+
+    def _iter_decode(self, thread: str, rows: list[Row]) -> Iterator[Checkpoint]:
+        decoder = Decoder(self.label, thread)
+        expected = rows[0][0] if rows else 0
+        for seq, kind, stored in rows:
+            if seq != expected:
+                raise StoreError(f"{self.label}: thread `{thread}` lacks checkpoint {expected}")
+            try:
+                body = unpack_body(stored)
+                yield decoder.feed(seq, kind, body)
+            except StoreError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever a damaged row makes decoding raise
+                raise StoreError(f"{self.label}: checkpoint {seq} of thread `{thread}` is corrupt: "
+                                 f"{exc}") from None
+            expected += 1

@@ -1,0 +1,138 @@
+"""The memory store: checkpoints in this process, as the same JSON rows as
+every other store's (nothing shared with the caller by reference, sizes
+comparable). Lost when the process ends."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ..checkpoint import ThreadInfo, _LocalCoordination
+from .base import PendingInterrupt, RunSummary
+from .logstore import LogStore, Row
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
+
+
+class _MemoryThread:
+    __slots__ = ("fulls", "info", "pending", "rows", "stats", "status", "updated")
+
+    def __init__(self, info: ThreadInfo):
+        self.info = info
+        self.rows: list[tuple[str, str]] = []   # (kind, body) by seq
+        self.fulls: list[int] = []              # seqs of the full rows, ascending
+        self.stats: Stats | None = None
+        self.status = "running"
+        self.updated = 0.0
+        self.pending: list[tuple[str, str, str]] = []   # (id, node, label), by id
+
+
+class MemoryStore(LogStore):
+    """Checkpoints in this process's memory.
+
+    Leases and ``once`` results live in this process too (the defaults of
+    :class:`Store`); ``clock`` (wall-clock seconds) is what leases expire by,
+    replaceable in tests."""
+
+    def __init__(self, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, *,
+                 clock: Callable[[], float] = time.time):
+        super().__init__("memory store", snapshot_every)
+        self.label = "memory store"
+        self.clock = clock
+        self._coordination = _LocalCoordination(clock)
+        self._threads: dict[str, _MemoryThread] = {}
+        self._lock = threading.RLock()
+
+    def thread(self, thread: str) -> ThreadInfo | None:
+        entry = self._threads.get(thread)
+        return entry.info if entry is not None else None
+
+    def threads(self) -> list[ThreadInfo]:
+        return [entry.info for _, entry in sorted(self._threads.items())]
+
+    def head(self, thread: str) -> int:
+        entry = self._threads.get(thread)
+        return len(entry.rows) - 1 if entry is not None else -1
+
+    # ------------------------------------------------------------ primitives
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # Nothing is written before the last primitive, so holding the lock
+        # is the whole transaction.
+        with self._lock:
+            yield None
+
+    def _log_head(self, tx: object, thread: str) -> tuple[object, Stats] | None:
+        entry = self._threads.get(thread)
+        if entry is None or entry.stats is None:
+            return None
+        return entry, entry.stats
+
+    def _log_write(self, tx: object, info: ThreadInfo, key: object, seq: int, kind: str, body: str,
+                   stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None:
+        entry = key if isinstance(key, _MemoryThread) else self._threads.setdefault(info.thread,
+                                                                                    _MemoryThread(info))
+        entry.info = info
+        entry.rows.append((kind, body))
+        if kind == "full":
+            entry.fulls.append(seq)
+        entry.stats = stats
+        entry.status = status
+        entry.updated = self.clock()
+        if pending is not None:
+            entry.pending = sorted(pending)
+
+    def _index_runs(self, flow: str | None, status: str | None, after: str | None,
+                    limit: int) -> list[RunSummary]:
+        found = []
+        for thread in sorted(self._threads):
+            entry = self._threads[thread]
+            if ((after is None or thread > after) and (flow is None or entry.info.flow == flow)
+                    and (status is None or entry.status == status) and entry.stats is not None):
+                found.append(RunSummary(thread, entry.info.flow, entry.status, entry.stats.last_seq,
+                                        entry.updated))
+                if len(found) == limit:
+                    break
+        return found
+
+    def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
+                       limit: int) -> list[PendingInterrupt]:
+        found = []
+        for thread in sorted(self._threads):
+            entry = self._threads[thread]
+            if entry.status != "interrupted" or (flow is not None and entry.info.flow != flow):
+                continue
+            for id_, node, label_ in entry.pending:
+                if (after is None or (thread, id_) > after) and (label is None or label_ == label):
+                    found.append(PendingInterrupt(thread, entry.info.flow, id_, node, label_))
+                    if len(found) == limit:
+                        return found
+        return found
+
+    def _rows_latest(self, thread: str) -> list[Row]:
+        entry = self._threads.get(thread)
+        return self._rows_from(entry, len(entry.rows) - 1) if entry is not None and entry.rows else []
+
+    def _rows_up_to(self, thread: str, seq: int) -> list[Row]:
+        entry = self._threads.get(thread)
+        if entry is None or not 0 <= seq < len(entry.rows):
+            return []
+        return self._rows_from(entry, seq)
+
+    def _rows_all(self, thread: str) -> list[Row]:
+        entry = self._threads.get(thread)
+        return [(seq, kind, body) for seq, (kind, body) in enumerate(list(entry.rows))] if entry else []
+
+    @staticmethod
+    def _rows_from(entry: _MemoryThread, seq: int) -> list[Row]:
+        start = entry.fulls[bisect.bisect_right(entry.fulls, seq) - 1]
+        return [(at, *entry.rows[at]) for at in range(start, seq + 1)]
+
+    # -- for tests and benchmarks
+
+    def stored_bytes(self) -> int:
+        """Total size of every row body (UTF-8)."""
+        return sum(len(body.encode()) for entry in self._threads.values() for _, body in entry.rows)

@@ -1,0 +1,621 @@
+"""The SQLite store: runs in one file, safe for several processes at once.
+
+    store = SqliteStore(".fermata/runs.db")     # or open_store("sqlite:///.fermata/runs.db")
+
+Schema (``meta`` names the format, so a foreign or newer file is refused)::
+
+    meta(key, value)              -- format = "fermata-runs", version = 2
+    flows(id, flow, ir_hash, source, source_hash)
+    threads(id, thread, flow_id, created,
+            last_seq, full_seq, full_bytes, since_count, since_bytes)
+    checkpoints(thread_id, seq, kind 'full'|'delta', body JSON text)
+    leases(thread, owner, expires)                   -- who advances a run, until when
+    once_results(thread, node, idx, step, entry)     -- `call once` results of the step in flight
+
+A version-1 file (no ``source_hash``, no leases, no once results) is
+migrated to version 2 by the first process that writes to it; commands that
+only read (``create=False``) read it as it is and never change it.
+
+Rows are the JSON described in ``runtime/store/rows.py`` and
+``spec/checkpoint.schema.json``. ``threads`` also holds what the next append
+needs (the newest seq, where the newest full snapshot is and how much was
+written since), so an append reads one small row and writes two.
+
+Durability and concurrency:
+
+* ``journal_mode=WAL``: readers never block the writer nor each other, and
+  a crash never leaves a half-written transaction behind.
+* ``synchronous=NORMAL``: a committed append survives the process crashing
+  at any point (the WAL is in the OS's hands once written). After a power
+  loss or OS crash the last few appends may be lost -- the file is never
+  corrupt, the run simply resumes from an earlier checkpoint. Pass
+  ``synchronous="FULL"`` to fsync every append (about 100x slower on disks).
+* Each append is one ``BEGIN IMMEDIATE`` transaction that first checks the
+  thread's newest seq: when another process appended the same seq first, the
+  loser gets :class:`StoreConflictError` and writes nothing.
+* ``busy_timeout`` makes a writer wait (default 30 s) rather than fail while
+  another holds the write lock; appends hold it for well under a millisecond.
+* A run's lease (``leases``) is taken in a ``BEGIN IMMEDIATE`` transaction
+  that reads the current holder first, so of two processes exactly one takes
+  it. Leases expire by the wall clock (``clock``), so a killed holder's lease
+  lapses; one whose process is gone from this host is taken at once.
+* A ``call once`` result is one autocommitted row (``once_results``): as
+  durable as an append, written before the node goes on.
+
+Open one store per process: a SQLite connection must not cross ``fork``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn, Self
+
+from ..checkpoint import Lease, OnceResult, ThreadInfo, lease_is_live
+from ..errors import StoreError
+from .base import PendingInterrupt, RunSummary, pending_rows
+from .logstore import LogStore, Row
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry, pack_body
+
+STORE_FORMAT = "fermata-runs"
+STORE_VERSION = 3
+
+# The tables version 2 added (created in a new file, added by the migration).
+_V2_TABLES = """
+CREATE TABLE leases (               -- one row per run being advanced
+    thread  TEXT PRIMARY KEY,
+    owner   TEXT NOT NULL,          -- host:pid:n of the holder
+    expires REAL NOT NULL           -- wall clock, seconds since the epoch
+);
+CREATE TABLE once_results (         -- `call once` results not yet in a checkpoint
+    thread TEXT NOT NULL,
+    node   TEXT NOT NULL,           -- the node's instance
+    idx    INTEGER NOT NULL,        -- the call's index in the node
+    step   INTEGER NOT NULL,
+    entry  TEXT NOT NULL,           -- JSON {"target", "args_hash", "result"}
+    PRIMARY KEY (thread, node, idx)
+) WITHOUT ROWID;
+"""
+
+# Version 3: the run index (each thread's status; the pending interrupts).
+# No index on threads.status: SQLite rewrites an index entry whenever its
+# column is assigned, which cost every append ~15%; listing by status scans
+# the small threads rows (never a checkpoint) instead.
+_V3_TABLES = """
+CREATE TABLE pending (              -- the inbox: interrupts a paused run waits on
+    thread_id INTEGER NOT NULL REFERENCES threads (id),
+    id        TEXT NOT NULL,        -- node:label, what an answer names
+    node      TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    PRIMARY KEY (thread_id, id)
+) WITHOUT ROWID;
+CREATE INDEX pending_by_label ON pending (label);
+"""
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE flows (                -- one row per (flow, IR version, source file and text)
+    id      INTEGER PRIMARY KEY,
+    flow    TEXT NOT NULL,
+    ir_hash TEXT NOT NULL,
+    source  TEXT,
+    source_hash TEXT
+);
+CREATE INDEX flows_by_hash ON flows (ir_hash);
+CREATE TABLE threads (
+    id          INTEGER PRIMARY KEY,
+    thread      TEXT NOT NULL UNIQUE,
+    flow_id     INTEGER NOT NULL REFERENCES flows (id),
+    created     TEXT NOT NULL,
+    last_seq    INTEGER NOT NULL,   -- newest checkpoint
+    full_seq    INTEGER NOT NULL,   -- newest full snapshot
+    full_bytes  INTEGER NOT NULL,   -- its size
+    since_count INTEGER NOT NULL,   -- deltas after it
+    since_bytes INTEGER NOT NULL,   -- their total size
+    status      TEXT NOT NULL DEFAULT 'running',   -- of the newest checkpoint (the run index)
+    updated     REAL NOT NULL DEFAULT 0            -- when it was stored (wall clock)
+);
+CREATE TABLE checkpoints (          -- WITHOUT ROWID: small rows, no separate key index
+    thread_id INTEGER NOT NULL REFERENCES threads (id),
+    seq       INTEGER NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('full', 'delta')),
+    body      NOT NULL,                 -- JSON text, or a BLOB: tagged deflate of it
+    PRIMARY KEY (thread_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
+""" + _V2_TABLES + _V3_TABLES
+
+# Each entry takes a file of that version to the next one.
+_MIGRATIONS: dict[int, str] = {
+    1: """
+ALTER TABLE flows ADD COLUMN source_hash TEXT;
+""" + _V2_TABLES,
+    2: """
+ALTER TABLE threads ADD COLUMN status TEXT NOT NULL DEFAULT 'running';
+ALTER TABLE threads ADD COLUMN updated REAL NOT NULL DEFAULT 0;
+""" + _V3_TABLES}
+
+_TABLES = frozenset(("meta", "flows", "threads", "checkpoints"))
+_TABLES_V2 = _TABLES | {"leases", "once_results"}
+_TABLES_V3 = _TABLES_V2 | {"pending"}
+
+_SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
+                      "FROM threads WHERE thread = ?")
+_INSERT_THREAD = ("INSERT INTO threads (thread, flow_id, created, last_seq, full_seq, full_bytes, "
+                  "since_count, since_bytes, status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, full_seq = ?, full_bytes = ?, "
+                  "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ?")
+_FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ? AND source_hash IS ?"
+_INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?, ?, ?, ?)"
+_INSERT_ROW = "INSERT INTO checkpoints (thread_id, seq, kind, body) VALUES (?, ?, ?, ?)"
+_INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created, f.source_hash FROM threads t "
+         "JOIN flows f ON f.id = t.flow_id")
+_TAKE_LEASE = ("INSERT INTO leases (thread, owner, expires) VALUES (?1, ?2, ?3) ON CONFLICT (thread) DO UPDATE "
+               "SET owner = excluded.owner, expires = excluded.expires "
+               "WHERE leases.owner = excluded.owner OR leases.expires <= ?4")
+_INFO_V1 = _INFO.replace("f.source_hash", "NULL")   # reading a version-1 file as it is
+_LATEST_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c "
+                "ON c.thread_id = t.id AND c.seq >= t.full_seq WHERE t.thread = ? ORDER BY c.seq")
+_ROWS_UP_TO = ("SELECT seq, kind, body FROM checkpoints WHERE thread_id = ?1 AND seq <= ?2 AND seq >= "
+               "(SELECT max(seq) FROM checkpoints WHERE thread_id = ?1 AND kind = 'full' AND seq <= ?2) "
+               "ORDER BY seq")
+_ALL_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c ON c.thread_id = t.id "
+             "WHERE t.thread = ? ORDER BY c.seq")
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock (by the
+    error's code, never its message: messages change between versions)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+
+class SqliteStore(LogStore):
+    """Checkpoints in a SQLite file (created with its parent directories).
+
+    ``create=False`` opens an existing store only: a missing or empty file is
+    refused, and nothing is written until something is stored (a version-1
+    file is migrated then, not when opened). ``clock`` (wall-clock seconds)
+    is what leases expire by, replaceable in tests."""
+
+    def __init__(self, path: str | Path, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, *,
+                 timeout: float = 30.0, synchronous: str = "NORMAL", compress: bool = True,
+                 create: bool = True, clock: Callable[[], float] = time.time):
+        if snapshot_every < 1:
+            raise StoreError("snapshot_every must be at least 1")
+        if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
+            raise StoreError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
+        super().__init__(str(path), snapshot_every)
+        self.path = Path(path)
+        self.compress = compress    # reading handles both kinds of row either way
+        self.clock = clock
+        self._create = create
+        self._version = STORE_VERSION       # of the file, once checked
+        self._info_sql = _INFO
+        self._lock = threading.RLock()
+        self._flow_ids: dict[tuple[str, str, str | None, str | None], int] = {}
+        if not create and not self.path.is_file():
+            raise StoreError(f"no store at {self.where}" + (" (it is a directory)" if self.path.is_dir() else ""))
+        try:
+            if self.path.parent != Path():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory of store {self.where}: {exc.strerror}") from None
+        if self.path.is_dir():
+            raise StoreError(f"store {self.where} is a directory, not a database file")
+        try:
+            self._conn = sqlite3.connect(self.where, timeout=timeout, isolation_level=None,
+                                         check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self.where}: {exc}") from None
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._open_with_retries(time.monotonic() + timeout)
+            self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+        except sqlite3.Error as exc:
+            self._conn.close()
+            self._raise(exc)
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _open_with_retries(self, deadline: float) -> None:
+        """Create or check the schema and switch to WAL. Several processes may
+        open a new file at once; switching its journal mode takes a lock for
+        which SQLite's busy handler is not always called, so a lost race is
+        retried here until the timeout."""
+        pause = 0.005
+        while True:
+            try:
+                self._prepare()
+                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise StoreError(f"store {self.where}: SQLite cannot use WAL mode here (got {mode}); "
+                                     "is the file on a network file system?")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+
+    # ------------------------------------------------------------ opening
+
+    def _prepare(self) -> None:
+        """Create the schema in a new (empty) file; refuse anything else
+        that is not a Fermata store of a version this code reads."""
+        conn = self._conn
+        if not self._tables():
+            if not self._create:
+                raise StoreError(f"{self.where} is empty: not a Fermata store (no run was ever stored "
+                                 "in it); check --store or $FERMATA_STORE")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._tables():   # another process may have won the race
+                    # statement by statement: executescript would commit first
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                     [("format", STORE_FORMAT), ("version", str(STORE_VERSION))])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        self._check_format()
+
+    def _tables(self) -> set[str]:
+        return {name for (name,) in self._conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+
+    def _check_format(self) -> None:
+        tables = self._tables()
+        foreign = (f"{self.where} is not a Fermata run store (it holds tables "
+                   f"{', '.join(sorted(tables))}); point the store at another file")
+        if "meta" not in tables:
+            raise StoreError(foreign)
+        try:
+            meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.OperationalError:
+            raise StoreError(foreign) from None
+        if meta.get("format") != STORE_FORMAT:
+            raise StoreError(foreign)
+        version = meta.get("version")
+        if not (isinstance(version, str) and version.isdigit()):
+            raise StoreError(f"{self.where}: the store's format version is unreadable ({version!r})")
+        if int(version) > STORE_VERSION:
+            raise StoreError(f"{self.where} was written by a newer Fermata (store format version "
+                             f"{version}; this one reads version {STORE_VERSION}): upgrade Fermata")
+        if int(version) < 1:
+            raise StoreError(f"{self.where} has store format version {version}, which this Fermata "
+                             f"does not read (it reads versions 1 to {STORE_VERSION})")
+        self._version = int(version)
+        needed = _TABLES_V3 if self._version >= 3 else _TABLES_V2 if self._version >= 2 else _TABLES
+        if not needed <= tables:
+            raise StoreError(f"{self.where} is a damaged Fermata store: table(s) "
+                             f"{', '.join(sorted(needed - tables))} missing")
+        if self._version < STORE_VERSION:
+            if self._create:
+                self._migrate()
+            else:
+                self._info_sql = _INFO_V1
+
+    def _migrate(self) -> None:
+        """Bring an older file to the current version, in one transaction
+        (another process may be doing the same: the version is read again
+        inside it)."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
+            for start in range(int(version), STORE_VERSION):
+                for statement in _MIGRATIONS[start].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                if start == 2:
+                    self._fill_run_index()
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(STORE_VERSION),))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._version = STORE_VERSION
+        self._info_sql = _INFO
+
+    def migrate(self) -> tuple[int, int]:
+        """Bring the file to this code's format: ``(version before, after)``."""
+        before = self._version
+        with self._lock:
+            self._writable()
+        return before, self._version
+
+    def _fill_run_index(self) -> None:
+        """Version 3's run index for the runs stored before it: each run's
+        newest checkpoint decoded once (inside the migration's transaction)."""
+        conn = self._conn
+        for thread_id, thread in conn.execute("SELECT id, thread FROM threads").fetchall():
+            latest = self._decode(thread, conn.execute(_LATEST_ROWS, (thread,)).fetchall())
+            if latest:
+                conn.execute("UPDATE threads SET status = ? WHERE id = ?", (latest[-1].status, thread_id))
+                conn.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
+                                 [(thread_id, *row) for row in pending_rows(latest[-1].pending)])
+
+    def _writable(self) -> None:
+        """Before the first write of a store opened with ``create=False``:
+        migrate a version-1 file now."""
+        if self._version < STORE_VERSION:
+            try:
+                self._migrate()
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def _raise(self, exc: sqlite3.Error) -> NoReturn:
+        message = str(exc)
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if name.startswith("SQLITE_READONLY"):
+            raise StoreError(f"store {self.where} cannot be written: the file or its folder is read-only "
+                             f"(a read-only mount, or no write permission) ({name}: {message})") from None
+        if name == "SQLITE_FULL":
+            raise StoreError(f"store {self.where}: the disk is full (or the file reached its size limit); "
+                             f"nothing was written ({name}: {message})") from None
+        if name.startswith("SQLITE_CANTOPEN"):
+            raise StoreError(f"cannot open store {self.where}: check that its folder exists and is "
+                             f"writable (not a read-only mount) ({name}: {message})") from None
+        if name.startswith("SQLITE_IOERR"):
+            raise StoreError(f"store {self.where}: the disk failed to read or write ({name}: {message}); "
+                             "is it full, removed, or a network file system?") from None
+        if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or name.startswith("SQLITE_CORRUPT_"):
+            raise StoreError(f"{self.where} is not a SQLite database, or is corrupt ({message})") from None
+        if _is_busy(exc):
+            raise StoreError(f"store {self.where} stayed locked by another process ({message})") from None
+        raise StoreError(f"store {self.where}: {message}") from None
+
+    # ------------------------------------------------------------ the Store interface
+
+    def thread(self, thread: str) -> ThreadInfo | None:
+        with self._lock:
+            try:
+                row = self._conn.execute(f"{self._info_sql} WHERE t.thread = ?", (thread,)).fetchone()
+            except sqlite3.Error as exc:
+                self._raise(exc)
+        return ThreadInfo(*row) if row is not None else None
+
+    def threads(self) -> list[ThreadInfo]:
+        with self._lock:
+            try:
+                rows = self._conn.execute(f"{self._info_sql} ORDER BY t.thread").fetchall()
+            except sqlite3.Error as exc:
+                self._raise(exc)
+        return [ThreadInfo(*row) for row in rows]
+
+    # ------------------------------------------------------------ the LogStore primitives
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._writable()
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def _log_head(self, tx: sqlite3.Connection, thread: str) -> tuple[int, Stats] | None:
+        row = tx.execute(_SELECT_FOR_APPEND, (thread,)).fetchone()
+        return (row[0], Stats(*row[1:])) if row is not None else None
+
+    def _log_write(self, tx: sqlite3.Connection, info: ThreadInfo, key: int | None, seq: int, kind: str,
+                   body: str, stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None:
+        counters = (stats.last_seq, stats.full_seq, stats.full_bytes, stats.since_count, stats.since_bytes,
+                    status, self.clock())
+        flow_id = self._flow_id(info)
+        if key is None:
+            key = tx.execute(_INSERT_THREAD, (info.thread, flow_id, info.created, *counters)).lastrowid
+        else:
+            tx.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, key))
+        tx.execute(_INSERT_ROW, (key, seq, kind, pack_body(body) if self.compress else body))
+        if pending is not None:
+            tx.execute("DELETE FROM pending WHERE thread_id = ?", (key,))
+            tx.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
+                           [(key, *row) for row in pending])
+
+    def _index_runs(self, flow: str | None, status: str | None, after: str | None,
+                    limit: int) -> list[RunSummary]:
+        self._indexed()
+        rows = self._query(
+            "SELECT t.thread, f.flow, t.status, t.last_seq, t.updated FROM threads t JOIN flows f "
+            "ON f.id = t.flow_id WHERE (?1 IS NULL OR f.flow = ?1) AND (?2 IS NULL OR t.status = ?2) "
+            "AND (?3 IS NULL OR t.thread > ?3) ORDER BY t.thread LIMIT ?4", (flow, status, after, limit))
+        return [RunSummary(*row) for row in rows]
+
+    def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
+                       limit: int) -> list[PendingInterrupt]:
+        self._indexed()
+        first, second = after if after is not None else (None, None)
+        rows = self._query(
+            "SELECT t.thread, f.flow, p.id, p.node, p.label FROM threads t JOIN flows f ON f.id = t.flow_id "
+            "JOIN pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' AND (?1 IS NULL OR f.flow = ?1) "
+            "AND (?2 IS NULL OR p.label = ?2) AND (?3 IS NULL OR (t.thread, p.id) > (?3, ?4)) "
+            "ORDER BY t.thread, p.id LIMIT ?5", (flow, label, first, second, limit))
+        return [PendingInterrupt(*row) for row in rows]
+
+    def _indexed(self) -> None:
+        if self._version < 3:
+            raise StoreError(f"store {self.where} predates the run index (store format version {self._version}): "
+                             f"run `fermata store migrate sqlite:///{self.where}` first")
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._rows(sql, params)
+
+    def _log_finish(self, tx: sqlite3.Connection, thread: str, owner: str | None, drop_once: bool) -> None:
+        if drop_once:
+            tx.execute("DELETE FROM once_results WHERE thread = ?", (thread,))
+        if owner is not None:
+            tx.execute("DELETE FROM leases WHERE thread = ? AND owner = ?", (thread, owner))
+
+    def _rows_latest(self, thread: str) -> list[Row]:
+        with self._lock:
+            return self._rows(_LATEST_ROWS, (thread,))
+
+    def _rows_up_to(self, thread: str, seq: int) -> list[Row]:
+        with self._lock:
+            id_row = self._rows("SELECT id FROM threads WHERE thread = ?", (thread,))
+            if not id_row:
+                return []
+            return self._rows(_ROWS_UP_TO, (id_row[0][0], seq))
+
+    def _rows_all(self, thread: str) -> list[Row]:
+        with self._lock:
+            return self._rows(_ALL_ROWS, (thread,))
+
+    def head(self, thread: str) -> int:
+        with self._lock:
+            rows = self._rows("SELECT last_seq FROM threads WHERE thread = ?", (thread,))
+        return int(rows[0][0]) if rows else -1
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # ------------------------------------------------------------ leases
+
+    def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
+        # One statement (so one write transaction): insert the lease, or take
+        # it over when it is ours or expired. Only when that finds it held is
+        # the holder read, to take over from a process that is gone (compare
+        # and swap: if the holder changed meanwhile, the lease stays theirs).
+        with self._lock:
+            self._writable()
+            now = self.clock()
+            try:
+                taken = self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)).rowcount == 1
+                if taken:
+                    return True
+                row = self._conn.execute("SELECT owner, expires FROM leases WHERE thread = ?", (thread,)).fetchone()
+                if row is None or lease_is_live(Lease(thread, *row), now):
+                    return False
+                return self._conn.execute(
+                    "UPDATE leases SET owner = ?, expires = ? WHERE thread = ? AND owner = ? AND expires = ?",
+                    (owner, now + ttl_s, thread, *row)).rowcount == 1
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def renew(self, thread: str, owner: str, ttl_s: float) -> bool:
+        with self._lock:
+            try:
+                cursor = self._conn.execute("UPDATE leases SET expires = ? WHERE thread = ? AND owner = ?",
+                                            (self.clock() + ttl_s, thread, owner))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+            return cursor.rowcount == 1
+
+    def release(self, thread: str, owner: str) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("DELETE FROM leases WHERE thread = ? AND owner = ?", (thread, owner))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def lease(self, thread: str) -> Lease | None:
+        if self._version < 2:
+            return None
+        with self._lock:
+            rows = self._rows("SELECT owner, expires FROM leases WHERE thread = ?", (thread,))
+        if not rows:
+            return None
+        held = Lease(thread, *rows[0])
+        return held if lease_is_live(held, self.clock()) else None
+
+    # ------------------------------------------------------------ once results
+
+    def save_once(self, thread: str, result: OnceResult) -> None:
+        try:
+            entry = encode_entry(result.entry)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"the result of once call #{result.index} of node `{result.node}` cannot be "
+                             f"stored as JSON: {exc}") from None
+        with self._lock:
+            self._writable()
+            try:
+                self._conn.execute("INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) "
+                                   "VALUES (?, ?, ?, ?, ?)", (thread, result.node, result.index, result.step, entry))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def once_results(self, thread: str) -> list[OnceResult]:
+        if self._version < 2:
+            return []
+        with self._lock:
+            rows = self._rows("SELECT node, idx, step, entry FROM once_results WHERE thread = ? "
+                              "ORDER BY node, idx", (thread,))
+        results = []
+        for node, index, step, text in rows:
+            try:
+                entry = decode_text(text)
+                if not (isinstance(entry, dict) and {"target", "args_hash", "result"} <= entry.keys()
+                        and type(index) is int and type(step) is int and isinstance(node, str)):
+                    raise ValueError("not a once result")
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"store {self.where}: the saved result of once call #{index} of node "
+                                 f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
+            results.append(OnceResult(step, node, index, entry))
+        return results
+
+    def drop_once(self, thread: str) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("DELETE FROM once_results WHERE thread = ?", (thread,))
+            except sqlite3.Error as exc:
+                self._raise(exc)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ helpers
+
+    def _flow_id(self, info: ThreadInfo) -> int:
+        """The ``flows`` row of the thread's flow version (inside the append's
+        transaction; ids never change, so they are cached)."""
+        key = (info.flow, info.ir_hash, info.source, info.source_hash)
+        flow_id = self._flow_ids.get(key)
+        if flow_id is None:
+            row = self._conn.execute(_FIND_FLOW, (info.ir_hash, info.flow, info.source,
+                                                  info.source_hash)).fetchone()
+            flow_id = row[0] if row is not None else self._conn.execute(_INSERT_FLOW, key).lastrowid
+            assert flow_id is not None
+            self._flow_ids[key] = flow_id
+        return flow_id
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            self._raise(exc)
+
+    # -- for tests and benchmarks
+
+    def stored_bytes(self) -> int:
+        """Total size of every row body as stored (UTF-8 or deflated)."""
+        with self._lock:
+            (total,) = self._rows("SELECT coalesce(sum(length(CAST(body AS BLOB))), 0) FROM checkpoints", ())[0]
+        return int(total)

@@ -1,0 +1,89 @@
+"""What only the PostgreSQL store has: its schema (created explicitly or on
+first write, versioned, refused when newer or older), and the test fixture's
+rule (skip without a server, fail under CI)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.runtime.store.postgres_db import reset_schema, server_url
+
+URL_NOBODY = "postgresql://postgres@127.0.0.1:1/postgres"    # nothing listens on port 1
+
+
+def test_without_a_server_the_tests_skip_but_fail_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FERMATA_TEST_POSTGRES", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="set FERMATA_TEST_POSTGRES="):
+        server_url()
+    monkeypatch.setenv("FERMATA_TEST_POSTGRES", URL_NOBODY)
+    with pytest.raises(pytest.skip.Exception, match="unreachable"):
+        server_url()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="unreachable"):
+        server_url()
+    monkeypatch.delenv("FERMATA_TEST_POSTGRES")
+    with pytest.raises(pytest.fail.Exception, match="FERMATA_TEST_POSTGRES is not set"):
+        server_url()
+
+
+@pytest.mark.postgres
+def test_a_reader_refuses_a_database_without_the_schema_and_creates_nothing(postgres_database: str) -> None:
+    import psycopg
+    from fermata.runtime.errors import StoreError
+    from fermata.runtime.store.url import open_store
+
+    reset_schema(postgres_database)
+    with pytest.raises(StoreError, match="no Fermata store in .*fermata store init"):
+        open_store(postgres_database, create=False)
+    with psycopg.connect(postgres_database) as conn:
+        assert conn.execute("SELECT to_regclass('fermata.meta')").fetchone() == (None,)
+
+
+@pytest.mark.postgres
+def test_a_writer_creates_the_schema_once_with_a_log_line(postgres_database: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    from fermata.runtime.store.postgres import (
+        SCHEMA_VERSION,
+        PostgresStore,
+        init_schema,
+    )
+
+    reset_schema(postgres_database)
+    with caplog.at_level("INFO", logger="fermata.store"):
+        PostgresStore(postgres_database).close()
+        PostgresStore(postgres_database).close()
+    assert [r.getMessage() for r in caplog.records].count(
+        f"created the Fermata store schema (version {SCHEMA_VERSION}) in {postgres_database}") == 1
+    assert init_schema(postgres_database) == (SCHEMA_VERSION, SCHEMA_VERSION)
+
+
+@pytest.mark.postgres
+def test_a_newer_schema_is_refused_and_an_older_one_needs_migrate(postgres_database: str) -> None:
+    import psycopg
+    from fermata.runtime.errors import StoreError
+    from fermata.runtime.store.postgres import (
+        SCHEMA_VERSION,
+        PostgresStore,
+        init_schema,
+    )
+
+    reset_schema(postgres_database)
+    init_schema(postgres_database)
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute("UPDATE fermata.meta SET value = %s WHERE key = 'version'", (str(SCHEMA_VERSION + 1),))
+    with pytest.raises(StoreError, match="newer than this Fermata knows.*upgrade Fermata"):
+        PostgresStore(postgres_database)
+    with pytest.raises(StoreError, match="newer than this Fermata knows"):
+        init_schema(postgres_database, migrate=True)
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute("UPDATE fermata.meta SET value = '0' WHERE key = 'version'")
+    with pytest.raises(StoreError, match="older than this Fermata's.*fermata store migrate"):
+        PostgresStore(postgres_database)
+
+
+def test_a_password_is_never_shown() -> None:
+    from fermata.runtime.store.postgres import _redact
+
+    assert _redact("postgresql://app:s3cret@db/runs") == "postgresql://app:***@db/runs"
+    assert _redact("postgresql://app@db/runs") == "postgresql://app@db/runs"
