@@ -252,8 +252,10 @@ def test_a_failing_start_route_can_be_fixed_and_retried(store) -> None:
 
 
 def test_the_default_store_is_in_memory() -> None:
-    pytest.importorskip("fermata.runtime.stores")
+    from fermata.runtime.store.memory import MemoryStore
+
     graph = Graph.from_ir(refundish())
+    assert type(graph.store) is MemoryStore
     assert graph.invoke({"amount": 1}, thread="t").status == "interrupted"
     assert graph.invoke(Command(resume=True), thread="t").status == "done"
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fermata import compiler
 from fermata.runtime.ir import (
     BranchIR,
     DocumentIR,
@@ -16,8 +17,6 @@ from fermata.runtime.ir import (
     RouteIR,
     SourceIR,
 )
-
-compiler = pytest.importorskip("fermata.compiler")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

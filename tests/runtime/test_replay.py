@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fermata import compiler
 from fermata.runtime import Command, Graph
 from fermata.runtime.replay import load_history, replay, static_problems
 from fermata.runtime.values import json_equal as same
 
 from tests.runtime import calls_fixture
-
-compiler = pytest.importorskip("fermata.compiler")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REFUND = (EXAMPLES / "refund.flow").read_text(encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fermata import compiler
 from fermata.runtime.errors import InvalidUpdateError
 from fermata.runtime.flow import CompiledFlow
 from fermata.runtime.superstep import (
@@ -11,8 +12,6 @@ from fermata.runtime.superstep import (
     route_start,
     static_pauses,
 )
-
-compiler = pytest.importorskip("fermata.compiler")
 
 JOINED = """
 flow joined {
