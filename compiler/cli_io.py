@@ -31,10 +31,13 @@ from .cli import UsageError
 # ---------------------------------------------------------------- printing
 
 # C0 controls but newline and tab, DEL, C1 controls (U+0080-U+009F: U+009B
-# is a one-character CSI on some terminals) and lone surrogates (printing
-# one raises UnicodeEncodeError).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-_UNSAFE_BUT_COLOUR = re.compile("(?!\x1b\\[[0-9;]*m)[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# is a one-character CSI on some terminals), lone surrogates (printing one
+# raises UnicodeEncodeError) and the bidirectional controls (U+061C,
+# U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), which reorder what a reader
+# sees: "Trojan Source", CVE-2021-42574.
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE = re.compile(f"[{_CONTROLS}]")
+_UNSAFE_BUT_COLOUR = re.compile(f"(?!\x1b\\[[0-9;]*m)[{_CONTROLS}]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -66,8 +69,9 @@ def dump_json(value: Any, indent: int | None = None) -> str:
 
 
 def json_text_safe(text: str) -> str:
-    """JSON text (from any ``json.dumps``) with DEL, C1 controls and lone
-    surrogates written as ``\\uXXXX`` escapes, which mean the same there."""
+    """JSON text (from any ``json.dumps``) with DEL, C1 controls, bidi
+    controls and lone surrogates written as ``\\uXXXX`` escapes, which mean
+    the same there."""
     return _UNSAFE.sub(_json_escape, text)
 
 

@@ -39,6 +39,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace, _PassArg
 
+from fermata.spec.templates import LEFT_OUT, TEMPLATE_GLOBALS
+
 from .calls import current_cancel
 from .errors import EvalError
 from .values import format_value
@@ -49,9 +51,6 @@ MAX_INT_BITS = 10_000         # about 3,000 decimal digits
 MAX_ARGUMENT = 100_000        # a width or count given to a filter or method; range() items
 MAX_OPERATIONS = 1_000_000    # loop iterations, range items, items filters walk, calls
 
-# Globals Jinja documents for templates; `lipsum()` is left out because it
-# is random: a template using it would render differently on a replay.
-TEMPLATE_GLOBALS = ("range", "dict", "cycler", "joiner", "namespace")
 
 
 class _LimitExceeded(Exception):
@@ -174,7 +173,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 del self.globals[name]
         self.globals["range"] = _bounded_range
         self.globals["namespace"] = _BoundedNamespace
-        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()
+                        if name not in LEFT_OUT}
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         # Every `{% for %}` iterates through `_counted`, so that loops spend

@@ -21,13 +21,11 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from fermata.spec.templates import LEFT_OUT, TEMPLATE_GLOBALS
+
 from .. import ast
 from ..diagnostics import DiagnosticSink, did_you_mean
 
-# The globals a template may use: the ones the runtime defines
-# (runtime/templates.py; a test holds the two lists equal). `lipsum` is not
-# offered: it is random, so a replay would render differently.
-TEMPLATE_GLOBALS = ("range", "dict", "cycler", "joiner", "namespace")
 
 
 def _never_run(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -44,7 +42,7 @@ def _never_run(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class _CheckEnvironment(ImmutableSandboxedEnvironment):
-    """The runtime's filters, tests and globals (Jinja's, less `lipsum`),
+    """The runtime's filters, tests and globals (Jinja's, less those left out),
     none of which runs while checking."""
 
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
@@ -53,7 +51,7 @@ class _CheckEnvironment(ImmutableSandboxedEnvironment):
     def __init__(self) -> None:
         super().__init__()
         self.globals = {name: value for name, value in self.globals.items() if name in TEMPLATE_GLOBALS}
-        self.filters = {name: _never_run(f) for name, f in self.filters.items()}
+        self.filters = {name: _never_run(f) for name, f in self.filters.items() if name not in LEFT_OUT}
         self.tests = {name: _never_run(t) for name, t in self.tests.items()}  # type: ignore[arg-type]  # Jinja types its tests loosely
 
 
@@ -111,17 +109,18 @@ def check_template(sink: DiagnosticSink, literal: ast.Literal, visible: Collecti
         known = _ENVIRONMENT.filters if kind == "filter" else _ENVIRONMENT.tests
         sink.error("F432", f"unknown {kind} `{name}` in a template",
                    name_span(literal, name, after="|" if kind == "filter" else " is "),
-                   help=did_you_mean(name, known) or f"use one of Jinja2's built-in {kind}s")
+                   help=LEFT_OUT.get(name) or did_you_mean(name, known)
+                   or f"use one of Jinja2's built-in {kind}s")
     for name in sorted(names, key=lambda n: _first_use(source, n)):
         if name in visible:
             if read is not None:
                 read(name)
             continue
         span = name_span(literal, name)
-        if explain is not None and explain(name, span):
+        if name not in LEFT_OUT and explain is not None and explain(name, span):
             continue
         sink.error("F431", f"unknown name `{name}` in a template", span,
-                   help=did_you_mean(name, visible)
+                   help=LEFT_OUT.get(name) or did_you_mean(name, visible)
                    or "a template reads the node's state fields and the locals declared before it")
 
 

@@ -133,7 +133,17 @@ def test_random_lipsum_is_not_a_template_name():
 
     text = 'flow f {\n    state { s: str = "" }\n    node a { set s = "{{ lipsum(1) }}" }\n' \
            '    start -> a\n    a -> end\n}\n'
-    assert [(d.code, d.span.line) for d in analyze(text).diagnostics] == [("F431", 3)]
+    [d] = analyze(text).diagnostics
+    assert (d.code, d.span.line) == ("F431", 3) and "replay" in d.help
+
+
+def test_the_random_filter_is_refused_with_the_reason():
+    from fermata.compiler.pipeline import analyze
+
+    text = 'flow f {\n    state { s: str = "" }\n    node a { set s = "{{ [1, 2]|random }}" }\n' \
+           '    start -> a\n    a -> end\n}\n'
+    [d] = analyze(text).diagnostics
+    assert (d.code, d.span.line) == ("F432", 3) and "replay" in d.help
 
 
 @pytest.mark.parametrize("source", [
