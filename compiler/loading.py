@@ -55,7 +55,7 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
 
 def _compiled(path: Path, call_policy: CallPolicy) -> dict[str, Any]:
     """``compile_file``'s IR, from the IR cache when the file is unchanged."""
-    from .ir_cache import cached_ir
+    from .lower.ir_cache import cached_ir
 
     def compile() -> dict[str, Any]:
         # The parser and checker are imported only on a cache miss.
@@ -122,7 +122,7 @@ def load_ir_file(path: Path) -> dict[str, Any]:
     is not an IR document."""
     from fermata.runtime.errors import FermataError
 
-    from .cli_io import loads_strict, not_utf8
+    from .cli.common import loads_strict, not_utf8
 
     try:
         ir = loads_strict(path.read_bytes().decode("utf-8"))

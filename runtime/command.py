@@ -15,7 +15,7 @@ from fermata.spec.ir import is_static_interrupt as _is_static
 
 from .checkpoint import Checkpoint
 from .errors import ResumeError
-from .flow import CompiledFlow
+from .program import CompiledFlow
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .flow import CompiledFlow
+from .program import CompiledFlow
 from .records import StaticWhen
 
 

@@ -49,10 +49,10 @@ from typing import Any
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
-from .flow import CompiledFlow
 from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
+from .program import CompiledFlow
 from .records import ErrorKind, EventKind, NodeStatus, RunStatus, StaticWhen
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 

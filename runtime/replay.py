@@ -60,8 +60,8 @@ from .errors import (
     SpecChangedError,
     StepFailure,
 )
-from .flow import CompiledFlow
 from .node import CompiledNode
+from .program import CompiledFlow
 from .records import NodeStatus, RunStatus
 from .steps import Execution, Pause, UnrecordedOnce
 from .superstep import AddFailure, complete_step, route_start, static_pauses

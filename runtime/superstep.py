@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidUpdateError, StepFailure
-from .flow import CompiledFlow
+from .program import CompiledFlow
 from .records import StaticWhen, Write
 from .values import combine
 

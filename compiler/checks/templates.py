@@ -21,8 +21,8 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from .. import ast
-from ..diagnostics import DiagnosticSink, did_you_mean
+from ..diagnostics.diagnostic import DiagnosticSink, did_you_mean
+from ..syntax import ast
 
 # The globals a template may use: the ones the runtime defines
 # (runtime/templates.py; a test holds the two lists equal). `lipsum` is not

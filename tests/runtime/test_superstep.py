@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fermata import compiler
 from fermata.runtime.errors import InvalidUpdateError
-from fermata.runtime.flow import CompiledFlow
+from fermata.runtime.program import CompiledFlow
 from fermata.runtime.superstep import (
     AddFailure,
     complete_step,
