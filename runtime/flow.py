@@ -1,6 +1,6 @@
-"""``Graph``: a flow ready to run, and the whole user-facing API.
+"""``Flow``: a flow ready to run, and the whole user-facing API.
 
-    graph = Graph.from_ir(ir, store="sqlite:///runs.db")
+    graph = Flow.from_ir(ir, store="sqlite:///runs.db")
     run = graph.invoke({"amount": 250}, thread="t1")
     run = graph.invoke(Command(resume={"approved": True}), thread="t1")
     graph.state("t1"); graph.history("t1"); graph.fork("t1", checkpoint_id, thread="t2")
@@ -28,7 +28,7 @@ from .compat import incompatibilities
 from .engine import Engine
 from .errors import FermataError, InputError, SpecChangedError
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
-from .program import CompiledFlow, select_flow, validate_ir
+from .program import Program, select_flow, validate_ir
 from .records import RunStatus
 from .run import Run, Snapshot
 
@@ -43,10 +43,10 @@ def _open_store(store: str | Store | None) -> Store:
     return open_store("memory:" if store is None else store)
 
 
-class Graph:
+class Flow:
     """An executable flow bound to a store."""
 
-    def __init__(self, flow: CompiledFlow, store: Store, source: str | None = None,
+    def __init__(self, flow: Program, store: Store, source: str | None = None,
                  path: str | None = None, source_hash: str | None = None):
         self.compiled = flow
         self.store = store
@@ -60,7 +60,7 @@ class Graph:
     @classmethod
     def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
                 source: str | None = None, *, validate: bool = False, path: str | None = None,
-                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY) -> Graph:
+                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY) -> Flow:
         """Build the graph of one flow of an IR document.
 
         ``flow`` is needed when the IR holds several flows. ``store`` is a
@@ -77,7 +77,7 @@ class Graph:
         flow_ir = select_flow(ir, flow)
         if validate:
             validate_ir(ir)
-        compiled = CompiledFlow(flow_ir, call_policy)
+        compiled = Program(flow_ir, call_policy)
         ir_path = (ir.get("source") or {}).get("path")
         return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash)
 
@@ -279,6 +279,11 @@ class Graph:
                               source=info.source, created=_now(), source_hash=info.source_hash)
         self.store.append(new_info, copy, None)
         return Run.from_checkpoint(thread, copy, self.compiled.outputs)
+
+
+# The name before version 2 (issue #12): `Graph` still works and is the same
+# class; new code and the docs say `Flow`.
+Graph = Flow
 
 
 class _Events:

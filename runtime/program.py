@@ -75,7 +75,7 @@ def validate_ir(ir: dict[str, Any]) -> None:
     raise FermataError("the IR does not follow spec/ir.schema.json:\n" + "\n".join(lines) + more)
 
 
-class CompiledFlow:
+class Program:
     def __init__(self, ir: dict[str, Any], call_policy: CallPolicy = DEFAULT_POLICY):
         self.ir = ir
         self.name: str = ir["name"]
@@ -175,3 +175,8 @@ class CompiledFlow:
                 + " without a default cannot be filled in for a run that has already started")
         fresh = self.defaults()
         return {name: values[name] if name in values else fresh[name] for name in self.fields}
+
+
+# The name before version 2 (issue #12), kept so code written against it
+# (other branches, generated modules) still imports.
+CompiledFlow = Program

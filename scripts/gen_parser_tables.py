@@ -61,7 +61,7 @@ def canonical(table: Any) -> None:
 
 def render() -> tuple[str, str]:
     """The text of parser_tables.py and of fast_tables.py."""
-    from fermata.compiler.syntax.parser import (
+    from fermata.compiler.syntax.grammar import (
         build_from_grammar,
         fast_tables,
         grammar_sha256,

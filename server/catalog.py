@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fermata.runtime import Graph, Store
+from fermata.runtime import Flow, Store
 
 SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".fermata"})
 
@@ -41,7 +41,7 @@ class Question:
 @dataclass(frozen=True)
 class FlowEntry:
     name: str
-    graph: Graph
+    graph: Flow
     path: Path
 
     @property

@@ -10,8 +10,15 @@ from typing import Iterable, Iterator
 
 from ..diagnostics.diagnostic import Diagnostic, Severity
 from ..pipeline import analyze
-from .common import json_text_safe, read_user_file, require_file, terminal_safe
-from .main import EXIT_FINDINGS, EXIT_OK, UsageError
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    UsageError,
+    json_text_safe,
+    read_user_file,
+    require_file,
+    terminal_safe,
+)
 
 # Folders never searched for specs: tools' caches and virtual environments.
 SKIPPED_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__",

@@ -26,7 +26,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .main import UsageError
+# Exit codes and the default store, shared by main.py and every command
+# (commands never import main.py, so the CLI has no import cycle).
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+DEFAULT_STORE = "sqlite:///.fermata/runs.db"
+
+
+class UsageError(Exception):
+    """Bad arguments or bad input: printed as one line, exit code 2."""
+
 
 # ---------------------------------------------------------------- printing
 

@@ -8,8 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .common import json_text_safe, read_user_file, terminal_safe
-from .main import EXIT_FINDINGS, EXIT_OK, UsageError
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    UsageError,
+    json_text_safe,
+    read_user_file,
+    terminal_safe,
+)
 
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy

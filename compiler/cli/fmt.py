@@ -8,8 +8,7 @@ import sys
 
 from ..syntax.fmt import format_source
 from .check import find_specs
-from .common import read_user_file, terminal_safe
-from .main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from .common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, read_user_file, terminal_safe
 
 
 def run_fmt(args: argparse.Namespace) -> int:

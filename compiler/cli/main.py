@@ -19,13 +19,13 @@ from collections.abc import Callable, Sequence
 
 from fermata.spec.version import fermata_version as _version
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-
-DEFAULT_STORE = "sqlite:///.fermata/runs.db"
-
-
-class UsageError(Exception):
-    """Bad arguments or bad input: printed as one line, exit code 2."""
+from .common import (
+    DEFAULT_STORE,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+)
 
 
 def _add_store(p: argparse.ArgumentParser) -> None:

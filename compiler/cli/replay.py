@@ -22,8 +22,17 @@ from typing import Any
 
 from ..diagnostics.render import github_data as _github_data
 from ..diagnostics.render import github_property as _github_property
-from .common import dump_json, parse_json_text, read_user_file, require_file, write_out
-from .main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from .common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    dump_json,
+    parse_json_text,
+    read_user_file,
+    require_file,
+    write_out,
+)
 
 
 @dataclass
@@ -106,11 +115,11 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def _graph(ir: dict[str, Any], flow: str, path: Path, policy: Any) -> Any:
-    from fermata.runtime import FermataError, Graph
+    from fermata.runtime import FermataError, Flow
 
     try:
         # An IR file may be hand-written: check its shape, as `fermata run` does.
-        return Graph.from_ir(ir, flow=flow, source=path.as_posix(), validate=path.suffix == ".json",
+        return Flow.from_ir(ir, flow=flow, source=path.as_posix(), validate=path.suffix == ".json",
                              call_policy=policy)
     except FermataError as exc:
         raise UsageError(f"{path.as_posix()}: {exc}") from None

@@ -14,9 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from ..sample import sample_value
-from .common import dump_json, parse_json_arg, require_file, write_err, write_out
+from .common import (
+    DEFAULT_STORE,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    dump_json,
+    parse_json_arg,
+    require_file,
+    write_err,
+    write_out,
+)
 from .compile import call_policy_for, compile_or_report
-from .main import DEFAULT_STORE, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 
 
 def _open_store(url: str, create: bool = True, thread: str | None = None) -> Any:

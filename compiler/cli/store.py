@@ -7,8 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import dump_json, write_out
-from .main import EXIT_OK, UsageError
+from .common import EXIT_OK, UsageError, dump_json, write_out
 
 
 def run_store(args: argparse.Namespace) -> int:

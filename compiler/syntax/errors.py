@@ -23,6 +23,7 @@ from lark.exceptions import (
 
 from ..diagnostics import codes
 from ..diagnostics.diagnostic import Diagnostic, Label, Severity
+from . import grammar
 from .ast import KEYWORDS, Span
 
 CODES = codes.reported_by(codes.SYNTAX)  # the registry's view: compiler/diagnostics/codes.py
@@ -126,11 +127,9 @@ _BRACKET_NAMES = {"LBRACE": "record", "LPAR": "parenthesis", "LSQB": "list"}
 def _open_brackets(text: str, upto: int) -> list[_Opener]:
     """The brackets still open before offset ``upto``, outermost first, each
     with what it opened (``node `review```, ``the `if` block``, ``list``)."""
-    from .parser import lark_parser
-
     tokens: list[Any] = []
     try:
-        for token in lark_parser().lex(text):
+        for token in grammar.lark_parser().lex(text):
             if token.start_pos >= upto:
                 break
             tokens.append(token)
@@ -227,15 +226,13 @@ def _eof_span(text: str) -> Span:
 
 
 def _hint(error: UnexpectedInput, text: str) -> str | None:
-    from .parser import lark_parser
-
     token = getattr(error, "token", None)
     if token is not None and token.type == "NAME" and str(token) in ("elif", "elsif", "elseif"):
         return "write `else if`"
     if token is not None and token.type == "VBAR":
         return "write `or` (`|` only separates the strings of a literal union type)"
     try:
-        return error.match_examples(lark_parser().parse, HINTS, use_accepts=True)
+        return error.match_examples(grammar.lark_parser().parse, HINTS, use_accepts=True)
     except Exception:  # noqa: BLE001 - a hint is a nicety; never let it hide the error
         return None
 

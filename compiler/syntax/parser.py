@@ -12,60 +12,12 @@ Lark knows how to say what was expected.
 from __future__ import annotations
 
 import functools
-import hashlib
-from importlib import resources
-from typing import TYPE_CHECKING, Any
 
 from ..diagnostics.diagnostic import Diagnostic, DiagnosticSink
-from . import ast
+from . import ast, grammar
 from .ast_builder import AstBuilder, ParseState, current_parse
-from .lalr import END, Driver, ParseFailure, lalr_tables
-from .lexer import Lexer, LexFailure, lexer_tables
-
-if TYPE_CHECKING:
-    import lark
-
-
-@functools.cache
-def grammar_text() -> str:
-    return resources.files("fermata.spec").joinpath("fermata.lark").read_text(encoding="utf-8")
-
-
-_OPTIONS: dict[str, object] = {"parser": "lalr", "lexer": "basic",
-                                "maybe_placeholders": True}
-
-
-def build_from_grammar() -> lark.Lark:
-    """Build the LALR tables from the grammar (about half a second)."""
-    import lark
-
-    return lark.Lark(grammar_text(), **_OPTIONS)
-
-
-@functools.cache
-def lark_parser() -> lark.Lark:
-    """The parser, from the pre-built tables in ``spec/parser_tables.py`` when
-    they match the grammar (plain literals, never pickle), else built anew."""
-    import lark
-    from fermata.spec import parser_tables
-
-    if parser_tables.GRAMMAR_SHA256 != grammar_sha256():
-        return build_from_grammar()
-    # What Lark's standalone parser does with the same data.
-    return lark.Lark._load_from_dict(parser_tables.DATA, parser_tables.MEMO)
-
-
-def grammar_sha256() -> str:
-    return hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()
-
-
-def fast_tables(parser: lark.Lark) -> dict[str, Any]:
-    """The fast path's lexer and LALR tables as plain data, from Lark's."""
-    return {
-        "lexer": lexer_tables(parser.terminals, parser.lexer_conf.ignore),
-        "lalr": lalr_tables(parser.parser.parser.parser.parse_table, parser.rules,
-                            maybe_placeholders=bool(parser.options.maybe_placeholders)),
-    }
+from .lalr import END, Driver, ParseFailure
+from .lexer import Lexer, LexFailure
 
 
 @functools.cache
@@ -75,7 +27,8 @@ def lexer_and_driver() -> tuple[Lexer, Driver]:
     even imported until a file has a syntax error), else from Lark's."""
     from fermata.spec import fast_tables as prebuilt
 
-    tables = prebuilt.TABLES if prebuilt.GRAMMAR_SHA256 == grammar_sha256() else fast_tables(lark_parser())
+    tables = prebuilt.TABLES if prebuilt.GRAMMAR_SHA256 == grammar.grammar_sha256() \
+        else grammar.fast_tables(grammar.lark_parser())
     return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder())
 
 
@@ -143,7 +96,7 @@ def _describe_syntax_error(text: str, path: str, failed_at: int | None = None) -
             prefixes.insert(0, text[:line_end])
     for prefix in prefixes:
         try:
-            lark_parser().parse(prefix)
+            grammar.lark_parser().parse(prefix)
         except lark.exceptions.UnexpectedInput as error:
             if isinstance(error, lark.exceptions.UnexpectedEOF) and prefix is not text:
                 continue   # not where the fast path failed: ask again with the whole text

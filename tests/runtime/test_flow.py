@@ -313,3 +313,13 @@ def test_invoke_refuses_an_unknown_events_mode(store) -> None:
     with pytest.raises(FermataError, match="events="):
         make_graph(_rewriting_loop(), store).invoke({}, thread="t", events="some")
     assert store.thread("t") is None
+
+
+def test_graph_is_the_old_name_of_flow():
+    # Version 2 renamed the user-facing handle (issue #12); code that says Graph still runs.
+    from fermata import runtime
+    from fermata.runtime.flow import Flow, Graph
+    from fermata.runtime.program import CompiledFlow, Program
+
+    assert runtime.Graph is runtime.Flow is Graph is Flow
+    assert CompiledFlow is Program

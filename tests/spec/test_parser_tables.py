@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from fermata.compiler.syntax import parser as parser_module
-from fermata.compiler.syntax.parser import (
+from fermata.compiler.syntax.grammar import (
     build_from_grammar,
     fast_tables,
     grammar_sha256,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fermata.compiler.cli.main import EXIT_OK, EXIT_USAGE, main
+from fermata.compiler.cli.common import EXIT_OK, EXIT_USAGE
+from fermata.compiler.cli.main import main
 
 from .test_check import clean_env, fermata_command
 

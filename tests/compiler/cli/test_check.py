@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from fermata.compiler.cli import check as cmd_check
 from fermata.compiler.cli.check import SKIPPED_DIRS, find_specs
-from fermata.compiler.cli.main import (
+from fermata.compiler.cli.common import (
     EXIT_FINDINGS,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
-    main,
 )
+from fermata.compiler.cli.main import main
 
 from ..diagnostics.test_render import validate_sarif
 from ..semantics.test_resolve import isolated  # noqa: F401 - a fixture

@@ -7,12 +7,12 @@ import re
 
 import pytest
 from fermata.compiler.cli.common import (
+    UsageError,
     dump_json,
     loads_strict,
     parse_json_text,
     terminal_safe,
 )
-from fermata.compiler.cli.main import UsageError
 from hypothesis import given
 from hypothesis import strategies as st
 

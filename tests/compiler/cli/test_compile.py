@@ -13,7 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from fermata.compiler.cli.main import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
+from fermata.compiler.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from fermata.compiler.cli.main import main
 
 from .test_check import THREE, clean_env, fermata_command
 

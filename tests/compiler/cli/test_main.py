@@ -9,15 +9,14 @@ import textwrap
 
 import pytest
 from fermata.compiler.cli import main as cli
-from fermata.compiler.cli.main import (
+from fermata.compiler.cli.common import (
     EXIT_FINDINGS,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
-    build_parser,
-    main,
 )
+from fermata.compiler.cli.main import build_parser, main
 
 from .test_check import clean_env, fermata_command
 
@@ -180,6 +179,24 @@ def test_check_does_not_load_the_runtime(tmp_path):
     done = subprocess.run(check=False, args=[sys.executable, "-c", script, str(tmp_path / "t.flow")],
                           capture_output=True, text=True, timeout=120, env=clean_env())
     assert done.stderr.strip().splitlines()[-1] in ("0 []", "1 []")
+
+
+def test_graph_does_not_load_lark(tmp_path):
+    # `fermata graph` parses with the fast tables; Lark is only for syntax errors.
+    spec = tmp_path / "t.flow"
+    spec.write_text("flow f {\n  state { n: int = 0 }\n  node a { set n = 1 }\n"
+                    "  start -> a\n  a -> end\n}\n", encoding="utf-8")
+    script = textwrap.dedent("""\
+        import sys
+        from fermata.compiler.cli.main import main
+        code = main(["graph", sys.argv[1]])
+        loaded = sorted(m for m in sys.modules if m == "lark" or m.startswith("lark."))
+        print(code, loaded, file=sys.stderr)
+        """)
+    done = subprocess.run(check=False, args=[sys.executable, "-c", script, str(tmp_path / "t.flow")],
+                          capture_output=True, text=True, timeout=120, env=clean_env())
+    assert "flowchart" in done.stdout or "digraph" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "0 []"
 
 
 # ------------------------------------------------------------ the console script

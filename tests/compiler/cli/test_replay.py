@@ -7,13 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fermata.compiler.cli.main import (
-    EXIT_FINDINGS,
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    main,
-)
+from fermata.compiler.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from fermata.compiler.cli.main import main
 from fermata.compiler.cli.replay import run_replay
 
 ROOT = Path(__file__).resolve().parents[3]

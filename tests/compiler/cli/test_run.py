@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fermata.compiler.cli.main import DEFAULT_STORE, main
+from fermata.compiler.cli.common import DEFAULT_STORE
+from fermata.compiler.cli.main import main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO_ROOT / "examples"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import lark
 import pytest
+from fermata.compiler.syntax.grammar import lark_parser
 from fermata.compiler.syntax.lexer import Lexer, LexFailure, lexer_tables
-from fermata.compiler.syntax.parser import lark_parser
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -296,7 +296,7 @@ def test_a_syntax_error_is_described_as_from_the_whole_text(text):
     # be what it says from the whole text.
     import lark
     from fermata.compiler.syntax.errors import describe_exception
-    from fermata.compiler.syntax.parser import lark_parser
+    from fermata.compiler.syntax.grammar import lark_parser
 
     try:
         lark_parser().parse(text)
@@ -312,7 +312,7 @@ def test_a_text_cut_short_is_described_as_lark_describes_it(index):
     # each line, must read exactly as Lark's account of it.
     import lark
     from fermata.compiler.syntax.errors import describe_exception
-    from fermata.compiler.syntax.parser import lark_parser
+    from fermata.compiler.syntax.grammar import lark_parser
 
     text = _EXAMPLE_TEXTS[index]
     cuts = sorted({i for i, c in enumerate(text) if c == "\n"} | set(range(0, len(text), 7)))
@@ -337,7 +337,7 @@ def test_a_text_cut_short_is_described_as_lark_describes_it(index):
 
 
 def test_a_text_cut_short_is_described_without_lark_parsing_it(monkeypatch):
-    from fermata.compiler.syntax import parser as parser_module
+    from fermata.compiler.syntax import grammar as parser_module
 
     class NoLark:
         def parse(self, text: str) -> object:
@@ -353,7 +353,7 @@ def test_a_text_cut_short_is_described_without_lark_parsing_it(monkeypatch):
 
 
 def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(monkeypatch):
-    from fermata.compiler.syntax import parser as parser_module
+    from fermata.compiler.syntax import grammar as parser_module
 
     seen: list[int] = []
     real = parser_module.lark_parser()
@@ -376,7 +376,7 @@ def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(mo
 
 def test_a_stray_character_at_the_end_of_a_large_file_needs_no_second_parse(monkeypatch):
     # Lark used to parse all that came before the character to describe it.
-    from fermata.compiler.syntax import parser as parser_module
+    from fermata.compiler.syntax import grammar as parser_module
 
     def no_lark() -> object:
         raise AssertionError("Lark was asked")
