@@ -83,7 +83,7 @@ def side_by_side(repeat: int, ours, theirs) -> tuple[float, float]:
 
 
 def process_seconds(spec: Path, repeat: int) -> float:
-    cmd = [sys.executable, "-m", "fermata.compiler.cli", "check", "--format", "text", str(spec)]
+    cmd = [sys.executable, "-m", "fermata.compiler.cli.main", "check", "--format", "text", str(spec)]
     # As installed: bytecode cached (pip compiles it; a shell may forbid writing it).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     subprocess.run(cmd, check=True, capture_output=True, env=env)  # warm the bytecode cache

@@ -254,8 +254,8 @@ def check_like_the_cli(text: str) -> str:
     ``text``, from the bytes on: a text that is not UTF-8 is refused (exit 2)
     before the checker sees it, as the CLI refuses it; the checker's API is
     run on it all the same (`analyze` promises to take any string)."""
+    from fermata.compiler.diagnostics.render import render_json
     from fermata.compiler.pipeline import analyze
-    from fermata.compiler.render import render_json
 
     data = text.encode("utf-8", "surrogatepass")
     try:

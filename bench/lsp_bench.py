@@ -77,7 +77,7 @@ class Bench:
                 future.set_result(list(params.diagnostics))
 
     async def start(self, root: Path) -> None:
-        await self.client.start_io(sys.executable, "-m", "fermata.compiler.cli", "lsp")
+        await self.client.start_io(sys.executable, "-m", "fermata.compiler.cli.main", "lsp")
         await self.client.initialize_async(lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(), root_uri=root.as_uri(),
             workspace_folders=[lsp.WorkspaceFolder(root.as_uri(), "bench")]))

@@ -49,7 +49,7 @@ flow ask {
 def fermata_command(python: str) -> list[str]:
     """The `fermata` console script beside ``python`` (as a user runs it)."""
     script = Path(python).parent / "fermata"
-    return [str(script)] if script.exists() else [python, "-m", "fermata.compiler.cli"]
+    return [str(script)] if script.exists() else [python, "-m", "fermata.compiler.cli.main"]
 
 
 def timed(command: list[str], env: dict[str, str], cwd: Path) -> float:

@@ -13,7 +13,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .diagnostics import Diagnostic
+    from .diagnostics.diagnostic import Diagnostic
     from .errors import CompileError
     from .loading import load
     from .pipeline import analyze, compile_file, compile_source
@@ -23,7 +23,7 @@ __all__ = ["CompileError", "Diagnostic", "analyze", "compile_file", "compile_sou
 # Each name is imported when first asked for, so that importing a submodule
 # (`fermata resume` imports the CLI's) does not load the parser and checker
 # (CompileError loads the runtime, see errors.py).
-_HOMES = {"CompileError": "errors", "Diagnostic": "diagnostics", "load": "loading",
+_HOMES = {"CompileError": "errors", "Diagnostic": "diagnostics.diagnostic", "load": "loading",
           "analyze": "pipeline", "compile_file": "pipeline", "compile_source": "pipeline"}
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from fermata.runtime.errors import FermataError
 
-from .diagnostics import Diagnostic
+from .diagnostics.diagnostic import Diagnostic
 
 
 class CompileError(FermataError):

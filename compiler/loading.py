@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from fermata.spec.ir import IR_VERSION
 
 if TYPE_CHECKING:
-    from fermata.runtime import Graph, Store
+    from fermata.runtime import Flow, Store
     from fermata.spec.call_policy import CallPolicy
 
 
 def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
-         store: str | Store | None = None, call_policy: CallPolicy | None = None) -> Graph:
+         store: str | Store | None = None, call_policy: CallPolicy | None = None) -> Flow:
     """Compile ``source`` and build its graph.
 
     ``source`` is a `.flow` path, a compiled IR file (``.json``) or an IR
@@ -37,12 +37,12 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
     modules of ``fermata.runtime.calls.DEFAULT_DENY``). A malformed
     configuration raises ``fermata.spec.call_policy.ConfigError``.
     """
-    from fermata.runtime import Graph
+    from fermata.runtime import Flow
 
     if isinstance(source, dict):
         from fermata.spec.call_policy import CallPolicy
 
-        return Graph.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy())
+        return Flow.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy())
     path = Path(source)
     require_file(path)
     if call_policy is None:
@@ -55,7 +55,7 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
 
 def _compiled(path: Path, call_policy: CallPolicy) -> dict[str, Any]:
     """``compile_file``'s IR, from the IR cache when the file is unchanged."""
-    from .ir_cache import cached_ir
+    from .lower.ir_cache import cached_ir
 
     def compile() -> dict[str, Any]:
         # The parser and checker are imported only on a cache miss.
@@ -83,12 +83,12 @@ def require_file(path: Path) -> None:
 
 
 def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
-                store: str | Store | None, call_policy: CallPolicy | None = None) -> Graph:
+                store: str | Store | None, call_policy: CallPolicy | None = None) -> Flow:
     """The graph of ``ir``, read from ``path``; its calls obey ``call_policy``,
     by default the one configured for ``path``. Each run records the file's
     absolute path and the sha256 of its text, so that ``fermata resume``
     finds the very file again, from any directory, and sees if it changed."""
-    from fermata.runtime import Graph
+    from fermata.runtime import Flow
     from fermata.spec.call_policy import policy_near
 
     if call_policy is None:
@@ -99,7 +99,7 @@ def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
     digest = (ir.get("source") or {}).get("sha256") if not ir_file else None
     # An IR file may be hand-written or come from another version: check its
     # shape before building on it (the compiler's own output needs no check).
-    graph = Graph.from_ir(ir, flow=flow, store=store, source=Path(os.path.abspath(path)).as_posix(),
+    graph = Flow.from_ir(ir, flow=flow, store=store, source=Path(os.path.abspath(path)).as_posix(),
                           validate=ir_file, path=path.as_posix(),
                           source_hash=digest if isinstance(digest, str) else source_digest(path),
                           call_policy=call_policy)
@@ -122,7 +122,7 @@ def load_ir_file(path: Path) -> dict[str, Any]:
     is not an IR document."""
     from fermata.runtime.errors import FermataError
 
-    from .cli_io import loads_strict, not_utf8
+    from .cli.common import loads_strict, not_utf8
 
     try:
         ir = loads_strict(path.read_bytes().decode("utf-8"))

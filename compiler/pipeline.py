@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import ast
-from .diagnostics import Diagnostic, suggestion_budget
+from .diagnostics.diagnostic import Diagnostic, suggestion_budget
+from .syntax import ast
 
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy
@@ -65,7 +65,7 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
     caller's business, as this function reads no file).
     """
     from .checks import check_module
-    from .parser import parse
+    from .syntax.parser import parse
 
     with suggestion_budget():   # "did you mean" for one file costs a bounded amount
         with _without_cycle_collection():
@@ -91,10 +91,10 @@ def analyze_parsed(text: str, path: str, module: ast.Module,
 def _finish(text: str, path: str, module: ast.Module | None, diagnostics: list[Diagnostic],
             resolve_root: Path | None, call_policy: CallPolicy | None) -> Analysis:
     """Resolution (if asked), suppressions and ordering: the end of every analysis."""
-    from .suppress import apply_suppressions
+    from .diagnostics.suppress import apply_suppressions
 
     if module is not None and resolve_root is not None:
-        from .resolve import resolve_call_targets
+        from .semantics.resolve import resolve_call_targets
 
         diagnostics += resolve_call_targets(module, path, resolve_root, call_policy)
     diagnostics = apply_suppressions(diagnostics, text, path, resolved=resolve_root is not None)
@@ -106,7 +106,7 @@ def compile_source(text: str, path: str = "<string>",
                    call_policy: CallPolicy | None = None) -> dict[str, Any]:
     """The IR of a spec, or :class:`CompileError` carrying every diagnostic."""
     from .errors import CompileError
-    from .lower import lower_module
+    from .lower.lowering import lower_module
 
     analysis = analyze(text, path, call_policy=call_policy)
     if not analysis.ok:

@@ -2,8 +2,8 @@
 
 Depends only on the IR (never on the compiler or Lark)::
 
-    from fermata.runtime import Graph, Command
-    graph = Graph.from_ir(ir)
+    from fermata.runtime import Flow, Command
+    graph = Flow.from_ir(ir)
     run = graph.invoke({"amount": 250}, thread="t1")
     run = graph.invoke(Command(resume={"approved": True}), thread="t1")
 """
@@ -18,20 +18,23 @@ from .errors import (
     InvalidUpdateError,
     NondeterminismError,
     ResumeError,
+    RunBusyError,
     SpecChangedError,
     StepLimitError,
+    StoreConflictError,
+    StoreError,
 )
-from .graph import Graph
+from .flow import Flow, Graph
 from .once import CallContext, call_context, idempotency_key
 from .replay import ReplayResult, load_history, replay
 from .run import Interrupt, Run, Snapshot
-from .errors import RunBusyError, StoreConflictError, StoreError
 
 __all__ = [
     "CallContext",
     "Checkpoint",
     "Command",
     "FermataError",
+    "Flow",
     "Graph",
     "InputError",
     "Interrupt",

@@ -15,7 +15,7 @@ from fermata.spec.ir import is_static_interrupt as _is_static
 
 from .checkpoint import Checkpoint
 from .errors import ResumeError
-from .flow import CompiledFlow
+from .program import Program
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
 
 
@@ -59,7 +59,7 @@ def is_id_map(value: Any) -> bool:
             and all(isinstance(k, str) and ":" in k for k in value))
 
 
-def plan_command(command: Command, latest: Checkpoint, flow: CompiledFlow, thread: str) -> Plan:
+def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: str) -> Plan:
     plan = Plan()
     if command.has_resume:
         # What is pending is answerable, whatever the status: a run that failed
@@ -82,7 +82,7 @@ def plan_command(command: Command, latest: Checkpoint, flow: CompiledFlow, threa
     return plan
 
 
-def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow) -> dict[str, Any]:
+def _answers(resume: Any, latest: Checkpoint, flow: Program) -> dict[str, Any]:
     pending = latest.pending
     dynamic = [p for p in pending if not _is_static(p)]
     if is_id_map(resume):
@@ -160,7 +160,7 @@ def _by_key(resume: dict[str, Any], pending: list[dict[str, Any]]) -> list[tuple
     return list(chosen.values())
 
 
-def _goto(goto: str | list[str], flow: CompiledFlow) -> list[str]:
+def _goto(goto: str | list[str], flow: Program) -> list[str]:
     names = [goto] if isinstance(goto, str) else goto
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ResumeError("Command(goto=...) must be a node name or a list of node names")

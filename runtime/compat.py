@@ -1,13 +1,13 @@
 """Can a run recorded under one version of a flow go on under another?
 
-One check, used by both places that ask: ``Graph`` before it resumes a
+One check, used by both places that ask: ``Flow`` before it resumes a
 thread whose IR hash differs from its own (refusing the call), and
 ``replay`` (reporting each problem as a divergence). Having one copy means
 replay's verdict "compatible" and a resume that goes through can never
 disagree about what the run is in the middle of.
 
 The state's carry-over (a new required field without a default) is checked
-by ``CompiledFlow.carry_over`` itself, which both callers also call.
+by ``Program.carry_over`` itself, which both callers also call.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .flow import CompiledFlow
+from .program import Program
 from .records import StaticWhen
 
 
@@ -38,7 +38,7 @@ class Incompatibility:
     blocks_resume: bool = True
 
 
-def incompatibilities(flow: CompiledFlow, latest: Checkpoint) -> list[Incompatibility]:
+def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility]:
     """What ``latest`` is in the middle of and ``flow`` no longer has."""
     problems: list[Incompatibility] = []
     pending_nodes = set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())

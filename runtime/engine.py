@@ -28,7 +28,7 @@ routes it again).
 The step limit counts the supersteps *begun* by one invoke; finishing a step
 that was already in flight does not count.
 
-The engine runs holding the thread's lease (taken by ``Graph``), renewed
+The engine runs holding the thread's lease (taken by ``Flow``), renewed
 before a checkpoint when due (``leases.py``). Each ``once`` result is saved
 in the store as its call returns (``once.py``); results saved by a process
 that died in the step in flight are merged into the nodes' journals when the
@@ -49,16 +49,16 @@ from typing import Any
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
-from .flow import CompiledFlow
 from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
+from .program import Program
 from .records import ErrorKind, EventKind, NodeStatus, RunStatus, StaticWhen
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 
 
 class Engine:
-    def __init__(self, flow: CompiledFlow, store: Store, info: ThreadInfo, path: str | None,
+    def __init__(self, flow: Program, store: Store, info: ThreadInfo, path: str | None,
                  step_limit: int, lease: LeaseKeeper | None = None):
         self.flow = flow
         self.store = store

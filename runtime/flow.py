@@ -1,177 +1,365 @@
-"""One flow of an IR document, compiled for execution.
+"""``Flow``: a flow ready to run, and the whole user-facing API.
 
-Everything the engine needs per step is precomputed here, once: node
-closures, routes, joins indexed by source (so finishing a node touches only
-its own joins, never every edge of the graph), the static-interrupt sets and
-the field schemas. Also the state-level rules that are not about steps:
-defaults, input validation, and carrying a state over to a changed spec.
+    graph = Flow.from_ir(ir, store="sqlite:///runs.db")
+    run = graph.invoke({"amount": 250}, thread="t1")
+    run = graph.invoke(Command(resume={"approved": True}), thread="t1")
+    graph.state("t1"); graph.history("t1"); graph.fork("t1", checkpoint_id, thread="t2")
+    for event in graph.stream(None, thread="t1"): ...
+
+Every call is first checked against the run as it stands (a refused call
+writes nothing, not even a lease), then takes the thread's lease (one caller
+advances a run at a time; another gets :class:`RunBusyError` having run and
+written nothing), then decides, from the thread's latest checkpoint, what the call means (a new
+run, a resume, a retry) and checks everything it can (input, answers,
+updates, spec changes) *before* writing anything; then an :class:`Engine`
+runs it, and the lease is released when the run pauses, finishes or fails.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Generator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from fermata.spec.ir import IR_VERSION
-
 from .calls import DEFAULT_POLICY, CallPolicy
+from .checkpoint import Checkpoint, Store, ThreadInfo
+from .command import Command, Plan, plan_command
+from .compat import incompatibilities
+from .engine import Engine
 from .errors import FermataError, InputError, SpecChangedError
-from .node import CompiledNode, Route, compile_route
-from .schemas import Schemas
-from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
+from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
+from .program import Program, select_flow, validate_ir
+from .records import RunStatus
+from .run import Run, Snapshot
+
+DEFAULT_STEP_LIMIT = 1000
 
 
-@dataclass(frozen=True)
-class Join:
-    key: str                 # "a,b->c": where its progress is kept in a checkpoint
-    sources: frozenset[str]
-    target: str
+def _open_store(store: str | Store | None) -> Store:
+    if isinstance(store, Store):
+        return store
+    from .store.url import open_store
+
+    return open_store("memory:" if store is None else store)
 
 
-def ir_hash(flow_ir: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(flow_ir).encode("utf-8")).hexdigest()
+class Flow:
+    """An executable flow bound to a store."""
 
+    def __init__(self, flow: Program, store: Store, source: str | None = None,
+                 path: str | None = None, source_hash: str | None = None):
+        self.compiled = flow
+        self.store = store
+        self.source = source          # recorded with each thread (the CLI reloads the flow from it)
+        self.source_hash = source_hash  # sha256 of that file's text, recorded beside it
+        self.path = path or source    # shown in runtime errors
+        # How long a run's lease lasts without renewal (renewed at every
+        # checkpoint and once result): longer than any one node runs.
+        self.lease_ttl = DEFAULT_LEASE_TTL
 
-def select_flow(ir: dict[str, Any], flow: str | None) -> dict[str, Any]:
-    """The flow named ``flow`` of an IR document (or its only flow)."""
-    if not isinstance(ir, dict) or ir.get("fermata_ir") != IR_VERSION or not isinstance(ir.get("flows"), dict):
-        raise FermataError(f"not a Fermata IR document of version {IR_VERSION} "
-                           f"(expected {{\"fermata_ir\": {IR_VERSION}, \"flows\": {{...}}, ...}})")
-    flows = ir["flows"]
-    if flow is None:
-        if len(flows) != 1:
-            names = ", ".join(sorted(flows)) or "none"
-            raise FermataError(f"the IR holds {len(flows)} flows ({names}): choose one with flow=")
-        return next(iter(flows.values()))
-    if flow not in flows:
-        raise FermataError(f"no flow `{flow}` in the IR (it has: {', '.join(sorted(flows))})")
-    return flows[flow]  # type: ignore[no-any-return]
+    @classmethod
+    def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
+                source: str | None = None, *, validate: bool = False, path: str | None = None,
+                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY) -> Flow:
+        """Build the graph of one flow of an IR document.
 
-
-@lru_cache(maxsize=1)
-def _ir_validator() -> Any:
-    from importlib import resources
-
-    from jsonschema import Draft202012Validator
-
-    try:
-        text = resources.files("fermata.spec").joinpath("ir.schema.json").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - a partial install
-        return None
-    return Draft202012Validator(json.loads(text))
-
-
-def validate_ir(ir: dict[str, Any]) -> None:
-    """Reject an IR document that does not follow ``spec/ir.schema.json``."""
-    validator = _ir_validator()
-    if validator is None or validator.is_valid(ir):
-        return
-    errors = sorted(validator.iter_errors(ir), key=lambda e: list(map(str, e.absolute_path)))
-    lines = [f"  at /{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:10]]
-    more = f"\n  ... and {len(errors) - 10} more" if len(errors) > 10 else ""
-    raise FermataError("the IR does not follow spec/ir.schema.json:\n" + "\n".join(lines) + more)
-
-
-class CompiledFlow:
-    def __init__(self, ir: dict[str, Any], call_policy: CallPolicy = DEFAULT_POLICY):
-        self.ir = ir
-        self.name: str = ir["name"]
-        self.hash = ir_hash(ir)
-        self.schemas = Schemas(ir.get("defs") or {})
-        self.fields: dict[str, dict[str, Any]] = {f["name"]: f for f in ir["fields"]}
-        self.field_schemas = {name: f["schema"] for name, f in self.fields.items()}
-        self.inputs = tuple(ir["input"])
-        self.required_input = tuple(ir["required_input"])
-        self.outputs = tuple(ir["output"])
-        routes = ir.get("routes", {})
-        self.nodes: dict[str, CompiledNode] = {
-            name: CompiledNode(node_ir, routes.get(name), self.field_schemas, self.schemas, call_policy)
-            for name, node_ir in ir["nodes"].items()}
-        self.start_route: Route = compile_route(routes.get("start"), "start")
-        self.joins_by_source: dict[str, list[Join]] = {}
-        self.joins: dict[str, Join] = {}
-        for join_ir in ir.get("joins", []):
-            join = Join(f"{','.join(join_ir['sources'])}->{join_ir['target']}",
-                        frozenset(join_ir["sources"]), join_ir["target"])
-            self.joins[join.key] = join
-            for source in join.sources:
-                self.joins_by_source.setdefault(source, []).append(join)
-        self.interrupt_before = frozenset(ir.get("interrupt_before", ()))
-        self.interrupt_after = frozenset(ir.get("interrupt_after", ()))
-
-    # ------------------------------------------------------------ state rules
-
-    def defaults(self) -> dict[str, Any]:
-        """A fresh state: defaults, null for optional fields (and, defensively,
-        for anything else the input will not give)."""
-        return {name: json_copy(f["default"]) if f["has_default"] else None
-                for name, f in self.fields.items()}
-
-    def check_input(self, data: Any, fresh: bool) -> dict[str, Any]:
-        """A checked copy of a run's input; :class:`InputError` lists every problem.
-
-        ``fresh``: a new thread, where required fields must be given. A new run
-        on a finished thread starts from its state, so nothing is required.
+        ``flow`` is needed when the IR holds several flows. ``store`` is a
+        Store, a URL (``"memory:"``, ``"sqlite:///path"``) or None (memory).
+        ``validate=True`` first checks the IR against ``spec/ir.schema.json``:
+        worth it for hand-written or foreign IR, but off by default because
+        it costs ~2 ms per node (the compiler's output is valid by construction).
+        ``source`` (the file to reload the flow from, recorded with each
+        run) and ``source_hash`` (its text's sha256) are the loader's;
+        ``path`` is the name runtime errors give the spec.
+        ``call_policy`` says what the flow's ``call``s may call (default: all
+        but the deny-list of ``fermata.runtime.calls.DEFAULT_DENY``).
         """
-        if not isinstance(data, dict):
-            raise InputError(f"the input of flow `{self.name}` must be a dict of field values, "
-                             f"not {type(data).__name__}")
-        problems: list[str] = []
-        if fresh:
-            missing = [name for name in self.required_input if name not in data]
-            problems += [f"missing required field `{name}`" for name in missing]
-        accepted = set(self.inputs)
-        for name, value in data.items():
-            if name not in self.fields:
-                problems.append(f"unknown field `{name}`")
-            elif name not in accepted:
-                problems.append(f"field `{name}` is not an input of flow `{self.name}` "
-                                f"(inputs: {', '.join(self.inputs) or 'none'})")
-            else:
-                problems += self._value_problems(name, value)
-        if problems:
-            raise InputError(f"invalid input for flow `{self.name}`:\n  - " + "\n  - ".join(problems),
-                             problems)
-        return self.conform_fields(data)
+        flow_ir = select_flow(ir, flow)
+        if validate:
+            validate_ir(ir)
+        compiled = Program(flow_ir, call_policy)
+        ir_path = (ir.get("source") or {}).get("path")
+        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash)
 
-    def conform_fields(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Copies of checked field values, integral floats of `int` fields as ints."""
-        return {name: self.schemas.conform(self.field_schemas[name], json_copy(value))
-                for name, value in values.items()}
+    @property
+    def name(self) -> str:
+        return self.compiled.name
 
-    def update_problems(self, update: dict[str, Any]) -> list[str]:
-        """What is wrong with ``Command(update=...)`` (any field may be updated)."""
-        problems = []
-        for name, value in update.items():
-            if name not in self.fields:
-                problems.append(f"unknown field `{name}`")
-            else:
-                problems += self._value_problems(name, value)
-        return problems
+    @property
+    def ir(self) -> dict[str, Any]:
+        """The flow's IR."""
+        return self.compiled.ir
 
-    def _value_problems(self, name: str, value: Any) -> list[str]:
+    @property
+    def ir_hash(self) -> str:
+        return self.compiled.hash
+
+    # ------------------------------------------------------------ running
+
+    def invoke(self, input: Any = None, thread: str | None = None, *,
+               step_limit: int = DEFAULT_STEP_LIMIT, events: str = "summary") -> Run:
+        """Start, resume or retry the run of ``thread``; return it as it stands.
+
+        ``input``: a dict (a new run; on a finished thread, a new run from its
+        state), a :class:`Command`, or None (continue: pass static interrupts,
+        re-run interrupted nodes, retry failed ones).
+
+        ``events`` says what ``run.events`` keeps: ``"summary"`` (default)
+        every event, but those of each step (``node_end``, ``step_end``)
+        naming the fields written instead of holding their values, so that
+        memory does not grow with the number of steps; ``"full"`` every
+        event as :meth:`stream` yields it; ``"none"`` nothing.
+        """
+        keep = _EVENT_KEEPERS.get(events)
+        if keep is None:
+            raise FermataError(f"invoke(events={events!r}): expected one of {', '.join(map(repr, _EVENT_KEEPERS))}")
+        thread = _thread_name(thread)
+        engine, lease = self._leased(input, thread, step_limit)
+        kept: list[dict[str, Any]] = []
         try:
-            json_copy(value, f"`{name}`", max_depth=MAX_VALUE_DEPTH)
-        except NotJSON as exc:
-            return [str(exc)]
-        return [f"`{name}`: {p}" for p in self.schemas.violations(self.field_schemas[name], value)]
+            if engine is None:
+                run = self.state(thread)
+                assert run is not None
+                return run
+            more = True
+            while more:
+                more = engine.advance()
+                kept += keep(engine.events)
+                engine.events.clear()   # the step's values are let go as it ends
+        finally:
+            lease.release()
+        assert engine.last is not None
+        return Run.from_checkpoint(thread, engine.last, self.compiled.outputs, kept)
 
-    def output_of(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {name: values.get(name) for name in self.outputs}
+    def stream(self, input: Any = None, thread: str | None = None, *,
+               step_limit: int = DEFAULT_STEP_LIMIT) -> Iterator[dict[str, Any]]:
+        """Like :meth:`invoke`, yielding each event (a plain dict) as it happens.
+        Rejected calls (and a busy run) raise before the first event. The
+        run's lease is held from this call until the events are exhausted or
+        the iterator is closed (or dropped): consume or close it."""
+        thread = _thread_name(thread)
+        engine, lease = self._leased(input, thread, step_limit)
+        return _Events(engine, lease)
 
-    def carry_over(self, values: dict[str, Any]) -> dict[str, Any]:
-        """A state recorded under another version of the spec, made to fit this
-        one: new fields get their defaults, removed fields are dropped. A new
-        field that has neither a default nor null cannot be filled."""
-        missing = [name for name, f in self.fields.items()
-                   if name not in values and not f["has_default"] and not f["optional"]]
-        if missing:
+    def _leased(self, payload: Any, thread: str, step_limit: int) -> tuple[Engine | None, LeaseKeeper]:
+        """The engine for this call, holding the thread's lease.
+
+        The call is checked before the lease is taken, so that a refused call
+        (a bad answer, input or update) writes nothing at all, not even a
+        lease: the store stays byte for byte as it was. Under the lease the
+        run is checked again: if another process appended meanwhile (the
+        newest seq moved), the call is planned anew against what is current;
+        otherwise the plan stands, and only the ``once`` results a crashed
+        holder may have left are read. Nothing to run (continuing a finished
+        run): no lease is taken.
+        """
+        lease = LeaseKeeper(self.store, thread, self.lease_ttl)
+        engine = self._prepare(payload, thread, step_limit, None)
+        if engine is None:
+            return None, lease
+        lease.take()
+        try:
+            if self.store.head(thread) == engine.seq - 1:
+                engine.hold(lease)
+            else:
+                engine = self._prepare(payload, thread, step_limit, lease)
+        except BaseException:
+            lease.release()
+            raise
+        return engine, lease
+
+    def _prepare(self, payload: Any, thread: str, step_limit: int, lease: LeaseKeeper | None) -> Engine | None:
+        """What the call means, checked, as an engine ready to run (None:
+        nothing to do). Called holding the thread's lease, so what is read
+        here is what the engine continues from."""
+        flow, store = self.compiled, self.store
+        info = store.thread(thread)
+        latest = store.latest(thread) if info is not None else None
+        if info is not None and info.flow != flow.name:
+            raise SpecChangedError(f"thread `{thread}` runs flow `{info.flow}`, not `{flow.name}`")
+        if isinstance(payload, Command):
+            if latest is None:
+                raise FermataError(f"no run on thread `{thread}`: start one with an input dict")
+            plan = plan_command(payload, latest, flow, thread)
+            return self._continue(thread, info, latest, plan, step_limit, lease)  # type: ignore[arg-type]
+        if payload is None:
+            if latest is None:
+                raise InputError(f"no run on thread `{thread}`: start one with an input dict")
+            if latest.status == RunStatus.DONE:
+                return None
+            return self._continue(thread, info, latest, Plan(), step_limit, lease)  # type: ignore[arg-type]
+        if latest is not None and latest.status != RunStatus.DONE:
+            raise InputError(
+                f"thread `{thread}` has a run in progress (status {latest.status}): resume it with "
+                "invoke(Command(resume=...)) or invoke(None), or start a new run on another thread")
+        checked = flow.check_input(payload, fresh=latest is None)
+        if latest is None:
+            values, seq, step, created = flow.defaults(), 0, 0, _now()
+        else:
+            assert info is not None
+            values = flow.carry_over(latest.values) if info.ir_hash != flow.hash else dict(latest.values)
+            seq, step, created = latest.seq + 1, latest.step, info.created
+        values.update(checked)
+        engine = self._engine(thread, created, info, step_limit, lease)
+        engine.begin_run(values, seq, step)
+        engine.emit({"event": "run_start", "thread": thread})
+        return engine
+
+    def _continue(self, thread: str, info: ThreadInfo, latest: Checkpoint, plan: Plan,
+                  step_limit: int, lease: LeaseKeeper | None) -> Engine:
+        values = None
+        if info.ir_hash != self.compiled.hash:
+            self._check_compatible(thread, latest, plan)
+            values = self.compiled.carry_over(latest.values)
+        engine = self._engine(thread, info.created, info, step_limit, lease)
+        if lease is not None:   # `once` results a process saved before dying in the step in flight
+            engine.once.recover()
+        engine.resume_from(latest, plan, values)
+        engine.emit({"event": "run_start", "thread": thread})
+        return engine
+
+    def _engine(self, thread: str, created: str, previous: ThreadInfo | None, step_limit: int,
+                lease: LeaseKeeper | None) -> Engine:
+        # Every checkpoint carries the thread's info: this graph's IR hash
+        # (re-pinning a thread that continues under a compatible new spec)
+        # and, unless this graph knows none, its source file and hash.
+        source, source_hash = self.source, self.source_hash
+        if source is None and previous is not None:
+            source, source_hash = previous.source, previous.source_hash
+        info = ThreadInfo(thread=thread, flow=self.compiled.name, ir_hash=self.compiled.hash,
+                          source=source, created=created, source_hash=source_hash)
+        return Engine(self.compiled, self.store, info, self.path, step_limit, lease)
+
+    def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
+        """A run paused under another version of the spec may go on when
+        everything it is in the middle of still exists."""
+        # What a resume can go past (a static pause no longer declared) is
+        # no reason to refuse it: see ``compat.Incompatibility``.
+        problems = [p.message for p in incompatibilities(self.compiled, latest) if p.blocks_resume]
+        if problems:
             raise SpecChangedError(
-                f"flow `{self.name}` changed: new required field(s) "
-                + ", ".join(f"`{m}`" for m in missing)
-                + " without a default cannot be filled in for a run that has already started")
-        fresh = self.defaults()
-        return {name: values[name] if name in values else fresh[name] for name in self.fields}
+                f"thread `{thread}` was started on another version of flow `{self.compiled.name}` "
+                "and cannot continue on this one:\n  - " + "\n  - ".join(sorted(set(problems))))
+
+    # ------------------------------------------------------------ reading
+
+    def state(self, thread: str) -> Run | None:
+        """The run of ``thread`` as of its latest checkpoint (None: no such thread)."""
+        latest = self.store.latest(thread)
+        if latest is None:
+            return None
+        return Run.from_checkpoint(thread, latest, self.compiled.outputs)
+
+    def history(self, thread: str) -> list[Snapshot]:
+        """Every checkpoint of ``thread``, oldest first."""
+        return [Snapshot.from_checkpoint(c) for c in self.store.history(thread)]
+
+    def fork(self, source_thread: str, checkpoint_id: str | int, *, thread: str,
+             update: dict[str, Any] | None = None) -> Run:
+        """Copy one checkpoint of ``source_thread`` (optionally with field
+        ``update``s, type-checked) as the first checkpoint of a new thread."""
+        thread = _thread_name(thread)
+        info = self.store.thread(source_thread)
+        seq = _seq_of(checkpoint_id)
+        source = self.store.get(source_thread, seq) if info is not None and seq is not None else None
+        if info is None or source is None:
+            raise FermataError(f"thread `{source_thread}` has no checkpoint `{checkpoint_id}`")
+        if self.store.thread(thread) is not None:
+            raise FermataError(f"thread `{thread}` already exists: fork into a new thread")
+        values = dict(source.values)
+        if update:
+            problems = self.compiled.update_problems(update)
+            if problems:
+                raise InputError("invalid fork update:\n  - " + "\n  - ".join(problems), problems)
+            values.update(self.compiled.conform_fields(update))
+        copy = Checkpoint(seq=0, step=source.step, status=source.status, values=values,
+                          frontier=source.frontier, joins=source.joins, pending=source.pending,
+                          nodes=source.nodes, error=source.error, extra=source.extra)
+        new_info = ThreadInfo(thread=thread, flow=info.flow, ir_hash=info.ir_hash,
+                              source=info.source, created=_now(), source_hash=info.source_hash)
+        self.store.append(new_info, copy, None)
+        return Run.from_checkpoint(thread, copy, self.compiled.outputs)
+
+
+# The name before version 2 (issue #12): `Graph` still works and is the same
+# class; new code and the docs say `Flow`.
+Graph = Flow
+
+
+class _Events:
+    """The events of one ``stream``, run as they are pulled. The run's lease
+    is released when they are exhausted or fail, when the iterator is
+    closed, or when it is dropped (a generator that was never started
+    would not run its ``finally``)."""
+
+    def __init__(self, engine: Engine | None, lease: LeaseKeeper):
+        self._lease = lease
+        self._events = _run_events(engine, lease)   # holds no reference to self: no cycle
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self._events)
+
+    def close(self) -> None:
+        self._events.close()
+        self._lease.release()
+
+    def __del__(self) -> None:
+        try:
+            self._lease.release()
+        except Exception:  # noqa: BLE001, S110 - the store may be closed already; the lease then expires
+            pass
+
+
+def _run_events(engine: Engine | None, lease: LeaseKeeper) -> Generator[dict[str, Any], None, None]:
+    try:
+        if engine is None:
+            return
+        more = True
+        while more:
+            try:
+                more = engine.advance()
+            finally:
+                yield from engine.events
+                engine.events.clear()
+    finally:
+        lease.release()
+
+
+def _summary(event: dict[str, Any]) -> dict[str, Any]:
+    """``event`` without the values a step wrote (a step's events come once
+    per step; the others at most once per call, so they are kept whole)."""
+    kind = event["event"]
+    if kind == "node_end":
+        return {"event": kind, "node": event["node"], "step": event["step"],
+                "fields": list(dict.fromkeys(field for field, _, _ in event["writes"]))}
+    if kind == "step_end":
+        return {"event": kind, "step": event["step"], "changed": list(event["state_changes"])}
+    return event
+
+
+_EVENT_KEEPERS: dict[str, Callable[[list[dict[str, Any]]], list[dict[str, Any]]]] = {
+    "summary": lambda events: [_summary(e) for e in events],
+    "full": lambda events: events,
+    "none": lambda events: [],
+}
+
+
+def _thread_name(thread: Any) -> str:
+    if not isinstance(thread, str) or not thread:
+        raise FermataError("a thread id is required: invoke(..., thread=\"t1\")")
+    return thread
+
+
+def _seq_of(checkpoint_id: str | int) -> int | None:
+    if isinstance(checkpoint_id, int) and not isinstance(checkpoint_id, bool):
+        return checkpoint_id
+    if isinstance(checkpoint_id, str) and checkpoint_id.isdigit():
+        return int(checkpoint_id)
+    return None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -14,7 +14,7 @@ of ``ttl_s`` (a clock read per step, a store write only when due). A single
 node that runs longer than ``ttl_s`` without a ``once`` call cannot renew:
 another process may then take the run over, and the seq check of the
 checkpoint append is what stops the slower of the two from writing. Give such
-flows a longer ``Graph.lease_ttl``.
+flows a longer ``Flow.lease_ttl``.
 """
 
 from __future__ import annotations

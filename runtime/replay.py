@@ -60,8 +60,8 @@ from .errors import (
     SpecChangedError,
     StepFailure,
 )
-from .flow import CompiledFlow
 from .node import CompiledNode
+from .program import Program
 from .records import NodeStatus, RunStatus
 from .steps import Execution, Pause, UnrecordedOnce
 from .superstep import AddFailure, complete_step, route_start, static_pauses
@@ -135,10 +135,10 @@ class ReplayResult:
 def replay(flow: Any, history: Iterable[Checkpoint], thread: str = "", *,
            stub_calls: bool = False) -> ReplayResult:
     """Replay ``history`` (a thread's checkpoints, oldest first, as
-    ``store.history`` returns them) on ``flow`` (a ``Graph`` or its
-    ``CompiledFlow``). Runs plain ``call``s unless ``stub_calls``; never
+    ``store.history`` returns them) on ``flow`` (a ``Flow`` or its
+    ``Program``). Runs plain ``call``s unless ``stub_calls``; never
     raises for what the run or the spec does."""
-    compiled: CompiledFlow = getattr(flow, "compiled", flow)
+    compiled: Program = getattr(flow, "compiled", flow)
     checkpoints = list(history)
     walker = _Walker(compiled, stub_calls)
     walker.walk(checkpoints)
@@ -177,9 +177,9 @@ def load_history(data: Any) -> tuple[ThreadInfo, list[Checkpoint]]:
 # --------------------------------------------------------------------------
 
 
-def static_problems(flow: CompiledFlow, latest: Checkpoint) -> list[Divergence]:
+def static_problems(flow: Program, latest: Checkpoint) -> list[Divergence]:
     """What the run's latest checkpoint is in the middle of and the new flow
-    no longer has: the check ``Graph`` makes before resuming (``compat.py``,
+    no longer has: the check ``Flow`` makes before resuming (``compat.py``,
     including what a resume can go past), and the state's carry-over."""
     problems = [Divergence(latest.seq, latest.step, p.node, "removed", p.message, line=_node_line(flow, p.node))
                 for p in incompatibilities(flow, latest)]
@@ -275,7 +275,7 @@ class _Inputs:
 
 
 class _Walker:
-    def __init__(self, flow: CompiledFlow, stub_calls: bool = False):
+    def __init__(self, flow: Program, stub_calls: bool = False):
         self.flow = flow
         self.stub_calls = stub_calls
         self.divergences: list[Divergence] = []
@@ -553,7 +553,7 @@ def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | N
     return _Inputs(resume, journal, labels, "finish", complete=False)
 
 
-def _route_culprit(flow: CompiledFlow, nodes: list[str], results: dict[str, Any],
+def _route_culprit(flow: Program, nodes: list[str], results: dict[str, Any],
                    recorded: set[str], replayed: set[str]) -> str:
     """The node to blame for a different frontier: one that went somewhere
     the run did not, else one whose route could reach where the run went."""
@@ -580,16 +580,16 @@ def _steps_of(steps: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
             yield from _steps_of(step["else"])
 
 
-def _node_ir(flow: CompiledFlow, node: str | None) -> dict[str, Any] | None:
+def _node_ir(flow: Program, node: str | None) -> dict[str, Any] | None:
     return flow.ir["nodes"].get(node) if node else None
 
 
-def _node_line(flow: CompiledFlow, node: str | None) -> int | None:
+def _node_line(flow: Program, node: str | None) -> int | None:
     ir = _node_ir(flow, node)
     return ir.get("line") if ir else None
 
 
-def _interrupt_step(flow: CompiledFlow, node: str, label: str) -> dict[str, Any]:
+def _interrupt_step(flow: Program, node: str, label: str) -> dict[str, Any]:
     ir = _node_ir(flow, node)
     for step in _steps_of(ir["steps"] if ir else []):
         if step["k"] == "interrupt" and step["label"] == label:
@@ -597,11 +597,11 @@ def _interrupt_step(flow: CompiledFlow, node: str, label: str) -> dict[str, Any]
     return {}
 
 
-def _interrupt_line(flow: CompiledFlow, node: str, label: str) -> int | None:
+def _interrupt_line(flow: Program, node: str, label: str) -> int | None:
     return _interrupt_step(flow, node, label).get("line") or _node_line(flow, node)
 
 
-def _set_line(flow: CompiledFlow, node: str, target: str) -> int | None:
+def _set_line(flow: Program, node: str, target: str) -> int | None:
     ir = _node_ir(flow, node)
     for step in _steps_of(ir["steps"] if ir else []):
         if step["k"] == "set" and step["field"] == target:
@@ -609,7 +609,7 @@ def _set_line(flow: CompiledFlow, node: str, target: str) -> int | None:
     return _node_line(flow, node)
 
 
-def _route_line(flow: CompiledFlow, node: str, targets: Iterable[str]) -> int | None:
+def _route_line(flow: Program, node: str, targets: Iterable[str]) -> int | None:
     """The line of the branch that goes to ``targets`` (else the first)."""
     branches = (flow.ir.get("routes") or {}).get(node, {}).get("branches", [])
     wanted = set(targets)

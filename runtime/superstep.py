@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidUpdateError, StepFailure
-from .flow import CompiledFlow
+from .program import Program
 from .records import StaticWhen, Write
 from .values import combine
 
@@ -61,7 +61,7 @@ class StepOutcome:
         return goto if goto is not None else sorted(self.targets)
 
 
-def complete_step(flow: CompiledFlow, values: Mapping[str, Any], nodes: Iterable[str],
+def complete_step(flow: Program, values: Mapping[str, Any], nodes: Iterable[str],
                   results: Mapping[str, tuple[list[Write], list[str]]], joins: dict[str, list[str]],
                   step: int) -> StepOutcome:
     """Complete step ``step``, whose ``nodes`` (sorted) finished with
@@ -106,7 +106,7 @@ def complete_step(flow: CompiledFlow, values: Mapping[str, Any], nodes: Iterable
     return StepOutcome(updates, targets, joins, writers)
 
 
-def arrive(flow: CompiledFlow, name: str, joins: dict[str, list[str]], targets: set[str]) -> None:
+def arrive(flow: Program, name: str, joins: dict[str, list[str]], targets: set[str]) -> None:
     """Node ``name`` finished: count it for its joins (in ``joins``, changed
     in place); add the targets of the joins that are complete to ``targets``."""
     for join in flow.joins_by_source.get(name, ()):
@@ -119,7 +119,7 @@ def arrive(flow: CompiledFlow, name: str, joins: dict[str, list[str]], targets: 
             joins[join.key] = sorted(seen)
 
 
-def static_pauses(flow: CompiledFlow, ran: Iterable[str], frontier: Iterable[str]) -> list[tuple[str, StaticWhen]]:
+def static_pauses(flow: Program, ran: Iterable[str], frontier: Iterable[str]) -> list[tuple[str, StaticWhen]]:
     """The static pauses of the boundary after ``ran`` and before
     ``frontier``: ``interrupt after`` first, then ``interrupt before``."""
     pauses: list[tuple[str, StaticWhen]] = []
@@ -141,7 +141,7 @@ class StateView:
         self.locals = _EMPTY
 
 
-def route_start(flow: CompiledFlow, values: dict[str, Any]) -> list[str]:
+def route_start(flow: Program, values: dict[str, Any]) -> list[str]:
     """The first step's nodes, as ``start``'s route gives them (raises the
     route's :class:`StepFailure`)."""
     return sorted(set(flow.start_route(StateView(values))))

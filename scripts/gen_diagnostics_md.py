@@ -17,8 +17,13 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from fermata.compiler import render
-from fermata.compiler.catalogue import Entry, fixture_header, load_catalogue, strip_header
+from fermata.compiler.diagnostics import render
+from fermata.compiler.diagnostics.catalogue import (
+    Entry,
+    fixture_header,
+    load_catalogue,
+    strip_header,
+)
 from fermata.compiler.pipeline import analyze
 
 OUTPUT = Path(__file__).resolve().parent.parent / "spec" / "diagnostics.md"

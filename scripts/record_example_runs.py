@@ -60,7 +60,7 @@ STORIES: dict[str, list[list[str]]] = {
 
 def fermata(*argv: str) -> tuple[int, str]:
     """One `fermata` command, in this process, with its stdout."""
-    from fermata.compiler.cli import main
+    from fermata.compiler.cli.main import main
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):

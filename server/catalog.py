@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fermata.runtime import Graph, Store
+from fermata.runtime import Flow, Store
 
 SKIPPED_FOLDERS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", ".fermata"})
 
@@ -41,7 +41,7 @@ class Question:
 @dataclass(frozen=True)
 class FlowEntry:
     name: str
-    graph: Graph
+    graph: Flow
     path: Path
 
     @property
@@ -123,7 +123,7 @@ def flow_files(folder: Path) -> list[Path]:
 
 def load_catalog(folder: str | Path, store: Store) -> FlowCatalog:
     """Compile every `.flow` file under ``folder`` and bind each flow to ``store``."""
-    from fermata.compiler.diagnostics import CompileError
+    from fermata.compiler.diagnostics.diagnostic import CompileError
     from fermata.compiler.loading import build_graph
     from fermata.compiler.pipeline import compile_file
 

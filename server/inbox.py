@@ -3,7 +3,7 @@
 Everything the HTTP API and the pages do to runs goes through :class:`Inbox`,
 so the rules (who sees what, who may answer, how a refusal is reported) are
 written once. It is a client of the runtime: answers are ``Command``\\ s
-given to ``Graph.stream``, which checks them before anything is stored.
+given to ``Flow.stream``, which checks them before anything is stored.
 
 Today the inbox is found by scanning ``store.threads()`` and each run's
 latest checkpoint, which costs one read per run. The stores now keep a run

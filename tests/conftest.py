@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-# The compiled-IR cache (compiler/ir_cache.py) of the tests and of the CLI
+# The compiled-IR cache (compiler/lower/ir_cache.py) of the tests and of the CLI
 # processes they start: one fresh folder per session, never the user's.
 if "FERMATA_IR_CACHE" not in os.environ:
     import tempfile

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from .. import ast
-from ..diagnostics import Diagnostic, DiagnosticSink
+from ..diagnostics.diagnostic import Diagnostic, DiagnosticSink
+from ..syntax import ast
 from .context import CheckContext
 
 if TYPE_CHECKING:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from fermata.spec.call_policy import CallPolicy
 
-from .. import ast, codes
+from ..diagnostics import codes
+from ..syntax import ast
 from .context import CheckContext
 from .steps import _TARGET
 
-CODES = codes.reported_by(codes.CALLS)  # the registry's view: compiler/codes.py
+CODES = codes.reported_by(codes.CALLS)  # the registry's view: compiler/diagnostics/codes.py
 
 DEFAULT_POLICY = CallPolicy()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .. import ast
-from ..diagnostics import DiagnosticSink
+from ..diagnostics.diagnostic import DiagnosticSink
+from ..syntax import ast
 
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
-from .. import codes
-from .. import ast
-from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
+from ..diagnostics import codes
+from ..diagnostics.diagnostic import DiagnosticSink, Label, Suggestions, did_you_mean
+from ..syntax import ast
 from .context import CheckContext
 
-
 # Every code this pass reports: severity and catalogue title.
-CODES = codes.reported_by(codes.DECLARATIONS)  # the registry's view: compiler/codes.py
+CODES = codes.reported_by(codes.DECLARATIONS)  # the registry's view: compiler/diagnostics/codes.py
 
 
 def check(context: CheckContext) -> None:

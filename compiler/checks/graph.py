@@ -35,9 +35,16 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import ast, codes
-from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
-from .components import closure, entry_components, exit_components, shortest_cycle, strong_components
+from ..diagnostics import codes
+from ..diagnostics.diagnostic import DiagnosticSink, Label, Suggestions, did_you_mean
+from ..syntax import ast
+from .components import (
+    closure,
+    entry_components,
+    exit_components,
+    shortest_cycle,
+    strong_components,
+)
 from .context import CheckContext
 
 START, END = "start", "end"
@@ -46,7 +53,7 @@ MAX_NEXT_FRONTIERS = 1024
 
 
 # Every code this pass reports: severity and catalogue title.
-CODES = codes.reported_by(codes.GRAPH)  # the registry's view: compiler/codes.py
+CODES = codes.reported_by(codes.GRAPH)  # the registry's view: compiler/diagnostics/codes.py
 
 
 def check(context: CheckContext) -> None:

@@ -4,15 +4,16 @@
 Codes F400–F429, listed in :data:`CODES`.
 
 Nothing here imports the call targets: whether they exist is only asked by
-``fermata check --resolve`` (``compiler/resolve.py``).
+``fermata check --resolve`` (``compiler/semantics/resolve.py``).
 """
 
 from __future__ import annotations
 
 import re
 
-from .. import ast, codes
-from ..diagnostics import DiagnosticSink, Label
+from ..diagnostics import codes
+from ..diagnostics.diagnostic import DiagnosticSink, Label
+from ..syntax import ast
 from .context import CheckContext
 
 MAX_RETRY = 100
@@ -25,7 +26,7 @@ _TARGET_SHAPE = "`package.module:function`, e.g. `refunds.logic:score`"
 
 
 # Every code this pass reports: severity and catalogue title.
-CODES = codes.reported_by(codes.STEPS)  # the registry's view: compiler/codes.py
+CODES = codes.reported_by(codes.STEPS)  # the registry's view: compiler/diagnostics/codes.py
 
 
 def check(context: CheckContext) -> None:

@@ -23,8 +23,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from fermata.spec.templates import LEFT_OUT, TEMPLATE_GLOBALS
 
-from .. import ast
-from ..diagnostics import DiagnosticSink, did_you_mean
+from ..diagnostics.diagnostic import DiagnosticSink, did_you_mean
+from ..syntax import ast
 
 
 

@@ -3,8 +3,8 @@ module is checked against LANGUAGE.md's "Typing rules".
 
 Codes F120–F139 (names), F300–F319 (types) and F430–F439 (templates,
 reported by ``checks/templates.py`` on this pass's behalf). The types are in
-``compiler/types.py``; inference and the built-in functions in
-``compiler/inference.py`` (lowering runs the same inference, silently). This
+``compiler/semantics/types.py``; inference and the built-in functions in
+``compiler/semantics/inference.py`` (lowering runs the same inference, silently). This
 pass walks the module, keeps track of what is in scope, and explains names
 that are not.
 
@@ -33,19 +33,19 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from .. import codes
-from .. import ast
-from ..ast import MAX_DEPTH
-from .. import inference as I
-from .. import types as T
-from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
+from ..diagnostics import codes
+from ..diagnostics.diagnostic import DiagnosticSink, Label, Suggestions, did_you_mean
+from ..semantics import inference as I
+from ..semantics import types as T
+from ..syntax import ast
+from ..syntax.ast import MAX_DEPTH
 from . import templates
 from .components import shortest_cycle, strong_components
 from .context import CheckContext
 
 # Every code this pass reports (with those ``inference.Inferer`` reports for it):
 # severity and catalogue title.
-CODES = codes.reported_by(codes.TYPES)  # the registry's view: compiler/codes.py
+CODES = codes.reported_by(codes.TYPES)  # the registry's view: compiler/diagnostics/codes.py
 
 _APPEND_RULE = "`+=` appends to lists, adds to numbers, concatenates strings and merges maps"
 

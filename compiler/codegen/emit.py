@@ -26,7 +26,9 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from fermata.runtime.flow import ir_hash  # the hash a run pins, computed one way only
+from fermata.runtime.program import (
+    ir_hash,  # the hash a run pins, computed one way only
+)
 from fermata.spec.ir import IR_VERSION
 from fermata.spec.version import fermata_version as _version
 

@@ -1,6 +1,6 @@
 """Python type declarations for a flow: JSON Schema -> ``TypedDict``s and aliases.
 
-The schemas are the IR's (``compiler/lower.py`` ``type_schema``): every
+The schemas are the IR's (``compiler/lower/lowering.py`` ``type_schema``): every
 named type becomes a declaration under its own name (renamed only when it
 would shadow something the module needs), every record a ``TypedDict``, and
 the flow gets ``<Flow>State``, ``<Flow>Input``, ``<Flow>Output`` and

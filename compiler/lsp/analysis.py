@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 
 from fermata.spec.call_policy import CallPolicy
 
-from .. import ast
-from .. import inference as I
-from .. import types as T
-from ..diagnostics import Diagnostic
+from ..diagnostics.diagnostic import Diagnostic
 from ..pipeline import Analysis, _without_cycle_collection, analyze
+from ..semantics import inference as I
+from ..semantics import types as T
+from ..syntax import ast
 from .positions import UTF16, LineIndex
 from .recovery import repair
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from lsprotocol import types as lsp
 
-from .. import ast
-from .. import types as T
+from ..semantics import types as T
+from ..syntax import ast
 from .analysis import (
     FIELD,
     FLOW,
@@ -73,7 +73,7 @@ def _hover(doc: DocumentAnalysis, point: Point) -> lsp.Hover | None:
     found = doc.expr_at(point)
     if found is not None:
         expr, env = found
-        from ..inference import infer, source
+        from ..semantics.inference import infer, source
 
         return lsp.Hover(_markdown(f"```fermata\n{source(expr)}: {infer(expr, env)}\n```"),
                          lsp_range(doc, expr.span))
@@ -91,7 +91,7 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
         assert isinstance(decl, ast.StateField)
         default = ""
         if decl.default is not None:
-            from ..inference import source
+            from ..semantics.inference import source
 
             default = f" = {source(decl.default)}"
         head, what = f"{symbol.name}: {symbol.detail}{default}", f"state field of flow `{symbol.flow}`"
@@ -122,7 +122,7 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
         head = f"interrupt {symbol.name}" + (f" expect {symbol.detail}" if symbol.type is not None else "")
         what = f"interrupt id `{symbol.node}:{symbol.name}`"
         if decl.expect is not None:
-            from ..lower import type_schema
+            from ..lower.lowering import type_schema
 
             named_ast = {d.name: d.type for d in (doc.module.types if doc.module else ())}
             try:
@@ -157,7 +157,7 @@ def _code_at(doc: DocumentAnalysis, point: Point) -> str | None:
 
 
 def describe_code(code: str) -> str | None:
-    from ..catalogue import DOCS_URI
+    from ..diagnostics.catalogue import DOCS_URI
 
     entry = _catalogue().get(code)
     if entry is None:
@@ -171,7 +171,7 @@ _CATALOGUE: dict[str, Any] = {}
 
 def _catalogue() -> dict[str, Any]:
     if not _CATALOGUE:
-        from ..catalogue import load_catalogue
+        from ..diagnostics.catalogue import load_catalogue
 
         _CATALOGUE.update(load_catalogue())
     return _CATALOGUE
@@ -222,7 +222,7 @@ def rename(doc: DocumentAnalysis, point: Point, new_name: str) -> lsp.WorkspaceE
 
 def refuse_clash(doc: DocumentAnalysis, symbol: Symbol, new_name: str) -> None:
     """Raise :class:`RenameRefused` when ``new_name`` cannot replace ``symbol``'s name."""
-    from ..ast import KEYWORDS
+    from ..syntax.ast import KEYWORDS
 
     if not IDENTIFIER.fullmatch(new_name):
         raise RenameRefused(f"`{new_name}` is not a name: names are letters, digits and `_`, "
@@ -424,7 +424,7 @@ def semantic_tokens(doc: DocumentAnalysis) -> list[int]:
 def formatting(doc: DocumentAnalysis) -> list[lsp.TextEdit]:
     """The `fmt` engine's result as one edit; none when the text does not
     parse (or formatting would change it: ``FormatterBug``)."""
-    from ..fmt import FormatterBug, format_source
+    from ..syntax.fmt import FormatterBug, format_source
 
     try:
         formatted = format_source(doc.text)

@@ -29,9 +29,9 @@ from dataclasses import replace
 
 from fermata.spec.call_policy import CallPolicy
 
-from .. import ast
-from ..parser import parse
 from ..pipeline import _without_cycle_collection, analyze_parsed
+from ..syntax import ast
+from ..syntax.parser import parse
 from .analysis import (
     INTERRUPT,
     LOCAL,

@@ -1,7 +1,7 @@
 """Positions: the compiler's and the Language Server Protocol's.
 
 The compiler counts lines and columns from 1 and columns in code points
-(:class:`~fermata.compiler.ast.Span`); LSP counts both from 0 and columns in
+(:class:`~fermata.compiler.syntax.ast.Span`); LSP counts both from 0 and columns in
 UTF-16 code units (the protocol's default encoding, and the only one every
 client supports). A character outside the Basic Multilingual Plane (an emoji,
 many CJK extension characters) is one code point but two UTF-16 units, so a
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..ast import Span
+from ..syntax.ast import Span
 
 
 class Position(NamedTuple):

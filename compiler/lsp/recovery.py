@@ -25,12 +25,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .. import ast
-from ..ast_builder import ParseState, current_parse
-from ..diagnostics import DiagnosticSink
-from ..lalr import END, ParseFailure
-from ..lexer import LexFailure
-from ..parser import lexer_and_driver
+from ..diagnostics.diagnostic import DiagnosticSink
+from ..syntax import ast
+from ..syntax.ast_builder import ParseState, current_parse
+from ..syntax.lalr import END, ParseFailure
+from ..syntax.lexer import LexFailure
+from ..syntax.parser import lexer_and_driver
 
 MAX_ROUNDS = 8
 TIME_BUDGET = 0.25  # seconds; past it, what was repaired so far is used or nothing

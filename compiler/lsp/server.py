@@ -79,7 +79,7 @@ class FermataServer(LanguageServer):
         return doc
 
     def publish(self, uri: str) -> None:
-        from ..render import render_lsp
+        from ..diagnostics.render import render_lsp
 
         doc = self.current(uri)
         rendered = render_lsp(doc.diagnostics, doc.text, uri, encoding=self.encoding())

@@ -1,2 +1,2 @@
-"""The surface syntax of `.flow` files (grows to hold the lexer, the parser
-driver, the builder and the printer; today: the operator table)."""
+"""The surface syntax of `.flow` files: lexer, LALR driver, AST builder, the
+AST, the operator table, syntax errors, the printer and `fermata fmt`."""

@@ -4,10 +4,9 @@ can produce: no negative number literals (``-3`` parses as a unary minus)."""
 
 from __future__ import annotations
 
+from fermata.compiler.syntax import ast
+from fermata.compiler.syntax.printer import KEYWORDS
 from hypothesis import strategies as st
-
-from fermata.compiler import ast
-from fermata.compiler.printer import KEYWORDS
 
 BINARY_OPS = ("or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "??", "+", "-", "*", "/", "%")
 FUNCTIONS = ("len", "lower", "upper", "trim", "contains", "round", "min", "max", "abs", "str")

@@ -12,10 +12,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-
-from fermata.compiler import diagnostics
+from fermata.compiler.diagnostics import diagnostic as diagnostics
+from fermata.compiler.diagnostics.render import render_json
 from fermata.compiler.pipeline import analyze
-from fermata.compiler.render import render_json
 
 
 def _check(text: str) -> list[str]:

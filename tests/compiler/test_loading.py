@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fermata.compiler import CompileError, compile_file, load
-from fermata.compiler.cli import main
+from fermata.compiler.cli.main import main
 from fermata.runtime import Command, FermataError, Graph
 from fermata.runtime.sqlite_store import SqliteStore
 from fermata.runtime.stores import MemoryStore, StoreError

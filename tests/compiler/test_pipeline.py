@@ -8,12 +8,12 @@ import textwrap
 import uuid
 
 import pytest
-from fermata.compiler.diagnostics import CompileError, Diagnostic, Severity
+from fermata.compiler.diagnostics.diagnostic import CompileError, Diagnostic, Severity
 from fermata.compiler.pipeline import Analysis, analyze, compile_file, compile_source
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .test_resolve import isolated  # noqa: F401 - a fixture
+from .semantics.test_resolve import isolated  # noqa: F401 - a fixture
 
 GOOD = textwrap.dedent("""\
     flow f {
@@ -190,7 +190,7 @@ def test_resolution_diagnostics_are_sorted_and_suppressible(tmp_path, monkeypatc
     assert codes(found) == [("F450", 7), ("F128", 8), ("F300", 9), ("F124", 12), ("F120", 13)]
     # Resolution runs before suppressions apply. (F450 is not in the
     # catalogue yet, so the suppression parser is told the code exists.)
-    from fermata.compiler import catalogue
+    from fermata.compiler.diagnostics import catalogue
 
     monkeypatch.setattr(catalogue, "known_codes", lambda: frozenset({"F450", "F128"}))
     quiet = text.replace('(1)\n', '(1)  # fermata: ignore[F450]\n')
@@ -201,7 +201,7 @@ def test_resolution_diagnostics_are_sorted_and_suppressible(tmp_path, monkeypatc
 @pytest.mark.usefixtures("isolated")
 def test_nothing_is_resolved_after_a_syntax_error(tmp_path, monkeypatch):
     called = []
-    monkeypatch.setattr("fermata.compiler.resolve.resolve_call_targets",
+    monkeypatch.setattr("fermata.compiler.semantics.resolve.resolve_call_targets",
                         lambda *args: called.append(args) or [])
     analyze('flow f { node a { call "m:f"(1) ', "t.flow", resolve_root=tmp_path)
     assert called == []

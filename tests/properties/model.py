@@ -21,11 +21,11 @@ Every generated flow is valid by construction:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal as Lit, Union
+from typing import Literal as Lit
+from typing import Union
 
+from fermata.compiler.syntax import ast
 from hypothesis import strategies as st
-
-from fermata.compiler import ast
 
 INSTRUMENT = "tests.properties.instrument"
 NAMES = "abcdefgh"
@@ -396,6 +396,6 @@ def to_module(model: FlowModel, flow_name: str = "generated") -> ast.Module:
 
 
 def to_source(model: FlowModel) -> str:
-    from fermata.compiler.printer import print_module
+    from fermata.compiler.syntax.printer import print_module
 
     return print_module(to_module(model))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import jsonschema
-from hypothesis import given, note
-
 from fermata import spec
 from fermata.compiler import compile_source
-from fermata.compiler.parser import parse
-from fermata.compiler.printer import print_module
+from fermata.compiler.syntax.parser import parse
+from fermata.compiler.syntax.printer import print_module
+from hypothesis import given, note
 
 from .model import flow_models, to_module
 

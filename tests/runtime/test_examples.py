@@ -1,6 +1,6 @@
 """The shipped examples, end to end.
 
-``refund`` is also written here by hand as IR (as ``compiler/lower.py``
+``refund`` is also written here by hand as IR (as ``compiler/lower/lowering.py``
 lowers it), so the runtime's side is tested even before the compiler is
 importable; the ``.flow`` files themselves run once it is.
 """

@@ -44,7 +44,7 @@ from tests.runtime.irbuild import (
     set_,
 )
 from tests.runtime.memstore import JsonMemoryStore
-from tests.runtime.test_graph import refundish
+from tests.runtime.test_flow import refundish
 
 TICK = "tests.runtime.calls_fixture:tick"
 

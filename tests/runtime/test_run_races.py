@@ -168,7 +168,7 @@ def test_cli_resumes_racing_for_one_run_one_wins_the_others_exit_2(tmp_path: Pat
         """))
     store = f"sqlite:///{tmp_path / 'runs.db'}"
     ledger = tmp_path / "ledger.txt"
-    cli = [sys.executable, "-m", "fermata.compiler.cli"]
+    cli = [sys.executable, "-m", "fermata.compiler.cli.main"]
     started = subprocess.run([*cli, "run", str(spec), "--thread", "t", "--store", store,
                               "--input", json.dumps({"ledger": str(ledger)})],
                              cwd=tmp_path, env=environment(), capture_output=True, text=True, timeout=60, check=False)

@@ -18,8 +18,8 @@ from fermata.runtime.stores import StoreConflictError, StoreError, open_store
 
 from tests.runtime.irbuild import chain
 from tests.runtime.memstore import JsonMemoryStore
-from tests.runtime.test_graph import refundish
 from tests.runtime.store.test_contract import canonical, check_rows
+from tests.runtime.test_flow import refundish
 
 REPO = Path(__file__).resolve().parents[2]
 

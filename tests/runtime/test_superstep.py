@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fermata import compiler
 from fermata.runtime.errors import InvalidUpdateError
-from fermata.runtime.flow import CompiledFlow
+from fermata.runtime.program import Program
 from fermata.runtime.superstep import (
     AddFailure,
     complete_step,
@@ -42,12 +42,12 @@ flow joined {
 
 
 @pytest.fixture(scope="module")
-def flow() -> CompiledFlow:
+def flow() -> Program:
     ir = compiler.compile_source(JOINED, "joined.flow")
-    return CompiledFlow(next(iter(ir["flows"].values())))
+    return Program(next(iter(ir["flows"].values())))
 
 
-def test_writes_apply_in_name_order_and_adds_combine(flow: CompiledFlow) -> None:
+def test_writes_apply_in_name_order_and_adds_combine(flow: Program) -> None:
     values = {"x": 0, "seen": ["s"]}
     outcome = complete_step(flow, values, ["a", "b"], {"a": ([["x", "=", 1]], []),
                                                       "b": ([["seen", "+=", ["b"]], ["seen", "+=", ["b2"]]], ["d"])},
@@ -58,7 +58,7 @@ def test_writes_apply_in_name_order_and_adds_combine(flow: CompiledFlow) -> None
     assert values == {"x": 0, "seen": ["s"]}   # the state it was given is not changed
 
 
-def test_a_join_fires_when_all_its_sources_arrived_without_changing_the_given_progress(flow: CompiledFlow) -> None:
+def test_a_join_fires_when_all_its_sources_arrived_without_changing_the_given_progress(flow: Program) -> None:
     first = complete_step(flow, {}, ["a"], {"a": ([], [])}, {}, 1)
     assert first.joins == {"a,d->c": ["a"]} and first.targets == set()
     held = first.joins
@@ -69,7 +69,7 @@ def test_a_join_fires_when_all_its_sources_arrived_without_changing_the_given_pr
     assert untouched.joins is held      # no join involved: no copy
 
 
-def test_a_replace_beside_another_write_is_an_invalid_update(flow: CompiledFlow) -> None:
+def test_a_replace_beside_another_write_is_an_invalid_update(flow: Program) -> None:
     with pytest.raises(InvalidUpdateError) as two:
         complete_step(flow, {"x": 0}, ["a", "b"], {"a": ([["x", "=", 1]], []), "b": ([["x", "=", 2]], [])}, {}, 4)
     assert (two.value.field, two.value.nodes, two.value.extended_by) == ("x", ["a", "b"], None)
@@ -79,13 +79,13 @@ def test_a_replace_beside_another_write_is_an_invalid_update(flow: CompiledFlow)
     assert (mixed.value.nodes, mixed.value.extended_by) == (["a", "b"], "a")
 
 
-def test_an_add_that_cannot_combine_names_the_node_and_field(flow: CompiledFlow) -> None:
+def test_an_add_that_cannot_combine_names_the_node_and_field(flow: Program) -> None:
     with pytest.raises(AddFailure) as failed:
         complete_step(flow, {"seen": []}, ["b", "d"],
                       {"b": ([["seen", "+=", ["b"]]], []), "d": ([["seen", "+=", {"d": 1}]], [])}, {}, 1)
     assert (failed.value.node, failed.value.field, failed.value.value) == ("d", "seen", {"d": 1})
 
 
-def test_static_pauses_and_the_start_route(flow: CompiledFlow) -> None:
+def test_static_pauses_and_the_start_route(flow: Program) -> None:
     assert static_pauses(flow, ["a", "b"], ["c", "d"]) == [("a", "after"), ("c", "before")]
     assert route_start(flow, {"x": 0, "seen": []}) == ["a", "b"]

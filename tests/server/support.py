@@ -132,7 +132,7 @@ def start_server(root: Path, *extra: str, users: bool = True) -> Server:
     flows, users_file, store = write_project(root)
     port = free_port()
     log = root / "server.log"
-    args = [sys.executable, "-m", "fermata.compiler.cli", "serve", str(flows), "--store", store,
+    args = [sys.executable, "-m", "fermata.compiler.cli.main", "serve", str(flows), "--store", store,
             "--port", str(port), "--log-level", "warning", *extra]
     if users:
         args += ["--users", str(users_file)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fermata.compiler.cli import main
+from fermata.compiler.cli.main import main
 from fermata.runtime.stores import open_store
 from fermata.server.catalog import CatalogError, load_catalog
 from fermata.server.identity import hash_token

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fermata.compiler import ast, inference
-from fermata.compiler.parser import parse_or_raise
+from fermata.compiler.semantics import inference
+from fermata.compiler.syntax import ast
+from fermata.compiler.syntax.parser import parse_or_raise
 from fermata.runtime import expressions
 from fermata.spec import path
 from fermata.spec.builtins import PARAM_KINDS, RESULTS, builtins
@@ -40,7 +41,7 @@ _SAMPLE_ARGUMENT = {"str": '"a"', "number": "1", "int": "1", "sized": '"a"', "ma
 
 @pytest.mark.parametrize("name", [b.name for b in builtins().values() if b.result in _FIXED])
 def test_every_fixed_result_type_is_what_inference_gives(name):
-    # The computed results (values, number, argument) are tested in tests/compiler/test_inference.py.
+    # The computed results (values, number, argument) are tested in tests/compiler/semantics/test_inference.py.
     builtin = builtins()[name]
     call = f"{name}(" + ", ".join(_SAMPLE_ARGUMENT[k] for k in builtin.params) + ")"
     module = parse_or_raise(f"flow f {{\n    a -> b when {call} == {call}\n}}\n")

@@ -16,9 +16,10 @@ def test_the_schema_states_the_same_ir_version():
 
 
 def test_every_reader_and_writer_uses_the_one_ir_version():
-    from fermata.compiler import loading, lower
+    from fermata.compiler import loading
     from fermata.compiler.codegen import emit
-    from fermata.runtime import flow
+    from fermata.compiler.lower import lowering as lower
+    from fermata.runtime import program as flow
 
     assert lower.IR_VERSION is emit.IR_VERSION is flow.IR_VERSION is loading.IR_VERSION is IR_VERSION
 

@@ -10,9 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from fermata.compiler import parser as parser_module
-from fermata.compiler.parser import build_from_grammar, fast_tables, grammar_sha256, lark_parser
+from fermata.compiler.syntax import parser as parser_module
+from fermata.compiler.syntax.grammar import (
+    build_from_grammar,
+    fast_tables,
+    grammar_sha256,
+    lark_parser,
+)
 from fermata.spec import fast_tables as prebuilt_fast_tables
 from fermata.spec import parser_tables
 

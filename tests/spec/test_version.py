@@ -12,8 +12,9 @@ def test_the_version_is_the_installed_distributions():
 
 
 def test_every_place_that_states_the_version_uses_the_one_lookup():
-    from fermata.compiler import cli, render
+    from fermata.compiler.cli import main as cli
     from fermata.compiler.codegen import emit
+    from fermata.compiler.diagnostics import render
     from fermata.server import serve
 
     assert cli._version is render._version is emit._version is serve._version is fermata_version

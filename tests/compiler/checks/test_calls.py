@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from fermata.compiler import load
-from fermata.compiler.cli import main
-from fermata.compiler.diagnostics import CompileError
+from fermata.compiler.cli.main import main
+from fermata.compiler.diagnostics.diagnostic import CompileError
 from fermata.compiler.pipeline import analyze
 from fermata.spec.call_policy import CallPolicy
 

@@ -8,11 +8,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from fermata.compiler.checks import declarations, graph, steps
 from fermata.compiler.checks.context import CheckContext
-from fermata.compiler.diagnostics import Diagnostic, DiagnosticSink
-from fermata.compiler.parser import parse
+from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
+from fermata.compiler.syntax.parser import parse
 
 REPO = Path(__file__).resolve().parents[3]
 MY_PASSES = (declarations, graph, steps)

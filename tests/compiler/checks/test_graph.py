@@ -8,12 +8,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
-
 from fermata.compiler.checks import declarations, graph, steps
 from fermata.compiler.checks.context import CheckContext
-from fermata.compiler.diagnostics import Diagnostic, DiagnosticSink
-from fermata.compiler.parser import parse
+from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
+from fermata.compiler.syntax.parser import parse
+from hypothesis import given
+from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[3]
 MY_PASSES = (declarations, graph, steps)
@@ -345,7 +345,7 @@ def test_every_node_of_a_mixed_write_is_named_once_not_every_pair():
 
 
 def test_a_mixed_write_stops_compiling():
-    from fermata.compiler.diagnostics import CompileError
+    from fermata.compiler.diagnostics.diagnostic import CompileError
     from fermata.compiler.pipeline import compile_source
 
     text = writes_flow({"note": '+= ["n"]', "reset": '= ["r"]'},

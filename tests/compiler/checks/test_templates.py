@@ -4,10 +4,10 @@ positions reported inside the string."""
 from __future__ import annotations
 
 import pytest
-from fermata.compiler import ast
 from fermata.compiler.checks import templates
-from fermata.compiler.diagnostics import Diagnostic, DiagnosticSink
-from fermata.compiler.parser import parse
+from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
+from fermata.compiler.syntax import ast
+from fermata.compiler.syntax.parser import parse
 
 
 def literal(value: str, line: int = 3, column: int = 20, quote: int = 1) -> ast.Literal:

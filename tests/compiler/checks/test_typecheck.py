@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from fermata.compiler.checks import declarations, graph, steps, typecheck
 from fermata.compiler.checks.context import CheckContext
-from fermata.compiler.diagnostics import Diagnostic, DiagnosticSink
-from fermata.compiler.parser import parse
+from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
 from fermata.compiler.pipeline import analyze, compile_source
+from fermata.compiler.syntax.parser import parse
 
 REPO = Path(__file__).resolve().parents[3]
 ALL_PASSES = (declarations, typecheck, steps, graph)
@@ -403,10 +403,10 @@ def test_examples_are_clean_and_still_lower(path: Path):
 
 
 def test_every_reported_code_is_catalogued():
-    reported = set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "types.py").read_text()))
+    reported = set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "semantics" / "types.py").read_text()))
     reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "checks" / "typecheck.py").read_text()))
     reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "checks" / "templates.py").read_text()))
-    reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "inference.py").read_text()))
+    reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "semantics" / "inference.py").read_text()))
     # F013 (nesting too deep) is the parser's, also reported for nesting through type names.
     assert reported - {"F013"} == set(typecheck.CODES)
 

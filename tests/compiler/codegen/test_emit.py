@@ -12,15 +12,21 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fermata.compiler import CompileError, compile_source
-from fermata.compiler.cli import main as fermata
+from fermata.compiler.cli.main import main as fermata
 from fermata.compiler.codegen import emit_python
 from fermata.compiler.pipeline import compile_file
 from fermata.runtime import FermataError
-from fermata.runtime.flow import ir_hash
+from fermata.runtime.program import ir_hash
 
-from .support import EXAMPLES, REPO, import_generated, kitchen_sink_ir, mypy_strict, ruff
+from .support import (
+    EXAMPLES,
+    REPO,
+    import_generated,
+    kitchen_sink_ir,
+    mypy_strict,
+    ruff,
+)
 
 NAMES = sorted(path.stem for path in EXAMPLES.glob("*.flow"))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
-
-from fermata.compiler.cli import EXIT_USAGE, main
+from fermata.compiler.cli.common import EXIT_USAGE
+from fermata.compiler.cli.main import main
 
 
 def test_without_the_lsp_extra_it_says_what_to_install(monkeypatch: pytest.MonkeyPatch,

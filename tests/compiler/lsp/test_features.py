@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fermata.compiler.diagnostics.render import render_lsp
 from fermata.compiler.lsp import features
 from fermata.compiler.lsp.analysis import analyze_document
 from fermata.compiler.lsp.config import project_config
 from fermata.compiler.lsp.recovery import repair
-from fermata.compiler.render import render_lsp
 from lsprotocol import types as lsp
 
 REPO = Path(__file__).resolve().parents[3]

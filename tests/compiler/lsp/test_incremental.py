@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fermata.compiler import ast
 from fermata.compiler.lsp.analysis import DocumentAnalysis, analyze_document
 from fermata.compiler.lsp.incremental import common_prefix, common_suffix, reanalyze
-from fermata.compiler.parser import parse_or_raise
+from fermata.compiler.syntax import ast
+from fermata.compiler.syntax.parser import parse_or_raise
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fermata.compiler.ast import Span
+from fermata.compiler.diagnostics.render import render_lsp
 from fermata.compiler.lsp.positions import UTF8, LineIndex, Position
 from fermata.compiler.pipeline import analyze
-from fermata.compiler.render import render_lsp
+from fermata.compiler.syntax.ast import Span
 
 # U+1F600 is one code point but two UTF-16 units (four UTF-8 bytes).
 EMOJI = "\U0001F600"

@@ -44,7 +44,7 @@ class Driver:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
 
     async def _start(self) -> LanguageClient:
-        config = ClientServerConfig(server_command=[sys.executable, "-m", "fermata.compiler.cli", "lsp"],
+        config = ClientServerConfig(server_command=[sys.executable, "-m", "fermata.compiler.cli.main", "lsp"],
                                     server_env={"FERMATA_LSP_DEBOUNCE_MS": "0"})
         client: LanguageClient = await config.start()  # type: ignore[assignment]
         await client.initialize_session(lsp.InitializeParams(

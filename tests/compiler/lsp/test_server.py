@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from fermata.compiler.fmt import format_source
+from fermata.compiler.syntax.fmt import format_source
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 @pytest_lsp.fixture(
     scope="module",
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "fermata.compiler.cli", "lsp"],
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "fermata.compiler.cli.main", "lsp"],
                               server_env={"FERMATA_LSP_DEBOUNCE_MS": "0"}),
 )
 async def client(lsp_client: LanguageClient):

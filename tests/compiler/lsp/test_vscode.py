@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fermata.compiler.ast import KEYWORDS
+from fermata.compiler.syntax.ast import KEYWORDS
 
 EXTENSION = Path(__file__).resolve().parents[3] / "editors" / "vscode"
 GRAMMAR = json.loads((EXTENSION / "syntaxes" / "fermata.tmLanguage.json").read_text(encoding="utf-8"))

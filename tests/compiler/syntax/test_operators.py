@@ -7,12 +7,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from fermata.compiler import ast
-from fermata.compiler.diagram import expr_to_text
-from fermata.compiler.lower import _ExprLowering
-from fermata.compiler.parser import parse_or_raise
-from fermata.compiler.printer import expr_text
+from fermata.compiler.codegen.diagram import expr_to_text
+from fermata.compiler.lower.lowering import _ExprLowering
+from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.operators import BINARY, COMPARISONS, PREFIX
+from fermata.compiler.syntax.parser import parse_or_raise
+from fermata.compiler.syntax.printer import expr_text
 
 
 def _expr(text: str) -> ast.Expr:

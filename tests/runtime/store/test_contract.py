@@ -43,7 +43,7 @@ from tests.runtime.irbuild import (
     set_,
 )
 from tests.runtime.memstore import JsonMemoryStore
-from tests.runtime.test_graph import refundish
+from tests.runtime.test_flow import refundish
 from tests.runtime.test_interrupts import once_flow, parallel_flow
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "spec" / "checkpoint.schema.json").read_text())

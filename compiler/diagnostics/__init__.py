@@ -1,0 +1,2 @@
+"""Diagnostics: the Diagnostic data, the one code registry (codes.py), the
+catalogue of examples, suppression comments and the output renderers."""

@@ -1,0 +1,342 @@
+"""Lowering: a checked AST becomes the IR (``spec/IR.md``).
+
+Runs only on modules without errors, so it trusts what the checker proved
+and never reports anything itself. The one judgement it makes is where the
+runtime must check a value that the compiler could not: a value of static
+type ``any`` written to a typed field gets ``"check": true``.
+
+Everything produced is plain JSON data in a deterministic order, so compiling
+the same source twice gives byte-identical output (``dumps``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable, Mapping
+
+from fermata.spec.ir import IR_VERSION
+
+from ..checks.steps import interrupt_of
+from ..checks.typecheck import resolve_named_types
+from ..semantics import inference as I
+from ..semantics import types as T
+from ..syntax import ast
+
+PRIMITIVE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+    "any": {},
+}
+
+
+def dumps(ir: Mapping[str, Any]) -> str:
+    """The canonical text of an IR document: sorted keys, stable layout.
+
+    Raises ValueError rather than write ``Infinity`` or ``NaN`` (a literal
+    like ``1e400``), which no JSON reader but Python's accepts."""
+    return json.dumps(ir, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def lower_module(module: ast.Module, text: str, path: str) -> dict[str, Any]:
+    named_ast = {decl.name: decl.type for decl in module.types}
+    named = resolve_named_types(module.types)
+    return {
+        "fermata_ir": IR_VERSION,
+        "source": {"path": path, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
+        "flows": {flow.name: _FlowLowering(flow, named_ast, named).lower() for flow in module.flows},
+    }
+
+
+# --------------------------------------------------------------------------
+# Types -> JSON Schema
+# --------------------------------------------------------------------------
+
+
+def type_schema(node: ast.Type, inline: Mapping[str, ast.Type] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a type; declared names become ``$ref``s into ``$defs``,
+    or, with ``inline``, are written out in place (for schemas shown to people
+    and tools on their own, like an interrupt's)."""
+    if isinstance(node, ast.NamedType):
+        if node.name in PRIMITIVE_SCHEMAS:
+            return dict(PRIMITIVE_SCHEMAS[node.name])
+        if inline is not None and node.name in inline:
+            # Recursive declarations are rejected by the checker, so this ends.
+            return type_schema(inline[node.name], inline)
+        return {"$ref": f"#/$defs/{node.name}"}
+    if isinstance(node, ast.ListType):
+        return {"type": "array", "items": type_schema(node.item, inline)}
+    if isinstance(node, ast.MapType):
+        return {"type": "object", "additionalProperties": type_schema(node.value, inline)}
+    if isinstance(node, ast.OptionalType):
+        return {"anyOf": [type_schema(node.inner, inline), {"type": "null"}]}
+    if isinstance(node, ast.RecordType):
+        return {
+            "type": "object",
+            "properties": {f.name: type_schema(f.type, inline) for f in node.fields},
+            "required": [f.name for f in node.fields if not isinstance(f.type, ast.OptionalType)],
+            "additionalProperties": False,
+        }
+    if isinstance(node, ast.LiteralUnion):
+        return {"type": "string", "enum": list(node.values)}
+    raise TypeError(f"not a type node: {node!r}")
+
+
+def _referenced_types(roots: Iterable[ast.Node], named: Mapping[str, ast.Type]) -> list[str]:
+    """Declared type names reachable from ``roots``, sorted."""
+    seen: set[str] = set()
+    stack = [n for root in roots for n in root.walk() if isinstance(n, ast.NamedType)]
+    while stack:
+        ref = stack.pop()
+        if ref.name in named and ref.name not in seen:
+            seen.add(ref.name)
+            stack.extend(n for n in named[ref.name].walk() if isinstance(n, ast.NamedType))
+    return sorted(seen)
+
+
+# --------------------------------------------------------------------------
+# Constant defaults
+# --------------------------------------------------------------------------
+
+
+def constant_value(expr: ast.Expr) -> Any:
+    """The JSON value of a constant expression (state defaults)."""
+    if isinstance(expr, ast.Literal):
+        return expr.value
+    if isinstance(expr, ast.ListExpr):
+        return [constant_value(item) for item in expr.items]
+    if isinstance(expr, ast.RecordExpr):
+        return {entry.key: constant_value(entry.value) for entry in expr.entries}
+    if isinstance(expr, ast.Unary) and expr.op == "-":
+        return -constant_value(expr.operand)
+    raise ValueError("not a constant expression")
+
+
+# --------------------------------------------------------------------------
+# A flow
+# --------------------------------------------------------------------------
+
+
+class _FlowLowering:
+    def __init__(self, flow: ast.Flow, named_ast: Mapping[str, ast.Type],
+                 named: Mapping[str, T.FType]):
+        self.flow = flow
+        self.named_ast = named_ast
+        self.named = named
+        self.field_types = {f.name: T.resolve(f.type, named) for f in flow.state_fields}
+
+    def lower(self) -> dict[str, Any]:
+        flow = self.flow
+        fields = [self._field(f) for f in flow.state_fields]
+        all_names = [f.name for f in flow.state_fields]
+        # `input a, a` is only a warning (F110): the IR lists each name once.
+        inputs = _unique(r.name for r in flow.inputs.names) if flow.inputs else all_names
+        outputs = _unique(r.name for r in flow.outputs.names) if flow.outputs else all_names
+        # Types are written only on fields and after `expect`.
+        type_roots: list[ast.Type] = [f.type for f in flow.state_fields] + [
+            interrupt.expect for node in flow.nodes for step in node.all_steps
+            if (interrupt := interrupt_of(step)) is not None and interrupt.expect is not None]
+        routes, joins = self._edges()
+        return {
+            "name": flow.name,
+            "doc": flow.doc,
+            "line": flow.span.line,
+            "defs": {name: type_schema(self.named_ast[name])
+                     for name in _referenced_types(type_roots, self.named_ast)},
+            "fields": fields,
+            "input": inputs,
+            "required_input": [f["name"] for f in fields
+                               if not f["has_default"] and not f["optional"] and f["name"] in inputs],
+            "output": outputs,
+            "nodes": {node.name: self._node(node) for node in flow.nodes},
+            "routes": routes,
+            "joins": joins,
+            "interrupt_before": _unique(r.name for s in flow.static_interrupts
+                                        if s.when == "before" for r in s.nodes),
+            "interrupt_after": _unique(r.name for s in flow.static_interrupts
+                                       if s.when == "after" for r in s.nodes),
+        }
+
+    def _field(self, field: ast.StateField) -> dict[str, Any]:
+        optional = isinstance(field.type, ast.OptionalType) or (
+            isinstance(field.type, ast.NamedType) and field.type.name == "any")
+        has_default = field.default is not None
+        return {
+            "name": field.name,
+            "schema": type_schema(field.type),
+            "has_default": has_default,
+            # `T?` without a default starts as null, as LANGUAGE.md says.
+            "default": constant_value(field.default) if field.default is not None else None,
+            "optional": optional,
+            "line": field.span.line,
+        }
+
+    # ----------------------------------------------------------------- edges
+
+    def _edges(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        routes: dict[str, dict[str, Any]] = {}
+        joins: list[dict[str, Any]] = []
+        no_locals: dict[str, Any] = {}  # edge conditions read state fields only
+        for edge in self.flow.edges:
+            targets = [t.name for t in edge.targets]
+            if len(edge.sources) > 1:
+                for target in targets:
+                    joins.append({"sources": [s.name for s in edge.sources], "target": target,
+                                  "line": edge.span.line})
+                continue
+            source = edge.sources[0].name
+            branches = routes.setdefault(source, {"branches": []})["branches"]
+            if edge.condition is None and not edge.otherwise:
+                plain = next((b for b in branches if b["when"] is None and not b.get("_otherwise")), None)
+                if plain is None:
+                    branches.append({"when": None, "targets": _unique(targets), "line": edge.span.line})
+                else:
+                    plain["targets"] = _unique(plain["targets"] + targets)
+                continue
+            when = (None if edge.otherwise or edge.condition is None
+                    else _ExprLowering(no_locals).lower(edge.condition))
+            branches.append({"when": when, "targets": _unique(targets), "line": edge.span.line,
+                             "_otherwise": edge.otherwise})
+        for route in routes.values():
+            for branch in route["branches"]:
+                branch.pop("_otherwise", None)
+        return routes, joins
+
+    # ----------------------------------------------------------------- nodes
+
+    def _node(self, node: ast.NodeDecl) -> dict[str, Any]:
+        steps = _StepLowering(self.field_types, self.named, self.named_ast).lower_block(node.steps)
+        return {
+            "name": node.name,
+            "doc": node.doc,
+            "line": node.span.line,
+            "retry": node.retry or 0,
+            "backoff_ms": (node.backoff.milliseconds or 0) if node.backoff else 0,
+            "timeout_ms": node.timeout.milliseconds if node.timeout else None,
+            "steps": steps,
+        }
+
+
+def _unique(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+# --------------------------------------------------------------------------
+# Steps
+# --------------------------------------------------------------------------
+
+
+class _StepLowering:
+    """Lowers one node's steps, tracking the locals declared so far.
+
+    A local is visible to every later step of the node (LANGUAGE.md); the
+    checker has rejected uses before the `let`, so a name is a local exactly
+    when an earlier step declared it.
+    """
+
+    def __init__(self, field_types: Mapping[str, T.FType], named: Mapping[str, T.FType],
+                 named_ast: Mapping[str, ast.Type]):
+        self.field_types = field_types
+        self.named = named
+        self.named_ast = named_ast
+        self.locals: dict[str, T.FType] = {}
+
+    @property
+    def env(self) -> I.Env:
+        return I.Env(fields=self.field_types, locals=dict(self.locals))
+
+    def expr(self, node: ast.Expr) -> dict[str, Any]:
+        return _ExprLowering(self.locals).lower(node)
+
+    def lower_block(self, steps: Iterable[ast.Step]) -> list[dict[str, Any]]:
+        return [self.step(s) for s in steps]
+
+    def step(self, node: ast.Step) -> dict[str, Any]:
+        where = {"line": node.span.line, "column": node.span.column}
+        if isinstance(node, ast.Let):
+            if isinstance(node.value, ast.Call):
+                lowered = self._call(node.value, bind=node.name)
+                self.locals[node.name] = T.ANY
+                return {**lowered, **where}
+            if isinstance(node.value, ast.Interrupt):
+                lowered = self._interrupt(node.value, bind=node.name)
+                self.locals[node.name] = (T.resolve(node.value.expect, self.named)
+                                          if node.value.expect is not None else T.ANY)
+                return {**lowered, **where}
+            value_type = I.infer(node.value, self.env)
+            lowered = {"k": "let", "name": node.name, "value": self.expr(node.value)}
+            self.locals[node.name] = value_type
+            return {**lowered, **where}
+        if isinstance(node, ast.Set):
+            field_type = self.field_types.get(node.field, T.ANY)
+            value_type = I.infer(node.value, self.env)
+            check = T.contains_any(value_type) and field_type != T.ANY
+            return {"k": "set", "field": node.field, "op": node.op,
+                    "value": self.expr(node.value), "check": check, **where}
+        if isinstance(node, ast.Call):
+            return {**self._call(node, bind=None), **where}
+        if isinstance(node, ast.Interrupt):
+            return {**self._interrupt(node, bind=None), **where}
+        if isinstance(node, ast.If):
+            cond = self.expr(node.condition)
+            then = self.lower_block(node.then)
+            otherwise = self.lower_block(node.otherwise or ())
+            return {"k": "if", "cond": cond, "then": then, "else": otherwise, **where}
+        if isinstance(node, ast.Fail):
+            return {"k": "fail", "message": self.expr(node.message), **where}
+        raise TypeError(f"not a step: {node!r}")
+
+    def _call(self, node: ast.Call, bind: str | None) -> dict[str, Any]:
+        return {
+            "k": "call",
+            "target": node.target,
+            "args": None if node.args is None else [self.expr(a) for a in node.args],
+            "kwargs": [[kw.name, self.expr(kw.value)] for kw in node.kwargs],
+            "once": node.once,
+            "bind": bind,
+        }
+
+    def _interrupt(self, node: ast.Interrupt, bind: str | None) -> dict[str, Any]:
+        return {
+            "k": "interrupt",
+            "label": node.label,
+            "payload": None if node.payload is None else self.expr(node.payload),
+            "schema": None if node.expect is None else type_schema(node.expect, self.named_ast),
+            "bind": bind,
+        }
+
+
+# --------------------------------------------------------------------------
+# Expressions
+# --------------------------------------------------------------------------
+
+
+class _ExprLowering:
+    def __init__(self, locals_in_scope: Mapping[str, Any]):
+        self.locals = locals_in_scope  # a name is a local if declared earlier, else a field
+
+    def lower(self, node: ast.Expr) -> dict[str, Any]:
+        if isinstance(node, ast.Literal):
+            if node.is_template:
+                return {"k": "tmpl", "src": node.value}
+            return {"k": "lit", "v": node.value}
+        if isinstance(node, ast.Name):
+            kind = "local" if node.name in self.locals else "field"
+            return {"k": kind, "n": node.name}
+        if isinstance(node, ast.ListExpr):
+            return {"k": "list", "items": [self.lower(i) for i in node.items]}
+        if isinstance(node, ast.RecordExpr):
+            return {"k": "record", "items": [[e.key, self.lower(e.value)] for e in node.entries]}
+        if isinstance(node, ast.Member):
+            return {"k": "get", "o": self.lower(node.obj), "n": node.name}
+        if isinstance(node, ast.Index):
+            return {"k": "index", "o": self.lower(node.obj), "i": self.lower(node.index)}
+        if isinstance(node, ast.Unary):
+            return {"k": "not" if node.op == "not" else "neg", "e": self.lower(node.operand)}
+        if isinstance(node, ast.Binary):
+            return {"k": "bin", "op": node.op, "l": self.lower(node.left), "r": self.lower(node.right)}
+        if isinstance(node, ast.FuncCall):
+            return {"k": "fn", "n": node.name, "a": [self.lower(a) for a in node.args]}
+        raise TypeError(f"not an expression: {node!r}")

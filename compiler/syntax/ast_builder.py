@@ -1,0 +1,573 @@
+"""Reductions -> frozen AST nodes with spans, bottom up.
+
+The LALR driver (``lalr.py``) calls one method per grammar rule, named after
+the rule or its alias, with the children a Lark tree node of that rule would
+hold: tokens as ``(type, text, span)`` tuples, ``None`` for an absent
+``[optional]`` part, and what the methods of the rules below returned. A
+construct's span runs from its first token to its last, which is why the
+grammar keeps the tokens that begin and end every construct.
+
+The few problems the grammar cannot express (a string with a bad escape,
+`retry 2.5`, a repeated node option, `set[int]`) are reported here as syntax
+diagnostics; they do not stop the build, so a file with several of them
+reports them all.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from ..diagnostics.diagnostic import DiagnosticSink, Label
+from . import ast, operators
+from .ast import MAX_DEPTH
+from .lexer import Token
+
+GENERIC_TYPES = ("list", "map")
+NODE_OPTIONS = ("retry", "backoff", "timeout")
+
+
+
+class ParseState:
+    """What one parse keeps while the driver runs: its diagnostics, and the
+    depth of every composite node built so far (leaves are depth 1).
+
+    Depths are keyed by ``id()``: sound because every node a valid parse
+    builds stays in the tree until the parse ends, so no id is reused (only
+    after an error is a subtree dropped, and then the parse fails anyway).
+    """
+
+    def __init__(self, sink: DiagnosticSink):
+        self.sink = sink
+        self.depths: dict[int, int] = {}
+        self.too_deep = False
+
+
+# The builder's methods are bound once into the driver's tables, so the state
+# of the parse at hand is looked up here.
+current_parse: contextvars.ContextVar[ParseState] = contextvars.ContextVar("fermata_parse")
+
+_new_span = tuple.__new__
+
+
+class Part(NamedTuple):
+    """A piece of a construct that is not a node of its own (a docstring, a
+    node option, an edge guard, a block...), with its span."""
+
+    kind: str
+    value: Any
+    span: ast.Span
+
+
+EMPTY = Part("empty", None, ast.NO_SPAN)  # a stray `;`
+_new_part = tuple.__new__  # Part(...) without the Python-level __new__, for the hot rules
+
+
+def _span(child: Any) -> ast.Span:
+    return child[2] if child.__class__ is tuple else child.span  # a token, or a node / Part
+
+
+# The IR is JSON, read by other tools too: its integers stay within 64 bits
+# (what SQLite, Go, Java and Rust readers hold).
+_MAX_INT = 2**63 - 1
+_MAX_INT_TEXT = str(_MAX_INT)
+
+
+def _too_large(digits: str) -> bool:
+    """Whether a run of digits is over the IR's largest integer, compared as
+    text: `int()` of a very long text is refused by Python (over 4,300
+    digits) and quadratic before that."""
+    digits = digits.lstrip("0")
+    return len(digits) > len(_MAX_INT_TEXT) or (len(digits) == len(_MAX_INT_TEXT) and digits > _MAX_INT_TEXT)
+
+
+def _shown(number: str) -> str:
+    """A number literal for a message: a long one by its ends and length."""
+    if len(number) <= 30:
+        return f"`{number}`"
+    return f"`{number[:12]}...{number[-6:]}` ({len(number)} characters)"
+
+
+def _between(first: Any, last: Any) -> ast.Span:
+    """From the start of ``first`` to the end of ``last``."""
+    return _cover(_span(first), _span(last))
+
+
+def _cover(a: ast.Span, b: ast.Span) -> ast.Span:
+    """From the start of ``a`` to the end of ``b``. (The hottest rules, one or
+    more per node of a spec, write this tuple out themselves: a call costs as
+    much as building the span.)"""
+    return _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
+
+
+def _whole(children: Sequence[Any]) -> ast.Span:
+    present = [c for c in children if c is not None and c is not EMPTY]
+    return _between(present[0], present[-1]) if present else ast.NO_SPAN
+
+
+def _nodes(children: Sequence[Any]) -> tuple[Any, ...]:
+    """The built children, without tokens, placeholders and stray `;`."""
+    return tuple([c for c in children if c is not None and c.__class__ is not tuple and c is not EMPTY])
+
+
+class AstBuilder:
+    """Stateless: every method returns the value of its rule's reduction."""
+
+    @property
+    def sink(self) -> DiagnosticSink:
+        return current_parse.get().sink
+
+    def _nest(self, node: Any, *parts: Any) -> Any:
+        """Record ``node``'s depth, one more than its deepest part's; past
+        :data:`MAX_DEPTH`, report F013 (once per file)."""
+        state = current_parse.get()
+        depths = state.depths
+        depth = 1
+        for part in parts:
+            below = depths.get(id(part), 1)
+            if below >= depth:
+                depth = below + 1
+        depths[id(node)] = depth
+        if depth > MAX_DEPTH and not state.too_deep:
+            self._too_deep(state, node.span)
+        return node
+
+    def _nest_one(self, node: Any, part: Any) -> Any:
+        """:meth:`_nest` for the commonest case, one part (`set`, `.name`)."""
+        state = current_parse.get()
+        depth = state.depths[id(node)] = state.depths.get(id(part), 1) + 1
+        if depth > MAX_DEPTH and not state.too_deep:
+            self._too_deep(state, node.span)
+        return node
+
+    def _level(self, node: Any, inner: Any) -> Any:
+        """``node`` (a record entry, a keyword argument) is one level with ``inner``."""
+        depths = current_parse.get().depths
+        depths[id(node)] = depths.get(id(inner), 1)
+        return node
+
+    def _too_deep(self, state: ParseState, span: ast.Span) -> None:
+        state.too_deep = True
+        state.sink.error("F013", f"nested more than {MAX_DEPTH} levels deep", span,
+                         help="split it: compute parts with `let`, or declare nested types with `type`")
+
+    # ------------------------------------------------------------ module
+
+    def start(self, children: list[Any]) -> Part:
+        """The module's items; the parser adds the comments the lexer kept."""
+        return Part("module", _nodes(children), _whole(children))
+
+    def type_decl(self, children: list[Any]) -> ast.TypeDecl:
+        _keyword, name, type_ = children
+        return ast.TypeDecl(name[1], type_, _between(_keyword, type_), name[2])
+
+    def use(self, children: list[Any]) -> ast.Use:
+        keyword, path, alias = children
+        return ast.Use(self.string(path), alias[1] if alias is not None else None,
+                       _between(keyword, alias if alias is not None else path))
+
+    def flow(self, children: list[Any]) -> ast.Flow:
+        name = children[1]
+        doc = children[3]
+        members = _nodes(children[4:-1])
+        return ast.Flow(name[1], members, doc.value if doc is not None else None,
+                        _between(children[0], children[-1]), name[2])
+
+    def doc(self, children: list[Any]) -> Part:
+        (token,) = children
+        return Part("doc", self.string(token), token[2])
+
+    def empty(self, children: list[Any]) -> Part:
+        return EMPTY
+
+    # ------------------------------------------------------------ members
+
+    def state_block(self, children: list[Any]) -> ast.StateBlock:
+        return ast.StateBlock(_nodes(children), _between(children[0], children[-1]))
+
+    def state_field(self, children: list[Any]) -> ast.StateField:
+        name, type_, default = children
+        return ast.StateField(name[1], type_, default,
+                              _between(name, default if default is not None else type_), name[2])
+
+    def input_list(self, children: list[Any]) -> ast.InputList:
+        return ast.InputList(_nodes(children), _between(children[0], children[-1]))
+
+    def output_list(self, children: list[Any]) -> ast.OutputList:
+        return ast.OutputList(_nodes(children), _between(children[0], children[-1]))
+
+    def ref(self, children: list[Any]) -> ast.Ref:
+        (token,) = children
+        return ast.Ref(token[1], token[2])
+
+    def refs(self, children: list[Any]) -> Part:
+        a, b = children[0].span, children[-1].span
+        span = _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
+        return _new_part(Part, ("refs", tuple(children), span))
+
+    def node(self, children: list[Any]) -> ast.NodeDecl:
+        name = children[1]
+        if children[2][0] == "LBRACE" and children[3] is None:
+            # No options, no docstring: the common case, and every child
+            # between the braces is a step (or a stray `;`).
+            between = children[4:-1]
+            if Part in map(type, between):  # (no == on nodes: that would call their __eq__)
+                between = [s for s in between if s is not EMPTY]
+            a, b = children[0][2], children[-1][2]
+            return ast.NodeDecl(name[1], tuple(between), None, None, None, None,
+                                _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2])
+        options: dict[str, Any] = {}
+        first_seen: dict[str, ast.Span] = {}
+        doc: str | None = None
+        steps: list[ast.Step] = []
+        for child in _nodes(children[2:]):
+            kind = child.kind if child.__class__ is Part else None
+            if kind in NODE_OPTIONS:
+                if kind in first_seen:
+                    self.sink.error("F007", f"`{kind}` given twice for node `{name[1]}`", child.span,
+                                    labels=[Label(first_seen[kind], "first given here")],
+                                    help=f"keep one `{kind}`")
+                    continue
+                first_seen[kind] = child.span
+                value = child.value
+                options[kind] = self._retry(value) if kind == "retry" else self._duration(value)
+            elif kind == "doc":
+                doc = child.value
+            else:
+                steps.append(child)
+        return ast.NodeDecl(name[1], tuple(steps), doc, options.get("retry"), options.get("backoff"),
+                            options.get("timeout"), _cover(children[0][2], children[-1][2]), name[2])
+
+    def retry(self, children: list[Any]) -> Part:
+        return Part("retry", children[1], _between(children[0], children[1]))
+
+    def backoff(self, children: list[Any]) -> Part:
+        return Part("backoff", children[1], _between(children[0], children[1]))
+
+    def timeout(self, children: list[Any]) -> Part:
+        return Part("timeout", children[1], _between(children[0], children[1]))
+
+    def _retry(self, token: Token) -> int:
+        text = token[1]
+        if not text.isdigit():
+            self.sink.error("F006", f"`retry` needs a whole number of attempts, found `{text}`",
+                            token[2], help="write e.g. `retry 3`")
+            return 0
+        if _too_large(text):
+            self._too_large(token, "integer")
+            return 0
+        return int(text.lstrip("0") or "0")
+
+    def _duration(self, token: Token) -> ast.Duration:
+        duration = ast.Duration(token[1], token[2])
+        digits = token[1].rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+        if _too_large(digits) or (duration.milliseconds or 0) > _MAX_INT:
+            self._too_large(token, "duration")  # in milliseconds
+            return ast.Duration("0ms", token[2])
+        return duration
+
+    def _too_large(self, token: Token, what: str) -> None:
+        self.sink.error("F010", f"{what} {_shown(token[1])} is too large", token[2],
+                        help=f"integers (durations in milliseconds too) are 64-bit: the largest is {_MAX_INT_TEXT}")
+
+    def edge(self, children: list[Any]) -> ast.Edge:
+        sources, _arrow, targets, guard = children
+        condition, otherwise = None, False
+        if guard is not None:
+            if guard.kind == "when":
+                condition = guard.value
+            else:
+                otherwise = True
+        a, b = sources.span, (guard if guard is not None else targets).span
+        return ast.Edge(sources.value, targets.value, condition, otherwise,
+                        _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])))
+
+    def when(self, children: list[Any]) -> Part:
+        return Part("when", children[1], _between(children[0], children[1]))
+
+    def otherwise(self, children: list[Any]) -> Part:
+        return Part("otherwise", None, children[0][2])
+
+    def static_interrupt(self, children: list[Any]) -> ast.StaticInterrupt:
+        return ast.StaticInterrupt(children[1][1], tuple(children[2:]), _between(children[0], children[-1]))
+
+    # ------------------------------------------------------------ steps
+
+    def let(self, children: list[Any]) -> ast.Let:
+        keyword, name, value = children
+        return self._nest_one(ast.Let(name[1], value, _cover(keyword[2], value.span), name[2]), value)
+
+    def set(self, children: list[Any]) -> ast.Set:
+        keyword, name, operator, value = children
+        a, b = keyword[2], value.span
+        return self._nest_one(ast.Set(name[1], operator[1], value,
+                                      _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2]), value)
+
+    def call(self, children: list[Any]) -> ast.Call:
+        keyword, once, target, arguments = children
+        args: tuple[ast.Expr, ...] | None = None
+        kwargs: list[ast.KwArg] = []
+        if arguments is not None:
+            positional: list[ast.Expr] = []
+            for arg in arguments.value:
+                if arg.__class__ is ast.KwArg:
+                    kwargs.append(arg)
+                else:
+                    if kwargs:
+                        self.sink.error("F009", "positional argument after a keyword argument",
+                                        arg.span, help="put positional arguments first")
+                    positional.append(arg)
+            args = tuple(positional)
+        call = ast.Call(self.string(target), args, tuple(kwargs), once is not None,
+                        _between(keyword, arguments if arguments is not None else target), target[2])
+        return self._nest(call, *(args or ()), *kwargs)
+
+    def call_args(self, children: list[Any]) -> Part:
+        return Part("args", _nodes(children), _between(children[0], children[-1]))
+
+    def kwarg(self, children: list[Any]) -> ast.KwArg:
+        name, value = children
+        return self._level(ast.KwArg(name[1], value, _between(name, value)), value)
+
+    def interrupt(self, children: list[Any]) -> ast.Interrupt:
+        _keyword, label, payload, _expect, expect_type = children
+        return self._nest(ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2]),
+                          payload, expect_type)
+
+    def if_step(self, children: list[Any]) -> ast.If:
+        _keyword, condition, then, _else, otherwise = children
+        other: tuple[ast.Step, ...] | None = None
+        if otherwise is not None:
+            other = (otherwise,) if otherwise.__class__ is ast.If else otherwise.value
+        return self._nest(ast.If(condition, then.value, other, _whole(children)),
+                          condition, *then.value, *(other or ()))
+
+    def block(self, children: list[Any]) -> Part:
+        return Part("block", _nodes(children), _between(children[0], children[-1]))
+
+    def fail(self, children: list[Any]) -> ast.Fail:
+        return self._nest(ast.Fail(children[1], _between(children[0], children[1])), children[1])
+
+    # ------------------------------------------------------------ types
+
+    def named_type(self, children: list[Any]) -> ast.NamedType:
+        (name,) = children
+        return ast.NamedType(name[1], name[2])
+
+    def generic_type(self, children: list[Any]) -> ast.Type:
+        name, inner, close = children
+        span = _between(name, close)
+        if name[1] not in GENERIC_TYPES:
+            self.sink.error("F008", f"`{name[1]}[...]` is not a type", name[2],
+                            help="the generic types are `list[T]` and `map[T]`")
+        if name[1] == "map":
+            return self._nest(ast.MapType(inner, span), inner)
+        return self._nest(ast.ListType(inner, span), inner)
+
+    def optional_type(self, children: list[Any]) -> ast.OptionalType:
+        inner, mark = children
+        return self._nest(ast.OptionalType(inner, _between(inner, mark)), inner)
+
+    def record_type(self, children: list[Any]) -> ast.RecordType:
+        fields = _nodes(children)
+        return self._nest(ast.RecordType(fields, _between(children[0], children[-1])), *fields)
+
+    def record_type_field(self, children: list[Any]) -> ast.RecordField:
+        key, type_ = children
+        return self._level(ast.RecordField(key.value, type_, _between(key, type_)), type_)
+
+    def union_type(self, children: list[Any]) -> ast.LiteralUnion:
+        return ast.LiteralUnion(tuple(s.value for s in children), _between(children[0], children[-1]))
+
+    def single_literal_type(self, children: list[Any]) -> ast.LiteralUnion:
+        (literal,) = children
+        return ast.LiteralUnion((literal.value,), literal.span)
+
+    def key(self, children: list[Any]) -> Part:
+        (token,) = children
+        return Part("key", self.string(token) if token[0] == "STRING" else token[1], token[2])
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, children: list[Any]) -> ast.Expr:
+        if len(children) == 3 and children[1].__class__ is tuple and children[0].__class__ is not tuple:
+            # `a + b`, the commonest case: one binary operator, no prefixes.
+            left, operator, right = children
+            a, b = left.span, right.span
+            return self._nest(ast.Binary(operator[1], left, right,
+                                         _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))), left, right)
+        if len(children) > 2 * MAX_DEPTH:  # precedence climbing recurses once per operator
+            state = current_parse.get()
+            if not state.too_deep:
+                self._too_deep(state, _between(children[0], children[-1]))
+            return ast.Literal(None, _between(children[0], children[-1]))
+        return _Climber(self, children).expression()
+
+    def parenthesized(self, children: list[Any]) -> ast.Expr:
+        (inner,) = children
+        return inner  # the parentheses are not part of the tree (nor of its span)
+
+    def member(self, children: list[Any]) -> ast.Member:
+        obj, name = children
+        return self._nest_one(ast.Member(obj, name[1], _between(obj, name)), obj)
+
+    def index(self, children: list[Any]) -> ast.Index:
+        obj, index, close = children
+        return self._nest(ast.Index(obj, index, _between(obj, close)), obj, index)
+
+    def func_call(self, children: list[Any]) -> ast.FuncCall:
+        name = children[0]
+        args = _nodes(children[1:])
+        return self._nest(ast.FuncCall(name[1], args, _between(name, children[-1]), name[2]), *args)
+
+    def number(self, children: list[Any]) -> ast.Literal:
+        (token,) = children
+        text = token[1]
+        if text.isdigit():
+            if _too_large(text):
+                self._too_large(token, "integer")
+                return ast.Literal(0, token[2])
+            return ast.Literal(int(text.lstrip("0") or "0"), token[2])
+        value = float(text)
+        if math.isinf(value):
+            # JSON has no infinity: the IR could not hold it.
+            self.sink.error("F010", f"number {_shown(text)} is too large", token[2],
+                            help="numbers are 64-bit floats: the largest is about 1.8e308")
+            value = 0
+        return ast.Literal(value, token[2])
+
+    def string_lit(self, children: list[Any]) -> ast.Literal:
+        (token,) = children
+        return ast.Literal(self.string(token), token[2])
+
+    def true(self, children: list[Any]) -> ast.Literal:
+        return ast.Literal(True, children[0][2])
+
+    def false(self, children: list[Any]) -> ast.Literal:
+        return ast.Literal(False, children[0][2])
+
+    def null(self, children: list[Any]) -> ast.Literal:
+        return ast.Literal(None, children[0][2])
+
+    def name(self, children: list[Any]) -> ast.Name:
+        (token,) = children
+        return ast.Name(token[1], token[2])
+
+    def list_expr(self, children: list[Any]) -> ast.ListExpr:
+        items = _nodes(children)
+        return self._nest(ast.ListExpr(items, _between(children[0], children[-1])), *items)
+
+    def record_expr(self, children: list[Any]) -> ast.RecordExpr:
+        entries = _nodes(children)
+        return self._nest(ast.RecordExpr(entries, _between(children[0], children[-1])), *entries)
+
+    def record_entry(self, children: list[Any]) -> ast.RecordEntry:
+        key, value = children
+        return self._level(ast.RecordEntry(key.value, value, _between(key, value)), value)
+
+    # ------------------------------------------------------------ strings
+
+    def string(self, token: Token) -> str:
+        kind, text, span = token
+        if kind == "LONG_STRING":
+            # Docstring convention: the common indentation is not content.
+            return inspect.cleandoc(text[3:-3])
+        try:
+            # JSON's escapes are "the usual escapes"; raw tabs are allowed.
+            value = str(json.loads(text, strict=False))
+        except json.JSONDecodeError as error:
+            self._bad_escape(span, error.pos, 2, "invalid escape in string")
+            return text[1:-1]
+        if not value.isascii() and _LONE_SURROGATE.search(value):
+            # JSON lets `\ud800` stand alone; no UTF-8 text (so no store, no
+            # JSON file, no terminal) can hold it.
+            escape = _LONE_SURROGATE_ESCAPE.search(text)
+            self._bad_escape(span, escape.start() if escape else 0, 6 if escape else len(text),
+                             "a lone surrogate escape is not a character")
+            return text[1:-1]
+        return value
+
+    def _bad_escape(self, span: ast.Span, offset: int, width: int, message: str) -> None:
+        bad = ast.Span(span.line, span.column + offset, span.line, span.column + offset + width,
+                       span.start + offset, span.start + offset + width)
+        self.sink.error("F004", message, bad,
+                        help='the escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX '
+                             "(a character past U+FFFF is a pair: \\ud83d\\ude00)")
+
+
+# A surrogate code point with no partner: in the decoded text, and as the
+# escape that wrote it (a high one not followed by a low one, or a low one
+# not preceded by a high one).
+_LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
+_LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+                                    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+
+
+# Binding power and associativity: compiler/syntax/operators.py.
+_BINARY = operators.BINARY
+_PREFIX = operators.PREFIX
+
+
+class _Climber:
+    """Precedence climbing over the flat sequence the grammar produces
+    (operands with their prefix operators, joined by binary operators), giving
+    the tree a precedence-level grammar would. An operator token right after
+    an operand is binary; any other is a prefix."""
+
+    def __init__(self, builder: AstBuilder, children: Sequence[Any]):
+        self.builder = builder
+        # ("prefix", token) / ("operand", node) / ("binary", token)
+        self.items: list[tuple[str, Any]] = []
+        after_operand = False
+        for child in children:
+            if child.__class__ is tuple:
+                self.items.append(("binary" if after_operand else "prefix", child))
+                after_operand = False
+            else:
+                self.items.append(("operand", child))
+                after_operand = True
+        self.position = 0
+
+    def expression(self) -> ast.Expr:
+        return self._climb(0)
+
+    def _peek_binary(self) -> Token | None:
+        if self.position < len(self.items) and self.items[self.position][0] == "binary":
+            return self.items[self.position][1]  # type: ignore[no-any-return]
+        return None
+
+    def _climb(self, minimum: int) -> ast.Expr:
+        kind, value = self.items[self.position]
+        self.position += 1
+        if kind == "prefix":
+            operator = value[1]
+            power = _PREFIX[operator]
+            if power < minimum:
+                self.builder.sink.error(
+                    "F012", f"`{operator}` cannot stand here without parentheses", value[2],
+                    help=f"`{operator}` binds looser than the operator before it: write `({operator} ...)`")
+            operand = self._climb(power)
+            left: ast.Expr = self.builder._nest(ast.Unary(operator, operand, _between(value, operand)), operand)
+        else:
+            left = value
+        while (op := self._peek_binary()) is not None:
+            power, associativity = _BINARY[op[1]]
+            if power < minimum:
+                break
+            self.position += 1
+            right = self._climb(power if associativity == "right" else power + 1)
+            left = self.builder._nest(ast.Binary(op[1], left, right, _cover(left.span, right.span)), left, right)
+            following = self._peek_binary()
+            if associativity == "none" and following is not None and _BINARY[following[1]][0] == power:
+                self.builder.sink.error(
+                    "F011", f"comparisons do not chain: `{op[1]}` then `{following[1]}`", following[2],
+                    help="write `a < b and b < c`")
+                self.position += 1
+                self._climb(power + 1)  # skip the rest of the chain; it is reported once
+        return left
+

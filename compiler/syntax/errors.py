@@ -1,0 +1,330 @@
+"""Lark's parse errors -> diagnostics a user can act on.
+
+A raw LALR error says "unexpected token RBRACE, expected one of LET SET ...".
+This module says instead what was found and what could come there, in the
+language's own words ("expected a step or `}` to close node `review` opened at
+line 12"), points at the opening bracket that is still open, and adds a hint
+for the common mistakes in :data:`HINTS`, recognised with Lark's
+``match_examples`` (by parser state, not by string matching).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import lark
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+)
+
+from ..diagnostics import codes
+from ..diagnostics.diagnostic import Diagnostic, Label, Severity
+from . import grammar
+from .ast import KEYWORDS, Span
+
+CODES = codes.reported_by(codes.SYNTAX)  # the registry's view: compiler/diagnostics/codes.py
+
+
+# Common mistakes, each recognised by a few failing examples (Lark matches the
+# parser state and the offending token, so one example covers a family).
+HINTS: dict[str, list[str]] = {
+    "to compare, use `==`; `=` only appears in `let`, `set` and defaults": [
+        "flow f { node a { if x = 1 { } } }",
+        "flow f { a -> b when x = 1 }",
+        "flow f { node a { let y = x = 1 } }",
+    ],
+    "every step starts with a keyword: write `set x = ...` to change a field, `let x = ...` for a local": [
+        "flow f { node a { x = 1 } }",
+        "flow f { node a { x += 1 } }",
+        "flow f { node a { x } }",
+    ],
+    "a state field needs a type: `name: T` or `name: T = default`": [
+        "flow f { state { x } }",
+        "flow f { state { x = 1 } }",
+    ],
+    'the call target is a string: `call "package.module:function"(...)`': [
+        "flow f { node a { call pkg.mod } }",
+        "flow f { node a { let x = call pkg } }",
+    ],
+    "an edge is `source -> target`": [
+        "flow f { a b }",
+        "flow f { a, b c }",
+    ],
+    "a node's settings go before its `{`: `node name retry 3 timeout 30s { ... }`": [
+        "flow f { node a { retry 3 } }",
+    ],
+}
+
+# What each terminal is called in a message.
+_TERMINAL_WORDS = {
+    "NAME": "a name", "STRING": "a string", "LONG_STRING": "a string", "NUMBER": "a number",
+    "DURATION": "a duration such as `30s`", "$END": "the end of the file",
+    "LBRACE": "`{`", "RBRACE": "`}`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
+    "COMMA": "`,`", "COLON": "`:`", "SEMICOLON": "`;`", "DOT": "`.`", "QMARK": "`?`", "VBAR": "`|`",
+    "ASSIGN": "`=`", "PLUS_ASSIGN": "`+=`", "ARROW": "`->`", "EQ": "`==`", "NE": "`!=`", "LE": "`<=`",
+    "GE": "`>=`", "LT": "`<`", "GT": "`>`", "NULL_OP": "`??`", "PLUS": "`+`", "MINUS": "`-`",
+    "STAR": "`*`", "SLASH": "`/`", "PERCENT": "`%`",
+}
+_STEP_STARTS = {"LET", "SET", "CALL", "INTERRUPT", "IF", "FAIL"}
+_MEMBER_STARTS = {"STATE", "INPUT", "OUTPUT", "NODE"}
+_ITEM_STARTS = {"FLOW", "TYPE", "USE"}
+_EXPR_STARTS = {"NUMBER", "STRING", "LONG_STRING", "TRUE", "FALSE", "NULL", "LSQB", "LBRACE", "LPAR",
+                "MINUS", "NOT"}
+_BINARY_OPERATORS = {"EQ", "NE", "LE", "GE", "LT", "GT", "IN", "NULL_OP", "PLUS", "MINUS", "STAR",
+                     "SLASH", "PERCENT", "AND", "OR", "DOT", "LSQB"}
+_CLOSERS = {"LBRACE": ("RBRACE", "}"), "LPAR": ("RPAR", ")"), "LSQB": ("RSQB", "]")}
+
+
+def _word(terminal: str) -> str:
+    if terminal in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[terminal]
+    if terminal.lower() in KEYWORDS or terminal.isupper():
+        return f"`{terminal.lower()}`"
+    return terminal
+
+
+def describe_found(token: lark.Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    text = str(token)
+    if token.type in ("STRING", "LONG_STRING"):
+        return "a string"
+    if token.type == "NUMBER":
+        return f"number `{text}`"
+    if token.type == "DURATION":
+        return f"duration `{text}`"
+    if text in KEYWORDS:
+        return f"keyword `{text}`"
+    if token.type == "NAME":
+        return f"name `{text}`"
+    return f"`{text}`"
+
+
+@dataclass(frozen=True)
+class _Opener:
+    """An open bracket and what it opened (``node `review```)."""
+
+    token: lark.Token
+    what: str
+
+    @property
+    def closer(self) -> tuple[str, str]:
+        return _CLOSERS[self.token.type]
+
+
+# What a block's `{` belongs to, by the keyword that last came before it.
+_BLOCK_KEYWORDS = {"STATE": "the `state` block", "IF": "the `if` block", "ELSE": "the `else` block"}
+# After one of these a `{` opens a record value, not a block.
+_VALUE_BEFORE = frozenset({"ASSIGN", "LPAR", "LSQB", "COMMA", "COLON", "EXPECT", "VBAR", "PLUS", "MINUS",
+                           "EQ", "NE", "IN", "NULL_OP", "AND", "OR", "NOT", "ARROW"})
+_BRACKET_NAMES = {"LBRACE": "record", "LPAR": "parenthesis", "LSQB": "list"}
+
+
+def _open_brackets(text: str, upto: int) -> list[_Opener]:
+    """The brackets still open before offset ``upto``, outermost first, each
+    with what it opened (``node `review```, ``the `if` block``, ``list``)."""
+    tokens: list[Any] = []
+    try:
+        for token in grammar.lark_parser().lex(text):
+            if token.start_pos >= upto:
+                break
+            tokens.append(token)
+    except UnexpectedInput:
+        pass  # a bad character after the error: the brackets before it are what count
+    return _brackets_left_open(tokens)
+
+
+class _FastToken(NamedTuple):
+    """The fast lexer's token with the attributes of a ``lark.Token`` that
+    :func:`_brackets_left_open` and a diagnostic's label read."""
+
+    type: str
+    value: str
+    line: int
+    column: int
+    start_pos: int
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _brackets_left_open(tokens: Iterable[Any]) -> list[_Opener]:
+    stack: list[_Opener] = []
+    previous: Any = None
+    owner = "block"  # what the next block-opening `{` belongs to
+    for token in tokens:
+        kind = token.type
+        if kind == "NAME" and previous is not None and previous.type in ("FLOW", "NODE"):
+            owner = f"{previous.type.lower()} `{token}`"
+        elif kind in _BLOCK_KEYWORDS:
+            owner = _BLOCK_KEYWORDS[kind]
+        elif kind == "INTERRUPT":
+            owner = "record"  # `interrupt ask {...}`: a `{` after it is a payload
+        if kind == "LBRACE" and owner != "record" and (previous is None or previous.type not in _VALUE_BEFORE):
+            stack.append(_Opener(token, owner))
+            owner = "block"
+        elif kind in _CLOSERS:
+            stack.append(_Opener(token, _BRACKET_NAMES[kind]))
+        elif kind in ("RBRACE", "RPAR", "RSQB") and stack:
+            stack.pop()
+        previous = token
+    return stack
+
+
+def _expected_words(expected: Iterable[str], opener: _Opener | None) -> list[str]:
+    expected = set(expected)
+    words: list[str] = []
+    if _STEP_STARTS <= expected:
+        words.append("a step (`let`, `set`, `call`, `interrupt`, `if` or `fail`)")
+        # A docstring may open a node too, but naming it here only distracts.
+        expected -= _STEP_STARTS | {"STRING", "LONG_STRING"}
+    if _MEMBER_STARTS <= expected:
+        words.append("`state`, `input`, `output`, a `node`, an edge or `interrupt before/after`")
+        expected -= _MEMBER_STARTS | {"NAME", "START", "END", "INTERRUPT"}
+    if _ITEM_STARTS <= expected:
+        words.append("`flow` or `type`")
+        expected -= _ITEM_STARTS
+    if len(expected & _EXPR_STARTS) >= 5:
+        words.append("an expression")
+        expected -= _EXPR_STARTS | {"NAME"}
+    if len(expected & _BINARY_OPERATORS) >= 5:
+        words.append("an operator")
+        expected -= _BINARY_OPERATORS
+    closer_word = None
+    if opener is not None and opener.closer[0] in expected:
+        expected.discard(opener.closer[0])
+        closer_word = (f"`{opener.closer[1]}` to close {opener.what} opened at line "
+                       f"{opener.token.line}")
+    expected.discard("SEMICOLON")
+    words.extend(sorted({_word(t) for t in expected}))
+    if closer_word:
+        words.append(closer_word)
+    return words
+
+
+def _join(words: list[str]) -> str:
+    if not words:
+        return "something else"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _span_at(text: str, line: int, column: int, pos: int, length: int = 1) -> Span:
+    return Span(line, column, line, column + max(1, length), pos, pos + max(1, length))
+
+
+def _eof_span(text: str) -> Span:
+    lines = text.split("\n")
+    line = len(lines)
+    column = len(lines[-1]) + 1
+    return Span(line, column, line, column + 1, len(text), len(text))
+
+
+def _hint(error: UnexpectedInput, text: str) -> str | None:
+    token = getattr(error, "token", None)
+    if token is not None and token.type == "NAME" and str(token) in ("elif", "elsif", "elseif"):
+        return "write `else if`"
+    if token is not None and token.type == "VBAR":
+        return "write `or` (`|` only separates the strings of a literal union type)"
+    try:
+        return error.match_examples(grammar.lark_parser().parse, HINTS, use_accepts=True)
+    except Exception:  # noqa: BLE001 - a hint is a nicety; never let it hide the error
+        return None
+
+
+def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    if isinstance(error, UnexpectedCharacters):
+        return _unexpected_character(error, text, path)
+    token: lark.Token | None = getattr(error, "token", None)
+    at_end = isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END")
+    offset = len(text) if at_end or token is None else token.start_pos
+    stack = _open_brackets(text, offset)
+    opener = stack[-1] if stack else None
+    # `accepts` simulates the pending reductions, so it is exact; `expected`
+    # is the raw LALR row, which holds every token that may follow anywhere.
+    expected = getattr(error, "accepts", None) or getattr(error, "expected", None) or set()
+    words = _expected_words(expected, opener)
+    labels = _opened_here(opener)
+    if at_end:
+        return _end_of_file(path, text, words, labels)
+    hint = _hint(error, text)
+    assert token is not None
+    found = describe_found(token)
+    if hint is None and str(token) in KEYWORDS and "NAME" in expected:
+        hint = f"`{token}` is a reserved word; choose another name"
+    span = Span(token.line, token.column, token.end_line or token.line,
+                token.end_column or token.column + 1, token.start_pos, token.end_pos or token.start_pos + 1)
+    return Diagnostic("F001", f"unexpected {found}: expected {_join(words)}", span, Severity.ERROR, path,
+                      tuple(labels), hint)
+
+
+def describe_end_of_file(text: str, path: str, accepts: set[str], tokens: Iterable[Any]) -> Diagnostic:
+    """F005 from the fast parser's own account: the terminals it could have
+    taken (:meth:`Driver.accepts`) and the tokens it read (``(type, text,
+    span)``). Exactly what Lark's exception gives (a test holds the two
+    equal), without Lark parsing and lexing the whole text again: on a large
+    file that is seconds."""
+    stack = _brackets_left_open(_FastToken(kind, value, span.line, span.column, span.start)
+                                for kind, value, span in tokens)
+    opener = stack[-1] if stack else None
+    return _end_of_file(path, text, _expected_words(accepts, opener), _opened_here(opener))
+
+
+def _opened_here(opener: _Opener | None) -> list[Label]:
+    if opener is None:
+        return []
+    token = opener.token
+    return [Label(_span_at("", token.line, token.column, token.start_pos), f"{opener.what} opened here")]
+
+
+def _end_of_file(path: str, text: str, words: list[str], labels: list[Label]) -> Diagnostic:
+    return Diagnostic("F005", f"unexpected end of file: expected {_join(words)}", _eof_span(text),
+                      Severity.ERROR, path, tuple(labels), None)
+
+
+_CHARACTER_HINTS = {
+    "'": "strings use double quotes: \"...\"",
+    "&": "write `and`",
+    "|": "write `or` (`|` only separates the strings of a literal union type)",
+    "!": "write `not` (`!=` compares)",
+    "=": None,
+    "`": "strings use double quotes: \"...\"",
+    "$": "names are letters, digits and `_`",
+    "@": "names are letters, digits and `_`",
+}
+
+
+def _unexpected_character(error: UnexpectedCharacters, text: str, path: str) -> Diagnostic:
+    return _character_at(text, path, error.pos_in_stream, error.line, error.column)
+
+
+def describe_unexpected_character(text: str, path: str, position: int) -> Diagnostic:
+    """F002 (or F003) for the character at ``position``, where no terminal
+    matches and no parse error comes before: what Lark would say, without
+    Lark parsing the text up to it."""
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return _character_at(text, path, position, line, column)
+
+
+def _character_at(text: str, path: str, position: int, line: int, column: int) -> Diagnostic:
+    char = text[position] if position < len(text) else ""
+    span = _span_at(text, line, column, position)
+    if char == '"':
+        rest = text[position:].split("\n", 1)[0]
+        return Diagnostic("F003", "unterminated string",
+                          _span_at(text, line, column, position, len(rest)),
+                          Severity.ERROR, path, (),
+                          'close the string with `"` on the same line, or use `"""` for text over '
+                          "several lines")
+    shown = repr(char)[1:-1] if not char.isprintable() or char == "" else char
+    hint = _CHARACTER_HINTS.get(char)
+    if char == "|" and text[position:position + 2] == "||":
+        hint = "write `or`"
+    return Diagnostic("F002", f"unexpected character `{shown}`", span, Severity.ERROR, path, (), hint)
+
