@@ -12,7 +12,7 @@ from fermata.compiler import ast
 from fermata.compiler.parser import parse, parse_or_raise
 from fermata.compiler.printer import expr_text, print_module, type_text
 
-from .strategies import expressions, types
+from .strategies import expressions, keyword_named_modules, types
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted([*ROOT.glob("examples/*.flow"), *ROOT.glob("spec/diagnostics/*.flow"),
@@ -32,6 +32,15 @@ def test_types_print_and_parse_back(type_):
     text = type_text(type_)
     note(text)
     assert parse_or_raise(f"type T = {text}").types[0].type == type_
+
+
+@given(keyword_named_modules())
+def test_keywords_used_as_names_print_and_parse_back(module):
+    text = print_module(module)
+    note(text)
+    parsed, diagnostics = parse(text)
+    assert [d for d in diagnostics if d.severity == "error"] == []
+    assert parsed == module
 
 
 def _parses(path: Path) -> ast.Module | None:
