@@ -124,3 +124,8 @@ def test_a_refused_declaration_is_f014_at_its_name(role, text):
     f014 = next(d for d in diagnostics if d.code == "F014")
     assert f"cannot name a {role}" in f014.message
     assert text[f014.span.start:f014.span.end] in KEYWORDS
+
+
+def test_an_unclosed_node_named_by_a_keyword_is_named_in_the_error():
+    _module, diagnostics = parse("flow retry {\n node after {\n")
+    assert diagnostics[0].code == "F005" and "node `after` opened at line 2" in diagnostics[0].message
