@@ -22,12 +22,13 @@ Pass = Callable[[CheckContext], None]
 
 def _passes() -> Sequence[Pass]:
     # Imported lazily so a pass module may import helpers from this package.
-    from . import calls, declarations, graph, steps, typecheck
+    from . import answers, calls, declarations, graph, steps, typecheck
 
     return (
         declarations.check,
         typecheck.check,
         steps.check,
+        answers.check,
         graph.check,
         calls.check,
     )

@@ -24,6 +24,7 @@ STEPS = "checks.steps"
 CALLS = "checks.calls"
 RESOLVE = "resolve"
 SUPPRESS = "suppress"
+ANSWERS = "checks.answers"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ CODES: dict[str, Code] = {
     "F011": Code("error", "chained comparison", SYNTAX),
     "F012": Code("error", "`not` or `-` where it needs parentheses", SYNTAX),
     "F013": Code("error", "nested too deeply", SYNTAX),
+    "F014": Code("error", "keyword as a name it could not be referred to by", SYNTAX),
     "F100": Code("error", "duplicate flow name", DECLARATIONS),
     "F101": Code("error", "unknown node", GRAPH),
     "F102": Code("error", "duplicate type name", DECLARATIONS),
@@ -117,6 +119,8 @@ CODES: dict[str, Code] = {
     "F430": Code("error", "template does not parse", TYPES),
     "F431": Code("error", "unknown name in a template", TYPES),
     "F432": Code("error", "unknown filter or test in a template", TYPES),
+    "F435": Code("error", "template in a record key", ANSWERS),
+    "F440": Code("warning", "interrupt without `expect`", ANSWERS),
     "F450": Code("error", "call target whose module cannot be imported", RESOLVE),
     "F451": Code("error", "call target naming a function its module lacks", RESOLVE),
     "F452": Code("error", "call target refused by the call policy", CALLS),

@@ -216,19 +216,37 @@ def rename(doc: DocumentAnalysis, point: Point, new_name: str) -> lsp.WorkspaceE
     if new_name == symbol.name:
         return lsp.WorkspaceEdit(changes={doc.uri: []})
     refuse_clash(doc, symbol, new_name)
-    edits = [lsp.TextEdit(lsp_range(doc, occ.span), new_name) for occ in doc.references(symbol)]
+    occurrences = doc.references(symbol)
+    _refuse_keyword_read_as_keyword(doc, [occ.span for occ in occurrences], new_name)
+    edits = [lsp.TextEdit(lsp_range(doc, occ.span), new_name) for occ in occurrences]
     return lsp.WorkspaceEdit(changes={doc.uri: edits})
+
+
+def _refuse_keyword_read_as_keyword(doc: DocumentAnalysis, spans: Sequence[ast.Span], new_name: str) -> None:
+    """Keywords are names wherever the parser cannot take the keyword, so a
+    keyword may be the new name, unless somewhere it would be read as the
+    keyword (`let y = call`) or it cannot name this symbol (F014): the
+    renamed text is parsed to find out."""
+    from ..syntax.ast import KEYWORDS
+    from ..syntax.parser import parse
+
+    if new_name not in KEYWORDS:
+        return
+    text = doc.text
+    for span in sorted(spans, key=lambda s: s.start, reverse=True):
+        text = text[:span.start] + new_name + text[span.end:]
+    module, diagnostics = parse(text)
+    if module is None:
+        first = diagnostics[0]
+        raise RenameRefused(f"`{new_name}` is a keyword, and at line {first.span.line} it would not be "
+                            f"read as a name: {first.message}")
 
 
 def refuse_clash(doc: DocumentAnalysis, symbol: Symbol, new_name: str) -> None:
     """Raise :class:`RenameRefused` when ``new_name`` cannot replace ``symbol``'s name."""
-    from ..syntax.ast import KEYWORDS
-
     if not IDENTIFIER.fullmatch(new_name):
         raise RenameRefused(f"`{new_name}` is not a name: names are letters, digits and `_`, "
                             "not starting with a digit")
-    if new_name in KEYWORDS:
-        raise RenameRefused(f"`{new_name}` is a keyword")
     if symbol.kind == TYPE and new_name in T.PRIMITIVES:
         raise RenameRefused(f"`{new_name}` is a built-in type")
     for other in doc.symbols:

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 from ..diagnostics.diagnostic import DiagnosticSink, Label
 from . import ast, operators
 from .ast import MAX_DEPTH
+from .keywords import REFUSED_SOMEWHERE, refused_name
 from .lexer import Token
 
 GENERIC_TYPES = ("list", "map")
@@ -151,6 +152,15 @@ class AstBuilder:
         depths[id(node)] = depths.get(id(inner), 1)
         return node
 
+    def _declared(self, role: str, token: Token) -> None:
+        """F014 if the keyword ``token`` names a ``role`` it could not be
+        referred to as (see ``keywords.py``)."""
+        if token[1] in REFUSED_SOMEWHERE:
+            reason = refused_name(role, token[1])
+            if reason is not None:
+                self.sink.error("F014", f"`{token[1]}` cannot name a {role}: {reason}", token[2],
+                                help="choose another name")
+
     def _too_deep(self, state: ParseState, span: ast.Span) -> None:
         state.too_deep = True
         state.sink.error("F013", f"nested more than {MAX_DEPTH} levels deep", span,
@@ -192,6 +202,7 @@ class AstBuilder:
 
     def state_field(self, children: list[Any]) -> ast.StateField:
         name, type_, default = children
+        self._declared("state field", name)
         return ast.StateField(name[1], type_, default,
                               _between(name, default if default is not None else type_), name[2])
 
@@ -212,6 +223,7 @@ class AstBuilder:
 
     def node(self, children: list[Any]) -> ast.NodeDecl:
         name = children[1]
+        self._declared("node", name)
         if children[2][0] == "LBRACE" and children[3] is None:
             # No options, no docstring: the common case, and every child
             # between the braces is a step (or a stray `;`).
@@ -300,6 +312,7 @@ class AstBuilder:
 
     def let(self, children: list[Any]) -> ast.Let:
         keyword, name, value = children
+        self._declared("local", name)
         return self._nest_one(ast.Let(name[1], value, _cover(keyword[2], value.span), name[2]), value)
 
     def set(self, children: list[Any]) -> ast.Set:
@@ -336,6 +349,7 @@ class AstBuilder:
 
     def interrupt(self, children: list[Any]) -> ast.Interrupt:
         _keyword, label, payload, _expect, expect_type = children
+        self._declared("interrupt label", label)
         return self._nest(ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2]),
                           payload, expect_type)
 

@@ -158,7 +158,8 @@ def _brackets_left_open(tokens: Iterable[Any]) -> list[_Opener]:
     owner = "block"  # what the next block-opening `{` belongs to
     for token in tokens:
         kind = token.type
-        if kind == "NAME" and previous is not None and previous.type in ("FLOW", "NODE"):
+        # A keyword right after `flow`/`node` is the name (keywords are contextual).
+        if previous is not None and previous.type in ("FLOW", "NODE") and (kind == "NAME" or kind == str(token).upper()):
             owner = f"{previous.type.lower()} `{token}`"
         elif kind in _BLOCK_KEYWORDS:
             owner = _BLOCK_KEYWORDS[kind]
@@ -237,6 +238,48 @@ def _hint(error: UnexpectedInput, text: str) -> str | None:
         return None
 
 
+def _keyword_taken(text: str, at: int) -> str | None:
+    """A hint when the token before the error (at offset ``at``) is a
+    keyword that, read as a name, would have let the parser go on
+    (`node input {} ... input -> b`, `state { a: int = 1 in: int }`): the
+    keyword won, and the user most likely meant the name. Asked of the fast
+    lexer and driver, which read keywords as Lark does."""
+    from .ast_builder import ParseState, current_parse
+    from ..diagnostics.diagnostic import DiagnosticSink
+    from .lalr import ParseFailure
+    from .lexer import LexFailure
+    from .parser import lexer_and_driver
+
+    lexer, driver = lexer_and_driver()
+    try:
+        tokens = lexer.tokens(text)[0]
+    except LexFailure as failure:
+        tokens = failure.tokens
+    index = next((i for i, token in enumerate(tokens) if token[2].start == at), 0)
+    if index == 0 or tokens[index - 1][0] not in driver.keywords:
+        return None
+    kind, word, span = tokens[index - 1]
+    as_name = [*tokens[:index - 1], (driver.keywords[kind], word, span), tokens[index]]
+    reset = current_parse.set(ParseState(DiagnosticSink("<hint>")))
+    try:
+        driver.parse(as_name)
+    except ParseFailure as failure:
+        if failure.token is not None:   # the next token is refused after the name too
+            return None
+    finally:
+        current_parse.reset(reset)
+    return _keyword_taken_hint(word, followed_by=tokens[index][0])
+
+
+def _keyword_taken_hint(word: str, followed_by: str) -> str:
+    from .keywords import refused_words
+
+    if followed_by == "ARROW":
+        return f"`{word}` is read as the keyword here, so no edge can start from a node named `{word}`: rename the node"
+    tip = "" if word in refused_words("local") else f" (inside an expression, `({word})` is read as a name)"
+    return f"`{word}` is read as the keyword here, not as a name; if you meant a name, rename it{tip}"
+
+
 def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
         return _unexpected_character(error, text, path)
@@ -252,11 +295,11 @@ def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnost
     labels = _opened_here(opener)
     if at_end:
         return _end_of_file(path, text, words, labels)
-    hint = _hint(error, text)
     assert token is not None
+    hint = _keyword_taken(text, token.start_pos or 0) or _hint(error, text)
     found = describe_found(token)
     if hint is None and str(token) in KEYWORDS and "NAME" in expected:
-        hint = f"`{token}` is a reserved word; choose another name"
+        hint = f"`{token}` is a keyword and cannot be a name here: rename it (a record key may be quoted)"
     span = Span(token.line, token.column, token.end_line or token.line,
                 token.end_column or token.column + 1, token.start_pos, token.end_pos or token.start_pos + 1)
     return Diagnostic("F001", f"unexpected {found}: expected {_join(words)}", span, Severity.ERROR, path,

@@ -75,9 +75,14 @@ def _rule_data(rule: Any, maybe_placeholders: bool) -> dict[str, Any]:
 
 
 class Driver:
-    def __init__(self, tables: dict[str, Any], builder: object):
+    def __init__(self, tables: dict[str, Any], builder: object,
+                 keywords: dict[str, str] | None = None):
         """``tables`` as :func:`lalr_tables` makes them; ``builder`` has a
-        method per rule that is not inlined."""
+        method per rule that is not inlined; ``keywords`` maps each keyword
+        terminal to the terminal it is a name of (:func:`keyword_terminals`):
+        a keyword the parser cannot take where it stands, where that
+        terminal can be, is read as it (keywords are contextual)."""
+        self.keywords = keywords or {}
         reductions = [(rule["size"], None if rule["passes_child_up"] else _reduction(rule, builder),
                        rule["reduces_to"]) for rule in tables["rules"]]
         # A list, as the states are numbered from 0: indexing beats hashing.
@@ -94,8 +99,15 @@ class Driver:
         states = [state]
         values: list[Any] = []
         push_state, push_value = states.append, values.append
+        keywords = self.keywords
         for token in tokens:
             kind = token[0]
+            # Most keywords stand where no name could: one look-up settles it.
+            if kind in keywords and keywords[kind] in actions[state]:
+                read = self.read_as(states, kind)
+                if read != kind:
+                    kind = read
+                    token = (read, token[1], token[2])
             while True:
                 try:
                     action = actions[state][kind]
@@ -123,32 +135,60 @@ class Driver:
                     return values[-1]
         raise ParseFailure(None, states)
 
+    def read_as(self, states: Sequence[int], kind: str) -> str:
+        """The terminal a token of type ``kind`` is read as by a parser whose
+        state stack is ``states``. This is the whole rule of contextual
+        keywords: a keyword is a keyword where the parser can take it, and
+        elsewhere a name where the parser can take a name (else it stays a
+        keyword, for the error to name it). "Can take" means shifting after
+        the reductions it causes, not the raw LALR row, whose merged
+        look-aheads would claim, say, `input` can follow any expression.
+        Lark's lexer is made to ask the same question (``parser.py``)."""
+        name = self.keywords.get(kind)
+        if name is None or not self.shifts(states, name) or self.shifts(states, kind):
+            return kind
+        return name
+
+    def shifts(self, states: Sequence[int], terminal: str) -> bool:
+        """Whether the parser with state stack ``states`` would shift
+        ``terminal`` (or accept, for the end of input) after the reductions
+        it causes, as Lark's ``InteractiveParser.accepts`` finds out: on a
+        copy of the stack, only the part the reductions reach."""
+        actions = self.actions
+        base = len(states)          # states[:base] and then pushed: the simulated stack
+        pushed: list[int] = []
+        state = states[-1]
+        while True:
+            action = actions[state].get(terminal)
+            if action is None:
+                return False
+            if action.__class__ is int:
+                return True
+            size, _reduction, nonterminal = action  # type: ignore[misc]
+            if size >= len(pushed):
+                base -= size - len(pushed)
+                pushed.clear()
+            elif size:
+                del pushed[-size:]
+            state = actions[pushed[-1] if pushed else states[base - 1]][nonterminal]  # type: ignore[assignment]
+            if state == self.end_state and terminal == END:
+                return True
+            pushed.append(state)
+
     def accepts(self, states: list[int]) -> set[str]:
         """The terminals the parser could take next from the state stack
         ``states`` (a :class:`ParseFailure`'s): each candidate of the top
         state's row is tried through the reductions it would cause, as Lark's
         ``InteractiveParser.accepts`` does, so the set is exact where the raw
         row would list tokens only some reductions allow."""
-        actions, accepted = self.actions, set()
-        for terminal in actions[states[-1]]:
-            if not terminal.isupper():
-                continue   # a nonterminal's goto, not a token
-            stack = list(states)
-            while True:
-                action = actions[stack[-1]].get(terminal)
-                if action is None:
-                    break
-                if action.__class__ is int:
-                    accepted.add(terminal)
-                    break
-                size, _reduction, nonterminal = action  # type: ignore[misc]
-                if size:
-                    del stack[-size:]
-                stack.append(actions[stack[-1]][nonterminal])  # type: ignore[arg-type]
-                if stack[-1] == self.end_state and terminal == END:
-                    accepted.add(terminal)
-                    break
-        return accepted
+        return {terminal for terminal in self.actions[states[-1]]
+                if terminal.isupper() and self.shifts(states, terminal)}
+
+
+def keyword_terminals(lexer_tables: dict[str, Any]) -> dict[str, str]:
+    """``{keyword terminal: the terminal it is a name of}`` (``{"TYPE":
+    "NAME", ...}``), from the lexer's tables (:func:`lexer.lexer_tables`)."""
+    return {keyword: name for name, words in lexer_tables["keywords"].items() for keyword in words.values()}
 
 
 def _passes_child_up(rule: Any, maybe_placeholders: bool) -> bool:

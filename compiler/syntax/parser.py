@@ -16,7 +16,7 @@ import functools
 from ..diagnostics.diagnostic import Diagnostic, DiagnosticSink
 from . import ast, grammar
 from .ast_builder import AstBuilder, ParseState, current_parse
-from .lalr import END, Driver, ParseFailure
+from .lalr import END, Driver, ParseFailure, keyword_terminals
 from .lexer import Lexer, LexFailure
 
 
@@ -29,7 +29,7 @@ def lexer_and_driver() -> tuple[Lexer, Driver]:
 
     tables = prebuilt.TABLES if prebuilt.GRAMMAR_SHA256 == grammar.grammar_sha256() \
         else grammar.fast_tables(grammar.lark_parser())
-    return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder())
+    return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder(), keyword_terminals(tables["lexer"]))
 
 
 def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:

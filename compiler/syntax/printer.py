@@ -58,7 +58,24 @@ def string_literal(value: str) -> str:
 
 
 def key_text(key: str) -> str:
-    return key if _IDENTIFIER.match(key) and key not in KEYWORDS else string_literal(key)
+    # A keyword is a name where a key stands (keywords are contextual).
+    return key if _IDENTIFIER.match(key) else string_literal(key)
+
+
+def _led_by_keyword(expr: ast.Expr) -> bool:
+    """Whether ``expr``'s text would begin with a keyword read as a name
+    (a local named `call`). Right after `let x =` or an interrupt's label
+    the keyword would win (`let y = call`), so there the value is printed
+    in parentheses, where a keyword that cannot stand is a name."""
+    while isinstance(expr, (ast.Binary, ast.Member, ast.Index)):
+        expr = expr.left if isinstance(expr, ast.Binary) else expr.obj
+    return isinstance(expr, ast.Name) and expr.name in KEYWORDS
+
+
+def _lead_text(expr: ast.Expr) -> str:
+    """``expr``'s text where a keyword would win over a name it begins with."""
+    text = expr_text(expr)
+    return f"({text})" if _led_by_keyword(expr) else text
 
 
 def _number(value: float) -> str:
@@ -390,6 +407,8 @@ class _Printer:
                 return self._call(step.value, head)
             if isinstance(step.value, ast.Interrupt):
                 return self._interrupt(step.value, head)
+            if _led_by_keyword(step.value):
+                return [head + _lead_text(step.value)]
             return self._value(head, step.value)
         if isinstance(step, ast.Set):
             return self._value(f"set {step.field} {step.op} ", step.value)
@@ -415,7 +434,8 @@ class _Printer:
             return [flat]
         lines = [f"{head}interrupt {step.label}"]
         if step.payload is not None:
-            lines = _wrapped(lines[0] + " ", step.payload)
+            lines = ([f"{lines[0]} {_lead_text(step.payload)}"] if _led_by_keyword(step.payload)
+                     else _wrapped(lines[0] + " ", step.payload))
         if step.expect is not None:
             with_type = f"{lines[-1]} expect {type_text(step.expect)}"
             if len(self.indent + with_type) <= WIDTH or not isinstance(step.expect, ast.RecordType):
@@ -451,7 +471,7 @@ class _Printer:
 def _interrupt_text(step: ast.Interrupt) -> str:
     text = f"interrupt {step.label}"
     if step.payload is not None:
-        text += " " + expr_text(step.payload)
+        text += " " + _lead_text(step.payload)
     if step.expect is not None:
         text += " expect " + type_text(step.expect)
     return text

@@ -5,13 +5,26 @@ can produce: no negative number literals (``-3`` parses as a unary minus)."""
 from __future__ import annotations
 
 from fermata.compiler.syntax import ast
+from fermata.compiler.syntax.keywords import refused_words
 from fermata.compiler.syntax.printer import KEYWORDS
 from hypothesis import strategies as st
 
 BINARY_OPS = ("or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "??", "+", "-", "*", "/", "%")
 FUNCTIONS = ("len", "lower", "upper", "trim", "contains", "round", "min", "max", "abs", "str")
 
-names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
+_plain_names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}", fullmatch=True).filter(lambda n: n not in KEYWORDS)
+
+
+def names_for(role: str | None = None) -> st.SearchStrategy[str]:
+    """Names, often keywords (contextual): any keyword where no role is
+    given (a record key, a field read with `.`), else those that can name a
+    ``role`` (``keywords.py``)."""
+    allowed = sorted(KEYWORDS - (refused_words(role) if role else frozenset()))
+    return st.one_of(_plain_names, st.sampled_from(allowed))
+
+
+names = names_for("local")   # a name read in an expression
+keys = names_for()            # a record key or a field after `.`
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 literals = st.one_of(
     st.integers(min_value=0, max_value=10**12).map(ast.Literal),
@@ -25,11 +38,11 @@ def _extend(children: st.SearchStrategy[ast.Expr]) -> st.SearchStrategy[ast.Expr
     return st.one_of(
         st.builds(ast.Binary, st.sampled_from(BINARY_OPS), children, children),
         st.builds(ast.Unary, st.sampled_from(["not", "-"]), children),
-        st.builds(ast.Member, children, names),
+        st.builds(ast.Member, children, keys),
         st.builds(ast.Index, children, children),
         st.builds(ast.FuncCall, st.sampled_from(FUNCTIONS), st.lists(children, max_size=3).map(tuple)),
         st.lists(children, max_size=3).map(lambda items: ast.ListExpr(tuple(items))),
-        st.lists(st.tuples(st.one_of(names, texts), children), max_size=3).map(
+        st.lists(st.tuples(st.one_of(keys, texts), children), max_size=3).map(
             lambda entries: ast.RecordExpr(tuple(ast.RecordEntry(k, v) for k, v in entries))),
     )
 
@@ -45,7 +58,7 @@ def _extend_types(children: st.SearchStrategy[ast.Type]) -> st.SearchStrategy[as
         children.map(ast.ListType),
         children.map(ast.MapType),
         children.map(ast.OptionalType),
-        st.lists(st.tuples(names, children), max_size=3).map(
+        st.lists(st.tuples(keys, children), max_size=3).map(
             lambda fs: ast.RecordType(tuple(ast.RecordField(n, t) for n, t in fs))),
     )
 
@@ -65,9 +78,37 @@ def mutated_texts(draw: st.DrawFn, texts: list[str]) -> str:
         if action == "delete":
             text = text[:position] + text[position + draw(st.integers(1, 8)):]
         elif action == "insert":
-            text = text[:position] + draw(st.sampled_from(list('{}()[]",:;=-><?|#\n') + ["node", "when"])) \
+            text = text[:position] + draw(st.sampled_from(list('{}()[]",:;=-><?|#\n') + ["node", "when", " type", " input ", " in ", " end", " call ", " not"])) \
                 + text[position:]
         else:
             length = draw(st.integers(1, 20))
             text = text[:position] + text[position:position + length] * 2 + text[position + length:]
     return text
+
+
+@st.composite
+def keyword_named_modules(draw: st.DrawFn) -> ast.Module:
+    """A type and a flow whose names, state fields, node, locals, interrupt
+    labels and keyword arguments are often keywords (where each may be one):
+    what the printer must print so that it parses back the same."""
+    fields = draw(st.lists(names_for("state field"), min_size=1, max_size=4, unique=True))
+    state = ast.StateBlock(tuple(
+        ast.StateField(f, draw(types), draw(st.one_of(st.none(), expressions))) for f in fields))
+    steps: list[ast.Step] = []
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["let", "interrupt", "call"]))
+        if kind == "let":
+            steps.append(ast.Let(draw(names), draw(expressions)))
+        elif kind == "interrupt":
+            interrupt = ast.Interrupt(draw(names_for("interrupt label")), draw(st.one_of(st.none(), expressions)),
+                                      draw(st.one_of(st.none(), types)))
+            steps.append(ast.Let(draw(names), interrupt) if draw(st.booleans()) else interrupt)
+        else:
+            kwargs = draw(st.lists(names_for("keyword argument"), max_size=3, unique=True))
+            steps.append(ast.Call("m:f", tuple(draw(st.lists(expressions, max_size=2))),
+                                  tuple(ast.KwArg(k, draw(expressions)) for k in kwargs)))
+    node = draw(names_for("node"))
+    flow = ast.Flow(draw(keys), (state, ast.NodeDecl(node, tuple(steps)),
+                                 ast.Edge((ast.Ref("start"),), (ast.Ref(node),)),
+                                 ast.Edge((ast.Ref(node),), (ast.Ref("end"),))))
+    return ast.Module((ast.TypeDecl(draw(keys), draw(types)), flow))

@@ -28,7 +28,10 @@ from fermata.compiler.syntax import ast
 from hypothesis import strategies as st
 
 INSTRUMENT = "tests.properties.instrument"
-NAMES = "abcdefgh"
+# Node names, some of them keywords (contextual: a node may be named so,
+# keywords.py), so generated flows carry them through print, parse, IR,
+# generated Python and runs.
+NAMES = ("a", "retry", "type", "after", "timeout", "if", "once", "h")
 
 
 # --------------------------------------------------------------------------

@@ -96,6 +96,17 @@ def test_renaming_a_local_to_a_field_name_or_a_sibling_local_is_refused():
     assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
 
 
+def test_renaming_to_a_keyword_works_where_the_keyword_reads_as_a_name():
+    text = REFUND.replace("set risk = r", "let s = r\n        set risk = s")
+    doc = analyze_document(text, "u", "x")
+    edit = features.rename(doc, point(text, "let r", 4), "type")   # a local named `type`
+    assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
+    with pytest.raises(features.RenameRefused, match="`call` is a keyword, and at line"):
+        features.rename(doc, point(text, "let r", 4), "call")       # `let s = call`: the keyword wins
+    with pytest.raises(features.RenameRefused, match="`null` is a keyword"):
+        features.rename(doc, point(text, "let r", 4), "null")
+
+
 def test_renaming_a_type_to_a_builtin_is_refused():
     doc = analyze_document(REFUND, "u", "x")
     with pytest.raises(features.RenameRefused, match="built-in type"):

@@ -38,7 +38,7 @@ def _tables() -> dict[str, Any]:
                        maybe_placeholders=bool(parser.options.maybe_placeholders))
 
 
-DRIVER = Driver(_tables(), TreeBuilder())
+DRIVER = Driver(_tables(), TreeBuilder(), lexer_and_driver()[1].keywords)
 LEXER = lexer_and_driver()[0]
 
 
@@ -110,3 +110,17 @@ def test_a_left_recursive_list_grows_in_place():
     grow = _reduction(rule, TreeBuilder())
     items = ["a"]
     assert grow([items, "b"]) is items == ["a", "b"]
+
+
+@pytest.mark.parametrize("text", [
+    ('type T = {type: str, input: str}\nflow retry { state { type: str = "" node: int = 1 } input type '
+     'node after { let in = {after: 1}.after call "m:f"(timeout=3) } start -> after after -> end }'),
+    "flow f { state { a: int = 1 in: int } }",          # the keyword wins: rejected by both
+    "flow f { node input {} input -> end }",
+    'flow f { node a { let y = call } }',
+    'flow f { node a { let y = (call) + 1 } }',
+    'flow f { node a { call "m:f"(not=1) } }',
+    "flow f { a -> b when c\n and -> d }",
+])
+def test_keywords_are_read_as_names_where_lark_reads_them_so(text):
+    assert _ours(text) == _larks(text)

@@ -132,7 +132,8 @@ def test_triple_quoted_docstrings_lose_their_indentation():
 @pytest.mark.parametrize("text, code, line, column, words", [
     ("flow f {\n  node a {\n    set x = 1\n", "F005", 4, 1, "`}` to close node `a` opened at line 2"),
     ("flow f { node a { x = 1 } }", "F001", 1, 19, "unexpected name `x`"),
-    ("flow f { node end { } }", "F001", 1, 15, "keyword `end`"),
+    ("flow f { node end { } }", "F014", 1, 15, "`end` cannot name a node"),
+    ("flow f { node a {} input -> a }", "F001", 1, 26, "unexpected `->`"),
     ("flow f { node a { let s = 'x' } }", "F002", 1, 27, "`'`"),
     ('flow f { node a { let s = "abc\n } }', "F003", 1, 27, "unterminated"),
     ('flow f { node a { let s = "a\\qb" } }', "F004", 1, 29, "escape"),
@@ -164,7 +165,10 @@ def test_syntax_errors_are_located_diagnostics(text, code, line, column, words):
     ("flow f { node a { call refunds.logic } }", "call target is a string"),
     ("flow f { node a { if x {} elif y {} } }", "`else if`"),
     ("flow f { a -> b when x || y }", "write `or`"),
-    ("flow f { node start {} }", "reserved word"),
+    ("flow f { node start {} }", "choose another name"),
+    ("flow f { node input {} input -> end }", "no edge can start from a node named `input`"),
+    ("flow f { state { a: int = 1 in: int } }", "`in` is read as the keyword here"),
+    ("flow f { node a { let y = call } }", "`(call)` is read as a name"),
 ])
 def test_common_mistakes_get_a_hint(text, hint):
     _, diagnostics = parse(text)

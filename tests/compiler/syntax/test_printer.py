@@ -11,7 +11,7 @@ from fermata.compiler.syntax.parser import parse, parse_or_raise
 from fermata.compiler.syntax.printer import expr_text, print_module, type_text
 from hypothesis import given, note
 
-from ..strategies import expressions, types
+from ..strategies import expressions, keyword_named_modules, types
 
 ROOT = Path(__file__).resolve().parents[3]
 SPECS = sorted([*ROOT.glob("examples/*.flow"), *ROOT.glob("spec/diagnostics/*.flow"),
@@ -31,6 +31,15 @@ def test_types_print_and_parse_back(type_):
     text = type_text(type_)
     note(text)
     assert parse_or_raise(f"type T = {text}").types[0].type == type_
+
+
+@given(keyword_named_modules())
+def test_keywords_used_as_names_print_and_parse_back(module):
+    text = print_module(module)
+    note(text)
+    parsed, diagnostics = parse(text)
+    assert [d for d in diagnostics if d.severity == "error"] == []
+    assert parsed == module
 
 
 def _parses(path: Path) -> ast.Module | None:
