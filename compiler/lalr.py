@@ -75,9 +75,13 @@ def _rule_data(rule: Any, maybe_placeholders: bool) -> dict[str, Any]:
 
 
 class Driver:
-    def __init__(self, tables: dict[str, Any], builder: object):
+    def __init__(self, tables: dict[str, Any], builder: object,
+                 soft_keywords: dict[str, str] | None = None):
         """``tables`` as :func:`lalr_tables` makes them; ``builder`` has a
-        method per rule that is not inlined."""
+        method per rule that is not inlined; ``soft_keywords`` (text ->
+        terminal, the lexer tables' ``soft_keywords``) are the words the lexer
+        leaves as ``NAME`` and the parser retypes where its state takes them."""
+        self.soft_keywords = soft_keywords or {}
         reductions = [(rule["size"], None if rule["passes_child_up"] else _reduction(rule, builder),
                        rule["reduces_to"]) for rule in tables["rules"]]
         # A list, as the states are numbered from 0: indexing beats hashing.
@@ -94,15 +98,23 @@ class Driver:
         states = [state]
         values: list[Any] = []
         push_state, push_value = states.append, values.append
+        soft = self.soft_keywords
         for token in tokens:
             kind = token[0]
+            if kind == "NAME" and token[1] in soft:
+                # What Lark's lexer wrapper does (soft_keywords.py): a keyword
+                # where the parser takes it, a name everywhere else.
+                keyword = soft[token[1]]
+                if keyword in actions[state] and self.takes(states, keyword):
+                    kind = keyword
+                    token = (keyword, token[1], token[2])
             while True:
                 try:
                     action = actions[state][kind]
                 except KeyError:
                     raise ParseFailure(token, states) from None
                 if action.__class__ is int:
-                    state = action  # type: ignore[assignment]
+                    state = action
                     push_state(state)
                     push_value(token)
                     break
@@ -122,6 +134,24 @@ class Driver:
                 if state == end_state and kind == END:
                     return values[-1]
         raise ParseFailure(None, states)
+
+    def takes(self, states: list[int], terminal: str) -> bool:
+        """Whether the parser with the state stack ``states`` would shift
+        ``terminal`` after the reductions it causes. An LALR row alone may
+        list a terminal for a reduction that a state further down then
+        refuses (lookaheads are merged across contexts)."""
+        actions = self.actions
+        stack = list(states)
+        while True:
+            action = actions[stack[-1]].get(terminal)
+            if action is None:
+                return False
+            if action.__class__ is int:
+                return True
+            size, _reduction, nonterminal = action  # type: ignore[misc]
+            if size:
+                del stack[-size:]
+            stack.append(actions[stack[-1]][nonterminal])  # type: ignore[arg-type]
 
     def accepts(self, states: list[int]) -> set[str]:
         """The terminals the parser could take next from the state stack

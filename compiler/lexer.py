@@ -42,12 +42,20 @@ def lexer_tables(terminals: Iterable[Any], ignore: Iterable[str], comment: str =
     terminals = list(terminals)
     plain = [t for t in terminals if t.pattern.type == "str"]
     keywords: dict[str, dict[str, str]] = {}
+    soft: dict[str, str] = {}
     folded: set[str] = set()
     for regex_terminal in (t for t in terminals if t.pattern.type == "re"):
         pattern = re.compile(regex_terminal.pattern.to_regexp())
         for word in plain:
-            if word.priority == regex_terminal.priority and pattern.fullmatch(word.pattern.value):
+            if not pattern.fullmatch(word.pattern.value):
+                continue
+            if word.priority == regex_terminal.priority:
                 keywords.setdefault(regex_terminal.name, {})[word.pattern.value] = word.name
+                folded.add(word.name)
+            elif word.priority < regex_terminal.priority:
+                # A soft keyword: lexed as the name it also is (the regex
+                # terminal wins), retyped by the parser where it is taken.
+                soft[word.pattern.value] = word.name
                 folded.add(word.name)
     skipped = set(ignore) - {comment}
     for name in skipped:
@@ -64,6 +72,7 @@ def lexer_tables(terminals: Iterable[Any], ignore: Iterable[str], comment: str =
         # skipped by finditer.
         "pattern": f"{_WHITESPACE}*(?:{alternatives}|(?P<BAD>[^ \\t\\f\\r\\n]))",
         "keywords": keywords,
+        "soft_keywords": dict(sorted(soft.items())),
         # Only these may hold a newline (Lark's test: better too many than too few).
         "multiline": sorted(t.name for t in kept if _may_hold_newline(t.pattern.to_regexp())),
         "comment": comment,

@@ -39,7 +39,7 @@ def build_from_grammar() -> lark.Lark:
     """Build the LALR tables from the grammar (about half a second)."""
     import lark
 
-    return lark.Lark(grammar_text(), **_OPTIONS)
+    return with_soft_keywords(lark.Lark(grammar_text(), **_OPTIONS))
 
 
 @functools.cache
@@ -53,7 +53,21 @@ def lark_parser() -> lark.Lark:
     if parser_tables.GRAMMAR_SHA256 != grammar_sha256():
         return build_from_grammar()
     # What Lark's standalone parser does with the same data.
-    return lark.Lark._load_from_dict(parser_tables.DATA, parser_tables.MEMO)
+    return with_soft_keywords(lark.Lark._load_from_dict(parser_tables.DATA, parser_tables.MEMO))
+
+
+def with_soft_keywords(parser: lark.Lark) -> lark.Lark:
+    """``parser`` with its lexer wrapped to retype soft keywords (terminals
+    of a lower priority than ``NAME``, which the basic lexer therefore lexes
+    as names) where the parser's state takes them: exactly what the fast
+    driver does (``lalr.Driver``)."""
+    from .soft_keywords import SoftKeywordLexer
+
+    frontend = parser.parser
+    soft = lexer_tables(parser.terminals, parser.lexer_conf.ignore)["soft_keywords"]
+    if soft and not isinstance(frontend.lexer, SoftKeywordLexer):
+        frontend.lexer = SoftKeywordLexer(frontend.lexer, soft)
+    return parser
 
 
 def grammar_sha256() -> str:
@@ -77,7 +91,7 @@ def lexer_and_driver() -> tuple[Lexer, Driver]:
     from fermata.spec import fast_tables as prebuilt
 
     tables = prebuilt.TABLES if prebuilt.GRAMMAR_SHA256 == grammar_sha256() else fast_tables(lark_parser())
-    return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder())
+    return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder(), tables["lexer"]["soft_keywords"])
 
 
 def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Diagnostic]]:
