@@ -335,6 +335,11 @@ class _StepLowering:
 # --------------------------------------------------------------------------
 
 
+def lower_expression(expr: ast.Expr, locals_in_scope: Mapping[str, Any]) -> dict[str, Any]:
+    """One expression's IR; a name in ``locals_in_scope`` is a local, any other a field."""
+    return _ExprLowering(locals_in_scope).lower(expr)
+
+
 class _ExprLowering:
     def __init__(self, locals_in_scope: Mapping[str, Any]):
         self.locals = locals_in_scope  # a name is a local if declared earlier, else a field

@@ -66,7 +66,7 @@ def _check_answer_against_rule(sink: DiagnosticSink, interrupt: ast.Interrupt, b
     if any(isinstance(n, ast.Name) and n.name != bind for n in where.condition.walk()) or any(
             isinstance(n, ast.Literal) and n.is_template for n in where.condition.walk()):
         return
-    from ..lower import _ExprLowering, constant_value
+    from ..lower import constant_value, lower_expression
 
     try:
         value = constant_value(answer)
@@ -74,7 +74,7 @@ def _check_answer_against_rule(sink: DiagnosticSink, interrupt: ast.Interrupt, b
         return
     from fermata.runtime.expressions import compile_condition
 
-    rule = compile_condition(_ExprLowering({bind: None}).lower(where.condition), "`where`")
+    rule = compile_condition(lower_expression(where.condition, {bind: None}), "`where`")
     try:
         holds = rule(_View({bind: value}))
     except Exception:  # noqa: BLE001 - a rule that cannot be evaluated on it is the runtime's to report
