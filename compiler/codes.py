@@ -128,6 +128,7 @@ CODES: dict[str, Code] = {
     "F464": Code("error", "`remind every` not shorter than `within`", STEPS),
     "F465": Code("error", "`wait until` that is not a `str`", TYPES),
     "F466": Code("error", "`wait until` a text that is not an ISO 8601 date-time", TYPES),
+    "F467": Code("error", "deadline answer that reads a local", TYPES),
     "F901": Code("warning", "unused suppression", SUPPRESS),
     "F902": Code("warning", "malformed suppression", SUPPRESS),
 }

@@ -3,14 +3,14 @@
 Called by the type checker (``typecheck.py``) for each interrupt, with the
 scope of the step: ``where`` sees the answer under the `let` name and the
 state; ``to`` and a deadline's ``answer`` see the state (and earlier locals),
-never the answer. Codes F460–F466 (the registry: ``compiler/codes.py``);
+never the answer. Codes F460–F467 (the registry: ``compiler/codes.py``);
 durations, labels and ``remind every`` against ``within`` are ``steps.py``'s,
 deadline targets as edges are ``graph.py``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +31,11 @@ def deadline_target(node_step: ast.Step) -> ast.Ref | None:
 
 
 def check_interrupt(sink: DiagnosticSink, interrupt: ast.Interrupt, bind: str | None, answer: T.FType,
-                    checker: Callable[[], I.Inferer], with_answer: Callable[[], I.Inferer]) -> None:
+                    checker: Callable[[], I.Inferer], with_answer: Callable[[], I.Inferer],
+                    locals_in_scope: Collection[str] = ()) -> None:
     """``checker()`` infers in the step's scope; ``with_answer()`` in that
-    scope with the answer bound to ``bind``."""
+    scope with the answer bound to ``bind``; ``locals_in_scope`` are the
+    node's locals visible at the interrupt."""
     where = interrupt.where
     if where is not None:
         if bind is None:
@@ -54,6 +56,13 @@ def check_interrupt(sink: DiagnosticSink, interrupt: ast.Interrupt, bind: str | 
     deadline = interrupt.within
     if deadline is not None and deadline.answer is not None:
         checker().expect(deadline.answer, answer, "F462", f"the deadline's answer to `{interrupt.label}`")
+        # It is evaluated when the deadline fires, long after the node's
+        # locals are gone: it reads the state only.
+        for name in [n for n in deadline.answer.walk() if isinstance(n, ast.Name) and n.name in locals_in_scope]:
+            sink.error("F467", f"the deadline's answer to `{interrupt.label}` reads local `{name.name}`",
+                       name.span, notes=["a deadline's answer is evaluated when the deadline fires, from the state"],
+                       help=f"keep the value in a state field (`set FIELD = {name.name}` before the "
+                            "interrupt) and read that")
         if where is not None and bind is not None:
             _check_answer_against_rule(sink, interrupt, bind, deadline.answer, where)
 

@@ -655,7 +655,7 @@ class _NodeCheck:
                 return self.checker(inner)
 
             clauses.check_interrupt(self.sink, interrupt, let.name if let is not None else None, answer,
-                                    lambda: self.checker(scope), with_answer)
+                                    lambda: self.checker(scope), with_answer, scope.locals)
         return answer
 
 

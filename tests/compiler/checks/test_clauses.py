@@ -117,6 +117,16 @@ def test_a_deadline_answer_reads_the_state_not_the_answer():
     assert codes(review("within 1d answer d")) == ["F121"]
 
 
+def test_a_deadline_answer_reads_the_state_only():
+    text = review("within 1d answer {approved: keep}", steps="set approved = d.approved")
+    text = text.replace("        let d = interrupt", "        let keep = count > 0\n        let d = interrupt")
+    found = [d for d in diagnostics(text) if d.code == "F467"]
+    assert len(found) == 1 and "`keep`" in found[0].message
+    # `to` is evaluated when the question is asked: it may read locals.
+    text = review('to boss').replace("        let d = interrupt", '        let boss = "ann"\n        let d = interrupt')
+    assert codes(text) == []
+
+
 def test_a_constant_deadline_answer_is_checked_against_the_where_rule():
     rule = 'where d.approved or d.comment != null "a rejection needs a comment"'
     broken = [d for d in diagnostics(review(f"{rule}\nwithin 1d answer {{approved: false}}"))
