@@ -13,6 +13,7 @@ by ``Program.carry_over`` itself, which both callers also call.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fermata.spec.ir import is_static_interrupt
 
@@ -59,6 +60,8 @@ def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility
             problems.append(Incompatibility(
                 name, f"pending interrupt `{entry['id']}` no longer exists "
                       f"(node `{name}` has no interrupt `{label}`)"))
+        else:
+            problems += _deadline_problems(flow, name, entry)
     for name, record in sorted(latest.nodes.items()):
         for written in sorted({w[0] for w in record.get("writes", ())} - set(flow.fields)):
             problems.append(Incompatibility(
@@ -67,3 +70,40 @@ def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility
         problems.append(Incompatibility(
             key.rpartition("->")[2], f"join `{key}` is in progress and no longer exists", blocks_resume=False))
     return problems
+
+
+def _deadline_problems(flow: CompiledFlow, name: str, entry: dict[str, Any]) -> list[Incompatibility]:
+    """A pending interrupt's deadline. A changed duration, `answer` or
+    target, or changed `to`, is compatible: the run takes the flow's current
+    deadline when it fires. A deadline armed when the run paused
+    (``deadline_at``) that the flow no longer declares is not: its target
+    was removed (a deadline cannot name a node the flow lacks), and the run
+    would wait for an answer it was promised not to need. Nor is a `goto`
+    naming no node of the flow (an IR not written by the compiler). A
+    deadline that already fired put its target in the frontier, which the
+    pending-node check above covers."""
+    step = _interrupt_step(flow.ir["nodes"][name]["steps"], entry["label"])
+    within = step.get("within") if step is not None else None
+    if within is None:
+        if entry.get("deadline_at") is None:
+            return []
+        return [Incompatibility(name, f"pending interrupt `{entry['id']}` has a deadline "
+                                      f"(due {entry['deadline_at']}) the flow no longer declares: "
+                                      "its target was removed")]
+    goto = within.get("goto")
+    if goto is not None and goto != "end" and goto not in flow.nodes:
+        return [Incompatibility(name, f"the deadline of pending interrupt `{entry['id']}` leads to "
+                                      f"node `{goto}`, which does not exist")]
+    return []
+
+
+def _interrupt_step(steps: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
+    """The interrupt step labelled ``label`` among ``steps`` (in `if` bodies too)."""
+    for step in steps:
+        if step["k"] == "interrupt" and step["label"] == label:
+            return step
+        if step["k"] == "if":
+            found = _interrupt_step(step["then"], label) or _interrupt_step(step["else"], label)
+            if found is not None:
+                return found
+    return None

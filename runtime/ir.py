@@ -10,8 +10,45 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-Step = dict[str, Any]         # {"k": "let" | "set" | "call" | "interrupt" | "if" | ..., "line", "column", ...}
+Step = dict[str, Any]         # {"k": "let" | "set" | "call" | "interrupt" | "if" | "wait" | ..., "line", "column", ...}
 Expr = dict[str, Any]         # {"k": ..., ...}
+
+
+class WhereIR(TypedDict):
+    """An interrupt step's optional ``"where"``: a rule on the answer."""
+
+    cond: Expr                # reads the answer as {"k": "local", "n": <the step's bind>}
+    message: str | None       # shown when the rule refuses an answer
+
+
+class DeadlineIR(TypedDict, total=False):
+    """An interrupt step's optional ``"within"``: ``ms`` and exactly one of
+    ``goto`` (a node of the flow, or "end") and ``answer``."""
+
+    ms: int
+    goto: str
+    answer: Expr              # reads the state, never the answer
+
+
+class ClausesIR(TypedDict, total=False):
+    """The optional keys an interrupt step may carry besides its own
+    (``k label payload schema bind line column``)."""
+
+    where: WhereIR
+    to: list[Expr]            # each evaluates to a str or a list[str]
+    within: DeadlineIR
+    remind_every_ms: int
+
+
+class WaitIR(TypedDict, total=False):
+    """A ``{"k": "wait"}`` step: a durable timer, ``for_ms`` or ``until``."""
+
+    k: str
+    label: str
+    for_ms: int
+    until: Expr               # an ISO 8601 date-time string
+    line: int
+    column: int
 
 
 class SourceIR(TypedDict):

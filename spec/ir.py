@@ -13,6 +13,15 @@ from typing import Any
 
 # The value of the ``fermata_ir`` key of every IR document this code writes
 # and reads (spec/IR.md).
+#
+# Still 1 with the human-task clauses (`where`, `to`, `within`,
+# `remind_every_ms` on an interrupt step) and the `wait` step: they are
+# optional additions, so every version-1 document stays valid and a spec
+# that does not use them lowers to the same bytes (the IR hash a run is
+# pinned to does not change on upgrade). An older runtime that validates
+# against its schema refuses them rather than ignore them: the schema's
+# step objects are closed (`additionalProperties: false`, one `oneOf` entry
+# per step kind).
 IR_VERSION = 1
 
 # The labels of the pauses `interrupt before N` / `interrupt after N` create;

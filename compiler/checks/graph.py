@@ -45,6 +45,7 @@ from .components import (
     shortest_cycle,
     strong_components,
 )
+from .clauses import deadline_target
 from .context import CheckContext
 
 START, END = "start", "end"
@@ -113,6 +114,8 @@ class _FlowCheck:
         self.joins: list[_Join] = []
         self.has_edges_out: set[str] = set()
         self.has_edges_in: set[str] = set()
+        # `within DUR -> NODE` of an interrupt: node -> the deadline targets.
+        self.deadlines: dict[str, list[str]] = {}
         self._reached: set[str] | None = None
         self._successor_map: dict[str, set[str]] | None = None
         self._options: dict[str, list[frozenset[str]]] = {}
@@ -123,6 +126,7 @@ class _FlowCheck:
 
     def run(self) -> None:
         self._check_edge_ends()
+        self._check_deadlines()
         for source, edges in self.routes.items():
             self._check_routing(source, edges)
         self._check_static_interrupts()
@@ -174,6 +178,22 @@ class _FlowCheck:
             elif sources:
                 self.routes.setdefault(sources[0], []).append(edge)
 
+    def _check_deadlines(self) -> None:
+        """A deadline `within DUR -> NODE` is an edge of the interrupt's node
+        for every check here: when it fires, the node is abandoned and NODE
+        runs instead of the node's own edges, so it is one more route option
+        of the node, never taken together with the others. `end` is a
+        target (the run stops waiting and finishes); `start` is not."""
+        for name, node in self.nodes.items():
+            for step in node.all_steps:
+                ref = deadline_target(step)
+                if ref is None:
+                    continue
+                self.has_edges_out.add(name)
+                self.has_edges_in.add(ref.name)
+                valid = self._valid_ends([ref], is_join=False, as_source=False, what="a deadline")
+                self.deadlines.setdefault(name, []).extend(valid)
+
     def _suggest_node(self, name: str, as_source: bool) -> str | None:
         """The node (or `start` / `end`) ``name`` is likely a typo of: one
         index per flow and side, not one per unknown name."""
@@ -183,7 +203,8 @@ class _FlowCheck:
                 [*self.nodes, START if as_source else END])
         return index.closest(name)
 
-    def _valid_ends(self, refs: Sequence[ast.Ref], is_join: bool, as_source: bool) -> list[str]:
+    def _valid_ends(self, refs: Sequence[ast.Ref], is_join: bool, as_source: bool,
+                    what: str = "an edge") -> list[str]:
         valid = []
         for ref in refs:
             name = ref.name
@@ -191,7 +212,7 @@ class _FlowCheck:
                 self.sink.error("F206", "an edge cannot leave `end`", ref.span,
                                 help="`end` finishes the run; start the edge from a node")
             elif not as_source and name == START:
-                self.sink.error("F207", "an edge cannot lead into `start`", ref.span,
+                self.sink.error("F207", f"{what} cannot lead into `start`", ref.span,
                                 help="`start` only begins a run; point the edge at the first node")
             elif is_join and ((as_source and name == START) or (not as_source and name == END)):
                 side = "wait for" if as_source else "fire"
@@ -203,7 +224,7 @@ class _FlowCheck:
                 valid.append(name)
             else:
                 meant = self._suggest_node(name, as_source)
-                self.sink.error("F101", f"unknown node `{name}` in an edge", ref.span,
+                self.sink.error("F101", f"unknown node `{name}` in {what}", ref.span,
                                 labels=[Label(ref.span, f"not a node of flow `{self.flow.name}`")],
                                 help=f"did you mean `{meant}`?" if meant
                                 else f"declare it with `node {name} {{ ... }}`")
@@ -297,7 +318,8 @@ class _FlowCheck:
         if self._successor_map is None:
             # All at once: asking the joins node by node is nodes x joins.
             successors: dict[str, set[str]] = {
-                n: {t for e in self.routes.get(n, ()) for t in e.targets if t != END} for n in self.nodes}
+                n: {t for e in self.routes.get(n, ()) for t in e.targets if t != END}
+                | {t for t in self.deadlines.get(n, ()) if t != END} for n in self.nodes}
             for join in self.joins:
                 for source in join.sources:
                     if source in successors:
@@ -322,6 +344,7 @@ class _FlowCheck:
             while queue:
                 name = queue.popleft()
                 found = [t for e in self.routes.get(name, ()) for t in e.targets]
+                found += self.deadlines.get(name, ())
                 for index in joins_of.get(name, ()):
                     missing[index] -= 1
                     if missing[index] == 0:
@@ -375,6 +398,11 @@ class _FlowCheck:
         return options
 
     def _find_route_options(self, source: str) -> list[frozenset[str]]:
+        options = self._edge_route_options(source)
+        # A deadline firing replaces the node's own edges with its target.
+        return options + [frozenset({t}) for t in self.deadlines.get(source, ())]
+
+    def _edge_route_options(self, source: str) -> list[frozenset[str]]:
         edges = self.routes.get(source, [])
         if len(edges) == 1 and not edges[0].conditional:
             return [frozenset(edges[0].targets)]  # one plain edge: most nodes

@@ -39,6 +39,11 @@ def check(context: CheckContext) -> None:
                 call = call_of(step)
                 if call is not None:
                     _check_call(sink, call)
+                interrupt = interrupt_of(step)
+                if interrupt is not None:
+                    _check_clause_durations(sink, interrupt)
+                elif isinstance(step, ast.Wait) and step.duration is not None:
+                    _check_duration(sink, "wait ... for", step.duration)
 
 
 def call_of(step: ast.Step) -> ast.Call | None:
@@ -146,10 +151,26 @@ def _check_duration(sink: DiagnosticSink, keyword: str, duration: ast.Duration) 
     return True
 
 
+def _check_clause_durations(sink: DiagnosticSink, interrupt: ast.Interrupt) -> None:
+    """`within` and `remind every` are positive, and a reminder comes
+    before the deadline (else it would never be sent)."""
+    within = interrupt.within.duration if interrupt.within is not None else None
+    within_ok = within is not None and _check_duration(sink, "within", within)
+    remind = interrupt.remind_every
+    remind_ok = remind is not None and _check_duration(sink, "remind every", remind)
+    if within is not None and remind is not None and within_ok and remind_ok \
+            and (remind.milliseconds or 0) >= (within.milliseconds or 0):
+        sink.error("F464", f"`remind every {remind.text}` of interrupt `{interrupt.label}` is not shorter "
+                           f"than its deadline `within {within.text}`", remind.span,
+                   labels=[Label(within.span, "the deadline")],
+                   notes=["reminders are sent while the interrupt is pending; the deadline ends that"],
+                   help="remind more often than the deadline, or remove `remind every`")
+
+
 def _duration_help(text: str) -> str:
     """Suggest whole milliseconds for a fractional duration like `1.5s`."""
-    shape = "write a whole number followed by `ms`, `s`, `m` or `h`, e.g. `500ms` or `2s`"
-    match = re.fullmatch(r"(\d+\.\d+|\.\d+)(ms|s|m|h)", text)
+    shape = "write a whole number followed by `ms`, `s`, `m`, `h` or `d`, e.g. `500ms` or `2s`"
+    match = re.fullmatch(r"(\d+\.\d+|\.\d+)(ms|s|m|h|d)", text)
     if match:
         milliseconds = float(match.group(1)) * ast.Duration.UNITS[match.group(2)]
         if milliseconds == int(milliseconds) and milliseconds > 0:
@@ -174,15 +195,16 @@ def _check_labels(sink: DiagnosticSink, node: ast.NodeDecl) -> None:
     across `if`/`else` branches too (a resume binds answers by id)."""
     first: dict[str, ast.Span] = {}
     for step in node.all_steps:
-        interrupt = interrupt_of(step)
-        if interrupt is None:
+        # A `wait` pauses with an id `node:label` too: one namespace.
+        paused = interrupt_of(step) or (step if isinstance(step, ast.Wait) else None)
+        if paused is None:
             continue
-        label, span = interrupt.label, _span(interrupt.label_span, interrupt.span)
+        label, span = paused.label, _span(paused.label_span, paused.span)
         # A label is a name, never a keyword: `:` and the reserved `before`
         # / `after` of static interrupt ids cannot occur (the grammar sees to it).
         if label in first:
-            sink.error("F406", f"interrupt label `{label}` is used twice in node `{node.name}`", span,
+            sink.error("F406", f"label `{label}` is used twice in node `{node.name}`", span,
                        labels=[Label(first[label], f"`{label}` first used here")],
                        notes=[f"interrupt ids are `node:label`, so both would be `{node.name}:{label}`"],
-                       help="give each interrupt of a node its own label")
+                       help="give each interrupt and `wait` of a node its own label")
         first.setdefault(label, span)

@@ -39,7 +39,7 @@ from ..semantics import inference as I
 from ..semantics import types as T
 from ..syntax import ast
 from ..syntax.ast import MAX_DEPTH
-from . import templates
+from . import clauses, templates
 from .components import shortest_cycle, strong_components
 from .context import CheckContext
 
@@ -506,6 +506,8 @@ class _NodeCheck:
                 scope.narrow(I.when_false(step.condition, scope.env()))
             elif step.otherwise is not None and _always_fails(step.otherwise):
                 scope.narrow(I.when_true(step.condition, scope.env()))
+        elif isinstance(step, ast.Wait):
+            clauses.check_wait(self.sink, step, lambda: self.checker(scope))
         elif isinstance(step, ast.Fail):
             t = self.checker(scope).infer(step.message)
             if not T.assignable(t, T.STR):
@@ -521,7 +523,7 @@ class _NodeCheck:
         if isinstance(value, ast.Call):
             t = self.call(value, scope)
         elif isinstance(value, ast.Interrupt):
-            t = self.interrupt(value, scope)
+            t = self.interrupt(value, scope, let)
         else:
             t = self.checker(scope).infer(value)
         self.names.seen += 1
@@ -638,13 +640,23 @@ class _NodeCheck:
             checker.infer(kwarg.value)
         return T.ANY  # call results are `any`, checked at run time where typed
 
-    def interrupt(self, interrupt: ast.Interrupt, scope: _Scope) -> T.FType:
+    def interrupt(self, interrupt: ast.Interrupt, scope: _Scope, let: ast.Let | None = None) -> T.FType:
         if interrupt.payload is not None:
             self.checker(scope).infer(interrupt.payload)
-        if interrupt.expect is None:
-            return T.ANY
-        check_type(self.sink, interrupt.expect, self.flow.declared)
-        return T.resolve(interrupt.expect, self.flow.named)
+        answer: T.FType = T.ANY
+        if interrupt.expect is not None:
+            check_type(self.sink, interrupt.expect, self.flow.declared)
+            answer = T.resolve(interrupt.expect, self.flow.named)
+        if interrupt.has_clauses:
+            def with_answer() -> _Checker:
+                inner = scope.child()
+                if let is not None:
+                    inner.declare(let.name, _Local(let, answer))
+                return self.checker(inner)
+
+            clauses.check_interrupt(self.sink, interrupt, let.name if let is not None else None, answer,
+                                    lambda: self.checker(scope), with_answer, scope.locals)
+        return answer
 
 
 def _always_fails(steps: Iterable[ast.Step]) -> bool:

@@ -11,7 +11,10 @@ Both draw the same picture, built once by :func:`_layout`:
   leads, thick, to the target;
 - interrupts in the node's box: ``⏸ before`` / ``⏸ after`` for the static
   ``interrupt before/after`` of the flow, ``⏸ LABEL`` for each dynamic
-  ``interrupt LABEL`` among the node's steps, and such nodes highlighted.
+  ``interrupt LABEL`` among the node's steps (``⏸ LABEL (within 1d)`` when
+  its deadline answers by itself), ``⏱ LABEL`` for each ``wait``, and such
+  nodes highlighted;
+- a deadline ``within DUR -> NODE`` as a dashed arrow labelled ``within DUR``.
 
 Conditions are printed back as source text by :func:`expr_to_text`, with
 only the parentheses the grammar's precedence needs (plus a few for
@@ -31,6 +34,7 @@ from ..syntax import operators
 from ..syntax.ast import KEYWORDS
 
 PAUSE = "\u23f8"  # ⏸
+TIMER = "\u23f1"  # ⏱
 
 # --------------------------------------------------------------------------
 # IR expressions -> source text
@@ -140,7 +144,7 @@ class _Arrow:
     source: str
     target: str
     label: str | None = None
-    kind: str = "plain"       # "plain" | "when" | "otherwise" | "into_join" | "from_join"
+    kind: str = "plain"       # "plain" | "when" | "otherwise" | "into_join" | "from_join" | "deadline"
 
 
 @dataclass
@@ -160,16 +164,37 @@ def _node_id(name: str) -> str:
     return f"n_{name}"
 
 
-def _interrupt_labels(steps: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The labels of every dynamic interrupt among ``steps``, in source order."""
-    labels: list[str] = []
+def _pauses(steps: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Every dynamic interrupt and `wait` among ``steps``, in source order."""
+    found: list[Mapping[str, Any]] = []
     for step in steps:
-        if step.get("k") == "interrupt":
-            labels.append(step["label"])
+        if step.get("k") in ("interrupt", "wait"):
+            found.append(step)
         elif step.get("k") == "if":
-            labels += _interrupt_labels(step.get("then", ()))
-            labels += _interrupt_labels(step.get("else", ()))
-    return list(dict.fromkeys(labels))
+            found += _pauses(step.get("then", ()))
+            found += _pauses(step.get("else", ()))
+    return found
+
+
+def _pause_line(step: Mapping[str, Any]) -> str:
+    if step["k"] == "wait":
+        return f"{TIMER} {step['label']}"
+    within = step.get("within")
+    if within is not None and "answer" in within:
+        return f"{PAUSE} {step['label']} (within {duration_text(within['ms'])})"
+    return f"{PAUSE} {step['label']}"
+
+
+_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+
+
+def duration_text(ms: int) -> str:
+    """Milliseconds as the source would write them: the largest whole unit,
+    but hours below a week (people say `48h`, not `2d`)."""
+    for unit, size in _UNITS:
+        if ms % size == 0 and not (unit == "d" and ms < 7 * 86_400_000 and ms != 86_400_000):
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
 
 
 def _layout(flow: Mapping[str, Any]) -> _Picture:
@@ -183,7 +208,7 @@ def _layout(flow: Mapping[str, Any]) -> _Picture:
     for name in order:
         lines = [f"{PAUSE} before"] if name in before else []
         lines.append(name)
-        lines += [f"{PAUSE} {label}" for label in _interrupt_labels(nodes[name].get("steps", ()))]
+        lines += list(dict.fromkeys(_pause_line(step) for step in _pauses(nodes[name].get("steps", ()))))
         if name in after:
             lines.append(f"{PAUSE} after")
         picture.boxes.append(_Box(_node_id(name), lines, "node", paused=len(lines) > 1))
@@ -208,6 +233,13 @@ def _layout(flow: Mapping[str, Any]) -> _Picture:
                 label, kind = None, "plain"
             for target in branch.get("targets", ()):
                 picture.arrows.append(_Arrow(_node_id(source), _node_id(target), label, kind))
+
+    for name in order:
+        for step in _pauses(nodes[name].get("steps", ())):
+            within = step.get("within")
+            if within is not None and "goto" in within:
+                picture.arrows.append(_Arrow(_node_id(name), _node_id(within["goto"]),
+                                             f"within {duration_text(within['ms'])}", "deadline"))
 
     for i, join in enumerate(flow.get("joins", ()), 1):
         join_id = f"join_{i}"
@@ -241,7 +273,7 @@ def _printable(text: str) -> str:
 
 _MERMAID_SHAPES = {"terminal": '(["{}"])', "node": '["{}"]', "join": '{{{{"{}"}}}}'}
 _MERMAID_ARROWS = {"plain": "-->", "when": "-->", "otherwise": "-.->", "into_join": "-->",
-                   "from_join": "==>"}
+                   "from_join": "==>", "deadline": "-.->"}
 
 
 def to_mermaid(flow: Mapping[str, Any]) -> str:
@@ -286,7 +318,7 @@ _DOT_BOXES = {
             "fontsize=9, height=0.2",
 }
 _DOT_ARROWS = {"plain": "", "when": "", "otherwise": "style=dashed", "into_join": "",
-               "from_join": "penwidth=2"}
+               "from_join": "penwidth=2", "deadline": 'style=dashed, color="#d9822b"'}
 
 
 def _attributes(*parts: str) -> str:

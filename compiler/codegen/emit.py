@@ -48,9 +48,10 @@ _STEP_KEYS = {
     "let": {"name", "value"},
     "set": {"field", "op", "value", "check"},
     "call": {"target", "args", "kwargs", "once", "bind"},
-    "interrupt": {"label", "payload", "schema", "bind"},
+    "interrupt": {"label", "payload", "schema", "bind", "where", "to", "within", "remind_every_ms"},
     "if": {"cond", "then", "else"},
     "fail": {"message"},
+    "wait": {"label", "for_ms", "until"},
 }
 _ROUTE_KEYS = {"branches"}
 _BRANCH_KEYS = {"when", "targets", "line"}

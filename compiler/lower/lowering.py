@@ -286,6 +286,10 @@ class _StepLowering:
             return {"k": "if", "cond": cond, "then": then, "else": otherwise, **where}
         if isinstance(node, ast.Fail):
             return {"k": "fail", "message": self.expr(node.message), **where}
+        if isinstance(node, ast.Wait):
+            if node.duration is not None:
+                return {"k": "wait", "label": node.label, "for_ms": node.duration.milliseconds or 0, **where}
+            return {"k": "wait", "label": node.label, "until": self.expr(node.until), **where}  # type: ignore[arg-type]
         raise TypeError(f"not a step: {node!r}")
 
     def _call(self, node: ast.Call, bind: str | None) -> dict[str, Any]:
@@ -299,18 +303,41 @@ class _StepLowering:
         }
 
     def _interrupt(self, node: ast.Interrupt, bind: str | None) -> dict[str, Any]:
-        return {
+        lowered: dict[str, Any] = {
             "k": "interrupt",
             "label": node.label,
             "payload": None if node.payload is None else self.expr(node.payload),
             "schema": None if node.expect is None else type_schema(node.expect, self.named_ast),
             "bind": bind,
         }
+        # The human-task clauses are optional keys, present only when written
+        # (a spec without them lowers to the same bytes as before).
+        if node.where is not None and bind is not None:
+            # The rule reads the answer as the local named by `bind`.
+            rule = _ExprLowering({**self.locals, bind: None}).lower(node.where.condition)
+            lowered["where"] = {"cond": rule, "message": node.where.message}
+        if node.to:
+            lowered["to"] = [self.expr(e) for e in node.to]
+        if node.within is not None:
+            deadline: dict[str, Any] = {"ms": node.within.duration.milliseconds or 0}
+            if node.within.target is not None:
+                deadline["goto"] = node.within.target.name
+            else:
+                deadline["answer"] = self.expr(node.within.answer)  # type: ignore[arg-type]
+            lowered["within"] = deadline
+        if node.remind_every is not None:
+            lowered["remind_every_ms"] = node.remind_every.milliseconds or 0
+        return lowered
 
 
 # --------------------------------------------------------------------------
 # Expressions
 # --------------------------------------------------------------------------
+
+
+def lower_expression(expr: ast.Expr, locals_in_scope: Mapping[str, Any]) -> dict[str, Any]:
+    """One expression's IR; a name in ``locals_in_scope`` is a local, any other a field."""
+    return _ExprLowering(locals_in_scope).lower(expr)
 
 
 class _ExprLowering:

@@ -410,6 +410,8 @@ class _NodeIndexer:
                 self.block(step.otherwise, I.when_false(step.condition, env), locals_, branch_end)
         elif isinstance(step, ast.Fail):
             self.expr(step.message, env, locals_)
+        elif isinstance(step, ast.Wait):
+            self.expr(step.until, env, locals_)
         del doc
         return env
 
@@ -421,6 +423,14 @@ class _NodeIndexer:
 
     def interrupt(self, interrupt: ast.Interrupt, env: I.Env, locals_: dict[str, Symbol]) -> T.FType:
         self.expr(interrupt.payload, env, locals_)
+        # The clauses' names (the answer itself, in `where`, is not yet a
+        # local here: it reads as unknown, as in a template).
+        if interrupt.where is not None:
+            self.expr(interrupt.where.condition, env, locals_)
+        for assignee in interrupt.to:
+            self.expr(assignee, env, locals_)
+        if interrupt.within is not None:
+            self.expr(interrupt.within.answer, env, locals_)
         self.owner.type_refs(interrupt.expect)
         t = T.ANY if interrupt.expect is None else T.resolve(interrupt.expect, self.owner.doc.named)
         span = interrupt.label_span if interrupt.label_span.line else interrupt.span

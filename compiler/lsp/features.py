@@ -278,7 +278,7 @@ def _same_namespace(a: Symbol, b: Symbol) -> bool:
 # Completion
 # --------------------------------------------------------------------------
 
-STEP_KEYWORDS = ("let", "set", "call", "call once", "interrupt", "if", "else", "fail")
+STEP_KEYWORDS = ("let", "set", "call", "call once", "interrupt", "if", "else", "fail", "wait")
 FLOW_KEYWORDS = ("state", "input", "output", "node", "interrupt before", "interrupt after",
                  "start", "when", "otherwise")
 TOP_KEYWORDS = ("flow", "type", "use")

@@ -102,7 +102,9 @@ MAX_DEPTH = 50
 # The reserved words of the language (LANGUAGE.md, "Lexical").
 KEYWORDS = frozenset((
     "flow type state input output node let set call once interrupt expect before after start end "
-    "when otherwise if else fail retry backoff timeout use as true false null and or not in").split())
+    "when otherwise if else fail retry backoff timeout use as true false null and or not in "
+    # Version 2: keywords only inside their clauses (spec/fermata.lark's header).
+    "where to within answer remind every wait for until").split())
 
 
 # --------------------------------------------------------------------------
@@ -306,12 +308,53 @@ class Call(Node):
 
 
 @dataclass(frozen=True)
+class Where(Node):
+    """``where EXPR ["message"]``: a rule the answer must satisfy."""
+
+    condition: Expr
+    message: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Deadline(Node):
+    """``within DUR -> NODE`` (``target``) or ``within DUR answer EXPR`` (``answer``)."""
+
+    duration: Duration
+    target: Ref | None = None
+    answer: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Interrupt(Node):
-    """``interrupt LABEL [PAYLOAD] [expect T]`` inside a node."""
+    """``interrupt LABEL [PAYLOAD] [expect T]`` inside a node, with its
+    human-task clauses (``to`` is empty when not given)."""
 
     label: str
     payload: Expr | None = None
     expect: Type | None = None
+    span: Span = _span()
+    label_span: Span = _span()
+    where: Where | None = None
+    to: tuple[Expr, ...] = ()
+    within: Deadline | None = None
+    remind_every: Duration | None = None
+
+    @property
+    def has_clauses(self) -> bool:
+        return (self.where is not None or bool(self.to) or self.within is not None
+                or self.remind_every is not None)
+
+
+@dataclass(frozen=True)
+class Wait(Node):
+    """``wait LABEL for DUR`` (``duration``) or ``wait LABEL until EXPR`` (``until``):
+    a durable timer, paused like an interrupt with id ``node:LABEL``."""
+
+    label: str
+    duration: Duration | None = None
+    until: Expr | None = None
     span: Span = _span()
     label_span: Span = _span()
 
@@ -351,7 +394,7 @@ class Fail(Node):
     span: Span = _span()
 
 
-Step = Union[Let, Set, Call, Interrupt, If, Fail]
+Step = Union[Let, Set, Call, Interrupt, If, Fail, Wait]
 
 
 # --------------------------------------------------------------------------
@@ -366,7 +409,7 @@ class Duration(Node):
     text: str
     span: Span = _span()
 
-    UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+    UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
     @property
     def milliseconds(self) -> int | None:

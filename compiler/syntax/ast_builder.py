@@ -31,6 +31,8 @@ from .lexer import Token
 
 GENERIC_TYPES = ("list", "map")
 NODE_OPTIONS = ("retry", "backoff", "timeout")
+# An interrupt's clauses, by the kind of their Part: how each is written.
+CLAUSE_WORDS = {"where": "where", "to": "to", "within": "within", "remind": "remind every"}
 
 
 
@@ -348,10 +350,55 @@ class AstBuilder:
         return self._level(ast.KwArg(name[1], value, _between(name, value)), value)
 
     def interrupt(self, children: list[Any]) -> ast.Interrupt:
-        _keyword, label, payload, _expect, expect_type = children
+        _keyword, label, payload, _expect, expect_type, *clauses = children
         self._declared("interrupt label", label)
-        return self._nest(ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2]),
-                          payload, expect_type)
+        found: dict[str, Part] = {}
+        for clause in clauses:
+            word = "within" if clause.kind.startswith("within") else clause.kind
+            if word in found:
+                self.sink.error("F020", f"`{CLAUSE_WORDS[word]}` given twice for interrupt `{label[1]}`",
+                                clause.span, labels=[Label(found[word].span, "first given here")],
+                                help=f"keep one `{CLAUSE_WORDS[word]}` clause")
+                continue
+            found[word] = clause
+        where = found["where"].value if "where" in found else None
+        to = found["to"].value if "to" in found else ()
+        within = found["within"].value if "within" in found else None
+        remind = found["remind"].value if "remind" in found else None
+        interrupt = ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2],
+                                  where, to, within, remind)
+        return self._nest(interrupt, payload, expect_type, where, *to, within)
+
+    def where_clause(self, children: list[Any]) -> Part:
+        keyword, condition, message = children
+        where = ast.Where(condition, self.string(message) if message is not None else None,
+                          _between(keyword, message if message is not None else condition))
+        return Part("where", self._level(where, condition), where.span)
+
+    def to_clause(self, children: list[Any]) -> Part:
+        return Part("to", tuple(children[1:]), _between(children[0], children[-1]))
+
+    def within_goto(self, children: list[Any]) -> Part:
+        keyword, duration, _arrow, target = children
+        deadline = ast.Deadline(self._duration(duration), target, None, _between(keyword, target))
+        return Part("within", deadline, deadline.span)
+
+    def within_answer(self, children: list[Any]) -> Part:
+        keyword, duration, _answer, answer = children
+        deadline = ast.Deadline(self._duration(duration), None, answer, _between(keyword, answer))
+        return Part("within_answer", self._level(deadline, answer), deadline.span)
+
+    def remind_clause(self, children: list[Any]) -> Part:
+        keyword, _every, duration = children
+        return Part("remind", self._duration(duration), _between(keyword, duration))
+
+    def wait(self, children: list[Any]) -> ast.Wait:
+        keyword, label, how, value = children
+        self._declared("interrupt label", label)
+        span = _between(keyword, value)
+        if how[0] == "FOR":
+            return ast.Wait(label[1], self._duration(value), None, span, label[2])
+        return self._nest_one(ast.Wait(label[1], None, value, span, label[2]), value)
 
     def if_step(self, children: list[Any]) -> ast.If:
         _keyword, condition, then, _else, otherwise = children

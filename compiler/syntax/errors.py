@@ -69,7 +69,7 @@ _TERMINAL_WORDS = {
     "GE": "`>=`", "LT": "`<`", "GT": "`>`", "NULL_OP": "`??`", "PLUS": "`+`", "MINUS": "`-`",
     "STAR": "`*`", "SLASH": "`/`", "PERCENT": "`%`",
 }
-_STEP_STARTS = {"LET", "SET", "CALL", "INTERRUPT", "IF", "FAIL"}
+_STEP_STARTS = {"LET", "SET", "CALL", "INTERRUPT", "IF", "FAIL", "WAIT"}
 _MEMBER_STARTS = {"STATE", "INPUT", "OUTPUT", "NODE"}
 _ITEM_STARTS = {"FLOW", "TYPE", "USE"}
 _EXPR_STARTS = {"NUMBER", "STRING", "LONG_STRING", "TRUE", "FALSE", "NULL", "LSQB", "LBRACE", "LPAR",
@@ -180,7 +180,7 @@ def _expected_words(expected: Iterable[str], opener: _Opener | None) -> list[str
     expected = set(expected)
     words: list[str] = []
     if _STEP_STARTS <= expected:
-        words.append("a step (`let`, `set`, `call`, `interrupt`, `if` or `fail`)")
+        words.append("a step (`let`, `set`, `call`, `interrupt`, `if`, `fail` or `wait`)")
         # A docstring may open a node too, but naming it here only distracts.
         expected -= _STEP_STARTS | {"STRING", "LONG_STRING"}
     if _MEMBER_STARTS <= expected:

@@ -114,7 +114,7 @@ class Driver:
                 except KeyError:
                     raise ParseFailure(token, states) from None
                 if action.__class__ is int:
-                    state = action  # type: ignore[assignment]
+                    state = action
                     push_state(state)
                     push_value(token)
                     break

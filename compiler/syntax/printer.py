@@ -418,6 +418,10 @@ class _Printer:
             return self._interrupt(step, "")
         if isinstance(step, ast.Fail):
             return self._value("fail ", step.message)
+        if isinstance(step, ast.Wait):
+            if step.duration is not None:
+                return [f"wait {step.label} for {step.duration.text}"]
+            return self._value(f"wait {step.label} until ", step.until)  # type: ignore[arg-type]
         raise TypeError(f"not a step: {step!r}")
 
     def _value(self, head: str, value: ast.Expr) -> list[str]:
@@ -428,7 +432,11 @@ class _Printer:
 
     def _interrupt(self, step: ast.Interrupt, head: str) -> list[str]:
         """An interrupt by the rule of `set`: a long list or record payload
-        one item per line, then a long record type after `expect` likewise."""
+        one item per line, then a long record type after `expect` likewise;
+        then its clauses, one per line, one level in."""
+        return self._interrupt_head(step, head) + [INDENT + clause for clause in clause_texts(step)]
+
+    def _interrupt_head(self, step: ast.Interrupt, head: str) -> list[str]:
         flat = head + _interrupt_text(step)
         if len(self.indent + flat) <= WIDTH:
             return [flat]
@@ -468,6 +476,23 @@ class _Printer:
         return lines + [")"]
 
 
+def clause_texts(step: ast.Interrupt) -> list[str]:
+    """An interrupt's clauses, in the canonical order."""
+    texts = []
+    if step.where is not None:
+        texts.append(f"where {expr_text(step.where.condition)}"
+                     + (f" {string_literal(step.where.message)}" if step.where.message is not None else ""))
+    if step.to:
+        texts.append("to " + ", ".join(expr_text(e) for e in step.to))
+    if step.within is not None:
+        deadline = step.within
+        texts.append(f"within {deadline.duration.text} -> {deadline.target.name}" if deadline.target is not None
+                     else f"within {deadline.duration.text} answer {expr_text(deadline.answer)}")  # type: ignore[arg-type]
+    if step.remind_every is not None:
+        texts.append(f"remind every {step.remind_every.text}")
+    return texts
+
+
 def _interrupt_text(step: ast.Interrupt) -> str:
     text = f"interrupt {step.label}"
     if step.payload is not None:
@@ -497,7 +522,7 @@ def _wrapped_type(head: str, record: ast.RecordType) -> list[str]:
 
 _STATEMENTS = (ast.TypeDecl, ast.Use, ast.Flow, ast.StateBlock, ast.StateField, ast.InputList, ast.OutputList,
                ast.NodeDecl, ast.Edge, ast.StaticInterrupt, ast.Let, ast.Set, ast.Call, ast.Interrupt, ast.If,
-               ast.Fail)
+               ast.Fail, ast.Wait)
 
 
 def _statement_starts(module: ast.Module) -> list[int]:

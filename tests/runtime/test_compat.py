@@ -63,3 +63,62 @@ def test_a_static_pause_no_longer_declared_is_reported_by_replay_but_passed_by_a
     assert [d.kind for d in static_problems(new.compiled, store.latest("t"))] == ["removed"]
     run = new.invoke(None, thread="t")
     assert run.status == "interrupted" and [i.id for i in run.interrupts] == ["review:approval"]
+
+
+# ------------------------------------------------------------ deadlines (human-task clauses)
+
+
+def with_deadline(within: dict | None, to: list | None = None, escalate: bool = True) -> dict:  # type: ignore[type-arg]
+    """`reviewed()` whose interrupt has a deadline `within` (and `to`), with a
+    node `escalate` unless ``escalate`` is False."""
+    doc = reviewed()
+    flow_ir = doc["flows"]["refund"]
+    step = flow_ir["nodes"]["review"]["steps"][0]
+    if within is not None:
+        step["within"] = within
+    if to is not None:
+        step["to"] = to
+    if escalate:
+        flow_ir["nodes"]["escalate"] = node("escalate", append("log", lst(lit("escalated"))))
+        flow_ir["routes"]["escalate"] = {"branches": [{"when": None, "targets": ["end"], "line": 1}]}
+    return doc
+
+
+def paused_with_deadline(store, deadline_at: str | None, thread: str = "t") -> object:  # type: ignore[no-untyped-def]
+    """The paused run's checkpoint, its pending interrupt carrying the
+    `deadline_at` the runtime records when the deadline is armed."""
+    make_graph(with_deadline({"ms": 172_800_000, "goto": "escalate"}, [lit("finance")]), store).invoke(
+        {"amount": 1.0}, thread=thread)
+    latest = copy.deepcopy(store.latest(thread))
+    if deadline_at is not None:
+        latest.pending[0]["deadline_at"] = deadline_at
+    return latest
+
+
+def test_a_changed_deadline_duration_target_or_assignee_is_compatible(store) -> None:
+    latest = paused_with_deadline(store, "2026-12-06T05:00:00.000Z")
+    for within, to in [({"ms": 86_400_000, "goto": "escalate"}, [lit("finance")]),
+                       ({"ms": 172_800_000, "goto": "end"}, [lit("ops"), F("log")]),
+                       ({"ms": 3_600_000, "answer": lit(False)}, None)]:
+        changed = make_graph(with_deadline(within, to), store)
+        assert incompatibilities(changed.compiled, latest) == []  # type: ignore[arg-type]
+
+
+def test_an_armed_deadline_whose_target_was_removed_is_not_compatible(store) -> None:
+    latest = paused_with_deadline(store, "2026-12-06T05:00:00.000Z")
+    removed = make_graph(with_deadline(None, escalate=False), store)
+    problems = incompatibilities(removed.compiled, latest)  # type: ignore[arg-type]
+    assert [(p.node, p.message, p.blocks_resume) for p in problems] == [
+        ("review", ("pending interrupt `review:approval` has a deadline (due 2026-12-06T05:00:00.000Z) "
+                    "the flow no longer declares: its target was removed"), True)]
+    # Without an armed deadline (a run paused before deadlines existed), nothing is lost.
+    assert incompatibilities(removed.compiled, paused_with_deadline(store, None, "t2")) == []  # type: ignore[arg-type]
+
+
+def test_a_deadline_leading_to_no_node_is_not_compatible(store) -> None:
+    latest = paused_with_deadline(store, "2026-12-06T05:00:00.000Z")
+    doc = with_deadline({"ms": 1000, "goto": "escalate"})
+    doc["flows"]["refund"]["nodes"]["review"]["steps"][0]["within"]["goto"] = "gone"
+    broken = make_graph(doc, store)
+    assert [p.message for p in incompatibilities(broken.compiled, latest)] == [  # type: ignore[arg-type]
+        "the deadline of pending interrupt `review:approval` leads to node `gone`, which does not exist"]

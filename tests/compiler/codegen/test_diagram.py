@@ -339,3 +339,35 @@ def test_the_refund_example():
     assert '    n_pay["⏸ before<br/>pay"]' in text
     assert '    n_assess -->|"risk #62; 0.5 or amount #62; 100"| n_review' in text
     assert "    n_assess -.->|\"otherwise\"| n_pay" in text
+
+
+# ------------------------------------------------------------ deadlines and timers
+
+
+def _human_tasks() -> dict[str, Any]:
+    from fermata.compiler import compile_file
+
+    path = REPO / "tests" / "compiler" / "fixtures" / "human_tasks.flow"
+    return compile_file(path)["flows"]["refund_review"]
+
+
+def test_a_deadline_is_a_dashed_labelled_arrow_in_mermaid_and_dot():
+    flow = _human_tasks()
+    mermaid = to_mermaid(flow)
+    assert '    n_review -.->|"within 48h"| n_escalate' in mermaid
+    dot = to_dot(flow)
+    assert '"n_review" -> "n_escalate" [label="within 48h", style=dashed, color="#d9822b"];' in dot
+
+
+def test_timers_and_answering_deadlines_are_shown_in_the_box():
+    mermaid = to_mermaid(_human_tasks())
+    assert 'n_escalate["escalate<br/>⏸ escalation (within 1d)"]' in mermaid
+    assert 'n_pay["pay<br/>⏱ cooling_off<br/>⏱ payday"]' in mermaid
+
+
+@pytest.mark.parametrize("ms, text", [(172_800_000, "48h"), (86_400_000, "1d"), (7 * 86_400_000, "7d"),
+                                      (90_000, "90s"), (1_500, "1500ms"), (1_800_000, "30m")])
+def test_durations_are_written_as_the_source_would(ms, text):
+    from fermata.compiler.codegen.diagram import duration_text
+
+    assert duration_text(ms) == text

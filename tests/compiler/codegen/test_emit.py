@@ -146,6 +146,20 @@ def test_the_module_holds_exactly_the_compilers_ir(modules, tmp_path, name):
     assert module.IR_HASH == ir_hash(flow_ir) == module.load().ir_hash
 
 
+def test_the_human_task_clauses_and_waits_are_carried_as_compiled(tmp_path):
+    """The optional interrupt keys (`where`, `to`, `within`, `remind_every_ms`)
+    and `wait` steps come out in the module exactly as the compiler wrote
+    them (ruff and mypy --strict see the module among `other_modules`)."""
+    ir = compile_file(REPO / "tests" / "compiler" / "fixtures" / "human_tasks.flow")
+    text = emit_python(ir)
+    module = import_generated(text, tmp_path)
+    assert json.dumps(module.IR["flows"]) == json.dumps(ir["flows"])
+    assert module.IR_HASH == ir_hash(module.FLOW_IR)
+    steps = module.FLOW_IR["nodes"]["review"]["steps"]
+    assert {"where", "to", "within", "remind_every_ms"} <= set(steps[0])
+    assert [s["k"] for s in module.FLOW_IR["nodes"]["pay"]["steps"][:2]] == ["wait", "wait"]
+
+
 def test_long_texts_are_wrapped_and_stay_the_same(tmp_path):
     words = " ".join(f"word{i}" for i in range(60))
     source = (f'flow wordy {{\n    """{words}"""\n    state {{\n        log: list[str] = []\n    }}\n'

@@ -502,3 +502,66 @@ def test_named_types_resolve_in_linear_work(monkeypatch):
         lower_module(module, "", "t.flow")
         costs.append(walks)
     assert costs[1] <= 20 * costs[0], costs  # linear: x10; the old fixpoint: x100
+
+
+# ------------------------------------------------------------ human-task clauses and `wait`
+
+
+HUMAN_TASKS = (REPO / "tests" / "compiler" / "fixtures" / "human_tasks.flow").read_text(encoding="utf-8")
+
+
+def test_the_clauses_lower_to_the_optional_interrupt_keys():
+    flow = only_flow(HUMAN_TASKS)
+    (ask, _set) = flow["nodes"]["review"]["steps"]
+    assert ask["bind"] == "d"
+    assert ask["where"] == {
+        "cond": {"k": "bin", "op": "or", "l": {"k": "get", "o": {"k": "local", "n": "d"}, "n": "approved"},
+                 "r": {"k": "bin", "op": "!=", "l": {"k": "get", "o": {"k": "local", "n": "d"}, "n": "comment"},
+                       "r": {"k": "lit", "v": None}}},
+        "message": "a rejection needs a comment"}
+    assert ask["to"] == [{"k": "field", "n": "approvers"}, {"k": "field", "n": "manager"}]
+    assert ask["within"] == {"ms": 48 * 3_600_000, "goto": "escalate"}
+    assert ask["remind_every_ms"] == 12 * 3_600_000
+    escalation = flow["nodes"]["escalate"]["steps"][0]
+    assert escalation["within"] == {"ms": 86_400_000, "answer": {"k": "lit", "v": False}}
+    assert escalation["to"] == [{"k": "lit", "v": "heads"}] and "where" not in escalation
+    assert "remind_every_ms" not in escalation
+
+
+def test_wait_lowers_to_a_timer_step():
+    flow = only_flow(HUMAN_TASKS)
+    first, second = flow["nodes"]["pay"]["steps"][:2]
+    line = line_of(HUMAN_TASKS, "wait cooling_off")
+    assert first == {"k": "wait", "label": "cooling_off", "for_ms": 86_400_000, "line": line, "column": 9}
+    assert second == {"k": "wait", "label": "payday", "until": {"k": "field", "n": "pay_after"},
+                      "line": line + 1, "column": 9}
+
+
+def test_where_reads_earlier_locals_as_locals_and_the_answer_by_its_bind():
+    text = small('let limit = 3\nlet n = interrupt ask expect int where n < limit and n > count\nset count = n')
+    rule = steps_of(text)[1]["where"]["cond"]
+    assert rule["l"]["l"] == {"k": "local", "n": "n"} and rule["l"]["r"] == {"k": "local", "n": "limit"}
+    assert rule["r"]["r"] == {"k": "field", "n": "count"}
+
+
+def test_a_spec_without_clauses_lowers_to_the_same_keys_as_before():
+    (ask,) = steps_of(small("interrupt ask"))
+    assert set(ask) == {"k", "label", "payload", "schema", "bind", "line", "column"}
+
+
+def test_clause_ir_follows_the_schema_and_the_schema_refuses_a_bad_deadline():
+    ir = lower(HUMAN_TASKS)
+    validator = jsonschema.Draft202012Validator(IR_SCHEMA)
+    validator.validate(ir)
+    assert ir["fermata_ir"] == IR_VERSION == 1   # optional additions: still version 1
+    step = ir["flows"]["refund_review"]["nodes"]["review"]["steps"][0]
+    for bad in ({"ms": 0, "goto": "escalate"}, {"ms": 5, "goto": "escalate", "answer": {"k": "lit", "v": 1}},
+                {"ms": 5}):
+        step["within"] = bad
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate(ir)
+    step["within"] = {"ms": 5, "goto": "escalate"}
+    wait = ir["flows"]["refund_review"]["nodes"]["pay"]["steps"][0]
+    wait["until"] = {"k": "lit", "v": "2026-12-24T09:00:00Z"}   # both `for_ms` and `until`
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(ir)

@@ -219,3 +219,27 @@ def test_hover_on_a_name_shows_its_type_and_the_diagnostic_beside_it():
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     value = hover.contents.value
     assert "let unused: float" in value and "**F124**" in value
+
+
+# ------------------------------------------------------- human-task clauses
+
+
+HUMAN_TASKS = (Path(__file__).resolve().parents[1] / "fixtures" / "human_tasks.flow").read_text(encoding="utf-8")
+
+
+def test_hover_completion_and_tokens_work_on_the_clauses_and_waits():
+    doc = analyze_document(HUMAN_TASKS, "u", "x")
+    assert doc is not None
+    for word in ("where", "to approvers", "within", "remind", "every", "wait", "for 24h", "until"):
+        at = point(HUMAN_TASKS, word)
+        features.hover(doc, at)           # a keyword: no crash, whatever it shows
+        features.completion(doc, HUMAN_TASKS, at)
+    hover = features.hover(doc, point(HUMAN_TASKS, "approvers, manager"))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "list[str]" in hover.contents.value
+    assert features.semantic_tokens(doc)
+
+
+def test_step_completion_offers_wait():
+    text = HUMAN_TASKS.replace("        wait cooling_off for 24h\n", "        \n")
+    assert "wait" in labels(text, point(text, "    node pay {\n        ", 23))

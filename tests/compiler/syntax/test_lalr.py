@@ -100,6 +100,21 @@ def test_edited_specs_parse_as_lark_parses_them(text):
     assert _ours(text) == _larks(text)
 
 
+@pytest.mark.parametrize("text", [
+    # The soft keywords: a keyword inside its clause, a name everywhere else
+    # (a state field, a local, a label, a record key, a member, a payload in
+    # parentheses), the same on both sides.
+    'flow f { state { to: str = "" where: int = 1 } node a { let within = to\n'
+    ' let d = interrupt for (where) expect {to: str} where d.to == within "m" to to, "x"'
+    ' within 2d -> a remind every 1h\n wait until until to wait wait for 1d } start -> a a -> end }',
+    'flow f { node a { interrupt ask within 1h answer {answer: 1} } start -> a a -> end }',
+    'flow f { state { due: str = "x" every: int = 1 } node a { set every = every + 1 } }',
+])
+def test_soft_keywords_parse_as_lark_parses_them(text):
+    ours = _ours(text)
+    assert ours == _larks(text) != "rejected"
+
+
 def test_a_left_recursive_list_grows_in_place():
     # `__items: __items item`: copying the list at each item would make a
     # 10,000-member flow quadratic to parse.

@@ -15,7 +15,8 @@ from ..strategies import expressions, keyword_named_modules, types
 
 ROOT = Path(__file__).resolve().parents[3]
 SPECS = sorted([*ROOT.glob("examples/*.flow"), *ROOT.glob("spec/diagnostics/*.flow"),
-                ROOT / "tests/compiler/fixtures/language_example.flow"])
+                ROOT / "tests/compiler/fixtures/language_example.flow",
+                ROOT / "tests/compiler/fixtures/human_tasks.flow"])
 
 
 @given(expressions)
@@ -129,3 +130,36 @@ def test_short_payloads_and_arguments_stay_on_one_line():
                           '        call "pkg.mod:fn"(title, {a: 1})')
     assert "        let d = interrupt review {title: title} expect {ok: bool}" in lines
     assert '        call "pkg.mod:fn"(title, {a: 1})' in lines
+
+
+# ------------------------------------------------------------ human-task clauses and `wait`
+
+
+def test_clauses_print_one_per_line_in_one_order_under_their_interrupt():
+    text = ('flow f {\n    state {\n        n: int = 0\n    }\n    node a {\n'
+            '        let d = interrupt ask "q?" expect int remind every 1h within 2h -> a  # late\n'
+            '            to "ops" where d > 0 "positive"\n        set n = d\n'
+            '        wait w for 90s\n        wait z until "2026-12-24T09:00:00Z"\n    }\n'
+            '    start -> a\n    a -> end\n}\n')
+    printed = print_module(parse_or_raise(text))
+    assert ('        let d = interrupt ask "q?" expect int\n'
+            '            where d > 0 "positive"\n'
+            '            to "ops"\n'
+            '            within 2h -> a\n'
+            '            remind every 1h\n'
+            '        set n = d\n'
+            '        wait w for 90s\n'
+            '        wait z until "2026-12-24T09:00:00Z"\n') in printed
+    assert "# late" in printed
+    assert print_module(parse_or_raise(printed)) == printed
+
+
+@pytest.mark.parametrize("payload", ["(where)", "(to + 1)", "(within.x)", "(remind)", "(wait)"])
+def test_a_payload_that_begins_with_a_clause_word_keeps_its_parentheses(payload):
+    text = ('flow f {\n    state {\n        where: int = 0\n        to: int = 0\n        within: any\n'
+            '        remind: int = 0\n        wait: int = 0\n    }\n'
+            f'    node a {{\n        interrupt ask {payload}\n    }}\n    start -> a\n    a -> end\n}}\n')
+    module = parse_or_raise(text)
+    printed = print_module(module)
+    assert f"interrupt ask {payload}" in printed
+    assert parse_or_raise(printed) == module
