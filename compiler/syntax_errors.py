@@ -41,6 +41,12 @@ HINTS: dict[str, list[str]] = {
         "flow f { node a { x += 1 } }",
         "flow f { node a { x } }",
     ],
+    "constraints come before `?`: write `str(min 1)?`": [
+        "flow f { state { x: str?(min 1) } }",
+        "type T = int?(max 1)",
+        "flow f { node a { let d = interrupt q expect str?(min 1) } }",
+        "type T = {a: str?(min 1)}",
+    ],
     "a state field needs a type: `name: T` or `name: T = default`": [
         "flow f { state { x } }",
         "flow f { state { x = 1 } }",
