@@ -59,6 +59,24 @@ class Schemas:
         return sorted(dict.fromkeys(lines))
 
 
+    def constrains(self, schema: Any, depth: int = 0) -> bool:
+        """Whether ``schema`` holds a constrained type's keyword anywhere
+        (``$ref``s followed): whether a combination of valid values can be
+        invalid."""
+        if isinstance(schema, list):
+            return any(self.constrains(s, depth) for s in schema)
+        if not isinstance(schema, dict) or depth > 50:
+            return False
+        if _CONSTRAINT_KEYWORDS & schema.keys():
+            return True
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and self.constrains(
+                self.defs.get(ref[len("#/$defs/"):]), depth + 1):
+            return True
+        return any(self.constrains(schema[k], depth + 1) for k in _SUBSCHEMAS if k in schema) or (
+            isinstance(schema.get("properties"), dict)
+            and any(self.constrains(s, depth + 1) for s in schema["properties"].values()))
+
     def conform(self, schema: dict[str, Any] | None, value: Any) -> Any:
         """``value`` (already valid under ``schema``) with each integral float
         the schema types as an integer made an ``int``. JSON does not tell
@@ -213,6 +231,10 @@ def _describe(error: ValidationError) -> str:
         return f"{prefix}expected a valid {bound}, got {_show(instance)}"
     return f"{prefix}{error.message}"
 
+
+_CONSTRAINT_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "format", "minimum", "maximum",
+                                  "minItems", "maxItems"})
+_SUBSCHEMAS = ("items", "additionalProperties", "anyOf", "allOf")
 
 # Constrained types' bounds (`str(min 1)`), as messages.
 _BOUNDS = {

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph, InputError, ResumeError
+from fermata.runtime.flow import CompiledFlow
 
 SPEC = """
 type Reason = str(min 1, max 20)
@@ -109,3 +110,55 @@ def test_an_update_is_checked_against_the_constraints(graph: Graph, store: Any):
     with pytest.raises(Exception, match="expected at most 2 items"):
         graph.invoke(Command(update={"tags": ["a", "b", "c"]}), thread="t")
     assert store.dump("t") == before
+
+
+PARALLEL = """
+flow gather {
+    state {
+        tags: list[str](max 2) = []
+        log: list[str] = []
+    }
+
+    node a {
+        set tags += ["a"]
+        set log += ["a"]
+    }
+
+    node b {
+        set tags += {{B}}
+        set log += ["b"]
+    }
+
+    start -> a, b
+    a -> end
+    b -> end
+}
+"""
+
+
+def test_what_parallel_appends_give_together_is_checked(store: Any):
+    # Each node's `+=` fits `max 2` on its own; together they hold three items.
+    graph = Graph.from_ir(compile_source(PARALLEL.replace("{{B}}", '["b1", "b2"]')), store=store)
+    run = graph.invoke({}, thread="t")
+    assert run.status == "failed"
+    assert run.error is not None and run.error["message"] == (
+        "the value the nodes' `+=` give `tags` together does not match its type: "
+        'expected at most 2 items, got ["a", "b1", "b2"]')
+    fine = Graph.from_ir(compile_source(PARALLEL.replace("{{B}}", '["b"]')), store=store)
+    assert fine.invoke({}, thread="u").state["tags"] == ["a", "b"]
+
+
+def test_only_fields_with_constraints_are_checked_after_parallel_appends():
+    flow = CompiledFlow(compile_source(PARALLEL.replace("{{B}}", "[]"))["flows"]["gather"])
+    assert flow.constrained_fields == frozenset({"tags"})
+
+
+def test_constrains_finds_a_keyword_at_any_depth_through_refs():
+    from fermata.runtime.schemas import Schemas
+
+    schemas = Schemas({"Reason": {"type": "string", "minLength": 1}, "Plain": {"type": "string"}})
+    assert schemas.constrains({"type": "array", "items": {"$ref": "#/$defs/Reason"}})
+    assert schemas.constrains({"anyOf": [{"type": "object", "properties": {"x": {"maximum": 1}}}, {"type": "null"}]})
+    assert schemas.constrains({"type": "object", "additionalProperties": {"format": "uuid"}})
+    assert not schemas.constrains({"type": "array", "items": {"$ref": "#/$defs/Plain"}})
+    assert not schemas.constrains({"type": "string", "enum": ["a"]})
