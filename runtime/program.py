@@ -83,6 +83,10 @@ class Program:
         self.schemas = Schemas(ir.get("defs") or {})
         self.fields: dict[str, dict[str, Any]] = {f["name"]: f for f in ir["fields"]}
         self.field_schemas = {name: f["schema"] for name, f in self.fields.items()}
+        # Fields whose type has a constraint (`list[T](max 10)`): what several
+        # nodes' `+=` give them together is checked (superstep.py).
+        self.constrained_fields = frozenset(
+            name for name, schema in self.field_schemas.items() if self.schemas.constrains(schema))
         self.inputs = tuple(ir["input"])
         self.required_input = tuple(ir["required_input"])
         self.outputs = tuple(ir["output"])

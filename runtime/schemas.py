@@ -12,13 +12,16 @@ and ``set`` steps marked ``check``. Trusted writes are never validated.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any
+
+from fermata.spec.formats import FORMATS
 
 from .values import canonical_json, format_value, type_name
 
 if TYPE_CHECKING:   # jsonschema itself is imported when a value is first validated (start-up time)
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, FormatChecker
     from jsonschema.exceptions import ValidationError
 
 _JSON_TYPE_NAMES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
@@ -39,7 +42,7 @@ class Schemas:
             from jsonschema import Draft202012Validator
 
             resolved = {"$defs": self.defs, **schema} if self.defs else schema
-            found = Draft202012Validator(resolved)
+            found = Draft202012Validator(resolved, format_checker=_format_checker())
             self._validators[key] = found
         return found
 
@@ -56,6 +59,24 @@ class Schemas:
         return sorted(dict.fromkeys(lines))
 
 
+    def constrains(self, schema: Any, depth: int = 0) -> bool:
+        """Whether ``schema`` holds a constrained type's keyword anywhere
+        (``$ref``s followed): whether a combination of valid values can be
+        invalid."""
+        if isinstance(schema, list):
+            return any(self.constrains(s, depth) for s in schema)
+        if not isinstance(schema, dict) or depth > 50:
+            return False
+        if _CONSTRAINT_KEYWORDS & schema.keys():
+            return True
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and self.constrains(
+                self.defs.get(ref[len("#/$defs/"):]), depth + 1):
+            return True
+        return any(self.constrains(schema[k], depth + 1) for k in _SUBSCHEMAS if k in schema) or (
+            isinstance(schema.get("properties"), dict)
+            and any(self.constrains(s, depth + 1) for s in schema["properties"].values()))
+
     def conform(self, schema: dict[str, Any] | None, value: Any) -> Any:
         """``value`` (already valid under ``schema``) with each integral float
         the schema types as an integer made an ``int``. JSON does not tell
@@ -64,6 +85,25 @@ class Schemas:
         if not schema:
             return value
         return _conform(schema, value, self.defs)
+
+
+def _format_checker() -> FormatChecker:
+    """Asserts exactly the formats a constrained type may name
+    (``spec/formats.py``): jsonschema only annotates ``format`` unless told,
+    and asserts some formats only when optional packages are installed."""
+    global _FORMAT_CHECKER
+    if _FORMAT_CHECKER is None:
+        from jsonschema import FormatChecker
+
+        checker = FormatChecker(formats=())
+        for name, check in FORMATS.items():
+            # A format says nothing about values that are not strings.
+            checker.checks(name)(lambda value, check=check: not isinstance(value, str) or check(value))
+        _FORMAT_CHECKER = checker
+    return _FORMAT_CHECKER
+
+
+_FORMAT_CHECKER: FormatChecker | None = None
 
 
 def _conform(schema: dict[str, Any], value: Any, defs: dict[str, Any]) -> Any:
@@ -182,7 +222,26 @@ def _describe(error: ValidationError) -> str:
         return f"{prefix}expected one of {options}, got {_show(instance)}"
     if kind == "const":
         return f"{prefix}expected {_show(error.validator_value)}, got {_show(instance)}"
+    bound = error.validator_value
+    if kind in _BOUNDS:
+        return f"{prefix}{_BOUNDS[kind].format(bound=bound, s='' if bound == 1 else 's')}, got {_show(instance)}"
+    if kind == "pattern":
+        return f"{prefix}expected a string matching the pattern {json.dumps(bound)}, got {_show(instance)}"
+    if kind == "format":
+        return f"{prefix}expected a valid {bound}, got {_show(instance)}"
     return f"{prefix}{error.message}"
+
+
+_CONSTRAINT_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "format", "minimum", "maximum",
+                                  "minItems", "maxItems"})
+_SUBSCHEMAS = ("items", "additionalProperties", "anyOf", "allOf")
+
+# Constrained types' bounds (`str(min 1)`), as messages.
+_BOUNDS = {
+    "minLength": "expected at least {bound} character{s}", "maxLength": "expected at most {bound} character{s}",
+    "minItems": "expected at least {bound} item{s}", "maxItems": "expected at most {bound} item{s}",
+    "minimum": "expected at least {bound}", "maximum": "expected at most {bound}",
+}
 
 
 def _show(value: Any) -> str:

@@ -9,7 +9,8 @@ Completing a step, given each node's writes and route, in node-name order
 (LangGraph's deterministic order):
 
 * writes: ``set f = v`` replaces, ``set f += v`` combines with the value so
-  far (several nodes' ``+=`` combine in name order, documented). A ``=``
+  far (several nodes' ``+=`` combine in name order, documented; what they
+  give a field with constraints together is checked against its type). A ``=``
   beside another node's write to the same field is an
   :class:`InvalidUpdateError`: the nodes' names would decide which survives.
 * routes: the union of the nodes' targets;
@@ -73,6 +74,7 @@ def complete_step(flow: Program, values: Mapping[str, Any], nodes: Iterable[str]
     updates: dict[str, Any] = {}
     replaced_by: dict[str, str] = {}
     extended_by: dict[str, str] = {}
+    combined: set[str] = set()        # constrained fields several nodes `+=` to
     writers: dict[str, str] = {}
     targets: set[str] = set()
     joins_by_source = flow.joins_by_source
@@ -93,7 +95,8 @@ def complete_step(flow: Program, values: Mapping[str, Any], nodes: Iterable[str]
                 other = replaced_by.get(field, name)
                 if other != name:
                     raise InvalidUpdateError(field, [other, name], step, extended_by=name)
-                extended_by.setdefault(field, name)
+                if extended_by.setdefault(field, name) != name and field in flow.constrained_fields:
+                    combined.add(field)
                 try:
                     updates[field] = combine(updates[field] if field in updates else values[field], value)
                 except StepFailure as failure:
@@ -103,7 +106,20 @@ def complete_step(flow: Program, values: Mapping[str, Any], nodes: Iterable[str]
             if not copied:  # never mutate what a checkpoint may hold
                 joins, copied = dict(joins), True
             arrive(flow, name, joins, targets)
+    for field in sorted(combined):
+        _check_combined(flow, field, updates[field], writers[field])
     return StepOutcome(updates, targets, joins, writers)
+
+
+def _check_combined(flow: Program, field: str, value: Any, last: str) -> None:
+    """Each node checked its own ``+=`` against the field's type; what
+    several of them add together may still break a constraint
+    (``list[T](max 10)``, ``int(max 5)``): :class:`AddFailure` if it does."""
+    problems = flow.schemas.violations(flow.field_schemas[field], value)
+    if problems:
+        raise AddFailure(last, field, value, StepFailure(
+            f"the value the nodes' `+=` give `{field}` together does not match its type: "
+            + "; ".join(problems)))
 
 
 def arrive(flow: Program, name: str, joins: dict[str, list[str]], targets: set[str]) -> None:

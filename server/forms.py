@@ -71,12 +71,35 @@ class FormInputError(Exception):
 
 
 def resolve(schema: Any, defs: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema`` with ``$ref``s followed. A constrained declared type
+    (``Reason(max 80)``: ``$ref`` beside ``maxLength``, or ``allOf`` of one
+    schema when the keyword repeats) keeps the constraints written beside
+    it, the tighter for the form (the runtime checks both anyway)."""
     seen = 0
-    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 50:
-        ref = schema["$ref"]
-        schema = defs.get(ref.rpartition("/")[2], {}) if ref.startswith("#/$defs/") else {}
+    extra: dict[str, Any] = {}
+    while isinstance(schema, dict) and seen < 50:
+        if isinstance(schema.get("$ref"), str):
+            ref = schema["$ref"]
+            extra = {**{k: v for k, v in schema.items() if k != "$ref"}, **extra}
+            schema = defs.get(ref.rpartition("/")[2], {}) if ref.startswith("#/$defs/") else {}
+        elif isinstance(schema.get("allOf"), list) and len(schema["allOf"]) == 1:
+            extra = {**{k: v for k, v in schema.items() if k != "allOf"}, **extra}
+            schema = schema["allOf"][0]
+        else:
+            break
         seen += 1
-    return schema if isinstance(schema, dict) else {}
+    if not isinstance(schema, dict):
+        return {}
+    merged = {**schema, **extra}
+    for key in _LOWER_BOUNDS | _UPPER_BOUNDS:
+        if key in schema and key in extra:
+            pick = max if key in _LOWER_BOUNDS else min
+            merged[key] = pick(schema[key], extra[key])
+    return merged
+
+
+_LOWER_BOUNDS = frozenset({"minLength", "minimum", "minItems"})
+_UPPER_BOUNDS = frozenset({"maxLength", "maximum", "maxItems"})
 
 
 def split_nullable(schema: dict[str, Any], defs: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -140,9 +163,13 @@ def _build(schema: dict[str, Any], defs: Mapping[str, Any], name: str, path: str
         f.kind = "radio" if len(values) <= 4 else "select"
     elif shape == "string":
         f.kind = "textarea" if _is_prose(inner, path) else "text"
-        for key, attr in (("maxLength", "maxlength"), ("minLength", "minlength"), ("pattern", "pattern")):
+        for key, attr in (("maxLength", "maxlength"), ("minLength", "minlength")):
             if key in inner:
                 f.attrs[attr] = inner[key]
+        if _anchored(inner.get("pattern")):
+            # A browser matches `pattern` against the whole value, JSON Schema
+            # searches for it: the same only when it is anchored at both ends.
+            f.attrs["pattern"] = inner["pattern"]
     elif shape in ("integer", "number"):
         f.kind = "number"
         f.attrs["step"] = "1" if shape == "integer" else "any"
@@ -168,6 +195,11 @@ def _build(schema: dict[str, Any], defs: Mapping[str, Any], name: str, path: str
     else:
         f.kind = "json"
     return f
+
+
+def _anchored(pattern: Any) -> bool:
+    return isinstance(pattern, str) and pattern.startswith("^") and pattern.endswith("$") \
+        and not pattern.endswith("\\$")
 
 
 def _enum_key(value: Any) -> str:

@@ -14,10 +14,10 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
-from ..syntax import ast
+from ..diagnostics.diagnostic import DiagnosticSink
 from ..semantics import inference as I
 from ..semantics import types as T
-from ..diagnostics.diagnostic import DiagnosticSink
+from ..syntax import ast
 
 _TO_TYPES = (T.STR, T.ListT(T.STR))
 

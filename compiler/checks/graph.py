@@ -38,6 +38,7 @@ from typing import Any
 from ..diagnostics import codes
 from ..diagnostics.diagnostic import DiagnosticSink, Label, Suggestions, did_you_mean
 from ..syntax import ast
+from .clauses import deadline_target
 from .components import (
     closure,
     entry_components,
@@ -45,7 +46,6 @@ from .components import (
     shortest_cycle,
     strong_components,
 )
-from .clauses import deadline_target
 from .context import CheckContext
 
 START, END = "start", "end"

@@ -145,6 +145,10 @@ class TypeBuilder:
             return "Any"
         if "$ref" in schema:
             return self.named(str(schema["$ref"]).rsplit("/", 1)[-1])
+        if "allOf" in schema and len(schema["allOf"]) == 1:
+            # A constrained declared type (`Reason(max 5)`): the constraints
+            # narrow values, not their Python type.
+            return self.expr(schema["allOf"][0], hint, where)
         if "anyOf" in schema:
             return self._union([self.expr(s, hint, where) for s in schema["anyOf"]])
         if "enum" in schema:

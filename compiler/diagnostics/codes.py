@@ -8,7 +8,8 @@ built from it and the fixtures in ``spec/diagnostics/``, and the catalogue
 tests check that the two agree. A new code is one line here plus its fixture.
 
 Ranges: F0xx syntax, F1xx names and declarations, F2xx the graph, F3xx types,
-F4xx steps, templates and calls, F9xx suppression comments.
+F34x constrained types, F4xx steps, templates and calls, F9xx suppression
+comments.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ CALLS = "checks.calls"
 RESOLVE = "resolve"
 SUPPRESS = "suppress"
 ANSWERS = "checks.answers"
+CONSTRAINTS = "checks.constraints"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,13 @@ CODES: dict[str, Code] = {
     "F311": Code("error", "default is not a constant", TYPES),
     "F312": Code("error", "`fail` message is not a `str`", TYPES),
     "F313": Code("warning", "`??` on a value that is never null", TYPES),
+    "F340": Code("error", "constraint the type does not take", CONSTRAINTS),
+    "F341": Code("error", "`min` above `max`", CONSTRAINTS),
+    "F342": Code("error", "length or item count that is not a whole number of at least 0", CONSTRAINTS),
+    "F343": Code("error", "`pattern` that is not a portable regular expression", CONSTRAINTS),
+    "F344": Code("error", "unknown `format`", CONSTRAINTS),
+    "F345": Code("error", "constraint given twice", CONSTRAINTS),
+    "F346": Code("error", "constant that breaks its type's constraints", CONSTRAINTS),
     "F400": Code("error", "malformed call target", STEPS),
     "F401": Code("error", "malformed duration", STEPS),
     "F402": Code("error", "duration of zero", STEPS),

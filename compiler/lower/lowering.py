@@ -3,7 +3,8 @@
 Runs only on modules without errors, so it trusts what the checker proved
 and never reports anything itself. The one judgement it makes is where the
 runtime must check a value that the compiler could not: a value of static
-type ``any`` written to a typed field gets ``"check": true``.
+type ``any`` written to a typed field, or one not known to meet the field's
+constraints (``str(min 1)``), gets ``"check": true``.
 
 Everything produced is plain JSON data in a deterministic order, so compiling
 the same source twice gives byte-identical output (``dumps``).
@@ -19,9 +20,11 @@ from fermata.spec.ir import IR_VERSION
 
 from ..checks.steps import interrupt_of
 from ..checks.typecheck import resolve_named_types
+from ..semantics import constraints as C
 from ..semantics import inference as I
 from ..semantics import types as T
 from ..syntax import ast
+from ..syntax.ast import MAX_DEPTH
 
 PRIMITIVE_SCHEMAS: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
@@ -55,33 +58,69 @@ def lower_module(module: ast.Module, text: str, path: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------
 
 
-def type_schema(node: ast.Type, inline: Mapping[str, ast.Type] | None = None) -> dict[str, Any]:
+def type_schema(node: ast.Type, inline: Mapping[str, ast.Type] | None = None, *,
+                named: Mapping[str, ast.Type] | None = None) -> dict[str, Any]:
     """The JSON Schema of a type; declared names become ``$ref``s into ``$defs``,
     or, with ``inline``, are written out in place (for schemas shown to people
-    and tools on their own, like an interrupt's)."""
+    and tools on their own, like an interrupt's). ``named``: the declarations
+    a constrained declared type (`Reason(max 5)`) is looked up in."""
     if isinstance(node, ast.NamedType):
         if node.name in PRIMITIVE_SCHEMAS:
             return dict(PRIMITIVE_SCHEMAS[node.name])
         if inline is not None and node.name in inline:
             # Recursive declarations are rejected by the checker, so this ends.
-            return type_schema(inline[node.name], inline)
+            return type_schema(inline[node.name], inline, named=named)
         return {"$ref": f"#/$defs/{node.name}"}
     if isinstance(node, ast.ListType):
-        return {"type": "array", "items": type_schema(node.item, inline)}
+        return {"type": "array", "items": type_schema(node.item, inline, named=named)}
     if isinstance(node, ast.MapType):
-        return {"type": "object", "additionalProperties": type_schema(node.value, inline)}
+        return {"type": "object", "additionalProperties": type_schema(node.value, inline, named=named)}
     if isinstance(node, ast.OptionalType):
-        return {"anyOf": [type_schema(node.inner, inline), {"type": "null"}]}
+        return {"anyOf": [type_schema(node.inner, inline, named=named), {"type": "null"}]}
     if isinstance(node, ast.RecordType):
         return {
             "type": "object",
-            "properties": {f.name: type_schema(f.type, inline) for f in node.fields},
+            "properties": {f.name: type_schema(f.type, inline, named=named) for f in node.fields},
             "required": [f.name for f in node.fields if not isinstance(f.type, ast.OptionalType)],
             "additionalProperties": False,
         }
     if isinstance(node, ast.LiteralUnion):
         return {"type": "string", "enum": list(node.values)}
+    if isinstance(node, ast.ConstrainedType):
+        return _constrained_schema(node, inline, named)
     raise TypeError(f"not a type node: {node!r}")
+
+
+def _constrained_schema(node: ast.ConstrainedType, inline: Mapping[str, ast.Type] | None,
+                        named: Mapping[str, ast.Type] | None) -> dict[str, Any]:
+    """``str(min 1)`` is ``{"type": "string", "minLength": 1}``. Each keyword
+    applies to values of its own JSON type only, so it may sit beside
+    ``$ref`` or ``anyOf`` too."""
+    base = type_schema(node.base, inline, named=named)
+    # A type that takes no constraints (only in unchecked modules, which
+    # editors show schemas of) keeps its schema.
+    words = C.WORDS.get(_kind(node.base, {**(named or {}), **(inline or {})}) or "", {})
+    own = [(words[c.name], c.value) for c in node.constraints if c.name in words]
+    if any(keyword in base for keyword, _ in own):
+        # A declared type's constraint of the same keyword stays in force.
+        return {"allOf": [base], **dict(own)}
+    return {**base, **dict(own)}
+
+
+def _kind(node: ast.Type, named: Mapping[str, ast.Type]) -> str | None:
+    """"str", "number" or "list": which constraints the base type takes."""
+    for _ in range(len(named) + MAX_DEPTH):  # a cycle (F127) in an unchecked module ends too
+        if isinstance(node, ast.ConstrainedType):
+            node = node.base
+        elif isinstance(node, ast.NamedType) and node.name in named:
+            node = named[node.name]  # not recursive: the checker refused cycles
+        else:
+            break
+    if isinstance(node, ast.ListType):
+        return "list"
+    if isinstance(node, ast.NamedType) and node.name in ("str", "int", "float"):
+        return "str" if node.name == "str" else "number"
+    return None
 
 
 def _referenced_types(roots: Iterable[ast.Node], named: Mapping[str, ast.Type]) -> list[str]:
@@ -143,7 +182,7 @@ class _FlowLowering:
             "name": flow.name,
             "doc": flow.doc,
             "line": flow.span.line,
-            "defs": {name: type_schema(self.named_ast[name])
+            "defs": {name: type_schema(self.named_ast[name], named=self.named_ast)
                      for name in _referenced_types(type_roots, self.named_ast)},
             "fields": fields,
             "input": inputs,
@@ -165,7 +204,7 @@ class _FlowLowering:
         has_default = field.default is not None
         return {
             "name": field.name,
-            "schema": type_schema(field.type),
+            "schema": type_schema(field.type, named=self.named_ast),
             "has_default": has_default,
             # `T?` without a default starts as null, as LANGUAGE.md says.
             "default": constant_value(field.default) if field.default is not None else None,
@@ -272,7 +311,12 @@ class _StepLowering:
         if isinstance(node, ast.Set):
             field_type = self.field_types.get(node.field, T.ANY)
             value_type = I.infer(node.value, self.env)
-            check = T.contains_any(value_type) and field_type != T.ANY
+            # Checked at run time: what the compiler could not prove, a value
+            # of `any` inside or one not known to meet the field's
+            # constraints (a `+=` may break a `max` whatever it adds).
+            check = field_type != T.ANY and (
+                T.contains_any(value_type) or not T.implies(value_type, field_type)
+                or node.op == "+=" and T.has_constraints(field_type))
             return {"k": "set", "field": node.field, "op": node.op,
                     "value": self.expr(node.value), "check": check, **where}
         if isinstance(node, ast.Call):

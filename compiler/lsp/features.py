@@ -113,7 +113,7 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
             what += "; interrupts " + ", ".join(f"`{symbol.name}:{label}`" for label in labels)
     elif symbol.kind == TYPE:
         t = symbol.type
-        head, what = f"type {symbol.name} = {t.spell() if t is not None else 'any'}", "declared type"
+        head, what = f"type {symbol.name} = {t.written() if t is not None else 'any'}", "declared type"
     elif symbol.kind == FLOW:
         assert isinstance(decl, ast.Flow)
         head, what = f"flow {symbol.name}", f"{len(decl.nodes)} nodes, {len(decl.state_fields)} state fields"

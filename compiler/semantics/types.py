@@ -12,6 +12,12 @@ Two details go beyond the surface syntax:
 - ``[]`` is a list of :data:`NEVER`, the type with no values, so it is
   assignable to every list type (and printed as ``[]``); ``{}`` is the record
   without fields, assignable to every map and to records with no required field.
+- A constrained type (``str(min 1)``) is its base type with ``constraints``
+  (JSON Schema ``(keyword, value)`` pairs, ``constraints.py``). Like
+  ``alias``, they are left out of equality: statically ``str(min 1)`` and
+  ``str`` are assignable both ways, and where a value is not known to meet
+  a target's constraints (:func:`implies`) the runtime checks it, as it
+  checks ``any``. A constant that breaks a constraint is the checker's F346.
 
 Typing expressions is in ``inference.py``.
 """
@@ -23,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from ..syntax import ast
+from . import constraints as C
 
 # --------------------------------------------------------------------------
 # Types
@@ -35,9 +42,15 @@ class FType:
     through (`Decision`); it is shown in messages and ignored by equality."""
 
     alias: str | None = field(default=None, compare=False, repr=False, kw_only=True)
+    # `(("minLength", 1),)` for `str(min 1)`: not part of equality (see above).
+    constraints: C.Pairs = field(default=(), compare=False, repr=False, kw_only=True)
 
     def __str__(self) -> str:
-        return self.alias or self.spell()
+        return self.alias or self.written()
+
+    def written(self) -> str:
+        """The type as written, ignoring the alias: `str(min 1)`."""
+        return self.spell() + C.spelled(self.constraints) if self.constraints else self.spell()
 
     def spell(self) -> str:  # the structure, ignoring the alias
         raise NotImplementedError
@@ -279,7 +292,15 @@ def record_problem(value: RecordT, target: RecordT) -> str | None:
 def join(a: FType, b: FType) -> FType | None:
     """The narrowest type both ``a`` and ``b`` fit, or None when there is none
     (``int`` and ``str``). Records with different fields join into a record
-    where a field present in only one of them is optional."""
+    where a field present in only one of them is optional. Constraints are
+    kept only where both sides are known to meet them."""
+    joined = _join(a, b)
+    if joined is None or not has_constraints(joined) or (implies(a, joined) and implies(b, joined)):
+        return joined
+    return strip_constraints(joined)
+
+
+def _join(a: FType, b: FType) -> FType | None:
     if a == b:
         return a
     if a == NEVER:
@@ -367,4 +388,110 @@ def resolve(node: ast.Type, named: Mapping[str, FType]) -> FType:
         return RecordT(tuple(fields.items()))
     if isinstance(node, ast.LiteralUnion):
         return UnionT(tuple(dict.fromkeys(node.values)))
+    if isinstance(node, ast.ConstrainedType):
+        base = resolve(node.base, named)
+        words = C.WORDS.get(constraint_kind(base) or "", {})
+        # Constraints the type does not take, or of the wrong kind of value,
+        # are reported by the checker and left out here.
+        pairs = [(words[c.name], c.value) for c in node.constraints
+                 if c.name in words and C.usable(words[c.name], c.value)]
+        if not pairs:
+            return base
+        return replace(base, alias=None, constraints=C.normalized([*base.constraints, *pairs]))
     return ANY
+
+
+def constraint_kind(t: FType) -> str | None:
+    """Which constraints ``t`` takes: "str", "number", "list", or None."""
+    if t == STR:
+        return "str"
+    if t in NUMBERS:
+        return "number"
+    if isinstance(t, ListT):
+        return "list"
+    return None
+
+
+# --------------------------------------------------------------------------
+# Constraints
+# --------------------------------------------------------------------------
+
+
+def has_constraints(t: FType) -> bool:
+    """Whether ``t`` or any type inside it is constrained."""
+    if t.constraints:
+        return True
+    if isinstance(t, (ListT, MapT, OptionalT)):
+        return has_constraints(_inner(t))
+    if isinstance(t, RecordT):
+        return any(has_constraints(ft) for _, ft in t.fields)
+    return False
+
+
+def strip_constraints(t: FType) -> FType:
+    """``t`` without constraints anywhere (and without its alias, which
+    named the constrained type)."""
+    if not has_constraints(t):
+        return t
+    if isinstance(t, ListT):
+        return ListT(strip_constraints(t.item))
+    if isinstance(t, MapT):
+        return MapT(strip_constraints(t.value))
+    if isinstance(t, OptionalT):
+        return OptionalT(strip_constraints(t.inner))
+    if isinstance(t, RecordT):
+        return RecordT(tuple((n, strip_constraints(ft)) for n, ft in t.fields))
+    return replace(t, alias=None, constraints=())
+
+
+def implies(value: FType, target: FType) -> bool:
+    """Whether every value of type ``value`` meets every constraint of
+    ``target``, at every depth: when it does not, a write of such a value to
+    a ``target`` is checked at run time. Literal strings are judged by their
+    values; other types by their own constraints (``str(min 2)`` implies
+    ``str(min 1)``; equal patterns and formats imply each other)."""
+    if not has_constraints(target) or value == NEVER:
+        return True
+    if value == ANY:
+        return False
+    if isinstance(target, OptionalT):
+        return value == NULL or implies(strip_optional(value), target.inner)
+    if isinstance(value, OptionalT) or value == NULL:
+        return False  # not assignable: reported by the type checker
+    if target.constraints:
+        if isinstance(value, UnionT):
+            if any(C.broken(target.constraints, v) for v in value.values):
+                return False
+        elif not all(C.implied_by(value.constraints, k, v) for k, v in target.constraints):
+            return False
+    if isinstance(target, ListT):
+        return isinstance(value, ListT) and implies(value.item, target.item)
+    if isinstance(target, MapT):
+        if isinstance(value, RecordT):
+            return all(implies(ft, target.value) for _, ft in value.fields)
+        return isinstance(value, MapT) and implies(value.value, target.value)
+    if isinstance(target, RecordT):
+        wanted = target.field_types
+        return isinstance(value, RecordT) and all(
+            implies(ft, wanted[n]) for n, ft in value.fields if n in wanted)
+    return True
+
+
+def constant_problems(value: object, t: FType, path: str = "") -> list[str]:
+    """How the JSON constant ``value`` (of a type assignable to ``t``) breaks
+    the constraints in ``t``, one phrase each: "`reason` needs at least 1
+    character" (``path`` names ``value``: a field, ``tags[0]``...)."""
+    if not has_constraints(t) or value is None and is_optional(t):
+        return []
+    t = strip_optional(t)
+    problems = [f"`{path}` {p}" if path else f"the value {p}" for p in C.broken(t.constraints, value)]
+    if isinstance(t, ListT) and isinstance(value, list):
+        for i, item in enumerate(value):
+            problems += constant_problems(item, t.item, f"{path}[{i}]")
+    elif isinstance(t, (MapT, RecordT)) and isinstance(value, dict):
+        wanted = t.field_types if isinstance(t, RecordT) else {}
+        for key, item in value.items():
+            item_type = t.value if isinstance(t, MapT) else wanted.get(key)
+            if item_type is not None:
+                problems += constant_problems(item, item_type, f"{path}.{key}" if path else str(key))
+    return problems

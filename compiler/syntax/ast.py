@@ -78,7 +78,7 @@ class Node:
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 # Field annotations (strings: this module defers them) that never hold a node.
 _LEAF_ANNOTATIONS = frozenset({"Span", "str", "bool", "str | None", "int | None", "tuple[str, ...]",
-                               "Union[str, int, float, bool, None]"})
+                               "Union[str, int, float, bool, None]", "str | int | float"})
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -178,7 +178,28 @@ class LiteralUnion(Node):
     span: Span = _span()
 
 
-Type = Union[NamedType, ListType, MapType, OptionalType, RecordType, LiteralUnion]
+@dataclass(frozen=True)
+class Constraint(Node):
+    """One ``WORD VALUE`` of a constrained type: ``min 1``, ``pattern "^a"``.
+    The word is kept as written; which words a type takes is the checker's
+    business (``checks/constraints.py``), so the grammar reserves none."""
+
+    name: str
+    value: str | int | float
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ConstrainedType(Node):
+    """``T(min 1, max 500)``: a type narrowed by constraints (JSON Schema's
+    ``minLength``, ``maximum``, ``pattern``...)."""
+
+    base: "Type"
+    constraints: tuple[Constraint, ...]
+    span: Span = _span()
+
+
+Type = Union[NamedType, ListType, MapType, OptionalType, RecordType, LiteralUnion, ConstrainedType]
 
 
 # --------------------------------------------------------------------------

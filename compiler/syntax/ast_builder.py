@@ -434,6 +434,19 @@ class AstBuilder:
         inner, mark = children
         return self._nest(ast.OptionalType(inner, _between(inner, mark)), inner)
 
+    def constrained_type(self, children: list[Any]) -> ast.ConstrainedType:
+        base, constraints = children[0], _nodes(children[1:])
+        return self._nest(ast.ConstrainedType(base, constraints, _between(base, children[-1])), base)
+
+    def constraint(self, children: list[Any]) -> ast.Constraint:
+        name, value = children[0], children[-1]
+        if value[0] == "STRING":
+            return ast.Constraint(name[1], self.string(value), _between(name, value))
+        number = self.number([value]).value
+        assert isinstance(number, (int, float)) and not isinstance(number, bool)
+        negative = len(children) == 3 and children[1] is not None
+        return ast.Constraint(name[1], -number if negative else number, _between(name, value))
+
     def record_type(self, children: list[Any]) -> ast.RecordType:
         fields = _nodes(children)
         return self._nest(ast.RecordType(fields, _between(children[0], children[-1])), *fields)

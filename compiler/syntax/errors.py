@@ -42,6 +42,12 @@ HINTS: dict[str, list[str]] = {
         "flow f { node a { x += 1 } }",
         "flow f { node a { x } }",
     ],
+    "constraints come before `?`: write `str(min 1)?`": [
+        "flow f { state { x: str?(min 1) } }",
+        "type T = int?(max 1)",
+        "flow f { node a { let d = interrupt q expect str?(min 1) } }",
+        "type T = {a: str?(min 1)}",
+    ],
     "a state field needs a type: `name: T` or `name: T = default`": [
         "flow f { state { x } }",
         "flow f { state { x = 1 } }",
@@ -244,8 +250,8 @@ def _keyword_taken(text: str, at: int) -> str | None:
     (`node input {} ... input -> b`, `state { a: int = 1 in: int }`): the
     keyword won, and the user most likely meant the name. Asked of the fast
     lexer and driver, which read keywords as Lark does."""
-    from .ast_builder import ParseState, current_parse
     from ..diagnostics.diagnostic import DiagnosticSink
+    from .ast_builder import ParseState, current_parse
     from .lalr import ParseFailure
     from .lexer import LexFailure
     from .parser import lexer_and_driver

@@ -167,7 +167,21 @@ def type_text(node: ast.Type) -> str:
         return "{" + ", ".join(f"{key_text(f.name)}: {type_text(f.type)}" for f in node.fields) + "}"
     if isinstance(node, ast.LiteralUnion):
         return " | ".join(string_literal(v) for v in node.values)
+    if isinstance(node, ast.ConstrainedType):
+        base = node.base
+        text = type_text(base)
+        # Constraints follow a base type only: `str?`, a union or a constrained
+        # type in that place is parenthesized, as it was written.
+        if isinstance(base, (ast.OptionalType, ast.ConstrainedType)) or (
+                isinstance(base, ast.LiteralUnion) and len(base.values) > 1):
+            text = f"({text})"
+        return text + "(" + ", ".join(constraint_text(c) for c in node.constraints) + ")"
     raise TypeError(f"not a type: {node!r}")
+
+
+def constraint_text(node: ast.Constraint) -> str:
+    value = node.value
+    return f"{node.name} {string_literal(value) if isinstance(value, str) else _number(value)}"
 
 
 def doc_text(doc: str, indent: str) -> str:

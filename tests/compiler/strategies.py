@@ -53,8 +53,19 @@ _base_types = st.one_of(st.sampled_from(["str", "int", "float", "bool", "any", "
                         st.lists(texts, min_size=1, max_size=3).map(lambda v: ast.LiteralUnion(tuple(v))))
 
 
+# Constraints as the parser can produce them, valid for their type or not
+# (the printer and parser do not judge them): the words, some other names,
+# numbers of either sign, any string.
+constraints = st.builds(
+    ast.Constraint,
+    st.one_of(st.sampled_from(["min", "max", "pattern", "format"]), names),
+    st.one_of(st.integers(min_value=-10**12, max_value=10**12),
+              st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False), texts))
+
+
 def _extend_types(children: st.SearchStrategy[ast.Type]) -> st.SearchStrategy[ast.Type]:
     return st.one_of(
+        st.builds(ast.ConstrainedType, children, st.lists(constraints, min_size=1, max_size=3).map(tuple)),
         children.map(ast.ListType),
         children.map(ast.MapType),
         children.map(ast.OptionalType),

@@ -1,6 +1,5 @@
 import jsonschema
 import pytest
-
 from fermata.compiler.sample import sample_value
 
 DEFS = {"Decision": {"type": "object", "properties": {"approved": {"type": "boolean"},
@@ -34,3 +33,14 @@ def test_sample_of_a_record_holds_only_required_fields():
 
 def test_no_schema_means_null():
     assert sample_value(None, DEFS) is None
+
+
+def test_a_constrained_types_bounds_and_format_are_met():
+    defs = {"Reason": {"type": "string", "minLength": 3}}
+    assert sample_value({"type": "string", "minLength": 2, "maxLength": 5}, {}) == "xx"
+    assert sample_value({"type": "string", "format": "date"}, {}) == "2026-01-01"
+    assert sample_value({"type": "integer", "minimum": 1.5}, {}) == 2
+    assert sample_value({"type": "number", "maximum": -1.5}, {}) == -1.5
+    assert sample_value({"type": "array", "items": {"type": "integer", "minimum": 4}, "minItems": 2}, {}) == [4, 4]
+    assert sample_value({"$ref": "#/$defs/Reason", "maxLength": 9}, defs) == "xxx"
+    assert sample_value({"allOf": [{"$ref": "#/$defs/Reason"}], "minLength": 5}, defs) == "xxxxx"

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from hypothesis import note
-
 from fermata.compiler import analyze, compile_source, load
 from fermata.runtime import Graph
+from hypothesis import note
 
 from .model import FlowModel, to_source
 

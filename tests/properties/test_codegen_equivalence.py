@@ -18,11 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from hypothesis import given, note
-
 from fermata.compiler import compile_file, load
 from fermata.compiler.codegen import emit_python
 from fermata.runtime import Graph
+from hypothesis import given, note
 
 from .drive import Trace, drive
 from .model import answers, flow_models, inputs

@@ -14,16 +14,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fermata.runtime import Command, Graph, NondeterminismError, ResumeError
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
-from fermata.runtime import Command, Graph, NondeterminismError, ResumeError
-
 from . import instrument
 from .drive import drive
-from .model import Answers, Ask, FlipBranch, FlowModel, NodeModel, answers, flow_models, inputs, walk_steps
+from .model import (
+    Answers,
+    Ask,
+    FlipBranch,
+    FlowModel,
+    NodeModel,
+    answers,
+    flow_models,
+    inputs,
+    walk_steps,
+)
 from .reference import Reference
-from .support import canonical, compile_model, loaded_graphs, memory_graphs, sqlite_graphs
+from .support import (
+    canonical,
+    compile_model,
+    loaded_graphs,
+    memory_graphs,
+    sqlite_graphs,
+)
 
 
 @given(flow_models(), inputs, answers)

@@ -130,3 +130,25 @@ def test_input_problems_name_the_field_first() -> None:
     problems = ["missing required field `amount`", '`who`: expected str, got int 3']
     assert place_problems(problems, known, question=False) == {"amount": ["required"],
                                                                "who": ["expected str, got int 3"]}
+
+
+def test_a_constrained_declared_type_keeps_the_constraints_written_beside_it():
+    defs = {"Reason": {"type": "string", "minLength": 1, "maxLength": 500}}
+    form = build_form({"type": "object", "additionalProperties": False, "required": ["a", "b"],
+                       "properties": {"a": {"$ref": "#/$defs/Reason", "maxLength": 80},
+                                      "b": {"allOf": [{"$ref": "#/$defs/Reason"}], "minLength": 3},
+                                      "c": {"allOf": [{"$ref": "#/$defs/Reason"}], "maxLength": 900}}},
+                      defs, None)
+    fields = by_path(form)
+    assert fields["a"].attrs == {"minlength": 1, "maxlength": 80}
+    assert fields["b"].attrs == {"minlength": 3, "maxlength": 500}
+    assert fields["c"].attrs == {"minlength": 1, "maxlength": 500}  # both hold: the tighter one shows
+
+
+def test_only_an_anchored_pattern_becomes_the_browsers_pattern():
+    # The browser matches the whole value; JSON Schema searches: `b` would
+    # refuse "abc" in the browser though the runtime accepts it.
+    anchored = by_path(build_form({"type": "string", "pattern": "^[A-Z]{3}$"}, {}, None))[""]
+    searched = by_path(build_form({"type": "string", "pattern": "b"}, {}, None))[""]
+    assert anchored.attrs == {"pattern": "^[A-Z]{3}$"}
+    assert searched.attrs == {}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
-
 from fermata.compiler.checks import components
 from fermata.compiler.checks.components import strong_components
+from hypothesis import given
+from hypothesis import strategies as st
 
 _names = [f"n{i}" for i in range(7)]
 

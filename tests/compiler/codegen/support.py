@@ -14,9 +14,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
-
 import fermata.runtime
+import pytest
 from fermata.compiler.codegen import emit_python
 from fermata.runtime import Graph
 

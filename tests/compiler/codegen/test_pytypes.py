@@ -6,12 +6,31 @@ from __future__ import annotations
 import typing
 
 import pytest
-
 from fermata.compiler.codegen import emit_python
-from fermata.compiler.codegen.pytypes import TypeBuilder, TypedDictDecl, flow_types, pascal
+from fermata.compiler.codegen.pytypes import (
+    TypeBuilder,
+    TypedDictDecl,
+    flow_types,
+    pascal,
+)
 from fermata.compiler.pipeline import compile_file
 
-from tests.runtime.irbuild import ANY, BOOL, FLOAT, INT, LIST, MAP, OPT, RECORD, STR, fld, flow, lit, node, set_
+from tests.runtime.irbuild import (
+    ANY,
+    BOOL,
+    FLOAT,
+    INT,
+    LIST,
+    MAP,
+    OPT,
+    RECORD,
+    STR,
+    fld,
+    flow,
+    lit,
+    node,
+    set_,
+)
 
 from .support import EXAMPLES, import_generated, kitchen_sink_ir, mypy_strict
 

@@ -243,3 +243,22 @@ def test_hover_completion_and_tokens_work_on_the_clauses_and_waits():
 def test_step_completion_offers_wait():
     text = HUMAN_TASKS.replace("        wait cooling_off for 24h\n", "        \n")
     assert "wait" in labels(text, point(text, "    node pay {\n        ", 23))
+
+
+CONSTRAINED = (REPO / "tests" / "compiler" / "fixtures" / "constrained.flow").read_text(encoding="utf-8")
+
+
+def _hover_text(text: str, needle: str, offset: int = 0) -> str:
+    hover = features.hover(analyze_document(text, "u", "x"), point(text, needle, offset))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    return hover.contents.value
+
+
+def test_hover_shows_constrained_types_as_written():
+    assert "type Reason = str(min 1, max 500)" in _hover_text(CONSTRAINED, "type Reason", 5)
+    assert "email: str(format \"email\")?" in _hover_text(CONSTRAINED, "email: str", 1)
+    assert "shorter: str(min 2, max 80)?" in _hover_text(CONSTRAINED, "shorter:", 1)
+    answer = _hover_text(CONSTRAINED, "let answer", 5)
+    assert 'let answer: {reason: str(min 1, max 100), at: str(format "date-time")?}' in answer
+    schema = _hover_text(CONSTRAINED, "interrupt why", 11)
+    assert '"format": "date-time"' in schema and '"maxLength": 100' in schema
