@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
+from .fanout import base_node
 from .flow import CompiledFlow
 from .records import StaticWhen
 
@@ -41,12 +42,13 @@ class Incompatibility:
 def incompatibilities(flow: CompiledFlow, latest: Checkpoint) -> list[Incompatibility]:
     """What ``latest`` is in the middle of and ``flow`` no longer has."""
     problems: list[Incompatibility] = []
-    pending_nodes = set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())
+    # A fan-out instance (`review[a17]`) is pending as part of its node.
+    pending_nodes = {base_node(n) for n in (*latest.frontier, *latest.nodes, *(latest.extra.get("goto") or ()))}
     for name in sorted(pending_nodes):
         if name not in flow.nodes:
             problems.append(Incompatibility(name, f"node `{name}` is pending and no longer exists"))
     for entry in latest.pending:
-        name, label = entry["node"], entry["label"]
+        name, label = base_node(entry["node"]), entry["label"]
         node = flow.nodes.get(name)
         if node is None:
             continue  # reported above: a pending node is in the frontier
