@@ -262,3 +262,62 @@ flow pay {{
     assert run.status == "done"
     keys = [line.split()[1] for line in ledger_lines(str(ledger))]
     assert keys == ["t/1/each[a%2F1]/0", "t/1/each[b]/0"]   # once each, never again on resume
+
+
+def test_a_crash_after_an_instances_once_call_does_not_repeat_it() -> None:
+    from tests.runtime.test_once_durability import ARMED, Crash
+
+    ARMED.clear()
+    text = """
+flow pay {
+    state { amounts: list[float] = [10.0, 20.0]
+            receipts: list[str] = [] }
+    node each for amount in amounts {
+        let r = call once "tests.runtime.calls_fixture:pay"(amount)
+        let _c = call "tests.runtime.test_once_durability:crash"("after-pay {{ amount }}")
+        set receipts += [r.receipt]
+    }
+    start -> each
+    each -> end
+}"""
+    store = MemoryStore()
+    g = graph(text, store=store)
+    ARMED.append("after-pay 20.0")          # the second instance dies after paying
+    with pytest.raises(Crash):
+        g.invoke({}, thread="t")
+    assert fx.CALLS["pay"] == 2
+    assert sorted((r.node, r.index) for r in store.once_results("t")) == [("each[0]", 0), ("each[1]", 0)]
+    run = graph(text, store=store).invoke(None, thread="t")
+    assert run.status == "done" and fx.CALLS["pay"] == 2     # neither instance paid twice
+    assert run.state["receipts"] == ["R-1", "R-2"]
+
+
+def test_interrupt_after_pauses_once_after_the_last_instance() -> None:
+    g = graph(static="interrupt after review")
+    first = g.invoke({"items": items(2)}, thread="t")
+    run = g.invoke(Command(resume={p.id: {"keep": True} for p in first.interrupts}), thread="t")
+    assert [p.id for p in run.interrupts] == ["review:after"]
+    assert run.state["verdicts"] == ["a0=true", "a1=true"] and run.state["published"] == 0
+    assert g.invoke(Command(resume=None), thread="t").state["published"] == 1
+
+
+def test_a_failing_instance_fails_the_run_and_a_retry_runs_only_it() -> None:
+    text = """
+flow f {
+    state { xs: list[int] = [1, 0, 2]
+            out: list[int] = []
+            fixed: bool = false }
+    node each for x in xs {
+        call "tests.runtime.calls_fixture:tick"("each {{ x }}")
+        if x == 0 and not fixed { fail "zero" }
+        set out += [x]
+    }
+    start -> each
+    each -> end
+}"""
+    g = graph(text)
+    run = g.invoke({}, thread="t")
+    assert run.status == "failed" and run.error["node"] == "each[1]" and run.error["message"] == "zero"
+    run = g.invoke(Command(update={"fixed": True}), thread="t")
+    assert run.status == "done" and run.state["out"] == [1, 0, 2]
+    assert (fx.CALLS["tick:each 1"], fx.CALLS["tick:each 0"], fx.CALLS["tick:each 2"]) == (1, 2, 1)

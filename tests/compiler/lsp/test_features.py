@@ -208,3 +208,16 @@ def test_hover_on_a_name_shows_its_type_and_the_diagnostic_beside_it():
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     value = hover.contents.value
     assert "let unused: float" in value and "**F124**" in value
+
+
+def test_a_fan_out_variable_hovers_as_an_item_and_leads_to_its_clause():
+    text = (REPO / "examples" / "moderation.flow").read_text(encoding="utf-8")
+    doc = analyze_document(text, "u", "x")
+    assert doc.diagnostics == []
+    hover = features.hover(doc, point(text, "post.text"))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "for post: Labelled" in hover.contents.value and "fan-out node `review`" in hover.contents.value
+    found = features.definition(doc, point(text, "post.text"))
+    assert found is not None
+    line, column = point(text, "for post in", 4)
+    assert (found.range.start.line, found.range.start.character) == (line - 1, column - 1)
