@@ -18,6 +18,7 @@ from typing import Any
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
+from .fanout import base_node
 from .program import Program
 from .records import StaticWhen
 
@@ -42,12 +43,13 @@ class Incompatibility:
 def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility]:
     """What ``latest`` is in the middle of and ``flow`` no longer has."""
     problems: list[Incompatibility] = []
-    pending_nodes = set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())
+    # A fan-out instance (`review[a17]`) is pending as part of its node.
+    pending_nodes = {base_node(n) for n in (*latest.frontier, *latest.nodes, *(latest.extra.get("goto") or ()))}
     for name in sorted(pending_nodes):
         if name not in flow.nodes:
             problems.append(Incompatibility(name, f"node `{name}` is pending and no longer exists"))
     for entry in latest.pending:
-        name, label = entry["node"], entry["label"]
+        name, label = base_node(entry["node"]), entry["label"]
         node = flow.nodes.get(name)
         if node is None:
             continue  # reported above: a pending node is in the frontier
@@ -72,7 +74,7 @@ def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility
     return problems
 
 
-def _deadline_problems(flow: CompiledFlow, name: str, entry: dict[str, Any]) -> list[Incompatibility]:
+def _deadline_problems(flow: Program, name: str, entry: dict[str, Any]) -> list[Incompatibility]:
     """A pending interrupt's deadline. A changed duration, `answer` or
     target, or changed `to`, is compatible: the run takes the flow's current
     deadline when it fires. A deadline armed when the run paused

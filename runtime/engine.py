@@ -49,6 +49,7 @@ from typing import Any
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
+from .fanout import FanOut, fan_view
 from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
@@ -86,6 +87,14 @@ class Engine:
         # Answers and `once` results the nodes of the step just completed
         # consumed: saved with the step's checkpoint for `fermata replay`.
         self.consumed: dict[str, dict[str, Any]] = {}
+        # Fan-outs started in the step in flight (``fanout.py``), kept in the
+        # checkpoint's ``extra["fanout"]`` until the step completes.
+        self.fanouts: dict[str, FanOut] = {}
+        # Instances a resume re-runs: those answered. An instance paused and
+        # not answered keeps its record and pending entry untouched (None:
+        # re-run every paused instance, as after `Command(update=...)`).
+        self.answered: set[str] | None = None
+        self.kept_pending: dict[str, dict[str, Any]] = {}
 
     # ------------------------------------------------------------ entering
 
@@ -113,7 +122,11 @@ class Engine:
         self.goto = latest.extra.get("goto")
         self.in_step = bool(latest.nodes)
         self.route_start = bool(latest.extra.get("route_start"))
+        self.fanouts = {name: FanOut.from_json(data) for name, data in latest.extra.get("fanout", {}).items()}
         self.store_everything = values is not None
+        if self.fanouts and not plan.update:
+            self.answered = set(plan.answers)
+            self.kept_pending = {p["node"]: p for p in latest.pending}
         if plan.update:
             self.values.update(plan.update)
             self.changed.update(plan.update)
@@ -165,35 +178,74 @@ class Engine:
         self.goto = None
         return self._boundary([])
 
+    def _units(self) -> list[tuple[str, str | None, Any]] | None:
+        """The step's units of work in order: ``(node, instance, item)``, a
+        fan-out node giving one per element (started now if it was not);
+        None when a fan-out could not start (the run failed)."""
+        units: list[tuple[str, str | None, Any]] = []
+        for name in self.frontier:
+            spec = self.flow.nodes[name].fan_out
+            if spec is None:
+                units.append((name, None, None))
+                continue
+            fan = self.fanouts.get(name)
+            if fan is None:
+                try:
+                    fan = self.fanouts[name] = spec.start(self.values)
+                except StepFailure as failure:
+                    error = failure.to_error(name, self.path)
+                    self._save(RunStatus.FAILED, error)
+                    self.emit({"event": EventKind.FAILED.value, "error": error})
+                    return None
+            units += [(name, instance, item) for instance, item in fan.instances()]
+        return units
+
     def _run_nodes(self) -> bool:
-        """Run every node of the step that has not finished yet."""
+        """Run every node (or fan-out instance) of the step that has not finished yet."""
+        units = self._units()
+        if units is None:
+            return False
         outcomes: dict[str, Outcome] = {}
+        pending: list[dict[str, Any]] = []
         once = self.once
         once.step = self.step
-        for name in self.frontier:
+        answered, kept = self.answered, self.kept_pending
+        self.answered, self.kept_pending = None, {}
+        for node, instance, item in units:
+            name = node if instance is None else instance
             record = self.progress.get(name)
             if record is not None and record["status"] == NodeStatus.FINISHED:
+                continue
+            if (instance is not None and answered is not None and name not in answered
+                    and record is not None and record["status"] == NodeStatus.INTERRUPTED and name in kept):
+                # Paused and not answered: nothing it sees changed, so it would
+                # pause again at the same interrupt. Not re-running it keeps an
+                # answer to one item of many from touching the others.
+                pending.append(kept[name])
                 continue
             if once.recovered:   # once results a crashed process saved in this step
                 record = once.journal_of(name, record)
             self.emit({"event": EventKind.NODE_START.value, "node": name, "step": self.step})
             try:
-                outcome = self.flow.nodes[name].run(self.values, record, self.step, self.path, once)
+                outcome = self.flow.nodes[node].run(self.values, record, self.step, self.path, once,
+                                                    instance, item)
             except NondeterminismError as exc:
                 error = {"message": str(exc), "type": "NondeterminismError", "kind": ErrorKind.NONDETERMINISM.value,
-                         "node": name, "line": self.flow.nodes[name].line, "column": None,
+                         "node": name, "line": self.flow.nodes[node].line, "column": None,
                          "path": self.path, "traceback": None}
                 self.progress[name] = failed_record(record, error)
-                self.pending = [o.pending for o in outcomes.values() if o.pending]
+                self.pending = pending
                 self._save(RunStatus.FAILED, error)
                 self.emit({"event": EventKind.FAILED.value, "error": error})
                 raise
             self.progress[name] = outcome.record
             outcomes[name] = outcome
+            if outcome.pending is not None:
+                pending.append(outcome.pending)
             if outcome.status == NodeStatus.FINISHED:
                 self.emit({"event": EventKind.NODE_END.value, "node": name, "step": self.step,
                             "writes": outcome.record["writes"]})
-        self.pending = [o.pending for o in outcomes.values() if o.pending is not None]
+        self.pending = pending
         errors = [o.error for o in outcomes.values() if o.error is not None]
         if errors:
             self._save(RunStatus.FAILED, errors[0])
@@ -206,13 +258,34 @@ class Engine:
         return self._complete_step()
 
     def _complete_step(self) -> bool:
-        """Every node finished: apply writes, route, join (``superstep.py``)."""
+        """Every node finished: apply writes, route, join (``superstep.py``).
+        A fan-out node completes as its instances in instance order, then
+        itself with the route (``fanout.py``)."""
         progress = self.progress
+        order: list[str] = []
+        results: dict[str, tuple[list[Any], list[str]]] = {}
+        for name in self.frontier:
+            fan = self.fanouts.get(name)
+            if fan is None:
+                order.append(name)
+                results[name] = (progress[name]["writes"], progress[name]["next"])
+                continue
+            writes: list[Any] = []
+            for instance in fan.names:
+                order.append(instance)
+                results[instance] = (progress[instance]["writes"], [])
+                writes += progress[instance]["writes"]
+            try:
+                routed = list(self.flow.nodes[name].route(fan_view(self.values, writes)))
+            except StepFailure as failure:
+                error = failure.to_error(name, self.path)
+                self._save(RunStatus.FAILED, error)
+                self.emit({"event": EventKind.FAILED.value, "error": error})
+                return False
+            order.append(name)
+            results[name] = ([], routed)
         try:
-            outcome = complete_step(self.flow, self.values, self.frontier,
-                                    {name: (progress[name]["writes"], progress[name]["next"])
-                                     for name in self.frontier},
-                                    self.joins, self.step)
+            outcome = complete_step(self.flow, self.values, order, results, self.joins, self.step)
         except InvalidUpdateError as exc:
             self._fail_run(exc, ErrorKind.INVALID_UPDATE, node=exc.nodes[-1])
             raise
@@ -229,8 +302,10 @@ class Engine:
         ran = self.last_ran = self.frontier
         self.consumed = {name: {key: progress[name][key] for key in ("resume", "interrupts", "once")
                                 if key in progress[name]}
-                         for name in self.frontier if "resume" in progress[name] or "once" in progress[name]}
+                         for name in order if name in progress
+                         and ("resume" in progress[name] or "once" in progress[name])}
         self.progress = {}
+        self.fanouts = {}
         self.frontier, self.goto = outcome.frontier(self.goto), None
         return self._boundary(ran)
 
@@ -271,6 +346,8 @@ class Engine:
             extra["goto"] = self.goto
         if self.route_start:
             extra["route_start"] = True
+        if self.fanouts:
+            extra["fanout"] = {name: fan.to_json() for name, fan in sorted(self.fanouts.items())}
         if self.consumed:
             extra["completed"] = self.consumed
             self.consumed = {}

@@ -65,7 +65,14 @@ class FieldIR(TypedDict):
     line: int
 
 
-class NodeIR(TypedDict):
+# `node N for X in EXPR [key EXPR]`: `var` is bound to each element (a local
+# of the instance), `in` is the list, `key` names the instances (a str or int
+# per element; null: by position). Functional form: `in` and `for` are Python
+# keywords.
+FanOutIR = TypedDict("FanOutIR", {"var": str, "in": Expr, "key": Expr | None})
+
+
+class _NodeIRBase(TypedDict):
     name: str
     doc: str | None
     line: int
@@ -73,6 +80,15 @@ class NodeIR(TypedDict):
     backoff_ms: int
     timeout_ms: int | None
     steps: list[Step]
+
+
+# Only a fan-out node has "for", so the IR (and hash) of every other node
+# stays what it was.
+_FanOutPart = TypedDict("_FanOutPart", {"for": FanOutIR}, total=False)
+
+
+class NodeIR(_NodeIRBase, _FanOutPart):
+    pass
 
 
 class BranchIR(TypedDict):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .calls import DEFAULT_POLICY, CallPolicy, run_with_timeout
 from .errors import StepFailure
 from .expressions import compile_condition
+from .fanout import FanOutSpec
 from .records import NodeStatus
 from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
@@ -110,14 +111,19 @@ class CompiledNode:
         self.retry: int = ir.get("retry", 0)
         self.backoff_ms: int = ir.get("backoff_ms", 0)
         self.timeout_ms: int | None = ir.get("timeout_ms")
+        fan_out = ir.get("for")
+        self.fan_out = None if fan_out is None else FanOutSpec(self.name, self.line, fan_out)
         compiler = StepCompiler(self.name, field_schemas, schemas, call_policy)
         self.steps = compiler.block(ir["steps"])
         self.interrupt_labels = frozenset(compiler.interrupt_labels)
         self.route = compile_route(route_ir, self.name)
 
     def run(self, state: dict[str, Any], record: dict[str, Any] | None, step: int,
-            path: str | None, recorder: OnceRecorder | None = None) -> Outcome:
-        """Run the node (with its retries) against ``state``.
+            path: str | None, recorder: OnceRecorder | None = None,
+            instance: str | None = None, item: Any = None) -> Outcome:
+        """Run the node (with its retries) against ``state``; ``instance``
+        names one instance of a fan-out node, run with its variable bound to
+        ``item`` (its route is the fan-out's, evaluated once by the engine).
 
         Raises :class:`NondeterminismError` (the engine fails the run);
         every other failure becomes a ``failed`` outcome.
@@ -131,10 +137,16 @@ class CompiledNode:
         # it to another question, or past every question, as in LangGraph.
         binding = recorded[:len(resume)]
 
-        def new_execution(journal: list[dict[str, Any]]) -> Execution:
-            return Execution(self.name, state, resume, binding, list(journal), recorder)
+        name = self.name if instance is None else instance
+        fan_out = self.fan_out if instance is not None else None
 
-        done = self.attempts(new_execution, journal)
+        def new_execution(journal: list[dict[str, Any]]) -> Execution:
+            ex = Execution(name, state, resume, binding, list(journal), recorder)
+            if fan_out is not None:
+                ex.locals = fan_out.bindings(item)
+            return ex
+
+        done = self.attempts(new_execution, journal, route=instance is None)
         ex, stop = done.ex, done.stop
         if stop is None:
             finished: dict[str, Any] = {"status": NodeStatus.FINISHED.value, "writes": ex.writes,
@@ -147,18 +159,18 @@ class CompiledNode:
                 finished["once"] = ex.journal
             return Outcome(finished)
         if isinstance(stop, Pause):
-            pending = {"id": f"{self.name}:{stop.label}", "node": self.name, "label": stop.label,
+            pending = {"id": f"{name}:{stop.label}", "node": name, "label": stop.label,
                        "index": stop.index, "payload": stop.payload, "schema": stop.schema,
-                       "token": interrupt_token(step, self.name, stop.label, stop.index)}
+                       "token": interrupt_token(step, name, stop.label, stop.index)}
             return Outcome({"status": NodeStatus.INTERRUPTED.value, "resume": resume, "interrupts": ex.reached,
                             "once": ex.journal}, pending=pending)
-        error = stop.to_error(self.name, path)
+        error = stop.to_error(name, path)
         error["attempts"] = done.count
         return Outcome({"status": NodeStatus.FAILED.value, "resume": resume, "interrupts": recorded,
                         "once": list(ex.journal), "attempts": done.count, "error": error}, error=error)
 
     def attempts(self, new_execution: Callable[[list[dict[str, Any]]], Execution],
-                 journal: list[dict[str, Any]], wait: bool = True) -> Attempts:
+                 journal: list[dict[str, Any]], wait: bool = True, route: bool = True) -> Attempts:
         """Attempt the node until it finishes, pauses, or fails for good
         (its retries spent, or a failure that is not retryable), each attempt
         on ``new_execution(journal so far)``. The engine and ``replay`` both
@@ -171,7 +183,8 @@ class CompiledNode:
             ex = new_execution(journal)
             try:
                 run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
-                return Attempts(ex, count, None, list(self.route(ex)))   # a route may fail too
+                # A route may fail too; a fan-out instance has none of its own.
+                return Attempts(ex, count, None, list(self.route(ex)) if route else [])
             except Pause as pause:
                 return Attempts(ex, count, pause)
             except StepFailure as failure:

@@ -19,8 +19,9 @@ external system deduplicate on it::
 
 The key is ``thread/step/instance/index``: the run's thread, the superstep
 the node runs in (so each pass of a loop gets its own key), the node's
-instance (its name; fan-out instances will be ``node[key]``) and the
-call's index among the node's ``once`` calls.
+instance (its name; a fan-out instance's is ``node[key]``, with ``%`` and
+``/`` in the key written ``%25`` and ``%2F``) and the call's index among the
+node's ``once`` calls.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import OnceResult
+from .fanout import base_node
 
 if TYPE_CHECKING:
     from .checkpoint import Store
@@ -52,7 +54,8 @@ class CallContext:
     def key(self) -> str:
         """``thread/step/instance/index``; thread ids may hold ``/``, the other
         parts never do, so the key reads unambiguously from the right."""
-        return f"{self.thread}/{self.step}/{self.instance}/{self.index}"
+        instance = self.instance.replace("%", "%25").replace("/", "%2F")   # a fan-out key may hold `/`
+        return f"{self.thread}/{self.step}/{instance}/{self.index}"
 
 
 _current: ContextVar[CallContext | None] = ContextVar("fermata_call_context", default=None)
@@ -107,7 +110,7 @@ class OnceRecorder:
 
     @contextmanager
     def calling(self, node: str, index: int) -> Iterator[None]:
-        token = _current.set(CallContext(self.thread, self.step, node, node, index))
+        token = _current.set(CallContext(self.thread, self.step, base_node(node), node, index))
         try:
             yield
         finally:

@@ -60,6 +60,7 @@ from .errors import (
     SpecChangedError,
     StepFailure,
 )
+from .fanout import base_node, fan_view
 from .node import CompiledNode
 from .program import Program
 from .records import NodeStatus, RunStatus
@@ -82,6 +83,7 @@ class Divergence:
     step: int
     node: str | None
     kind: str      # interrupt | answer | once | failure | write | route | join | static_interrupt | removed | field
+                   # | fanout (the instances of a fan-out differ)
     message: str
     recorded: str | None = None
     replayed: str | None = None
@@ -227,15 +229,20 @@ class _NodeRun:
 
 
 def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
-             journal: list[dict[str, Any]], stub_calls: bool = False) -> _NodeRun:
+             journal: list[dict[str, Any]], stub_calls: bool = False,
+             instance: tuple[str, Any] | None = None) -> _NodeRun:
     """Run ``node`` of the new flow as a resume of the recorded execution
     would: from its first step, answers bound by index, ``once`` results from
     the journal (never called), retried like the node says (without the
-    waits: a replay has no one to be polite to)."""
+    waits: a replay has no one to be polite to). ``instance``: the name and
+    item of one instance of a fan-out node (which has no route of its own)."""
     executions: list[Execution] = []
+    fan_out = node.fan_out if instance is not None else None
 
     def new_execution(recorded: list[dict[str, Any]]) -> Execution:
-        ex = Execution(node.name, state, list(resume), [], list(journal))
+        ex = Execution(node.name if instance is None else instance[0], state, list(resume), [], list(journal))
+        if fan_out is not None and instance is not None:
+            ex.locals = fan_out.bindings(instance[1])
         ex.sealed = True   # its journal is the record's: a `once` call past it stops the replay
         if stub_calls:
             ex.invoke = _stub
@@ -243,7 +250,7 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
         return ex
 
     try:
-        done = node.attempts(new_execution, journal, wait=False)
+        done = node.attempts(new_execution, journal, wait=False, route=instance is None)
     except UnrecordedOnce as missing:
         return _NodeRun("no_once", executions[-1].reached, index=missing.index)
     except _StubbedCall as stubbed:
@@ -334,7 +341,13 @@ class _Walker:
         values = self._values(before)
         recorded_fields = set(before.values)
         results: dict[str, tuple[list[list[Any]], list[str]] | None] = {}   # None: not known
-        for name in sorted(nodes):
+        units = self._units(before, after, sorted(nodes), values)
+        if units is None:
+            return   # a fan-out failed to start, as it did in the recorded run
+        for name, node_name, item in units:
+            if node_name is None:   # a fan-out node itself: its route, once every instance is known
+                results[name] = self._fan_route(after, name, units, results, values)
+                continue
             record = records.get(name)
             if record is not None and record["status"] == NodeStatus.FINISHED:
                 results[name] = (record.get("writes", []), record.get("next", []))
@@ -342,24 +355,81 @@ class _Walker:
             now = after.nodes.get(name) if after.nodes else None
             if after.nodes and now is None:
                 continue  # the recorded step stopped before running it (a nondeterminism failure)
-            node = self.flow.nodes.get(name)
+            node = self.flow.nodes.get(node_name)
             if node is None:
                 self._diverge(after.seq, after.step, name, "removed", f"node `{name}` running",
                               f"no node `{name}`", None)
             completed = None if after.nodes else after.extra.get("completed")
             inputs = _inputs_of(name, record, now, completed)
-            run = run_node(node, values, inputs.resume, inputs.journal, self.stub_calls)
-            results[name] = self._compare_node(after, node, inputs, run, now, recorded_fields)
+            instance = None if name == node_name else (name, item)
+            run = run_node(node, values, inputs.resume, inputs.journal, self.stub_calls, instance)
+            results[name] = self._compare_node(after, node, inputs, run, now, recorded_fields, name)
         if after.nodes:
             return  # still in flight: each node was compared with its record
-        self._compare_step(before, after, sorted(nodes), values, results, goto, recorded_fields)
+        self._compare_step(before, after, [name for name, _, _ in units], values, results, goto,
+                           recorded_fields)
+
+    def _units(self, before: Checkpoint, after: Checkpoint, nodes: list[str],
+               values: dict[str, Any]) -> list[tuple[str, str | None, Any]] | None:
+        """The step's units as the engine runs them: ``(name, node, item)``
+        for a node (``name == node``) or an instance, then ``(name, None,
+        None)`` for a fan-out node itself. The new flow's fan-out must name
+        the instances the recorded run kept (``extra["fanout"]``)."""
+        units: list[tuple[str, str | None, Any]] = []
+        failed = after.error.get("node") if after.status == RunStatus.FAILED and after.error else None
+        for name in nodes:
+            node = self.flow.nodes.get(name)
+            spec = node.fan_out if node is not None else None
+            if spec is None:
+                units.append((name, name, None))
+                continue
+            kept = before.extra.get("fanout", {}).get(name) or after.extra.get("fanout", {}).get(name)
+            try:
+                fan = spec.start(values)
+            except StepFailure as failure:
+                if failed == name and not after.nodes and kept is None:
+                    return None
+                self._diverge(after.seq, after.step, name, "fanout", "the fan-out starting",
+                              f"a failure: {failure.message}", _node_line(self.flow, name))
+            if failed == name and not after.nodes and kept is None:
+                self._diverge(after.seq, after.step, name, "fanout",
+                              f"a failure: {after.error['message'] if after.error else ''}",
+                              "the fan-out starting", _node_line(self.flow, name))
+            if kept is not None and list(kept["names"]) != fan.names:
+                self._diverge(after.seq, after.step, name, "fanout", f"instances {_names(kept['names'])}",
+                              f"instances {_names(fan.names)}", _node_line(self.flow, name))
+            units += [(instance, name, item) for instance, item in fan.instances()]
+            units.append((name, None, None))
+        return units
+
+    def _fan_route(self, after: Checkpoint, name: str, units: list[tuple[str, str | None, Any]],
+                   results: dict[str, tuple[list[list[Any]], list[str]] | None],
+                   values: dict[str, Any]) -> tuple[list[list[Any]], list[str]] | None:
+        """A fan-out node's part of the step: no writes, the route on the
+        state with every instance's writes (None while one is not known)."""
+        writes: list[list[Any]] = []
+        for instance, node, _item in units:
+            if node == name and instance != name:
+                result = results.get(instance)
+                if result is None:
+                    return None
+                writes += result[0]
+        if after.nodes:
+            return None
+        try:
+            routed = sorted(set(self.flow.nodes[name].route(fan_view(values, writes))))
+        except StepFailure as failure:
+            self._diverge(after.seq, after.step, name, "failure", "the route evaluating",
+                          f"a failure: {failure.message}", _route_line(self.flow, name, ()))
+        return [], routed
 
     def _compare_node(self, after: Checkpoint, node: CompiledNode, inputs: _Inputs, run: _NodeRun,
-                      now: dict[str, Any] | None, recorded_fields: set[str],
+                      now: dict[str, Any] | None, recorded_fields: set[str], name: str,
                       ) -> tuple[list[list[Any]], list[str]] | None:
-        """Compare one node's replay with what the recorded run did; its
-        (writes, next) when they are known to match, None when not known."""
-        name, seq, step = node.name, after.seq, after.step
+        """Compare one node's (or fan-out instance's, ``name``) replay with
+        what the recorded run did; its (writes, next) when they are known to
+        match, None when not known."""
+        seq, step = after.seq, after.step
         flow = self.flow
 
         def diverge(kind: str, recorded: str, replayed: str, line: int | None) -> NoReturn:
@@ -581,7 +651,7 @@ def _steps_of(steps: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
 
 
 def _node_ir(flow: Program, node: str | None) -> dict[str, Any] | None:
-    return flow.ir["nodes"].get(node) if node else None
+    return flow.ir["nodes"].get(base_node(node)) if node else None   # an instance: its node's
 
 
 def _node_line(flow: Program, node: str | None) -> int | None:

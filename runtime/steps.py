@@ -197,7 +197,6 @@ class StepCompiler:
 
     def _call(self, ir: dict[str, Any]) -> Step:
         target, bind, once = ir["target"], ir["bind"], ir["once"]
-        node = self.node
         if ir["args"] is None:
             positional = None
         else:
@@ -216,7 +215,9 @@ class StepCompiler:
                 args = [a(ex) for a in positional]
                 kwargs = {name: e(ex) for name, e in keywords}
             args, kwargs = calls.checked_args(args, kwargs, target)
-            result = (_journaled(ex, node, target, args, kwargs, policy) if once
+            # `ex.node`, not `node`: a fan-out instance journals (and is
+            # keyed) under its own name, `node[key]`.
+            result = (_journaled(ex, ex.node, target, args, kwargs, policy) if once
                       else ex.invoke(target, args, kwargs, policy))
             if apply_updates is not None:
                 apply_updates(ex, result)
@@ -253,14 +254,13 @@ class StepCompiler:
     def _interrupt(self, ir: dict[str, Any]) -> Step:
         label, bind, schema = ir["label"], ir["bind"], ir["schema"]
         payload = compile_expr(ir["payload"]) if ir["payload"] is not None else None
-        node = self.node
         self.interrupt_labels.append(label)
 
         def interrupt(ex: Execution) -> None:
             index = len(ex.reached)
             recorded = ex.recorded
             if index < len(recorded) and recorded[index] != label:
-                raise NondeterminismError(node, "interrupt", index, f"`{recorded[index]}`", f"`{label}`")
+                raise NondeterminismError(ex.node, "interrupt", index, f"`{recorded[index]}`", f"`{label}`")
             ex.reached.append(label)
             if index < len(ex.resume):
                 if bind is not None:

@@ -143,6 +143,7 @@ class _FlowCheck:
         self._check_termination()
         self._check_supersteps()
         self._check_looping_join_sources()
+        self._check_fan_out_writes()
 
     # ------------------------------------------------------------- edge ends
 
@@ -505,6 +506,23 @@ class _FlowCheck:
                            "counts toward another firing"],
                     help=f"join the node the loop exits to instead of `{source}`, so the join "
                          "waits for the loop's last pass")
+
+    def _check_fan_out_writes(self) -> None:
+        """A fan-out node's instances run in one superstep: a `set f =` in it
+        is made by every instance, so with two items or more the run fails
+        (two replacements of one field), or, beside a `set f +=` of the same
+        node, depends on the order of the list. Sibling nodes' writes are
+        F205/F216's; this is the fan-out's own."""
+        for name, node in self.nodes.items():
+            if node.fan_out is None:
+                continue
+            for field_name, step in _written_fields(node, "=").items():
+                self.sink.warning(
+                    "F218", f"every instance of fan-out `{name}` replaces `{field_name}`", _set_span(step),
+                    notes=[(f"`{name}` runs once per item of `{node.fan_out.var}`'s list, all in one "
+                            "superstep; two `set f =` writes in one superstep fail the run")],
+                    help=f"collect per-item results with `set {field_name} += [...]`, or write "
+                         f"`{field_name}` in a node after `{name}`")
 
     # ------------------------------------------------------------- supersteps
 

@@ -466,7 +466,10 @@ class _NodeCheck:
         self.silenced: set[int] = set()  # lets already reported (F122, F123): no F124 as well
 
     def run(self) -> None:
-        self.block(self.node.steps, _Scope(dict(self.flow.fields)))
+        scope = _Scope(dict(self.flow.fields))
+        if self.node.fan_out is not None:
+            self.fan_out(self.node.fan_out, scope)
+        self.block(self.node.steps, scope)
         for let in self.names.lets:
             if id(let) in self.names.reads or id(let) in self.silenced or let.name.startswith("_"):
                 continue
@@ -515,6 +518,40 @@ class _NodeCheck:
                                 step.message.span,
                                 help="write the message as a string; a template can show values: "
                                      "`fail \"... {{ value }}\"`")
+
+    # ------------------------------------------------------------------ fan-out
+
+    def fan_out(self, fan: ast.FanOut, scope: _Scope) -> None:
+        """`for X in ITEMS [key KEY]`: ITEMS is read at step start (state
+        fields only), must be a list, and gives X its item type; KEY sees X
+        and must be a `str` or an `int` (it names the instances)."""
+        items = self.checker(scope).infer(fan.items)
+        item_type: T.FType = T.ANY
+        if isinstance(items, T.ListT):
+            item_type = items.item
+        elif items != T.ANY:
+            self.sink.error("F330", f"a fan-out needs a list, found `{T.widen(items)}`", fan.items.span,
+                            notes=["one instance of the node runs per element of the list"],
+                            help=("read the list through `??` first, e.g. `for x in (items ?? [])`"
+                                  if T.is_optional(items) else "fan out over a `list[T]` field"))
+        var = ast.Let(fan.var, fan.items, fan.var_span, fan.var_span)
+        if fan.var in self.flow.fields:
+            decl = self.flow.field_decls[fan.var]
+            self.sink.error("F140", f"fan-out variable `{fan.var}` has the name of a state field",
+                            fan.var_span,
+                            labels=[Label(_span(decl.name_span, decl.span), "the field is declared here")],
+                            help=f"rename the variable, e.g. `for each_{fan.var} in ...`")
+        else:
+            scope.declare(fan.var, _Local(var, item_type))
+        if fan.key is not None:
+            key = self.checker(scope).infer(fan.key)
+            if key != T.ANY and not (T.assignable(key, T.STR) or T.assignable(key, T.INT)):
+                self.sink.error("F331", f"a fan-out `key` must be a `str` or an `int`, found `{T.widen(key)}`",
+                                fan.key.span,
+                                notes=[("the key names each instance (`node[key]`) and its interrupts "
+                                        "(`node[key]:label`); keys must be unique")],
+                                help="use a field of the item that identifies it, e.g. `key "
+                                     f"{fan.var}.id`")
 
     # ------------------------------------------------------------------ let
 

@@ -9,6 +9,8 @@ Both draw the same picture, built once by :func:`_layout`:
   first true one wins) and its ``otherwise`` branch dashed;
 - a join ``a, b -> c`` as a join bar that every source leads into and that
   leads, thick, to the target;
+- a fan-out node (`node N for X in LIST`) as a stack of boxes, its clause
+  (`for X in LIST key K`) under its name: one instance per element;
 - interrupts in the node's box: ``⏸ before`` / ``⏸ after`` for the static
   ``interrupt before/after`` of the flow, ``⏸ LABEL`` for each dynamic
   ``interrupt LABEL`` among the node's steps (``⏸ LABEL (within 1d)`` when
@@ -135,7 +137,7 @@ START_ID, END_ID = "flow_start", "flow_end"
 class _Box:
     id: str
     lines: list[str]
-    kind: str                 # "terminal" | "node" | "join"
+    kind: str                 # "terminal" | "node" | "fanout" | "join"
     paused: bool = False      # has a static or dynamic interrupt
 
 
@@ -208,10 +210,18 @@ def _layout(flow: Mapping[str, Any]) -> _Picture:
     for name in order:
         lines = [f"{PAUSE} before"] if name in before else []
         lines.append(name)
-        lines += list(dict.fromkeys(_pause_line(step) for step in _pauses(nodes[name].get("steps", ()))))
+        fan_out = nodes[name].get("for")
+        if fan_out is not None:
+            clause = f"for {fan_out['var']} in {expr_to_text(fan_out['in'])}"
+            if fan_out.get("key") is not None:
+                clause += f" key {expr_to_text(fan_out['key'])}"
+            lines.append(clause)
+        pauses = list(dict.fromkeys(_pause_line(step) for step in _pauses(nodes[name].get("steps", ()))))
+        lines += pauses
         if name in after:
             lines.append(f"{PAUSE} after")
-        picture.boxes.append(_Box(_node_id(name), lines, "node", paused=len(lines) > 1))
+        picture.boxes.append(_Box(_node_id(name), lines, "node" if fan_out is None else "fanout",
+                                  paused=bool(pauses) or name in before or name in after))
     picture.boxes.append(_Box(END_ID, ["end"], "terminal"))
 
     routes: Mapping[str, Mapping[str, Any]] = flow.get("routes", {})
@@ -271,7 +281,9 @@ def _printable(text: str) -> str:
     return "".join(" " if ch < " " or ch == "\x7f" else ch for ch in text)
 
 
-_MERMAID_SHAPES = {"terminal": '(["{}"])', "node": '["{}"]', "join": '{{{{"{}"}}}}'}
+# A fan-out is Mermaid's stacked rectangle ("procs", Mermaid 11.3 and later).
+_MERMAID_SHAPES = {"terminal": '(["{}"])', "node": '["{}"]', "join": '{{{{"{}"}}}}',
+                   "fanout": '@{{ shape: procs, label: "{}" }}'}
 _MERMAID_ARROWS = {"plain": "-->", "when": "-->", "otherwise": "-.->", "into_join": "-->",
                    "from_join": "==>", "deadline": "-.->"}
 
@@ -314,6 +326,7 @@ def _dot_label(lines: Iterable[str]) -> str:
 _DOT_BOXES = {
     "terminal": 'shape=oval, style=filled, fillcolor="#eeeeee", color="#888888"',
     "node": "",
+    "fanout": "shape=box3d",   # Graphviz has no stack; box3d reads as one
     "join": 'shape=box, style=filled, fillcolor="#333333", fontcolor="#ffffff", '
             "fontsize=9, height=0.2",
 }

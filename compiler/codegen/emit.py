@@ -43,7 +43,8 @@ _LINE_MAP_SLOT = "\x00LINE_MAP\x00"
 _FLOW_KEYS = {"name", "doc", "line", "defs", "fields", "input", "required_input", "output",
               "nodes", "routes", "joins", "interrupt_before", "interrupt_after"}
 _FIELD_KEYS = {"name", "schema", "has_default", "default", "optional", "line"}
-_NODE_KEYS = {"name", "doc", "line", "retry", "backoff_ms", "timeout_ms", "steps"}
+_NODE_KEYS = {"name", "doc", "line", "retry", "backoff_ms", "timeout_ms", "steps", "for"}
+_FOR_KEYS = {"var", "in", "key"}
 _STEP_KEYS = {
     "let": {"name", "value"},
     "set": {"field", "op", "value", "check"},
@@ -145,6 +146,8 @@ def _check_flow(flow: dict[str, Any]) -> None:
         _check_keys(field, _FIELD_KEYS, f"field `{field.get('name')}`")
     for name, node in flow["nodes"].items():
         _check_keys(node, _NODE_KEYS, f"node `{name}`")
+        if "for" in node:
+            _check_keys(node["for"], _FOR_KEYS, f"node `{name}`, `for`")
         _check_steps(node["steps"], f"node `{name}`")
     for source, route in flow["routes"].items():
         _check_keys(route, _ROUTE_KEYS, f"route from `{source}`")

@@ -246,8 +246,18 @@ class _FlowLowering:
     # ----------------------------------------------------------------- nodes
 
     def _node(self, node: ast.NodeDecl) -> dict[str, Any]:
-        steps = _StepLowering(self.field_types, self.named, self.named_ast).lower_block(node.steps)
-        return {
+        lowering = _StepLowering(self.field_types, self.named, self.named_ast)
+        fan_out: dict[str, Any] | None = None
+        if node.fan_out is not None:
+            fan = node.fan_out
+            # The list is read at step start: state fields only.
+            items = _ExprLowering({}).lower(fan.items)
+            items_type = I.infer(fan.items, lowering.env)
+            lowering.locals[fan.var] = items_type.item if isinstance(items_type, T.ListT) else T.ANY
+            fan_out = {"var": fan.var, "in": items,
+                       "key": None if fan.key is None else lowering.expr(fan.key)}
+        steps = lowering.lower_block(node.steps)
+        lowered: dict[str, Any] = {
             "name": node.name,
             "doc": node.doc,
             "line": node.span.line,
@@ -256,6 +266,9 @@ class _FlowLowering:
             "timeout_ms": node.timeout.milliseconds if node.timeout else None,
             "steps": steps,
         }
+        if fan_out is not None:
+            lowered["for"] = fan_out
+        return lowered
 
 
 def _unique(names: Iterable[str]) -> list[str]:

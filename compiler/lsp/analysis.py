@@ -361,7 +361,22 @@ class _NodeIndexer:
 
     def run(self) -> None:
         fields = {n: s.type or T.ANY for n, s in self.flow.fields.items()}
-        self.block(self.node.steps, I.Env(fields=fields), {}, _end(self.node.span))
+        env = I.Env(fields=fields)
+        locals_: dict[str, Symbol] = {}
+        fan = self.node.fan_out
+        if fan is not None:   # `for X in LIST [key K]`: X is a local of the whole node
+            self.expr(fan.items, env, locals_)   # the list sees state fields only
+            items = I.infer(fan.items, env)
+            t = items.item if isinstance(items, T.ListT) else T.ANY
+            if fan.var not in self.flow.fields:   # else F140: the field keeps the name
+                symbol = self.owner.declare(Symbol(
+                    LOCAL, fan.var, _name_span(fan.var_span, fan.span, fan.var),
+                    flow=self.flow.flow.name, node=self.node.name, type=t, decl=fan))
+                locals_ = {fan.var: symbol}
+                self.scope.locals.append(LocalScope(symbol, _end(fan.var_span), _end(self.node.span)))
+                env = I.Env(fields=fields, locals={fan.var: t})
+            self.expr(fan.key, env, locals_)
+        self.block(self.node.steps, env, locals_, _end(self.node.span))
 
     def block(self, steps: Iterable[ast.Step], env: I.Env, locals_: dict[str, Symbol], end: Point) -> None:
         locals_ = dict(locals_)

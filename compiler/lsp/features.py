@@ -95,6 +95,9 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
 
             default = f" = {source(decl.default)}"
         head, what = f"{symbol.name}: {symbol.detail}{default}", f"state field of flow `{symbol.flow}`"
+    elif symbol.kind == LOCAL and isinstance(decl, ast.FanOut):
+        head, what = (f"for {symbol.name}: {symbol.detail}",
+                      f"one item of fan-out node `{symbol.node}`'s list")
     elif symbol.kind == LOCAL:
         head, what = f"let {symbol.name}: {symbol.detail}", f"local of node `{symbol.node}`"
     elif symbol.kind == NODE:

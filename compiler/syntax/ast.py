@@ -471,6 +471,18 @@ class OutputList(Node):
 
 
 @dataclass(frozen=True)
+class FanOut(Node):
+    """``for VAR in ITEMS [key KEY]`` of a fan-out node: one instance per
+    element of ``items``, with ``var`` bound to it; ``key`` names instances."""
+
+    var: str
+    items: Expr
+    key: Expr | None = None
+    span: Span = _span()
+    var_span: Span = _span()
+
+
+@dataclass(frozen=True)
 class NodeDecl(Node):
     name: str
     steps: tuple[Step, ...]
@@ -480,6 +492,7 @@ class NodeDecl(Node):
     timeout: Duration | None = None
     span: Span = _span()
     name_span: Span = _span()
+    fan_out: FanOut | None = None   # last, so positional constructions stay valid
 
     @cached_property
     def all_steps(self) -> tuple[Step, ...]:

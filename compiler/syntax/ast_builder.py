@@ -16,6 +16,7 @@ reports them all.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import inspect
 import json
 import math
@@ -224,12 +225,15 @@ class AstBuilder:
         return _new_part(Part, ("refs", tuple(children), span))
 
     def node(self, children: list[Any]) -> ast.NodeDecl:
-        name = children[1]
+        name, fan_out = children[1], children[2]
+        if fan_out is not None:
+            decl = self.node([*children[:2], None, *children[3:]])
+            return dataclasses.replace(decl, fan_out=fan_out)
         self._declared("node", name)
-        if children[2][0] == "LBRACE" and children[3] is None:
+        if children[3][0] == "LBRACE" and children[4] is None:
             # No options, no docstring: the common case, and every child
             # between the braces is a step (or a stray `;`).
-            between = children[4:-1]
+            between = children[5:-1]
             if Part in map(type, between):  # (no == on nodes: that would call their __eq__)
                 between = [s for s in between if s is not EMPTY]
             a, b = children[0][2], children[-1][2]
@@ -239,7 +243,7 @@ class AstBuilder:
         first_seen: dict[str, ast.Span] = {}
         doc: str | None = None
         steps: list[ast.Step] = []
-        for child in _nodes(children[2:]):
+        for child in _nodes(children[3:]):
             kind = child.kind if child.__class__ is Part else None
             if kind in NODE_OPTIONS:
                 if kind in first_seen:
@@ -256,6 +260,21 @@ class AstBuilder:
                 steps.append(child)
         return ast.NodeDecl(name[1], tuple(steps), doc, options.get("retry"), options.get("backoff"),
                             options.get("timeout"), _cover(children[0][2], children[-1][2]), name[2])
+
+    def fan_out(self, children: list[Any]) -> ast.FanOut:
+        # `for` and `key` are lexed as names (keywords only in this clause).
+        word, var, _in, items, key_word, key = children
+        self._clause_word(word, "for", "node review for item in items { ... }")
+        if key_word is not None:
+            self._clause_word(key_word, "key", "node review for item in items key item.id { ... }")
+        return ast.FanOut(var[1], items, key, _cover(word[2], _span(key if key is not None else items)),
+                          var[2])
+
+    def _clause_word(self, token: Token, expected: str, example: str) -> None:
+        if token[1] != expected:
+            self.sink.error("F030", f"expected `{expected}` here, found `{token[1]}`", token[2],
+                            notes=[f"a fan-out node reads `{example}`"],
+                            help=f"write `{expected}`")
 
     def retry(self, children: list[Any]) -> Part:
         return Part("retry", children[1], _between(children[0], children[1]))

@@ -357,6 +357,11 @@ class _Printer:
     def node(self, node: ast.NodeDecl) -> None:
         self.open(node)
         header = f"node {node.name}"
+        if node.fan_out is not None:
+            fan = node.fan_out
+            header += f" for {fan.var} in {expr_text(fan.items)}"
+            if fan.key is not None:
+                header += f" key {expr_text(fan.key)}"
         if node.retry is not None:
             header += f" retry {node.retry}"
         if node.backoff is not None:

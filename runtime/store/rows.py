@@ -13,7 +13,10 @@ before it (spec/checkpoint.schema.json describes both):
   ``"pending"``, ``"error"``, ``"extra"`` that differs (replacing it), and
   ``"nodes"`` as a patch by node name (a record, or null when the node's
   progress was dropped), so a resume that re-runs one node does not store
-  its finished siblings' writes again.
+  its finished siblings' writes again; ``"pending_splice"``
+  ``[at, removed, [entries]]`` instead of ``"pending"`` when only a run of
+  pending interrupts changed and the splice is shorter (answering one item
+  of a fan-out of 1,000 stores that item's change, not the 999 others).
 
 The seq of a row is kept beside it (a column, a list index), not inside it.
 
@@ -86,12 +89,13 @@ class Tail:
     nodes: dict[str, str]
     error: str
     extra: str
+    pending_items: list[str] | None = None   # each pending entry's text (None: not split yet)
 
     @staticmethod
     def of(checkpoint: Checkpoint) -> Tail:
         return Tail(checkpoint.seq, _encode(checkpoint.status), _enc(checkpoint.frontier),
                     _enc(checkpoint.joins), _enc(checkpoint.pending), {k: _enc(v) for k, v in checkpoint.nodes.items()},
-                    _enc(checkpoint.error), _enc(checkpoint.extra))
+                    _enc(checkpoint.error), _enc(checkpoint.extra), [_encode(p) for p in checkpoint.pending])
 
 
 @dataclass
@@ -141,7 +145,8 @@ def _encode_row(cp: Checkpoint, changed: Iterable[str] | None, tail: Tail | None
     error, extra = _enc(cp.error), _enc(cp.extra)
     nodes = {k: _enc(v) for k, v in cp.nodes.items()} if cp.nodes else {}
     status_text = _encode(status)
-    new_tail = Tail(cp.seq, status_text, frontier, joins, pending, nodes, error, extra)
+    pending_items = [_encode(p) for p in cp.pending] if len(cp.pending) > _SPLICE_FROM else None
+    new_tail = Tail(cp.seq, status_text, frontier, joins, pending, nodes, error, extra, pending_items)
     head = f'{{"v":{FORMAT_VERSION},"step":{step}'
     if full or tail is None or changed is None:
         # Empty parts are left out: a full row's missing part is empty.
@@ -175,7 +180,7 @@ def _encode_row(cp: Checkpoint, changed: Iterable[str] | None, tail: Tail | None
     if joins != tail.joins:
         parts.append(f',"joins":{joins}')
     if pending != tail.pending:
-        parts.append(f',"pending":{pending}')
+        parts.append(_pending_change(pending, pending_items, tail))
     if nodes or tail.nodes:
         before = tail.nodes
         patch = {k: v for k, v in nodes.items() if before.get(k) != v}
@@ -188,6 +193,29 @@ def _encode_row(cp: Checkpoint, changed: Iterable[str] | None, tail: Tail | None
         parts.append(f',"extra":{extra}')
     parts.append("}")
     return "delta", "".join(parts), new_tail
+
+
+# Pending lists this long or longer are compared entry by entry, so that a
+# change to a few of them is stored as a splice (a fan-out's interrupts).
+_SPLICE_FROM = 8
+
+
+def _pending_change(pending: str, items: list[str] | None, tail: Tail) -> str:
+    """The delta's pending part: the whole list, or a splice of the old one
+    when only a run of entries changed and that is shorter."""
+    old = tail.pending_items
+    if items is None or old is None:
+        return f',"pending":{pending}'
+    prefix = 0
+    limit = min(len(old), len(items))
+    while prefix < limit and old[prefix] == items[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and old[-1 - suffix] == items[-1 - suffix]:
+        suffix += 1
+    inserted = "[" + ",".join(items[prefix:len(items) - suffix]) + "]"
+    splice = f',"pending_splice":[{prefix},{len(old) - prefix - suffix},{inserted}]'
+    return splice if len(splice) < len(pending) + 12 else f',"pending":{pending}'
 
 
 class Decoder:
@@ -256,6 +284,11 @@ def _apply(before: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
     for key in ("status", "frontier", "joins", "pending", "error", "extra"):
         if key in delta:
             state[key] = delta[key]
+    splice = delta.get("pending_splice")
+    if splice is not None:
+        at, removed, inserted = splice
+        old = before["pending"]
+        state["pending"] = [*old[:at], *inserted, *old[at + removed:]]
     patch = delta.get("nodes")
     if patch:
         nodes = state["nodes"] = dict(before["nodes"])
@@ -276,7 +309,7 @@ _FULL_KEYS = frozenset(("v", "values", *_PARTS))
 _FULL_REQUIRED = frozenset(("v", "step", "status", "values"))
 _FULL_DEFAULTS: dict[str, Any] = {"frontier": [], "joins": {}, "pending": [], "nodes": {}, "error": None,
                                   "extra": {}}
-_DELTA_KEYS = frozenset(("v", "set", "unset", *_PARTS))
+_DELTA_KEYS = frozenset(("v", "set", "unset", "pending_splice", *_PARTS))
 _STATUSES = frozenset(("running", "interrupted", "done", "failed"))
 
 
@@ -298,6 +331,11 @@ def _delta_problem(body: dict[str, Any]) -> str | None:
         return f"unknown keys {sorted(body.keys() - _DELTA_KEYS)}"
     if type(body.get("set", {})) is not dict or type(body.get("unset", [])) is not list:
         return "`set` is not an object or `unset` not a list"
+    splice = body.get("pending_splice")
+    if splice is not None and not (
+            type(splice) is list and len(splice) == 3 and type(splice[0]) is int and type(splice[1]) is int
+            and splice[0] >= 0 and splice[1] >= 0 and type(splice[2]) is list and "pending" not in body):
+        return "`pending_splice` is not [at, removed, [entries]]"
     return _parts_problem(body)
 
 

@@ -3,6 +3,10 @@
 Test code only: the differential test runs the same model on Fermata and on
 LangGraph and compares node entries, interrupts surfaced, and final state.
 
+A fan-out node becomes one ``Send(node, {"it", "pos", "seed"})`` per item from
+the edge into it, its writes reduced with ``operator.add``, on the subset
+where the two coincide (``flow_models(fanouts="send")``: see ``_sendable``).
+
 The translated subset leaves out what LangGraph does not have by design:
 ``call once`` (LangGraph replays every call), nondeterminism detection (a
 flip branch would silently misbind there) and typed resume validation
@@ -47,10 +51,12 @@ def _state_type(model: FlowModel) -> type:
 
 
 class _NodeRun:
-    """One LangGraph execution of a node: a local view plus the update to return."""
+    """One LangGraph execution of a node: a local view plus the update to return.
+    ``instance``: a fan-out instance's name (its interrupts carry it)."""
 
-    def __init__(self, name: str, state: dict[str, Any]):
+    def __init__(self, name: str, state: dict[str, Any], instance: str | None = None):
         self.name = name
+        self.instance = instance or name
         self.view = dict(state)
         self.update: dict[str, Any] = {}
 
@@ -77,7 +83,7 @@ class _NodeRun:
                     raise NotImplementedError("`call once` is outside the translated subset")
                 instrument.hit(self.name, step.index)
             elif isinstance(step, Ask):
-                value = interrupt({"node": self.name, "label": step.label, "total": self.view["total"]})
+                value = interrupt({"node": self.instance, "label": step.label, "total": self.view.get("total")})
                 if step.kind == "int":
                     self.write("total", "+=", value)
                 elif step.kind == "str":
@@ -97,6 +103,14 @@ def _node_function(model: FlowModel, node: NodeModel):
     is_loop = model.loop is not None and model.loop.node == node.name
 
     def run(state: dict[str, Any]) -> dict[str, Any]:
+        if node.fan is not None:   # a `Send` task: its state is what was sent
+            key = state["it"] if node.keyed else state["pos"]
+            # A task's view starts from what was sent; its update holds only its own writes.
+            execution = _NodeRun(node.name, {"total": 0, "log": [], **state}, f"{node.name}[{key}]")
+            execution.steps(node.steps[:1])
+            execution.write("total", "+=", state["it"])
+            execution.steps(node.steps[1:])
+            return execution.update
         execution = _NodeRun(node.name, state)
         if is_loop:
             execution.steps(node.steps[:1])
@@ -110,20 +124,45 @@ def _node_function(model: FlowModel, node: NodeModel):
     return run
 
 
+def _targets(model: FlowModel, targets: tuple[str, ...], state: dict[str, Any]) -> list[Any]:
+    """Edge targets as LangGraph takes them: a fan-out node as one `Send` per item."""
+    from langgraph.graph import END
+    from langgraph.types import Send
+
+    out: list[Any] = []
+    for target in targets:
+        if target == "end":
+            out.append(END)
+        elif model.node(target).fan is not None:
+            out += [Send(target, {"it": item, "pos": position, "seed": state["seed"]})
+                    for position, item in enumerate(model.node(target).fan or ())]
+        else:
+            out.append(target)
+    return out
+
+
 def _router(model: FlowModel, name: str):
     from langgraph.graph import END
 
     loop = model.loop if model.loop is not None and model.loop.node == name else None
 
-    def route(state: dict[str, Any]) -> list[str]:
+    def route(state: dict[str, Any]) -> list[Any]:
         if loop is not None and state["laps"] < loop.limit:
             return [loop.back]
         for branch in model.routes[name]:
             if branch.threshold is None or state["total"] > branch.threshold:
-                return [END if t == "end" else t for t in branch.targets]
+                return _targets(model, branch.targets, state)
         return [END]
 
     return route
+
+
+def _sender(model: FlowModel, target: str):
+    def send(state: dict[str, Any]) -> list[Any]:
+        return _targets(model, (target,), state)
+
+    send.__name__ = f"send_{target}"
+    return send
 
 
 def build(model: FlowModel):
@@ -133,11 +172,18 @@ def build(model: FlowModel):
     builder = StateGraph(_state_type(model))
     for node in model.nodes:
         builder.add_node(node.name, _node_function(model, node))
+    fanned = {n.name for n in model.nodes if n.fan is not None}
     for target in model.start:
-        builder.add_edge(START, target)
+        if target in fanned:
+            builder.add_conditional_edges(START, _sender(model, target), [target])
+        else:
+            builder.add_edge(START, target)
     for name, targets in model.plain.items():
         for target in targets:
-            builder.add_edge(name, END if target == "end" else target)
+            if target in fanned:
+                builder.add_conditional_edges(name, _sender(model, target), [target])
+            else:
+                builder.add_edge(name, END if target == "end" else target)
     for name in model.routes:
         builder.add_conditional_edges(name, _router(model, name))
     for sources, target in model.joins:

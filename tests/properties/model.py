@@ -15,7 +15,10 @@ Every generated flow is valid by construction:
   group over ``total`` that always ends with ``otherwise``;
 - the only replace-written fields are per node (``v_a``), so no two nodes of a
   superstep replace the same field;
-- the one optional loop is bounded by the ``laps`` counter.
+- the one optional loop is bounded by the ``laps`` counter;
+- a fan-out node (``node a for it in [3, 1] [key it]``) adds its item to
+  ``total`` and to ``log`` first (so instance order shows) and replaces no field (its instances would conflict), and
+  is never the loop's counting node.
 """
 
 from __future__ import annotations
@@ -104,9 +107,81 @@ class NodeModel:
     name: str
     steps: tuple[Step, ...]
     retry: int | None = None
+    fan: tuple[int, ...] | None = None   # a fan-out over these items (unique ints)
+    keyed: bool = False                  # `key it`, else instances are named by position
+    # LangGraph's `Send` subset: the item is added to `total` only (not logged:
+    # LangGraph applies `Send` tasks' writes after the other nodes' of a step).
+    send: bool = False
 
     def labels(self) -> list[str]:
         return [s.label for s in walk_steps(self.steps) if isinstance(s, Ask)]
+
+    def instances(self) -> list[tuple[str, int]]:
+        """``(instance name, item)`` of a fan-out node, in list order."""
+        return [(f"{self.name}[{item if self.keyed else position}]", item)
+                for position, item in enumerate(self.fan or ())]
+
+
+def _sources(start: list[str], plain: dict[str, tuple[str, ...]],
+             routes: dict[str, tuple[Route, ...]]) -> dict[str, list[str]]:
+    """Node -> the nodes (and ``start``) with an edge into it, one per edge."""
+    found: dict[str, list[str]] = {}
+    for target in start:
+        found.setdefault(target, []).append("start")
+    for source, targets in plain.items():
+        for target in targets:
+            found.setdefault(target, []).append(source)
+    for source, branches in routes.items():
+        for target in {t for b in branches for t in b.targets}:
+            found.setdefault(target, []).append(source)
+    return found
+
+
+def _sendable(name: str, sources: dict[str, list[str]], plain: dict[str, tuple[str, ...]],
+              routes: dict[str, tuple[Route, ...]], joins: list[tuple[tuple[str, ...], str]],
+              loop: Loop | None, statics: tuple[str, ...]) -> bool:
+    """Where a fan-out and LangGraph's `Send` + reducer coincide: one edge
+    in (two parents would each `Send` the whole list), unconditional edges
+    out (LangGraph routes each `Send` task on its own state), no join, loop
+    or static interrupt around it."""
+    return (len(sources.get(name, [])) == 1 and name not in routes and name in plain
+            and not any(name in s or name == t for s, t in joins)
+            and (loop is None or name not in (loop.node, loop.back)) and name not in statics)
+
+
+def _send_steps(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """Steps a `Send` task computes the same: no branch on `total` (a task
+    sees only what was sent), no replacement, nothing appended to `log`
+    (LangGraph orders `Send` writes after the step's other nodes')."""
+    out: list[Step] = []
+    for step in steps:
+        if isinstance(step, SetOwn):
+            out.append(Add(step.plus))
+        elif isinstance(step, Ask):
+            out.append(Ask(step.label, "none" if step.kind == "str" else step.kind))
+        elif not isinstance(step, (Branch, Append)):
+            out.append(step)
+    return tuple(out)
+
+
+def base_name(node: str) -> str:
+    """The node of an instance name (``a[3]`` -> ``a``)."""
+    return node.split("[", 1)[0]
+
+
+def _no_replace(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """``steps`` with each ``set v_<node> =`` made a ``+=`` to ``total``: two
+    instances of one fan-out replacing one field would be an error."""
+    out: list[Step] = []
+    for step in steps:
+        if isinstance(step, SetOwn):
+            out.append(Add(step.plus))
+        elif isinstance(step, Branch):
+            out.append(Branch(step.threshold, _no_replace(step.then),
+                              None if step.otherwise is None else _no_replace(step.otherwise)))
+        else:
+            out.append(step)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -205,7 +280,8 @@ def _node(draw, name: str, max_interrupts: int, once: bool) -> NodeModel:
 @st.composite
 def flow_models(draw, max_nodes: int = 5, max_interrupts: int = 3,
                 statics: bool = True, loops: bool = True, joins: bool = True,
-                once: bool = True) -> FlowModel:
+                once: bool = True, fanouts: bool | str = True) -> FlowModel:
+    """``fanouts="send"``: only fan-outs LangGraph's `Send` runs the same way."""
     count = draw(st.integers(1, max_nodes))
     names = list(NAMES[:count])
     nodes = [draw(_node(n, max_interrupts, once)) for n in names]
@@ -268,6 +344,22 @@ def flow_models(draw, max_nodes: int = 5, max_interrupts: int = 3,
     if statics and draw(st.integers(0, 2)) == 0:
         before = tuple(sorted(draw(st.sets(st.sampled_from(names), max_size=2))))
         after = tuple(sorted(draw(st.sets(st.sampled_from(names), max_size=2))))
+
+    if fanouts:
+        send = fanouts == "send"
+        sources = _sources(children["start"], plain, routes)
+        for i, node in enumerate(nodes):
+            if loop is not None and loop.node == node.name:
+                continue
+            if send and not _sendable(node.name, sources, plain, routes, join_list, loop, before + after):
+                continue
+            parent = sources.get(node.name, ["start"])[0]
+            if send and parent != "start" and nodes[names.index(parent)].fan is not None:
+                continue   # fed by a fan-out: each of its `Send` tasks would send the list again
+            if draw(st.integers(0, 2)) == 0:
+                items = tuple(draw(st.lists(st.integers(0, 6), unique=True, min_size=int(send), max_size=3)))
+                steps = _send_steps(node.steps) if send else _no_replace(node.steps)
+                nodes[i] = NodeModel(node.name, steps, node.retry, items, draw(st.booleans()), send)
     return FlowModel(tuple(nodes), tuple(children["start"]), plain, routes, tuple(join_list),
                      loop, before, after)
 
@@ -279,9 +371,10 @@ class Answers:
     values: tuple[int, ...]
 
     def value(self, model: FlowModel, node: str, label: str, occurrence: int) -> object:
-        kind = next(s.kind for s in walk_steps(model.node(node).steps)
+        base = base_name(node)   # a fan-out instance asks as its node does
+        kind = next(s.kind for s in walk_steps(model.node(base).steps)
                     if isinstance(s, Ask) and s.label == label)
-        position = model.names.index(node) * 7 + int(label[1:])
+        position = model.names.index(base) * 7 + int(label[1:]) + sum(map(ord, node[len(base):]))
         number = self.values[(position + occurrence) % len(self.values)]
         return f"s{number}" if kind == "str" else number
 
@@ -350,7 +443,14 @@ def _node_ast(model: FlowModel, node: NodeModel) -> ast.NodeDecl:
     steps = [s for step in node.steps for s in _step_ast(node.name, step)]
     if model.loop is not None and model.loop.node == node.name:
         steps.insert(1, ast.Set("laps", "+=", _lit(1)))
-    return ast.NodeDecl(node.name, tuple(steps), retry=node.retry)
+    fan_out = None
+    if node.fan is not None:
+        steps.insert(1, ast.Set("total", "+=", ast.Name("it")))
+        if not node.send:
+            steps.insert(2, ast.Set("log", "+=", ast.ListExpr((ast.FuncCall("str", (ast.Name("it"),)),))))
+        fan_out = ast.FanOut("it", ast.ListExpr(tuple(_lit(i) for i in node.fan)),
+                             ast.Name("it") if node.keyed else None)
+    return ast.NodeDecl(node.name, tuple(steps), retry=node.retry, fan_out=fan_out)
 
 
 def _refs(names: tuple[str, ...]) -> tuple[ast.Ref, ...]:

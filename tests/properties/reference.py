@@ -49,10 +49,11 @@ class Outcome:
 
 @dataclass
 class _Execution:
-    """One run of one node on its own view of the state."""
+    """One run of one node (or fan-out instance) on its own view of the state."""
 
-    node: str
+    node: str                 # the node, or the instance (`a[3]`)
     view: dict[str, Any]
+    base: str = ""            # the node (an instance's), for its calls and its own field
     writes: list[tuple[str, str, Any]] = field(default_factory=list)
     reached: list[str] = field(default_factory=list)     # interrupt labels, in order
     calls: list[tuple[int, bool, int]] = field(default_factory=list)  # (index, once, interrupts before)
@@ -94,7 +95,25 @@ class Reference:
                 outcome.static_pauses += 1
             if not frontier:
                 return outcome
-            executions = [self._execute(model.node(name), dict(state)) for name in frontier]
+            # A fan-out node runs one instance per item, in list order, at
+            # its own place in the step; its edges see every instance's writes.
+            at_start = dict(state)
+            executions = []
+            routed: list[_Execution] = []
+            for name in frontier:
+                node = model.node(name)
+                if node.fan is None:
+                    executions.append(self._execute(node, dict(state)))
+                    routed.append(executions[-1])
+                    continue
+                instances = [self._execute(node, dict(state), instance, item)
+                             for instance, item in node.instances()]
+                executions += instances
+                fan_view = dict(at_start)
+                for instance in instances:
+                    for field_name, op, value in instance.writes:
+                        fan_view[field_name] = _combine(fan_view[field_name], op, value)
+                routed.append(_Execution(name, fan_view, base=name))
             reached = [(e.node, label) for e in executions for label in e.reached]
             if reached:
                 outcome.interrupts.append(reached)
@@ -103,16 +122,23 @@ class Reference:
                     state[name] = _combine(state[name], op, value)
                 self._count(execution, outcome)
             targets: set[str] = set()
-            for execution in executions:
+            for execution in routed:
                 targets |= self._next(execution, joins)
             ran, frontier = frontier, sorted(targets - {"end"})
         raise AssertionError("generated flow ran past the step limit")
 
     # ------------------------------------------------------------ a node
 
-    def _execute(self, node: NodeModel, view: dict[str, Any]) -> _Execution:
-        execution = _Execution(node.name, view)
-        if self.model.loop is not None and self.model.loop.node == node.name:
+    def _execute(self, node: NodeModel, view: dict[str, Any], instance: str | None = None,
+                 item: int = 0) -> _Execution:
+        execution = _Execution(instance or node.name, view, base=node.name)
+        if instance is not None:
+            self._steps(execution, node.steps[:1])
+            execution.write("total", "+=", item)
+            if not node.send:
+                execution.write("log", "+=", [str(item)])
+            self._steps(execution, node.steps[1:])
+        elif self.model.loop is not None and self.model.loop.node == node.name:
             self._steps(execution, node.steps[:1])
             execution.write("laps", "+=", 1)
             self._steps(execution, node.steps[1:])
@@ -130,7 +156,7 @@ class Reference:
         elif isinstance(step, Add):
             ex.write("total", "+=", ex.view["seed"] if step.amount is None else step.amount)
         elif isinstance(step, SetOwn):
-            ex.write(f"v_{ex.node}", "=", ex.view["total"] + step.plus)
+            ex.write(f"v_{ex.base}", "=", ex.view["total"] + step.plus)
         elif isinstance(step, Hit):
             ex.calls.append((step.index, step.once, len(ex.reached)))
         elif isinstance(step, Ask):
@@ -157,9 +183,9 @@ class Reference:
         m = len(ex.reached)
         for index, once, before in ex.calls:
             if once:
-                outcome.once_calls[(ex.node, index)] += 1
+                outcome.once_calls[(ex.base, index)] += 1
             else:
-                outcome.plain_calls[(ex.node, index)] += m + 1 - before
+                outcome.plain_calls[(ex.base, index)] += m + 1 - before
 
     # ------------------------------------------------------------ edges
 

@@ -147,5 +147,27 @@ def test_revise_flow(store) -> None:
     assert run.error["kind"] == "fail" and run.error["node"] == "give_up"
 
 
+def test_moderation_flow(store) -> None:
+    graph = _compiled("moderation", store)
+    posts = [{"id": "p1", "text": "hello"}, {"id": "p2", "text": "Free offer"},
+             {"id": "p3", "text": "buy spam"}, {"id": "p4", "text": "click here, winner"},
+             {"id": "p5", "text": "limited offer"}]
+    run = graph.invoke({"posts": posts}, thread="m")
+    assert [(i.id, i.payload["text"]) for i in run.interrupts] == [
+        ("review[p2]:verdict", "Free offer"), ("review[p4]:verdict", "click here, winner"),
+        ("review[p5]:verdict", "limited offer")]
+    run = graph.invoke(Command(resume={"review[p4]:verdict": {"keep": False}}), thread="m")
+    assert [i.id for i in run.interrupts] == ["review[p2]:verdict", "review[p5]:verdict"]
+    run = graph.invoke(Command(resume={"review[p2]:verdict": {"keep": True},
+                                       "review[p5]:verdict": {"keep": True, "note": "fine"}}), thread="m")
+    assert run.status == "done"
+    assert run.output == {"kept": ["p1", "p2", "p5"], "removed": ["p3", "p4"], "published": 3}
+
+
+def test_moderation_without_uncertain_posts_publishes_at_once(store) -> None:
+    run = _compiled("moderation", store).invoke({"posts": [{"id": "p1", "text": "hi"}]}, thread="m")
+    assert run.status == "done" and run.output == {"kept": ["p1"], "removed": [], "published": 1}
+
+
 def test_examples_dir_is_importable() -> None:
     assert str(EXAMPLES) in sys.path

@@ -206,7 +206,9 @@ def test_every_example_draws(capsys, path: Path, fmt: str):
     rows = [row.strip() for row in out.splitlines()]
     for name in flow["nodes"]:
         # Each node is declared once, with a label that shows its name.
-        start = f'n_{name}["' if fmt == "mermaid" else f'"n_{name}" [label="'
+        fan_out = "for" in flow["nodes"][name]   # drawn as Mermaid's stacked shape
+        start = (f'n_{name}@{{ shape: procs, label: "' if fan_out else f'n_{name}["') if fmt == "mermaid" \
+            else f'"n_{name}" [label="'
         (row,) = (row for row in rows if row.startswith(start))
         label = row[len(start):].split('"')[0]
         assert name in label.split("<br/>" if fmt == "mermaid" else "\\n"), row

@@ -325,8 +325,8 @@ def test_every_example_draws(path: Path):
     for flow in compile_file(path)["flows"].values():
         mermaid = to_mermaid(flow)
         assert mermaid.startswith(f"%% flow {flow['name']}") and "flow_start -->" in mermaid
-        for name in flow["nodes"]:
-            assert f"    n_{name}[" in mermaid
+        for name, node in flow["nodes"].items():
+            assert f"    n_{name}{'@{ shape: procs' if 'for' in node else '['}" in mermaid
         assert to_dot(flow).count("->") >= len(flow["nodes"])
 
 

@@ -63,6 +63,16 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
         {"thread": "q2", "resume": "practical"},
         {"thread": "q3", "input": {}},                                   # rejected: question missing
     ],
+    "moderation": [
+        {"thread": "m1", "input": {"posts": [{"id": "p1", "text": "hello"}, {"id": "p2", "text": "free offer"},
+                                             {"id": "p3", "text": "buy spam"}, {"id": "p4", "text": "click"}]}},
+        {"thread": "m1", "resume": {"review[p4]:verdict": {"keep": "no"}}},    # rejected: not a bool
+        {"thread": "m1", "api": "stream", "resume": {"review[p4]:verdict": {"keep": False}}},
+        {"thread": "m1", "resume": {"keep": True, "note": "ok"}},             # the one left, by value
+        {"thread": "m2", "input": {"posts": [{"id": "a", "text": "winner"}, {"id": "b", "text": "offer"}]}},
+        {"thread": "m2", "resume": {"review[a]:verdict": {"keep": True}, "review[b]:verdict": {"keep": True}}},
+        {"thread": "m3", "input": {"posts": [{"id": "x", "text": "fine"}]}},   # nothing to review
+    ],
     "revise": [
         {"thread": "v1", "input": {"topic": "tea", "max_rounds": 2}},
         {"thread": "v1", "resume": {"accepted": False, "comments": "shorter"}},

@@ -262,3 +262,16 @@ def test_hover_shows_constrained_types_as_written():
     assert 'let answer: {reason: str(min 1, max 100), at: str(format "date-time")?}' in answer
     schema = _hover_text(CONSTRAINED, "interrupt why", 11)
     assert '"format": "date-time"' in schema and '"maxLength": 100' in schema
+
+
+def test_a_fan_out_variable_hovers_as_an_item_and_leads_to_its_clause():
+    text = (REPO / "examples" / "moderation.flow").read_text(encoding="utf-8")
+    doc = analyze_document(text, "u", "x")
+    assert doc.diagnostics == []
+    hover = features.hover(doc, point(text, "post.text"))
+    assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+    assert "for post: Labelled" in hover.contents.value and "fan-out node `review`" in hover.contents.value
+    found = features.definition(doc, point(text, "post.text"))
+    assert found is not None
+    line, column = point(text, "for post in", 4)
+    assert (found.range.start.line, found.range.start.character) == (line - 1, column - 1)

@@ -277,6 +277,30 @@ def test_a_resume_stores_only_the_node_records_that_changed(make_store) -> None:
     assert store.latest("t").nodes == again
 
 
+def _asked(key: int, label: str = "verdict") -> dict[str, Any]:
+    return {"id": f"r[{key}]:{label}", "node": f"r[{key}]", "label": label, "index": 0,
+            "payload": {"text": "x" * 200}, "schema": None, "token": f"r[{key}]:{label}#{key:010d}"}
+
+
+def test_a_change_to_a_few_of_many_pending_interrupts_is_stored_as_a_splice(make_store) -> None:
+    store = make_store()
+    pending = [_asked(k) for k in range(40)]
+    changes = [pending[:7] + pending[8:],                                   # one answered
+               pending[:7] + [_asked(7, "why")] + pending[8:],              # ... and asked again
+               pending[:7] + [_asked(7, "why")] + pending[8:] + [_asked(99)],
+               [_asked(1)]]                                                 # a short list: whole
+    store.append(info(), cp(0, {}, status="interrupted", pending=pending), None)
+    for seq, now in enumerate(changes, 1):
+        store.append(info(), cp(seq, {}, status="interrupted", pending=now), [])
+    rows = check_rows(store, "t")
+    assert [sorted(body) for _, body in rows[1:]] == [["pending_splice", "step", "v"]] * 3 + [
+        ["pending", "step", "v"]]
+    assert rows[1][1]["pending_splice"] == [7, 1, []]
+    assert rows[2][1]["pending_splice"] == [7, 0, [_asked(7, "why")]]
+    assert max(len(json.dumps(body)) for _, body in rows[1:4]) < 500
+    assert [c.pending for c in store.history("t")] == [pending, *changes]
+
+
 def test_small_states_are_snapshotted_every_n_checkpoints(make_store) -> None:
     store = make_store(snapshot_every=5)
     for seq in range(13):
