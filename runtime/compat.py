@@ -41,7 +41,8 @@ class Incompatibility:
 def incompatibilities(flow: CompiledFlow, latest: Checkpoint) -> list[Incompatibility]:
     """What ``latest`` is in the middle of and ``flow`` no longer has."""
     problems: list[Incompatibility] = []
-    pending_nodes = set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())
+    pending_nodes = (set(latest.frontier) | set(latest.nodes) | set(latest.extra.get("goto") or ())
+                     | set(latest.extra.get("deadline_next") or ()))
     for name in sorted(pending_nodes):
         if name not in flow.nodes:
             problems.append(Incompatibility(name, f"node `{name}` is pending and no longer exists"))
@@ -59,6 +60,13 @@ def incompatibilities(flow: CompiledFlow, latest: Checkpoint) -> list[Incompatib
             problems.append(Incompatibility(
                 name, f"pending interrupt `{entry['id']}` no longer exists "
                       f"(node `{name}` has no interrupt `{label}`)"))
+        # A changed deadline or assignee is fine (the recorded ones stand);
+        # a recorded deadline that sends the run to a removed node is not.
+        target = (entry.get("deadline") or {}).get("goto")
+        if target is not None and target not in flow.nodes:
+            problems.append(Incompatibility(
+                name, f"the deadline of pending interrupt `{entry['id']}` goes to node `{target}`, "
+                      "which no longer exists"))
     for name, record in sorted(latest.nodes.items()):
         for written in sorted({w[0] for w in record.get("writes", ())} - set(flow.fields)):
             problems.append(Incompatibility(

@@ -113,6 +113,7 @@ class CompiledNode:
         compiler = StepCompiler(self.name, field_schemas, schemas, call_policy)
         self.steps = compiler.block(ir["steps"])
         self.interrupt_labels = frozenset(compiler.interrupt_labels)
+        self.where_rules = compiler.where_rules
         self.route = compile_route(route_ir, self.name)
 
     def run(self, state: dict[str, Any], record: dict[str, Any] | None, step: int,
@@ -149,7 +150,7 @@ class CompiledNode:
         if isinstance(stop, Pause):
             pending = {"id": f"{self.name}:{stop.label}", "node": self.name, "label": stop.label,
                        "index": stop.index, "payload": stop.payload, "schema": stop.schema,
-                       "token": interrupt_token(step, self.name, stop.label, stop.index)}
+                       "token": interrupt_token(step, self.name, stop.label, stop.index), **stop.clauses}
             return Outcome({"status": NodeStatus.INTERRUPTED.value, "resume": resume, "interrupts": ex.reached,
                             "once": ex.journal}, pending=pending)
         error = stop.to_error(self.name, path)
