@@ -486,7 +486,9 @@ def test_state_history_and_threads(cli, store: str, tmp_path: Path, monkeypatch:
         (0, "running"), (1, "running"), (2, "interrupted")]
     assert history[-1]["pending"][0]["id"] == "review:approval"
     human = cli("history", "--thread", "t1", "--store", store).out.splitlines()
-    assert len(human) == 3 and "pending: review:approval" in human[-1]
+    # One line per checkpoint, and the audit trail under it: when the question was asked.
+    assert len(human) == 4 and "pending: review:approval" in human[-2]
+    assert human[-1].split() == ["asked", "review:approval", "at", "2026-01-01T00:00:00.000Z"]
 
     rows = cli("threads", "--store", store, "--json").json()
     assert [(r["thread"], r["flow"], r["status"], r["step"]) for r in rows] == [
