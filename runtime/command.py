@@ -17,6 +17,7 @@ from .checkpoint import Checkpoint
 from .clock import format_time
 from .errors import ResumeError
 from .flow import CompiledFlow
+from .records import DueKind
 from .steps import where_refusal
 from .timers import Firing
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
@@ -103,7 +104,7 @@ def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow,
              command: Command) -> list[tuple[dict[str, Any], Any]]:
     """``(pending entry, checked answer)`` of each interrupt ``resume`` answers."""
     pending = latest.pending
-    dynamic = [p for p in pending if not _is_static(p) and p.get("kind") != "wait"]
+    dynamic = [p for p in pending if not _is_static(p) and p.get("kind") != DueKind.WAIT]
     if is_id_map(resume):
         chosen = _by_key(resume, pending, latest)
     elif not dynamic:
@@ -148,7 +149,7 @@ def _answers(resume: Any, latest: Checkpoint, flow: CompiledFlow,
 
 def _refuse_timers(chosen: list[tuple[dict[str, Any], Any]]) -> None:
     """A ``wait`` is answered by time alone (``tick``), never by a person."""
-    timers = [entry for entry, _ in chosen if entry.get("kind") == "wait"]
+    timers = [entry for entry, _ in chosen if entry.get("kind") == DueKind.WAIT]
     if timers:
         entry = timers[0]
         raise ResumeError(f"`{entry['id']}` is a timer (`wait`), due at {entry.get('due_at')}: it takes no "
@@ -172,7 +173,7 @@ def expired_message(resume: Any, latest: Checkpoint) -> str | None:
     expired: dict[str, dict[str, Any]] = latest.extra.get("expired") or {}
     if not expired:
         return None
-    if not is_id_map(resume) and any(not _is_static(p) and p.get("kind") != "wait" for p in latest.pending):
+    if not is_id_map(resume) and any(not _is_static(p) and p.get("kind") != DueKind.WAIT for p in latest.pending):
         return None   # a bare answer goes to what is pending
     keys = list(resume) if is_id_map(resume) else list(expired)
     for key in keys:

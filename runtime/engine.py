@@ -55,9 +55,11 @@ from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
 from .records import (
+    DueKind,
     ErrorKind,
     EventKind,
     NodeStatus,
+    OutboxKind,
     RunStatus,
     StaticWhen,
     interrupt_json,
@@ -167,7 +169,7 @@ class Engine:
             if target not in self.deadline_next:
                 self.deadline_next = sorted({*self.deadline_next, target})
         for fired in firing.fired:
-            if fired["kind"] == "deadline":
+            if fired["kind"] == DueKind.DEADLINE:
                 self.expired[fired["id"]] = {"token": fired["token"], "at": fired["due_at"]}
         if not firing.changes_run:   # reminders only: the run stays as it is
             reminded = {e["token"]: e for e in firing.reminders}
@@ -375,22 +377,23 @@ class Engine:
         """The outbox events this checkpoint causes (stored with it, in the
         same transaction); the timer ones are streamed too (the others are
         the stream's ``interrupt``, ``done`` and ``failed``)."""
-        found: list[tuple[str, dict[str, Any]]] = []
+        found: list[tuple[OutboxKind, dict[str, Any]]] = []
         for fired in self.fired:
-            if fired["kind"] == "reminder":
+            if fired["kind"] == DueKind.REMINDER:
                 entry = next((p for p in self.pending if p["token"] == fired["token"]), {})
-                found.append(("interrupt.reminder", {**fired, "to": entry.get("to"),
-                                                     "deadline_at": entry.get("deadline_at")}))
+                found.append((OutboxKind.INTERRUPT_REMINDER, {**fired, "to": entry.get("to"),
+                                                              "deadline_at": entry.get("deadline_at")}))
             else:
-                found.append(("interrupt.expired" if fired["kind"] == "deadline" else "timer.fired", fired))
-        found += [("interrupt.created", interrupt_json(entry)) for entry in self.pending
+                found.append((OutboxKind.INTERRUPT_EXPIRED if fired["kind"] == DueKind.DEADLINE
+                              else OutboxKind.TIMER_FIRED, fired))
+        found += [(OutboxKind.INTERRUPT_CREATED, interrupt_json(entry)) for entry in self.pending
                   if entry["token"] not in self.previous]
         if status == RunStatus.DONE:
-            found.append(("run.done", {"output": self.flow.output_of(self.values)}))
+            found.append((OutboxKind.RUN_DONE, {"output": self.flow.output_of(self.values)}))
         elif status == RunStatus.FAILED:
-            found.append(("run.failed", {"error": error}))
+            found.append((OutboxKind.RUN_FAILED, {"error": error}))
         at = format_time(self.clock())
-        events = [{"key": f"{self.info.thread}/{checkpoint.seq}/{n}", "event": kind, "thread": self.info.thread,
+        events = [{"key": f"{self.info.thread}/{checkpoint.seq}/{n}", "event": kind.value, "thread": self.info.thread,
                    "flow": self.flow.name, "seq": checkpoint.seq, "at": at, "payload": payload}
                   for n, (kind, payload) in enumerate(found)]
         for event in events:
@@ -403,4 +406,4 @@ class Engine:
 
 
 #: Outbox events ``stream`` shows as they are (the others have their stream form).
-_STREAMED = frozenset(("interrupt.reminder", "interrupt.expired", "timer.fired"))
+_STREAMED = frozenset((OutboxKind.INTERRUPT_REMINDER, OutboxKind.INTERRUPT_EXPIRED, OutboxKind.TIMER_FIRED))

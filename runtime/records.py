@@ -69,6 +69,25 @@ class EventKind(StrEnum):
     FAILED = "failed"
 
 
+class DueKind(StrEnum):
+    """What falls due for a paused run (``timers.py``, the stores' due index)."""
+
+    DEADLINE = "deadline"
+    REMINDER = "reminder"
+    WAIT = "wait"          # a `wait` timer
+
+
+class OutboxKind(StrEnum):
+    """``event["event"]`` of an outbox event (``store.outbox()``)."""
+
+    INTERRUPT_CREATED = "interrupt.created"
+    INTERRUPT_REMINDER = "interrupt.reminder"
+    INTERRUPT_EXPIRED = "interrupt.expired"
+    TIMER_FIRED = "timer.fired"
+    RUN_DONE = "run.done"
+    RUN_FAILED = "run.failed"
+
+
 #: A write of one node: ``[field, op, value]`` with op ``"="`` or ``"+="``
 #: (a list, not a tuple: it is compared with what JSON gives back).
 Write = list[Any]

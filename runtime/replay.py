@@ -62,7 +62,7 @@ from .errors import (
 )
 from .flow import CompiledFlow
 from .node import CompiledNode
-from .records import NodeStatus, RunStatus
+from .records import DueKind, NodeStatus, RunStatus
 from .steps import Execution, Pause, UnrecordedOnce
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 from .values import json_equal
@@ -299,7 +299,7 @@ class _Walker:
                 self._start(after)
             return  # a forked thread starts anywhere: it is the baseline
         fired = after.extra.get("fired") or ()
-        if fired and all(f["kind"] == "reminder" for f in fired) and after.nodes == before.nodes:
+        if fired and all(f["kind"] == DueKind.REMINDER for f in fired) and after.nodes == before.nodes:
             return   # reminders only: the run did not move
         # A deadline that fired is replayed as recorded: its node was abandoned.
         abandoned = {f["id"].rpartition(":")[0] for f in fired if "goto" in f}

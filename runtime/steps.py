@@ -21,6 +21,7 @@ from .calls import DEFAULT_POLICY, CallPolicy, refuse_unless_allowed
 from .clock import format_time, parse_time
 from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
+from .records import DueKind
 from .schemas import Schemas
 from .values import combine, format_value
 
@@ -301,7 +302,7 @@ class StepCompiler:
             ex.reached.append(label)
             if index < len(ex.resume):
                 return
-            timer: dict[str, Any] = {"kind": "wait"}
+            timer: dict[str, Any] = {"kind": DueKind.WAIT.value}
             if until is not None:
                 value = until(ex)
                 try:

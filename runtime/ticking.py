@@ -19,11 +19,11 @@ from .clock import Clock, format_time, parse_time
 from .command import Plan
 from .errors import FermataError
 from .flow import CompiledFlow
-from .records import RunStatus
+from .records import DueKind, RunStatus
 from .timers import DEADLINE_BY, plan_firing
 
 PAGE = 500
-_FIRED = {"deadline": "deadline", "reminder": "reminder", "wait": "timer"}
+_FIRED = {DueKind.DEADLINE: "deadline", DueKind.REMINDER: "reminder", DueKind.WAIT: "timer"}   # audit "what"
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def plan_tick(tick: Tick, latest: Checkpoint, flow: CompiledFlow) -> Plan | None
         return None
     plan = Plan(firing=firing)
     for node, (entry, value) in firing.answers.items():
-        if entry.get("kind") == "wait":
+        if entry.get("kind") == DueKind.WAIT:
             plan.answers[node] = None
             continue
         problems = flow.schemas.violations(entry.get("schema"), value)

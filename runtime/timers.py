@@ -22,14 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import format_time, parse_time
+from .records import DueKind
 
 DEADLINE_BY = "fermata:deadline"     # who "answers" when a deadline's answer is applied
-
-
-class DueKind:
-    DEADLINE = "deadline"
-    REMINDER = "reminder"
-    WAIT = "wait"
 
 
 def stamp(entry: dict[str, Any], previous: dict[str, Any] | None, now: int) -> dict[str, Any]:
@@ -69,12 +64,12 @@ def due_rows(pending: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     for entry in pending:
         id_ = str(entry.get("id"))
         if entry.get("kind") == DueKind.WAIT and "due_at" in entry:
-            rows.append((entry["due_at"], DueKind.WAIT, id_))
+            rows.append((entry["due_at"], DueKind.WAIT.value, id_))
         if "deadline_at" in entry:
-            rows.append((entry["deadline_at"], DueKind.DEADLINE, id_))
+            rows.append((entry["deadline_at"], DueKind.DEADLINE.value, id_))
         reminder = next_reminder(entry)
         if reminder is not None:
-            rows.append((format_time(reminder), DueKind.REMINDER, id_))
+            rows.append((format_time(reminder), DueKind.REMINDER.value, id_))
     return sorted(set(rows))
 
 
@@ -113,12 +108,12 @@ def plan_firing(pending: list[dict[str, Any]], now: int) -> Firing | None:
         node = entry["node"]
         if entry.get("kind") == DueKind.WAIT and "due_at" in entry and parse_time(entry["due_at"]) <= now:
             firing.answers[node] = (entry, None)
-            firing.fired.append({"id": entry["id"], "token": entry["token"], "kind": DueKind.WAIT,
+            firing.fired.append({"id": entry["id"], "token": entry["token"], "kind": DueKind.WAIT.value,
                                  "due_at": entry["due_at"], "fired_at": stamp_now})
             continue
         if "deadline_at" in entry and parse_time(entry["deadline_at"]) <= now:
             action = entry.get("deadline") or {}
-            record = {"id": entry["id"], "token": entry["token"], "kind": DueKind.DEADLINE,
+            record = {"id": entry["id"], "token": entry["token"], "kind": DueKind.DEADLINE.value,
                       "due_at": entry["deadline_at"], "fired_at": stamp_now}
             if "goto" in action:
                 firing.abandon[node] = (entry, action["goto"])
@@ -132,6 +127,6 @@ def plan_firing(pending: list[dict[str, Any]], now: int) -> Firing | None:
         if reminder is not None and reminder <= now:
             periods = (now - parse_time(entry["asked_at"])) // entry["remind_every_ms"]
             firing.reminders.append({**entry, "reminded": periods})
-            firing.fired.append({"id": entry["id"], "token": entry["token"], "kind": DueKind.REMINDER,
+            firing.fired.append({"id": entry["id"], "token": entry["token"], "kind": DueKind.REMINDER.value,
                                  "due_at": format_time(reminder), "fired_at": stamp_now, "reminder": periods})
     return firing if firing.fired else None
