@@ -186,7 +186,7 @@ class Graph:
         if info is not None and info.flow != flow.name:
             raise SpecChangedError(f"thread `{thread}` runs flow `{info.flow}`, not `{flow.name}`")
         if isinstance(payload, Tick):
-            tick_plan = plan_tick(payload, latest, flow) if latest is not None else None
+            tick_plan = plan_tick(payload, latest, flow.schemas) if latest is not None else None
             if tick_plan is None:
                 return None
             return self._continue(thread, info, latest, tick_plan, step_limit, lease)  # type: ignore[arg-type]

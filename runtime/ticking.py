@@ -18,8 +18,8 @@ from .checkpoint import Checkpoint, Store
 from .clock import Clock, format_time, parse_time
 from .command import Plan
 from .errors import FermataError
-from .flow import CompiledFlow
 from .records import DueKind, RunStatus
+from .schemas import Schemas
 from .timers import DEADLINE_BY, plan_firing
 
 PAGE = 500
@@ -76,7 +76,7 @@ class TickReport:
         return {"now": self.now, "fired": self.fired, "busy": self.busy, "errors": self.errors}
 
 
-def plan_tick(tick: Tick, latest: Checkpoint, flow: CompiledFlow) -> Plan | None:
+def plan_tick(tick: Tick, latest: Checkpoint, schemas: Schemas) -> Plan | None:
     """The plan that fires what is due on ``latest`` (None: nothing is).
 
     A deadline's ``answer`` is applied exactly as an answer given at
@@ -92,11 +92,11 @@ def plan_tick(tick: Tick, latest: Checkpoint, flow: CompiledFlow) -> Plan | None
         if entry.get("kind") == DueKind.WAIT:
             plan.answers[node] = None
             continue
-        problems = flow.schemas.violations(entry.get("schema"), value)
+        problems = schemas.violations(entry.get("schema"), value)
         if problems:
             raise FermataError(f"the deadline answer of `{entry['id']}` does not match its expected type: "
                                + "; ".join(problems))
-        value = flow.schemas.conform(entry.get("schema"), value)
+        value = schemas.conform(entry.get("schema"), value)
         plan.answers[node] = value
         plan.answered.append({"id": entry["id"], "token": entry["token"], "by": DEADLINE_BY,
                               "at": entry["deadline_at"], "value": value})
