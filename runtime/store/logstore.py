@@ -39,6 +39,7 @@ from typing import Any
 
 from ..checkpoint import Checkpoint, Store, ThreadInfo
 from ..errors import StoreConflictError, StoreError
+from ..records import RunStatus
 from ..timers import due_rows
 from .base import (
     DEFAULT_PAGE,
@@ -151,8 +152,13 @@ class LogStore(Store):
                        if tail is None or tail.seq != seq - 1 or new_tail.pending != tail.pending else None)
             self._log_write(tx, info, head[0] if head is not None else None, seq, kind, body, new,
                             checkpoint.status, pending)
-            # Due times change only with the pending entries (asked, answered, reminded).
-            due = due_rows(checkpoint.pending) if pending is not None else None
+            # Due times change only with the pending entries (asked, answered,
+            # reminded) or the status: only a paused run has anything due (a
+            # run that failed beside a paused sibling waits for a retry first).
+            moved = tail is None or tail.seq != seq - 1 or new_tail.status != tail.status
+            due = None
+            if pending is not None or moved:
+                due = due_rows(checkpoint.pending) if checkpoint.status == RunStatus.INTERRUPTED else []
             if due is not None or checkpoint.outbox:
                 self._log_timers(tx, info, due, checkpoint.outbox)
             if owner is not None or drop_once:

@@ -138,3 +138,15 @@ def test_a_version_3_sqlite_file_gains_the_due_index_and_outbox(tmp_path: Path) 
         writer.append(info("t"), paused(1, asked("a", "q", kind="wait", asked_at="2026-01-01T00:00:00.000Z",
                                                  due_at="2026-01-01T00:00:01.000Z")), [])
         assert [d.kind for d in writer.due("2026-01-01T00:00:01.000Z")] == ["wait"]
+
+
+def test_only_a_paused_run_has_anything_due(make_store: Callable[..., Store]) -> None:
+    """A run that failed while a sibling paused keeps its pending question,
+    but nothing falls due until a retry pauses it again."""
+    store = make_store()
+    timer = asked("cool", "off", kind="wait", asked_at="2026-01-01T00:00:00.000Z", due_at="2026-01-02T00:00:00.000Z")
+    store.append(info("t"), paused(0, timer), None)
+    store.append(info("t"), cp(1, {}, status="failed", pending=[timer]), [])
+    assert store.due("2026-01-05T00:00:00.000Z") == []
+    store.append(info("t"), paused(2, timer), [])
+    assert [d.kind for d in store.due("2026-01-05T00:00:00.000Z")] == ["wait"]
