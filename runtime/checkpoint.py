@@ -45,6 +45,9 @@ class Checkpoint:
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)   # runtime bookkeeping (static-interrupt passes, ...)
+    # Outbox events this checkpoint causes (``engine._events``): appended by
+    # the store in the same transaction as the checkpoint; never part of it.
+    outbox: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -310,6 +313,44 @@ class Store(ABC):
         local = self._local()
         with local.lock:
             local.once.pop(thread, None)
+
+    # ------------------------------------------------------------ due times and the outbox
+    #
+    # The stores of this package index due times and keep an outbox (see
+    # ``store/logstore.py``). These defaults serve any other store: ``due``
+    # decodes every run's latest checkpoint (slow, but right), and a store
+    # that keeps no outbox says so.
+
+    def due(self, before: str, *, flow: str | None = None, after: tuple[str, str, str, str] | None = None,
+            limit: int = 100) -> list[Any]:
+        """A page of what falls due at or before ``before`` (ISO 8601, the
+        recorded form), ordered by ``(due_at, thread, kind, id)``, starting
+        ``after`` that key: ``store.base.DueTimer``s."""
+        from .store.base import DueTimer
+        from .timers import due_rows
+
+        found = []
+        for info in self.threads():
+            if flow is not None and info.flow != flow:
+                continue
+            latest = self.latest(info.thread)
+            if latest is None or latest.status != "interrupted":
+                continue
+            found += [DueTimer(info.thread, info.flow, at, kind, id_) for at, kind, id_ in due_rows(latest.pending)
+                      if at <= before and (after is None or (at, info.thread, kind, id_) > after)]
+        return sorted(found, key=lambda d: d.key)[:limit]
+
+    def outbox(self, *, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Run events not yet acknowledged, oldest first, with ``id`` > ``after``."""
+        from .errors import StoreError
+
+        raise StoreError(f"{type(self).__name__} keeps no outbox")
+
+    def ack(self, ids: Iterable[int]) -> int:
+        """Acknowledge (drop) delivered outbox events; how many were dropped."""
+        from .errors import StoreError
+
+        raise StoreError(f"{type(self).__name__} keeps no outbox")
 
     def _local(self) -> _LocalCoordination:
         # Created on first use: subclasses need not call an __init__ here.

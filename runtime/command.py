@@ -14,8 +14,12 @@ from typing import Any
 from fermata.spec.ir import is_static_interrupt as _is_static
 
 from .checkpoint import Checkpoint
+from .clock import format_time
 from .errors import ResumeError
 from .program import Program
+from .records import DueKind
+from .steps import where_refusal
+from .timers import Firing
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
 
 
@@ -35,12 +39,17 @@ class Command:
     interrupt ids (``"node:label"``) or tokens to answers (a non-empty dict
     whose keys all contain ``:``). ``update``: field values written before the
     run continues (type-checked). ``goto``: a node name or list of names that
-    replaces the nodes the run would run next.
+    replaces the nodes the run would run next. ``by``: who answers (an
+    identity string, recorded with the answer as ``answered_by``); where an
+    interrupt has ``to``, ``by`` or one of ``roles`` must be among its
+    users/roles, or the answer is refused.
     """
 
     resume: Any = NO_RESUME
     update: dict[str, Any] | None = None
     goto: str | list[str] | None = None
+    by: str | None = None
+    roles: tuple[str, ...] | list[str] = ()
 
     @property
     def has_resume(self) -> bool:
@@ -52,6 +61,8 @@ class Plan:
     answers: dict[str, Any] = field(default_factory=dict)  # node -> answer to its pending interrupt
     update: dict[str, Any] | None = None
     goto: list[str] | None = None
+    answered: list[dict[str, Any]] = field(default_factory=list)   # the audit record of the answers
+    firing: Firing | None = None    # `tick`: due deadlines, timers, reminders
 
 
 def is_id_map(value: Any) -> bool:
@@ -59,8 +70,10 @@ def is_id_map(value: Any) -> bool:
             and all(isinstance(k, str) and ":" in k for k in value))
 
 
-def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: str) -> Plan:
+def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: str, now: int = 0) -> Plan:
     plan = Plan()
+    if command.by is not None and not isinstance(command.by, str):
+        raise ResumeError(f"Command(by=...) must be an identity string, not {type(command.by).__name__}")
     if command.has_resume:
         # What is pending is answerable, whatever the status: a run that failed
         # while a sibling node paused waits for that answer too, and the invoke
@@ -68,8 +81,13 @@ def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: st
         if not latest.pending:
             hint = {"failed": "; the run failed: retry it with invoke(None)",
                     "done": "; the run is done: start a new run with an input dict"}.get(latest.status, "")
-            raise ResumeError(f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")
-        plan.answers = _answers(command.resume, latest, flow)
+            raise ResumeError(expired_message(command.resume, latest)
+                              or f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")
+        chosen = _answers(command.resume, latest, flow, command)
+        plan.answers = {entry["node"]: value for entry, value in chosen}
+        at = format_time(now)
+        plan.answered = [{"id": entry["id"], "token": entry["token"], "by": command.by, "at": at,
+                          "value": value} for entry, value in chosen]
     if command.update is not None:
         if not isinstance(command.update, dict):
             raise ResumeError("Command(update=...) must be a dict of field values")
@@ -82,11 +100,13 @@ def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: st
     return plan
 
 
-def _answers(resume: Any, latest: Checkpoint, flow: Program) -> dict[str, Any]:
+def _answers(resume: Any, latest: Checkpoint, flow: Program,
+             command: Command) -> list[tuple[dict[str, Any], Any]]:
+    """``(pending entry, checked answer)`` of each interrupt ``resume`` answers."""
     pending = latest.pending
-    dynamic = [p for p in pending if not _is_static(p)]
+    dynamic = [p for p in pending if not _is_static(p) and p.get("kind") != DueKind.WAIT]
     if is_id_map(resume):
-        chosen = _by_key(resume, pending)
+        chosen = _by_key(resume, pending, latest)
     elif not dynamic:
         # Only static gates wait: a bare value can be meant for nothing but them.
         chosen = [(p, resume) for p in pending]
@@ -100,7 +120,9 @@ def _answers(resume: Any, latest: Checkpoint, flow: Program) -> dict[str, Any]:
         # no dynamic one waits) would be passed by the resume, as by invoke(None).
         chosen = [(dynamic[0], resume)]
     _refuse_values_for_static_gates(chosen)
-    answers: dict[str, Any] = {}
+    _refuse_timers(chosen)
+    _refuse_unassigned(chosen, command)
+    answers: list[tuple[dict[str, Any], Any]] = []
     problems: list[str] = []
     for entry, value in chosen:
         if _is_static(entry):
@@ -112,11 +134,54 @@ def _answers(resume: Any, latest: Checkpoint, flow: Program) -> dict[str, Any]:
             continue
         found = flow.schemas.violations(entry.get("schema"), value)
         problems += [f"`{entry['id']}`: {p}" for p in found]
-        answers[entry["node"]] = flow.schemas.conform(entry.get("schema"), value)
+        value = flow.schemas.conform(entry.get("schema"), value)
+        rule = flow.nodes[entry["node"]].where_rules.get(entry["label"]) if entry["node"] in flow.nodes else None
+        if not found and rule is not None:
+            refusal = where_refusal(rule, latest.values, value)
+            if refusal is not None:
+                problems.append(f"`{entry['id']}`: {refusal}")
+        answers.append((entry, value))
     if problems:
         raise ResumeError("the answer does not match the expected type (the run stays paused):\n  - "
                           + "\n  - ".join(problems), problems)
     return answers
+
+
+def _refuse_timers(chosen: list[tuple[dict[str, Any], Any]]) -> None:
+    """A ``wait`` is answered by time alone (``tick``), never by a person."""
+    timers = [entry for entry, _ in chosen if entry.get("kind") == DueKind.WAIT]
+    if timers:
+        entry = timers[0]
+        raise ResumeError(f"`{entry['id']}` is a timer (`wait`), due at {entry.get('due_at')}: it takes no "
+                          "answer; it resumes by itself when due (flow.tick() / fermata tick)")
+
+
+def _refuse_unassigned(chosen: list[tuple[dict[str, Any], Any]], command: Command) -> None:
+    """Where an interrupt says ``to``, only those users and roles answer it."""
+    who = {command.by, *command.roles} - {None}
+    for entry, _ in chosen:
+        to = entry.get("to")
+        if to is not None and not who & set(to):
+            named = f"`{command.by}`" if command.by is not None else "an answer without an identity (by=...)"
+            raise ResumeError(f"`{entry['id']}` is assigned to {', '.join(map(repr, to))}: {named} "
+                              f"may not answer it (nothing was stored)")
+
+
+def expired_message(resume: Any, latest: Checkpoint) -> str | None:
+    """"expired at ..." for an answer to an interrupt whose deadline fired
+    (and that is not pending again)."""
+    expired: dict[str, dict[str, Any]] = latest.extra.get("expired") or {}
+    if not expired:
+        return None
+    if not is_id_map(resume) and any(not _is_static(p) and p.get("kind") != DueKind.WAIT for p in latest.pending):
+        return None   # a bare answer goes to what is pending
+    keys = list(resume) if is_id_map(resume) else list(expired)
+    for key in keys:
+        found = expired.get(key.partition("#")[0])
+        if found is not None and ("#" not in key or found.get("token") == key):
+            return (f"`{key.partition('#')[0]}` expired at {found['at']} (its deadline fired and the run went "
+                    "on without this answer): nothing was stored")
+    return None
 
 
 def _refuse_values_for_static_gates(chosen: list[tuple[dict[str, Any], Any]]) -> None:
@@ -133,7 +198,8 @@ def _refuse_values_for_static_gates(chosen: list[tuple[dict[str, Any], Any]]) ->
                       "continue past it with invoke(None), or a Command without resume")
 
 
-def _by_key(resume: dict[str, Any], pending: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
+def _by_key(resume: dict[str, Any], pending: list[dict[str, Any]],
+            latest: Checkpoint) -> list[tuple[dict[str, Any], Any]]:
     by_key = {p["id"]: p for p in pending}
     by_key.update({p["token"]: p for p in pending})
     chosen: dict[str, tuple[dict[str, Any], Any]] = {}
@@ -155,6 +221,9 @@ def _by_key(resume: dict[str, Any], pending: list[dict[str, Any]]) -> list[tuple
             continue
         chosen[entry["id"]] = (entry, value)
     if problems:
+        expired = expired_message({k: None for k in resume if k not in by_key}, latest)
+        if expired is not None:
+            raise ResumeError(expired, [expired])
         listed = ", ".join(f"`{p['id']}` (token `{p['token']}`)" for p in pending)
         raise ResumeError("cannot resume:\n  - " + "\n  - ".join(problems) + f"\npending: {listed}", problems)
     return list(chosen.values())

@@ -44,7 +44,8 @@ def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility
     """What ``latest`` is in the middle of and ``flow`` no longer has."""
     problems: list[Incompatibility] = []
     # A fan-out instance (`review[a17]`) is pending as part of its node.
-    pending_nodes = {base_node(n) for n in (*latest.frontier, *latest.nodes, *(latest.extra.get("goto") or ()))}
+    pending_nodes = {base_node(n) for n in (*latest.frontier, *latest.nodes, *(latest.extra.get("goto") or ()),
+                                            *(latest.extra.get("deadline_next") or ()))}
     for name in sorted(pending_nodes):
         if name not in flow.nodes:
             problems.append(Incompatibility(name, f"node `{name}` is pending and no longer exists"))
@@ -62,8 +63,13 @@ def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility
             problems.append(Incompatibility(
                 name, f"pending interrupt `{entry['id']}` no longer exists "
                       f"(node `{name}` has no interrupt `{label}`)"))
-        else:
-            problems += _deadline_problems(flow, name, entry)
+        # A changed deadline or assignee is fine (the recorded ones stand);
+        # a recorded deadline that sends the run to a removed node is not.
+        target = (entry.get("deadline") or {}).get("goto")
+        if target is not None and target != "end" and target not in flow.nodes:
+            problems.append(Incompatibility(
+                name, f"the deadline of pending interrupt `{entry['id']}` goes to node `{target}`, "
+                      "which no longer exists"))
     for name, record in sorted(latest.nodes.items()):
         for written in sorted({w[0] for w in record.get("writes", ())} - set(flow.fields)):
             problems.append(Incompatibility(
@@ -72,40 +78,3 @@ def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility
         problems.append(Incompatibility(
             key.rpartition("->")[2], f"join `{key}` is in progress and no longer exists", blocks_resume=False))
     return problems
-
-
-def _deadline_problems(flow: Program, name: str, entry: dict[str, Any]) -> list[Incompatibility]:
-    """A pending interrupt's deadline. A changed duration, `answer` or
-    target, or changed `to`, is compatible: the run takes the flow's current
-    deadline when it fires. A deadline armed when the run paused
-    (``deadline_at``) that the flow no longer declares is not: its target
-    was removed (a deadline cannot name a node the flow lacks), and the run
-    would wait for an answer it was promised not to need. Nor is a `goto`
-    naming no node of the flow (an IR not written by the compiler). A
-    deadline that already fired put its target in the frontier, which the
-    pending-node check above covers."""
-    step = _interrupt_step(flow.ir["nodes"][name]["steps"], entry["label"])
-    within = step.get("within") if step is not None else None
-    if within is None:
-        if entry.get("deadline_at") is None:
-            return []
-        return [Incompatibility(name, f"pending interrupt `{entry['id']}` has a deadline "
-                                      f"(due {entry['deadline_at']}) the flow no longer declares: "
-                                      "its target was removed")]
-    goto = within.get("goto")
-    if goto is not None and goto != "end" and goto not in flow.nodes:
-        return [Incompatibility(name, f"the deadline of pending interrupt `{entry['id']}` leads to "
-                                      f"node `{goto}`, which does not exist")]
-    return []
-
-
-def _interrupt_step(steps: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
-    """The interrupt step labelled ``label`` among ``steps`` (in `if` bodies too)."""
-    for step in steps:
-        if step["k"] == "interrupt" and step["label"] == label:
-            return step
-        if step["k"] == "if":
-            found = _interrupt_step(step["then"], label) or _interrupt_step(step["else"], label)
-            if found is not None:
-                return found
-    return None

@@ -47,6 +47,7 @@ from __future__ import annotations
 from typing import Any
 
 from .checkpoint import Checkpoint, Store, ThreadInfo
+from .clock import Clock, default_clock, format_time
 from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
 from .fanout import FanOut, fan_view
@@ -54,14 +55,25 @@ from .leases import LeaseKeeper
 from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
 from .program import Program
-from .records import ErrorKind, EventKind, NodeStatus, RunStatus, StaticWhen
+from .records import (
+    DueKind,
+    ErrorKind,
+    EventKind,
+    NodeStatus,
+    OutboxKind,
+    RunStatus,
+    StaticWhen,
+    interrupt_json,
+)
 from .superstep import AddFailure, complete_step, route_start, static_pauses
+from .timers import stamp
 
 
 class Engine:
     def __init__(self, flow: Program, store: Store, info: ThreadInfo, path: str | None,
-                 step_limit: int, lease: LeaseKeeper | None = None):
+                 step_limit: int, lease: LeaseKeeper | None = None, clock: Clock = default_clock):
         self.flow = flow
+        self.clock = clock
         self.store = store
         self.info = info
         self.lease = lease                              # renewed at checkpoints (None: not leased)
@@ -93,8 +105,20 @@ class Engine:
         # Instances a resume re-runs: those answered. An instance paused and
         # not answered keeps its record and pending entry untouched (None:
         # re-run every paused instance, as after `Command(update=...)`).
-        self.answered: set[str] | None = None
+        self.rerun: set[str] | None = None
         self.kept_pending: dict[str, dict[str, Any]] = {}
+        # Human tasks and timers (``timers.py``): the pending entries of the
+        # checkpoint resumed from, by token (their `asked_at` stands); the
+        # answers this invoke applied and the timers it fired (recorded once,
+        # with the next checkpoint: the audit trail); ids whose deadline
+        # fired, so a late answer is refused as expired; nodes a deadline
+        # sends the run to once the step in flight completes.
+        self.previous: dict[str, dict[str, Any]] = {}
+        self.answered: list[dict[str, Any]] = []
+        self.fired: list[dict[str, Any]] = []
+        self.expired: dict[str, dict[str, Any]] = {}
+        self.deadline_next: list[str] = []
+        self.only_record = False    # a firing of reminders only: one checkpoint, no node runs
 
     # ------------------------------------------------------------ entering
 
@@ -125,8 +149,14 @@ class Engine:
         self.fanouts = {name: FanOut.from_json(data) for name, data in latest.extra.get("fanout", {}).items()}
         self.store_everything = values is not None
         if self.fanouts and not plan.update:
-            self.answered = set(plan.answers)
+            self.rerun = set(plan.answers)
             self.kept_pending = {p["node"]: p for p in latest.pending}
+        self.previous = {p["token"]: p for p in latest.pending}
+        self.expired = dict(latest.extra.get("expired", {}))
+        self.deadline_next = list(latest.extra.get("deadline_next", []))
+        self.answered = list(plan.answered)
+        if plan.firing is not None:
+            self._fire(latest, plan)
         if plan.update:
             self.values.update(plan.update)
             self.changed.update(plan.update)
@@ -139,12 +169,38 @@ class Engine:
             else:
                 self.frontier = plan.goto
 
+    def _fire(self, latest: Checkpoint, plan: Plan) -> None:
+        """Apply ``plan.firing`` (``tick``): the answers of due deadlines and
+        timers are in ``plan.answers`` already; abandon the nodes whose
+        deadline goes elsewhere, and note what fired."""
+        firing = plan.firing
+        assert firing is not None
+        self.fired = list(firing.fired)
+        for node, (entry, target) in firing.abandon.items():
+            self.progress.pop(node, None)
+            self.frontier = [n for n in self.frontier if n != node]
+            if target not in self.deadline_next:
+                self.deadline_next = sorted({*self.deadline_next, target})
+        for fired in firing.fired:
+            if fired["kind"] == DueKind.DEADLINE:
+                self.expired[fired["id"]] = {"token": fired["token"], "at": fired["due_at"]}
+        if not firing.changes_run:   # reminders only: the run stays as it is
+            reminded = {e["token"]: e for e in firing.reminders}
+            self.pending = [reminded.get(p["token"], p) for p in latest.pending]
+            self.only_record = True
+            return
+        for entry in firing.reminders:   # sent now; the entries re-stamped by the run keep the count
+            self.previous[entry["token"]] = entry
+
     # ------------------------------------------------------------ running
 
     def advance(self) -> bool:
         """Do the next unit of work (route ``start``, finish the step in
         flight, or run one superstep); False once the run paused, finished
         or failed."""
+        if self.only_record:
+            self._save(RunStatus.INTERRUPTED)
+            return False
         if self.route_start:
             return self._route_start()
         if self.in_step:
@@ -209,14 +265,14 @@ class Engine:
         pending: list[dict[str, Any]] = []
         once = self.once
         once.step = self.step
-        answered, kept = self.answered, self.kept_pending
-        self.answered, self.kept_pending = None, {}
+        rerun, kept = self.rerun, self.kept_pending
+        self.rerun, self.kept_pending = None, {}
         for node, instance, item in units:
             name = node if instance is None else instance
             record = self.progress.get(name)
             if record is not None and record["status"] == NodeStatus.FINISHED:
                 continue
-            if (instance is not None and answered is not None and name not in answered
+            if (instance is not None and rerun is not None and name not in rerun
                     and record is not None and record["status"] == NodeStatus.INTERRUPTED and name in kept):
                 # Paused and not answered: nothing it sees changed, so it would
                 # pause again at the same interrupt. Not re-running it keeps an
@@ -245,7 +301,7 @@ class Engine:
             if outcome.status == NodeStatus.FINISHED:
                 self.emit({"event": EventKind.NODE_END.value, "node": name, "step": self.step,
                             "writes": outcome.record["writes"]})
-        self.pending = pending
+        self.pending = self._stamped(pending)
         errors = [o.error for o in outcomes.values() if o.error is not None]
         if errors:
             self._save(RunStatus.FAILED, errors[0])
@@ -307,6 +363,8 @@ class Engine:
         self.progress = {}
         self.fanouts = {}
         self.frontier, self.goto = outcome.frontier(self.goto), None
+        if self.deadline_next:   # where deadlines sent the run, in place of the abandoned nodes
+            self.frontier, self.deadline_next = sorted({*self.frontier, *self.deadline_next}), []
         return self._boundary(ran)
 
     def _boundary(self, ran: list[str]) -> bool:
@@ -314,6 +372,7 @@ class Engine:
         flow = self.flow
         statics = [self._static(node, when) for node, when in static_pauses(flow, ran, self.frontier)]
         if statics:
+            statics = self._stamped(statics)
             self.pending = statics
             self._save(RunStatus.INTERRUPTED)
             self.emit({"event": EventKind.INTERRUPT.value, "interrupts": statics})
@@ -351,10 +410,24 @@ class Engine:
         if self.consumed:
             extra["completed"] = self.consumed
             self.consumed = {}
+        if self.deadline_next:
+            extra["deadline_next"] = self.deadline_next
+        if self.answered:
+            extra["answered"], self.answered = self.answered, []
+        if self.fired:
+            extra["fired"] = self.fired
+        if self.expired:
+            for entry in self.pending:    # asked again: answers go to the new occurrence
+                self.expired.pop(entry["id"], None)
+            if self.expired:
+                extra["expired"] = self.expired
         checkpoint = Checkpoint(
             seq=self.seq, step=self.step, status=status.value, values=dict(self.values),
             frontier=self.frontier, joins=self.joins, pending=self.pending,
             nodes=dict(self.progress) if self.progress else {}, error=error, extra=extra)
+        checkpoint.outbox = self._events(status, checkpoint, error)
+        self.fired = []
+        self.previous = {p["token"]: p for p in self.pending}
         changed = None if self.store_everything else sorted(self.changed)
         lease = self.lease
         if lease is not None:
@@ -371,5 +444,43 @@ class Engine:
         self.store_everything = False
         self.last = checkpoint
 
+    def _stamped(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Pending entries with their times: ``asked_at`` now, or as first asked."""
+        now = self.clock()
+        return [stamp(entry, self.previous.get(entry["token"]), now) for entry in pending]
+
+    def _events(self, status: RunStatus, checkpoint: Checkpoint,
+                error: dict[str, Any] | None) -> list[dict[str, Any]]:
+        """The outbox events this checkpoint causes (stored with it, in the
+        same transaction); the timer ones are streamed too (the others are
+        the stream's ``interrupt``, ``done`` and ``failed``)."""
+        found: list[tuple[OutboxKind, dict[str, Any]]] = []
+        for fired in self.fired:
+            if fired["kind"] == DueKind.REMINDER:
+                entry = next((p for p in self.pending if p["token"] == fired["token"]), {})
+                found.append((OutboxKind.INTERRUPT_REMINDER, {**fired, "to": entry.get("to"),
+                                                              "deadline_at": entry.get("deadline_at")}))
+            else:
+                found.append((OutboxKind.INTERRUPT_EXPIRED if fired["kind"] == DueKind.DEADLINE
+                              else OutboxKind.TIMER_FIRED, fired))
+        found += [(OutboxKind.INTERRUPT_CREATED, interrupt_json(entry)) for entry in self.pending
+                  if entry["token"] not in self.previous]
+        if status == RunStatus.DONE:
+            found.append((OutboxKind.RUN_DONE, {"output": self.flow.output_of(self.values)}))
+        elif status == RunStatus.FAILED:
+            found.append((OutboxKind.RUN_FAILED, {"error": error}))
+        at = format_time(self.clock())
+        events = [{"key": f"{self.info.thread}/{checkpoint.seq}/{n}", "event": kind.value, "thread": self.info.thread,
+                   "flow": self.flow.name, "seq": checkpoint.seq, "at": at, "payload": payload}
+                  for n, (kind, payload) in enumerate(found)]
+        for event in events:
+            if event["event"] in _STREAMED:
+                self.emit(dict(event))
+        return events
+
     def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
+
+
+#: Outbox events ``stream`` shows as they are (the others have their stream form).
+_STREAMED = frozenset((OutboxKind.INTERRUPT_REMINDER, OutboxKind.INTERRUPT_EXPIRED, OutboxKind.TIMER_FIRED))

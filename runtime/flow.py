@@ -23,14 +23,16 @@ from typing import Any
 
 from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
+from .clock import Clock, default_clock
 from .command import Command, Plan, plan_command
 from .compat import incompatibilities
 from .engine import Engine
-from .errors import FermataError, InputError, SpecChangedError
+from .errors import FermataError, InputError, RunBusyError, SpecChangedError
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
 from .program import Program, select_flow, validate_ir
 from .records import RunStatus
 from .run import Run, Snapshot
+from .ticking import Tick, TickReport, audit_trail, plan_tick
 
 DEFAULT_STEP_LIMIT = 1000
 
@@ -47,8 +49,11 @@ class Flow:
     """An executable flow bound to a store."""
 
     def __init__(self, flow: Program, store: Store, source: str | None = None,
-                 path: str | None = None, source_hash: str | None = None):
+                 path: str | None = None, source_hash: str | None = None, clock: Clock = default_clock):
         self.compiled = flow
+        # Where recorded times come from (ms since the epoch): when an
+        # interrupt was asked, answered, when a deadline or timer fired.
+        self.clock = clock
         self.store = store
         self.source = source          # recorded with each thread (the CLI reloads the flow from it)
         self.source_hash = source_hash  # sha256 of that file's text, recorded beside it
@@ -60,7 +65,8 @@ class Flow:
     @classmethod
     def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
                 source: str | None = None, *, validate: bool = False, path: str | None = None,
-                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY) -> Flow:
+                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY,
+                clock: Clock = default_clock) -> Flow:
         """Build the graph of one flow of an IR document.
 
         ``flow`` is needed when the IR holds several flows. ``store`` is a
@@ -73,13 +79,15 @@ class Flow:
         ``path`` is the name runtime errors give the spec.
         ``call_policy`` says what the flow's ``call``s may call (default: all
         but the deny-list of ``fermata.runtime.calls.DEFAULT_DENY``).
+        ``clock`` (ms since the epoch) stamps the recorded times; tests pass
+        a ``fermata.runtime.clock.FakeClock``.
         """
         flow_ir = select_flow(ir, flow)
         if validate:
             validate_ir(ir)
         compiled = Program(flow_ir, call_policy)
         ir_path = (ir.get("source") or {}).get("path")
-        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash)
+        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash, clock)
 
     @property
     def name(self) -> str:
@@ -177,10 +185,15 @@ class Flow:
         latest = store.latest(thread) if info is not None else None
         if info is not None and info.flow != flow.name:
             raise SpecChangedError(f"thread `{thread}` runs flow `{info.flow}`, not `{flow.name}`")
+        if isinstance(payload, Tick):
+            tick_plan = plan_tick(payload, latest, flow.schemas) if latest is not None else None
+            if tick_plan is None:
+                return None
+            return self._continue(thread, info, latest, tick_plan, step_limit, lease)  # type: ignore[arg-type]
         if isinstance(payload, Command):
             if latest is None:
                 raise FermataError(f"no run on thread `{thread}`: start one with an input dict")
-            plan = plan_command(payload, latest, flow, thread)
+            plan = plan_command(payload, latest, flow, thread, self.clock())
             return self._continue(thread, info, latest, plan, step_limit, lease)  # type: ignore[arg-type]
         if payload is None:
             if latest is None:
@@ -228,7 +241,7 @@ class Flow:
             source, source_hash = previous.source, previous.source_hash
         info = ThreadInfo(thread=thread, flow=self.compiled.name, ir_hash=self.compiled.hash,
                           source=source, created=created, source_hash=source_hash)
-        return Engine(self.compiled, self.store, info, self.path, step_limit, lease)
+        return Engine(self.compiled, self.store, info, self.path, step_limit, lease, self.clock)
 
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
@@ -251,8 +264,62 @@ class Flow:
         return Run.from_checkpoint(thread, latest, self.compiled.outputs)
 
     def history(self, thread: str) -> list[Snapshot]:
-        """Every checkpoint of ``thread``, oldest first."""
+        """Every checkpoint of ``thread``, oldest first. Each snapshot's
+        ``audit`` says what happened there: questions asked, answers (who,
+        what, when), deadlines, reminders and timers fired."""
         return [Snapshot.from_checkpoint(c) for c in self.store.history(thread)]
+
+    def audit(self, thread: str) -> list[dict[str, Any]]:
+        """The audit trail of ``thread``: one entry per question asked,
+        answer given, deadline, reminder or timer fired, oldest first."""
+        return audit_trail(self.store.history(thread))
+
+    # ------------------------------------------------------------ time
+
+    def tick(self, now: int | str | None = None, *, step_limit: int = DEFAULT_STEP_LIMIT) -> TickReport:
+        """Fire every deadline, reminder and ``wait`` timer of this flow's
+        runs that is due at ``now`` (default: the graph's clock; ms since
+        the epoch or an ISO 8601 string). Due runs are found through the
+        store's due index (no run is decoded to look); each is fired under
+        its lease, as one checkpoint: a run another process is advancing
+        (or firing) is skipped, and firing twice applies once."""
+        tick = Tick.at(now, self.clock)
+        report = TickReport(tick.iso)
+        for thread in tick.due_threads(self.store, self.name):
+            self._fire(tick, thread, report, step_limit)
+        return report
+
+    def tick_thread(self, thread: str, now: int | str | None = None, *,
+                    step_limit: int = DEFAULT_STEP_LIMIT) -> TickReport:
+        """``tick`` for one run (``fermata tick`` fires each due run with
+        the flow it records)."""
+        tick = Tick.at(now, self.clock)
+        report = TickReport(tick.iso)
+        self._fire(tick, thread, report, step_limit)
+        return report
+
+    def _fire(self, tick: Tick, thread: str, report: TickReport, step_limit: int) -> None:
+        try:
+            engine, lease = self._leased(tick, thread, step_limit)
+        except RunBusyError:
+            report.busy.append(thread)
+            return
+        except FermataError as exc:
+            report.errors[thread] = str(exc)
+            return
+        try:
+            if engine is None:
+                return      # nothing due any more: fired by another process meanwhile
+            fired = list(engine.fired)
+            while engine.advance():
+                pass
+            assert engine.last is not None
+            report.fired.append({"thread": thread, "fired": fired, "status": engine.last.status,
+                                 "events": [e for e in engine.events if "." in e["event"]]})
+        except FermataError as exc:
+            report.errors[thread] = str(exc)
+        finally:
+            lease.release()
 
     def fork(self, source_thread: str, checkpoint_id: str | int, *, thread: str,
              update: dict[str, Any] | None = None) -> Run:

@@ -116,6 +116,7 @@ class CompiledNode:
         compiler = StepCompiler(self.name, field_schemas, schemas, call_policy)
         self.steps = compiler.block(ir["steps"])
         self.interrupt_labels = frozenset(compiler.interrupt_labels)
+        self.where_rules = compiler.where_rules
         self.route = compile_route(route_ir, self.name)
 
     def run(self, state: dict[str, Any], record: dict[str, Any] | None, step: int,
@@ -161,7 +162,7 @@ class CompiledNode:
         if isinstance(stop, Pause):
             pending = {"id": f"{name}:{stop.label}", "node": name, "label": stop.label,
                        "index": stop.index, "payload": stop.payload, "schema": stop.schema,
-                       "token": interrupt_token(step, name, stop.label, stop.index)}
+                       "token": interrupt_token(step, name, stop.label, stop.index), **stop.clauses}
             return Outcome({"status": NodeStatus.INTERRUPTED.value, "resume": resume, "interrupts": ex.reached,
                             "once": ex.journal}, pending=pending)
         error = stop.to_error(name, path)

@@ -69,6 +69,25 @@ class EventKind(StrEnum):
     FAILED = "failed"
 
 
+class DueKind(StrEnum):
+    """What falls due for a paused run (``timers.py``, the stores' due index)."""
+
+    DEADLINE = "deadline"
+    REMINDER = "reminder"
+    WAIT = "wait"          # a `wait` timer
+
+
+class OutboxKind(StrEnum):
+    """``event["event"]`` of an outbox event (``store.outbox()``)."""
+
+    INTERRUPT_CREATED = "interrupt.created"
+    INTERRUPT_REMINDER = "interrupt.reminder"
+    INTERRUPT_EXPIRED = "interrupt.expired"
+    TIMER_FIRED = "timer.fired"
+    RUN_DONE = "run.done"
+    RUN_FAILED = "run.failed"
+
+
 #: A write of one node: ``[field, op, value]`` with op ``"="`` or ``"+="``
 #: (a list, not a tuple: it is compared with what JSON gives back).
 Write = list[Any]
@@ -84,6 +103,19 @@ class PendingInterrupt(TypedDict):
     payload: Any
     schema: dict[str, Any] | None
     token: str                   # names this very occurrence
+    # Human tasks and timers (``timers.py``), stamped with the engine's clock:
+    asked_at: NotRequired[str]                 # when first reached (ISO 8601 UTC, ms)
+    to: NotRequired[list[str]]                 # who may answer: users and roles
+    deadline_at: NotRequired[str]
+    deadline: NotRequired[dict[str, Any]]      # {"goto": node} | {"answer": value}
+    remind_every_ms: NotRequired[int]
+    reminded: NotRequired[int]                 # reminder periods fired so far
+    kind: NotRequired[str]                     # "wait": a durable timer
+    due_at: NotRequired[str]                   # a timer's
+
+
+#: The keys of a pending entry that ``interrupt_json`` shows when present.
+TIMING_KEYS = ("asked_at", "to", "deadline_at", "deadline", "remind_every_ms", "reminded", "kind", "due_at")
 
 
 class RunError(TypedDict):
@@ -128,8 +160,10 @@ class Consumed(TypedDict, total=False):
 
 def interrupt_json(entry: PendingInterrupt | dict[str, Any]) -> dict[str, Any]:
     """One pending interrupt, as every ``--json`` shows it."""
-    return {"id": entry["id"], "node": entry["node"], "label": entry["label"], "index": entry["index"],
-            "payload": entry.get("payload"), "schema": entry.get("schema"), "token": entry["token"]}
+    shown = {"id": entry["id"], "node": entry["node"], "label": entry["label"], "index": entry["index"],
+             "payload": entry.get("payload"), "schema": entry.get("schema"), "token": entry["token"]}
+    shown.update({key: entry[key] for key in TIMING_KEYS if key in entry})   # type: ignore[literal-required]
+    return shown
 
 
 def state_json(info: ThreadInfo, latest: Checkpoint) -> dict[str, Any]:
@@ -144,7 +178,10 @@ def state_json(info: ThreadInfo, latest: Checkpoint) -> dict[str, Any]:
 def history_json(info: ThreadInfo, checkpoints: list[Checkpoint]) -> dict[str, Any]:
     """Every checkpoint of a run, as ``fermata history --json`` (and what
     ``replay.load_history`` reads back)."""
-    return {"thread": info.to_json(), "checkpoints": [c.to_json() for c in checkpoints]}
+    from .ticking import audit_trail
+
+    return {"thread": info.to_json(), "checkpoints": [c.to_json() for c in checkpoints],
+            "audit": audit_trail(checkpoints)}
 
 
 def summary_json(info: ThreadInfo, latest: Checkpoint | None) -> dict[str, Any]:

@@ -63,7 +63,7 @@ from .errors import (
 from .fanout import base_node, fan_view
 from .node import CompiledNode
 from .program import Program
-from .records import NodeStatus, RunStatus
+from .records import DueKind, NodeStatus, RunStatus
 from .steps import Execution, Pause, UnrecordedOnce
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 from .values import json_equal
@@ -305,8 +305,14 @@ class _Walker:
             if after.step == 0 and not after.nodes and not route_start_failed:
                 self._start(after)
             return  # a forked thread starts anywhere: it is the baseline
+        fired = after.extra.get("fired") or ()
+        if fired and all(f["kind"] == DueKind.REMINDER for f in fired) and after.nodes == before.nodes:
+            return   # reminders only: the run did not move
+        # A deadline that fired is replayed as recorded: its node was abandoned.
+        abandoned = {f["id"].rpartition(":")[0] for f in fired if "goto" in f}
         if before.nodes and after.step == before.step:
-            self._step(before, after, before.frontier, before.nodes, before.extra.get("goto"))
+            self._step(before, after, [n for n in before.frontier if n not in abandoned], before.nodes,
+                       before.extra.get("goto"))
         elif not before.nodes and after.step == before.step + 1:
             # A step began at ``before``'s boundary; an in-flight ``after``
             # shows which nodes it ran (a boundary goto changes them unrecorded).
@@ -559,7 +565,9 @@ class _Walker:
                 culprit = writers.get(name) or ", ".join(nodes)
                 self._diverge(seq, step, culprit, "write", f"`{name}` = {_short(after.values[name])}",
                               f"`{name}` = {_short(new_values[name])}", _set_line(self.flow, culprit, name))
-        frontier = sorted(outcome.frontier(goto))
+        sent = {*(before.extra.get("deadline_next") or ()),
+                 *(f["goto"] for f in after.extra.get("fired") or () if "goto" in f)}
+        frontier = sorted({*outcome.frontier(goto), *sent})
         if frontier != sorted(after.frontier):
             culprit = _route_culprit(self.flow, nodes, results, set(after.frontier), set(frontier))
             self._diverge(seq, step, culprit, "route", f"next {_names(after.frontier)}", f"next {_names(frontier)}",
@@ -662,7 +670,7 @@ def _node_line(flow: Program, node: str | None) -> int | None:
 def _interrupt_step(flow: Program, node: str, label: str) -> dict[str, Any]:
     ir = _node_ir(flow, node)
     for step in _steps_of(ir["steps"] if ir else []):
-        if step["k"] == "interrupt" and step["label"] == label:
+        if step["k"] in ("interrupt", "wait") and step["label"] == label:
             return step
     return {}
 

@@ -12,7 +12,7 @@ from typing import Any
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .records import interrupt_json
+from .records import TIMING_KEYS, interrupt_json
 from .values import json_copy
 
 
@@ -28,6 +28,21 @@ class Interrupt:
     payload: Any
     schema: dict[str, Any] | None
     token: str
+    # When it was asked, who may answer, its deadline, reminders, a timer's
+    # due time (``records.TIMING_KEYS``; only the keys it has).
+    timing: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def asked_at(self) -> str | None:
+        return self.timing.get("asked_at")
+
+    @property
+    def to(self) -> list[str] | None:
+        return self.timing.get("to")
+
+    @property
+    def deadline_at(self) -> str | None:
+        return self.timing.get("deadline_at")
 
     @property
     def static(self) -> bool:
@@ -36,13 +51,15 @@ class Interrupt:
     def to_json(self) -> dict[str, Any]:
         """As ``--json`` and the server show a pending interrupt."""
         return interrupt_json({"id": self.id, "node": self.node, "label": self.label, "index": self.index,
-                               "payload": self.payload, "schema": self.schema, "token": self.token})
+                               "payload": self.payload, "schema": self.schema, "token": self.token,
+                               **self.timing})
 
     @staticmethod
     def from_pending(entry: dict[str, Any]) -> Interrupt:
         return Interrupt(id=entry["id"], node=entry["node"], label=entry["label"],
                          index=entry["index"], payload=json_copy(entry.get("payload")),
-                         schema=entry.get("schema"), token=entry["token"])
+                         schema=entry.get("schema"), token=entry["token"],
+                         timing=json_copy({key: entry[key] for key in TIMING_KEYS if key in entry}))
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,10 @@ class Snapshot:
     next: list[str]
     error: dict[str, Any] | None
     nodes: dict[str, Any]
+    # The audit trail at this checkpoint: the answers it applied (``id``,
+    # ``by``, ``at``, ``value``) and the deadlines, reminders, timers fired.
+    answered: list[dict[str, Any]] = field(default_factory=list)
+    fired: list[dict[str, Any]] = field(default_factory=list)
 
     @staticmethod
     def from_checkpoint(checkpoint: Checkpoint) -> Snapshot:
@@ -106,11 +127,13 @@ class Snapshot:
                         state=json_copy(checkpoint.values),
                         pending=[Interrupt.from_pending(p) for p in checkpoint.pending],
                         next=list(checkpoint.frontier), error=json_copy(checkpoint.error),
-                        nodes=json_copy(checkpoint.nodes))
+                        nodes=json_copy(checkpoint.nodes),
+                        answered=json_copy(checkpoint.extra.get("answered", [])),
+                        fired=json_copy(checkpoint.extra.get("fired", [])))
 
     def to_json(self) -> dict[str, Any]:
         """One entry of a history, as the caller sees it (``fermata history
         --json`` prints the stored checkpoints themselves: see ``records.history_json``)."""
         return {"checkpoint_id": self.checkpoint_id, "step": self.step, "status": self.status,
                 "state": self.state, "pending": [i.to_json() for i in self.pending], "next": self.next,
-                "error": self.error, "nodes": self.nodes}
+                "error": self.error, "nodes": self.nodes, "answered": self.answered, "fired": self.fired}

@@ -14,12 +14,14 @@ stops at once and the caller discards this execution's writes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import calls
 from .calls import DEFAULT_POLICY, CallPolicy, refuse_unless_allowed
+from .clock import format_time, parse_time
 from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
+from .records import DueKind
 from .schemas import Schemas
 from .values import combine, format_value
 
@@ -32,12 +34,17 @@ Step = Callable[["Execution"], None]
 class Pause(Exception):
     """Internal: the node reached interrupt ``index`` and has no answer for it."""
 
-    def __init__(self, label: str, index: int, payload: Any, schema: dict[str, Any] | None):
+    def __init__(self, label: str, index: int, payload: Any, schema: dict[str, Any] | None,
+                 clauses: dict[str, Any] | None = None):
         super().__init__(label)
         self.label = label
         self.index = index
         self.payload = payload
         self.schema = schema
+        # What the pending entry adds, evaluated where the node paused (``to``,
+        # the deadline's action, a timer's length): ``timers.stamp`` turns the
+        # durations into times with the engine's clock.
+        self.clauses = clauses or {}
 
 
 class UnrecordedOnce(Exception):
@@ -116,6 +123,7 @@ class StepCompiler:
         self.schemas = schemas
         self.call_policy = call_policy
         self.interrupt_labels: list[str] = []
+        self.where_rules: dict[str, WhereRule] = {}   # by interrupt label
 
     def block(self, steps: list[dict[str, Any]]) -> Step:
         compiled = tuple((self.step(s), s["line"], s.get("column")) for s in steps)
@@ -144,6 +152,8 @@ class StepCompiler:
             return self._if(ir)
         if kind == "fail":
             return self._fail(ir)
+        if kind == "wait":
+            return self._wait(ir)
         raise ValueError(f"unknown step kind {kind!r} in node `{self.node}`")
 
     # ------------------------------------------------------------------ steps
@@ -255,6 +265,11 @@ class StepCompiler:
         label, bind, schema = ir["label"], ir["bind"], ir["schema"]
         payload = compile_expr(ir["payload"]) if ir["payload"] is not None else None
         self.interrupt_labels.append(label)
+        if ir.get("where") is not None and bind is not None:
+            where = ir["where"]
+            self.where_rules[label] = WhereRule(bind, compile_condition(where["cond"], "a `where` rule"),
+                                                where.get("message"))
+        clauses = _clauses(ir)
 
         def interrupt(ex: Execution) -> None:
             index = len(ex.reached)
@@ -266,9 +281,39 @@ class StepCompiler:
                 if bind is not None:
                     ex.locals[bind] = ex.resume[index]
                 return
-            raise Pause(label, index, payload(ex) if payload is not None else None, schema)
+            raise Pause(label, index, payload(ex) if payload is not None else None, schema,
+                        clauses(ex) if clauses is not None else None)
 
         return interrupt
+
+    def _wait(self, ir: dict[str, Any]) -> Step:
+        """A durable timer: pauses like an interrupt (id ``node:label``) that
+        only ``tick`` answers, with null, once it is due."""
+        label, node = ir["label"], self.node
+        self.interrupt_labels.append(label)
+        for_ms = ir.get("for_ms")
+        until = compile_expr(ir["until"]) if ir.get("until") is not None else None
+
+        def wait(ex: Execution) -> None:
+            index = len(ex.reached)
+            recorded = ex.recorded
+            if index < len(recorded) and recorded[index] != label:
+                raise NondeterminismError(node, "interrupt", index, f"`{recorded[index]}`", f"`{label}`")
+            ex.reached.append(label)
+            if index < len(ex.resume):
+                return
+            timer: dict[str, Any] = {"kind": DueKind.WAIT.value}
+            if until is not None:
+                value = until(ex)
+                try:
+                    timer["due_at"] = format_time(parse_time(value))
+                except ValueError as exc:
+                    raise EvalError(f"`wait {label} until`: {exc}") from None
+            else:
+                timer["for_ms"] = for_ms
+            raise Pause(label, index, None, None, timer)
+
+        return wait
 
     def _if(self, ir: dict[str, Any]) -> Step:
         condition = compile_condition(ir["cond"], "an `if` condition")
@@ -289,6 +334,68 @@ class StepCompiler:
             raise FailStepError(format_value(message(ex)), type_name="fail")
 
         return fail
+
+
+class WhereRule(NamedTuple):
+    """An interrupt's ``where``: checked on an answer before it is stored."""
+
+    bind: str
+    cond: Callable[[Any], bool]
+    message: str | None
+
+
+class _RuleView:
+    """What a ``where`` rule sees: the state, and the answer as ``bind``."""
+
+    __slots__ = ("locals", "overlay", "state")
+
+    def __init__(self, state: dict[str, Any], bind: str, answer: Any):
+        self.state = state
+        self.overlay: dict[str, Any] = {}
+        self.locals = {bind: answer}
+
+
+def where_refusal(rule: WhereRule, state: dict[str, Any], answer: Any) -> str | None:
+    """Why ``answer`` breaks ``rule`` (None: it keeps it). A rule that cannot
+    be evaluated on this answer refuses it too, saying why."""
+    try:
+        if rule.cond(_RuleView(state, rule.bind, answer)):
+            return None
+    except StepFailure as failure:
+        return f"the `where` rule could not be checked: {failure.message}"
+    return rule.message or "the answer breaks the interrupt's `where` rule"
+
+
+def _strings(value: Any, what: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise EvalError(f"{what} must give a str or a list[str], got {format_value(value)}")
+
+
+def _clauses(ir: dict[str, Any]) -> Callable[[Execution], dict[str, Any]] | None:
+    """The human-task clauses of an interrupt (``to``, ``within``, ``remind
+    every``), compiled; evaluated when the node pauses there."""
+    to = [compile_expr(e) for e in ir.get("to") or ()]
+    within = ir.get("within")
+    default = compile_expr(within["answer"]) if within is not None and "answer" in within else None
+    remind = ir.get("remind_every_ms")
+    if not to and within is None and remind is None:
+        return None
+
+    def clauses(ex: Execution) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if to:
+            found["to"] = list(dict.fromkeys(name for e in to for name in _strings(e(ex), "`to`")))
+        if within is not None:
+            action = {"goto": within["goto"]} if default is None else {"answer": default(ex)}
+            found["deadline"] = {"ms": within["ms"], **action}
+        if remind is not None:
+            found["remind_every_ms"] = remind
+        return found
+
+    return clauses
 
 
 def _journaled(ex: Execution, node: str, target: str, args: list[Any], kwargs: dict[str, Any],

@@ -14,10 +14,13 @@ schema, or one ``latest`` read per listed run only.
 
 Facts the runtime does not record yet are treated as absent, by design:
 
-* ``to`` (who may answer): every identity with the ``answerer`` role may
-  answer every question it can see (:func:`may_answer`);
-* deadlines: ``deadline`` is always null and nothing is overdue;
-* ``answered_by``: recorded in the server's :class:`AuditLog`;
+* ``to`` (who may answer): recorded by the runtime when declared; without
+  it every identity with the ``answerer`` role may answer every question it
+  can see (:func:`may_answer`);
+* deadlines: ``deadline`` is the question's ``deadline_at`` (null: none);
+  the server does not fire them yet (``fermata tick`` does);
+* ``answered_by``: recorded by the runtime with each answer, and in the
+  server's :class:`AuditLog`;
 * cancel: the runtime has no cancelled state, so :meth:`Inbox.cancel`
   refuses with 501 rather than fake one at the edge.
 """
@@ -310,7 +313,7 @@ class Inbox:
                 "node": entry["node"], "label": entry["label"], "payload": entry.get("payload"),
                 "schema": entry.get("schema"), "static": is_static(entry),
                 "run_created": info.created, "to": entry.get("to") or [],
-                "deadline": entry.get("deadline"), "may_answer": may_answer(identity, entry)}
+                "deadline": entry.get("deadline_at"), "may_answer": may_answer(identity, entry)}
 
     def list_pending(self, identity: Identity, flow: str | None, label: str | None,
                      page: PageRequest) -> Page:
@@ -389,7 +392,11 @@ class Inbox:
             if not may_answer(identity, entry):
                 raise Forbidden(f"`{identity.name}` may not answer `{entry['id']}`")
             # By token: the answer is for this very occurrence, never a later one.
-            command = None if is_static(entry) else Command(resume={entry["token"]: value})
+            # Who answers is recorded with the answer (and checked against `to`
+            # by the runtime too): the roles of `to` this identity holds.
+            roles = tuple(role for role in entry.get("to") or () if identity.has(role))
+            command = None if is_static(entry) else Command(resume={entry["token"]: value}, by=identity.name,
+                                                            roles=roles)
             try:
                 events = entry_flow.graph.stream(command, thread=thread)
             except ResumeError as exc:

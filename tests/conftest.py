@@ -27,6 +27,13 @@ if "FERMATA_IR_CACHE" not in os.environ:
 
     os.environ["FERMATA_IR_CACHE"] = tempfile.mkdtemp(prefix="fermata-ir-cache-")
 
+# Recorded times (when an interrupt was asked, answered...) come from a
+# frozen clock, so two runs of one flow record the same bytes; tests of
+# time pass their own FakeClock to the graph.
+from fermata.runtime.clock import FakeClock, set_default_clock
+
+set_default_clock(FakeClock("2026-01-01T00:00:00.000Z"))
+
 settings.register_profile(
     "ci",
     max_examples=60,

@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(p)
         _add_json(p)
 
+    p = sub.add_parser("tick", help="fire every due deadline, reminder and wait timer (run it from cron)")
+    p.add_argument("--now", metavar="ISO8601", help="the time to fire at (default: now)")
+    _add_store(p)
+    _add_json(p)
+
     sub.add_parser("lsp", help="serve the language server over stdio (for editors; needs the `lsp` extra)")
 
     p = sub.add_parser("threads", help="list the runs in a store")
@@ -207,6 +212,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from .replay import run_replay
 
         return run_replay
+    if name == "tick":
+        from .tick import run_tick
+
+        return run_tick
     if name == "serve":
         from fermata.server.serve import run_serve
 

@@ -280,6 +280,13 @@ def run_resume(args: argparse.Namespace) -> int:
     if graph is None:
         return EXIT_USAGE
     value = parse_json_arg(args.value, "--value")
+    if args.value is not None or args.id is not None:
+        from fermata.runtime.command import expired_message
+
+        latest = store.latest(args.thread)
+        expired = expired_message({args.id: value} if args.id else value, latest) if latest else None
+        if expired is not None:   # the question is gone: its deadline fired
+            raise UsageError(f"run `{args.thread}`: {expired}")
     _check_resumable(graph.state(args.thread), args, value)
     if args.id is not None:
         command = Command(resume={args.id: value})
@@ -411,12 +418,44 @@ def run_history(args: argparse.Namespace) -> int:
         data = history_json(store.thread(args.thread), history)
         write_out(dump_json(data, indent=2) + "\n")
         return EXIT_OK
+    from fermata.runtime.ticking import audit_trail
+
+    trail: dict[str, list[dict[str, Any]]] = {}
+    for entry in audit_trail(history):
+        trail.setdefault(entry["checkpoint_id"], []).append(entry)
     for checkpoint in history:
         pending = ", ".join(p.get("id", "?") for p in checkpoint.pending)
         nxt = ", ".join(checkpoint.frontier)
         write_out(f"{checkpoint.id}  step {checkpoint.step:>4}  {checkpoint.status:<11}"
                          f"{'  next: ' + nxt if nxt else ''}{'  pending: ' + pending if pending else ''}\n")
+        for entry in trail.get(checkpoint.id, ()):
+            write_out(f"          {_audit_line(entry)}\n")
     return EXIT_OK
+
+
+def _audit_line(entry: dict[str, Any]) -> str:
+    """One event of the audit trail, for a person: who was asked, who
+    answered what and when, what fired."""
+    what, id_ = entry["what"], entry["id"]
+    if what == "answered":
+        return f"answered {id_} at {entry['at']} by {entry['by'] or '(no identity)'}: {_dump(entry['value'])}"
+    if what == "asked":
+        extras = [f"to {', '.join(entry['to'])}"] if "to" in entry else []
+        if "deadline_at" in entry:
+            action = entry.get("deadline") or {}
+            then = f"-> {action['goto']}" if "goto" in action else f"answer {_dump(action.get('answer'))}"
+            extras.append(f"deadline {entry['deadline_at']} {then}")
+        if "remind_every_ms" in entry:
+            extras.append(f"remind every {entry['remind_every_ms'] // 1000} s")
+        return f"asked {id_} at {entry['at']}" + (f" ({'; '.join(extras)})" if extras else "")
+    if what == "wait":
+        return f"waiting {id_} since {entry['at']}, due at {entry.get('due_at')}"
+    if what == "deadline":
+        then = f"-> {entry['goto']}" if "goto" in entry else f"answered {_dump(entry.get('answer'))}"
+        return f"deadline of {id_} (due {entry['due_at']}) fired at {entry['fired_at']}: {then}"
+    if what == "reminder":
+        return f"reminder #{entry.get('reminder')} of {id_} sent at {entry['fired_at']}"
+    return f"timer {id_} (due {entry['due_at']}) fired at {entry['fired_at']}"
 
 
 def run_threads(args: argparse.Namespace) -> int:

@@ -49,6 +49,26 @@ class PendingInterrupt:
         return {"thread": self.thread, "flow": self.flow, "id": self.id, "node": self.node, "label": self.label}
 
 
+@dataclass(frozen=True)
+class DueTimer:
+    """Something that falls due for a paused run: a ``deadline``, a
+    ``reminder`` or a ``wait`` timer of interrupt ``id``, at ``due_at``
+    (the recorded ISO 8601 form, which sorts as text)."""
+
+    thread: str
+    flow: str
+    due_at: str
+    kind: str
+    id: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.due_at, self.thread, self.kind, self.id)
+
+    def to_json(self) -> dict[str, object]:
+        return {"thread": self.thread, "flow": self.flow, "due_at": self.due_at, "kind": self.kind, "id": self.id}
+
+
 def check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"a page holds 1 to {MAX_PAGE} entries, not {limit}")

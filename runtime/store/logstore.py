@@ -15,6 +15,11 @@ handful of primitives; :class:`LogStore` turns them into the
   as ``(id, node, label)``, or None when they did not change);
 * ``_index_runs(flow, status, after, limit)`` and
   ``_index_pending(flow, label, after, limit)``: pages of the run index;
+* ``_log_timers(tx, info, due, events)``: in the same transaction, replace
+  the thread's rows of the due index (``due``: ``(due_at, kind, id)``, or
+  None when unchanged) and append ``events`` to the outbox;
+* ``_index_due(before, flow, after, limit)``, ``_outbox_read(after, limit)``,
+  ``_outbox_ack(ids)``: read the due index and the outbox, drop acked events;
 * ``_log_finish(tx, thread, owner, drop_once)``: in the same transaction,
   drop once results and release ``owner``'s lease (``append_final``);
 * ``_rows_latest``, ``_rows_up_to``, ``_rows_all``: ``(seq, kind, body)``
@@ -34,7 +39,16 @@ from typing import Any
 
 from ..checkpoint import Checkpoint, Store, ThreadInfo
 from ..errors import StoreConflictError, StoreError
-from .base import DEFAULT_PAGE, PendingInterrupt, RunSummary, check_limit, pending_rows
+from ..records import RunStatus
+from ..timers import due_rows
+from .base import (
+    DEFAULT_PAGE,
+    DueTimer,
+    PendingInterrupt,
+    RunSummary,
+    check_limit,
+    pending_rows,
+)
 from .rows import NO_STATS, Decoder, Stats, Tail, encode_row, unpack_body, wants_full
 
 Row = tuple[int, str, "str | bytes"]
@@ -75,6 +89,20 @@ class LogStore(Store):
     @abstractmethod
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
                        limit: int) -> list[PendingInterrupt]: ...
+
+    @abstractmethod
+    def _log_timers(self, tx: Any, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
+                    events: list[dict[str, Any]]) -> None: ...
+
+    @abstractmethod
+    def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
+                   limit: int) -> list[DueTimer]: ...
+
+    @abstractmethod
+    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _outbox_ack(self, ids: list[int]) -> int: ...
 
     def _log_finish(self, tx: Any, thread: str, owner: str | None, drop_once: bool) -> None:
         """Default: the in-process leases and once results of :class:`Store`
@@ -124,6 +152,15 @@ class LogStore(Store):
                        if tail is None or tail.seq != seq - 1 or new_tail.pending != tail.pending else None)
             self._log_write(tx, info, head[0] if head is not None else None, seq, kind, body, new,
                             checkpoint.status, pending)
+            # Due times change only with the pending entries (asked, answered,
+            # reminded) or the status: only a paused run has anything due (a
+            # run that failed beside a paused sibling waits for a retry first).
+            moved = tail is None or tail.seq != seq - 1 or new_tail.status != tail.status
+            due = None
+            if pending is not None or moved:
+                due = due_rows(checkpoint.pending) if checkpoint.status == RunStatus.INTERRUPTED else []
+            if due is not None or checkpoint.outbox:
+                self._log_timers(tx, info, due, checkpoint.outbox)
             if owner is not None or drop_once:
                 self._log_finish(tx, info.thread, owner, drop_once)
         self._tails[info.thread] = new_tail
@@ -162,6 +199,25 @@ class LogStore(Store):
                            limit: int = DEFAULT_PAGE) -> list[PendingInterrupt]:
         """A page of the interrupts paused runs wait on (by thread, then id)."""
         return self._index_pending(flow, label, after, check_limit(limit))
+
+    def due(self, before: str, *, flow: str | None = None, after: tuple[str, str, str, str] | None = None,
+            limit: int = DEFAULT_PAGE) -> list[DueTimer]:
+        """A page of the due index: what falls due at or before ``before``
+        (ISO 8601 as recorded), by ``(due_at, thread, kind, id)``, after
+        that key. Read from the index rows the appends keep, never a checkpoint."""
+        return self._index_due(before, flow, after, check_limit(limit))
+
+    def outbox(self, *, after: int = 0, limit: int = DEFAULT_PAGE) -> list[dict[str, Any]]:
+        """Run events not yet acknowledged (``interrupt.created``,
+        ``interrupt.reminder``, ``interrupt.expired``, ``timer.fired``,
+        ``run.done``, ``run.failed``), by ``id``, those with ``id`` > ``after``.
+        Each was stored in the transaction of the checkpoint that caused it;
+        ``key`` (thread/seq/n) is stable, for receivers that deduplicate."""
+        return self._outbox_read(after, check_limit(limit))
+
+    def ack(self, ids: Iterable[int]) -> int:
+        """Drop delivered events (by ``id``); how many were still there."""
+        return self._outbox_ack(sorted({int(i) for i in ids}))
 
     def rows(self, thread: str) -> list[tuple[str, str]]:
         """``(kind, body)`` of each stored row of ``thread``, by seq (tests, benchmarks)."""

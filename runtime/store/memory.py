@@ -9,15 +9,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ..checkpoint import ThreadInfo, _LocalCoordination
-from .base import PendingInterrupt, RunSummary
+from .base import DueTimer, PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
-from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry
 
 
 class _MemoryThread:
-    __slots__ = ("fulls", "info", "pending", "rows", "stats", "status", "updated")
+    __slots__ = ("due", "fulls", "info", "pending", "rows", "stats", "status", "updated")
 
     def __init__(self, info: ThreadInfo):
         self.info = info
@@ -27,6 +28,7 @@ class _MemoryThread:
         self.status = "running"
         self.updated = 0.0
         self.pending: list[tuple[str, str, str]] = []   # (id, node, label), by id
+        self.due: list[tuple[str, str, str]] = []       # (due_at, kind, id)
 
 
 class MemoryStore(LogStore):
@@ -44,6 +46,8 @@ class MemoryStore(LogStore):
         self._coordination = _LocalCoordination(clock)
         self._threads: dict[str, _MemoryThread] = {}
         self._lock = threading.RLock()
+        self._outbox: dict[int, str] = {}     # id -> the event's JSON text
+        self._outbox_seq = 0
 
     def thread(self, thread: str) -> ThreadInfo | None:
         entry = self._threads.get(thread)
@@ -84,6 +88,32 @@ class MemoryStore(LogStore):
         entry.updated = self.clock()
         if pending is not None:
             entry.pending = sorted(pending)
+
+    def _log_timers(self, tx: object, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
+                    events: list[dict[str, Any]]) -> None:
+        if due is not None:
+            self._threads[info.thread].due = list(due)
+        for event in events:
+            self._outbox_seq += 1
+            self._outbox[self._outbox_seq] = encode_entry(event)
+
+    def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
+                   limit: int) -> list[DueTimer]:
+        with self._lock:
+            found = [DueTimer(thread, entry.info.flow, at, kind, id_)
+                     for thread, entry in self._threads.items() if flow is None or entry.info.flow == flow
+                     for at, kind, id_ in entry.due if at <= before]
+        found = [d for d in found if after is None or d.key > after]
+        return sorted(found, key=lambda d: d.key)[:limit]
+
+    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
+        with self._lock:
+            ids = sorted(i for i in self._outbox if i > after)[:limit]
+            return [{"id": i, **decode_text(self._outbox[i])} for i in ids]
+
+    def _outbox_ack(self, ids: list[int]) -> int:
+        with self._lock:
+            return sum(self._outbox.pop(i, None) is not None for i in ids)
 
     def _index_runs(self, flow: str | None, status: str | None, after: str | None,
                     limit: int) -> list[RunSummary]:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 from ..checkpoint import Lease, OnceResult, ThreadInfo, lease_is_live
 from ..errors import StoreConflictError, StoreError
-from .base import PendingInterrupt, RunSummary
+from .base import DueTimer, PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry
 
@@ -305,6 +305,36 @@ class PostgresStore(LogStore):
             {"f": flow, "l": label, "a": after[0] if after else None, "b": after[1] if after else None,
              "n": limit})
         return [PendingInterrupt(*row) for row in rows]
+
+    def _log_timers(self, tx: psycopg.Connection[Any], info: ThreadInfo, due: list[tuple[str, str, str]] | None,
+                    events: list[dict[str, Any]]) -> None:
+        with tx.cursor() as cursor:
+            if due is not None:
+                cursor.execute("DELETE FROM fermata.due WHERE thread = %s", (info.thread,))
+                if due:
+                    cursor.executemany("INSERT INTO fermata.due (thread, due_at, kind, id) VALUES (%s, %s, %s, %s)",
+                                       [(info.thread, *row) for row in due])
+            if events:
+                cursor.executemany("INSERT INTO fermata.outbox (key, thread, event, body) VALUES (%s, %s, %s, %s)",
+                                   [(e["key"], e["thread"], e["event"], encode_entry(e)) for e in events])
+
+    def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
+                   limit: int) -> list[DueTimer]:
+        a = after or (None, None, None, None)
+        rows = self._query(
+            "SELECT d.thread, t.flow, d.due_at, d.kind, d.id FROM fermata.due d JOIN fermata.threads t "
+            "ON t.thread = d.thread WHERE d.due_at <= %(b)s AND (%(f)s::text IS NULL OR t.flow = %(f)s) "
+            "AND (%(a)s::text IS NULL OR (d.due_at, d.thread, d.kind, d.id) > (%(a)s, %(t)s, %(k)s, %(i)s)) "
+            "ORDER BY d.due_at, d.thread, d.kind, d.id LIMIT %(n)s",
+            {"b": before, "f": flow, "a": a[0], "t": a[1], "k": a[2], "i": a[3], "n": limit})
+        return [DueTimer(*row) for row in rows]
+
+    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
+        rows = self._query("SELECT id, body FROM fermata.outbox WHERE id > %s ORDER BY id LIMIT %s", (after, limit))
+        return [{"id": int(id_), **decode_text(body)} for id_, body in rows]
+
+    def _outbox_ack(self, ids: list[int]) -> int:
+        return self._run("DELETE FROM fermata.outbox WHERE id = ANY(%s)", (ids,)) if ids else 0
 
     def _log_finish(self, tx: psycopg.Connection[Any], thread: str, owner: str | None, drop_once: bool) -> None:
         if drop_once:

@@ -90,12 +90,15 @@ class Tail:
     error: str
     extra: str
     pending_items: list[str] | None = None   # each pending entry's text (None: not split yet)
+    extra_items: dict[str, str] | None = None  # each extra key's text (None: not split yet)
 
     @staticmethod
     def of(checkpoint: Checkpoint) -> Tail:
+        extra_items = {k: _enc(v) for k, v in checkpoint.extra.items()}
         return Tail(checkpoint.seq, _encode(checkpoint.status), _enc(checkpoint.frontier),
                     _enc(checkpoint.joins), _enc(checkpoint.pending), {k: _enc(v) for k, v in checkpoint.nodes.items()},
-                    _enc(checkpoint.error), _enc(checkpoint.extra), [_encode(p) for p in checkpoint.pending])
+                    _enc(checkpoint.error), _obj(extra_items), [_encode(p) for p in checkpoint.pending],
+                    extra_items)
 
 
 @dataclass
@@ -142,11 +145,15 @@ def _encode_row(cp: Checkpoint, changed: Iterable[str] | None, tail: Tail | None
     if type(step) is not int or type(status) is not str:
         raise TypeError(f"step must be an int and status a str, not {step!r} and {status!r}")
     frontier, joins, pending = _enc(cp.frontier), _enc(cp.joins), _enc(cp.pending)
-    error, extra = _enc(cp.error), _enc(cp.extra)
+    error = _enc(cp.error)
+    # Extra is kept key by key: a fan-out's list (``fanout``) must not be
+    # stored again because an answer added its audit record (``answered``).
+    extra_items = {k: _enc(v) for k, v in cp.extra.items()}
+    extra = _obj(extra_items)
     nodes = {k: _enc(v) for k, v in cp.nodes.items()} if cp.nodes else {}
     status_text = _encode(status)
     pending_items = [_encode(p) for p in cp.pending] if len(cp.pending) > _SPLICE_FROM else None
-    new_tail = Tail(cp.seq, status_text, frontier, joins, pending, nodes, error, extra, pending_items)
+    new_tail = Tail(cp.seq, status_text, frontier, joins, pending, nodes, error, extra, pending_items, extra_items)
     head = f'{{"v":{FORMAT_VERSION},"step":{step}'
     if full or tail is None or changed is None:
         # Empty parts are left out: a full row's missing part is empty.
@@ -190,9 +197,21 @@ def _encode_row(cp: Checkpoint, changed: Iterable[str] | None, tail: Tail | None
     if error != tail.error:
         parts.append(f',"error":{error}')
     if extra != tail.extra:
-        parts.append(f',"extra":{extra}')
+        parts.append(_extra_change(extra, extra_items, tail))
     parts.append("}")
     return "delta", "".join(parts), new_tail
+
+
+def _extra_change(extra: str, items: dict[str, str], tail: Tail) -> str:
+    """The delta's extra part: the whole object, or the keys that changed
+    (``extra_patch``: ``set`` and ``unset``) when that is shorter."""
+    old = tail.extra_items
+    if old is None:
+        return f',"extra":{extra}'
+    changed = {k: v for k, v in items.items() if old.get(k) != v}
+    gone = [k for k in old if k not in items]
+    patch = f',"extra_patch":{{"set":{_obj(changed)},"unset":{_encode(gone)}}}'
+    return patch if len(patch) < len(extra) + 10 else f',"extra":{extra}'
 
 
 # Pending lists this long or longer are compared entry by entry, so that a
@@ -284,6 +303,11 @@ def _apply(before: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
     for key in ("status", "frontier", "joins", "pending", "error", "extra"):
         if key in delta:
             state[key] = delta[key]
+    extra_patch = delta.get("extra_patch")
+    if extra_patch is not None:
+        extra = state["extra"] = {**before["extra"], **extra_patch["set"]}
+        for key in extra_patch["unset"]:
+            extra.pop(key, None)
     splice = delta.get("pending_splice")
     if splice is not None:
         at, removed, inserted = splice
@@ -309,7 +333,7 @@ _FULL_KEYS = frozenset(("v", "values", *_PARTS))
 _FULL_REQUIRED = frozenset(("v", "step", "status", "values"))
 _FULL_DEFAULTS: dict[str, Any] = {"frontier": [], "joins": {}, "pending": [], "nodes": {}, "error": None,
                                   "extra": {}}
-_DELTA_KEYS = frozenset(("v", "set", "unset", "pending_splice", *_PARTS))
+_DELTA_KEYS = frozenset(("v", "set", "unset", "pending_splice", "extra_patch", *_PARTS))
 _STATUSES = frozenset(("running", "interrupted", "done", "failed"))
 
 
@@ -336,6 +360,11 @@ def _delta_problem(body: dict[str, Any]) -> str | None:
             type(splice) is list and len(splice) == 3 and type(splice[0]) is int and type(splice[1]) is int
             and splice[0] >= 0 and splice[1] >= 0 and type(splice[2]) is list and "pending" not in body):
         return "`pending_splice` is not [at, removed, [entries]]"
+    patch = body.get("extra_patch")
+    if patch is not None and not (
+            type(patch) is dict and patch.keys() == {"set", "unset"} and type(patch["set"]) is dict
+            and type(patch["unset"]) is list and "extra" not in body):
+        return "`extra_patch` is not {set: {...}, unset: [...]}"
     return _parts_problem(body)
 
 

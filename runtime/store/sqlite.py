@@ -11,6 +11,9 @@ Schema (``meta`` names the format, so a foreign or newer file is refused)::
     checkpoints(thread_id, seq, kind 'full'|'delta', body JSON text)
     leases(thread, owner, expires)                   -- who advances a run, until when
     once_results(thread, node, idx, step, entry)     -- `call once` results of the step in flight
+    pending(thread_id, id, node, label)              -- the inbox (version 3)
+    due(thread, due_at, kind, id)                    -- due deadlines, reminders, timers (version 4)
+    outbox(id, key, thread, event, body)             -- run events not yet delivered (version 4)
 
 A version-1 file (no ``source_hash``, no leases, no once results) is
 migrated to version 2 by the first process that writes to it; commands that
@@ -57,12 +60,12 @@ from typing import Any, NoReturn, Self
 
 from ..checkpoint import Lease, OnceResult, ThreadInfo, lease_is_live
 from ..errors import StoreError
-from .base import PendingInterrupt, RunSummary, pending_rows
+from .base import DueTimer, PendingInterrupt, RunSummary, pending_rows
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry, pack_body
 
 STORE_FORMAT = "fermata-runs"
-STORE_VERSION = 3
+STORE_VERSION = 4
 
 # The tables version 2 added (created in a new file, added by the migration).
 _V2_TABLES = """
@@ -94,6 +97,26 @@ CREATE TABLE pending (              -- the inbox: interrupts a paused run waits 
     PRIMARY KEY (thread_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX pending_by_label ON pending (label);
+"""
+
+# Version 4: the due index (what `tick` fires, found without decoding any
+# checkpoint) and the outbox (run events, written with their checkpoint).
+_V4_TABLES = """
+CREATE TABLE due (                  -- one row per deadline, next reminder or timer of a paused run
+    thread TEXT NOT NULL,
+    due_at TEXT NOT NULL,           -- ISO 8601 UTC with ms: sorts as text
+    kind   TEXT NOT NULL,           -- deadline | reminder | wait
+    id     TEXT NOT NULL,           -- the interrupt's node:label
+    PRIMARY KEY (thread, kind, id)
+) WITHOUT ROWID;
+CREATE INDEX due_by_time ON due (due_at, thread, kind, id);
+CREATE TABLE outbox (               -- run events until acknowledged (delivered)
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    key    TEXT NOT NULL UNIQUE,    -- thread/seq/n: stable, for receivers that deduplicate
+    thread TEXT NOT NULL,
+    event  TEXT NOT NULL,
+    body   TEXT NOT NULL            -- the event's JSON
+);
 """
 
 _SCHEMA = """
@@ -130,7 +153,7 @@ CREATE TABLE checkpoints (          -- WITHOUT ROWID: small rows, no separate ke
     PRIMARY KEY (thread_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
-""" + _V2_TABLES + _V3_TABLES
+""" + _V2_TABLES + _V3_TABLES + _V4_TABLES
 
 # Each entry takes a file of that version to the next one.
 _MIGRATIONS: dict[int, str] = {
@@ -140,11 +163,14 @@ ALTER TABLE flows ADD COLUMN source_hash TEXT;
     2: """
 ALTER TABLE threads ADD COLUMN status TEXT NOT NULL DEFAULT 'running';
 ALTER TABLE threads ADD COLUMN updated REAL NOT NULL DEFAULT 0;
-""" + _V3_TABLES}
+""" + _V3_TABLES,
+    # Runs stored before version 4 have no recorded times: nothing falls due.
+    3: _V4_TABLES}
 
 _TABLES = frozenset(("meta", "flows", "threads", "checkpoints"))
 _TABLES_V2 = _TABLES | {"leases", "once_results"}
 _TABLES_V3 = _TABLES_V2 | {"pending"}
+_TABLES_V4 = _TABLES_V3 | {"due", "outbox"}
 
 _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
                       "FROM threads WHERE thread = ?")
@@ -298,14 +324,14 @@ class SqliteStore(LogStore):
             raise StoreError(f"{self.where} has store format version {version}, which this Fermata "
                              f"does not read (it reads versions 1 to {STORE_VERSION})")
         self._version = int(version)
-        needed = _TABLES_V3 if self._version >= 3 else _TABLES_V2 if self._version >= 2 else _TABLES
+        needed = {1: _TABLES, 2: _TABLES_V2, 3: _TABLES_V3}.get(self._version, _TABLES_V4)
         if not needed <= tables:
             raise StoreError(f"{self.where} is a damaged Fermata store: table(s) "
                              f"{', '.join(sorted(needed - tables))} missing")
         if self._version < STORE_VERSION:
             if self._create:
                 self._migrate()
-            else:
+            elif self._version < 2:
                 self._info_sql = _INFO_V1
 
     def _migrate(self) -> None:
@@ -454,6 +480,41 @@ class SqliteStore(LogStore):
             "AND (?2 IS NULL OR p.label = ?2) AND (?3 IS NULL OR (t.thread, p.id) > (?3, ?4)) "
             "ORDER BY t.thread, p.id LIMIT ?5", (flow, label, first, second, limit))
         return [PendingInterrupt(*row) for row in rows]
+
+    def _log_timers(self, tx: sqlite3.Connection, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
+                    events: list[dict[str, Any]]) -> None:
+        if due is not None:
+            tx.execute("DELETE FROM due WHERE thread = ?", (info.thread,))
+            tx.executemany("INSERT INTO due (thread, due_at, kind, id) VALUES (?, ?, ?, ?)",
+                           [(info.thread, *row) for row in due])
+        if events:
+            tx.executemany("INSERT INTO outbox (key, thread, event, body) VALUES (?, ?, ?, ?)",
+                           [(e["key"], e["thread"], e["event"], encode_entry(e)) for e in events])
+
+    def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
+                   limit: int) -> list[DueTimer]:
+        self._timed()
+        a = after or (None, None, None, None)
+        rows = self._query(
+            "SELECT d.thread, f.flow, d.due_at, d.kind, d.id FROM due d JOIN threads t ON t.thread = d.thread "
+            "JOIN flows f ON f.id = t.flow_id WHERE d.due_at <= ?1 AND (?2 IS NULL OR f.flow = ?2) "
+            "AND (?3 IS NULL OR (d.due_at, d.thread, d.kind, d.id) > (?3, ?4, ?5, ?6)) "
+            "ORDER BY d.due_at, d.thread, d.kind, d.id LIMIT ?7", (before, flow, *a, limit))
+        return [DueTimer(*row) for row in rows]
+
+    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
+        self._timed()
+        rows = self._query("SELECT id, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
+        return [{"id": id_, **decode_text(body)} for id_, body in rows]
+
+    def _outbox_ack(self, ids: list[int]) -> int:
+        with self._transaction() as tx:
+            return sum(tx.execute("DELETE FROM outbox WHERE id = ?", (i,)).rowcount for i in ids)
+
+    def _timed(self) -> None:
+        if self._version < 4:
+            raise StoreError(f"store {self.where} predates the due index and outbox (store format version "
+                             f"{self._version}): run `fermata store migrate sqlite:///{self.where}` first")
 
     def _indexed(self) -> None:
         if self._version < 3:

@@ -43,7 +43,7 @@ def test_run_and_interrupt_to_json_is_what_state_json_shows(store) -> None:
     shown = run.to_json()
     assert shown["interrupts"] == [i.to_json() for i in run.interrupts] == [
         {"id": "ask:before", "node": "ask", "label": "before", "index": 0, "payload": None, "schema": None,
-         "token": run.interrupts[0].token}]
+         "token": run.interrupts[0].token, "asked_at": "2026-01-01T00:00:00.000Z"}]
     info, latest = store.thread("t"), store.latest("t")
     state = state_json(info, latest)
     for key in ("thread", "status", "step", "checkpoint_id", "state", "interrupts", "error"):

@@ -306,8 +306,10 @@ def test_a_run_paused_here_resumes_in_a_fresh_process(tmp_path: Path) -> None:
     child = python("""
         import json, sys
         from fermata.runtime import Command, Graph
+        from fermata.runtime.clock import FakeClock
         ir = json.load(open(sys.argv[1]))
-        run = Graph.from_ir(ir, store=sys.argv[2]).invoke(Command(resume=True), thread="t")
+        # The test suite's frozen clock, so the recorded times match the reference run's.
+        run = Graph.from_ir(ir, store=sys.argv[2], clock=FakeClock()).invoke(Command(resume=True), thread="t")
         print(json.dumps({"status": run.status, "state": run.state}))
     """, str(ir_file), f"sqlite:///{path}")
     result = json.loads(finish(child))

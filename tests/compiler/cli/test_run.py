@@ -487,7 +487,9 @@ def test_state_history_and_threads(cli, store: str, tmp_path: Path, monkeypatch:
         (0, "running"), (1, "running"), (2, "interrupted")]
     assert history[-1]["pending"][0]["id"] == "review:approval"
     human = cli("history", "--thread", "t1", "--store", store).out.splitlines()
-    assert len(human) == 3 and "pending: review:approval" in human[-1]
+    # One line per checkpoint, and the audit trail under it: when the question was asked.
+    assert len(human) == 4 and "pending: review:approval" in human[-2]
+    assert human[-1].split() == ["asked", "review:approval", "at", "2026-01-01T00:00:00.000Z"]
 
     rows = cli("threads", "--store", store, "--json").json()
     assert [(r["thread"], r["flow"], r["status"], r["step"]) for r in rows] == [
@@ -1171,8 +1173,11 @@ def test_a_run_resumed_in_fresh_processes_ends_as_in_process(cli, tmp_path: Path
 
     def final(store: str) -> tuple[Any, ...]:
         state = cli("state", "--thread", name, "--store", store, "--json").json()
-        history = [(c["seq"], c["step"], c["status"], c["values"], c["frontier"], c["pending"])
+        # Recorded times differ between processes (each reads its own clock).
+        untimed = [[{k: v for k, v in p.items() if k != "asked_at"} for p in c["pending"]]
                    for c in checkpoints(cli, store, name)]
+        history = [(c["seq"], c["step"], c["status"], c["values"], c["frontier"], pending)
+                   for c, pending in zip(checkpoints(cli, store, name), untimed, strict=True)]
         return state["status"], state["step"], state["state"], history
 
     assert final(on_disk) == final(in_process)

@@ -106,6 +106,10 @@ def main(argv: list[str]) -> None:
     stop = int(argv[5]) if len(argv) > 5 else None
     with open(scenario_file, encoding="utf-8") as handle:
         scenario = json.load(handle)
+    # The test suite's frozen clock (tests/conftest.py): recorded times match.
+    from fermata.runtime.clock import FakeClock, set_default_clock
+
+    set_default_clock(FakeClock())
     record = run(mode, path, scenario, store, first, stop)
     sys.stdout.write(json.dumps(record, sort_keys=True, indent=1) + "\n")
 
