@@ -12,11 +12,13 @@ from fermata.spec.ir import IR_VERSION
 
 if TYPE_CHECKING:
     from fermata.runtime import Flow, Store
+    from fermata.runtime.clock import Clock
     from fermata.spec.call_policy import CallPolicy
 
 
 def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
-         store: str | Store | None = None, call_policy: CallPolicy | None = None) -> Flow:
+         store: str | Store | None = None, call_policy: CallPolicy | None = None,
+         clock: Clock | None = None) -> Flow:
     """Compile ``source`` and build its graph.
 
     ``source`` is a `.flow` path, a compiled IR file (``.json``) or an IR
@@ -36,13 +38,21 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
     above the file (for an IR dict: the default policy, which refuses the
     modules of ``fermata.runtime.calls.DEFAULT_DENY``). A malformed
     configuration raises ``fermata.spec.call_policy.ConfigError``.
+
+    ``clock`` (milliseconds since the epoch) is where the runs' recorded
+    times come from: when a question was asked, answered, when a deadline
+    or timer is due. The default is the system's; tests pass a
+    ``fermata.runtime.clock.FakeClock``.
     """
     from fermata.runtime import Flow
+    from fermata.runtime.clock import default_clock
+
+    clock = clock or default_clock
 
     if isinstance(source, dict):
         from fermata.spec.call_policy import CallPolicy
 
-        return Flow.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy())
+        return Flow.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy(), clock=clock)
     path = Path(source)
     require_file(path)
     if call_policy is None:
@@ -50,7 +60,7 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
 
         call_policy = policy_near(path)
     ir = load_ir_file(path) if is_ir_file(path) else _compiled(path, call_policy)
-    return build_graph(ir, path, flow, store, call_policy)
+    return build_graph(ir, path, flow, store, call_policy, clock)
 
 
 def _compiled(path: Path, call_policy: CallPolicy) -> dict[str, Any]:
@@ -83,12 +93,14 @@ def require_file(path: Path) -> None:
 
 
 def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
-                store: str | Store | None, call_policy: CallPolicy | None = None) -> Flow:
+                store: str | Store | None, call_policy: CallPolicy | None = None,
+                clock: Clock | None = None) -> Flow:
     """The graph of ``ir``, read from ``path``; its calls obey ``call_policy``,
     by default the one configured for ``path``. Each run records the file's
     absolute path and the sha256 of its text, so that ``fermata resume``
     finds the very file again, from any directory, and sees if it changed."""
     from fermata.runtime import Flow
+    from fermata.runtime.clock import default_clock
     from fermata.spec.call_policy import policy_near
 
     if call_policy is None:
@@ -102,7 +114,7 @@ def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
     graph = Flow.from_ir(ir, flow=flow, store=store, source=Path(os.path.abspath(path)).as_posix(),
                           validate=ir_file, path=path.as_posix(),
                           source_hash=digest if isinstance(digest, str) else source_digest(path),
-                          call_policy=call_policy)
+                          call_policy=call_policy, clock=clock or default_clock)
     if ir_file:
         # Runtime errors carry the *spec's* line numbers: name the spec, not
         # the IR file, or "refund.json:20" would point at an unrelated line.

@@ -46,6 +46,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fermata.spec.ir import END
+
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .clock import Clock, default_clock, format_time
 from .command import Plan
@@ -364,7 +366,10 @@ class Engine:
         self.fanouts = {}
         self.frontier, self.goto = outcome.frontier(self.goto), None
         if self.deadline_next:   # where deadlines sent the run, in place of the abandoned nodes
-            self.frontier, self.deadline_next = sorted({*self.frontier, *self.deadline_next}), []
+            # A deadline `-> end` sends the run to no node: it ends unless
+            # other nodes go on.
+            arrivals = (n for n in self.deadline_next if n != END)
+            self.frontier, self.deadline_next = sorted({*self.frontier, *arrivals}), []
         return self._boundary(ran)
 
     def _boundary(self, ran: list[str]) -> bool:

@@ -22,6 +22,9 @@ from typing import Any
 # against its schema refuses them rather than ignore them: the schema's
 # step objects are closed (`additionalProperties: false`, one `oneOf` entry
 # per step kind).
+# The exit: a route's or a deadline's target that is no node.
+END = "end"
+
 IR_VERSION = 1
 
 # The labels of the pauses `interrupt before N` / `interrupt after N` create;
