@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .checkpoint import new_owner
@@ -145,12 +145,14 @@ class Worker:
         self.store.with_next_append(thread, with_checkpoint)
         try:
             self._drive(graph, payload_of(work), thread, work.id)
-        except RunBusyError as exc:
-            if applied:
-                self._event("lease_lost", thread, work=work.id, message=str(exc))
-            else:
+        except _LeaseLost as lost:
+            if not applied:
                 self.queue.release(work.id, self.owner, BUSY_BACKOFF_S)
-                self._event("busy", thread, work=work.id, message=str(exc))
+            self._event("lease_lost", thread, work=work.id, message=str(lost.__cause__))
+            return
+        except RunBusyError as exc:   # before anything ran: another process advances the run
+            self.queue.release(work.id, self.owner, BUSY_BACKOFF_S)
+            self._event("busy", thread, work=work.id, message=str(exc))
             return
         except StoreError as exc:
             if not applied:
@@ -176,10 +178,9 @@ class Worker:
             return False
         try:
             self._drive(graph, None, thread, None, orphan=True)
-        except RunBusyError as exc:
-            if "lease expired" in str(exc):
-                self._event("lease_lost", thread, message=str(exc))
-                return True
+        except _LeaseLost as lost:
+            self._event("lease_lost", thread, message=str(lost.__cause__))
+        except RunBusyError:
             return False   # another worker took it first: nothing was run
         except StoreError as exc:
             self._event("error", thread, message=str(exc))
@@ -195,7 +196,7 @@ class Worker:
             self._event("claimed", thread, kind="orphan")
         started = time.monotonic()
         try:
-            for event in events:
+            for event in _losing_lease(events):
                 kind = event["event"]
                 if kind == EventKind.STEP_END:
                     self._event("advanced", thread, step=event["step"])
@@ -229,6 +230,21 @@ class Worker:
             record["thread"] = thread
         record.update({key: value for key, value in fields.items() if value is not None})
         self.log(record)
+
+
+class _LeaseLost(Exception):
+    """The run's lease expired while this worker advanced it and another
+    process took the run over (a step ran longer than the lease): this
+    worker stopped before writing anything more."""
+
+
+def _losing_lease(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``events``, a RunBusyError raised while they run (the lease was
+    lost mid-run) turned into :class:`_LeaseLost`."""
+    try:
+        yield from events
+    except RunBusyError as exc:
+        raise _LeaseLost() from exc
 
 
 def _ms(started: float) -> float:

@@ -263,3 +263,30 @@ def test_a_worker_needs_flows_of_one_store(tmp_path: Path) -> None:
         Worker([])
     with pytest.raises(FermataError, match="one store"):
         Worker([graph_on(MemoryStore()), graph_on(MemoryStore(), "other")])
+
+
+@pytest.mark.parametrize("open_store", ["memory", "sqlite"], indirect=True)
+def test_a_worker_that_loses_the_lease_mid_step_writes_nothing_more(open_store: Callable[[], Store],
+                                                                     tmp_path: Path) -> None:
+    """The step outlives the lease and another process takes the run: the
+    worker's checkpoint is refused, it logs ``lease_lost``, and the answer
+    goes back to the queue for whoever holds the run now."""
+    clock = open_store.clock  # type: ignore[attr-defined]
+    graph = graph_on(open_store())
+    logs: list[dict[str, Any]] = []
+    worker = Worker([graph], lease_ttl=1e-6, log=logs.append)   # a renewal is due at every checkpoint
+    graph.submit({"ledger": str(tmp_path / "l")}, thread="t")
+    drain(worker)
+    before = [c.to_json() for c in graph.store.history("t")]
+    answer = graph.submit(Command(resume=True), thread="t")
+    other = open_store()
+
+    def taken_over() -> None:
+        clock.now += 1
+        assert other.acquire("t", "elsewhere:1:1", 60)
+
+    worker_fixture.HOOKS["after-review"] = taken_over
+    assert worker.run_once()
+    assert logs[-1]["event"] == "lease_lost" and "another process took the run over" in logs[-1]["message"]
+    assert [c.to_json() for c in graph.store.history("t")] == before
+    assert graph.submission(answer.id).status == WorkStatus.QUEUED
