@@ -1,5 +1,6 @@
 """``fermata worker`` as real processes, on SQLite and PostgreSQL: two
-workers share the work and never advance one run at once; SIGTERM finishes
+workers share the work and never advance one run at once, nor do a worker
+and an ``invoke`` of another process; SIGTERM finishes
 the step in flight and exits 0; a worker killed with SIGKILL (inside a step,
 after a ``once`` payment) has its run taken over from the last checkpoint,
 and the payment is not made again.
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fermata.runtime import Command, Graph
+from fermata.runtime import Command, Graph, RunBusyError
 
 from tests.runtime.store.postgres_db import fresh_database, reset_schema, server_url
 from tests.runtime.worker_fixture import approval, effects, timed_effects
@@ -158,3 +159,21 @@ def test_a_killed_worker_s_run_is_taken_over_and_pays_once(store_url: str, tmp_p
     assert len(pays) == 1                                            # the payment was saved before the kill
     kinds = [e.get("kind") for e in log if e["event"] == "claimed"]
     assert kinds == (["command"] if at == "after-review" else ["orphan"])
+
+
+def test_an_invoke_while_a_worker_advances_the_run_is_refused(store_url: str, tmp_path: Path) -> None:
+    graph, folder, ledger = paused_run(tmp_path, store_url)
+    graph.submit(Command(resume=True), thread="t")
+    env, fifo = hold_inside(tmp_path, "after-pay")
+    child = worker(folder, store_url, **env)
+    int(fifo.read_text().strip())                                    # the worker is inside `pay`
+    before = [c.to_json() for c in graph.store.history("t")]
+    with pytest.raises(RunBusyError, match="busy"):
+        graph.invoke(None, thread="t")
+    assert [c.to_json() for c in graph.store.history("t")] == before  # the loser wrote nothing
+    child.kill()
+    child.communicate(timeout=60)
+    finish(worker(folder, store_url, "--exit-when-idle"))
+    run = graph.state("t")
+    assert run is not None and run.status == "done"
+    assert sorted(tag for _, _, tag in effects(ledger)) == ["pay", "prepare"]
