@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
@@ -33,6 +33,10 @@ from .program import Program, select_flow, validate_ir
 from .records import RunStatus
 from .run import Run, Snapshot
 from .ticking import Tick, TickReport, audit_trail, plan_tick
+
+if TYPE_CHECKING:
+    from .store.work import Work
+    from .submit import Submission
 
 DEFAULT_STEP_LIMIT = 1000
 
@@ -148,6 +152,21 @@ class Flow:
         thread = _thread_name(thread)
         engine, lease = self._leased(input, thread, step_limit)
         return _Events(engine, lease)
+
+    def submit(self, input: Any = None, thread: str | None = None) -> Submission:
+        """Queue ``input`` (a dict: a new run; a :class:`Command`; None:
+        continue) for a worker to apply (``fermata worker``), and return at
+        once. Checked first as :meth:`invoke` checks it: a bad answer or
+        input raises, and nothing is queued. See ``runtime/submit.py``."""
+        from .submit import submit
+
+        return submit(self, input, _thread_name(thread))
+
+    def submission(self, work_id: int) -> Work:
+        """A submission as it stands (queued, claimed, applied or refused)."""
+        from .submit import submission
+
+        return submission(self, work_id)
 
     def _leased(self, payload: Any, thread: str, step_limit: int) -> tuple[Engine | None, LeaseKeeper]:
         """The engine for this call, holding the thread's lease.

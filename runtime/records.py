@@ -88,6 +88,23 @@ class OutboxKind(StrEnum):
     RUN_FAILED = "run.failed"
 
 
+class WorkKind(StrEnum):
+    """What a submission (``flow.submit``) asks a worker to do with a thread."""
+
+    START = "start"              # a new run from an input dict
+    COMMAND = "command"          # a Command: answers, an update, a goto
+    CONTINUE = "continue"        # submit(None): pass static pauses, retry a failed run
+
+
+class WorkStatus(StrEnum):
+    """Where a submission stands in the work queue (``runtime/store/work.py``)."""
+
+    QUEUED = "queued"            # waiting for a worker (maybe not before a time: a busy run)
+    CLAIMED = "claimed"          # a worker is applying it (until its claim expires)
+    APPLIED = "applied"          # committed with the checkpoint that applied it
+    REFUSED = "refused"          # the run had moved on and no longer takes it (``error`` says why)
+
+
 #: A write of one node: ``[field, op, value]`` with op ``"="`` or ``"+="``
 #: (a list, not a tuple: it is compared with what JSON gives back).
 Write = list[Any]

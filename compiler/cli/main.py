@@ -56,6 +56,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seconds(text: str) -> float:
+    """``--lease``, ``--poll-max``: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
 def thread_id(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError("a thread id cannot be empty")
@@ -172,6 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
         _add_store(p)
         _add_json(p)
 
+    p = sub.add_parser("worker", help="apply submitted runs and answers (flow.submit); carry runs forward")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=".flow or IR files, or folders of them (default: .)")
+    p.add_argument("--flow", dest="flow_file", action="append", default=[], metavar="FILE",
+                   help="a .flow or IR file to serve (repeatable; the same as a PATH)")
+    p.add_argument("--concurrency", type=positive_int, default=1, metavar="N",
+                   help="workers in this process, each with its own store connection (default 1)")
+    p.add_argument("--lease", type=seconds, default=30.0, metavar="SECONDS",
+                   help="how long a run's lease lasts unrenewed (default 30): a killed worker's runs "
+                        "are taken over after this at the latest")
+    p.add_argument("--poll-max", type=seconds, default=1.0, metavar="SECONDS",
+                   help="longest wait between polls when idle (on PostgreSQL a NOTIFY wakes it at once)")
+    p.add_argument("--exit-when-idle", action="store_true", help="exit when there is nothing to do (batch, cron)")
+    p.add_argument("--log", choices=["json", "text"], help="json: one object per line (default off a terminal)")
+    _add_allow_call(p)
+    _add_store(p)
+
     p = sub.add_parser("serve", help="serve flows over HTTP: a JSON API and a web inbox to answer in")
     p.add_argument("flow_dir", nargs="?", default=".", metavar="FLOW_DIR", help="where the .flow files are")
     _add_store(p)
@@ -224,6 +251,10 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         from . import store as cmd_store
 
         return getattr(cmd_store, f"run_{name}")  # type: ignore[no-any-return]
+    if name == "worker":
+        from .worker import run_worker
+
+        return run_worker
     if name == "lsp":
         return _run_lsp
     if name in ("compile", "graph"):

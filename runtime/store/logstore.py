@@ -33,7 +33,7 @@ copy is tested by one contract suite (tests/runtime/store/).
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -69,6 +69,10 @@ class LogStore(Store):
         # Per thread: the encoded parts of the newest row this process wrote
         # or read, so the next append can be a delta against it.
         self._tails: dict[str, Tail] = {}
+        # Per thread: what the next append of that thread must also do in
+        # its transaction (a worker marks the submitted work it applies as
+        # done with the checkpoint that applied it: ``work.py``).
+        self._with_next_append: dict[str, Callable[[Any], None]] = {}
 
     # ------------------------------------------------------------ primitives
 
@@ -135,6 +139,7 @@ class LogStore(Store):
     def _append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
                 owner: str | None, drop_once: bool) -> None:
         seq = checkpoint.seq
+        also = self._with_next_append.pop(info.thread, None) if self._with_next_append else None
         with self._transaction() as tx:
             head = self._log_head(tx, info.thread)
             stats = head[1] if head is not None else None
@@ -163,7 +168,19 @@ class LogStore(Store):
                 self._log_timers(tx, info, due, checkpoint.outbox)
             if owner is not None or drop_once:
                 self._log_finish(tx, info.thread, owner, drop_once)
+            if also is not None:
+                also(tx)
         self._tails[info.thread] = new_tail
+
+    def with_next_append(self, thread: str, action: Callable[[Any], None] | None) -> None:
+        """Run ``action(tx)`` inside the transaction of this process's next
+        append to ``thread``, so that what it writes commits with that
+        checkpoint or not at all (an append that fails takes the action
+        with it: it is never run later); None forgets an action not yet run."""
+        if action is None:
+            self._with_next_append.pop(thread, None)
+        else:
+            self._with_next_append[thread] = action
 
     def latest(self, thread: str) -> Checkpoint | None:
         rows = self._rows_latest(thread)

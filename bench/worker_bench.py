@@ -1,0 +1,421 @@
+"""Workers' figures, side by side with LangGraph's PostgresSaver, in one run.
+
+    python bench/worker_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+        [--quick] [--cycles 500] [--kills 200] [--paused 100000] [--only 1,2,3,4,5]
+
+1. Interrupt cycles per second (start, pause, answer, done: the refund flow
+   of bench/vs_langgraph.py) with 1, 2 and 4 worker processes on PostgreSQL
+   and on SQLite, and LangGraph (`PostgresSaver`) doing the same cycle in
+   1, 2 and 4 processes. Fermata's answers and new runs are submitted
+   (`flow.submit`) before the clock starts and the workers drain the queue;
+   LangGraph has no queue, so each process invokes its share directly.
+2. Per-step cost on PostgreSQL (a 200-node chain, one checkpoint per step)
+   vs `PostgresSaver` at its default durability ("async": checkpoints are
+   written while the next step runs) and at Fermata's ("sync": written
+   before the next step). Both on one server, `synchronous_commit` as shown.
+3. Recovery time: from SIGKILL of a worker inside a step to another worker
+   running that step again; (a) the killed worker was on this host (its
+   lease is let go as soon as its process is seen gone), (b) it was on
+   another host (simulated: the lease's owner is renamed to another host's
+   before the kill, so the lease must expire).
+4. ``--paused`` paused runs in PostgreSQL (bulk-copied from a real paused
+   run): table sizes, and the inbox query of one label with its EXPLAIN.
+5. The SIGKILL campaign of bench/worker_campaign.py (``--kills``) on
+   PostgreSQL and SQLite.
+
+Every PostgreSQL figure uses a fresh database, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from vs_langgraph import fermata_chain, fermata_refund, lg_chain, lg_config, lg_refund
+from worker_campaign import campaign, database
+
+CTX = multiprocessing.get_context("fork")
+
+
+# ------------------------------------------------------------------ 1. cycles per second
+
+
+def _drain(url: str, ir: dict[str, Any], barrier: Any) -> None:
+    from fermata.runtime import Graph
+    from fermata.runtime.worker import Worker
+
+    worker = Worker([Graph.from_ir(ir, store=url)])
+    barrier.wait()
+    while worker.run_once():
+        pass
+    worker.store.close()
+
+
+def _timed(target: Any, processes: int, *args: Any) -> float:
+    """Seconds from the moment ``processes`` children are ready until the last ends."""
+    barrier = CTX.Barrier(processes + 1)
+    children = [CTX.Process(target=target, args=(*args, barrier, i, processes) if target is _lg_share
+                            else (*args, barrier)) for i in range(processes)]
+    for child in children:
+        child.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for child in children:
+        child.join()
+        assert child.exitcode == 0, child.exitcode
+    return time.perf_counter() - began
+
+
+def fermata_cycles(url: str, workers: int, runs: int, tag: str) -> float:
+    from fermata.runtime import Command, Graph
+
+    ir = fermata_refund()
+    graph = Graph.from_ir(ir, store=url)
+    threads = [f"{tag}-{i}" for i in range(runs)]
+    for i, thread in enumerate(threads):
+        graph.submit({"amount": 500.0 + i}, thread=thread)
+    seconds = _timed(_drain, workers, url, ir)
+    for thread in threads:
+        graph.submit(Command(resume=True), thread=thread)
+    seconds += _timed(_drain, workers, url, ir)
+    finished = [graph.state(t) for t in threads]
+    assert all(run is not None and run.status == "done" for run in finished)
+    graph.store.close()
+    return runs / seconds
+
+
+def _lg_share(url: str, runs: int, tag: str, durability: str, barrier: Any, index: int, processes: int) -> None:
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.types import Command as LGCommand
+
+    with PostgresSaver.from_conn_string(url) as saver:
+        app = lg_refund(saver)
+        mine = [f"{tag}-{i}" for i in range(index, runs, processes)]
+        barrier.wait()
+        for thread in mine:
+            app.invoke({"amount": 500.0, "risk": 0.0, "approved": False, "log": []}, lg_config(thread),
+                       durability=durability)
+        for thread in mine:
+            out = app.invoke(LGCommand(resume=True), lg_config(thread), durability=durability)
+            assert out["log"][-1] == "paid"
+
+
+def lg_cycles(url: str, processes: int, runs: int, tag: str, durability: str = "sync") -> float:
+    return runs / _timed(_lg_share, processes, url, runs, tag, durability)
+
+
+def _commit(url: str, setting: str) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" SET synchronous_commit = {setting}')
+    return url
+
+
+def cycles(pg: str | None, tmp: Path, runs: int, commit: str = "on") -> None:
+    print(f"\n1. interrupt cycles/s (start, pause, answer, done), {runs} runs per figure, "
+          f"PostgreSQL synchronous_commit={commit}")
+    print(f"   {'processes':>9} {'Fermata PG':>11} {'Fermata SQLite':>15} {'LangGraph PG':>13} "
+          f"{'(async)':>8} {'Fermata/LG':>11}")
+    for n in (1, 2, 4):
+        fm_sqlite = fermata_cycles(f"sqlite:///{tmp / f'cycles{n}.db'}", n, runs, f"s{n}")
+        fm_pg = lg = lg_async = float("nan")
+        if pg is not None:
+            with database(pg, tmp) as url:
+                fm_pg = fermata_cycles(_commit(url, commit), n, runs, f"p{n}")
+            with database(pg, tmp) as url:
+                _lg_setup(_commit(url, commit))
+                lg = lg_cycles(url, n, runs, f"l{n}", "sync")
+                lg_async = lg_cycles(url, n, runs, f"a{n}", "async")
+        print(f"   {n:>9} {fm_pg:>11.0f} {fm_sqlite:>15.0f} {lg:>13.0f} {lg_async:>8.0f} {fm_pg / lg:>10.1f}x")
+    print("   LangGraph PG: durability='sync' (as Fermata); (async): its default. Fermata: synchronous appends,")
+    print(f"   SQLite synchronous=NORMAL (WAL); PostgreSQL synchronous_commit={commit} (both). "
+          f"{os.cpu_count()} CPU(s) on this machine.")
+
+
+def _lg_setup(url: str) -> None:
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with PostgresSaver.from_conn_string(url) as saver:
+        saver.setup()
+
+
+# ------------------------------------------------------------------ 2. per-step cost
+
+
+def per_step(pg: str, tmp: Path, quick: bool) -> None:
+    n, repeat = (100, 2) if quick else (200, 3)
+    print(f"\n2. per-step cost on PostgreSQL, a {n}-node chain (best of {repeat}), us/step")
+    print(f"   {'synchronous_commit':<19} {'Fermata':>8} {'LG sync':>8} {'LG async (default)':>19}")
+    for setting in ("on", "off"):
+        fm, lg = _per_step(pg, tmp, n, repeat, setting)
+        print(f"   {setting:<19} {fm:>8.0f} {lg['sync']:>8.0f} {lg['async']:>19.0f}   "
+              f"(LangGraph / Fermata: {lg['sync'] / fm:.1f}x, {lg['async'] / fm:.1f}x)")
+    print("   Fermata writes each checkpoint before the next step (= LangGraph durability='sync'); 'async' writes")
+    print("   it while the next step runs. synchronous_commit=off: commits do not wait for the WAL flush (both).")
+
+
+def _per_step(pg: str, tmp: Path, n: int, repeat: int, setting: str) -> tuple[float, dict[str, float]]:
+    import psycopg
+    from fermata.runtime import Graph
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    with database(pg, tmp) as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" SET synchronous_commit = {setting}')
+        ir = fermata_chain(n)
+        fm = []
+        for attempt in range(repeat):
+            graph = Graph.from_ir(ir, store=url)
+            began = time.perf_counter()
+            graph.invoke({}, thread=f"chain{attempt}", step_limit=n + 10)
+            fm.append((time.perf_counter() - began) / n * 1e6)
+            graph.store.close()
+        _lg_setup(url)
+        lg: dict[str, list[float]] = {"async": [], "sync": []}
+        with PostgresSaver.from_conn_string(url) as saver:
+            app = lg_chain(n, saver)
+            for mode, times in lg.items():
+                for attempt in range(repeat):
+                    began = time.perf_counter()
+                    app.invoke({"x": 0}, lg_config(f"lg-{mode}-{attempt}"), durability=mode)
+                    times.append((time.perf_counter() - began) / n * 1e6)
+    return min(fm), {mode: min(times) for mode, times in lg.items()}
+
+
+# ------------------------------------------------------------------ 3. recovery
+
+
+HOLD = """
+flow hold {
+    state {
+        marker: str
+        x: int = 0
+    }
+    input marker
+    node slow {
+        let t = call "worker_bench:hold"(marker)
+        set x = x + 1
+    }
+    start -> slow
+    slow -> end
+}
+"""
+
+
+def hold(marker: str) -> str:
+    """The first call blocks (its worker is killed in it); later ones return.
+    Each call appends ``pid time`` to the marker file."""
+    first = not os.path.exists(marker)
+    with open(marker, "a", encoding="utf-8") as out:
+        out.write(f"{os.getpid()} {time.time()}\n")
+    if first:
+        time.sleep(3600)
+    return "held"
+
+
+def _serve(url: str, ir: dict[str, Any], lease_s: float) -> None:
+    import threading
+
+    from fermata.runtime import Graph
+    from fermata.runtime.worker import Worker
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = Worker([Graph.from_ir(ir, store=url)], lease_ttl=lease_s, stop=stop)
+    worker.run(worker.queue.waiter(stop), poll_max=0.1)
+
+
+def recovery(url: str, tmp: Path, lease_s: float, remote: bool) -> float:
+    from fermata.compiler.pipeline import compile_source
+    from fermata.runtime import Graph
+
+    ir = compile_source(HOLD, "hold.flow")
+    marker = tmp / f"marker-{remote}-{time.monotonic_ns()}"
+    graph = Graph.from_ir(ir, store=url)
+    workers = [CTX.Process(target=_serve, args=(url, ir, lease_s)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    graph.submit({"marker": str(marker)}, thread="held")
+    while not marker.exists():
+        time.sleep(0.005)
+    pid = int(marker.read_text().split()[0])
+    if remote:   # the holder is on another host: only the lease's expiry can free the run
+        _rename_owner(graph.store, "held")
+    os.kill(pid, signal.SIGKILL)
+    killed = time.time()
+    next(w for w in workers if w.pid == pid).join()   # reaped, as its parent (a shell, systemd) would
+    while len(marker.read_text().splitlines()) < 2:
+        time.sleep(0.005)
+    resumed = float(marker.read_text().splitlines()[1].split()[1])
+    for worker in workers:
+        if worker.pid != pid:
+            worker.terminate()
+        worker.join(30)
+    graph.store.close()
+    return resumed - killed
+
+
+def _rename_owner(store: Any, thread: str) -> None:
+    from fermata.runtime.store.postgres import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        store._run("UPDATE fermata.leases SET owner = 'elsewhere:1:1' WHERE thread = %s", (thread,))
+    else:
+        with store._transaction() as tx:
+            tx.execute("UPDATE leases SET owner = 'elsewhere:1:1' WHERE thread = ?", (thread,))
+
+
+def recoveries(pg: str | None, tmp: Path, lease_s: float) -> None:
+    print(f"\n3. recovery: SIGKILL of a worker inside a step -> another worker runs the step again "
+          f"(lease {lease_s:g} s, idle poll <= 0.1 s)")
+    stores = [("SQLite", lambda: _sqlite(tmp))] + ([("PostgreSQL", lambda: database(pg, tmp))] if pg else [])
+    for name, make in stores:
+        for remote in (False, True):
+            with make() as url:
+                seconds = recovery(url, tmp, lease_s, remote)
+            where = "another host (the lease expires)" if remote else "this host (its process is gone)"
+            print(f"   {name:<10} killed worker on {where:<34} {seconds:6.2f} s "
+                  f"({seconds / lease_s:.2f} lease periods)")
+
+
+class _sqlite:
+    def __init__(self, tmp: Path):
+        self.path = tmp / f"recovery-{time.monotonic_ns()}.db"
+
+    def __enter__(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+# ------------------------------------------------------------------ 4. many paused runs
+
+
+def paused(pg: str, tmp: Path, count: int) -> None:
+    import psycopg
+    from fermata.runtime import Graph
+
+    with database(pg, tmp) as url:
+        graph = Graph.from_ir(fermata_refund(), store=url)
+        graph.invoke({"amount": 500.0}, thread="seed")
+        graph.store.close()
+        labels = ["approval", "legal", "finance", "ops"]
+        with psycopg.connect(url, autocommit=True) as conn:
+            began = time.perf_counter()
+            conn.execute(
+                "INSERT INTO fermata.threads (thread, flow, ir_hash, source, source_hash, created, last_seq, "
+                "full_seq, full_bytes, since_count, since_bytes, status) SELECT 'run' || lpad(g::text, 7, '0'), "
+                "flow, ir_hash, source, source_hash, created, last_seq, full_seq, full_bytes, since_count, "
+                "since_bytes, status FROM fermata.threads, generate_series(1, %s) g WHERE thread = 'seed'",
+                (count,))
+            conn.execute("INSERT INTO fermata.checkpoints (thread_id, seq, kind, body) SELECT t.id, c.seq, c.kind, "
+                         "c.body FROM fermata.threads t, fermata.checkpoints c JOIN fermata.threads s "
+                         "ON s.id = c.thread_id AND s.thread = 'seed' WHERE t.thread <> 'seed'")
+            conn.execute("INSERT INTO fermata.pending (thread_id, id, node, label) SELECT t.id, 'review:' || l, "
+                         "'review', l FROM (SELECT id, CASE WHEN id %% 1000 = 0 THEN 'audit' "
+                         "ELSE (%s::text[])[1 + id %% 4] END AS l FROM fermata.threads WHERE thread <> 'seed') t",
+                         (labels,))
+            conn.execute("VACUUM ANALYZE fermata.threads")
+            conn.execute("VACUUM ANALYZE fermata.pending")
+            conn.execute("VACUUM ANALYZE fermata.checkpoints")
+            built = time.perf_counter() - began
+            sizes = conn.execute(
+                "SELECT c.relname, pg_size_pretty(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = 'fermata' AND c.relkind = 'r' ORDER BY "
+                "pg_total_relation_size(c.oid) DESC").fetchall()
+            plans = {}
+            for label in ("legal", "audit"):
+                query = ("SELECT t.thread, t.flow, p.id, p.node, p.label FROM fermata.threads t "
+                         "JOIN fermata.pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' "
+                         f"AND p.label = '{label}' ORDER BY t.thread, p.id LIMIT 100")
+                plans[label] = [row[0] for row in
+                                conn.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + query)]
+        from fermata.runtime.store.postgres import PostgresStore
+
+        store = PostgresStore(url)
+        timing = {}
+        for label in plans:
+            times = []
+            for _ in range(20):
+                began = time.perf_counter()
+                page = store.pending_interrupts(label=label, limit=100)
+                times.append((time.perf_counter() - began) * 1e3)
+            began = time.perf_counter()
+            deeper = store.pending_interrupts(label=label, after=page[-1].key, limit=100)
+            timing[label] = (sorted(times)[len(times) // 2], (time.perf_counter() - began) * 1e3, len(deeper))
+        store.close()
+    print(f"\n4. {count:,} paused runs in PostgreSQL (bulk-copied from one real paused run in {built:.1f} s; "
+          "labels: 4 common, 1 rare)")
+    for name, size in sizes:
+        print(f"   {name:<14} {size}")
+    for label, share in (("legal", "1 in 4 runs"), ("audit", "1 in 1,000 runs")):
+        first, second, entries = timing[label]
+        print(f"   inbox of label `{label}` ({share}), a page of 100: median {first:.2f} ms (of 20); "
+              f"next page {second:.2f} ms ({entries} entries). EXPLAIN ANALYZE:")
+        for line in plans[label]:
+            print(f"     {line}")
+
+
+# ------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", default=os.environ.get("FERMATA_TEST_POSTGRES"),
+                        help="an admin URL to create the benchmark's databases from")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--kills", type=int, default=200)
+    parser.add_argument("--cycles", type=int, default=500, help="runs per cycles/s figure")
+    parser.add_argument("--commit", default="on", help="PostgreSQL synchronous_commit for section 1 (on,off: both)")
+    parser.add_argument("--paused", type=int, default=100_000)
+    parser.add_argument("--lease", type=float, default=2.0, help="workers' lease for the recovery figure")
+    parser.add_argument("--only", help="comma-separated sections to run (1-5)")
+    args = parser.parse_args(argv)
+    logging.getLogger("fermata.store").setLevel(logging.ERROR)   # "created the schema" of each fresh database
+    sections = set((args.only or "1,2,3,4,5").split(","))
+    import langgraph.version as lg_version
+    import psycopg
+
+    print(f"Python {sys.version.split()[0]}, psycopg {psycopg.__version__}, "
+          f"langgraph {getattr(lg_version, '__version__', '?')}, {os.cpu_count()} CPU(s), "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    if args.postgres is None:
+        print("(no --postgres or $FERMATA_TEST_POSTGRES: the PostgreSQL figures are left out)")
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as directory:
+        tmp = Path(directory)
+        if "1" in sections:
+            for commit in args.commit.split(","):
+                cycles(args.postgres, tmp, 100 if args.quick else args.cycles, commit)
+        if "2" in sections and args.postgres:
+            per_step(args.postgres, tmp, args.quick)
+        if "3" in sections:
+            recoveries(args.postgres, tmp, args.lease)
+        if "4" in sections and args.postgres:
+            paused(args.postgres, tmp, 10_000 if args.quick else args.paused)
+        if "5" in sections:
+            print(f"\n5. SIGKILL campaign ({args.kills} kills, 3 workers, bench/worker_campaign.py)")
+            runs = max(100, args.kills)
+            for name, store in ([("PostgreSQL", args.postgres)] if args.postgres else []) + [("SQLite", None)]:
+                with database(store, tmp) as url:
+                    report = campaign(url, runs, args.kills, folder=tmp)
+                print(f"   {name:<10} {report.summary()}")
+                (tmp / "ledger").unlink(missing_ok=True)
+    print(f"\n({time.perf_counter() - began:.0f} s, load average {os.getloadavg()[0]:.1f} at the end)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
