@@ -85,9 +85,10 @@ class Worker:
         self.owner = new_owner()
         self.name = name or self.owner
         self.log = log
-        # Called when a poll finds nothing to do: the seam for due timers
-        # (``flow.tick``), wired in by whoever runs the worker.
-        self.on_idle = on_idle
+        # Called when a poll finds nothing to do; by default the worker fires
+        # what is due (deadlines, reminders, `wait` timers: ``fire_due``), so
+        # a deployment with workers needs no cron running `fermata tick`.
+        self.on_idle = on_idle if on_idle is not None else self.fire_due
         self.stop = stop or threading.Event()
         self._told: set[str] = set()       # IR hashes already logged as not loaded
 
@@ -128,6 +129,24 @@ class Worker:
                 return
             waiter(pause)
             pause = min(pause * 2, poll_max)
+
+    def fire_due(self) -> int:
+        """Fire every due deadline, reminder and timer of the loaded flows'
+        runs (``flow.tick``: found through the store's due index, each under
+        its run's lease, so workers and cron ticking at once fire it once);
+        how many runs fired."""
+        fired = 0
+        for graph in self.graphs.values():
+            if self.stop.is_set():
+                break
+            report = graph.tick()
+            for entry in report.fired:
+                self.log({"event": "fired", "thread": entry.get("thread"),
+                          "fired": [f["kind"] for f in entry.get("fired", ())]})
+            for thread, error in report.errors.items():
+                self.log({"event": "error", "thread": thread, "error": error})
+            fired += len(report.fired)
+        return fired
 
     # ------------------------------------------------------------ applying
 

@@ -290,3 +290,26 @@ def test_a_worker_that_loses_the_lease_mid_step_writes_nothing_more(open_store: 
     assert logs[-1]["event"] == "lease_lost" and "another process took the run over" in logs[-1]["message"]
     assert [c.to_json() for c in graph.store.history("t")] == before
     assert graph.submission(answer.id).status == WorkStatus.QUEUED
+
+
+def test_an_idle_worker_fires_what_is_due(tmp_path: Path) -> None:
+    # Workers need no cron: a poll that finds no work fires due deadlines,
+    # reminders and timers (flow.tick), each under its run's lease.
+    from fermata.compiler import load
+    from fermata.runtime.clock import FakeClock
+
+    (tmp_path / "cool.flow").write_text(
+        "flow cool {\n    state { done: bool = false }\n"
+        "    node hold {\n        wait pause for 1h\n        set done = true\n    }\n"
+        "    start -> hold\n    hold -> end\n}\n", encoding="utf-8")
+    clock = FakeClock("2026-12-01T09:00:00.000Z")
+    flow = load(tmp_path / "cool.flow", store=MemoryStore(), clock=clock)
+    assert flow.invoke({}, thread="t").status == "interrupted"
+    logs: list[dict[str, Any]] = []
+    worker = Worker([flow], log=logs.append)
+    worker.run(exit_when_idle=True)
+    assert flow.state("t").status == "interrupted"          # not due yet
+    clock.advance(3_600_000)
+    worker.run(exit_when_idle=True)
+    assert flow.state("t").status == "done"
+    assert {"event": "fired", "thread": "t", "fired": ["wait"]} in logs
