@@ -223,7 +223,8 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         return cmd_compile.run_compile if name == "compile" else cmd_compile.run_graph
     from . import cmd_run
 
-    return getattr(cmd_run, f"run_{name}")
+    runner: Callable[[argparse.Namespace], int] = getattr(cmd_run, f"run_{name}")
+    return runner
 
 
 def _run_lsp(args: argparse.Namespace) -> int:

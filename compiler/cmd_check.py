@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .cli import EXIT_FINDINGS, EXIT_OK, UsageError
 from .cli_io import json_text_safe, read_user_file, require_file, terminal_safe

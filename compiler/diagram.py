@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ast import KEYWORDS
 from .syntax import operators
-from .syntax_errors import KEYWORDS
 
 PAUSE = "\u23f8"  # ⏸
 

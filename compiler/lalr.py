@@ -102,7 +102,7 @@ class Driver:
                 except KeyError:
                     raise ParseFailure(token, states) from None
                 if action.__class__ is int:
-                    state = action  # type: ignore[assignment]
+                    state = action
                     push_state(state)
                     push_value(token)
                     break
@@ -218,7 +218,7 @@ def _reduction(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], A
 
     def flatten(values: list[Any]) -> Any:
         children: list[Any] = []
-        for index, expand in zip(plan, expands):
+        for index, expand in zip(plan, expands, strict=False):
             if index is None:
                 children.append(None)
             elif expand:

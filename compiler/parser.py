@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import ast
 from .ast_builder import AstBuilder, ParseState, current_parse
@@ -50,10 +50,12 @@ def lark_parser() -> lark.Lark:
 
     from fermata.spec import parser_tables
 
-    if parser_tables.GRAMMAR_SHA256 != grammar_sha256():
+    if grammar_sha256() != parser_tables.GRAMMAR_SHA256:
         return build_from_grammar()
     # What Lark's standalone parser does with the same data.
-    return lark.Lark._load_from_dict(parser_tables.DATA, parser_tables.MEMO)
+    loaded: lark.Lark = lark.Lark._load_from_dict(  # type: ignore[no-untyped-call]  # Lark's own, untyped
+        parser_tables.DATA, parser_tables.MEMO)
+    return loaded
 
 
 def grammar_sha256() -> str:
@@ -76,7 +78,9 @@ def lexer_and_driver() -> tuple[Lexer, Driver]:
     even imported until a file has a syntax error), else from Lark's."""
     from fermata.spec import fast_tables as prebuilt
 
-    tables = prebuilt.TABLES if prebuilt.GRAMMAR_SHA256 == grammar_sha256() else fast_tables(lark_parser())
+    # The generated literal's inferred type is too precise to be useful: say what it is.
+    tables = (cast("dict[str, Any]", prebuilt.TABLES) if grammar_sha256() == prebuilt.GRAMMAR_SHA256
+              else fast_tables(lark_parser()))
     return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder())
 
 

@@ -7,7 +7,8 @@ person can edit rather than write.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 _SCALARS: dict[str, Any] = {"string": "", "integer": 0, "number": 0, "boolean": True,
                             "null": None, "array": [], "object": {}}

@@ -18,14 +18,16 @@ from .errors import (
     InvalidUpdateError,
     NondeterminismError,
     ResumeError,
+    RunBusyError,
     SpecChangedError,
     StepLimitError,
+    StoreConflictError,
+    StoreError,
 )
 from .graph import Graph
 from .once import CallContext, call_context, idempotency_key
 from .replay import ReplayResult, load_history, replay
 from .run import Interrupt, Run, Snapshot
-from .errors import RunBusyError, StoreConflictError, StoreError
 
 __all__ = [
     "CallContext",

@@ -15,9 +15,9 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 FORMAT_VERSION = 1
 
@@ -66,7 +66,7 @@ class Checkpoint:
         }
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> "Checkpoint":
+    def from_json(data: dict[str, Any]) -> Checkpoint:
         return Checkpoint(
             seq=data["seq"], step=data["step"], status=data["status"],
             values=data["values"], frontier=data["frontier"], joins=data["joins"],
@@ -74,7 +74,7 @@ class Checkpoint:
             extra=data.get("extra", {}),
         )
 
-    def copy(self) -> "Checkpoint":
+    def copy(self) -> Checkpoint:
         return copy.deepcopy(self)
 
 

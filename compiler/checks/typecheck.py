@@ -33,11 +33,10 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-from .. import codes
-from .. import ast
-from ..ast import MAX_DEPTH
+from .. import ast, codes
 from .. import inference as I
 from .. import types as T
+from ..ast import MAX_DEPTH
 from ..diagnostics import DiagnosticSink, Label, Suggestions, did_you_mean
 from . import templates
 from .components import shortest_cycle, strong_components

@@ -282,7 +282,7 @@ _STATUSES = frozenset(("running", "interrupted", "done", "failed"))
 
 def _full_problem(body: dict[str, Any]) -> str | None:
     keys = body.keys()
-    if not _FULL_REQUIRED <= keys:
+    if not keys >= _FULL_REQUIRED:
         return f"a full snapshot lacks {sorted(_FULL_REQUIRED - keys)}"
     if not keys <= _FULL_KEYS:
         return f"unknown keys {sorted(keys - _FULL_KEYS)}"
