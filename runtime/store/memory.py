@@ -32,8 +32,9 @@ class _MemoryThread:
 class MemoryStore(LogStore):
     """Checkpoints in this process's memory.
 
-    Leases and ``once`` results live in this process too (the defaults of
-    :class:`Store`); ``clock`` (wall-clock seconds) is what leases expire by,
+    Leases and ``once`` results live in this process too (the default
+    primitives of :class:`Store`, under its one lease and once algorithm);
+    ``clock`` (wall-clock seconds) is what leases expire by,
     replaceable in tests."""
 
     def __init__(self, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, *,
