@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+
 from fermata.compiler import cli
 from fermata.compiler.cli import (
     EXIT_FINDINGS,
@@ -18,8 +19,7 @@ from fermata.compiler.cli import (
     build_parser,
     main,
 )
-
-from .test_cmd_check import clean_env, fermata_command
+from tests.compiler.support import clean_env, fermata_command
 
 COMMANDS = ["check", "fmt", "compile", "graph", "run", "resume", "replay", "state", "history", "threads"]
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fermata.compiler.cli import EXIT_OK, EXIT_USAGE, main
 
-from .test_cmd_check import clean_env, fermata_command
+from fermata.compiler.cli import EXIT_OK, EXIT_USAGE, main
+from tests.compiler.support import clean_env, fermata_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REFUND_PATH = REPO_ROOT / "examples" / "refund.flow"  # its calls live beside it

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from fermata.compiler.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
 
-from .test_cmd_check import THREE, clean_env, fermata_command
+from fermata.compiler.cli import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, main
+from tests.compiler.support import THREE, clean_env, fermata_command
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.flow"))

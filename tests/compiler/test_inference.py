@@ -4,13 +4,13 @@ reports, null narrowing."""
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler import ast
 from fermata.compiler import inference as I
 from fermata.compiler import types as T
 from fermata.compiler.diagnostics import DiagnosticSink
 from fermata.compiler.parser import parse
-
-from .test_types import DECISION, LEVEL
+from tests.compiler.support import DECISION, LEVEL
 
 FIELDS = {
     "count": T.INT,

@@ -4,12 +4,11 @@ resolving written types."""
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler import ast
 from fermata.compiler import types as T
 from fermata.compiler.parser import parse
-
-DECISION = T.RecordT((("approved", T.BOOL), ("comment", T.optional(T.STR))))
-LEVEL = T.UnionT(("low", "mid", "high"))
+from tests.compiler.support import DECISION, LEVEL
 
 # ------------------------------------------------------------------ printing
 

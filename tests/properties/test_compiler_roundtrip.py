@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import jsonschema
@@ -13,6 +15,9 @@ from fermata.compiler.parser import parse
 from fermata.compiler.printer import print_module
 
 from .model import flow_models, to_module
+
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
 
 _IR_SCHEMA = json.loads(spec.path("ir.schema.json").read_text(encoding="utf-8"))
 

@@ -25,6 +25,9 @@ from .model import Answers, Ask, FlipBranch, FlowModel, NodeModel, answers, flow
 from .reference import Reference
 from .support import canonical, compile_model, loaded_graphs, memory_graphs, sqlite_graphs
 
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
+
 
 @given(flow_models(), inputs, answers)
 def test_resume_replays_the_node_from_its_start(model, given_input, script):

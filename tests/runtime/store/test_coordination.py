@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from fermata.runtime.checkpoint import OnceResult, Store
 from fermata.runtime.errors import StoreConflictError, StoreError
-
-from tests.runtime.store.test_contract import canonical, cp, info
+from tests.runtime.store.support import canonical, cp, info
 
 ENTRY = {"target": "m:f", "args_hash": "h", "result": {"paid": 1.5}}
 
