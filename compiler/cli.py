@@ -19,6 +19,9 @@ from collections.abc import Callable, Sequence
 
 from fermata.spec.version import fermata_version as _version
 
+# What `fermata runs --status` accepts: runtime.records.RunStatus's values.
+RUN_STATUSES = ("running", "interrupted", "done", "failed")
+
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 DEFAULT_STORE = "sqlite:///.fermata/runs.db"
@@ -157,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL", help="sqlite:///path.db or postgresql://user@host/db")
     p = sub.add_parser("runs", help="list a store's runs by flow and status (from its run index)")
     p.add_argument("--flow", help="only runs of this flow")
-    p.add_argument("--status", choices=["running", "interrupted", "done", "failed"])
+    # RunStatus's values, written out: parsing arguments must not import the
+    # runtime (a test holds the two equal).
+    p.add_argument("--status", choices=RUN_STATUSES)
     p = sub.add_parser("inbox", help="list the interrupts paused runs wait on")
     p.add_argument("--flow", help="only runs of this flow")
     p.add_argument("--label", help="only interrupts with this label")

@@ -16,6 +16,7 @@ from fermata.spec.ir import is_static_interrupt as _is_static
 from .checkpoint import Checkpoint
 from .errors import ResumeError
 from .flow import CompiledFlow
+from .records import RunStatus
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
 
 
@@ -66,8 +67,9 @@ def plan_command(command: Command, latest: Checkpoint, flow: CompiledFlow, threa
         # while a sibling node paused waits for that answer too, and the invoke
         # that takes it retries the failed node (as LangGraph does).
         if not latest.pending:
-            hint = {"failed": "; the run failed: retry it with invoke(None)",
-                    "done": "; the run is done: start a new run with an input dict"}.get(latest.status, "")
+            hints: dict[str, str] = {RunStatus.FAILED: "; the run failed: retry it with invoke(None)",
+                                     RunStatus.DONE: "; the run is done: start a new run with an input dict"}
+            hint = hints.get(latest.status, "")
             raise ResumeError(f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")
         plan.answers = _answers(command.resume, latest, flow)
     if command.update is not None:

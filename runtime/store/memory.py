@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..checkpoint import ThreadInfo, _LocalCoordination
+from ..records import RunStatus
 from .base import PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
@@ -24,7 +25,7 @@ class _MemoryThread:
         self.rows: list[tuple[str, str]] = []   # (kind, body) by seq
         self.fulls: list[int] = []              # seqs of the full rows, ascending
         self.stats: Stats | None = None
-        self.status = "running"
+        self.status: str = RunStatus.RUNNING.value
         self.updated = 0.0
         self.pending: list[tuple[str, str, str]] = []   # (id, node, label), by id
 
@@ -104,7 +105,7 @@ class MemoryStore(LogStore):
         found = []
         for thread in sorted(self._threads):
             entry = self._threads[thread]
-            if entry.status != "interrupted" or (flow is not None and entry.info.flow != flow):
+            if entry.status != RunStatus.INTERRUPTED or (flow is not None and entry.info.flow != flow):
                 continue
             for id_, node, label_ in entry.pending:
                 if (after is None or (thread, id_) > after) and (label is None or label_ == label):

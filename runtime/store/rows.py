@@ -38,6 +38,7 @@ from typing import Any
 
 from ..checkpoint import FORMAT_VERSION, Checkpoint
 from ..errors import StoreError
+from ..records import RunStatus
 
 DEFAULT_SNAPSHOT_EVERY = 50
 
@@ -277,7 +278,7 @@ _FULL_REQUIRED = frozenset(("v", "step", "status", "values"))
 _FULL_DEFAULTS: dict[str, Any] = {"frontier": [], "joins": {}, "pending": [], "nodes": {}, "error": None,
                                   "extra": {}}
 _DELTA_KEYS = frozenset(("v", "set", "unset", *_PARTS))
-_STATUSES = frozenset(("running", "interrupted", "done", "failed"))
+_STATUSES = frozenset(status.value for status in RunStatus)
 
 
 def _full_problem(body: dict[str, Any]) -> str | None:

@@ -199,3 +199,11 @@ def test_the_console_script_exit_codes(tmp_path):
     assert done.returncode == EXIT_USAGE
     done = fermata("compile", "missing.flow")
     assert done.returncode == EXIT_USAGE and done.stderr == "fermata compile: error: no such file: missing.flow\n"
+
+
+def test_the_status_choices_are_the_run_statuses():
+    # Written out in cli.py so that parsing arguments does not import the runtime.
+    from fermata.compiler.cli import RUN_STATUSES
+    from fermata.runtime.records import RunStatus
+
+    assert RUN_STATUSES == tuple(status.value for status in RunStatus)
