@@ -301,7 +301,7 @@ def fuzz(count: int, seed: int, *, keep_slowest: int = 10, save: Path | None = N
         for warm_up in (text, text[: len(text) // 2]):
             try:
                 check_like_the_cli(warm_up)
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - it will be found again
                 pass   # it will be found again, counted, among the inputs
     started = time.perf_counter()
     try:
@@ -314,7 +314,7 @@ def fuzz(count: int, seed: int, *, keep_slowest: int = 10, save: Path | None = N
                 check_like_the_cli(text)
             except _GaveUp:
                 pass   # counted as slow below
-            except Exception as exc:  # every exception is a finding
+            except Exception as exc:  # noqa: BLE001 - every exception is a finding
                 error = f"{type(exc).__name__}: {exc}"[:300] + "\n" + "".join(
                     traceback.format_tb(exc.__traceback__)[-3:])
             finally:

@@ -116,7 +116,8 @@ def main() -> None:
                            env=env, cwd=work, check=True, stdout=subprocess.DEVNULL)
             suffix = f"({label})" if label == "before" else f"(IR cache {cache})"
             rows.add(f"fermata run {suffix}", functools.partial(
-                run_new_thread, [*fermata, "run", "ask.flow", "--store", store], f"{label}-{cache}", counter, env, work))
+                run_new_thread, [*fermata, "run", "ask.flow", "--store", store], f"{label}-{cache}", counter,
+                env, work))
             rows.add(f"fermata resume {suffix}", functools.partial(
                 timed, [*fermata, "resume", "--thread", thread, "--value", "false", "--store", store], env, work))
     rows.run(args.repeat)

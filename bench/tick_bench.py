@@ -32,7 +32,7 @@ from fermata.runtime.clock import FakeClock
 from fermata.runtime.store.sqlite import SqliteStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from store_bench import postgres_database  # noqa: E402 - the sibling benchmark's helper
+from store_bench import postgres_database
 
 SPEC = """
 flow approve {

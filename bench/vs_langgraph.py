@@ -302,7 +302,11 @@ class Table:
         header = ("measure", "Fermata durability", "Fermata min / median / max", "LangGraph durability",
                   "LangGraph min / median / max", "LG/F (medians)", "goal")
         widths = [max(len(r[i]) for r in [header, *self.rows]) for i in range(len(header))]
-        line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+        def line(r: tuple[str, ...]) -> str:
+            cells = enumerate(zip(r, widths, strict=True))
+            return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in cells)
+
         print("\n" + line(header))
         print("  ".join("-" * w for w in widths))
         for row in self.rows:
@@ -424,8 +428,8 @@ def interrupt_cycle(table: Table, tmp: Path, quick: bool) -> None:
             {"amount": 250.0, "risk": 0.0, "approved": False, "log": []}, lg_config(f"t{i}")))
         lg_resume = timings(lg_runs, lambda i: app.invoke(LangGraphCommand(resume=True), lg_config(f"t{i}")))
         conn.close()
-        cycle = [(p + r) * 1e3 for p, r in zip(pause, resume)]
-        lg_cycle = [(p + r) * 1e3 for p, r in zip(lg_pause, lg_resume)]
+        cycle = [(p + r) * 1e3 for p, r in zip(pause, resume, strict=True)]
+        lg_cycle = [(p + r) * 1e3 for p, r in zip(lg_pause, lg_resume, strict=True)]
         table.add(f"start -> pause -> resume -> done, SQLite {level}", "ms", cycle, f_dur, lg_cycle, lg_dur,
                   "< 1 ms" if level == "NORMAL" else "", below=1.0 if level == "NORMAL" else None)
 

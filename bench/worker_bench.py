@@ -167,8 +167,9 @@ def per_step(pg: str, tmp: Path, quick: bool) -> None:
 
 def _per_step(pg: str, tmp: Path, n: int, repeat: int, setting: str) -> tuple[float, dict[str, float]]:
     import psycopg
-    from fermata.runtime import Graph
     from langgraph.checkpoint.postgres import PostgresSaver
+
+    from fermata.runtime import Graph
 
     with database(pg, tmp) as url:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -305,6 +306,7 @@ class _sqlite:
 
 def paused(pg: str, tmp: Path, count: int) -> None:
     import psycopg
+
     from fermata.runtime import Graph
 
     with database(pg, tmp) as url:

@@ -61,7 +61,7 @@ def resolve(target: str) -> Callable[..., Any]:
             raise _user_error(target, exc, "importing it raised") from None
         except Exception as exc:  # noqa: BLE001 - the module's own code failed
             raise _user_error(target, exc, "importing it raised") from None
-    function = getattr(module, attribute, None)
+    function: Callable[..., Any] | None = getattr(module, attribute, None)
     if not callable(function):
         raise EvalError(f'call "{target}": module `{module_name}` has no function `{attribute}`')
     _functions[target] = function

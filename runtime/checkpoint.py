@@ -15,9 +15,11 @@ import socket
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
+
+from .errors import StoreError
 
 FORMAT_VERSION = 1
 
@@ -69,7 +71,7 @@ class Checkpoint:
         }
 
     @staticmethod
-    def from_json(data: dict[str, Any]) -> "Checkpoint":
+    def from_json(data: dict[str, Any]) -> Checkpoint:
         return Checkpoint(
             seq=data["seq"], step=data["step"], status=data["status"],
             values=data["values"], frontier=data["frontier"], joins=data["joins"],
@@ -77,7 +79,7 @@ class Checkpoint:
             extra=data.get("extra", {}),
         )
 
-    def copy(self) -> "Checkpoint":
+    def copy(self) -> Checkpoint:
         return copy.deepcopy(self)
 
 
@@ -181,7 +183,9 @@ class _LocalCoordination:
         self.clock = clock
         self.lock = threading.Lock()
         self.leases: dict[str, Lease] = {}
-        self.once: dict[str, dict[tuple[str, int], OnceResult]] = {}
+        # Per thread, by (node, index): (step, the entry as JSON text), the
+        # same JSON every store keeps (so the same results are refused).
+        self.once: dict[str, dict[tuple[str, int], tuple[int, str]]] = {}
 
 
 class Store(ABC):
@@ -190,6 +194,8 @@ class Store(ABC):
     ``append`` is atomic: after a crash the thread's latest checkpoint is
     either the previous one or the new one, never a mix.
     """
+
+    label = "store"    # how messages name it: "store PATH", "store URL", "memory store"
 
     @abstractmethod
     def thread(self, thread: str) -> ThreadInfo | None: ...
@@ -244,26 +250,72 @@ class Store(ABC):
     # expires. ``invoke`` takes it before reading the latest checkpoint and
     # releases it when the run pauses, finishes or fails; a holder that
     # crashed loses it when it expires (or at once, when the store can see
-    # that the holder's process is gone). The defaults below keep leases in
-    # this process's memory: right for a store used by one process only.
-    # A store that several processes share must override all four.
+    # that the holder's process is gone).
+    #
+    # The algorithm is written once, here; a store supplies five primitives
+    # (``_lease_take``, ``_lease_read``, ``_lease_swap``, ``_lease_extend``,
+    # ``_lease_drop``). Their defaults keep leases in this process's memory:
+    # right for a store used by one process only. A store that several
+    # processes share overrides all five (SQLite, PostgreSQL).
 
     def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
         """Take the lease of ``thread`` for ``ttl_s`` seconds. True: taken
         (or renewed, when ``owner`` held it); False: another owner holds a
         live lease, and nothing changed."""
-        local = self._local()
-        with local.lock:
-            now = local.clock()
-            held = local.leases.get(thread)
-            if held is not None and held.owner != owner and lease_is_live(held, now):
-                return False
-            local.leases[thread] = Lease(thread, owner, now + ttl_s)
+        if self._lease_take(thread, owner, ttl_s):
             return True
+        # Held, and not expired: take it over only from a process of this
+        # host that is gone (compare and swap: if the holder changed
+        # meanwhile, the lease stays theirs).
+        found = self._lease_read(thread)
+        if found is None or lease_is_live(*found):
+            return False
+        return self._lease_swap(thread, found[0], owner, ttl_s)
 
     def renew(self, thread: str, owner: str, ttl_s: float) -> bool:
         """Extend ``owner``'s lease by ``ttl_s`` from now. False: the lease is
         no longer ``owner``'s (it expired and another owner took it)."""
+        return self._lease_extend(thread, owner, ttl_s)
+
+    def release(self, thread: str, owner: str) -> None:
+        """Give the lease up, if ``owner`` still holds it."""
+        self._lease_drop(thread, owner)
+
+    def lease(self, thread: str) -> Lease | None:
+        """The live lease of ``thread``, if any (for messages and tools)."""
+        found = self._lease_read(thread)
+        return found[0] if found is not None and lease_is_live(*found) else None
+
+    def _lease_take(self, thread: str, owner: str, ttl_s: float) -> bool:
+        """Atomically: store ``owner``'s lease until now + ``ttl_s`` when the
+        thread has none, ``owner`` holds it, or it expired. True: stored."""
+        local = self._local()
+        with local.lock:
+            now = local.clock()
+            held = local.leases.get(thread)
+            if held is not None and held.owner != owner and held.expires > now:
+                return False
+            local.leases[thread] = Lease(thread, owner, now + ttl_s)
+            return True
+
+    def _lease_read(self, thread: str) -> tuple[Lease, float] | None:
+        """The stored lease (live or not) and the time it is judged by, or None."""
+        local = self._local()
+        with local.lock:
+            held = local.leases.get(thread)
+            return (held, local.clock()) if held is not None else None
+
+    def _lease_swap(self, thread: str, held: Lease, owner: str, ttl_s: float) -> bool:
+        """Atomically: replace ``held`` by ``owner``'s lease, if it is still the stored one."""
+        local = self._local()
+        with local.lock:
+            if local.leases.get(thread) != held:
+                return False
+            local.leases[thread] = Lease(thread, owner, local.clock() + ttl_s)
+            return True
+
+    def _lease_extend(self, thread: str, owner: str, ttl_s: float) -> bool:
+        """Atomically: move ``owner``'s lease's expiry to now + ``ttl_s``. False: not ``owner``'s."""
         local = self._local()
         with local.lock:
             held = local.leases.get(thread)
@@ -272,20 +324,13 @@ class Store(ABC):
             local.leases[thread] = Lease(thread, owner, local.clock() + ttl_s)
             return True
 
-    def release(self, thread: str, owner: str) -> None:
-        """Give the lease up, if ``owner`` still holds it."""
+    def _lease_drop(self, thread: str, owner: str) -> None:
+        """Delete the lease if ``owner`` holds it."""
         local = self._local()
         with local.lock:
             held = local.leases.get(thread)
             if held is not None and held.owner == owner:
                 del local.leases[thread]
-
-    def lease(self, thread: str) -> Lease | None:
-        """The live lease of ``thread``, if any (for messages and tools)."""
-        local = self._local()
-        with local.lock:
-            held = local.leases.get(thread)
-            return held if lease_is_live(held, local.clock()) else None
 
     # ------------------------------------------------------------ once results
     #
@@ -294,22 +339,57 @@ class Store(ABC):
     # again. Only the step in flight has any: the engine drops them after the
     # next checkpoint, which holds them in its node records (or the node
     # finished and its journal is no longer needed).
+    #
+    # Written once, here: the JSON encoding, the check of what is read back,
+    # and the messages. A store supplies ``_once_put``, ``_once_rows`` and
+    # ``_once_drop``; the defaults keep them in this process's memory.
 
     def save_once(self, thread: str, result: OnceResult) -> None:
         """Persist one once result (replacing one of the same node and index)."""
-        local = self._local()
-        with local.lock:
-            local.once.setdefault(thread, {})[(result.node, result.index)] = result
+        from .store.rows import encode_entry  # the rows' JSON options (store/ imports this module)
+
+        try:
+            entry = encode_entry(result.entry)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"the result of once call #{result.index} of node `{result.node}` cannot be "
+                             f"stored as JSON: {exc}") from None
+        self._once_put(thread, result.node, result.index, result.step, entry)
 
     def once_results(self, thread: str) -> list[OnceResult]:
         """The thread's saved once results, by node and index."""
-        local = self._local()
-        with local.lock:
-            saved = local.once.get(thread, {})
-            return [saved[key] for key in sorted(saved)]
+        from .store.rows import decode_text
+
+        results = []
+        for node, index, step, text in self._once_rows(thread):
+            try:
+                entry = decode_text(text)
+                if not (isinstance(entry, dict) and {"target", "args_hash", "result"} <= entry.keys()
+                        and type(index) is int and type(step) is int and isinstance(node, str)):
+                    raise ValueError("not a once result")
+            except (TypeError, ValueError) as exc:
+                raise StoreError(f"{self.label}: the saved result of once call #{index} of node "
+                                 f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
+            results.append(OnceResult(step, node, index, entry))
+        return results
 
     def drop_once(self, thread: str) -> None:
         """Forget the thread's once results (a checkpoint now holds them)."""
+        self._once_drop(thread)
+
+    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str) -> None:
+        """Store one result's row (``entry``: JSON text), replacing the same ``(node, index)``."""
+        local = self._local()
+        with local.lock:
+            local.once.setdefault(thread, {})[(node, index)] = (step, entry)
+
+    def _once_rows(self, thread: str) -> list[tuple[Any, Any, Any, Any]]:
+        """``(node, index, step, entry text)`` of each stored result, by node and index."""
+        local = self._local()
+        with local.lock:
+            saved = local.once.get(thread, {})
+            return [(node, index, *saved[(node, index)]) for node, index in sorted(saved)]
+
+    def _once_drop(self, thread: str) -> None:
         local = self._local()
         with local.lock:
             local.once.pop(thread, None)

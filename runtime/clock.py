@@ -66,7 +66,7 @@ def parse_time(text: str) -> int:
     ``Z`` is required: a time without one means a different instant on every
     machine). Raises ``ValueError`` with a message a user can act on."""
     if not isinstance(text, str):
-        raise ValueError(f"expected an ISO 8601 date-time string, not {type(text).__name__}")  # noqa: TRY004 - one kind of bad time for callers
+        raise ValueError(f"expected an ISO 8601 date-time string, not {type(text).__name__}")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError:

@@ -17,7 +17,7 @@ from .checkpoint import Checkpoint
 from .clock import format_time
 from .errors import ResumeError
 from .program import Program
-from .records import DueKind
+from .records import DueKind, RunStatus
 from .steps import where_refusal
 from .timers import Firing
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
@@ -79,8 +79,9 @@ def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: st
         # while a sibling node paused waits for that answer too, and the invoke
         # that takes it retries the failed node (as LangGraph does).
         if not latest.pending:
-            hint = {"failed": "; the run failed: retry it with invoke(None)",
-                    "done": "; the run is done: start a new run with an input dict"}.get(latest.status, "")
+            hints: dict[str, str] = {RunStatus.FAILED: "; the run failed: retry it with invoke(None)",
+                                     RunStatus.DONE: "; the run is done: start a new run with an input dict"}
+            hint = hints.get(latest.status, "")
             raise ResumeError(expired_message(command.resume, latest)
                               or f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")
         chosen = _answers(command.resume, latest, flow, command)

@@ -13,7 +13,6 @@ by ``Program.carry_over`` itself, which both callers also call.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fermata.spec.ir import is_static_interrupt
 

@@ -178,7 +178,7 @@ class Engine:
         firing = plan.firing
         assert firing is not None
         self.fired = list(firing.fired)
-        for node, (entry, target) in firing.abandon.items():
+        for node, (_entry, target) in firing.abandon.items():
             self.progress.pop(node, None)
             self.frontier = [n for n in self.frontier if n != node]
             if target not in self.deadline_next:

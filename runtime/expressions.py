@@ -250,7 +250,8 @@ def _div(a: Any, b: Any) -> float:
     _numbers("/", a, b)
     if b == 0:
         raise EvalError("division by zero")
-    return a / b  # true division: always a float, as LANGUAGE.md says
+    quotient: float = a / b  # true division: always a float, as LANGUAGE.md says
+    return quotient
 
 
 def _mod(a: Any, b: Any) -> Any:
@@ -345,7 +346,8 @@ def _contains_fn(text: Any, part: Any) -> bool:
 def _startswith(text: Any, prefix: Any) -> bool:
     _need("startswith", text, str)
     _need("startswith", prefix, str)
-    return text.startswith(prefix)
+    starts: bool = text.startswith(prefix)
+    return starts
 
 
 def _keys(value: Any) -> list[str]:
@@ -383,7 +385,8 @@ def _abs(value: Any) -> Any:
 def _int(value: Any) -> int:
     kind = type(value)
     if kind is int:
-        return value
+        same: int = value
+        return same
     if kind is float:
         return int(value)
     if kind is bool:

@@ -59,7 +59,7 @@ class FanOut:
         return FanOut(list(data["items"]), list(data["names"]))
 
     def instances(self) -> list[tuple[str, Any]]:
-        return list(zip(self.names, self.items))
+        return list(zip(self.names, self.items, strict=True))
 
 
 class _View:
@@ -91,7 +91,7 @@ class FanOutSpec:
         try:
             items = self.items(_View(state))
         except StepFailure as failure:
-            raise failure.locate(self.line, None)
+            raise failure.locate(self.line, None) from None
         if type(items) is not list:
             raise EvalError(f"node `{self.node}` fans out over a list, found {_kind(items)}", line=self.line)
         names: list[str] = []
@@ -102,7 +102,7 @@ class FanOutSpec:
                 try:
                     key = self.key(_View(state, _EMPTY, {self.var: item}))
                 except StepFailure as failure:
-                    raise failure.locate(self.line, None)
+                    raise failure.locate(self.line, None) from None
                 if type(key) is not str and type(key) is not int:
                     raise EvalError(f"the key of `{self.node}` must be a str or an int, found {_kind(key)} "
                                     f"for the item at position {position}", line=self.line)

@@ -70,7 +70,8 @@ def compile_route(route_ir: dict[str, Any] | None, source: str) -> Route:
                 if condition(view):
                     return targets
             except StepFailure as failure:
-                raise failure.locate(line, None)
+                failure.locate(line, None)
+                raise
         return ()
 
     return route

@@ -49,6 +49,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, NoReturn
 
 from .checkpoint import FORMAT_VERSION, Checkpoint, ThreadInfo
@@ -215,11 +216,22 @@ def _stub(target: str, *args: Any) -> NoReturn:
     raise _StubbedCall(target)
 
 
+class _Outcome(StrEnum):
+    """What re-running one node came to (replay's own words, not a record's)."""
+
+    FINISHED = "finished"
+    PAUSED = "paused"
+    FAILED = "failed"
+    NO_ONCE = "no_once"                # a `call once` result is not recorded
+    ONCE_MISMATCH = "once_mismatch"    # a recorded once result is of another call
+    STUBBED = "stubbed"                # it called a function replay stubbed out
+
+
 @dataclass
 class _NodeRun:
     """What re-running one node came to."""
 
-    status: str                     # finished | paused | failed | no_once | once_mismatch | stubbed
+    status: _Outcome
     reached: list[str]
     writes: list[list[Any]] = field(default_factory=list)
     next: list[str] = field(default_factory=list)
@@ -252,21 +264,21 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
     try:
         done = node.attempts(new_execution, journal, wait=False, route=instance is None)
     except UnrecordedOnce as missing:
-        return _NodeRun("no_once", executions[-1].reached, index=missing.index)
+        return _NodeRun(_Outcome.NO_ONCE, executions[-1].reached, index=missing.index)
     except _StubbedCall as stubbed:
-        return _NodeRun("stubbed", executions[-1].reached, detail=stubbed.target)
+        return _NodeRun(_Outcome.STUBBED, executions[-1].reached, detail=stubbed.target)
     except NondeterminismError as exc:
-        return _NodeRun("once_mismatch", executions[-1].reached, index=exc.index,
+        return _NodeRun(_Outcome.ONCE_MISMATCH, executions[-1].reached, index=exc.index,
                         detail=f"{exc.recorded}|{exc.replayed}")
     except Exception as exc:  # noqa: BLE001 - a replay reports, it never crashes
         reached = executions[-1].reached if executions else []
-        return _NodeRun("failed", reached, detail=f"{type(exc).__name__}: {exc}")
+        return _NodeRun(_Outcome.FAILED, reached, detail=f"{type(exc).__name__}: {exc}")
     ex, stop = done.ex, done.stop
     if stop is None:
-        return _NodeRun("finished", ex.reached, ex.writes, sorted(set(done.next)))
+        return _NodeRun(_Outcome.FINISHED, ex.reached, ex.writes, sorted(set(done.next)))
     if isinstance(stop, Pause):
-        return _NodeRun("paused", ex.reached, index=stop.index)
-    return _NodeRun("failed", ex.reached, detail=stop.message, line=stop.line)
+        return _NodeRun(_Outcome.PAUSED, ex.reached, index=stop.index)
+    return _NodeRun(_Outcome.FAILED, ex.reached, detail=stop.message, line=stop.line)
 
 
 @dataclass
@@ -355,7 +367,7 @@ class _Walker:
                 results[name] = self._fan_route(after, name, units, results, values)
                 continue
             record = records.get(name)
-            if record is not None and record["status"] == NodeStatus.FINISHED:
+            if record is not None and record["status"] == _Outcome.FINISHED:
                 results[name] = (record.get("writes", []), record.get("next", []))
                 continue  # finished earlier in the step: not re-run (checked when it finished)
             now = after.nodes.get(name) if after.nodes else None
@@ -452,10 +464,10 @@ class _Walker:
                 diverge("answer", f"answer {_short(inputs.resume[index])} to `{name}:{label}`",
                         "an `expect` type it does not match: " + "; ".join(problems),
                         _interrupt_line(flow, name, label))
-        if run.status == "once_mismatch":
+        if run.status == _Outcome.ONCE_MISMATCH:
             recorded, replayed = run.detail.split("|", 1)
             diverge("once", f"`call once` #{run.index} {recorded}", replayed, _node_line(flow, name))
-        if run.status == "stubbed":
+        if run.status == _Outcome.STUBBED:
             self.gaps.append(Gap(seq, step, name, f'its plain `call "{run.detail}"` was not run '
                                                   "(stubbed calls: a history does not record their results)"))
             return None
@@ -466,32 +478,32 @@ class _Walker:
             # call that raised records none, and it may be the very call the
             # recorded execution failed in.
             return None
-        if run.status == "no_once":
+        if run.status == _Outcome.NO_ONCE:
             if inputs.complete:
                 diverge("once", f"no `call once` #{run.index}", f"a `call once` #{run.index}",
                         _node_line(flow, name))
             self.gaps.append(Gap(seq, step, name, f"the result of its `call once` #{run.index} "
                                                   "is not recorded"))
             return None
-        if run.status == "failed":
+        if run.status == _Outcome.FAILED:
             what = f"interrupt `{name}:{inputs.labels[-1]}`" if inputs.expect == "pause" else "the node finishing"
             diverge("failure", what, f"a failure: {run.detail}", run.line or _node_line(flow, name))
         if inputs.expect == "pause":
-            if run.status == "finished":
+            if run.status == _Outcome.FINISHED:
                 pending = inputs.labels[len(inputs.resume)]
                 diverge("interrupt", f"interrupt `{name}:{pending}`", "no interrupt (the node finished)",
                         _node_line(flow, name))
             return None   # paused at the recorded interrupt (the labels matched)
         if inputs.expect == "answered":
             index = len(inputs.resume)
-            if run.status == "finished":
+            if run.status == _Outcome.FINISHED:
                 diverge("interrupt", f"interrupt `{name}:{inputs.labels[index]}`",
                         "no interrupt (the node finished)", _node_line(flow, name))
             self.gaps.append(Gap(seq, step, name, f"the answer to `{name}:{inputs.labels[index]}` "
                                                   "is not recorded"))
             return None
         # expect == "finish": the recorded execution finished with these answers.
-        if run.status == "paused":
+        if run.status == _Outcome.PAUSED:
             label = run.reached[run.index]
             diverge("interrupt", "no interrupt (the node finished)", f"interrupt `{name}:{label}`",
                     _interrupt_line(flow, name, label))
@@ -499,7 +511,7 @@ class _Walker:
             missing = inputs.labels[len(run.reached)] if len(run.reached) < len(inputs.labels) else "?"
             diverge("interrupt", f"interrupt `{name}:{missing}`", "no interrupt (the node finished)",
                     _node_line(flow, name))
-        if now is not None and now["status"] == NodeStatus.FINISHED:
+        if now is not None and now["status"] == _Outcome.FINISHED:
             self._compare_writes(after, name, now.get("writes", []), run.writes, recorded_fields)
             if sorted(set(now.get("next", []))) != run.next:
                 diverge("route", f"next {_names(now.get('next', []))}", f"next {_names(run.next)}",
@@ -610,7 +622,7 @@ def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | N
     after it (``now``, when the step is still in flight) or, when the step
     completed, the boundary's ``extra["completed"]`` (None when the runtime
     that recorded the run does not keep it)."""
-    if now is not None and now["status"] != NodeStatus.FINISHED:
+    if now is not None and now["status"] != _Outcome.FINISHED:
         expect = "pause" if now["status"] == NodeStatus.INTERRUPTED else "any"
         return _Inputs(list(now.get("resume", [])), list(now.get("once", [])),
                        list(now.get("interrupts", [])), expect, complete=True)

@@ -129,8 +129,9 @@ def _conform(schema: dict[str, Any], value: Any, defs: dict[str, Any]) -> Any:
     return value
 
 
-_PYTHON_TYPES = {"null": (type(None),), "boolean": (bool,), "string": (str,), "array": (list,),
-                 "object": (dict,), "integer": (int, float), "number": (int, float)}
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "null": (type(None),), "boolean": (bool,), "string": (str,), "array": (list,), "object": (dict,),
+    "integer": (int, float), "number": (int, float)}
 
 
 def _admits(schema: dict[str, Any], value: Any, defs: dict[str, Any]) -> bool:
@@ -160,7 +161,7 @@ def _surely_valid(schema: dict[str, Any], value: Any) -> bool:
     if kind == "array" and schema.keys() <= {"type", "items"}:
         items = schema.get("items")
         return isinstance(value, list) and (
-            items is None or isinstance(items, dict) and all(_surely_valid(items, v) for v in value))
+            items is None or (isinstance(items, dict) and all(_surely_valid(items, v) for v in value)))
     if schema.keys() != {"type"}:
         return False
     if kind == "string":
@@ -174,7 +175,7 @@ def _surely_valid(schema: dict[str, Any], value: Any) -> bool:
     if kind == "number":
         return isinstance(value, int | float) and math.isfinite(value)
     if kind == "integer":
-        return isinstance(value, int) or isinstance(value, float) and value.is_integer()
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
     return False
 
 
@@ -184,8 +185,8 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
     if error.validator in ("anyOf", "oneOf") and error.context:
         branches: dict[int, list[ValidationError]] = {}
         for sub in error.context:
-            branches.setdefault(sub.schema_path[0], []).append(sub)
-        options = error.validator_value
+            branches.setdefault(int(sub.schema_path[0]), []).append(sub)   # the branch's index
+        options: Any = error.validator_value   # jsonschema types it loosely; here a list of schemas
         useful = [i for i in branches if options[i] != {"type": "null"}]
         if len(useful) == 1:
             return [leaf for sub in branches[useful[0]] for leaf in _leaves(sub)]
@@ -204,25 +205,27 @@ def _describe(error: ValidationError) -> str:
     prefix = f"`{where}`: " if where else ""
     instance = error.instance
     kind = error.validator
+    # What the failed keyword holds, by keyword (jsonschema types it loosely).
+    value: Any = error.validator_value
     if kind == "type":
-        wanted = error.validator_value
-        wanted = [wanted] if isinstance(wanted, str) else wanted
+        wanted = [value] if isinstance(value, str) else value
         names = " or ".join(_JSON_TYPE_NAMES.get(w, w) for w in wanted)
         return f"{prefix}expected {names}, got {type_name(instance)} {_show(instance)}"
     if kind == "required":
-        missing = [name for name in error.validator_value
+        missing = [name for name in value
                    if isinstance(instance, dict) and name not in instance]
         return f"{prefix}missing required field {', '.join(f'`{m}`' for m in missing)}"
     if kind == "additionalProperties" and isinstance(instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        schema: Any = error.schema
+        allowed = set(schema.get("properties", {}))
         extra = sorted(k for k in instance if k not in allowed)
         return f"{prefix}unknown field {', '.join(f'`{e}`' for e in extra)}"
     if kind == "enum":
-        options = ", ".join(_show(o) for o in error.validator_value)
+        options = ", ".join(_show(o) for o in value)
         return f"{prefix}expected one of {options}, got {_show(instance)}"
     if kind == "const":
-        return f"{prefix}expected {_show(error.validator_value)}, got {_show(instance)}"
-    bound = error.validator_value
+        return f"{prefix}expected {_show(value)}, got {_show(instance)}"
+    bound = value
     if kind in _BOUNDS:
         return f"{prefix}{_BOUNDS[kind].format(bound=bound, s='' if bound == 1 else 's')}, got {_show(instance)}"
     if kind == "pattern":

@@ -134,7 +134,8 @@ class StepCompiler:
                 try:
                     run_step(ex)
                 except StepFailure as failure:
-                    raise failure.locate(line, column)
+                    failure.locate(line, column)
+                    raise
 
         return run_block
 

@@ -34,11 +34,12 @@ from functools import lru_cache, wraps
 from typing import Any
 
 import jinja2
-from fermata.spec.templates import LEFT_OUT, TEMPLATE_GLOBALS
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace, _PassArg
+
+from fermata.spec.templates import LEFT_OUT, TEMPLATE_GLOBALS
 
 from .calls import current_cancel
 from .errors import EvalError

@@ -45,12 +45,15 @@ def json_equal(a: Any, b: Any) -> bool:
     ta, tb = type(a), type(b)
     if ta is tb:
         if ta is list:
-            return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+            return len(a) == len(b) and all(json_equal(x, y)
+                                           for x, y in zip(a, b, strict=False))  # lengths compared first
         if ta is dict:
             return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-        return a == b
+        same: bool = a == b   # typed so mypy knows; no bool() call on this hot path
+        return same
     if (ta is int or ta is float) and (tb is int or tb is float):
-        return a == b
+        close: bool = a == b
+        return close
     return False
 
 
@@ -165,9 +168,9 @@ def _copy(value: Any, room: int) -> Any:
     copied = {}
     for key, item in value.items():
         if type(key) is not str:
-            fault = _Fault(key)
-            fault.key_of = repr(key)
-            raise fault
+            bad_key = _Fault(key)
+            bad_key.key_of = repr(key)
+            raise bad_key
         try:
             copied[key] = _copy(item, room - 1)
         except _Fault as fault:

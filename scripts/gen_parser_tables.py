@@ -61,13 +61,14 @@ def canonical(table: Any) -> None:
 
 def render() -> tuple[str, str]:
     """The text of parser_tables.py and of fast_tables.py."""
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
     from fermata.compiler.syntax.grammar import (
         build_from_grammar,
         fast_tables,
         grammar_sha256,
     )
-    from lark.grammar import Rule
-    from lark.lexer import TerminalDef
 
     parser = build_from_grammar()
     canonical(parser.parser.parser.parser.parse_table)

@@ -20,13 +20,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fermata.runtime import Store
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from fermata.runtime import Store
+from fermata.runtime.records import RunStatus
 
 from .audit import AuditLog
 from .catalog import FlowCatalog
@@ -223,7 +225,7 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
             with contextlib.suppress(Refused):
                 run = await in_thread(inbox.get_run, who, job.thread)
                 return JSONResponse(run, 201, headers={"Location": f"/api/runs/{job.thread}"})
-        return JSONResponse({"thread": job.thread, "status": "running"}, 202,
+        return JSONResponse({"thread": job.thread, "status": RunStatus.RUNNING.value}, 202,
                             headers={"Location": f"/api/runs/{job.thread}"})
 
     async def list_runs(request: Request, who: Identity) -> Response:
@@ -251,7 +253,7 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
         await accepted(job)
         if await finished(job, wait):
             return JSONResponse(await in_thread(inbox.get_run, who, thread))
-        return JSONResponse({"thread": thread, "status": "running"}, 202)
+        return JSONResponse({"thread": thread, "status": RunStatus.RUNNING.value}, 202)
 
     async def cancel(request: Request, who: Identity) -> Response:
         await in_thread(inbox.cancel, who, request.path_params["thread"])

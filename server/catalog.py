@@ -123,7 +123,7 @@ def flow_files(folder: Path) -> list[Path]:
 
 def load_catalog(folder: str | Path, store: Store) -> FlowCatalog:
     """Compile every `.flow` file under ``folder`` and bind each flow to ``store``."""
-    from fermata.compiler.diagnostics.diagnostic import CompileError
+    from fermata.compiler.errors import CompileError
     from fermata.compiler.loading import build_graph
     from fermata.compiler.pipeline import compile_file
 

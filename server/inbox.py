@@ -32,7 +32,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +46,7 @@ from fermata.runtime import (
     Store,
     ThreadInfo,
 )
+from fermata.runtime.records import RunStatus
 from fermata.spec.ir import is_static_interrupt as is_static
 
 from .audit import AuditEntry, AuditLog, now
@@ -233,7 +234,7 @@ class Runner:
 # --------------------------------------------------------------------------
 
 
-def may_answer(identity: Identity, entry: dict[str, Any]) -> bool:
+def may_answer(identity: Identity, entry: Mapping[str, Any]) -> bool:
     """Whether ``identity`` may answer the pending interrupt ``entry``.
 
     The runtime does not record `to` on interrupts yet: absent, every
@@ -308,7 +309,7 @@ class Inbox:
                  for i, (info, latest) in enumerate(rows)]
         return _page(keyed, page)
 
-    def question_json(self, identity: Identity, info: ThreadInfo, entry: dict[str, Any]) -> dict[str, Any]:
+    def question_json(self, identity: Identity, info: ThreadInfo, entry: Mapping[str, Any]) -> dict[str, Any]:
         return {"thread": info.thread, "flow": info.flow, "id": entry["id"], "token": entry["token"],
                 "node": entry["node"], "label": entry["label"], "payload": entry.get("payload"),
                 "schema": entry.get("schema"), "static": is_static(entry),
@@ -321,7 +322,7 @@ class Inbox:
         come first once the runtime records them)."""
         rows = []
         for info, latest in self._visible_runs(identity):
-            if latest.status != "interrupted" or (flow is not None and info.flow != flow):
+            if latest.status != RunStatus.INTERRUPTED or (flow is not None and info.flow != flow):
                 continue
             for entry in latest.pending:
                 if (label is None or entry["label"] == label) and may_answer(identity, entry):
@@ -386,7 +387,7 @@ class Inbox:
 
         def prepare() -> Iterator[Any] | None:
             info, latest = self._run(identity, thread)
-            if latest.status != "interrupted":
+            if latest.status != RunStatus.INTERRUPTED:
                 raise Conflict(f"run `{thread}` waits for no answer (status {latest.status})")
             entry = self._pending(info, latest, key)
             if not may_answer(identity, entry):

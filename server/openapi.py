@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fermata.runtime.records import RunStatus
+
 from .catalog import FlowEntry
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -63,7 +65,7 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
                                "interrupts": {"type": "array", "items": _OBJECT},
                                "output": _OBJECT, "audit": {"type": "array", "items": _OBJECT}}},
         "Accepted": {"type": "object", "required": ["thread", "status"],
-                     "properties": {"thread": {"type": "string"}, "status": {"const": "running"}}},
+                     "properties": {"thread": {"type": "string"}, "status": {"const": RunStatus.RUNNING.value}}},
         "Page": {"type": "object", "required": ["items", "next_cursor"],
                  "properties": {"items": {"type": "array", "items": _OBJECT},
                                 "next_cursor": {"type": ["string", "null"]}}},
@@ -102,7 +104,7 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
             "operationId": "list_runs", "summary": "Runs, newest first",
             "parameters": [{"name": "flow", "in": "query", "required": False, "schema": {"type": "string"}},
                            {"name": "status", "in": "query", "required": False, "schema": {
-                               "type": "string", "enum": ["running", "interrupted", "done", "failed"]}},
+                               "type": "string", "enum": [status.value for status in RunStatus]}},
                            *_PAGING],
             "responses": {"200": {"description": "A page of runs", **_json({"$ref": "#/components/schemas/Page"})},
                           **_errors(400, 401)}}},

@@ -72,7 +72,8 @@ class Pages:
 
     # ------------------------------------------------------------ plumbing
 
-    def page(self, handler: Callable[[Request, Identity], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    def page(self, handler: Callable[[Request, Identity], Awaitable[Response]]
+             ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             who = page_identity(self.settings, request)
             if who is None:

@@ -8,7 +8,8 @@ errors, so ``fermata check`` reports every problem, not the first.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ..diagnostics.diagnostic import Diagnostic, DiagnosticSink
 from ..syntax import ast

@@ -10,10 +10,10 @@ so the first one stays the declaration every later pass uses.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..diagnostics import codes
-from ..diagnostics.diagnostic import DiagnosticSink, Label, Suggestions, did_you_mean
+from ..diagnostics.diagnostic import DiagnosticSink, Label, Suggestions
 from ..syntax import ast
 from .context import CheckContext
 
@@ -50,8 +50,8 @@ def _check_flow(sink: DiagnosticSink, flow: ast.Flow) -> None:
     field_names = [f.name for f in flow.state_fields]
     for block in inputs:
         _check_field_list(sink, "F108", "input", block.names, field_names, flow.name)
-    for block in outputs:
-        _check_field_list(sink, "F109", "output", block.names, field_names, flow.name)
+    for output in outputs:
+        _check_field_list(sink, "F109", "output", output.names, field_names, flow.name)
     _never_given(sink, flow, inputs)
     if not flow.nodes:
         sink.error("F112", f"flow `{flow.name}` has no nodes", _name_span(flow),

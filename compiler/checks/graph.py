@@ -242,7 +242,7 @@ class _FlowCheck:
         first = edges[0]
         mixed = next((e for e in edges if e.conditional != first.conditional), None)
         if mixed is not None:
-            plain, conditional = (first, mixed) if not first.conditional else (mixed, first)
+            plain, _ = (first, mixed) if not first.conditional else (mixed, first)
             self.sink.error(
                 "F209", f"`{source}` mixes conditional and unconditional edges", mixed.node.span,
                 labels=[Label(first.node.span, "the first edge of the other kind")],
@@ -613,7 +613,7 @@ class _FlowCheck:
             self._record_conflicts(state, parent, replaces, appends, result)
             fired: set[str] = set()
             next_progress = []
-            for index, (join, seen) in enumerate(zip(self.joins, progress)):
+            for index, (join, seen) in enumerate(zip(self.joins, progress, strict=False)):
                 seen = seen | (frontier & join.sources)
                 if seen >= join.sources:
                     result.fired.add(index)

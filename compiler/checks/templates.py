@@ -18,9 +18,10 @@ from functools import lru_cache, wraps
 from typing import Any
 
 import jinja2
-from fermata.spec.templates import LEFT_OUT, TEMPLATE_GLOBALS
 from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from fermata.spec.templates import LEFT_OUT, TEMPLATE_GLOBALS
 
 from ..diagnostics.diagnostic import DiagnosticSink, did_you_mean
 from ..syntax import ast

@@ -67,11 +67,13 @@ def pick_flow(ir: dict[str, Any], name: str | None) -> dict[str, Any]:
         if name not in flows:
             raise UsageError(f"no flow `{name}` in {ir['source']['path']} "
                              f"(it has: {', '.join(sorted(flows)) or 'none'})")
-        return flows[name]
+        named: dict[str, Any] = flows[name]
+        return named
     if len(flows) != 1:
         raise UsageError(f"{ir['source']['path']} holds {len(flows)} flows "
                          f"({', '.join(sorted(flows))}): choose one with --flow")
-    return next(iter(flows.values()))
+    only: dict[str, Any] = next(iter(flows.values()))
+    return only
 
 
 def _write(text: str, output: str | None, safe: Callable[[str], str] = terminal_safe) -> None:

@@ -27,6 +27,9 @@ from .common import (
     UsageError,
 )
 
+# What `fermata runs --status` accepts: runtime.records.RunStatus's values.
+RUN_STATUSES = ("running", "interrupted", "done", "failed")
+
 
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=os.environ.get("FERMATA_STORE", DEFAULT_STORE),
@@ -173,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("url", metavar="URL", help="sqlite:///path.db or postgresql://user@host/db")
     p = sub.add_parser("runs", help="list a store's runs by flow and status (from its run index)")
     p.add_argument("--flow", help="only runs of this flow")
-    p.add_argument("--status", choices=["running", "interrupted", "done", "failed"])
+    # RunStatus's values, written out: parsing arguments must not import the
+    # runtime (a test holds the two equal).
+    p.add_argument("--status", choices=RUN_STATUSES)
     p = sub.add_parser("inbox", help="list the interrupts paused runs wait on")
     p.add_argument("--flow", help="only runs of this flow")
     p.add_argument("--label", help="only interrupts with this label")
@@ -263,7 +268,8 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
         return cmd_compile.run_compile if name == "compile" else cmd_compile.run_graph
     from . import run as cmd_run
 
-    return getattr(cmd_run, f"run_{name}")
+    runner: Callable[[argparse.Namespace], int] = getattr(cmd_run, f"run_{name}")
+    return runner
 
 
 def _run_lsp(args: argparse.Namespace) -> int:

@@ -245,7 +245,7 @@ def render_github(results: list[tuple[RecordedRun, Any]], spec: str) -> str:
 
 
 def _as_json(run: RecordedRun, result: Any, spec: str) -> dict[str, Any]:
-    data = result.to_json()
+    data: dict[str, Any] = result.to_json()
     data["history"] = run.origin
     data["recorded_ir_hash"] = run.info.ir_hash
     data["spec"] = spec

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fermata.runtime.records import RunStatus
+
 from ..sample import sample_value
 from .common import (
     DEFAULT_STORE,
@@ -98,11 +100,11 @@ def resume_command(file: str | None, thread: str, store: str, interrupt: Any, se
 def print_run(run: Any, file: str | None, store: str, defs: dict[str, Any]) -> None:
     out = io.StringIO()  # written at the end, made safe for the terminal in one place
     head = f"thread {run.thread}"
-    if run.status == "done":
+    if run.status == RunStatus.DONE:
         out.write(f"{head}: done at step {run.step}\n")
         out.write("output:\n")
         out.write(_indent(dump_json(run.output, indent=2)) + "\n")
-    elif run.status == "interrupted":
+    elif run.status == RunStatus.INTERRUPTED:
         pending = list(run.interrupts)
         gates_only = all(i.static for i in pending)
         if gates_only:  # static gates take no answer: one value-less resume passes them all
@@ -182,7 +184,7 @@ def _finish(graph: Any, run: Any, args: argparse.Namespace, file: str | None) ->
         write_out(dump_json(run_to_json(run), indent=2) + "\n")
     else:
         print_run(run, file, args.store, graph.ir.get("defs", {}) if hasattr(graph, "ir") else {})
-    return EXIT_FINDINGS if run.status == "failed" else EXIT_OK
+    return EXIT_FINDINGS if run.status == RunStatus.FAILED else EXIT_OK
 
 
 def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, file: str | None) -> int:
@@ -208,7 +210,7 @@ def _invoke(graph: Any, payload: Any, thread: str, args: argparse.Namespace, fil
     except FermataError as exc:
         write_err(f"fermata {args.command}: {type(exc).__name__}: {exc}\n")
         run = graph.state(thread)
-        if run is None or run.status != "failed":
+        if run is None or run.status != RunStatus.FAILED:
             return EXIT_FINDINGS
     return _finish(graph, run, args, file)
 
@@ -255,14 +257,15 @@ def _check_thread_free(latest: Any, thread: str, store: str, again: bool) -> Non
         return
     where = "" if store == DEFAULT_STORE else f" --store {shlex.quote(store)}"
     name = shlex.quote(thread)
-    if latest.status == "done":
+    if latest.status == RunStatus.DONE:
         if again:
             return
         raise UsageError(f"thread `{thread}` already holds a finished run (done at step {latest.step}): "
                          f"see its result with `fermata state --thread {name}{where}`; start a new run "
                          "on it with --again, or choose another thread")
-    what = {"interrupted": "a paused run", "failed": "a failed run"}.get(latest.status, "a run in progress")
-    how = "retry the failed step with" if latest.status == "failed" else "continue it with"
+    what = {RunStatus.INTERRUPTED: "a paused run", RunStatus.FAILED: "a failed run"}.get(latest.status,
+                                                                                    "a run in progress")
+    how = "retry the failed step with" if latest.status == RunStatus.FAILED else "continue it with"
     raise UsageError(f"thread `{thread}` has a run in progress ({what}, status {latest.status}): "
                      f"{how} `fermata resume --thread {name}{where}`, or start a new run on another thread"
                      + (" (--again only restarts a finished run)" if again else ""))
@@ -335,7 +338,7 @@ def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
 
     thread = args.thread
     answering = args.value is not None or args.id is not None
-    if run.status == "done":
+    if run.status == RunStatus.DONE:
         raise UsageError(f"run `{thread}` is already done: there is nothing to resume "
                          f"(`fermata state --thread {thread}` shows its result)")
     pending = list(run.interrupts)
@@ -344,7 +347,7 @@ def _check_resumable(run: Any, args: argparse.Namespace, value: Any) -> None:
             raise UsageError(f"run `{thread}` is {run.status} and waits for no answer: "
                              f"continue it with `fermata resume --thread {thread}` (no --value or --id)")
         return
-    if run.status == "failed" and not answering:
+    if run.status == RunStatus.FAILED and not answering:
         return  # retry the failed step; its paused siblings pause again
     waiting = [i for i in pending if not i.static]
     names = ", ".join(f"`{i.id}`" for i in pending)

@@ -25,8 +25,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .common import EXIT_OK, UsageError
-from .common import require_file
+from .common import EXIT_OK, UsageError, require_file
 from .compile import call_policy_for, compile_or_report
 
 
@@ -127,7 +126,8 @@ def run_worker(args: argparse.Namespace) -> int:
             stores.append(store)
             workers.append(Worker(_graphs(irs, store, args.allow_call), lease_ttl=args.lease, log=log, stop=stop))
             if index == 0:
-                log({"ts": round(time.time(), 3), "event": "started", "worker": workers[0].owner, "store": getattr(store, "where", args.store),
+                log({"ts": round(time.time(), 3), "event": "started", "worker": workers[0].owner,
+                     "store": getattr(store, "where", args.store),
                      "flows": sorted({g.name for g in workers[0].graphs.values()}),
                      "ir_hashes": sorted(workers[0].graphs), "concurrency": args.concurrency})
         threads = [threading.Thread(target=_work, args=(worker, args), name=f"worker-{i}", daemon=True)
@@ -137,7 +137,8 @@ def run_worker(args: argparse.Namespace) -> int:
         for thread in threads:
             while thread.is_alive():
                 thread.join(0.5)   # a bare join() would keep signals from being handled
-        log({"ts": round(time.time(), 3), "event": "exited", "worker": workers[0].owner, "reason": "signal" if stop.is_set() else "idle"})
+        log({"ts": round(time.time(), 3), "event": "exited", "worker": workers[0].owner,
+             "reason": "signal" if stop.is_set() else "idle"})
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
+
 from fermata.runtime.program import (
     ir_hash,  # the hash a run pins, computed one way only
 )
@@ -119,7 +120,7 @@ def _select(ir: dict[str, Any], flow: str | None) -> dict[str, Any]:
         if len(flows) != 1:
             raise ValueError(f"the IR holds {len(flows)} flows ({', '.join(sorted(flows))}): "
                              "choose one")
-        return next(iter(flows.values()))  # type: ignore[no-any-return]
+        return next(iter(flows.values()))
     if flow not in flows:
         raise ValueError(f"no flow `{flow}` in the IR (it has: {', '.join(sorted(flows))})")
     return flows[flow]  # type: ignore[no-any-return]
@@ -242,7 +243,7 @@ def _render(context: Any, construct: str, item: Any, indent: int = 0) -> str:
     """One construct through its template, for a place ``indent`` columns
     into the current block (the caller indents the result by as much)."""
     template = context.environment.get_template(f"{construct}.py.j2")
-    text = template.render(item=item, base=context["base"] + indent)
+    text: str = template.render(item=item, base=context["base"] + indent)
     return text.rstrip("\n")
 
 

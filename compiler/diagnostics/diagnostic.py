@@ -13,16 +13,15 @@ backticks.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Iterable, Sequence
 
 from ..syntax.ast import Span
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 - a StrEnum's str() differs; renderers and JSON rely on this one's
     ERROR = "error"
     WARNING = "warning"
 

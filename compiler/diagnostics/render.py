@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Iterable, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from fermata.spec.version import fermata_version as _version

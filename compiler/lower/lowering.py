@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from fermata.spec.ir import IR_VERSION
 
@@ -329,7 +330,7 @@ class _StepLowering:
             # constraints (a `+=` may break a `max` whatever it adds).
             check = field_type != T.ANY and (
                 T.contains_any(value_type) or not T.implies(value_type, field_type)
-                or node.op == "+=" and T.has_constraints(field_type))
+                or (node.op == "+=" and T.has_constraints(field_type)))
             return {"k": "set", "field": node.field, "op": node.op,
                     "value": self.expr(node.value), "check": check, **where}
         if isinstance(node, ast.Call):

@@ -463,7 +463,8 @@ _TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 # A name that is not an attribute (`a.b`), a filter (`x | upper`) or a string's text.
 _TEMPLATE_NAME = re.compile(r"(?<![\w.|])(?<!\|\s)[A-Za-z_]\w*")
 _TEMPLATE_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
-_JINJA_WORDS = frozenset(["and", "or", "not", "in", "is", "if", "else", "elif", "for", "endfor", "endif", "true", "false", "none", "True", "False", "None", "set", "endset", "with", "endwith", "loop", "range"])
+_JINJA_WORDS = frozenset(("and or not in is if else elif for endfor endif true false none True False None "
+                          "set endset with endwith loop range").split())
 
 
 def template_names(literal: ast.Literal) -> list[tuple[str, ast.Span]]:

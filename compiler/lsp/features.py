@@ -307,7 +307,8 @@ def completion(doc: DocumentAnalysis, text: str, point: Point) -> list[lsp.Compl
     member = re.search(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.\w*$", before)
     if member is not None:
         return _members(doc, point, member.group(1).split("."))
-    if re.search(r"->\s*(?:\w+\s*,\s*)*\w*$", before) or re.search(r"interrupt\s+(before|after)\s+(?:\w+\s*,\s*)*\w*$", before):
+    if (re.search(r"->\s*(?:\w+\s*,\s*)*\w*$", before)
+            or re.search(r"interrupt\s+(before|after)\s+(?:\w+\s*,\s*)*\w*$", before)):
         return _nodes(doc, point, with_end="->" in before)
     if re.search(r"(?::\s*|expect\s+|type\s+\w+\s*=\s*|\[|\|\s*)\w*$", before) and \
             (doc.node_at(point) is None or "expect" in before):

@@ -258,7 +258,8 @@ def formatting(ls: FermataServer, params: lsp.DocumentFormattingParams) -> list[
 
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: FermataServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
-    return _guarded(list[lsp.DocumentSymbol](), lambda: features.document_symbols(ls.indexed(params.text_document.uri)))()
+    return _guarded(list[lsp.DocumentSymbol](),
+                    lambda: features.document_symbols(ls.indexed(params.text_document.uri)))()
 
 
 @server.feature(lsp.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL,

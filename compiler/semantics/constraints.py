@@ -65,7 +65,7 @@ def usable(keyword: str, value: Any) -> bool:
             pattern_problem(value) is None if keyword == "pattern" else value in FORMATS)
     if isinstance(value, str):
         return False
-    return keyword not in COUNTS or value >= 0 and float(value).is_integer()
+    return keyword not in COUNTS or (value >= 0 and float(value).is_integer())
 
 
 def spelled(pairs: Pairs) -> str:
@@ -83,7 +83,7 @@ def implied_by(have: Pairs, keyword: str, wanted: Any) -> bool:
     for k, v in have:
         if k != keyword:
             continue
-        if keyword in LOWER_BOUNDS and v >= wanted or keyword in UPPER_BOUNDS and v <= wanted:
+        if (keyword in LOWER_BOUNDS and v >= wanted) or (keyword in UPPER_BOUNDS and v <= wanted):
             return True
         if keyword not in LOWER_BOUNDS | UPPER_BOUNDS and v == wanted:
             return True

@@ -361,7 +361,9 @@ class Inferer:
 
     def _ordering(self, node: ast.Binary, left: FType, right: FType) -> None:
         rule = "compares numbers with numbers or strings with strings"
-        sortable = (lambda t: is_number(t) or is_text(t))
+        def sortable(t: FType) -> bool:
+            return is_number(t) or is_text(t)
+
         if not all(t == ANY or sortable(t) for t in (left, right)):
             self._bad_operand(node, left, right, sortable, rule)
         elif ANY not in (left, right) and is_number(left) != is_number(right):
@@ -490,7 +492,8 @@ class Inferer:
             self.error("F305", f"`{node.name}` takes {count} argument{plural}, found {len(args)}",
                        node.span, help=f"call it as `{_signature(node.name)}`")
             return self._result(node.name, args)
-        for arg_node, t, kind in zip(node.args, args, kinds):
+        # `kinds` also lists the optional parameters a call may leave out.
+        for arg_node, t, kind in zip(node.args, args, kinds, strict=False):
             if not _fits(kind, t):
                 self.error("F306", f"`{node.name}` needs {_KIND_WORDS[kind]}, found `{widen(t)}`",
                            arg_node.span, help=f"call it as `{_signature(node.name)}`",

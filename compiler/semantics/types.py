@@ -481,7 +481,7 @@ def constant_problems(value: object, t: FType, path: str = "") -> list[str]:
     """How the JSON constant ``value`` (of a type assignable to ``t``) breaks
     the constraints in ``t``, one phrase each: "`reason` needs at least 1
     character" (``path`` names ``value``: a field, ``tags[0]``...)."""
-    if not has_constraints(t) or value is None and is_optional(t):
+    if not has_constraints(t) or (value is None and is_optional(t)):
         return []
     t = strip_optional(t)
     problems = [f"`{path}` {p}" if path else f"the value {p}" for p in C.broken(t.constraints, value)]

@@ -10,9 +10,10 @@ This module holds node classes only; parsing is in ``parser.py``, printing in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from functools import cached_property
-from typing import Iterator, NamedTuple, Union
+from typing import ClassVar, NamedTuple
 
 
 class Span(NamedTuple):
@@ -30,7 +31,7 @@ class Span(NamedTuple):
     start: int = 0
     end: int = 0
 
-    def cover(self, other: "Span") -> "Span":
+    def cover(self, other: Span) -> Span:
         """The smallest span holding both ``self`` and ``other``."""
         first, last = (self, other) if self <= other else (other, self)
         end = max(self, other, key=lambda s: (s.end_line, s.end_column))
@@ -42,7 +43,7 @@ NO_SPAN = Span(0, 0, 0, 0)
 
 
 def _span() -> Span:
-    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[return-value]
+    return field(default=NO_SPAN, compare=False, repr=False)
 
 
 class Node:
@@ -50,7 +51,7 @@ class Node:
 
     span: Span
 
-    def child_list(self) -> list["Node"]:
+    def child_list(self) -> list[Node]:
         """The nodes directly below this one, in source order."""
         found: list[Node] = []
         for name in _child_fields(type(self)):
@@ -61,7 +62,7 @@ class Node:
                 found += [item for item in value if isinstance(item, Node)]
         return found
 
-    def walk(self) -> Iterator["Node"]:
+    def walk(self) -> Iterator[Node]:
         """This node and all its descendants, depth first, in source order."""
         # A stack, not nested generators: every check walks the whole tree,
         # and a generator per level costs a resume per level per node.
@@ -78,7 +79,7 @@ class Node:
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 # Field annotations (strings: this module defers them) that never hold a node.
 _LEAF_ANNOTATIONS = frozenset({"Span", "str", "bool", "str | None", "int | None", "tuple[str, ...]",
-                               "Union[str, int, float, bool, None]", "str | int | float"})
+                               "str | int | float | bool | None", "str | int | float"})
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
@@ -87,7 +88,7 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     names = _CHILD_FIELDS.get(cls)
     if names is None:
         names = _CHILD_FIELDS[cls] = tuple(
-            f.name for f in fields(cls) if f.type not in _LEAF_ANNOTATIONS)  # type: ignore[arg-type]
+            f.name for f in fields(cls) if f.type not in _LEAF_ANNOTATIONS)
     return names
 
 
@@ -135,7 +136,7 @@ class NamedType(Node):
 
 @dataclass(frozen=True)
 class ListType(Node):
-    item: "Type"
+    item: Type
     span: Span = _span()
 
 
@@ -143,7 +144,7 @@ class ListType(Node):
 class MapType(Node):
     """``map[T]``: string keys, values of ``T``."""
 
-    value: "Type"
+    value: Type
     span: Span = _span()
 
 
@@ -151,14 +152,14 @@ class MapType(Node):
 class OptionalType(Node):
     """``T?``: a ``T`` or null."""
 
-    inner: "Type"
+    inner: Type
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class RecordField(Node):
     name: str
-    type: "Type"
+    type: Type
     span: Span = _span()
 
 
@@ -194,12 +195,12 @@ class ConstrainedType(Node):
     """``T(min 1, max 500)``: a type narrowed by constraints (JSON Schema's
     ``minLength``, ``maximum``, ``pattern``...)."""
 
-    base: "Type"
+    base: Type
     constraints: tuple[Constraint, ...]
     span: Span = _span()
 
 
-Type = Union[NamedType, ListType, MapType, OptionalType, RecordType, LiteralUnion, ConstrainedType]
+Type = NamedType | ListType | MapType | OptionalType | RecordType | LiteralUnion | ConstrainedType
 
 
 # --------------------------------------------------------------------------
@@ -215,7 +216,7 @@ class Literal(Node):
     template (``is_template``) rendered at run time.
     """
 
-    value: Union[str, int, float, bool, None]
+    value: str | int | float | bool | None
     span: Span = _span()
 
     @property
@@ -233,14 +234,14 @@ class Name(Node):
 
 @dataclass(frozen=True)
 class ListExpr(Node):
-    items: tuple["Expr", ...]
+    items: tuple[Expr, ...]
     span: Span = _span()
 
 
 @dataclass(frozen=True)
 class RecordEntry(Node):
     key: str
-    value: "Expr"
+    value: Expr
     span: Span = _span()
 
 
@@ -254,7 +255,7 @@ class RecordExpr(Node):
 class Member(Node):
     """``obj.name``."""
 
-    obj: "Expr"
+    obj: Expr
     name: str
     span: Span = _span()
 
@@ -263,8 +264,8 @@ class Member(Node):
 class Index(Node):
     """``obj[index]``."""
 
-    obj: "Expr"
-    index: "Expr"
+    obj: Expr
+    index: Expr
     span: Span = _span()
 
 
@@ -273,7 +274,7 @@ class Unary(Node):
     """``not x`` (op ``"not"``) or ``-x`` (op ``"-"``)."""
 
     op: str
-    operand: "Expr"
+    operand: Expr
     span: Span = _span()
 
 
@@ -282,8 +283,8 @@ class Binary(Node):
     """``left op right``; op is one of ``or and == != < <= > >= in ?? + - * / %``."""
 
     op: str
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span = _span()
 
 
@@ -292,12 +293,12 @@ class FuncCall(Node):
     """A call of a built-in function: ``len(x)``, ``round(x, 2)``..."""
 
     name: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     span: Span = _span()
     name_span: Span = _span()
 
 
-Expr = Union[Literal, Name, ListExpr, RecordExpr, Member, Index, Unary, Binary, FuncCall]
+Expr = Literal | Name | ListExpr | RecordExpr | Member | Index | Unary | Binary | FuncCall
 
 
 # --------------------------------------------------------------------------
@@ -385,7 +386,7 @@ class Let(Node):
     """``let name = EXPR | call ... | interrupt ...``."""
 
     name: str
-    value: Union[Expr, Call, Interrupt]
+    value: Expr | Call | Interrupt
     span: Span = _span()
     name_span: Span = _span()
 
@@ -404,8 +405,8 @@ class Set(Node):
 @dataclass(frozen=True)
 class If(Node):
     condition: Expr
-    then: tuple["Step", ...]
-    otherwise: tuple["Step", ...] | None = None
+    then: tuple[Step, ...]
+    otherwise: tuple[Step, ...] | None = None
     span: Span = _span()
 
 
@@ -415,7 +416,7 @@ class Fail(Node):
     span: Span = _span()
 
 
-Step = Union[Let, Set, Call, Interrupt, If, Fail, Wait]
+Step = Let | Set | Call | Interrupt | If | Fail | Wait
 
 
 # --------------------------------------------------------------------------
@@ -430,7 +431,7 @@ class Duration(Node):
     text: str
     span: Span = _span()
 
-    UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    UNITS: ClassVar[dict[str, int]] = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
     @property
     def milliseconds(self) -> int | None:
@@ -531,7 +532,7 @@ class StaticInterrupt(Node):
     span: Span = _span()
 
 
-FlowMember = Union[StateBlock, InputList, OutputList, NodeDecl, Edge, StaticInterrupt]
+FlowMember = StateBlock | InputList | OutputList | NodeDecl | Edge | StaticInterrupt
 
 
 @dataclass(frozen=True)
@@ -602,7 +603,7 @@ class Comment(Node):
 class Module(Node):
     """A whole `.flow` file."""
 
-    items: tuple[Union[TypeDecl, Flow, Use], ...]
+    items: tuple[TypeDecl | Flow | Use, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False, repr=False)
     span: Span = _span()
 

@@ -22,7 +22,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from ..diagnostics.diagnostic import DiagnosticSink, Label
 from . import ast, operators
@@ -57,6 +57,8 @@ class ParseState:
 current_parse: contextvars.ContextVar[ParseState] = contextvars.ContextVar("fermata_parse")
 
 _new_span = tuple.__new__
+# What the depth bookkeeping returns: the node it was given, with its type.
+_Built = TypeVar("_Built", bound=ast.Node)
 
 
 class Part(NamedTuple):
@@ -73,7 +75,8 @@ _new_part = tuple.__new__  # Part(...) without the Python-level __new__, for the
 
 
 def _span(child: Any) -> ast.Span:
-    return child[2] if child.__class__ is tuple else child.span  # a token, or a node / Part
+    span: ast.Span = child[2] if child.__class__ is tuple else child.span
+    return span  # a token, or a node / Part
 
 
 # The IR is JSON, read by other tools too: its integers stay within 64 bits
@@ -126,7 +129,7 @@ class AstBuilder:
     def sink(self) -> DiagnosticSink:
         return current_parse.get().sink
 
-    def _nest(self, node: Any, *parts: Any) -> Any:
+    def _nest(self, node: _Built, *parts: Any) -> _Built:
         """Record ``node``'s depth, one more than its deepest part's; past
         :data:`MAX_DEPTH`, report F013 (once per file)."""
         state = current_parse.get()
@@ -141,7 +144,7 @@ class AstBuilder:
             self._too_deep(state, node.span)
         return node
 
-    def _nest_one(self, node: Any, part: Any) -> Any:
+    def _nest_one(self, node: _Built, part: Any) -> _Built:
         """:meth:`_nest` for the commonest case, one part (`set`, `.name`)."""
         state = current_parse.get()
         depth = state.depths[id(node)] = state.depths.get(id(part), 1) + 1
@@ -149,7 +152,7 @@ class AstBuilder:
             self._too_deep(state, node.span)
         return node
 
-    def _level(self, node: Any, inner: Any) -> Any:
+    def _level(self, node: _Built, inner: Any) -> _Built:
         """``node`` (a record entry, a keyword argument) is one level with ``inner``."""
         depths = current_parse.get().depths
         depths[id(node)] = depths.get(id(inner), 1)
@@ -502,7 +505,7 @@ class AstBuilder:
         return _Climber(self, children).expression()
 
     def parenthesized(self, children: list[Any]) -> ast.Expr:
-        (inner,) = children
+        inner: ast.Expr = children[0]
         return inner  # the parentheses are not part of the tree (nor of its span)
 
     def member(self, children: list[Any]) -> ast.Member:

@@ -136,7 +136,7 @@ def _open_brackets(text: str, upto: int) -> list[_Opener]:
     tokens: list[Any] = []
     try:
         for token in grammar.lark_parser().lex(text):
-            if token.start_pos >= upto:
+            if _token_start(token)[2] >= upto:
                 break
             tokens.append(token)
     except UnexpectedInput:
@@ -165,7 +165,8 @@ def _brackets_left_open(tokens: Iterable[Any]) -> list[_Opener]:
     for token in tokens:
         kind = token.type
         # A keyword right after `flow`/`node` is the name (keywords are contextual).
-        if previous is not None and previous.type in ("FLOW", "NODE") and (kind == "NAME" or kind == str(token).upper()):
+        if (previous is not None and previous.type in ("FLOW", "NODE")
+                and (kind == "NAME" or kind == str(token).upper())):
             owner = f"{previous.type.lower()} `{token}`"
         elif kind in _BLOCK_KEYWORDS:
             owner = _BLOCK_KEYWORDS[kind]
@@ -185,14 +186,14 @@ def _brackets_left_open(tokens: Iterable[Any]) -> list[_Opener]:
 def _expected_words(expected: Iterable[str], opener: _Opener | None) -> list[str]:
     expected = set(expected)
     words: list[str] = []
-    if _STEP_STARTS <= expected:
+    if expected >= _STEP_STARTS:
         words.append("a step (`let`, `set`, `call`, `interrupt`, `if`, `fail` or `wait`)")
         # A docstring may open a node too, but naming it here only distracts.
         expected -= _STEP_STARTS | {"STRING", "LONG_STRING"}
-    if _MEMBER_STARTS <= expected:
+    if expected >= _MEMBER_STARTS:
         words.append("`state`, `input`, `output`, a `node`, an edge or `interrupt before/after`")
         expected -= _MEMBER_STARTS | {"NAME", "START", "END", "INTERRUPT"}
-    if _ITEM_STARTS <= expected:
+    if expected >= _ITEM_STARTS:
         words.append("`flow` or `type`")
         expected -= _ITEM_STARTS
     if len(expected & _EXPR_STARTS) >= 5:
@@ -219,6 +220,13 @@ def _join(words: list[str]) -> str:
     if len(words) == 1:
         return words[0]
     return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _token_start(token: lark.Token) -> tuple[int, int, int]:
+    """``(line, column, offset)`` of a token. Lark types each as optional (a
+    token built by hand has none): a missing one counts as the text's start,
+    so describing a syntax error never fails for want of a position."""
+    return (token.line or 1, token.column or 1, token.start_pos or 0)
 
 
 def _span_at(text: str, line: int, column: int, pos: int, length: int = 1) -> Span:
@@ -291,7 +299,7 @@ def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnost
         return _unexpected_character(error, text, path)
     token: lark.Token | None = getattr(error, "token", None)
     at_end = isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END")
-    offset = len(text) if at_end or token is None else token.start_pos
+    offset = len(text) if at_end or token is None else _token_start(token)[2]
     stack = _open_brackets(text, offset)
     opener = stack[-1] if stack else None
     # `accepts` simulates the pending reductions, so it is exact; `expected`
@@ -306,8 +314,8 @@ def describe_exception(error: UnexpectedInput, text: str, path: str) -> Diagnost
     found = describe_found(token)
     if hint is None and str(token) in KEYWORDS and "NAME" in expected:
         hint = f"`{token}` is a keyword and cannot be a name here: rename it (a record key may be quoted)"
-    span = Span(token.line, token.column, token.end_line or token.line,
-                token.end_column or token.column + 1, token.start_pos, token.end_pos or token.start_pos + 1)
+    line, column, start = _token_start(token)
+    span = Span(line, column, token.end_line or line, token.end_column or column + 1, start, token.end_pos or start + 1)
     return Diagnostic("F001", f"unexpected {found}: expected {_join(words)}", span, Severity.ERROR, path,
                       tuple(labels), hint)
 
@@ -328,7 +336,7 @@ def _opened_here(opener: _Opener | None) -> list[Label]:
     if opener is None:
         return []
     token = opener.token
-    return [Label(_span_at("", token.line, token.column, token.start_pos), f"{opener.what} opened here")]
+    return [Label(_span_at("", *_token_start(token)), f"{opener.what} opened here")]
 
 
 def _end_of_file(path: str, text: str, words: list[str], labels: list[Label]) -> Diagnostic:
@@ -349,7 +357,19 @@ _CHARACTER_HINTS = {
 
 
 def _unexpected_character(error: UnexpectedCharacters, text: str, path: str) -> Diagnostic:
-    return _character_at(text, path, error.pos_in_stream, error.line, error.column)
+    # Lark sets the offset on this error; its base class declares it None.
+    position: int | None = getattr(error, "pos_in_stream", None)
+    if position is None:
+        return describe_unexpected_character(text, path, _offset_of(text, error.line, error.column))
+    return _character_at(text, path, position, error.line, error.column)
+
+
+def _offset_of(text: str, line: int, column: int) -> int:
+    """The offset of a 1-based line and column in ``text``."""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+    return start + column - 1
 
 
 def describe_unexpected_character(text: str, path: str, position: int) -> Diagnostic:

@@ -42,9 +42,10 @@ def lark_parser() -> lark.Lark:
     they match the grammar (plain literals, never pickle), else built anew;
     its lexer reads keywords as the fast path does (:class:`_ContextualKeywords`)."""
     import lark
+
     from fermata.spec import parser_tables
 
-    if parser_tables.GRAMMAR_SHA256 != grammar_sha256():
+    if grammar_sha256() != parser_tables.GRAMMAR_SHA256:
         parser = build_from_grammar()
     else:
         # What Lark's standalone parser does with the same data.

@@ -258,7 +258,7 @@ def _reduction(rule: dict[str, Any], builder: object) -> Callable[[list[Any]], A
 
     def flatten(values: list[Any]) -> Any:
         children: list[Any] = []
-        for index, expand in zip(plan, expands):
+        for index, expand in zip(plan, expands, strict=False):
             if index is None:
                 children.append(None)
             elif expand:

@@ -12,6 +12,7 @@ Lark knows how to say what was expected.
 from __future__ import annotations
 
 import functools
+from typing import Any, cast
 
 from ..diagnostics.diagnostic import Diagnostic, DiagnosticSink
 from . import ast, grammar
@@ -27,8 +28,9 @@ def lexer_and_driver() -> tuple[Lexer, Driver]:
     even imported until a file has a syntax error), else from Lark's."""
     from fermata.spec import fast_tables as prebuilt
 
-    tables = prebuilt.TABLES if prebuilt.GRAMMAR_SHA256 == grammar.grammar_sha256() \
-        else grammar.fast_tables(grammar.lark_parser())
+    # The generated module types TABLES as a plain literal (object to mypy).
+    tables = (cast("dict[str, Any]", prebuilt.TABLES) if grammar.grammar_sha256() == prebuilt.GRAMMAR_SHA256
+              else grammar.fast_tables(grammar.lark_parser()))
     return Lexer(tables["lexer"]), Driver(tables["lalr"], AstBuilder(), keyword_terminals(tables["lexer"]))
 
 

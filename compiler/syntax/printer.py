@@ -303,9 +303,8 @@ class _Printer:
             self.line(doc_text(flow.doc, self.indent))
         previous: ast.Node | None = None
         for member in flow.members:
-            if previous is not None or flow.doc is not None:
-                if _separate(previous, member, self.comment_lines):
-                    self.blank()
+            if (previous is not None or flow.doc is not None) and _separate(previous, member, self.comment_lines):
+                self.blank()
             self.member(member)
             previous = member
         self.depth -= 1
@@ -485,7 +484,7 @@ class _Printer:
         inner = self.indent + INDENT
         values = [*call.args, *(kw.value for kw in call.kwargs)]
         names = [""] * len(call.args) + [f"{kw.name}=" for kw in call.kwargs]
-        for text, name, value in zip(arguments, names, values):
+        for text, name, value in zip(arguments, names, values, strict=True):
             if len(f"{inner}{text},") <= WIDTH:
                 lines.append(f"{INDENT}{text},")
             else:   # a long list or record argument, by the rule of `set`, one level in

@@ -10,6 +10,7 @@ would not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 DEFAULT_PAGE = 100
@@ -75,7 +76,7 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def pending_rows(pending: list[dict[str, object]]) -> list[tuple[str, str, str]]:
+def pending_rows(pending: Sequence[Mapping[str, object]]) -> list[tuple[str, str, str]]:
     """``(id, node, label)`` of each pending interrupt of a checkpoint (one
     per id: an answer names an id, so the first of any duplicates stands)."""
     rows: dict[str, tuple[str, str, str]] = {}

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..checkpoint import ThreadInfo, _LocalCoordination
+from ..records import RunStatus
 from .base import DueTimer, PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry
@@ -25,7 +26,7 @@ class _MemoryThread:
         self.rows: list[tuple[str, str]] = []   # (kind, body) by seq
         self.fulls: list[int] = []              # seqs of the full rows, ascending
         self.stats: Stats | None = None
-        self.status = "running"
+        self.status: str = RunStatus.RUNNING.value
         self.updated = 0.0
         self.pending: list[tuple[str, str, str]] = []   # (id, node, label), by id
         self.due: list[tuple[str, str, str]] = []       # (due_at, kind, id)
@@ -34,8 +35,9 @@ class _MemoryThread:
 class MemoryStore(LogStore):
     """Checkpoints in this process's memory.
 
-    Leases and ``once`` results live in this process too (the defaults of
-    :class:`Store`); ``clock`` (wall-clock seconds) is what leases expire by,
+    Leases and ``once`` results live in this process too (the default
+    primitives of :class:`Store`, under its one lease and once algorithm);
+    ``clock`` (wall-clock seconds) is what leases expire by,
     replaceable in tests."""
 
     def __init__(self, snapshot_every: int = DEFAULT_SNAPSHOT_EVERY, *,
@@ -133,7 +135,7 @@ class MemoryStore(LogStore):
         found = []
         for thread in sorted(self._threads):
             entry = self._threads[thread]
-            if entry.status != "interrupted" or (flow is not None and entry.info.flow != flow):
+            if entry.status != RunStatus.INTERRUPTED or (flow is not None and entry.info.flow != flow):
                 continue
             for id_, node, label_ in entry.pending:
                 if (after is None or (thread, id_) > after) and (label is None or label_ == label):

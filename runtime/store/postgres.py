@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import TYPE_CHECKING, Any, NoReturn, Self
 
-from ..checkpoint import Lease, OnceResult, ThreadInfo, lease_is_live
+from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreConflictError, StoreError
 from .base import DueTimer, PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
@@ -351,64 +351,40 @@ class PostgresStore(LogStore):
     def _rows_all(self, thread: str) -> list[Row]:
         return self._query(_ALL_ROWS, (thread,))
 
-    # ------------------------------------------------------------ leases (by the database's clock)
+    # ------------------------------------------------------------ lease and once primitives
+    # (the algorithms are Store's, written once; leases go by the database's clock)
 
-    def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
-        if self._query(_TAKE_LEASE, {"t": thread, "o": owner, "ttl": float(ttl_s)}):
-            return True
-        # Held by a live-looking lease: take it over only from a process of
-        # this host that is gone (compare and swap on the holder).
-        rows = self._query(_READ_LEASE, (thread,))
-        if not rows:
-            return False
-        holder, expires, now = rows[0]
-        if lease_is_live(Lease(thread, holder, expires), now):
-            return False
-        return self._run("UPDATE fermata.leases SET owner = %s, expires_at = now() + make_interval(secs => %s) "
-                         "WHERE thread = %s AND owner = %s", (owner, float(ttl_s), thread, holder)) == 1
+    def _lease_take(self, thread: str, owner: str, ttl_s: float) -> bool:
+        return bool(self._query(_TAKE_LEASE, {"t": thread, "o": owner, "ttl": float(ttl_s)}))
 
-    def renew(self, thread: str, owner: str, ttl_s: float) -> bool:
-        return self._run("UPDATE fermata.leases SET expires_at = now() + make_interval(secs => %s) "
-                         "WHERE thread = %s AND owner = %s", (float(ttl_s), thread, owner)) == 1
-
-    def release(self, thread: str, owner: str) -> None:
-        self._run("DELETE FROM fermata.leases WHERE thread = %s AND owner = %s", (thread, owner))
-
-    def lease(self, thread: str) -> Lease | None:
+    def _lease_read(self, thread: str) -> tuple[Lease, float] | None:
         rows = self._query(_READ_LEASE, (thread,))
         if not rows:
             return None
         holder, expires, now = rows[0]
-        held = Lease(thread, holder, expires)
-        return held if lease_is_live(held, now) else None
+        return Lease(thread, holder, expires), now
 
-    # ------------------------------------------------------------ once results
+    def _lease_swap(self, thread: str, held: Lease, owner: str, ttl_s: float) -> bool:
+        return self._run("UPDATE fermata.leases SET owner = %s, expires_at = now() + make_interval(secs => %s) "
+                         "WHERE thread = %s AND owner = %s", (owner, float(ttl_s), thread, held.owner)) == 1
 
-    def save_once(self, thread: str, result: OnceResult) -> None:
-        try:
-            entry = encode_entry(result.entry)
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"the result of once call #{result.index} of node `{result.node}` cannot be "
-                             f"stored as JSON: {exc}") from None
+    def _lease_extend(self, thread: str, owner: str, ttl_s: float) -> bool:
+        return self._run("UPDATE fermata.leases SET expires_at = now() + make_interval(secs => %s) "
+                         "WHERE thread = %s AND owner = %s", (float(ttl_s), thread, owner)) == 1
+
+    def _lease_drop(self, thread: str, owner: str) -> None:
+        self._run("DELETE FROM fermata.leases WHERE thread = %s AND owner = %s", (thread, owner))
+
+    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str) -> None:
         self._run("INSERT INTO fermata.once_results (thread, node, idx, step, entry) VALUES (%s, %s, %s, %s, %s) "
                   "ON CONFLICT (thread, node, idx) DO UPDATE SET step = excluded.step, entry = excluded.entry",
-                  (thread, result.node, result.index, result.step, entry))
+                  (thread, node, index, step, entry))
 
-    def once_results(self, thread: str) -> list[OnceResult]:
-        results = []
-        for node, index, step, text in self._query("SELECT node, idx, step, entry FROM fermata.once_results "
-                                                   "WHERE thread = %s ORDER BY node, idx", (thread,)):
-            try:
-                entry = decode_text(text)
-                if not (isinstance(entry, dict) and {"target", "args_hash", "result"} <= entry.keys()):
-                    raise ValueError("not a once result")
-            except ValueError as exc:
-                raise StoreError(f"store {self.where}: the saved result of once call #{index} of node "
-                                 f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
-            results.append(OnceResult(step, node, index, entry))
-        return results
+    def _once_rows(self, thread: str) -> list[tuple[Any, Any, Any, Any]]:
+        return self._query("SELECT node, idx, step, entry FROM fermata.once_results WHERE thread = %s "
+                           "ORDER BY node, idx", (thread,))
 
-    def drop_once(self, thread: str) -> None:
+    def _once_drop(self, thread: str) -> None:
         self._run("DELETE FROM fermata.once_results WHERE thread = %s", (thread,))
 
     # -- for tests and benchmarks

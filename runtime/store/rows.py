@@ -41,6 +41,7 @@ from typing import Any
 
 from ..checkpoint import FORMAT_VERSION, Checkpoint
 from ..errors import StoreError
+from ..records import RunStatus
 
 DEFAULT_SNAPSHOT_EVERY = 50
 
@@ -334,12 +335,12 @@ _FULL_REQUIRED = frozenset(("v", "step", "status", "values"))
 _FULL_DEFAULTS: dict[str, Any] = {"frontier": [], "joins": {}, "pending": [], "nodes": {}, "error": None,
                                   "extra": {}}
 _DELTA_KEYS = frozenset(("v", "set", "unset", "pending_splice", "extra_patch", *_PARTS))
-_STATUSES = frozenset(("running", "interrupted", "done", "failed"))
+_STATUSES = frozenset(status.value for status in RunStatus)
 
 
 def _full_problem(body: dict[str, Any]) -> str | None:
     keys = body.keys()
-    if not _FULL_REQUIRED <= keys:
+    if not keys >= _FULL_REQUIRED:
         return f"a full snapshot lacks {sorted(_FULL_REQUIRED - keys)}"
     if not keys <= _FULL_KEYS:
         return f"unknown keys {sorted(keys - _FULL_KEYS)}"

@@ -58,7 +58,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, Self
 
-from ..checkpoint import Lease, OnceResult, ThreadInfo, lease_is_live
+from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreError
 from .base import DueTimer, PendingInterrupt, RunSummary, pending_rows
 from .logstore import LogStore, Row
@@ -555,94 +555,59 @@ class SqliteStore(LogStore):
         with self._lock:
             self._conn.close()
 
-    # ------------------------------------------------------------ leases
+    # ------------------------------------------------------------ lease and once primitives
+    # (the algorithms are Store's, written once)
 
-    def acquire(self, thread: str, owner: str, ttl_s: float) -> bool:
-        # One statement (so one write transaction): insert the lease, or take
-        # it over when it is ours or expired. Only when that finds it held is
-        # the holder read, to take over from a process that is gone (compare
-        # and swap: if the holder changed meanwhile, the lease stays theirs).
+    def _lease_take(self, thread: str, owner: str, ttl_s: float) -> bool:
+        # One statement, so one write transaction: insert the lease, or take
+        # it over when it is ours or expired.
         with self._lock:
             self._writable()
             now = self.clock()
             try:
-                taken = self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)).rowcount == 1
-                if taken:
-                    return True
-                row = self._conn.execute("SELECT owner, expires FROM leases WHERE thread = ?", (thread,)).fetchone()
-                if row is None or lease_is_live(Lease(thread, *row), now):
-                    return False
-                return self._conn.execute(
-                    "UPDATE leases SET owner = ?, expires = ? WHERE thread = ? AND owner = ? AND expires = ?",
-                    (owner, now + ttl_s, thread, *row)).rowcount == 1
+                return self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)).rowcount == 1
             except sqlite3.Error as exc:
                 self._raise(exc)
 
-    def renew(self, thread: str, owner: str, ttl_s: float) -> bool:
-        with self._lock:
-            try:
-                cursor = self._conn.execute("UPDATE leases SET expires = ? WHERE thread = ? AND owner = ?",
-                                            (self.clock() + ttl_s, thread, owner))
-            except sqlite3.Error as exc:
-                self._raise(exc)
-            return cursor.rowcount == 1
-
-    def release(self, thread: str, owner: str) -> None:
-        with self._lock:
-            try:
-                self._conn.execute("DELETE FROM leases WHERE thread = ? AND owner = ?", (thread, owner))
-            except sqlite3.Error as exc:
-                self._raise(exc)
-
-    def lease(self, thread: str) -> Lease | None:
+    def _lease_read(self, thread: str) -> tuple[Lease, float] | None:
         if self._version < 2:
             return None
         with self._lock:
             rows = self._rows("SELECT owner, expires FROM leases WHERE thread = ?", (thread,))
-        if not rows:
-            return None
-        held = Lease(thread, *rows[0])
-        return held if lease_is_live(held, self.clock()) else None
+        return (Lease(thread, *rows[0]), self.clock()) if rows else None
 
-    # ------------------------------------------------------------ once results
+    def _lease_swap(self, thread: str, held: Lease, owner: str, ttl_s: float) -> bool:
+        return self._change("UPDATE leases SET owner = ?, expires = ? WHERE thread = ? AND owner = ? AND expires = ?",
+                            (owner, self.clock() + ttl_s, thread, held.owner, held.expires)) == 1
 
-    def save_once(self, thread: str, result: OnceResult) -> None:
-        try:
-            entry = encode_entry(result.entry)
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"the result of once call #{result.index} of node `{result.node}` cannot be "
-                             f"stored as JSON: {exc}") from None
+    def _lease_extend(self, thread: str, owner: str, ttl_s: float) -> bool:
+        return self._change("UPDATE leases SET expires = ? WHERE thread = ? AND owner = ?",
+                            (self.clock() + ttl_s, thread, owner)) == 1
+
+    def _lease_drop(self, thread: str, owner: str) -> None:
+        self._change("DELETE FROM leases WHERE thread = ? AND owner = ?", (thread, owner))
+
+    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str) -> None:
         with self._lock:
             self._writable()
-            try:
-                self._conn.execute("INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) "
-                                   "VALUES (?, ?, ?, ?, ?)", (thread, result.node, result.index, result.step, entry))
-            except sqlite3.Error as exc:
-                self._raise(exc)
+        self._change("INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) VALUES (?, ?, ?, ?, ?)",
+                     (thread, node, index, step, entry))
 
-    def once_results(self, thread: str) -> list[OnceResult]:
+    def _once_rows(self, thread: str) -> list[tuple[Any, Any, Any, Any]]:
         if self._version < 2:
             return []
         with self._lock:
-            rows = self._rows("SELECT node, idx, step, entry FROM once_results WHERE thread = ? "
-                              "ORDER BY node, idx", (thread,))
-        results = []
-        for node, index, step, text in rows:
-            try:
-                entry = decode_text(text)
-                if not (isinstance(entry, dict) and {"target", "args_hash", "result"} <= entry.keys()
-                        and type(index) is int and type(step) is int and isinstance(node, str)):
-                    raise ValueError("not a once result")
-            except (TypeError, ValueError) as exc:
-                raise StoreError(f"store {self.where}: the saved result of once call #{index} of node "
-                                 f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
-            results.append(OnceResult(step, node, index, entry))
-        return results
+            return self._rows("SELECT node, idx, step, entry FROM once_results WHERE thread = ? ORDER BY node, idx",
+                              (thread,))
 
-    def drop_once(self, thread: str) -> None:
+    def _once_drop(self, thread: str) -> None:
+        self._change("DELETE FROM once_results WHERE thread = ?", (thread,))
+
+    def _change(self, sql: str, params: tuple[Any, ...]) -> int:
+        """One autocommitted write; the number of rows it changed."""
         with self._lock:
             try:
-                self._conn.execute("DELETE FROM once_results WHERE thread = ?", (thread,))
+                return self._conn.execute(sql, params).rowcount
             except sqlite3.Error as exc:
                 self._raise(exc)
 

@@ -13,7 +13,7 @@ from fermata.compiler.pipeline import Analysis, analyze, compile_file, compile_s
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .semantics.test_resolve import isolated  # noqa: F401 - a fixture
+from tests.compiler.support import isolated  # noqa: F401 - a fixture
 
 GOOD = textwrap.dedent("""\
     flow f {

@@ -10,6 +10,8 @@ two on every call (each picks up the thread the other left).
 
 from __future__ import annotations
 
+import pytest
+
 import importlib.util
 import itertools
 import json
@@ -26,6 +28,9 @@ from hypothesis import given, note
 from .drive import Trace, drive
 from .model import answers, flow_models, inputs
 from .support import compile_model, loaded_graphs
+
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
 
 _names = itertools.count()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import pytest
+
 import json
 
 import jsonschema
@@ -15,6 +17,9 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from .model import flow_models, to_module
+
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
 
 _IR_SCHEMA = json.loads(spec.path("ir.schema.json").read_text(encoding="utf-8"))
 

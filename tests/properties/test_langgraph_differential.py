@@ -19,6 +19,9 @@ from .support import compile_model, memory_graphs
 pytest.importorskip("langgraph", reason="differential tests need the `langgraph` test extra")
 from . import langgraph_flow  # noqa: E402
 
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
+
 
 @given(flow_models(once=False, fanouts="send"), inputs, answers)
 def test_fermata_and_langgraph_agree(model, given_input, script):

@@ -9,6 +9,9 @@ import pytest
 from fermata.compiler import load
 from fermata.runtime import Command, ResumeError
 
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
+
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 
 

@@ -40,6 +40,9 @@ from .support import (
     sqlite_graphs,
 )
 
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
+
 
 @given(flow_models(), inputs, answers)
 def test_resume_replays_the_node_from_its_start(model, given_input, script):

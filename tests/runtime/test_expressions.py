@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fermata.runtime.errors import EvalError
-from fermata.runtime.expressions import compile_condition, compile_expr
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fermata.runtime.errors import EvalError
+from fermata.runtime.expressions import compile_condition, compile_expr
 from tests.runtime.irbuild import (
     F,
     L,
@@ -25,14 +25,7 @@ from tests.runtime.irbuild import (
     rec,
     tmpl,
 )
-
-
-class View:
-    def __init__(self, state: dict[str, Any] | None = None, overlay: dict[str, Any] | None = None,
-                 local: dict[str, Any] | None = None):
-        self.state = state or {}
-        self.overlay = overlay or {}
-        self.locals = local or {}
+from tests.runtime.support import View
 
 
 def ev(ir: dict[str, Any], **state: Any) -> Any:

@@ -5,40 +5,21 @@ from __future__ import annotations
 import copy
 
 import pytest
-from fermata.runtime import Command, FermataError, Graph, InputError, SpecChangedError
 
+from fermata.runtime import Command, FermataError, Graph, InputError, SpecChangedError
 from tests.runtime.irbuild import (
-    BOOL,
-    FLOAT,
     INT,
-    LIST,
-    OPT,
     STR,
     F,
-    L,
-    append,
     bin_,
     fld,
     flow,
-    interrupt,
     lit,
-    lst,
     make_graph,
     node,
     set_,
 )
-
-
-def refundish():
-    return flow("refund",
-                fields=[fld("amount", FLOAT), fld("reason", STR, ""), fld("risk", FLOAT, 0.0),
-                        fld("approved", BOOL, False), fld("log", LIST(STR), []), fld("note", OPT(STR), optional=True)],
-                nodes=[node("assess", set_("risk", bin_("/", F("amount"), lit(1000)))),
-                       node("review", interrupt("approval", None, BOOL, bind="ok"), set_("approved", L("ok")),
-                            append("log", lst(lit("reviewed")))),
-                       node("pay", append("log", lst(lit("paid"))))],
-                edges={"start": ["assess"], "assess": ["review"], "review": [(["pay"], F("approved")), (["end"], None)]},
-                input=["amount", "reason"], output=["approved", "log"])
+from tests.runtime.support import refundish
 
 
 def test_input_is_validated_listing_every_problem(store) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fermata.runtime import Command, NondeterminismError, ResumeError
 
+from fermata.runtime import Command, NondeterminismError, ResumeError
 from tests.runtime import calls_fixture as fx
 from tests.runtime.irbuild import (
     BOOL,
@@ -29,8 +29,8 @@ from tests.runtime.irbuild import (
     set_,
     tmpl,
 )
+from tests.runtime.support import FX, once_flow, parallel_flow
 
-FX = "tests.runtime.calls_fixture"
 DECISION = RECORD({"approved": BOOL}, {"comment": STR})
 
 
@@ -128,19 +128,6 @@ def test_resume_errors_for_nothing_pending_and_unknown_ids(store) -> None:
         graph.invoke(Command(resume="again"), thread="t")
 
 
-def parallel_flow():
-    """`a` and `b` both ask in one step; `c` finishes in it; `join` needs all three."""
-    return flow(fields=[fld("log", LIST(STR), []), fld("x", INT, 0)],
-                nodes=[node("split"),
-                       node("a", call(f"{FX}:tick", lit("a")), interrupt("qa", None, INT, bind="v"),
-                            append("log", lst(tmpl("a={{ v }}")))),
-                       node("b", call(f"{FX}:tick", lit("b")), interrupt("qb", None, INT, bind="v"),
-                            append("log", lst(tmpl("b={{ v }}")))),
-                       node("c", call(f"{FX}:tick", lit("c")), append("log", lst(lit("c"))), set_("x", lit(1))),
-                       node("done", append("log", lst(lit("done"))))],
-                edges={"start": ["split"], "split": ["a", "b", "c"]}, joins=[(["a", "b", "c"], "done")])
-
-
 def test_parallel_interrupts_are_pending_together_and_resume_partially(store) -> None:
     graph = make_graph(parallel_flow(), store)
     run = graph.invoke({}, thread="t")
@@ -191,15 +178,6 @@ def test_an_answer_may_lead_past_later_interrupts(store) -> None:
     graph.invoke({}, thread="yes")
     assert graph.invoke(Command(resume=True), thread="yes").interrupts[0].id == "review:legal"
     assert graph.invoke(Command(resume="approve"), thread="yes").state["verdict"] == "approve"
-
-
-def once_flow():
-    return flow(fields=[fld("amount", INT), fld("receipt", {}, None, optional=True), fld("ok", BOOL, False)],
-                nodes=[node("pay", call(f"{FX}:pay", F("amount"), once=True, bind="r"),
-                            call(f"{FX}:tick", lit("plain")),
-                            interrupt("confirm", L("r"), BOOL, bind="c"),
-                            set_("receipt", L("r")), set_("ok", L("c")))],
-                edges={"start": ["pay"]}, input=["amount"])
 
 
 def test_once_calls_are_journaled_across_replays(store) -> None:

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import pytest
+
 from fermata.runtime import (
     Command,
     NondeterminismError,
@@ -24,7 +25,6 @@ from fermata.runtime import (
 from fermata.runtime import leases as leases_module
 from fermata.runtime.checkpoint import new_owner, owner_is_gone
 from fermata.runtime.stores import MemoryStore, StoreConflictError
-
 from tests.runtime import calls_fixture
 from tests.runtime.irbuild import (
     BOOL,
@@ -44,7 +44,8 @@ from tests.runtime.irbuild import (
     set_,
 )
 from tests.runtime.memstore import JsonMemoryStore
-from tests.runtime.test_flow import refundish
+
+from tests.runtime.support import refundish
 
 TICK = "tests.runtime.calls_fixture:tick"
 

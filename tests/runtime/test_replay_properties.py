@@ -4,6 +4,8 @@ ends in the same state with the same events."""
 
 from __future__ import annotations
 
+import pytest
+
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,9 @@ from tests.runtime.irbuild import (
     tmpl,
 )
 from tests.runtime.memstore import JsonMemoryStore, ReferenceStore
+
+# Property searches and subprocess runs: the full suite runs them, not the inner loop.
+pytestmark = pytest.mark.slow
 
 FX = "tests.runtime.calls_fixture"
 

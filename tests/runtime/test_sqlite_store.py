@@ -11,15 +11,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from fermata.runtime import Command, Graph
 from fermata.runtime.checkpoint import Checkpoint, OnceResult, ThreadInfo
 from fermata.runtime.sqlite_store import STORE_VERSION, SqliteStore
 from fermata.runtime.stores import StoreConflictError, StoreError, open_store
-
 from tests.runtime.irbuild import chain
 from tests.runtime.memstore import JsonMemoryStore
-from tests.runtime.store.test_contract import canonical, check_rows
-from tests.runtime.test_flow import refundish
+from tests.runtime.store.support import canonical, check_rows
+from tests.runtime.support import refundish
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from fermata.runtime.errors import EvalError
 from fermata.runtime.templates import compile_template
-
-from tests.runtime.test_expressions import View
+from tests.runtime.support import View
 
 
 def test_renders_fields_and_locals_with_locals_winning() -> None:

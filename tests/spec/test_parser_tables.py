@@ -58,6 +58,7 @@ def test_generation_is_byte_stable_across_hash_seeds():
         assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_the_generator_check_agrees():
     spec = importlib.util.spec_from_file_location("gen", ROOT / "scripts/gen_parser_tables.py")
     generator = importlib.util.module_from_spec(spec)
@@ -65,6 +66,7 @@ def test_the_generator_check_agrees():
     assert generator.main(["--check"]) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
 def test_loaded_tables_parse_like_freshly_built_ones(path):
     text = path.read_text()

@@ -423,6 +423,7 @@ def test_fixture(code: str, severity: str, title: str):
     assert [(d.code, d.span.line, d.severity.value) for d in found] == [(code, marked[0], severity)]
 
 
+@pytest.mark.slow
 def test_long_chains_of_type_names_are_a_diagnostic_not_a_recursion():
     def spec(decls: list[str]) -> str:
         return "\n".join(decls) + "\nflow f { state { x: T0? } node a {} start -> a a -> end }\n"

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 from fermata.compiler.cli.common import EXIT_OK, EXIT_USAGE
 from fermata.compiler.cli.main import main
-
-from .test_check import clean_env, fermata_command
+from tests.compiler.support import clean_env, fermata_command
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REFUND_PATH = REPO_ROOT / "examples" / "refund.flow"  # its calls live beside it

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -25,9 +24,13 @@ from fermata.compiler.cli.common import (
     UsageError,
 )
 from fermata.compiler.cli.main import main
-
-from ..diagnostics.test_render import validate_sarif
-from ..semantics.test_resolve import isolated  # noqa: F401 - a fixture
+from tests.compiler.support import (
+    THREE,
+    clean_env,
+    fermata_command,
+    isolated,  # noqa: F401 - a fixture
+    validate_sarif,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -45,25 +48,6 @@ GOOD = textwrap.dedent("""\
     }
     """)
 
-# Three independent errors, at 7:13, 8:20 and 11:21.
-THREE = textwrap.dedent("""\
-    flow f {
-        state {
-            count: int = 0
-            name: str = ""
-        }
-        node a {
-            set cout = 1
-            set name = 5
-        }
-        node b {
-            set count = missing
-        }
-        start -> a
-        a -> b
-        b -> end
-    }
-    """)
 
 # A warning only (F124, an unused local, at 6:13).
 WARNS = GOOD.replace("set count += 1", "let unused = 1\n        set count += 1")
@@ -369,8 +353,6 @@ def test_an_unused_suppression_is_reported(tmp_path, capsys):
 # ------------------------------------------------------------ --resolve
 
 
-
-
 def with_call(target: str) -> str:
     return GOOD.replace("set count += 1", f'let r = call "{target}"(count)\n        set count = int(r)')
 
@@ -423,22 +405,6 @@ def test_plain_check_never_imports_call_targets(tmp_path, capsys):
 
 
 # ------------------------------------------------------------ the real command
-
-
-def fermata_command() -> list[str]:
-    """The installed console script, beside this Python (a venv's bin/)."""
-    beside = Path(sys.executable).parent / "fermata"
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("fermata")
-    return [found] if found else [sys.executable, "-m", "fermata.compiler.cli.main"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("NO_COLOR", "FORCE_COLOR", "FERMATA_DEBUG")}
-    env.update(extra)
-    return env
 
 
 @pytest.mark.slow

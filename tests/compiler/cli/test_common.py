@@ -41,6 +41,7 @@ def test_terminal_safe_leaves_no_control_character_and_encodes(text: str) -> Non
     safe.encode("utf-8")
 
 
+@pytest.mark.slow
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
                     lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=20))
 def test_dump_json_is_safe_and_means_the_same(value: object) -> None:

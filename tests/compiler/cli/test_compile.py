@@ -15,8 +15,7 @@ import jsonschema
 import pytest
 from fermata.compiler.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from fermata.compiler.cli.main import main
-
-from .test_check import THREE, clean_env, fermata_command
+from tests.compiler.support import THREE, clean_env, fermata_command
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted((REPO / "examples").glob("*.flow"))

@@ -17,8 +17,7 @@ from fermata.compiler.cli.common import (
     UsageError,
 )
 from fermata.compiler.cli.main import build_parser, main
-
-from .test_check import clean_env, fermata_command
+from tests.compiler.support import clean_env, fermata_command
 
 COMMANDS = ["check", "fmt", "compile", "graph", "run", "resume", "replay", "state", "history", "threads"]
 
@@ -216,3 +215,11 @@ def test_the_console_script_exit_codes(tmp_path):
     assert done.returncode == EXIT_USAGE
     done = fermata("compile", "missing.flow")
     assert done.returncode == EXIT_USAGE and done.stderr == "fermata compile: error: no such file: missing.flow\n"
+
+
+def test_the_status_choices_are_the_run_statuses():
+    # Written out in cli.py so that parsing arguments does not import the runtime.
+    from fermata.compiler.cli.main import RUN_STATUSES
+    from fermata.runtime.records import RunStatus
+
+    assert RUN_STATUSES == tuple(status.value for status in RunStatus)

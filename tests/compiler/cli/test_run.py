@@ -15,7 +15,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +23,7 @@ from fermata.compiler.cli.common import DEFAULT_STORE
 from fermata.compiler.cli.main import main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-EXAMPLES = REPO_ROOT / "examples"
-REFUND = str(EXAMPLES / "refund.flow")
+from tests.compiler.support import EXAMPLES, REFUND, Result, _isolated, checkpoints, cli, store  # noqa: F401 - fixtures
 
 # Two nodes of one step interrupt: both interrupts are pending together.
 PARALLEL_FLOW = """\
@@ -121,39 +119,6 @@ flow second {
 """
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    # `fermata run` puts each flow's folder on sys.path; keep that to one test.
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delenv("FERMATA_STORE", raising=False)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path}/runs.db"
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]):
-    def call(*argv: str) -> Result:
-        capsys.readouterr()
-        code = main(list(argv))
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return call
-
-
 @pytest.fixture
 def parallel(tmp_path: Path) -> str:
     path = tmp_path / "approvals.flow"
@@ -174,12 +139,6 @@ def printed_commands(out: str) -> list[str]:
     _, found, rest = out.partition("\ncontinue with:\n")
     assert found, out
     return [line.strip() for line in rest.splitlines() if line.strip()]
-
-
-def checkpoints(cli, store: str, thread: str) -> list[dict[str, Any]]:
-    result = cli("history", "--thread", thread, "--store", store, "--json")
-    assert result.code == 0, result.err
-    return result.json()["checkpoints"]
 
 
 def thread_ids(cli, store: str) -> list[str]:

@@ -14,9 +14,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from fermata.runtime.sqlite_store import SqliteStore
 
-from tests.compiler.cli.test_run import REFUND, _isolated, checkpoints, cli, store  # noqa: F401 - fixtures
+from fermata.runtime.sqlite_store import SqliteStore
+from tests.compiler.support import REFUND, _isolated, checkpoints, cli, store  # noqa: F401 - fixtures
 
 REFUND_TEXT = Path(REFUND).read_text(encoding="utf-8")
 
@@ -145,6 +145,7 @@ def test_a_damaged_row_is_a_clear_error_for_every_command(cli, store: str, body:
         assert "internal error" not in result.err, (argv, result.err)
 
 
+@pytest.mark.slow
 def test_no_single_damaged_page_makes_a_command_report_a_bug(cli, store: str, tmp_path: Path) -> None:
     # The fault campaign in small: damage one page of the file (all of it, or
     # a few bytes), run each command, restore. A damaged store may be refused,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compiler.cli.test_run import REFUND, _isolated, cli  # noqa: F401 - fixtures
+from tests.compiler.support import REFUND, _isolated, cli  # noqa: F401 - fixtures
 from tests.runtime.store.postgres_db import fresh_database, reset_schema
 
 

@@ -76,6 +76,7 @@ def other_modules(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 # ------------------------------------------------------------------ determinism
 
 
+@pytest.mark.slow
 def test_the_same_spec_gives_the_same_bytes_in_every_process(modules, monkeypatch):
     """Two runs of the CLI in fresh processes with different hash seeds write
     byte-identical modules, identical to what this process generates."""
@@ -209,6 +210,7 @@ def test_ruff_check_passes_with_every_rule(modules):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_mypy_strict_passes(modules, other_modules, tmp_path):
     """``mypy --strict`` finds nothing in any generated module, and in the
     same run finds the one type error slipped into a copy of one (so the

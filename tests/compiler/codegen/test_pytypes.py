@@ -123,6 +123,7 @@ def test_declarations_come_after_what_they_mention(tmp_path):
     assert all(isinstance(d, TypedDictDecl) or d.kind == "alias" for d in decls)
 
 
+@pytest.mark.slow
 def test_a_teams_callables_are_type_checked_against_the_flow(tmp_path):
     """The point of the types: mypy accepts a correct `call` target of the
     refund example and reports each mistake in a wrong one."""

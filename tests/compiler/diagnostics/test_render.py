@@ -17,6 +17,7 @@ from fermata.compiler.pipeline import analyze
 from fermata.compiler.syntax.ast import Span
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.compiler.support import validate_sarif
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -326,111 +327,6 @@ def test_github_without_a_position_names_only_the_file():
 
 
 # ------------------------------------------------------------ SARIF
-
-
-# A hand-written subset of the SARIF 2.1.0 schema (sarif-schema-2.1.0.json,
-# draft-07): the objects and properties Fermata writes, with the official
-# property names, types and minimums. `additionalProperties: false` makes a
-# misspelt or invented property fail, as it would against the full schema.
-_MESSAGE = {"type": "object", "additionalProperties": False, "anyOf": [{"required": ["text"]}, {"required": ["id"]}],
-            "properties": {"text": {"type": "string"}, "markdown": {"type": "string"}, "id": {"type": "string"}}}
-SARIF_SUBSET_SCHEMA = {
-    "$schema": "http://json-schema.org/draft-07/schema#",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["version", "runs"],
-    "properties": {
-        "$schema": {"type": "string", "format": "uri"},
-        "version": {"enum": ["2.1.0"]},
-        "runs": {"type": "array", "items": {"$ref": "#/definitions/run"}},
-    },
-    "definitions": {
-        "message": _MESSAGE,
-        "multiformatMessageString": {"type": "object", "additionalProperties": False, "required": ["text"],
-                                     "properties": {"text": {"type": "string"}, "markdown": {"type": "string"}}},
-        "run": {
-            "type": "object", "additionalProperties": False, "required": ["tool"],
-            "properties": {
-                "tool": {"type": "object", "additionalProperties": False, "required": ["driver"],
-                         "properties": {"driver": {"$ref": "#/definitions/toolComponent"}}},
-                "columnKind": {"enum": ["utf16CodeUnits", "unicodeCodePoints"]},
-                "results": {"type": "array", "items": {"$ref": "#/definitions/result"}},
-            },
-        },
-        "toolComponent": {
-            "type": "object", "additionalProperties": False, "required": ["name"],
-            "properties": {
-                "name": {"type": "string"},
-                "version": {"type": "string"},
-                "informationUri": {"type": "string", "format": "uri"},
-                "rules": {"type": "array", "uniqueItems": True,
-                          "items": {"$ref": "#/definitions/reportingDescriptor"}},
-            },
-        },
-        "reportingDescriptor": {
-            "type": "object", "additionalProperties": False, "required": ["id"],
-            "properties": {
-                "id": {"type": "string"},
-                "name": {"type": "string"},
-                "shortDescription": {"$ref": "#/definitions/multiformatMessageString"},
-                "fullDescription": {"$ref": "#/definitions/multiformatMessageString"},
-                "help": {"$ref": "#/definitions/multiformatMessageString"},
-                "helpUri": {"type": "string", "format": "uri"},
-                "defaultConfiguration": {
-                    "type": "object", "additionalProperties": False,
-                    "properties": {"level": {"enum": ["none", "note", "warning", "error"]}}},
-            },
-        },
-        "result": {
-            "type": "object", "additionalProperties": False, "required": ["message"],
-            "properties": {
-                "ruleId": {"type": "string"},
-                "ruleIndex": {"type": "integer", "minimum": -1},
-                "level": {"enum": ["none", "note", "warning", "error"]},
-                "message": {"$ref": "#/definitions/message"},
-                "locations": {"type": "array", "items": {"$ref": "#/definitions/location"}},
-                "relatedLocations": {"type": "array", "uniqueItems": True,
-                                     "items": {"$ref": "#/definitions/location"}},
-            },
-        },
-        "location": {
-            "type": "object", "additionalProperties": False,
-            "properties": {
-                "id": {"type": "integer", "minimum": -1},
-                "physicalLocation": {"$ref": "#/definitions/physicalLocation"},
-                "message": {"$ref": "#/definitions/message"},
-            },
-        },
-        "physicalLocation": {
-            "type": "object", "additionalProperties": False, "required": ["artifactLocation"],
-            "properties": {
-                "artifactLocation": {
-                    "type": "object", "additionalProperties": False,
-                    "properties": {"uri": {"type": "string", "format": "uri-reference"},
-                                   "uriBaseId": {"type": "string"}}},
-                "region": {"$ref": "#/definitions/region"},
-            },
-        },
-        "region": {
-            "type": "object", "additionalProperties": False,
-            "properties": {name: {"type": "integer", "minimum": 1}
-                           for name in ("startLine", "startColumn", "endLine", "endColumn")},
-        },
-    },
-}
-
-
-def validate_sarif(log: dict) -> None:
-    """The subset schema, plus what a schema cannot say: every result's
-    ruleIndex points at the rule of its ruleId, and rule ids are unique."""
-    jsonschema.Draft7Validator.check_schema(SARIF_SUBSET_SCHEMA)
-    jsonschema.Draft7Validator(SARIF_SUBSET_SCHEMA).validate(log)
-    for run in log["runs"]:
-        rules = run["tool"]["driver"]["rules"]
-        ids = [rule["id"] for rule in rules]
-        assert len(ids) == len(set(ids))
-        for result in run["results"]:
-            assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
 
 
 def test_the_subset_schema_can_fail():

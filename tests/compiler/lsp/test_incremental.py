@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pathlib import Path
 
 from fermata.compiler.lsp.analysis import DocumentAnalysis, analyze_document
@@ -56,6 +58,7 @@ def test_edits_that_add_lines_or_touch_a_header_take_the_full_path():
     assert reanalyze(first, text[:body_at] + "\n" + text[body_at:], 2) is None
 
 
+@pytest.mark.slow
 @given(example=st.sampled_from(EXAMPLES), where=st.floats(0, 1), width=st.integers(0, 6),
        insert=st.sampled_from(["", "x", "1", " + 1", ".", "}", "{", '"', "set risk = 2", "let q = 3",
                                "{{ x }}", "\U0001F600", "é"]),

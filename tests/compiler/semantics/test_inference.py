@@ -9,8 +9,7 @@ from fermata.compiler.semantics import inference as I
 from fermata.compiler.semantics import types as T
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse
-
-from .test_types import DECISION, LEVEL
+from tests.compiler.support import DECISION, LEVEL
 
 FIELDS = {
     "count": T.INT,

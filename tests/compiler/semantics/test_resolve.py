@@ -11,20 +11,7 @@ from pathlib import Path
 import pytest
 from fermata.compiler.semantics.resolve import resolve_call_targets
 from fermata.compiler.syntax.parser import parse
-
-
-@pytest.fixture
-def isolated(monkeypatch, tmp_path):
-    """sys.path as it was, and the modules the test wrote under ``tmp_path``
-    forgotten, after the test. (Only those: dropping a module of the project
-    that happened to be first imported here would give later tests a second
-    copy of its classes.)"""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield
-    root = str(tmp_path)
-    for name, module in list(sys.modules.items()):
-        if (getattr(module, "__file__", None) or "").startswith(root):
-            del sys.modules[name]
+from tests.compiler.support import isolated  # noqa: F401 - fixtures
 
 
 def unique(prefix: str = "fermata_test_mod") -> str:

@@ -7,9 +7,7 @@ import pytest
 from fermata.compiler.semantics import types as T
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse
-
-DECISION = T.RecordT((("approved", T.BOOL), ("comment", T.optional(T.STR))))
-LEVEL = T.UnionT(("low", "mid", "high"))
+from tests.compiler.support import DECISION, LEVEL
 
 # ------------------------------------------------------------------ printing
 

@@ -59,6 +59,7 @@ flow refund {
 '''
 
 
+@pytest.mark.slow
 @given(st.sampled_from(EXAMPLES), st.data())
 def test_formatting_is_idempotent_and_keeps_meaning_and_comments(path, data):
     text = path.read_text()

@@ -293,6 +293,7 @@ def test_the_deepest_allowed_tree_goes_through_every_stage():
         compile(emit_python(ir), f"{shape}.py", "exec")  # Python's own nesting limit holds too
 
 
+@pytest.mark.slow
 @given(mutated_texts(_EXAMPLE_TEXTS))
 def test_a_syntax_error_is_described_as_from_the_whole_text(text):
     # Lark parses only up to the line where the fast path failed (an error
@@ -308,6 +309,7 @@ def test_a_syntax_error_is_described_as_from_the_whole_text(text):
         assert parse(text, "t.flow")[1] == [describe_exception(error, text, "t.flow")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(_EXAMPLE_TEXTS)))
 def test_a_text_cut_short_is_described_as_lark_describes_it(index):
     # The end of the file is described from the fast parser's own state
@@ -356,6 +358,7 @@ def test_a_text_cut_short_is_described_without_lark_parsing_it(monkeypatch):
     assert "`}` to close node `a` opened at line 2" in diagnostics[0].message
 
 
+@pytest.mark.slow
 def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(monkeypatch):
     from fermata.compiler.syntax import grammar as parser_module
 
@@ -378,6 +381,7 @@ def test_a_syntax_error_near_the_top_of_a_large_file_is_not_parsed_to_the_end(mo
     assert seen[0] == len("flow f {\n    node a { set x = = 1 }") and max(seen) < 100
 
 
+@pytest.mark.slow
 def test_a_stray_character_at_the_end_of_a_large_file_needs_no_second_parse(monkeypatch):
     # Lark used to parse all that came before the character to describe it.
     from fermata.compiler.syntax import grammar as parser_module

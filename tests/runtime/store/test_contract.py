@@ -10,10 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fermata.runtime import Command, FermataError, Graph
-from fermata.runtime.checkpoint import Checkpoint, Store, ThreadInfo
+from fermata.runtime.checkpoint import Checkpoint, Store
 from fermata.runtime.sqlite_store import SqliteStore
 from fermata.runtime.stores import (
     ROW_COST,
@@ -23,9 +25,6 @@ from fermata.runtime.stores import (
     StoreError,
     open_store,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
 from tests.runtime.irbuild import (
     INT,
     LIST,
@@ -43,26 +42,11 @@ from tests.runtime.irbuild import (
     set_,
 )
 from tests.runtime.memstore import JsonMemoryStore
-from tests.runtime.test_flow import refundish
-from tests.runtime.test_interrupts import once_flow, parallel_flow
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "spec" / "checkpoint.schema.json").read_text())
-ROW_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+from tests.runtime.store.support import canonical, check_rows, cp, info
+from tests.runtime.support import once_flow, parallel_flow, refundish
+
 _names = itertools.count()
-
-
-def info(thread: str = "t", ir_hash: str = "a" * 64) -> ThreadInfo:
-    return ThreadInfo(thread=thread, flow="f", ir_hash=ir_hash, source="f.flow", created="2025-01-01T00:00:00+00:00")
-
-
-def cp(seq: int, values: dict[str, Any], **parts: Any) -> Checkpoint:
-    return Checkpoint(seq=seq, step=parts.pop("step", seq), status=parts.pop("status", "running"),
-                      values=values, frontier=parts.pop("frontier", []), **parts)
-
-
-def canonical(checkpoint: Checkpoint) -> str:
-    """Exact comparison: 1, 1.0 and true differ, key order does not."""
-    return json.dumps(checkpoint.to_json(), sort_keys=True)
 
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str] | None:
@@ -71,16 +55,6 @@ def changed_fields(before: dict[str, Any] | None, after: dict[str, Any]) -> list
     names = set(before) | set(after)
     return sorted(n for n in names if n not in before or n not in after
                   or json.dumps(before[n]) != json.dumps(after[n]))
-
-
-def check_rows(store: Store, thread: str) -> list[tuple[str, dict[str, Any]]]:
-    """The thread's rows, each validated against spec/checkpoint.schema.json."""
-    rows = []
-    for seq, (kind, body) in enumerate(store.rows(thread)):  # type: ignore[attr-defined]
-        parsed = json.loads(body)
-        ROW_VALIDATOR.validate({"thread": thread, "seq": seq, "kind": kind, "body": parsed})
-        rows.append((kind, parsed))
-    return rows
 
 
 # ------------------------------------------------------------------ open_store
@@ -216,6 +190,7 @@ checkpoint_parts = st.fixed_dictionaries({
 })
 
 
+@pytest.mark.slow
 @given(sequence=st.lists(checkpoint_parts, min_size=1, max_size=12), every=st.integers(1, 4),
        unknown=st.lists(st.booleans(), max_size=12))
 def test_history_reconstructs_every_checkpoint_appended(tmp_path_factory: pytest.TempPathFactory,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from fermata.runtime.checkpoint import OnceResult, Store
 from fermata.runtime.errors import StoreConflictError, StoreError
-
-from tests.runtime.store.test_contract import canonical, cp, info
+from tests.runtime.store.support import canonical, cp, info
 
 ENTRY = {"target": "m:f", "args_hash": "h", "result": {"paid": 1.5}}
 
@@ -58,9 +58,7 @@ def test_once_results_are_readable_by_another_handle_at_once(shared_store: Calla
     assert one.once_results("t") == [] and len(one.once_results("u")) == 1
 
 
-def test_a_once_result_json_cannot_hold_is_refused(shared_store: Callable[[], Store], backend: str) -> None:
-    if backend == "memory":
-        pytest.skip("the memory store keeps once results as Python objects")
+def test_a_once_result_json_cannot_hold_is_refused(shared_store: Callable[[], Store]) -> None:
     store = shared_store()
     with pytest.raises(StoreError, match="cannot be stored as JSON"):
         store.save_once("t", OnceResult(0, "n", 0, {**ENTRY, "result": {1, 2}}))

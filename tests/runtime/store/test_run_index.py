@@ -8,9 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from fermata.runtime.checkpoint import Store, ThreadInfo
 
-from tests.runtime.store.test_contract import cp, info
+from fermata.runtime.checkpoint import Store, ThreadInfo
+from tests.runtime.store.support import cp, info
 
 
 def ask(node: str, label: str) -> dict[str, Any]:
