@@ -269,3 +269,24 @@ def test_the_shipped_composition_example_checks_and_runs():
     assert [i.id for i in paused.interrupts] == ["decide:decide"]
     done = graph.invoke(Command(resume={"verdict": "publish", "comments": "lovely"}), thread="t")
     assert done.output == {"verdict": "publish", "notes": ["lovely"]}
+
+
+def test_generated_python_runs_without_the_imported_file(tmp_path: Path):
+    import importlib.util
+
+    _write(tmp_path, {"shared/review.flow": SHARED,
+                      "main.flow": _flow("review.Decision", "review.Decision",
+                                         'use "shared/review.flow" as review')})
+    out = tmp_path / "main_flow.py"
+    assert main(["compile", str(tmp_path / "main.flow"), "--target", "python", "-o", str(out)]) == 0
+    (tmp_path / "shared/review.flow").unlink()
+    spec = importlib.util.spec_from_file_location("main_flow_generated", out)
+    assert spec is not None and spec.loader is not None
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
+    graph = generated.load()
+    assert [i.id for i in graph.invoke({}, thread="t").interrupts] == ["ask:ask"]
+    with pytest.raises(FermataError):
+        graph.invoke(Command(resume={"verdict": "later"}), thread="t")
+    assert graph.invoke(Command(resume={"verdict": "no", "note": "x"}), thread="t").output == \
+        {"d": {"verdict": "no", "note": "x"}}
