@@ -128,8 +128,14 @@ def _load(sink: DiagnosticSink, use: ast.Use, own: Path, modules: ModuleSet) -> 
             sink.error("F113", f"`use \"{use.path}\"`: no such file {_shown(target)}", use.span,
                        help="the path is relative to the folder of the file that has the `use` line")
             return None
-        # Named as people read it: its diagnostics carry this path.
-        analysis = modules.analysis(Path(_shown(target)))   # may find a cycle through this `use`
+        try:
+            # Named as people read it: its diagnostics carry this path.
+            analysis = modules.analysis(Path(_shown(target)))   # may find a cycle through this `use`
+        except (OSError, UnicodeDecodeError) as exc:
+            why = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or str(exc))
+            sink.error("F113", f"`use \"{use.path}\"`: cannot read {_shown(target)}: {why}", use.span,
+                       help="`use` names a `.flow` file, saved as UTF-8")
+            return None
     ring = modules.cycles.get((own, target))
     if ring is not None or analysis is None:
         ring = ring or [own]

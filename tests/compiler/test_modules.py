@@ -290,3 +290,10 @@ def test_generated_python_runs_without_the_imported_file(tmp_path: Path):
         graph.invoke(Command(resume={"verdict": "later"}), thread="t")
     assert graph.invoke(Command(resume={"verdict": "no", "note": "x"}), thread="t").output == \
         {"d": {"verdict": "no", "note": "x"}}
+
+
+def test_an_unreadable_import_is_a_diagnostic_not_a_crash(tmp_path: Path):
+    (tmp_path / "latin1.flow").write_bytes('type T = "caf\xe9"\n'.encode("latin-1"))
+    _write(tmp_path, {"main.flow": _flow("str", "str", 'use "latin1.flow"\nuse "."')})
+    assert _codes(tmp_path / "main.flow") == [("F113", 1), ("F113", 2)]
+    assert "not UTF-8" in _messages(tmp_path / "main.flow")[0]
