@@ -104,7 +104,8 @@ def with_imports(module: ast.Module, path: str,
         modules.loading.pop()
     imports.check_local_clashes()
     return dataclasses.replace(module, imported_types=tuple(imports.types.values()),
-                               imported_flows=tuple(imports.flows.values())), sink.items
+                               imported_flows=tuple(imports.flows.values()),
+                               imported_locations=imports.locations), sink.items
 
 
 def _own_path(path: str) -> Path:
@@ -172,6 +173,7 @@ class _Imports:
         self.flows: dict[str, ast.Flow] = {}
         self.origin: dict[str, tuple[ast.Use, str]] = {}   # name -> the use that brought it, where written
         self.namespaces: dict[str, ast.Use] = {}
+        self.locations: dict[str, tuple[str, ast.Span]] = {}
 
     def add(self, use: ast.Use, target: ast.Module, target_path: Path) -> None:
         if use.alias is not None:
@@ -187,15 +189,19 @@ class _Imports:
         renamed = {d.name: f"{use.alias}.{d.name}" for d in types} if use.alias else {}
         for decl in types:
             origin = self.modules.origin(decl, f"{target_path}#{decl.name}")
-            self._put(self.types, use, _rebase(decl, use.span, renamed), "type", origin)
+            rebased = _rebase(decl, use.span, renamed)
+            if self._put(self.types, use, rebased, "type", origin):
+                where = target.imported_locations.get(decl.name, (target_path.as_posix(), decl.name_span))
+                self.locations[rebased.name] = where
         for flow in flows:
             origin = self.modules.origin(flow, f"{target_path}#{flow.name}")
-            rebased = _rebase(flow, use.span, renamed)
+            flow_copy = _rebase(flow, use.span, renamed)
             if use.alias:
-                rebased = dataclasses.replace(rebased, name=f"{use.alias}.{flow.name}")
-            self._put(self.flows, use, rebased, "flow", origin)
+                flow_copy = dataclasses.replace(flow_copy, name=f"{use.alias}.{flow.name}")
+            self._put(self.flows, use, flow_copy, "flow", origin)
 
-    def _put(self, table: dict[str, N], use: ast.Use, node: N, kind: str, origin: str) -> None:
+    def _put(self, table: dict[str, N], use: ast.Use, node: N, kind: str, origin: str) -> bool:
+        """Enter ``node``; False when its name was already taken."""
         name = node.name  # type: ignore[attr-defined]
         self.modules.remember(node, origin)
         seen = self.origin.get(f"{kind} {name}")
@@ -204,9 +210,10 @@ class _Imports:
                 self.sink.error("F115", f"{kind} `{name}` is brought in by two `use` lines", use.span,
                                 labels=[Label(seen[0].span, "first here")],
                                 help=f"import one of the files with a namespace: `use \"{use.path}\" as ns`")
-            return
+            return False
         self.origin[f"{kind} {name}"] = (use, origin)
         table[name] = node
+        return True
 
     def check_local_clashes(self) -> None:
         """A name declared in the file and brought in by a `use` too (F115, at the `use`)."""

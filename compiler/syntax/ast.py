@@ -534,6 +534,9 @@ class Module(Node):
     # equality ignore them.
     imported_types: tuple[TypeDecl, ...] = field(default=(), compare=False, repr=False)
     imported_flows: tuple[Flow, ...] = field(default=(), compare=False, repr=False)
+    # Where each imported type is declared (absolute path, name span), for
+    # an editor's go-to-definition: the spans above are all the `use` line's.
+    imported_locations: dict[str, tuple[str, Span]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def flows(self) -> tuple[Flow, ...]:

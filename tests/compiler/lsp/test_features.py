@@ -208,3 +208,25 @@ def test_hover_on_a_name_shows_its_type_and_the_diagnostic_beside_it():
     assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
     value = hover.contents.value
     assert "let unused: float" in value and "**F124**" in value
+
+
+def test_an_imported_type_hovers_and_goes_to_its_file_and_refuses_renaming_here(tmp_path: Path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared/editorial.flow").write_text(
+        '# shared\ntype Verdict = "publish" | "hold"\ntype Feedback = {verdict: Verdict}\n', encoding="utf-8")
+    text = ('use "shared/editorial.flow" as ed\n\nflow f {\n    state {\n        v: ed.Feedback? = null\n    }\n'
+            '    node a {\n        let x = interrupt ask "?" expect ed.Feedback\n        set v = x\n    }\n'
+            '    start -> a\n    a -> end\n}\n')
+    main = tmp_path / "main.flow"
+    main.write_text(text, encoding="utf-8")
+    doc = analyze_document(text, main.as_uri(), main.as_posix())
+    assert doc.diagnostics == []
+    where = point(text, "ed.Feedback", 3)
+    location = features.definition(doc, where)
+    assert location is not None
+    assert location.uri == (tmp_path / "shared/editorial.flow").as_uri()
+    assert (location.range.start.line, location.range.start.character) == (2, 5)   # `Feedback` on line 3
+    hover = features.hover(doc, where)
+    assert hover is not None and "verdict" in str(hover.contents)
+    with pytest.raises(features.RenameRefused, match="editorial.flow"):
+        features.rename(doc, where, "Other")
