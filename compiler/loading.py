@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fermata.spec.ir import IR_VERSION
+
+# A `use` line (or something that looks like one: a false positive only
+# skips the cache).
+_USE_LINE = re.compile(r'^\s*use\s*"', re.MULTILINE)
 
 if TYPE_CHECKING:
     from fermata.runtime import Flow, Store
@@ -74,6 +79,10 @@ def _compiled(path: Path, call_policy: CallPolicy) -> dict[str, Any]:
         return compile_source(text, path.as_posix(), call_policy)
 
     text = read_source(path)
+    if _USE_LINE.search(text):
+        # The IR also depends on the files `use` names, which the cache key
+        # (this text's hash) does not cover: compile afresh.
+        return compile()
     ir = cached_ir(text, path.as_posix(), call_policy, compile)
     assert ir is not None   # compile_source raises rather than return None
     return ir

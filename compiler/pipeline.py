@@ -20,6 +20,8 @@ from .syntax import ast
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy
 
+    from .modules import ModuleSet
+
 
 @dataclass
 class Analysis:
@@ -54,7 +56,7 @@ def _without_cycle_collection() -> Iterator[None]:
 
 
 def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = None,
-            call_policy: CallPolicy | None = None) -> Analysis:
+            call_policy: CallPolicy | None = None, modules: ModuleSet | None = None) -> Analysis:
     """Parse and check; never raises for any input text.
 
     With ``resolve_root`` (``fermata check --resolve``), every `call` target
@@ -62,7 +64,9 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
     through the same suppressions and ordering as the checker's. Without it
     no user code is ever imported. ``call_policy`` judges the call targets
     (default: the default policy; reading ``pyproject.toml`` is the
-    caller's business, as this function reads no file).
+    caller's business, as this function reads no file, but for the files
+    its `use` lines name: ``modules`` holds those already read, so that
+    checking many files reads each once, see ``modules.py``).
     """
     from .checks import check_module
     from .syntax.parser import parse
@@ -71,12 +75,13 @@ def analyze(text: str, path: str = "<string>", *, resolve_root: Path | None = No
         with _without_cycle_collection():
             module, diagnostics = parse(text, path)
             if module is not None:
-                diagnostics = list(diagnostics) + list(check_module(module, path, call_policy))
+                module, imported = _with_imports(module, path, call_policy, modules)
+                diagnostics = list(diagnostics) + imported + list(check_module(module, path, call_policy))
         return _finish(text, path, module, diagnostics, resolve_root, call_policy)
 
 
 def analyze_parsed(text: str, path: str, module: ast.Module,
-                   call_policy: CallPolicy | None = None) -> Analysis:
+                   call_policy: CallPolicy | None = None, modules: ModuleSet | None = None) -> Analysis:
     """:func:`analyze` for a module already parsed from ``text`` without
     diagnostics (the language server re-parses only the node an edit
     touched and splices it into the previous tree)."""
@@ -84,8 +89,18 @@ def analyze_parsed(text: str, path: str, module: ast.Module,
 
     with suggestion_budget():
         with _without_cycle_collection():
-            diagnostics = list(check_module(module, path, call_policy))
+            module, diagnostics = _with_imports(module, path, call_policy, modules)
+            diagnostics += check_module(module, path, call_policy)
         return _finish(text, path, module, diagnostics, None, call_policy)
+
+
+def _with_imports(module: ast.Module, path: str, call_policy: CallPolicy | None,
+                  modules: ModuleSet | None) -> tuple[ast.Module, list[Diagnostic]]:
+    if not module.uses:
+        return module, []
+    from .modules import ModuleSet, with_imports
+
+    return with_imports(module, path, modules if modules is not None else ModuleSet(call_policy))
 
 
 def _finish(text: str, path: str, module: ast.Module | None, diagnostics: list[Diagnostic],

@@ -25,11 +25,6 @@ def check(context: CheckContext) -> None:
     sink, module = context.sink, context.module
     _duplicates(sink, "F100", "flow", ((f.name, _name_span(f)) for f in module.flows))
     _duplicates(sink, "F102", "type", ((t.name, _name_span(t)) for t in module.types))
-    for use in module.uses:
-        # LANGUAGE.md's stretch goal; saying so beats the unknown-name errors
-        # that would follow from silently ignoring the import.
-        sink.error("F113", f"`use \"{use.path}\"`: importing another .flow file is not supported yet",
-                   use.span, help="copy the `type` declarations this flow needs into this file")
     for flow in module.flows:
         _check_flow(sink, flow)
 

@@ -59,7 +59,7 @@ _TYPE_HINTS = {
 
 def check(context: CheckContext) -> None:
     sink, module = context.sink, context.module
-    declarations = _TypeDeclarations(sink, module.types)
+    declarations = _TypeDeclarations(sink, module.all_types)
     named = declarations.resolve()
     for flow in module.flows:
         _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow)).run()
@@ -77,7 +77,7 @@ def named_types(module: ast.Module) -> dict[str, T.FType]:
     """The resolved `type` declarations of ``module``, as the checker sees
     them (for tools: the language server's hover and completion); what
     cannot be resolved is left out, and reads as `any`."""
-    return _TypeDeclarations(DiagnosticSink(), module.types).resolve()
+    return _TypeDeclarations(DiagnosticSink(), module.all_types).resolve()
 
 
 # --------------------------------------------------------------------------
@@ -85,11 +85,27 @@ def named_types(module: ast.Module) -> dict[str, T.FType]:
 # --------------------------------------------------------------------------
 
 
+def _unknown_qualified(sink: DiagnosticSink, part: ast.NamedType, declared: set[str]) -> None:
+    """F116: ``ns.Name`` where ``ns`` names no import, or its file declares no ``Name``."""
+    namespace, _, name = part.name.partition(".")
+    in_namespace = [d.partition(".")[2] for d in declared if d.startswith(namespace + ".")]
+    if not in_namespace:
+        sink.error("F116", f"unknown type `{part.name}`: no `use \"...\" as {namespace}` brings in a `{name}`",
+                   part.span, help=f"import the file that declares it: `use \"path/to/file.flow\" as {namespace}`")
+        return
+    sink.error("F116", f"unknown type `{part.name}`: the file imported as `{namespace}` declares no type `{name}`",
+               part.span, help=did_you_mean(name, in_namespace)
+               or "its types are " + ", ".join(f"`{namespace}.{n}`" for n in sorted(in_namespace)))
+
+
 def check_type(sink: DiagnosticSink, node: ast.Type, declared: Iterable[str]) -> None:
     """F126 for unknown names and F132 for repeated record fields in a written type."""
     declared = set(declared)
     for part in node.walk():
         if isinstance(part, ast.NamedType) and part.name not in T.PRIMITIVES \
+                and part.name not in declared and "." in part.name:
+            _unknown_qualified(sink, part, declared)
+        elif isinstance(part, ast.NamedType) and part.name not in T.PRIMITIVES \
                 and part.name not in declared:
             hint = _TYPE_HINTS.get(part.name.lower())
             sink.error("F126", f"unknown type `{part.name}`", part.span,

@@ -56,18 +56,27 @@ def check_paths(files: Iterable[Path], resolve: bool = False,
     """Diagnostics of every file, and the texts they point into (for rendering).
     Each file's calls are judged by the call policy configured for it, plus
     the ``--allow-call`` patterns ``allow_calls``."""
+    from ..modules import ModuleSet
     from .compile import call_policy_for
 
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}
+    # One set for all: a file that others `use` is read and checked once.
+    modules = ModuleSet(policy_for=lambda path: call_policy_for(path, allow_calls))
     for file in files:
         name = file.as_posix()
+        known = modules.analyses.get(file.resolve())
+        if known is not None and not resolve:
+            sources[known.path] = known.text
+            diagnostics.extend(known.diagnostics)
+            continue
         text = read_user_file(name, encoding="utf-8-sig")
         sources[name] = text
         # Call targets are resolved inside `analyze`, before suppressions
         # apply, so `# fermata: ignore[F450]` works like any other.
         analysis = analyze(text, name, resolve_root=file.resolve().parent if resolve else None,
-                           call_policy=call_policy_for(file, allow_calls))
+                           call_policy=call_policy_for(file, allow_calls), modules=modules)
+        modules.analyses.setdefault(file.resolve(), analysis)
         diagnostics.extend(analysis.diagnostics)
     return diagnostics, sources
 

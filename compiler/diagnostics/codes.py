@@ -24,6 +24,7 @@ TYPES = "checks.typecheck"  # with what inference and checks/templates.py report
 STEPS = "checks.steps"
 CALLS = "checks.calls"
 RESOLVE = "resolve"
+MODULES = "modules"  # `use` of other files
 SUPPRESS = "suppress"
 ANSWERS = "checks.answers"
 CONSTRAINTS = "checks.constraints"
@@ -66,7 +67,11 @@ CODES: dict[str, Code] = {
     "F110": Code("warning", "field listed twice in `input` or `output`", DECLARATIONS),
     "F111": Code("warning", "required field never given a value", DECLARATIONS),
     "F112": Code("error", "flow without nodes", DECLARATIONS),
-    "F113": Code("error", "`use` of another file (not supported yet)", DECLARATIONS),
+    "F113": Code("error", "`use` of a file that does not exist", MODULES),
+    "F114": Code("error", "import cycle", MODULES),
+    "F115": Code("error", "name brought in twice by `use`", MODULES),
+    "F116": Code("error", "unknown name in a `use ... as` namespace", TYPES),
+    "F117": Code("error", "`use` of a file with errors", MODULES),
     "F120": Code("error", "unknown name", TYPES),
     "F121": Code("error", "local used before its `let`", TYPES),
     "F122": Code("error", "local declared twice", TYPES),

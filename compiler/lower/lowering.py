@@ -45,8 +45,9 @@ def dumps(ir: Mapping[str, Any]) -> str:
 
 
 def lower_module(module: ast.Module, text: str, path: str) -> dict[str, Any]:
-    named_ast = {decl.name: decl.type for decl in module.types}
-    named = resolve_named_types(module.types)
+    # Imported declarations too: the IR is one document, runnable alone.
+    named_ast = {decl.name: decl.type for decl in module.all_types}
+    named = resolve_named_types(module.all_types)
     return {
         "fermata_ir": IR_VERSION,
         "source": {"path": path, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},

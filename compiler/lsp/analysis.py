@@ -57,6 +57,8 @@ class Symbol:
     type: T.FType | None = None
     doc: str | None = None
     decl: ast.Node | None = None
+    # Declared in another file (brought in by `use`): that file and span.
+    elsewhere: tuple[str, ast.Span] | None = None
 
     @property
     def detail(self) -> str:
@@ -269,6 +271,12 @@ class _Indexer:
                 doc.types[decl.name] = self.declare(Symbol(
                     TYPE, decl.name, _name_span(decl.name_span, decl.span, decl.name),
                     type=doc.named.get(decl.name), decl=decl))
+        for decl in module.imported_types:
+            # Not declared here: no occurrence at the `use` line, and not in
+            # `doc.symbols` (which rename and the outline read).
+            if decl.name not in doc.types:
+                doc.types[decl.name] = Symbol(TYPE, decl.name, decl.span, type=doc.named.get(decl.name),
+                                              decl=decl, elsewhere=module.imported_locations.get(decl.name))
         for decl in module.types:
             self.type_refs(decl.type)
         for flow in module.flows:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
@@ -189,6 +190,13 @@ def definition(doc: DocumentAnalysis, point: Point) -> lsp.Location | None:
     occurrence = doc.occurrence_at(point)
     if occurrence is None:
         return None
+    elsewhere = occurrence.symbol.elsewhere
+    if elsewhere is not None:
+        # Another file's span, in characters: its names are ASCII, and so,
+        # nearly always, is what precedes a `type` declaration's name.
+        path, span = elsewhere
+        start = lsp.Position(span.line - 1, span.column - 1)
+        return lsp.Location(Path(path).as_uri(), lsp.Range(start, lsp.Position(span.end_line - 1, span.end_column - 1)))
     return lsp.Location(doc.uri, lsp_range(doc, occurrence.symbol.span))
 
 
@@ -216,6 +224,8 @@ def rename(doc: DocumentAnalysis, point: Point, new_name: str) -> lsp.WorkspaceE
     if occurrence is None:
         return None
     symbol = occurrence.symbol
+    if symbol.elsewhere is not None:
+        raise RenameRefused(f"`{symbol.name}` is declared in {symbol.elsewhere[0]}: rename it there")
     if new_name == symbol.name:
         return lsp.WorkspaceEdit(changes={doc.uri: []})
     refuse_clash(doc, symbol, new_name)

@@ -606,6 +606,15 @@ class Module(Node):
     items: tuple[TypeDecl | Flow | Use, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False, repr=False)
     span: Span = _span()
+    # What the `use` lines bring in (compiler/modules.py fills them in):
+    # declarations of other files, renamed `ns.X` for `use ... as ns`, every
+    # span set to the `use` line's. Not part of the text: the printer and
+    # equality ignore them.
+    imported_types: tuple[TypeDecl, ...] = field(default=(), compare=False, repr=False)
+    imported_flows: tuple[Flow, ...] = field(default=(), compare=False, repr=False)
+    # Where each imported type is declared (absolute path, name span), for
+    # an editor's go-to-definition: the spans above are all the `use` line's.
+    imported_locations: dict[str, tuple[str, Span]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def flows(self) -> tuple[Flow, ...]:
@@ -614,6 +623,11 @@ class Module(Node):
     @property
     def types(self) -> tuple[TypeDecl, ...]:
         return tuple(i for i in self.items if isinstance(i, TypeDecl))
+
+    @property
+    def all_types(self) -> tuple[TypeDecl, ...]:
+        """The imported `type` declarations, then this file's: what names resolve against."""
+        return self.imported_types + self.types
 
     @property
     def uses(self) -> tuple[Use, ...]:

@@ -442,6 +442,11 @@ class AstBuilder:
         (name,) = children
         return ast.NamedType(name[1], name[2])
 
+    def qualified_type(self, children: list[Any]) -> ast.NamedType:
+        # `review.Decision`: one name, as the namespaced import declares it.
+        namespace, name = children
+        return ast.NamedType(f"{namespace[1]}.{name[1]}", _between(namespace, name))
+
     def generic_type(self, children: list[Any]) -> ast.Type:
         name, inner, close = children
         span = _between(name, close)

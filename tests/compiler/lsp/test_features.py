@@ -275,3 +275,25 @@ def test_a_fan_out_variable_hovers_as_an_item_and_leads_to_its_clause():
     assert found is not None
     line, column = point(text, "for post in", 4)
     assert (found.range.start.line, found.range.start.character) == (line - 1, column - 1)
+
+
+def test_an_imported_type_hovers_and_goes_to_its_file_and_refuses_renaming_here(tmp_path: Path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared/editorial.flow").write_text(
+        '# shared\ntype Verdict = "publish" | "hold"\ntype Feedback = {verdict: Verdict}\n', encoding="utf-8")
+    text = ('use "shared/editorial.flow" as ed\n\nflow f {\n    state {\n        v: ed.Feedback? = null\n    }\n'
+            '    node a {\n        let x = interrupt ask "?" expect ed.Feedback\n        set v = x\n    }\n'
+            '    start -> a\n    a -> end\n}\n')
+    main = tmp_path / "main.flow"
+    main.write_text(text, encoding="utf-8")
+    doc = analyze_document(text, main.as_uri(), main.as_posix())
+    assert doc.diagnostics == []
+    where = point(text, "ed.Feedback", 3)
+    location = features.definition(doc, where)
+    assert location is not None
+    assert location.uri == (tmp_path / "shared/editorial.flow").as_uri()
+    assert (location.range.start.line, location.range.start.character) == (2, 5)   # `Feedback` on line 3
+    hover = features.hover(doc, where)
+    assert hover is not None and "verdict" in str(hover.contents)
+    with pytest.raises(features.RenameRefused, match="editorial.flow"):
+        features.rename(doc, where, "Other")
