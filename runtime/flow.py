@@ -284,8 +284,9 @@ class Flow:
 
     def history(self, thread: str) -> list[Snapshot]:
         """Every checkpoint of ``thread``, oldest first. Each snapshot's
-        ``audit`` says what happened there: questions asked, answers (who,
-        what, when), deadlines, reminders and timers fired."""
+        ``answered`` (who answered what, when) and ``fired`` (deadlines,
+        reminders, timers) say what happened there; :meth:`audit` is the
+        same as one trail, with the questions asked."""
         return [Snapshot.from_checkpoint(c) for c in self.store.history(thread)]
 
     def audit(self, thread: str) -> list[dict[str, Any]]:
