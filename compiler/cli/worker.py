@@ -10,7 +10,8 @@ the process exits 0. What a worker does is ``runtime/worker.py``.
 
 Logs go to stdout, one JSON object per line (``--log json``, the default
 when stdout is not a terminal) or one readable line per event (``--log
-text``).
+text``); on a terminal, text logs end with a progress line counting what
+the workers did so far.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .common import EXIT_OK, UsageError, require_file
+from .common import EXIT_OK, UsageError, require_file, terminal_safe
 from .compile import call_policy_for, compile_or_report
 
 
@@ -79,11 +80,20 @@ def _graphs(irs: list[tuple[Path, dict[str, Any]]], store: Any, allow: list[str]
             for path, ir in irs for name in sorted(ir["flows"])]
 
 
-class _Printer:
-    """One line per event on stdout, whole lines only (workers are threads)."""
+# The events the progress line counts, in the order it shows them.
+_PROGRESS = ("claimed", "advanced", "paused", "done", "failed", "fired", "busy", "lease_lost")
 
-    def __init__(self, form: str):
+
+class _Printer:
+    """One line per event on stdout, whole lines only (workers are threads).
+    With ``progress`` (text on a terminal) a last line, rewritten in place,
+    counts the events so far: what a person watching wants at a glance."""
+
+    def __init__(self, form: str, out: Any = None, progress: bool = False):
         self.form = form
+        self.out = out or sys.stdout
+        self.progress = progress and form == "text"
+        self.counts = dict.fromkeys(_PROGRESS, 0)
         self.lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -92,10 +102,17 @@ class _Printer:
         else:
             rest = " ".join(f"{key}={value}" for key, value in event.items()
                             if key not in ("ts", "worker", "event", "thread"))
-            line = f"{event['event']:<10} {event.get('thread', '-')}  {rest}".rstrip()
+            line = terminal_safe(f"{event['event']:<10} {event.get('thread', '-')}  {rest}".rstrip())
         with self.lock:
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            if not self.progress:
+                self.out.write(line + "\n")
+            else:
+                if event["event"] in self.counts:
+                    self.counts[event["event"]] += 1
+                status = "  ".join(f"{kind} {count}" for kind, count in self.counts.items() if count)
+                # Clear the progress line, print the event, then the line again.
+                self.out.write(f"\r\x1b[K{line}\n{status or 'waiting for work'}")
+            self.out.flush()
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -108,7 +125,8 @@ def run_worker(args: argparse.Namespace) -> int:
     irs = _irs(files, {Path(p) for p in paths}, args.allow_call)
     if not irs:
         raise UsageError(f"no .flow or IR files in {', '.join(paths)}: name the flows this worker runs")
-    log = _Printer(args.log or ("text" if sys.stdout.isatty() else "json"))
+    tty = sys.stdout.isatty()
+    log = _Printer(args.log or ("text" if tty else "json"), progress=tty)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

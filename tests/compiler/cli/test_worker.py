@@ -77,3 +77,22 @@ def test_bad_usage_is_refused_with_exit_code_2(tmp_path: Path, capsys: pytest.Ca
     assert "positive number of seconds" in capsys.readouterr().err
     assert main(["worker", str(tmp_path / "ok.flow"), "--store", "nosuch://x", "--exit-when-idle"]) == 2
     assert "unknown store" in capsys.readouterr().err
+
+
+def test_on_a_terminal_text_logs_end_with_a_progress_line() -> None:
+    import io
+
+    from fermata.compiler.cli.worker import _Printer
+
+    out = io.StringIO()
+    log = _Printer("text", out, progress=True)
+    log({"event": "claimed", "thread": "t1", "worker": "w"})
+    log({"event": "paused", "thread": "t1\x1b[2J", "worker": "w"})
+    log({"event": "claimed", "thread": "t2", "worker": "w"})
+    text = out.getvalue()
+    assert text.endswith("claimed 2  paused 1")                      # the last line: counts so far
+    assert text.count("\r\x1b[K") == 3                              # rewritten before each event
+    assert "\\x1b[2J" in text and "t1\x1b[2J" not in text           # event text is terminal-safe
+    plain = io.StringIO()
+    _Printer("text", plain, progress=False)({"event": "claimed", "thread": "t1"})
+    assert plain.getvalue() == "claimed    t1\n"                     # piped: plain lines only
