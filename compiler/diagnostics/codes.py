@@ -52,6 +52,7 @@ CODES: dict[str, Code] = {
     "F012": Code("error", "`not` or `-` where it needs parentheses", SYNTAX),
     "F013": Code("error", "nested too deeply", SYNTAX),
     "F014": Code("error", "keyword as a name it could not be referred to by", SYNTAX),
+    "F015": Code("warning", "bidirectional control character in the source", SYNTAX),
     "F020": Code("error", "interrupt clause given twice", SYNTAX),
     "F030": Code("error", "fan-out clause without `for` or `key`", SYNTAX),
     "F100": Code("error", "duplicate flow name", DECLARATIONS),

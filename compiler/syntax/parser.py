@@ -12,6 +12,7 @@ Lark knows how to say what was expected.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any, cast
 
 from ..diagnostics.diagnostic import Diagnostic, DiagnosticSink
@@ -70,8 +71,32 @@ def parse(text: str, path: str = "<string>") -> tuple[ast.Module | None, list[Di
         current_parse.reset(reset)
     if sink.has_errors:
         return None, _in_source_order(sink.items)
+    _warn_bidi(text, sink)
     kept = tuple(ast.Comment(value.rstrip(), span) for _kind, value, span in comments)
     return ast.Module(module.value, kept, module.span), _in_source_order(sink.items)
+
+
+# Bidirectional controls (U+061C, U+200E-F, U+202A-E, U+2066-9) make an
+# editor or a review show text in another order than the parser reads it:
+# "Trojan Source", CVE-2021-42574. Meaningless in a spec, so always reported.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _warn_bidi(text: str, sink: DiagnosticSink) -> None:
+    """F015 at the first bidirectional control of each line that has one."""
+    if _BIDI.search(text) is None:   # one scan of the text: the common case
+        return
+    seen: set[int] = set()
+    for match in _BIDI.finditer(text):
+        start = match.start()
+        line, column = text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start)
+        if line in seen:
+            continue
+        seen.add(line)
+        sink.warning("F015", f"bidirectional control character U+{ord(match.group()):04X} in the source",
+                     ast.Span(line, column, line, column + 1, start, match.end()),
+                     help="it makes editors and reviews show this line in another order than "
+                          "Fermata reads it; delete it (write `\\u202e` in a string if you mean it)")
 
 
 def _failed_at(failure: ParseFailure) -> int | None:

@@ -397,3 +397,15 @@ def test_a_stray_character_at_the_end_of_a_large_file_needs_no_second_parse(monk
     monkeypatch.undo()
     _, diagnostics = parse("flow f {\n    node a { set x = = 1 }\n    node c { $ }\n}\n")
     assert [(d.code, d.span.line) for d in diagnostics] == [("F001", 2)]
+
+
+def test_bidirectional_controls_are_reported_once_per_line() -> None:
+    # "Trojan Source": U+202E makes a review show the line in another order.
+    text = ('flow f {\n    state { s: str = "" }\n'
+            '    node a { set s = "x\u202ey\u2066" }   # \u2069 comment\n'
+            '    start -> a\n    a -> end\n}\n')
+    module, diagnostics = parse(text)
+    assert module is not None
+    assert [(d.code, d.severity.value, d.span.line, d.span.column) for d in diagnostics] == [
+        ("F015", "warning", 3, 24)]
+    assert parse(text.replace("\u202e", "").replace("\u2066", "").replace("\u2069", ""))[1] == []
