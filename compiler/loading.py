@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
-         store: str | Store | None = None, call_policy: CallPolicy | None = None) -> Flow:
+         store: str | Store | None = None, call_policy: CallPolicy | None = None,
+         durability: str = "observable") -> Flow:
     """Compile ``source`` and build its graph.
 
     ``source`` is a `.flow` path, a compiled IR file (``.json``) or an IR
@@ -36,13 +37,20 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
     above the file (for an IR dict: the default policy, which refuses the
     modules of ``fermata.runtime.calls.DEFAULT_DENY``). A malformed
     configuration raises ``fermata.spec.call_policy.ConfigError``.
+
+    ``durability`` says which checkpoints are forced to disk: ``"observable"``
+    (pauses, ends, once results, accepted answers), ``"step"`` (all) or
+    ``"fast"`` (none); docs/guide/durability.md.
     """
     from fermata.runtime import Flow
+    from fermata.runtime.records import durability_of
 
+    mode = durability_of(durability)    # a bad name fails before compiling
     if isinstance(source, dict):
         from fermata.spec.call_policy import CallPolicy
 
-        return Flow.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy())
+        return Flow.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy(),
+                            durability=durability)
     path = Path(source)
     require_file(path)
     if call_policy is None:
@@ -50,7 +58,9 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
 
         call_policy = policy_near(path)
     ir = load_ir_file(path) if is_ir_file(path) else _compiled(path, call_policy)
-    return build_graph(ir, path, flow, store, call_policy)
+    graph = build_graph(ir, path, flow, store, call_policy)
+    graph.durability = mode
+    return graph
 
 
 def _compiled(path: Path, call_policy: CallPolicy) -> dict[str, Any]:

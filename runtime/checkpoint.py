@@ -196,8 +196,14 @@ class Store(ABC):
 
     @abstractmethod
     def append(self, info: ThreadInfo, checkpoint: Checkpoint,
-               changed: Iterable[str] | None) -> None:
+               changed: Iterable[str] | None, *, durable: bool = False) -> None:
         """Persist ``checkpoint`` as the thread's newest.
+
+        ``durable=True``: the commit must survive a power loss when this
+        returns (an fsync); otherwise surviving a crash of the process is
+        enough. A durable commit also makes every commit before it durable
+        (a store's log is written in order), which is what lets the cheap
+        commits between two durable ones be lost and recomputed.
 
         ``changed`` names the state fields whose value differs from the
         previous checkpoint; ``None`` means "unknown": store everything.
@@ -206,11 +212,11 @@ class Store(ABC):
         """
 
     def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
-                     owner: str, drop_once: bool) -> None:
+                     owner: str, drop_once: bool, *, durable: bool = False) -> None:
         """The last append of one invoke (a pause, the end, a failure):
         ``append``, then (``drop_once``) ``drop_once``, then release
         ``owner``'s lease. A store may do all three in one transaction."""
-        self.append(info, checkpoint, changed)
+        self.append(info, checkpoint, changed, durable=durable)
         if drop_once:
             self.drop_once(info.thread)
         self.release(info.thread, owner)
@@ -292,8 +298,9 @@ class Store(ABC):
     # next checkpoint, which holds them in its node records (or the node
     # finished and its journal is no longer needed).
 
-    def save_once(self, thread: str, result: OnceResult) -> None:
-        """Persist one once result (replacing one of the same node and index)."""
+    def save_once(self, thread: str, result: OnceResult, *, durable: bool = False) -> None:
+        """Persist one once result (replacing one of the same node and index);
+        ``durable`` as for :meth:`append`."""
         local = self._local()
         with local.lock:
             local.once.setdefault(thread, {})[(result.node, result.index)] = result

@@ -29,7 +29,7 @@ from .engine import Engine
 from .errors import FermataError, InputError, SpecChangedError
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
 from .program import Program, select_flow, validate_ir
-from .records import RunStatus
+from .records import Durability, RunStatus, durability_of
 from .run import Run, Snapshot
 
 DEFAULT_STEP_LIMIT = 1000
@@ -47,8 +47,10 @@ class Flow:
     """An executable flow bound to a store."""
 
     def __init__(self, flow: Program, store: Store, source: str | None = None,
-                 path: str | None = None, source_hash: str | None = None):
+                 path: str | None = None, source_hash: str | None = None, *,
+                 durability: str = Durability.OBSERVABLE):
         self.compiled = flow
+        self._durability = durability_of(durability)
         self.store = store
         self.source = source          # recorded with each thread (the CLI reloads the flow from it)
         self.source_hash = source_hash  # sha256 of that file's text, recorded beside it
@@ -60,7 +62,8 @@ class Flow:
     @classmethod
     def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
                 source: str | None = None, *, validate: bool = False, path: str | None = None,
-                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY) -> Flow:
+                source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY,
+                durability: str = Durability.OBSERVABLE) -> Flow:
         """Build the graph of one flow of an IR document.
 
         ``flow`` is needed when the IR holds several flows. ``store`` is a
@@ -73,13 +76,25 @@ class Flow:
         ``path`` is the name runtime errors give the spec.
         ``call_policy`` says what the flow's ``call``s may call (default: all
         but the deny-list of ``fermata.runtime.calls.DEFAULT_DENY``).
+        ``durability`` (``"observable"``, ``"step"``, ``"fast"``) says which
+        checkpoints are forced to disk: docs/guide/durability.md.
         """
         flow_ir = select_flow(ir, flow)
         if validate:
             validate_ir(ir)
         compiled = Program(flow_ir, call_policy)
         ir_path = (ir.get("source") or {}).get("path")
-        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash)
+        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash,
+                   durability=durability)
+
+    @property
+    def durability(self) -> Durability:
+        """Which checkpoints are forced to disk (docs/guide/durability.md)."""
+        return self._durability
+
+    @durability.setter
+    def durability(self, name: str) -> None:
+        self._durability = durability_of(name)
 
     @property
     def name(self) -> str:
@@ -228,7 +243,7 @@ class Flow:
             source, source_hash = previous.source, previous.source_hash
         info = ThreadInfo(thread=thread, flow=self.compiled.name, ir_hash=self.compiled.hash,
                           source=source, created=created, source_hash=source_hash)
-        return Engine(self.compiled, self.store, info, self.path, step_limit, lease)
+        return Engine(self.compiled, self.store, info, self.path, step_limit, lease, self.durability)
 
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
@@ -277,7 +292,7 @@ class Flow:
                           nodes=source.nodes, error=source.error, extra=source.extra)
         new_info = ThreadInfo(thread=thread, flow=info.flow, ir_hash=info.ir_hash,
                               source=info.source, created=_now(), source_hash=info.source_hash)
-        self.store.append(new_info, copy, None)
+        self.store.append(new_info, copy, None, durable=self.durability != Durability.FAST)
         return Run.from_checkpoint(thread, copy, self.compiled.outputs)
 
 
