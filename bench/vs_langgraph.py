@@ -222,6 +222,11 @@ def durability(conn: sqlite3.Connection) -> str:
 
 _SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 LEVELS = ("NORMAL", "FULL")
+# Fermata's durability mode at each equal level: "fast" never raises a
+# commit to FULL (every commit at NORMAL, as LangGraph's), "step" commits
+# every checkpoint at FULL. Its default, "observable" (NORMAL, FULL at the
+# pause and the end), has rows of its own beside LangGraph at FULL.
+MODE_AT = {"NORMAL": "fast", "FULL": "step"}
 
 
 def fermata_sqlite(path: Path, level: str) -> tuple[SqliteStore, str]:
@@ -372,21 +377,23 @@ def per_step_sqlite(table: Table, tmp: Path, quick: bool) -> None:
     n, repeat = (200, 3) if quick else (500, 5)
     lg_repeat = 3
     print(f"per step with SQLite, {n} steps ({repeat} Fermata runs, {lg_repeat} LangGraph runs)")
-    for level in LEVELS:
+    for level in (*LEVELS, "observable"):
         for shape in ("chain", "loop"):
             ir_doc = fermata_chain(n) if shape == "chain" else fermata_loop(n)
             payload: dict[str, Any] = {} if shape == "chain" else {"big": []}
-            store, f_dur = fermata_sqlite(fresh(tmp, f"f-{shape}-{level}.db"), level)
-            graph = Graph.from_ir(ir_doc, store=store)
+            mode = MODE_AT.get(level, level)
+            store, f_dur = fermata_sqlite(fresh(tmp, f"f-{shape}-{level}.db"), level if level in LEVELS else "NORMAL")
+            graph = Graph.from_ir(ir_doc, store=store, durability=mode)
             fm = us(timings(repeat, lambda i: graph.invoke(payload, thread=f"q{i}", step_limit=10**6), n))
             store.close()
-            saver, conn, lg_dur = lg_sqlite(fresh(tmp, f"lg-{shape}-{level}.db"), level)
+            lg_level = level if level in LEVELS else "FULL"     # observable: durable where LangGraph's FULL is
+            saver, conn, lg_dur = lg_sqlite(fresh(tmp, f"lg-{shape}-{level}.db"), lg_level)
             app = lg_chain(n, saver) if shape == "chain" else lg_loop(n, saver)
             lg_input = {"x": 0} if shape == "chain" else {"x": 0, "big": []}
             lg = us(timings(lg_repeat, lambda i: app.invoke(lg_input, lg_config(f"q{i}")), n))
             conn.close()
             what = f"chain of {n}" if shape == "chain" else f"one-node loop x{n}"
-            table.add(f"per step, SQLite, {what}", "us", fm, f_dur, lg, lg_dur)
+            table.add(f"per step, SQLite, {what}", "us", fm, f"{f_dur} {mode}", lg, lg_dur)
 
 
 def scaling(table: Table, quick: bool) -> None:
@@ -414,14 +421,16 @@ def interrupt_cycle(table: Table, tmp: Path, quick: bool) -> None:
     print(f"interrupt -> resume -> done with SQLite, {runs} runs per level")
     from langgraph.types import Command as LangGraphCommand
 
-    for level in LEVELS:
-        store, f_dur = fermata_sqlite(fresh(tmp, f"fermata-cycle-{level}.db"), level)
-        graph = Graph.from_ir(fermata_refund(), store=store)
+    for level in (*LEVELS, "observable"):
+        mode = MODE_AT.get(level, level)
+        store, f_dur = fermata_sqlite(fresh(tmp, f"fermata-cycle-{level}.db"), level if level in LEVELS else "NORMAL")
+        f_dur = f"{f_dur} {mode}"
+        graph = Graph.from_ir(fermata_refund(), store=store, durability=mode)
         pause = timings(runs, lambda i: graph.invoke({"amount": 250.0}, thread=f"t{i}"))
         resume = timings(runs, lambda i: graph.invoke(Command(resume=True), thread=f"t{i}"))
         assert graph.state(f"t{runs - 1}").status == "done"
         store.close()
-        saver, conn, lg_dur = lg_sqlite(fresh(tmp, f"lg-cycle-{level}.db"), level)
+        saver, conn, lg_dur = lg_sqlite(fresh(tmp, f"lg-cycle-{level}.db"), level if level in LEVELS else "FULL")
         app = lg_refund(saver)
         lg_runs = max(30, runs // 5)
         lg_pause = timings(lg_runs, lambda i: app.invoke(
@@ -477,7 +486,9 @@ def _fermata_growth(tmp: Path, changed: bool, steps: int, big: list[int], pad: s
     dur = ""
     for thread, length in (("one", 1), ("many", 1 + steps)):
         store, dur = fermata_sqlite(path, "NORMAL")
-        graph = Graph.from_ir(_fermata_loop_changing(length) if changed else fermata_loop(length), store=store)
+        dur += " fast"
+        graph = Graph.from_ir(_fermata_loop_changing(length) if changed else fermata_loop(length), store=store,
+                              durability="fast")
         payload = {"big": big, "pad": pad} if changed else {"big": big}
         start = time.perf_counter()
         graph.invoke(payload, thread=thread, step_limit=10**6)
@@ -532,7 +543,8 @@ def paused_runs(table: Table, tmp: Path, quick: bool) -> None:
     print(f"SQLite file holding {runs:,} paused runs")
     path = fresh(tmp, "fermata-paused.db")
     store, f_dur = fermata_sqlite(path, "NORMAL")
-    graph = Graph.from_ir(fermata_refund(), store=store)
+    f_dur += " fast"
+    graph = Graph.from_ir(fermata_refund(), store=store, durability="fast")
     for i in range(runs):
         graph.invoke({"amount": float(i)}, thread=f"run-{i:05d}")
     store.close()
@@ -552,6 +564,8 @@ def paused_runs(table: Table, tmp: Path, quick: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs")
+    parser.add_argument("--only", action="append", choices=sorted(SECTIONS), metavar="SECTION",
+                        help=f"run only these sections (repeatable): {', '.join(sorted(SECTIONS))}")
     args = parser.parse_args(argv)
     have_lg, have_lg_sqlite = lg_available()
     if not (have_lg and have_lg_sqlite):
@@ -565,16 +579,23 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
-        commit_floor(table, tmp, args.quick)
-        per_step_memory(table, args.quick)
-        per_step_sqlite(table, tmp, args.quick)
-        scaling(table, args.quick)
-        interrupt_cycle(table, tmp, args.quick)
-        big_field(table, tmp, args.quick)
-        paused_runs(table, tmp, args.quick)
+        for name, section in SECTIONS.items():
+            if not args.only or name in args.only:
+                section(table, tmp, args.quick)
     table.print()
     print(f"\n({time.perf_counter() - began:.0f} s)")
     return 0
+
+
+SECTIONS: dict[str, Callable[[Table, Path, bool], None]] = {
+    "floor": commit_floor,
+    "memory": lambda table, tmp, quick: per_step_memory(table, quick),
+    "sqlite": per_step_sqlite,
+    "scaling": lambda table, tmp, quick: scaling(table, quick),
+    "cycle": interrupt_cycle,
+    "big": big_field,
+    "paused": paused_runs,
+}
 
 
 if __name__ == "__main__":

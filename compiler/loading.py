@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
          store: str | Store | None = None, call_policy: CallPolicy | None = None,
-         clock: Clock | None = None) -> Flow:
+         clock: Clock | None = None, durability: str = "observable") -> Flow:
     """Compile ``source`` and build its graph.
 
     ``source`` is a `.flow` path, a compiled IR file (``.json``) or an IR
@@ -48,16 +48,23 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
     times come from: when a question was asked, answered, when a deadline
     or timer is due. The default is the system's; tests pass a
     ``fermata.runtime.clock.FakeClock``.
+
+    ``durability`` says which checkpoints are forced to disk: ``"observable"``
+    (pauses, ends, once results, accepted answers), ``"step"`` (all) or
+    ``"fast"`` (none); docs/guide/durability.md.
     """
     from fermata.runtime import Flow
     from fermata.runtime.clock import default_clock
+    from fermata.runtime.records import durability_of
 
     clock = clock or default_clock
 
+    mode = durability_of(durability)    # a bad name fails before compiling
     if isinstance(source, dict):
         from fermata.spec.call_policy import CallPolicy
 
-        return Flow.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy(), clock=clock)
+        return Flow.from_ir(source, flow=flow, store=store, call_policy=call_policy or CallPolicy(), clock=clock,
+                            durability=durability)
     path = Path(source)
     require_file(path)
     if call_policy is None:
@@ -65,7 +72,9 @@ def load(source: str | Path | dict[str, Any], *, flow: str | None = None,
 
         call_policy = policy_near(path)
     ir = load_ir_file(path) if is_ir_file(path) else _compiled(path, call_policy)
-    return build_graph(ir, path, flow, store, call_policy, clock)
+    graph = build_graph(ir, path, flow, store, call_policy, clock)
+    graph.durability = mode
+    return graph
 
 
 def _compiled(path: Path, call_policy: CallPolicy) -> dict[str, Any]:

@@ -205,8 +205,14 @@ class Store(ABC):
 
     @abstractmethod
     def append(self, info: ThreadInfo, checkpoint: Checkpoint,
-               changed: Iterable[str] | None) -> None:
+               changed: Iterable[str] | None, *, durable: bool = False) -> None:
         """Persist ``checkpoint`` as the thread's newest.
+
+        ``durable=True``: the commit must survive a power loss when this
+        returns (an fsync); otherwise surviving a crash of the process is
+        enough. A durable commit also makes every commit before it durable
+        (a store's log is written in order), which is what lets the cheap
+        commits between two durable ones be lost and recomputed.
 
         ``changed`` names the state fields whose value differs from the
         previous checkpoint; ``None`` means "unknown": store everything.
@@ -215,11 +221,11 @@ class Store(ABC):
         """
 
     def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
-                     owner: str, drop_once: bool) -> None:
+                     owner: str, drop_once: bool, *, durable: bool = False) -> None:
         """The last append of one invoke (a pause, the end, a failure):
         ``append``, then (``drop_once``) ``drop_once``, then release
         ``owner``'s lease. A store may do all three in one transaction."""
-        self.append(info, checkpoint, changed)
+        self.append(info, checkpoint, changed, durable=durable)
         if drop_once:
             self.drop_once(info.thread)
         self.release(info.thread, owner)
@@ -344,8 +350,9 @@ class Store(ABC):
     # and the messages. A store supplies ``_once_put``, ``_once_rows`` and
     # ``_once_drop``; the defaults keep them in this process's memory.
 
-    def save_once(self, thread: str, result: OnceResult) -> None:
-        """Persist one once result (replacing one of the same node and index)."""
+    def save_once(self, thread: str, result: OnceResult, *, durable: bool = False) -> None:
+        """Persist one once result (replacing one of the same node and index);
+        ``durable`` as for :meth:`append`."""
         from .store.rows import encode_entry  # the rows' JSON options (store/ imports this module)
 
         try:
@@ -353,7 +360,7 @@ class Store(ABC):
         except (TypeError, ValueError) as exc:
             raise StoreError(f"the result of once call #{result.index} of node `{result.node}` cannot be "
                              f"stored as JSON: {exc}") from None
-        self._once_put(thread, result.node, result.index, result.step, entry)
+        self._once_put(thread, result.node, result.index, result.step, entry, durable)
 
     def once_results(self, thread: str) -> list[OnceResult]:
         """The thread's saved once results, by node and index."""
@@ -376,8 +383,9 @@ class Store(ABC):
         """Forget the thread's once results (a checkpoint now holds them)."""
         self._once_drop(thread)
 
-    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str) -> None:
-        """Store one result's row (``entry``: JSON text), replacing the same ``(node, index)``."""
+    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str, durable: bool) -> None:
+        """Store one result's row (``entry``: JSON text), replacing the same
+        ``(node, index)``; ``durable``: on disk before returning (memory: moot)."""
         local = self._local()
         with local.lock:
             local.once.setdefault(thread, {})[(node, index)] = (step, entry)

@@ -59,6 +59,7 @@ from .once import OnceRecorder
 from .program import Program
 from .records import (
     DueKind,
+    Durability,
     ErrorKind,
     EventKind,
     NodeStatus,
@@ -73,13 +74,18 @@ from .timers import stamp
 
 class Engine:
     def __init__(self, flow: Program, store: Store, info: ThreadInfo, path: str | None,
-                 step_limit: int, lease: LeaseKeeper | None = None, clock: Clock = default_clock):
+                 step_limit: int, lease: LeaseKeeper | None = None, clock: Clock = default_clock,
+                 durability: Durability = Durability.OBSERVABLE):
         self.flow = flow
         self.clock = clock
         self.store = store
         self.info = info
         self.lease = lease                              # renewed at checkpoints (None: not leased)
-        self.once = OnceRecorder(store, info.thread, lease)
+        self.durability = durability
+        self.once = OnceRecorder(store, info.thread, lease, durable=durability != Durability.FAST)
+        # The next checkpoint records input from outside (an answer, an
+        # update) accepted by this call: durable, so it is never asked again.
+        self.accepted = False
         self.path = path
         self.step_limit = step_limit
         self.events: list[dict[str, Any]] = []
@@ -150,6 +156,7 @@ class Engine:
         self.route_start = bool(latest.extra.get("route_start"))
         self.fanouts = {name: FanOut.from_json(data) for name, data in latest.extra.get("fanout", {}).items()}
         self.store_everything = values is not None
+        self.accepted = bool(plan.update or plan.answers or plan.goto is not None)
         if self.fanouts and not plan.update:
             self.rerun = set(plan.answers)
             self.kept_pending = {p["node"]: p for p in latest.pending}
@@ -437,12 +444,14 @@ class Engine:
         lease = self.lease
         if lease is not None:
             lease.renew_if_due()
+        durable = self._durable(status)
+        self.accepted = False
         if status != RunStatus.RUNNING and lease is not None and lease.held:
             # This invoke's last write: let go of the run with it.
-            self.store.append_final(self.info, checkpoint, changed, lease.owner, self.once.dirty)
+            self.store.append_final(self.info, checkpoint, changed, lease.owner, self.once.dirty, durable=durable)
             lease.held = self.once.dirty = False
         else:
-            self.store.append(self.info, checkpoint, changed)
+            self.store.append(self.info, checkpoint, changed, durable=durable)
             self.once.checkpointed()
         self.seq += 1
         self.changed = set()
@@ -482,6 +491,16 @@ class Engine:
             if event["event"] in _STREAMED:
                 self.emit(dict(event))
         return events
+
+    def _durable(self, status: RunStatus) -> bool:
+        """Whether this checkpoint must survive a power loss. At ``observable``
+        durability: when the outside world can see it (a pause, the end, a
+        failure) or it records an accepted answer. The running checkpoints
+        between are recomputed from the last durable one after a power loss
+        (plain calls run again, as a resume may; once results are durable)."""
+        if self.durability == Durability.OBSERVABLE:
+            return status != RunStatus.RUNNING or self.accepted
+        return self.durability == Durability.STEP
 
     def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)

@@ -30,7 +30,7 @@ from .engine import Engine
 from .errors import FermataError, InputError, RunBusyError, SpecChangedError
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
 from .program import Program, select_flow, validate_ir
-from .records import RunStatus
+from .records import Durability, RunStatus, durability_of
 from .run import Run, Snapshot
 from .ticking import Tick, TickReport, audit_trail, plan_tick
 
@@ -53,11 +53,13 @@ class Flow:
     """An executable flow bound to a store."""
 
     def __init__(self, flow: Program, store: Store, source: str | None = None,
-                 path: str | None = None, source_hash: str | None = None, clock: Clock = default_clock):
+                 path: str | None = None, source_hash: str | None = None, clock: Clock = default_clock, *,
+                 durability: str = Durability.OBSERVABLE):
         self.compiled = flow
         # Where recorded times come from (ms since the epoch): when an
         # interrupt was asked, answered, when a deadline or timer fired.
         self.clock = clock
+        self._durability = durability_of(durability)
         self.store = store
         self.source = source          # recorded with each thread (the CLI reloads the flow from it)
         self.source_hash = source_hash  # sha256 of that file's text, recorded beside it
@@ -70,7 +72,7 @@ class Flow:
     def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
                 source: str | None = None, *, validate: bool = False, path: str | None = None,
                 source_hash: str | None = None, call_policy: CallPolicy = DEFAULT_POLICY,
-                clock: Clock = default_clock) -> Flow:
+                clock: Clock = default_clock, durability: str = Durability.OBSERVABLE) -> Flow:
         """Build the graph of one flow of an IR document.
 
         ``flow`` is needed when the IR holds several flows. ``store`` is a
@@ -85,13 +87,25 @@ class Flow:
         but the deny-list of ``fermata.runtime.calls.DEFAULT_DENY``).
         ``clock`` (ms since the epoch) stamps the recorded times; tests pass
         a ``fermata.runtime.clock.FakeClock``.
+        ``durability`` (``"observable"``, ``"step"``, ``"fast"``) says which
+        checkpoints are forced to disk: docs/guide/durability.md.
         """
         flow_ir = select_flow(ir, flow)
         if validate:
             validate_ir(ir)
         compiled = Program(flow_ir, call_policy)
         ir_path = (ir.get("source") or {}).get("path")
-        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash, clock)
+        return cls(compiled, _open_store(store), source, path or source or ir_path, source_hash, clock,
+                   durability=durability)
+
+    @property
+    def durability(self) -> Durability:
+        """Which checkpoints are forced to disk (docs/guide/durability.md)."""
+        return self._durability
+
+    @durability.setter
+    def durability(self, name: str) -> None:
+        self._durability = durability_of(name)
 
     @property
     def name(self) -> str:
@@ -260,7 +274,7 @@ class Flow:
             source, source_hash = previous.source, previous.source_hash
         info = ThreadInfo(thread=thread, flow=self.compiled.name, ir_hash=self.compiled.hash,
                           source=source, created=created, source_hash=source_hash)
-        return Engine(self.compiled, self.store, info, self.path, step_limit, lease, self.clock)
+        return Engine(self.compiled, self.store, info, self.path, step_limit, lease, self.clock, self.durability)
 
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
@@ -364,7 +378,7 @@ class Flow:
                           nodes=source.nodes, error=source.error, extra=source.extra)
         new_info = ThreadInfo(thread=thread, flow=info.flow, ir_hash=info.ir_hash,
                               source=info.source, created=_now(), source_hash=info.source_hash)
-        self.store.append(new_info, copy, None)
+        self.store.append(new_info, copy, None, durable=self.durability != Durability.FAST)
         return Run.from_checkpoint(thread, copy, self.compiled.outputs)
 
 

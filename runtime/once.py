@@ -77,10 +77,11 @@ class OnceRecorder:
     """Makes one ``invoke``'s once results durable, and hands a resume the
     ones a crashed process saved for the step it was in."""
 
-    __slots__ = ("dirty", "lease", "recovered", "step", "store", "thread")
+    __slots__ = ("dirty", "durable", "lease", "recovered", "step", "store", "thread")
 
-    def __init__(self, store: Store, thread: str, lease: LeaseKeeper | None):
+    def __init__(self, store: Store, thread: str, lease: LeaseKeeper | None, *, durable: bool = True):
         self.store = store
+        self.durable = durable      # results survive a power loss (all but `fast` durability)
         self.thread = thread
         self.lease = lease
         self.step = 0               # the superstep whose nodes are running (set by the engine)
@@ -120,7 +121,7 @@ class OnceRecorder:
         """The call returned: persist its entry before the node goes on
         (then renew the lease: a lost lease stops the node, but what
         happened is recorded first)."""
-        self.store.save_once(self.thread, OnceResult(self.step, node, index, entry))
+        self.store.save_once(self.thread, OnceResult(self.step, node, index, entry), durable=self.durable)
         self.dirty = True
         if self.lease is not None:
             self.lease.renew_if_due()

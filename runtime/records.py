@@ -31,6 +31,24 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+class Durability(StrEnum):
+    """When a run's checkpoints are forced to disk (``Flow(durability=...)``;
+    docs/guide/durability.md says what each survives)."""
+
+    OBSERVABLE = "observable"   # at every point the outside world can observe (the default)
+    STEP = "step"               # at every checkpoint
+    FAST = "fast"               # never: a power loss may lose any recent checkpoint
+
+
+def durability_of(name: str) -> Durability:
+    """The mode named ``name`` (a ``Durability`` or its value)."""
+    try:
+        return Durability(name)
+    except ValueError:
+        choices = ", ".join(repr(mode.value) for mode in Durability)
+        raise ValueError(f"durability must be one of {choices}, not {name!r}") from None
+
+
 class NodeStatus(StrEnum):
     """Where one node of the step in flight stands (``Checkpoint.nodes``)."""
 

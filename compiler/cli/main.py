@@ -44,6 +44,15 @@ def _add_allow_call(p: argparse.ArgumentParser) -> None:
                         "exact `pkg.mod:fn` overrides the deny-list")
 
 
+def _add_durability(p: argparse.ArgumentParser) -> None:
+    # The names are Durability's (runtime/records.py), spelled out here so
+    # that parsing the command line imports no runtime.
+    p.add_argument("--durability", choices=("observable", "step", "fast"), default="observable",
+                   help="which checkpoints are forced to disk (fsync): observable = pauses, the end, "
+                        "once results, accepted answers (default); step = every one; fast = none "
+                        "(see docs/guide/durability.md)")
+
+
 def _add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
@@ -124,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-limit", type=positive_int, default=1000, metavar="N")
     _add_allow_call(p)
     _add_store(p)
+    _add_durability(p)
     _add_json(p)
 
     p = sub.add_parser("resume", help="answer a paused run's interrupts and continue it")
@@ -137,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-limit", type=positive_int, default=1000, metavar="N")
     _add_allow_call(p)
     _add_store(p)
+    _add_durability(p)
     _add_json(p)
 
     p = sub.add_parser("replay", help="check a changed spec against recorded runs")

@@ -231,6 +231,7 @@ def run_run(args: argparse.Namespace) -> int:
     graph = _load_graph(args.file, args.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
+    graph.durability = args.durability
     import uuid  # here: its import costs every other command ~5 ms
 
     thread = args.thread or f"run-{uuid.uuid4().hex[:8]}"
@@ -282,6 +283,7 @@ def run_resume(args: argparse.Namespace) -> int:
     graph = _load_graph(file, args.flow or info.flow, store, getattr(args, "allow_call", None))
     if graph is None:
         return EXIT_USAGE
+    graph.durability = args.durability
     value = parse_json_arg(args.value, "--value")
     if args.value is not None or args.id is not None:
         from fermata.runtime.command import expired_message

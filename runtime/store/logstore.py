@@ -4,8 +4,9 @@ A backend stores a thread's checkpoints as rows (``rows.py``) and supplies a
 handful of primitives; :class:`LogStore` turns them into the
 :class:`~fermata.runtime.checkpoint.Store` interface:
 
-* ``_transaction()``: a write transaction (commit on exit, roll back on an
-  exception, backend errors turned into :class:`StoreError`);
+* ``_transaction(durable)``: a write transaction (commit on exit, roll back
+  on an exception, backend errors turned into :class:`StoreError`); its
+  commit survives a power loss when ``durable``, a process crash otherwise;
 * ``_log_head(tx, thread)``: the thread's key and :class:`Stats` inside it
   (None: no thread yet), read so that the seq check and the write are atomic;
 * ``_log_write(tx, info, key, seq, kind, body, stats, status, pending)``:
@@ -77,7 +78,7 @@ class LogStore(Store):
     # ------------------------------------------------------------ primitives
 
     @abstractmethod
-    def _transaction(self) -> AbstractContextManager[Any]: ...
+    def _transaction(self, durable: bool = False) -> AbstractContextManager[Any]: ...
 
     @abstractmethod
     def _log_head(self, tx: Any, thread: str) -> tuple[Any, Stats] | None: ...
@@ -127,20 +128,21 @@ class LogStore(Store):
 
     # ------------------------------------------------------------ the Store interface
 
-    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
-        self._append(info, checkpoint, changed, None, False)
+    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None, *,
+               durable: bool = False) -> None:
+        self._append(info, checkpoint, changed, None, False, durable)
 
     def append_final(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
-                     owner: str, drop_once: bool) -> None:
+                     owner: str, drop_once: bool, *, durable: bool = False) -> None:
         # One transaction: the run's last checkpoint, its once results dropped
         # and its lease released together (and one commit, not three).
-        self._append(info, checkpoint, changed, owner, drop_once)
+        self._append(info, checkpoint, changed, owner, drop_once, durable)
 
     def _append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
-                owner: str | None, drop_once: bool) -> None:
+                owner: str | None, drop_once: bool, durable: bool) -> None:
         seq = checkpoint.seq
         also = self._with_next_append.pop(info.thread, None) if self._with_next_append else None
-        with self._transaction() as tx:
+        with self._transaction(durable) as tx:
             head = self._log_head(tx, info.thread)
             stats = head[1] if head is not None else None
             expected = stats.last_seq + 1 if stats is not None else 0

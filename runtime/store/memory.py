@@ -65,7 +65,7 @@ class MemoryStore(LogStore):
     # ------------------------------------------------------------ primitives
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self, durable: bool = False) -> Iterator[None]:
         # Nothing is written before the last primitive, so holding the lock
         # is the whole transaction.
         with self._lock:

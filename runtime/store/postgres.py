@@ -19,8 +19,14 @@ Concurrency and durability:
 * a run's lease is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` (taken
   when free, ours or expired) and expires by the *database's* clock, so the
   holders' clocks never matter;
-* a ``call once`` result is one autocommitted row, durable when the
-  statement returns (``synchronous_commit`` is left at its default, ``on``).
+* durability per transaction: a commit asked to be durable (a pause, the
+  end, a ``call once`` result, an accepted answer: see
+  docs/guide/durability.md) waits for its WAL to be flushed (the server's
+  ``synchronous_commit``, ``on`` by default); any other runs with ``SET
+  LOCAL synchronous_commit = off`` and returns before the flush. The server
+  writes its WAL in order, so a durable commit's flush covers every commit
+  before it: after a crash of the server's machine the run is never older
+  than its last durable commit.
 
 psycopg (3) is imported only here, so only for ``postgresql://`` URLs.
 """
@@ -256,10 +262,12 @@ class PostgresStore(LogStore):
     # ------------------------------------------------------------ the LogStore primitives
 
     @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+    def _transaction(self, durable: bool = False) -> Iterator[psycopg.Connection[Any]]:
         with self._lock:
             try:
                 with self._conn.transaction():
+                    if not durable:
+                        self._conn.execute("SET LOCAL synchronous_commit = off")
                     yield self._conn
             except self._psycopg.Error as exc:
                 self._raise(exc)
@@ -375,10 +383,11 @@ class PostgresStore(LogStore):
     def _lease_drop(self, thread: str, owner: str) -> None:
         self._run("DELETE FROM fermata.leases WHERE thread = %s AND owner = %s", (thread, owner))
 
-    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str) -> None:
-        self._run("INSERT INTO fermata.once_results (thread, node, idx, step, entry) VALUES (%s, %s, %s, %s, %s) "
-                  "ON CONFLICT (thread, node, idx) DO UPDATE SET step = excluded.step, entry = excluded.entry",
-                  (thread, node, index, step, entry))
+    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str, durable: bool) -> None:
+        with self._transaction(durable) as tx:
+            tx.execute("INSERT INTO fermata.once_results (thread, node, idx, step, entry) VALUES (%s, %s, %s, %s, %s) "
+                       "ON CONFLICT (thread, node, idx) DO UPDATE SET step = excluded.step, entry = excluded.entry",
+                       (thread, node, index, step, entry))
 
     def _once_rows(self, thread: str) -> list[tuple[Any, Any, Any, Any]]:
         return self._query("SELECT node, idx, step, entry FROM fermata.once_results WHERE thread = %s "

@@ -31,8 +31,14 @@ Durability and concurrency:
 * ``synchronous=NORMAL``: a committed append survives the process crashing
   at any point (the WAL is in the OS's hands once written). After a power
   loss or OS crash the last few appends may be lost -- the file is never
-  corrupt, the run simply resumes from an earlier checkpoint. Pass
-  ``synchronous="FULL"`` to fsync every append (about 100x slower on disks).
+  corrupt, the run simply resumes from an earlier checkpoint.
+* A commit asked to be durable (``durable=True``: a pause, the end, a ``call
+  once`` result, an accepted answer; docs/guide/durability.md) runs at
+  ``synchronous=FULL``: SQLite fsyncs the WAL before the commit returns.
+  The WAL is one file written in order, so that fsync also makes every
+  earlier NORMAL commit durable: after a power loss the run is never older
+  than its last durable commit. Pass ``synchronous="FULL"`` to fsync every
+  commit.
 * Each append is one ``BEGIN IMMEDIATE`` transaction that first checks the
   thread's newest seq: when another process appended the same seq first, the
   loser gets :class:`StoreConflictError` and writes nothing.
@@ -42,8 +48,9 @@ Durability and concurrency:
   that reads the current holder first, so of two processes exactly one takes
   it. Leases expire by the wall clock (``clock``), so a killed holder's lease
   lapses; one whose process is gone from this host is taken at once.
-* A ``call once`` result is one autocommitted row (``once_results``): as
-  durable as an append, written before the node goes on.
+* A ``call once`` result is one autocommitted row (``once_results``),
+  written (durably, unless the run's durability is ``fast``) before the
+  node goes on.
 
 Open one store per process: a SQLite connection must not cross ``fork``.
 """
@@ -223,6 +230,7 @@ class SqliteStore(LogStore):
         self.compress = compress    # reading handles both kinds of row either way
         self.clock = clock
         self._create = create
+        self._synchronous = synchronous.upper()     # of every commit not asked to be durable
         self._version = STORE_VERSION       # of the file, once checked
         self._info_sql = _INFO
         self._lock = threading.RLock()
@@ -426,21 +434,36 @@ class SqliteStore(LogStore):
     # ------------------------------------------------------------ the LogStore primitives
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._writable()
             conn = self._conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
+                with self._synced(durable):
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield conn
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                        raise
             except sqlite3.Error as exc:
                 self._raise(exc)
+
+    @contextmanager
+    def _synced(self, durable: bool) -> Iterator[None]:
+        """Commit at ``synchronous=FULL`` inside (when ``durable`` and the
+        store's level is lower): the level is the connection's, read by SQLite
+        at each commit, so it is raised for this commit only."""
+        if not durable or self._synchronous != "NORMAL":
+            yield
+            return
+        self._conn.execute("PRAGMA synchronous = FULL")
+        try:
+            yield
+        finally:
+            self._conn.execute("PRAGMA synchronous = NORMAL")
 
     def _log_head(self, tx: sqlite3.Connection, thread: str) -> tuple[int, Stats] | None:
         row = tx.execute(_SELECT_FOR_APPEND, (thread,)).fetchone()
@@ -587,11 +610,15 @@ class SqliteStore(LogStore):
     def _lease_drop(self, thread: str, owner: str) -> None:
         self._change("DELETE FROM leases WHERE thread = ? AND owner = ?", (thread, owner))
 
-    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str) -> None:
+    def _once_put(self, thread: str, node: str, index: int, step: int, entry: str, durable: bool) -> None:
         with self._lock:
             self._writable()
-        self._change("INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) VALUES (?, ?, ?, ?, ?)",
-                     (thread, node, index, step, entry))
+            try:
+                with self._synced(durable):
+                    self._conn.execute("INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) "
+                                       "VALUES (?, ?, ?, ?, ?)", (thread, node, index, step, entry))
+            except sqlite3.Error as exc:
+                self._raise(exc)
 
     def _once_rows(self, thread: str) -> list[tuple[Any, Any, Any, Any]]:
         if self._version < 2:

@@ -57,11 +57,12 @@ class CrashingStore(Store):
     def __init__(self, inner: Store, at: int):
         self.inner, self.at, self.appends = inner, at, 0
 
-    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
+    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None, *,
+               durable: bool = False) -> None:
         self.appends += 1
         if self.appends == self.at:
             raise Crash(f"crash before append #{self.at}")
-        self.inner.append(info, checkpoint, changed)
+        self.inner.append(info, checkpoint, changed, durable=durable)
 
     def thread(self, thread: str) -> ThreadInfo | None:
         return self.inner.thread(thread)

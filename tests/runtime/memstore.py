@@ -27,7 +27,8 @@ class JsonMemoryStore(Store):
     def threads(self) -> list[ThreadInfo]:
         return [ThreadInfo(**d) for _, d in sorted(self.infos.items())]
 
-    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
+    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None, *,
+               durable: bool = False) -> None:
         rows = self.rows.setdefault(info.thread, [])
         assert checkpoint.seq == len(rows), (checkpoint.seq, len(rows))
         rows.append(json.dumps(checkpoint.to_json(), sort_keys=True, allow_nan=False))
@@ -60,8 +61,9 @@ class ReferenceStore(JsonMemoryStore):
         super().__init__()
         self.objects: dict[str, list[Checkpoint]] = {}
 
-    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None) -> None:
-        super().append(info, checkpoint, changed)
+    def append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None, *,
+               durable: bool = False) -> None:
+        super().append(info, checkpoint, changed, durable=durable)
         self.objects.setdefault(info.thread, []).append(checkpoint)
 
     def latest(self, thread: str) -> Checkpoint | None:

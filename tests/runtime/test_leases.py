@@ -164,9 +164,9 @@ class Recording(JsonMemoryStore):
         self.log.append("latest")
         return super().latest(thread)
 
-    def append(self, info: Any, checkpoint: Any, changed: Any) -> None:
+    def append(self, info: Any, checkpoint: Any, changed: Any, *, durable: bool = False) -> None:
         self.log.append("append")
-        super().append(info, checkpoint, changed)
+        super().append(info, checkpoint, changed, durable=durable)
 
 
 def test_the_lease_is_taken_before_the_run_is_read_and_released_after_the_last_write() -> None:

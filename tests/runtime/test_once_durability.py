@@ -147,9 +147,9 @@ def test_no_once_call_no_store_write() -> None:
     class Counting(MemoryStore):
         saves = drops = 0
 
-        def save_once(self, thread: str, result: OnceResult) -> None:
+        def save_once(self, thread: str, result: OnceResult, *, durable: bool = False) -> None:
             Counting.saves += 1
-            super().save_once(thread, result)
+            super().save_once(thread, result, durable=durable)
 
         def drop_once(self, thread: str) -> None:
             Counting.drops += 1

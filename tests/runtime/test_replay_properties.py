@@ -140,11 +140,11 @@ class CrashingStore(JsonMemoryStore):
         super().__init__()
         self.crash_at = crash_at
 
-    def append(self, info, checkpoint, changed) -> None:  # type: ignore[no-untyped-def]
+    def append(self, info, checkpoint, changed, *, durable=False) -> None:  # type: ignore[no-untyped-def]
         if self.appends == self.crash_at:
             self.appends += 1
             raise OSError("crash")
-        super().append(info, checkpoint, changed)
+        super().append(info, checkpoint, changed, durable=durable)
 
 
 @given(shapes, st.integers(0, 30))

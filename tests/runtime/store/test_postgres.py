@@ -87,3 +87,20 @@ def test_a_password_is_never_shown() -> None:
 
     assert _redact("postgresql://app:s3cret@db/runs") == "postgresql://app:***@db/runs"
     assert _redact("postgresql://app@db/runs") == "postgresql://app@db/runs"
+
+
+def test_only_durable_commits_wait_for_the_wal_flush(postgres_database: str) -> None:
+    """Every commit not asked to be durable runs with ``synchronous_commit``
+    off; a durable one keeps the server's setting (``on``)."""
+    from fermata.runtime.store.url import open_store
+
+    reset_schema(postgres_database)
+    store = open_store(postgres_database)
+    try:
+        with store._transaction() as tx:
+            assert tx.execute("SHOW synchronous_commit").fetchone()[0] == "off"
+        with store._transaction(durable=True) as tx:
+            assert tx.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+        assert store._query("SHOW synchronous_commit")[0][0] == "on"    # SET LOCAL: that transaction only
+    finally:
+        store.close()
