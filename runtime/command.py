@@ -18,6 +18,7 @@ from .clock import format_time
 from .errors import ResumeError
 from .program import Program
 from .records import DueKind, RunStatus
+from .schemas import Violation
 from .steps import where_refusal
 from .timers import Firing
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
@@ -124,27 +125,29 @@ def _answers(resume: Any, latest: Checkpoint, flow: Program,
     _refuse_timers(chosen)
     _refuse_unassigned(chosen, command)
     answers: list[tuple[dict[str, Any], Any]] = []
-    problems: list[str] = []
+    located: dict[str, list[tuple[str, str]]] = {}   # (path, message) by interrupt id
     for entry, value in chosen:
         if _is_static(entry):
             continue  # null: "no answer", which passes the gate
         try:
             value = json_copy(value, "the answer", max_depth=MAX_VALUE_DEPTH)
         except NotJSON as exc:
-            problems.append(f"`{entry['id']}`: {exc}")
+            located.setdefault(entry["id"], []).append(Violation("", str(exc)))
             continue
-        found = flow.schemas.violations(entry.get("schema"), value)
-        problems += [f"`{entry['id']}`: {p}" for p in found]
+        found = flow.schemas.located(entry.get("schema"), value)
+        if found:
+            located.setdefault(entry["id"], []).extend(found)
         value = flow.schemas.conform(entry.get("schema"), value)
         rule = flow.nodes[entry["node"]].where_rules.get(entry["label"]) if entry["node"] in flow.nodes else None
         if not found and rule is not None:
             refusal = where_refusal(rule, latest.values, value)
             if refusal is not None:
-                problems.append(f"`{entry['id']}`: {refusal}")
+                located.setdefault(entry["id"], []).append(Violation("", refusal))
         answers.append((entry, value))
-    if problems:
+    if located:
+        problems = [f"`{key}`: {Violation(*found)}" for key, violations in located.items() for found in violations]
         raise ResumeError("the answer does not match the expected type (the run stays paused):\n  - "
-                          + "\n  - ".join(problems), problems)
+                          + "\n  - ".join(problems), problems, located)
     return answers
 
 

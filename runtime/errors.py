@@ -54,9 +54,13 @@ class InputError(FermataError):
 class ResumeError(FermataError):
     """A resume (or other ``Command``) was rejected. The stored run is unchanged."""
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    def __init__(self, message: str, problems: list[str] | None = None,
+                 located: dict[str, list[tuple[str, str]]] | None = None):
         super().__init__(message)
         self.problems = problems or []
+        # The answers' problems by interrupt id, each as (path in the answer,
+        # message), "" for the whole answer: what a form places beside fields.
+        self.located = located or {}
 
 
 class SpecChangedError(FermataError):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fermata.spec.formats import FORMATS
 
@@ -26,6 +26,17 @@ if TYPE_CHECKING:   # jsonschema itself is imported when a value is first valida
 
 _JSON_TYPE_NAMES = {"string": "str", "integer": "int", "number": "float", "boolean": "bool",
                     "array": "list", "object": "map", "null": "null"}
+
+
+class Violation(NamedTuple):
+    """One way a value breaks its schema, kept structured so that a form can
+    put the message beside its field without parsing text."""
+
+    path: str       # where in the value, as `items[0].qty`; "" for the whole value
+    message: str
+
+    def __str__(self) -> str:
+        return f"`{self.path}`: {self.message}" if self.path else self.message
 
 
 class Schemas:
@@ -48,15 +59,19 @@ class Schemas:
 
     def violations(self, schema: dict[str, Any] | None, value: Any) -> list[str]:
         """Every way ``value`` breaks ``schema``, sorted by location; [] if valid."""
+        return [str(found) for found in self.located(schema, value)]
+
+    def located(self, schema: dict[str, Any] | None, value: Any) -> list[Violation]:
+        """:meth:`violations`, each as (path, message)."""
         if schema is None or not schema or _surely_valid(schema, value):
             return []
         validator = self.validator(schema)
         if validator.is_valid(value):  # the fast path: no error objects built
             return []
-        lines: list[str] = []
+        found: list[Violation] = []
         for error in validator.iter_errors(value):
-            lines.extend(_describe(leaf) for leaf in _leaves(error))
-        return sorted(dict.fromkeys(lines))
+            found.extend(Violation(_location(leaf), _describe(leaf)) for leaf in _leaves(error))
+        return sorted(dict.fromkeys(found), key=str)
 
 
     def constrains(self, schema: Any, depth: int = 0) -> bool:
@@ -201,8 +216,7 @@ def _location(error: ValidationError) -> str:
 
 
 def _describe(error: ValidationError) -> str:
-    where = _location(error)
-    prefix = f"`{where}`: " if where else ""
+    """The message of one violation, without its location."""
     instance = error.instance
     kind = error.validator
     # What the failed keyword holds, by keyword (jsonschema types it loosely).
@@ -210,29 +224,29 @@ def _describe(error: ValidationError) -> str:
     if kind == "type":
         wanted = [value] if isinstance(value, str) else value
         names = " or ".join(_JSON_TYPE_NAMES.get(w, w) for w in wanted)
-        return f"{prefix}expected {names}, got {type_name(instance)} {_show(instance)}"
+        return f"expected {names}, got {type_name(instance)} {_show(instance)}"
     if kind == "required":
         missing = [name for name in value
                    if isinstance(instance, dict) and name not in instance]
-        return f"{prefix}missing required field {', '.join(f'`{m}`' for m in missing)}"
+        return f"missing required field {', '.join(f'`{m}`' for m in missing)}"
     if kind == "additionalProperties" and isinstance(instance, dict):
         schema: Any = error.schema
         allowed = set(schema.get("properties", {}))
         extra = sorted(k for k in instance if k not in allowed)
-        return f"{prefix}unknown field {', '.join(f'`{e}`' for e in extra)}"
+        return f"unknown field {', '.join(f'`{e}`' for e in extra)}"
     if kind == "enum":
         options = ", ".join(_show(o) for o in value)
-        return f"{prefix}expected one of {options}, got {_show(instance)}"
+        return f"expected one of {options}, got {_show(instance)}"
     if kind == "const":
-        return f"{prefix}expected {_show(value)}, got {_show(instance)}"
+        return f"expected {_show(value)}, got {_show(instance)}"
     bound = value
     if kind in _BOUNDS:
-        return f"{prefix}{_BOUNDS[kind].format(bound=bound, s='' if bound == 1 else 's')}, got {_show(instance)}"
+        return f"{_BOUNDS[kind].format(bound=bound, s='' if bound == 1 else 's')}, got {_show(instance)}"
     if kind == "pattern":
-        return f"{prefix}expected a string matching the pattern {json.dumps(bound)}, got {_show(instance)}"
+        return f"expected a string matching the pattern {json.dumps(bound)}, got {_show(instance)}"
     if kind == "format":
-        return f"{prefix}expected a valid {bound}, got {_show(instance)}"
-    return f"{prefix}{error.message}"
+        return f"expected a valid {bound}, got {_show(instance)}"
+    return f"{error.message}"
 
 
 _CONSTRAINT_KEYWORDS = frozenset({"minLength", "maxLength", "pattern", "format", "minimum", "maximum",

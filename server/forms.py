@@ -351,7 +351,7 @@ def place_problems(problems: list[str], known: set[str], *, question: bool = Tru
     runtime's problem lines: for an answer, ``"`node:label`: `items[0].qty`:
     expected int, got str "x""``; for an input, ``"`amount`: expected float,
     got str "x""``. A message whose path no field has goes to the top."""
-    placed: dict[str, list[str]] = {}
+    located: list[tuple[str, str]] = []
     for problem in problems:
         message = problem
         if question:
@@ -360,8 +360,18 @@ def place_problems(problems: list[str], known: set[str], *, question: bool = Tru
                 message = message[found.end():]
         path = ""
         while (found := _PREFIX.match(message)) is not None:
-            path = _join(path, re.sub(r"\[(\d+)\]", r".\1", found.group("segment")))
+            path = _join(path, found.group("segment"))
             message = message[found.end():]
+        located.append((path, message))
+    return place_located(located, known)
+
+
+def place_located(located: list[tuple[str, str]], known: set[str]) -> dict[str, list[str]]:
+    """Messages by form path from the runtime's (value path, message) pairs
+    (a value path like ``items[0].qty`` is the form's ``items.0.qty``)."""
+    placed: dict[str, list[str]] = {}
+    for where, message in located:
+        path = re.sub(r"\[(\d+)\]", r".\1", where)
         missing = _MISSING_FIELDS.match(message)
         if missing:
             for name in re.findall(r"`([^`]+)`", missing.group("names")):

@@ -69,10 +69,12 @@ class Refused(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, problems: list[str] | None = None):
+    def __init__(self, message: str, problems: list[str] | None = None,
+                 located: list[tuple[str, str]] | None = None):
         super().__init__(message)
         self.message = message
         self.problems = problems or []
+        self.located = located or []   # (path in the value, message): placed beside form fields
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "message": self.message}
@@ -402,7 +404,7 @@ class Inbox:
                 events = entry_flow.graph.stream(command, thread=thread)
             except ResumeError as exc:
                 raise Invalid(f"the answer to `{entry['id']}` was refused; the run is unchanged",
-                              exc.problems or [str(exc)]) from None
+                              exc.problems or [str(exc)], exc.located.get(entry["id"])) from None
             except FermataError as exc:
                 # Another process advanced the run first (StoreConflictError), the
                 # spec changed under it (SpecChangedError): the run moved on.

@@ -32,6 +32,7 @@ from .forms import (
     all_paths,
     build_form,
     edit_rows,
+    place_located,
     place_problems,
     read_form,
 )
@@ -170,7 +171,8 @@ class Pages:
             await accepted(job)
         except Invalid as refusal:
             fields = build_form(question["schema"], defs, posted)
-            errors = place_problems(refusal.problems, all_paths(fields))
+            errors = (place_located(refusal.located, all_paths(fields)) if refusal.located
+                      else place_problems(refusal.problems, all_paths(fields)))
             return self.render(request, "question.html", 422, q=question, refused=True,
                                form=build_form(question["schema"], defs, posted, errors))
         await finished(job, PAGE_WAIT)

@@ -83,6 +83,9 @@ def test_a_bad_answer_is_refused_and_the_run_stays_as_it_was(graph: Graph, store
         '`ask:why`: `day`: expected a valid date, got "2026-02-30"',
         '`ask:why`: `reason`: expected at least 1 character, got ""',
     ]
+    # The same facts, structured: a form places them without parsing text.
+    assert caught.value.located == {"ask:why": [("day", 'expected a valid date, got "2026-02-30"'),
+                                                ("reason", 'expected at least 1 character, got ""')]}
     assert store.dump("t") == before
     run = graph.invoke(Command(resume={"reason": "automation", "day": "2026-02-28"}), thread="t")
     assert run.status == "done"

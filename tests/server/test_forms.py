@@ -10,6 +10,7 @@ from fermata.server.forms import (
     all_paths,
     build_form,
     edit_rows,
+    place_located,
     place_problems,
     read_form,
 )
@@ -121,6 +122,16 @@ def test_the_runtimes_messages_land_next_to_their_fields() -> None:
     assert place_problems(problems, known) == {
         "lines.1.qty": ['expected int, got str "x"'], "priority": ["required"], "urgent": ["required"],
         "lines.0.qty": ["required"], "": ["unknown field `bogus`", "nowhere: expected int, got null"]}
+
+
+def test_structured_violations_land_next_to_their_fields_without_parsing() -> None:
+    # A path holding a backtick or ": " would confuse text parsing; pairs do not.
+    known = all_paths(build_form(ORDER, DEFS, {"answer.lines.__rows": "2"}))
+    located = [("lines[1].qty", "expected at most 9, got 12"), ("", "missing required field `priority`"),
+               ("lines[0]", "missing required field `name`, `qty`"), ("odd`: key", "expected int, got null")]
+    assert place_located(located, known) == {
+        "lines.1.qty": ["expected at most 9, got 12"], "priority": ["required"], "lines.0.name": ["required"],
+        "lines.0.qty": ["required"], "": ["odd`: key: expected int, got null"]}
 
 
 def test_input_problems_name_the_field_first() -> None:
