@@ -44,7 +44,7 @@ from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreConflictError, StoreError
 from .base import DueTimer, PendingInterrupt, RunSummary
 from .logstore import LogStore, Row
-from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, outbox_event, outbox_row
 
 if TYPE_CHECKING:
     import psycopg
@@ -324,7 +324,7 @@ class PostgresStore(LogStore):
                                        [(info.thread, *row) for row in due])
             if events:
                 cursor.executemany("INSERT INTO fermata.outbox (key, thread, event, body) VALUES (%s, %s, %s, %s)",
-                                   [(e["key"], e["thread"], e["event"], encode_entry(e)) for e in events])
+                                   [outbox_row(e) for e in events])
 
     def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
                    limit: int) -> list[DueTimer]:
@@ -338,8 +338,9 @@ class PostgresStore(LogStore):
         return [DueTimer(*row) for row in rows]
 
     def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
-        rows = self._query("SELECT id, body FROM fermata.outbox WHERE id > %s ORDER BY id LIMIT %s", (after, limit))
-        return [{"id": int(id_), **decode_text(body)} for id_, body in rows]
+        rows = self._query("SELECT id, key, thread, event, body FROM fermata.outbox WHERE id > %s ORDER BY id "
+                           "LIMIT %s", (after, limit))
+        return [outbox_event(int(id_), key, thread, kind, body) for id_, key, thread, kind, body in rows]
 
     def _outbox_ack(self, ids: list[int]) -> int:
         return self._run("DELETE FROM fermata.outbox WHERE id = ANY(%s)", (ids,)) if ids else 0

@@ -69,7 +69,7 @@ from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreError
 from .base import DueTimer, PendingInterrupt, RunSummary, pending_rows
 from .logstore import LogStore, Row
-from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry, pack_body
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, outbox_event, outbox_row, pack_body
 
 STORE_FORMAT = "fermata-runs"
 STORE_VERSION = 4
@@ -512,7 +512,7 @@ class SqliteStore(LogStore):
                            [(info.thread, *row) for row in due])
         if events:
             tx.executemany("INSERT INTO outbox (key, thread, event, body) VALUES (?, ?, ?, ?)",
-                           [(e["key"], e["thread"], e["event"], encode_entry(e)) for e in events])
+                           [outbox_row(e) for e in events])
 
     def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
                    limit: int) -> list[DueTimer]:
@@ -527,8 +527,9 @@ class SqliteStore(LogStore):
 
     def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
         self._timed()
-        rows = self._query("SELECT id, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
-        return [{"id": id_, **decode_text(body)} for id_, body in rows]
+        rows = self._query("SELECT id, key, thread, event, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                           (after, limit))
+        return [outbox_event(*row) for row in rows]
 
     def _outbox_ack(self, ids: list[int]) -> int:
         with self._transaction() as tx:
