@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph, InputError, ResumeError
-from fermata.runtime.program import CompiledFlow
+from fermata.runtime.program import Program
 
 SPEC = """
 type Reason = str(min 1, max 20)
@@ -152,7 +152,7 @@ def test_what_parallel_appends_give_together_is_checked(store: Any):
 
 
 def test_only_fields_with_constraints_are_checked_after_parallel_appends():
-    flow = CompiledFlow(compile_source(PARALLEL.replace("{{B}}", "[]"))["flows"]["gather"])
+    flow = Program(compile_source(PARALLEL.replace("{{B}}", "[]"))["flows"]["gather"])
     assert flow.constrained_fields == frozenset({"tags"})
 
 

@@ -101,7 +101,7 @@ def test_edited_specs_parse_as_lark_parses_them(text):
 
 
 @pytest.mark.parametrize("text", [
-    # The soft keywords: a keyword inside its clause, a name everywhere else
+    # The version-2 words: a keyword inside its clause, a name everywhere else
     # (a state field, a local, a label, a record key, a member, a payload in
     # parentheses), the same on both sides.
     'flow f { state { to: str = "" where: int = 1 } node a { let within = to\n'
@@ -110,7 +110,7 @@ def test_edited_specs_parse_as_lark_parses_them(text):
     'flow f { node a { interrupt ask within 1h answer {answer: 1} } start -> a a -> end }',
     'flow f { state { due: str = "x" every: int = 1 } node a { set every = every + 1 } }',
 ])
-def test_soft_keywords_parse_as_lark_parses_them(text):
+def test_version_2_words_parse_as_lark_parses_them(text):
     ours = _ours(text)
     assert ours == _larks(text) != "rejected"
 
