@@ -30,7 +30,7 @@ if "FERMATA_IR_CACHE" not in os.environ:
 # Recorded times (when an interrupt was asked, answered...) come from a
 # frozen clock, so two runs of one flow record the same bytes; tests of
 # time pass their own FakeClock to the graph.
-from fermata.runtime.clock import FakeClock, set_default_clock
+from fermata.runtime.clock import FakeClock, set_default_clock  # noqa: E402 - after the IR cache is set
 
 set_default_clock(FakeClock("2026-01-01T00:00:00.000Z"))
 

@@ -4,10 +4,11 @@ can produce: no negative number literals (``-3`` parses as a unary minus)."""
 
 from __future__ import annotations
 
+from hypothesis import strategies as st
+
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.keywords import refused_words
 from fermata.compiler.syntax.printer import KEYWORDS
-from hypothesis import strategies as st
 
 BINARY_OPS = ("or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "??", "+", "-", "*", "/", "%")
 FUNCTIONS = ("len", "lower", "upper", "trim", "contains", "round", "min", "max", "abs", "str")
@@ -89,7 +90,8 @@ def mutated_texts(draw: st.DrawFn, texts: list[str]) -> str:
         if action == "delete":
             text = text[:position] + text[position + draw(st.integers(1, 8)):]
         elif action == "insert":
-            text = text[:position] + draw(st.sampled_from(list('{}()[]",:;=-><?|#\n') + ["node", "when", " type", " input ", " in ", " end", " call ", " not"])) \
+            text = text[:position] + draw(st.sampled_from(
+                list('{}()[]",:;=-><?|#\n') + ["node", "when", " type", " input ", " in ", " end", " call ", " not"])) \
                 + text[position:]
         else:
             length = draw(st.integers(1, 20))

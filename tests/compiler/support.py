@@ -17,8 +17,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from fermata.compiler.semantics import types as T
 from fermata.compiler.cli.main import main
+from fermata.compiler.semantics import types as T
 
 # Three independent errors, at 7:13, 8:20 and 11:21.
 THREE = textwrap.dedent("""\

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+
 from fermata.compiler.diagnostics import diagnostic as diagnostics
 from fermata.compiler.diagnostics.render import render_json
 from fermata.compiler.pipeline import analyze
@@ -37,7 +38,7 @@ def _costs(small: str, large: str, rounds: int = 3) -> tuple[float, float]:
 
 def assert_linear(make: Callable[[int], str], n: int) -> None:
     small_text, large_text = make(n), make(10 * n)
-    for attempt in range(2):   # a second measure before failing: a shared machine's noise
+    for _attempt in range(2):   # a second measure before failing: a shared machine's noise
         small, large = _costs(small_text, large_text)
         # A floor for the small cost: a few milliseconds measured are mostly noise.
         if large <= 20 * max(small, 0.005):
@@ -78,7 +79,8 @@ def misspelt_fields_and_nodes(n: int) -> str:
 
 def long_misspelt_name(n: int) -> str:
     name = "long" * (n // 4)
-    return _one_node(f"        set {name} = 1\n        set x = {name[:-1]}q", fields=f"{name}: int = 0\n        x: int = 0")
+    return _one_node(f"        set {name} = 1\n        set x = {name[:-1]}q",
+                     fields=f"{name}: int = 0\n        x: int = 0")
 
 
 def suppressions(n: int) -> str:

@@ -5,12 +5,13 @@ lower, draw and generate Python."""
 from __future__ import annotations
 
 import pytest
-from fermata.compiler.syntax import ast
+
 from fermata.compiler.codegen import emit_python
 from fermata.compiler.codegen.diagram import to_dot, to_mermaid
+from fermata.compiler.pipeline import analyze, compile_source
+from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.fmt import format_source
 from fermata.compiler.syntax.parser import parse, parse_or_raise
-from fermata.compiler.pipeline import analyze, compile_source
 from fermata.compiler.syntax.printer import print_module
 
 

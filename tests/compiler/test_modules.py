@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler import CompileError, compile_file, load
 from fermata.compiler.cli.main import main
 from fermata.compiler.pipeline import analyze

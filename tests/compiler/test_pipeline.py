@@ -8,11 +8,11 @@ import textwrap
 import uuid
 
 import pytest
-from fermata.compiler.diagnostics.diagnostic import CompileError, Diagnostic, Severity
-from fermata.compiler.pipeline import Analysis, analyze, compile_file, compile_source
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fermata.compiler.diagnostics.diagnostic import CompileError, Diagnostic, Severity
+from fermata.compiler.pipeline import Analysis, analyze, compile_file, compile_source
 from tests.compiler.support import isolated  # noqa: F401 - a fixture
 
 GOOD = textwrap.dedent("""\

@@ -1,5 +1,6 @@
 import jsonschema
 import pytest
+
 from fermata.compiler.sample import sample_value
 
 DEFS = {"Decision": {"type": "object", "properties": {"approved": {"type": "boolean"},

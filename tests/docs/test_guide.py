@@ -59,7 +59,8 @@ def blocks(page: Path) -> list[Block]:
                 break
             directives[directive.group(1)] = directive.group(2)
         expect = tuple(sorted(c.strip() for c in directives.get("expect", "").split(",") if c.strip()))
-        found.append(Block(match.group(1), "fragment" in match.group(2).split(), text, source.count("\n", 0, match.start()) + 1,
+        line = source.count("\n", 0, match.start()) + 1
+        found.append(Block(match.group(1), "fragment" in match.group(2).split(), text, line,
                            directives.get("file"), expect))
     return found
 

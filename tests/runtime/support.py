@@ -36,7 +36,8 @@ def refundish():
                        node("review", interrupt("approval", None, BOOL, bind="ok"), set_("approved", L("ok")),
                             append("log", lst(lit("reviewed")))),
                        node("pay", append("log", lst(lit("paid"))))],
-                edges={"start": ["assess"], "assess": ["review"], "review": [(["pay"], F("approved")), (["end"], None)]},
+                edges={"start": ["assess"], "assess": ["review"],
+                       "review": [(["pay"], F("approved")), (["end"], None)]},
                 input=["amount", "reason"], output=["approved", "log"])
 
 

@@ -8,11 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from fermata.runtime import calls
 from fermata.runtime.calls import CallPolicy
 from fermata.runtime.errors import CallTimeoutError, EvalError, UserCodeError
 from fermata.runtime.values import NotJSON, json_copy
-
 from tests.runtime import calls_fixture as fx
 from tests.runtime.irbuild import STR, L, call, fld, flow, lit, make_graph, node, set_
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from fermata.runtime import Command, SpecChangedError
 from fermata.runtime.compat import incompatibilities
 from fermata.runtime.replay import static_problems
-
 from tests.runtime.irbuild import (
     BOOL,
     FLOAT,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph, InputError, ResumeError
 from fermata.runtime.program import Program

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler import compile_source, load
 from fermata.runtime import Command, Flow
 from fermata.runtime.checkpoint import Checkpoint, OnceResult, ThreadInfo
 from fermata.runtime.records import Durability
-from fermata.runtime.store.sqlite import SqliteStore
 from fermata.runtime.store.memory import MemoryStore
+from fermata.runtime.store.sqlite import SqliteStore
 
 SPEC = """
 flow d {

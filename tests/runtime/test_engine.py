@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fermata.runtime import InvalidUpdateError, StepLimitError
 
+from fermata.runtime import InvalidUpdateError, StepLimitError
 from tests.runtime.irbuild import (
     BOOL,
     INT,
@@ -202,7 +202,7 @@ def test_the_step_limit_names_the_last_step_and_stores_the_failure(store) -> Non
     doc = flow(fields=[fld("x", INT, 0)], nodes=[node("spin", set_("x", add(F("x"), lit(1))))],
                edges={"start": ["spin"], "spin": ["spin"]})
     graph = make_graph(doc, store)
-    with pytest.raises(StepLimitError, match="step limit of 5 reached.*ran `spin`") as caught:
+    with pytest.raises(StepLimitError, match=r"step limit of 5 reached.*ran `spin`") as caught:
         graph.invoke({}, thread="t", step_limit=5)
     assert caught.value.nodes == ["spin"]
     run = graph.state("t")

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fermata.runtime import Command, Graph
 
+from fermata.runtime import Command, Graph
 from tests.runtime.irbuild import (
     BOOL,
     FLOAT,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from fermata.runtime import Command, ResumeError
 from fermata.runtime import node as node_module
-
 from tests.runtime import calls_fixture as fx
 from tests.runtime.irbuild import (
     INT,
@@ -172,8 +172,8 @@ def test_fail_fails_at_once_without_retries(store, waits) -> None:
 
 def test_spec_runtime_errors_are_not_retried(store, waits) -> None:
     doc = flow(fields=[fld("x", INT, 0)],
-               nodes=[node("a", call(f"{FX}:tick", lit("a")), set_("x", {"k": "bin", "op": "/", "l": lit(1), "r": F("x")}),
-                           retry=3)],
+               nodes=[node("a", call(f"{FX}:tick", lit("a")),
+                           set_("x", {"k": "bin", "op": "/", "l": lit(1), "r": F("x")}), retry=3)],
                edges={"start": ["a"]})
     run = make_graph(doc, store).invoke({}, thread="t")
     assert run.status == "failed" and run.error["kind"] == "runtime" and fx.CALLS["tick:a"] == 1
@@ -205,7 +205,8 @@ def test_call_values_must_be_json(store) -> None:
     doc = flow(fields=[fld("x", INT, 0)], nodes=[node("a", call(f"{FX}:not_json", line=4))], edges={"start": ["a"]})
     run = make_graph(doc, store).invoke({}, thread="t")
     assert run.status == "failed" and run.error["line"] == 4
-    assert run.error["message"] == 'call "tests.runtime.calls_fixture:not_json": its result is a Python set, not a JSON value'
+    assert run.error["message"] == (
+        'call "tests.runtime.calls_fixture:not_json": its result is a Python set, not a JSON value')
 
 
 def test_user_code_gets_copies(store) -> None:

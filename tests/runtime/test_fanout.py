@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph, InvalidUpdateError, ResumeError
 from fermata.runtime.store.memory import MemoryStore
-
 from tests.runtime import calls_fixture as fx
 
 REVIEW = """

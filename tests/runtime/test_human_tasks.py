@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from fermata.runtime import Command, ResumeError
 from fermata.runtime.clock import FakeClock
 from fermata.runtime.store.memory import MemoryStore
-
 from tests.runtime.clauses import HOUR, MINUTE, approval_flow, with_clauses
 from tests.runtime.irbuild import F, L, bin_, get, lit, make_graph
 

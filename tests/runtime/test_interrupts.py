@@ -93,7 +93,7 @@ def test_a_stale_token_is_rejected(store) -> None:
     second = graph.invoke(Command(resume={first: "one"}), thread="t").interrupts[0].token
     assert first != second
     before = store.dump("t")
-    with pytest.raises(ResumeError, match="token `.*` is stale"):
+    with pytest.raises(ResumeError, match=r"token `.*` is stale"):
         graph.invoke(Command(resume={first: "double submit"}), thread="t")
     assert store.dump("t") == before
     assert graph.invoke(Command(resume={second: "two"}), thread="t").state["answers"] == ["one", "two"]
@@ -133,7 +133,7 @@ def test_parallel_interrupts_are_pending_together_and_resume_partially(store) ->
     run = graph.invoke({}, thread="t")
     assert [i.id for i in run.interrupts] == ["a:qa", "b:qb"]
     assert run.state["log"] == []  # `c` finished, but its writes wait for the step's end
-    with pytest.raises(ResumeError, match="2 interrupts are pending .*`a:qa`, `b:qb`"):
+    with pytest.raises(ResumeError, match=r"2 interrupts are pending .*`a:qa`, `b:qb`"):
         graph.invoke(Command(resume=1), thread="t")
     token_b = run.interrupts[1].token
 

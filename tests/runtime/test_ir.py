@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata import compiler
 from fermata.runtime.ir import (
     BranchIR,

@@ -44,7 +44,6 @@ from tests.runtime.irbuild import (
     set_,
 )
 from tests.runtime.memstore import JsonMemoryStore
-
 from tests.runtime.support import refundish
 
 TICK = "tests.runtime.calls_fixture:tick"

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from fermata.runtime import CallContext, Command, call_context, idempotency_key
 from fermata.runtime.checkpoint import OnceResult
 from fermata.runtime.stores import MemoryStore
-
 from tests.runtime import calls_fixture
 from tests.runtime.irbuild import (
     BOOL,
@@ -178,9 +178,9 @@ def test_a_once_call_reads_a_stable_key_and_a_plain_call_none() -> None:
     store = MemoryStore()
     graph = make_graph(keyed(), store)
     graph.invoke({}, thread="orders/7")
-    assert SEEN == [("plain", None, None),
+    assert [("plain", None, None),
                     ("a", CallContext("orders/7", 2, "charge", "charge", 0), "orders/7/2/charge/0"),
-                    ("b", CallContext("orders/7", 2, "charge", "charge", 1), "orders/7/2/charge/1")]
+                    ("b", CallContext("orders/7", 2, "charge", "charge", 1), "orders/7/2/charge/1")] == SEEN
     assert idempotency_key() is None and call_context() is None    # nothing leaks out of the call
     SEEN.clear()
     graph.invoke(Command(resume=True), thread="orders/7")

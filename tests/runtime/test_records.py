@@ -8,7 +8,6 @@ from typing import Any
 
 from fermata.runtime import Command
 from fermata.runtime.records import NodeStatus, RunStatus, StaticWhen, state_json
-
 from tests.runtime.irbuild import (
     BOOL,
     FLOAT,

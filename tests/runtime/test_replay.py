@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata import compiler
 from fermata.runtime import Command, Graph
 from fermata.runtime.replay import load_history, replay, static_problems
 from fermata.runtime.values import json_equal as same
-
 from tests.runtime import calls_fixture
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -242,7 +242,8 @@ def test_static_interrupts_must_pause_the_same_boundaries(refund_runs):
 def test_recorded_answer_that_the_new_expect_type_rejects():
     history = record(graph(REVIEW), "doc", [{"title": "T", "body": "B"},
                                              Command(resume={"approved": True, "notes": "tighten"})])
-    g = graph(REVIEW, ("type Edit = {approved: bool, notes: str?}", "type Edit = {approved: bool, notes: str?, urgent: bool}"))
+    g = graph(REVIEW, ("type Edit = {approved: bool, notes: str?}",
+                       "type Edit = {approved: bool, notes: str?, urgent: bool}"))
     d = replay(g, history).divergence
     assert (d.step, d.node, d.kind) == (2, "review", "answer")
     assert d.recorded == 'answer {"approved": true, "notes": "tighten"} to `review:editor`'

@@ -4,16 +4,15 @@ ends in the same state with the same events."""
 
 from __future__ import annotations
 
-import pytest
-
 from collections.abc import Callable
 from typing import Any
 
-from fermata.runtime import Command, Graph, ResumeError
-from fermata.runtime.checkpoint import Store
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fermata.runtime import Command, Graph, ResumeError
+from fermata.runtime.checkpoint import Store
 from tests.runtime import calls_fixture as fx
 from tests.runtime.irbuild import (
     INT,
@@ -163,7 +162,7 @@ def test_a_crash_and_restart_ends_in_the_same_state(shape: list[int], crash_at: 
             if graph.state("t") is None:
                 return graph.invoke(command, thread="t")
             try:
-                return graph.invoke(command, thread="t") if isinstance(command, Command) else graph.invoke(None, thread="t")
+                return graph.invoke(command if isinstance(command, Command) else None, thread="t")
             except ResumeError:
                 return graph.invoke(None, thread="t")
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fermata.runtime import Command, Graph
 
+from fermata.runtime import Command, Graph
 from tests.runtime.irbuild import (
     BOOL,
     FLOAT,
@@ -180,7 +180,7 @@ def test_cli_resumes_racing_for_one_run_one_wins_the_others_exit_2(tmp_path: Pat
     results = [(child.communicate(timeout=60), child.returncode) for child in children]
     codes = sorted(code for _, code in results)
     assert codes == [0, 2, 2], results
-    for (out, err), code in results:
+    for (_out, err), code in results:
         if code == 2:
             assert "internal error" not in err and "thread `t`" in err, err
     assert len(ledger_lines(str(ledger))) == 1

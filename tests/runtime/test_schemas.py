@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from fermata.runtime.schemas import Schemas
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fermata.runtime.schemas import Schemas
 from tests.runtime.irbuild import BOOL, INT, LIST, OPT, RECORD, STR
 
 DEFS = {"Decision": RECORD({"approved": BOOL}, {"comment": STR}),
@@ -53,7 +53,8 @@ def test_validators_are_cached() -> None:
 # --------------------------------------------------------------------------
 
 _INT = {"type": "integer"}
-_DEFS = {"Point": {"type": "object", "properties": {"x": _INT, "label": {"anyOf": [{"type": "string"}, {"type": "null"}]}},
+_OPTIONAL_STR = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+_DEFS = {"Point": {"type": "object", "properties": {"x": _INT, "label": _OPTIONAL_STR},
                    "required": ["x"], "additionalProperties": False}}
 
 

@@ -4,6 +4,7 @@ several processes sharing one file."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def test_a_foreign_database_is_refused_and_left_untouched(tmp_path: Path) -> Non
 def test_a_meta_table_of_another_format_is_foreign(tmp_path: Path, meta: str) -> None:
     path = tmp_path / "other.db"
     sql(path, meta)
-    with pytest.raises(StoreError, match="other.db is not a Fermata run store"):
+    with pytest.raises(StoreError, match=re.escape("other.db is not a Fermata run store")):
         SqliteStore(path)
 
 
@@ -137,7 +138,8 @@ def test_a_newer_or_older_format_version_is_refused(tmp_path: Path) -> None:
     SqliteStore(path).close()
     sql(path, f"UPDATE meta SET value = '{STORE_VERSION + 1}' WHERE key = 'version'")
     with pytest.raises(StoreError, match=rf"runs.db was written by a newer Fermata \(store format version "
-                                         rf"{STORE_VERSION + 1}; this one reads version {STORE_VERSION}\): upgrade Fermata"):
+                                         rf"{STORE_VERSION + 1}; this one reads version {STORE_VERSION}\): "
+                                         r"upgrade Fermata"):
         open_store(f"sqlite:///{path}")
     sql(path, "UPDATE meta SET value = '0' WHERE key = 'version'")
     with pytest.raises(StoreError, match="format version 0, which this Fermata does not read"):
@@ -160,7 +162,7 @@ def test_a_damaged_store_missing_a_table_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
     SqliteStore(path).close()
     sql(path, "DROP TABLE checkpoints")
-    with pytest.raises(StoreError, match="damaged Fermata store: table.s. checkpoints missing"):
+    with pytest.raises(StoreError, match=r"damaged Fermata store: table.s. checkpoints missing"):
         SqliteStore(path)
 
 
@@ -370,7 +372,8 @@ def test_once_results_survive_the_process_until_dropped(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="cannot be stored as JSON"):
             store.save_once("t", OnceResult(3, "pay", 0, {**entry, "result": float("nan")}))
     sql(path, "UPDATE once_results SET entry = 'nope'")
-    with SqliteStore(path) as store, pytest.raises(StoreError, match=r"once call #0 of node `other` in thread `u` is corrupt"):
+    with SqliteStore(path) as store, \
+            pytest.raises(StoreError, match=r"once call #0 of node `other` in thread `u` is corrupt"):
         store.once_results("u")
 
 
@@ -491,9 +494,9 @@ def test_the_run_index_is_filled_for_runs_stored_before_it(tmp_path: Path) -> No
     conn.execute("UPDATE threads SET last_seq = 2, since_count = 2")
     conn.commit()
     conn.close()
-    with SqliteStore(path, create=False) as store:
-        with pytest.raises(StoreError, match="predates the run index.*fermata store migrate"):
-            store.list_runs()
+    with SqliteStore(path, create=False) as store, \
+            pytest.raises(StoreError, match=r"predates the run index.*fermata store migrate"):
+        store.list_runs()
     with SqliteStore(path) as store:      # a writer migrates
         assert [(r.thread, r.status, r.seq) for r in store.list_runs()] == [("t", "interrupted", 2)]
         assert [(p.thread, p.id, p.label) for p in store.pending_interrupts()] == [("t", "a:ok", "ok")]

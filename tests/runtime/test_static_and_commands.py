@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from fermata.runtime import Command, ResumeError
 
+from fermata.runtime import Command, ResumeError
 from tests.runtime import calls_fixture as fx
 from tests.runtime.irbuild import (
     INT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fermata import compiler
 from fermata.runtime.errors import InvalidUpdateError
 from fermata.runtime.program import Program

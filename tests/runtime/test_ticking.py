@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.runtime import Command, Graph, ResumeError, replay
 from fermata.runtime.clock import FakeClock
 from fermata.runtime.store.memory import MemoryStore
 from fermata.runtime.store.sqlite import SqliteStore
-
 from tests.runtime.clauses import (
     DECISION,
     HOUR,

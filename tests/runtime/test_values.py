@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Graph
 from fermata.runtime.values import MAX_VALUE_DEPTH, NotJSON, json_copy

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.runtime import Command, Graph
 from fermata.runtime.checkpoint import Store
 from fermata.runtime.records import WorkStatus
 from fermata.runtime.store.memory import MemoryStore
 from fermata.runtime.store.sqlite import SqliteStore
 from fermata.runtime.worker import Worker
-
 from tests.runtime import worker_fixture
 from tests.runtime.store.postgres_db import fresh_database, reset_schema, server_url
 from tests.runtime.worker_fixture import approval, effects

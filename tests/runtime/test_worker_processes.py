@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fermata.runtime import Command, Graph, RunBusyError
 
+from fermata.runtime import Command, Graph, RunBusyError
 from tests.runtime.store.postgres_db import fresh_database, reset_schema, server_url
 from tests.runtime.worker_fixture import approval, effects, timed_effects
 

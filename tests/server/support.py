@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from fermata.server.identity import hash_token
 
 REVIEW_FLOW = '''

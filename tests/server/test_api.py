@@ -103,7 +103,8 @@ def test_a_stale_token_is_409(server: Server) -> None:
     run = start_review(server)
     token = run["interrupts"][0]["token"]
     with server.client("alice") as c:
-        first = c.post(f"/api/runs/{run['thread']}/answers?wait=20", json={"token": token, "value": {"approved": False}})
+        first = c.post(f"/api/runs/{run['thread']}/answers?wait=20",
+                       json={"token": token, "value": {"approved": False}})
         again = c.post(f"/api/runs/{run['thread']}/answers?wait=20", json={"token": token, "value": {"approved": True}})
         by_id = c.post(f"/api/runs/{run['thread']}/answers", json={"id": "ask:approval", "value": {"approved": True}})
         state = c.get(f"/api/runs/{run['thread']}").json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from fermata.server.forms import (
     FormInputError,
     all_paths,

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler.cli.main import main
 from fermata.runtime.stores import open_store
 from fermata.server.serialize import history_json, state_json
-
 from tests.server.support import REVIEW_FLOW
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler.cli.main import main
 from fermata.runtime.stores import open_store
 from fermata.server.catalog import CatalogError, load_catalog
 from fermata.server.identity import hash_token
-
 from tests.server.support import REVIEW_FLOW
 
 
@@ -45,7 +46,7 @@ def test_a_flow_with_errors_or_a_name_defined_twice_stops_the_server(tmp_path: P
 
 
 def test_an_empty_folder_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match="no .flow files"):
+    with pytest.raises(CatalogError, match=re.escape("no .flow files")):
         load_catalog(tmp_path, open_store("memory:"))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from fermata.compiler.semantics import inference
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse_or_raise
@@ -26,7 +27,7 @@ def test_the_runtime_implements_exactly_the_tables_functions():
 
 
 def test_inference_reads_arity_and_kinds_from_the_table():
-    assert inference.BUILTINS == {b.name: (b.required, len(b.params), b.params) for b in builtins().values()}
+    assert {b.name: (b.required, len(b.params), b.params) for b in builtins().values()} == inference.BUILTINS
 
 
 def test_the_table_uses_only_the_documented_vocabulary():

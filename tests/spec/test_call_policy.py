@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from fermata.spec.call_policy import (
     DEFAULT_DENY,
     CallPolicy,

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler.diagnostics.catalogue import fixture_header, fixtures, marked_line
 from fermata.compiler.pipeline import analyze
 

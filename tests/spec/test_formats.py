@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fermata.spec.formats import FORMATS, matches_format
 
 

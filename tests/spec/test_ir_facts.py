@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from fermata.spec import path
 from fermata.spec.ir import IR_VERSION, STATIC_LABELS, is_static_interrupt
 

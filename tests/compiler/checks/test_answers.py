@@ -4,6 +4,7 @@ guessed from how its answer is used) and F435 (a template in a record key)."""
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler import analyze
 from fermata.compiler.checks import answers
 from fermata.compiler.checks.context import CheckContext

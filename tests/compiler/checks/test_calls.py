@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler import load
 from fermata.compiler.cli.main import main
 from fermata.compiler.diagnostics.diagnostic import CompileError

@@ -8,6 +8,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from fermata.compiler.checks import check_module
 from fermata.compiler.diagnostics.diagnostic import Diagnostic
 from fermata.compiler.syntax.parser import parse

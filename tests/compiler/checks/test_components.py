@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fermata.compiler.checks import components
-from fermata.compiler.checks.components import strong_components
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fermata.compiler.checks import components
+from fermata.compiler.checks.components import strong_components
 
 _names = [f"n{i}" for i in range(7)]
 
@@ -37,7 +40,7 @@ def test_components_partition_the_names_and_come_after_what_they_lead_to(edges):
 
 def test_a_chain_of_ten_thousand_needs_no_recursion():
     names = [f"n{i}" for i in range(10_000)]
-    succ = {a: [b] for a, b in zip(names, names[1:])}
+    succ = {a: [b] for a, b in itertools.pairwise(names)}
     components = strong_components(names, succ)
     assert components[0] == {names[-1]} and components[-1] == {names[0]}
 
@@ -63,7 +66,7 @@ def test_components_are_the_mutual_reach_classes_in_first_name_order(edges):
 
 def test_a_long_chain_has_one_entry_and_five_thousand_components():
     names = [f"n{i}" for i in range(5000)]
-    succ = {a: {b} for a, b in zip(names, names[1:])} | {names[-1]: set()}
+    succ = {a: {b} for a, b in itertools.pairwise(names)} | {names[-1]: set()}
     assert len(components.ordered_components(names, succ)) == 5000
     assert components.entry_components(names, succ) == [{"n0"}]
 

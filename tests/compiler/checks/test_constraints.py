@@ -4,6 +4,7 @@ misses that stay clean, and constraints on declared, optional and nested types."
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler.pipeline import analyze
 
 CODES = ("F340", "F341", "F342", "F343", "F344", "F345", "F346")

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler.checks import declarations, graph, steps
 from fermata.compiler.checks.context import CheckContext
 from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink

@@ -8,12 +8,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fermata.compiler.checks import declarations, graph, steps
 from fermata.compiler.checks.context import CheckContext
 from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
 from fermata.compiler.syntax.parser import parse
-from hypothesis import given
-from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[3]
 MY_PASSES = (declarations, graph, steps)

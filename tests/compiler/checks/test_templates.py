@@ -4,6 +4,7 @@ positions reported inside the string."""
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler.checks import templates
 from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
 from fermata.compiler.syntax import ast

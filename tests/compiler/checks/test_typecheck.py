@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler.checks import declarations, graph, steps, typecheck
 from fermata.compiler.checks.context import CheckContext
 from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink

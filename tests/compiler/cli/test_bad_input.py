@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler.cli.common import EXIT_OK, EXIT_USAGE
 from fermata.compiler.cli.main import main
 from tests.compiler.support import clean_env, fermata_command

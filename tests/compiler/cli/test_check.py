@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler.cli import check as cmd_check
 from fermata.compiler.cli.check import SKIPPED_DIRS, find_specs
 from fermata.compiler.cli.common import (

@@ -6,6 +6,9 @@ import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fermata.compiler.cli.common import (
     UsageError,
     dump_json,
@@ -13,8 +16,6 @@ from fermata.compiler.cli.common import (
     parse_json_text,
     terminal_safe,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 # Written out here, not imported: the test states what must never print raw.
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

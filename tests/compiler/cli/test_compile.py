@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from fermata.compiler.cli.common import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from fermata.compiler.cli.main import main
 from tests.compiler.support import THREE, clean_env, fermata_command
@@ -243,7 +244,8 @@ def test_joins_are_drawn(capsys):
 
 
 def test_graph_of_a_file_with_several_flows(tmp_path, capsys):
-    one = "flow %s {\n    state {\n        x: int = 0\n    }\n    node a {\n        set x = 1\n    }\n    start -> a\n    a -> end\n}\n"
+    one = ("flow %s {\n    state {\n        x: int = 0\n    }\n"
+           "    node a {\n        set x = 1\n    }\n    start -> a\n    a -> end\n}\n")
     spec = tmp_path / "two.flow"
     spec.write_text(one % "first" + one % "second", encoding="utf-8")
     code, _, err = run(capsys, "graph", str(spec))
@@ -304,6 +306,6 @@ def test_stdout_holds_no_raw_control_characters(tmp_path, capsys, argv):
     spec.write_text(CONTROL_FLOW, encoding="utf-8")
     assert main([*argv, str(spec)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert not any(ch < " " and ch not in "\n\t" or "\x7f" <= ch <= "\x9f" for ch in out), repr(out)
+    assert not any((ch < " " and ch not in "\n\t") or "\x7f" <= ch <= "\x9f" for ch in out), repr(out)
     if argv == ["compile"]:  # still the same IR
         assert json.loads(out)["flows"]["f"]["fields"][0]["default"] == "\x9b31m\x1b[2J"

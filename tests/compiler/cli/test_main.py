@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+
 from fermata.compiler.cli import main as cli
 from fermata.compiler.cli.common import (
     EXIT_FINDINGS,
@@ -222,4 +223,4 @@ def test_the_status_choices_are_the_run_statuses():
     from fermata.compiler.cli.main import RUN_STATUSES
     from fermata.runtime.records import RunStatus
 
-    assert RUN_STATUSES == tuple(status.value for status in RunStatus)
+    assert tuple(status.value for status in RunStatus) == RUN_STATUSES

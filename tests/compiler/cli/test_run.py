@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler.cli.common import DEFAULT_STORE
-from fermata.compiler.cli.main import main
+from tests.compiler.support import EXAMPLES, REFUND, Result, _isolated, checkpoints, cli, store  # noqa: F401 - fixtures
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-from tests.compiler.support import EXAMPLES, REFUND, Result, _isolated, checkpoints, cli, store  # noqa: F401 - fixtures
 
 # Two nodes of one step interrupt: both interrupts are pending together.
 PARALLEL_FLOW = """\

@@ -5,7 +5,7 @@ Every problem here is the user's or the machine's, never Fermata's: exit 2
 with a message naming the file and the thread, never 3 ("a bug in fermata").
 """
 
-# ruff: noqa: F811 - pytest fixtures imported from test_cmd_run are parameters here
+
 from __future__ import annotations
 
 import random

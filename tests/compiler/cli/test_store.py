@@ -1,7 +1,7 @@
 """``fermata store init|migrate``, ``fermata runs`` and ``fermata inbox``, on
 SQLite and PostgreSQL (skipped without a server: see
 tests/runtime/store/postgres_db.py)."""
-# ruff: noqa: F811 - pytest fixtures imported from test_cmd_run are parameters here
+
 
 from __future__ import annotations
 

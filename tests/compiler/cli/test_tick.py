@@ -3,7 +3,7 @@
 Flows with deadlines are written as IR files (the clauses injected, see
 tests/runtime/clauses.py) until the compiler emits them from ``.flow``."""
 
-# ruff: noqa: F811 - pytest fixtures imported from test_cmd_run are parameters here
+
 from __future__ import annotations
 
 import json

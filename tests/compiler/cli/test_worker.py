@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler import load
 from fermata.compiler.cli.main import main
 from fermata.compiler.cli.worker import flow_files

@@ -14,11 +14,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import fermata.runtime
 import pytest
+
+import fermata.runtime
 from fermata.compiler.codegen import emit_python
 from fermata.runtime import Graph
-
 from tests.runtime.irbuild import (
     ANY,
     BOOL,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler.codegen.diagram import expr_to_text, to_dot, to_mermaid
 
 REPO = Path(__file__).resolve().parents[3]

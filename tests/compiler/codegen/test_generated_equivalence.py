@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler.cli.main import main as fermata
 
 from .support import EXAMPLES, REPO, import_generated

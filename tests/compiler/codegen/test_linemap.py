@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from fermata.compiler import compile_source, load
 from fermata.compiler.codegen import emit_python, linemap
 from fermata.compiler.pipeline import compile_file

@@ -7,14 +7,15 @@ import json
 import re
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
 from fermata.compiler.codegen.literals import (
     docstring,
     docstring_text,
     py_literal,
     py_string,
 )
-from hypothesis import assume, given
-from hypothesis import strategies as st
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typing
 
 import pytest
+
 from fermata.compiler.codegen import emit_python
 from fermata.compiler.codegen.pytypes import (
     TypeBuilder,
@@ -14,7 +15,6 @@ from fermata.compiler.codegen.pytypes import (
     pascal,
 )
 from fermata.compiler.pipeline import compile_file
-
 from tests.runtime.irbuild import (
     ANY,
     BOOL,

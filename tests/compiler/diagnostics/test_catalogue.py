@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from fermata.compiler.diagnostics import catalogue, render
 from fermata.compiler.diagnostics.catalogue import (
     Entry,

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fermata.compiler.diagnostics import diagnostic as diagnostics
 from fermata.compiler.diagnostics.diagnostic import (
     CompileError,
@@ -17,8 +20,6 @@ from fermata.compiler.diagnostics.diagnostic import (
     edit_distance,
 )
 from fermata.compiler.syntax.ast import Span
-from hypothesis import given
-from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("a, b, distance", [

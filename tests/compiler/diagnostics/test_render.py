@@ -11,12 +11,13 @@ import unicodedata
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fermata.compiler.diagnostics import render
 from fermata.compiler.diagnostics.diagnostic import Diagnostic, Label, Severity
 from fermata.compiler.pipeline import analyze
 from fermata.compiler.syntax.ast import Span
-from hypothesis import given
-from hypothesis import strategies as st
 from tests.compiler.support import validate_sarif
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")

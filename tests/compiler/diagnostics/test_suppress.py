@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+
 from fermata.compiler.diagnostics.diagnostic import Diagnostic, Severity
 from fermata.compiler.diagnostics.suppress import apply_suppressions, scan
 from fermata.compiler.syntax.ast import Span

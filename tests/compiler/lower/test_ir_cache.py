@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler import CompileError, compile_source, load
 from fermata.compiler.lower import ir_cache
 from fermata.spec.call_policy import CallPolicy

@@ -10,6 +10,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+
 from fermata.compiler.lower.lowering import (
     IR_VERSION,
     constant_value,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+
 from fermata.compiler.cli.common import EXIT_USAGE
 from fermata.compiler.cli.main import main
 

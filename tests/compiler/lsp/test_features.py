@@ -3,15 +3,17 @@ fixes, rename rules, completion contexts, tokens, symbols, configuration."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from lsprotocol import types as lsp
+
 from fermata.compiler.diagnostics.render import render_lsp
 from fermata.compiler.lsp import features
 from fermata.compiler.lsp.analysis import analyze_document
 from fermata.compiler.lsp.config import project_config
 from fermata.compiler.lsp.recovery import repair
-from lsprotocol import types as lsp
 
 REPO = Path(__file__).resolve().parents[3]
 REFUND = (REPO / "examples" / "refund.flow").read_text(encoding="utf-8")
@@ -295,5 +297,5 @@ def test_an_imported_type_hovers_and_goes_to_its_file_and_refuses_renaming_here(
     assert (location.range.start.line, location.range.start.character) == (2, 5)   # `Feedback` on line 3
     hover = features.hover(doc, where)
     assert hover is not None and "verdict" in str(hover.contents)
-    with pytest.raises(features.RenameRefused, match="editorial.flow"):
+    with pytest.raises(features.RenameRefused, match=re.escape("editorial.flow")):
         features.rename(doc, where, "Other")

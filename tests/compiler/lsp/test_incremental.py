@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-
 from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fermata.compiler.lsp.analysis import DocumentAnalysis, analyze_document
 from fermata.compiler.lsp.incremental import common_prefix, common_suffix, reanalyze
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse_or_raise
-from hypothesis import given
-from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(p.read_text(encoding="utf-8") for p in (REPO / "examples").glob("*.flow"))

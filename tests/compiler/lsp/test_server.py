@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from fermata.compiler.syntax.fmt import format_source
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient
+
+from fermata.compiler.syntax.fmt import format_source
 
 REPO = Path(__file__).resolve().parents[3]
 REFUND = (REPO / "examples" / "refund.flow").read_text(encoding="utf-8")
@@ -160,7 +161,7 @@ async def test_rename_edits_every_occurrence_templates_included(client: Language
 @pytest.mark.parametrize("new_name", ["null", "amount", "9lives"])
 async def test_rename_refuses_keywords_clashes_and_non_names(client: LanguageClient, new_name: str):
     uri = await open_doc(client, REFUND)
-    with pytest.raises(Exception, match="keyword|already the name|not a name"):
+    with pytest.raises(Exception, match=r"keyword|already the name|not a name"):
         await client.text_document_rename_async(
             lsp.RenameParams(text_document=ident(uri), position=at(REFUND, "risk: float"),
                              new_name=new_name))
@@ -172,7 +173,8 @@ async def test_completion_by_context(client: LanguageClient):
     uri = await open_doc(client, base)
 
     async def labels(position: lsp.Position) -> set[str]:
-        result = await client.text_document_completion_async(lsp.CompletionParams(text_document=ident(uri), position=position))
+        result = await client.text_document_completion_async(
+            lsp.CompletionParams(text_document=ident(uri), position=position))
         assert isinstance(result, lsp.CompletionList)
         return {item.label for item in result.items}
 

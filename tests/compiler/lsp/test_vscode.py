@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler.syntax.ast import KEYWORDS
 
 EXTENSION = Path(__file__).resolve().parents[3] / "editors" / "vscode"

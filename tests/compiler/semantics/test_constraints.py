@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler.semantics import constraints as C
 
 

@@ -4,6 +4,7 @@ reports, null narrowing."""
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler.diagnostics.diagnostic import DiagnosticSink
 from fermata.compiler.semantics import inference as I
 from fermata.compiler.semantics import types as T

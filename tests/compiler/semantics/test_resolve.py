@@ -8,7 +8,6 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import pytest
 from fermata.compiler.semantics.resolve import resolve_call_targets
 from fermata.compiler.syntax.parser import parse
 from tests.compiler.support import isolated  # noqa: F401 - fixtures

@@ -4,6 +4,7 @@ resolving written types."""
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler.semantics import types as T
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse

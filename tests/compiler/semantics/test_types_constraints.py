@@ -4,6 +4,7 @@ joins, constants, and resolving written types."""
 from __future__ import annotations
 
 import pytest
+
 from fermata.compiler.checks.typecheck import named_types
 from fermata.compiler.semantics import types as T
 from fermata.compiler.syntax.parser import parse

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
 from fermata.compiler.cli.main import main
 from fermata.compiler.syntax.fmt import format_source
 from fermata.compiler.syntax.parser import parse
-from hypothesis import given, note
-from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = sorted(ROOT.glob("examples/*.flow"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import lark
 import pytest
+
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.ast import KEYWORDS
 from fermata.compiler.syntax.grammar import lark_parser

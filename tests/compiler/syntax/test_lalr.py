@@ -9,12 +9,13 @@ from typing import Any
 
 import lark
 import pytest
+from hypothesis import given
+
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.grammar import lark_parser
 from fermata.compiler.syntax.lalr import END, Driver, ParseFailure, lalr_tables
 from fermata.compiler.syntax.lexer import LexFailure
 from fermata.compiler.syntax.parser import lexer_and_driver
-from hypothesis import given
 
 from ..strategies import mutated_texts
 

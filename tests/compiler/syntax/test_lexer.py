@@ -7,10 +7,11 @@ from pathlib import Path
 
 import lark
 import pytest
-from fermata.compiler.syntax.grammar import lark_parser
-from fermata.compiler.syntax.lexer import Lexer, LexFailure, lexer_tables
 from hypothesis import given
 from hypothesis import strategies as st
+
+from fermata.compiler.syntax.grammar import lark_parser
+from fermata.compiler.syntax.lexer import Lexer, LexFailure, lexer_tables
 
 from ..strategies import mutated_texts
 

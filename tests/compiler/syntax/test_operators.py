@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from fermata.compiler.codegen.diagram import expr_to_text
 from fermata.compiler.lower.lowering import _ExprLowering
 from fermata.compiler.syntax import ast

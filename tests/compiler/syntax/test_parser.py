@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fermata.compiler.diagnostics.render import render_pretty, render_text
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse, parse_or_raise
-from hypothesis import given
-from hypothesis import strategies as st
 
 from ..strategies import mutated_texts
 
@@ -300,6 +301,7 @@ def test_a_syntax_error_is_described_as_from_the_whole_text(text):
     # near the top of a large file cost two full parses); what it says must
     # be what it says from the whole text.
     import lark
+
     from fermata.compiler.syntax.errors import describe_exception
     from fermata.compiler.syntax.grammar import lark_parser
 
@@ -317,6 +319,7 @@ def test_a_text_cut_short_is_described_as_lark_describes_it(index):
     # the text again: every cut of every example, at each line and inside
     # each line, must read exactly as Lark's account of it.
     import lark
+
     from fermata.compiler.syntax.errors import describe_exception
     from fermata.compiler.syntax.grammar import lark_parser
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, note
+
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse, parse_or_raise
 from fermata.compiler.syntax.printer import expr_text, print_module, type_text
-from hypothesis import given, note
 
 from ..strategies import expressions, keyword_named_modules, types
 

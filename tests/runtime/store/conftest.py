@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.runtime.checkpoint import Store
 from fermata.runtime.store.memory import MemoryStore
 from fermata.runtime.store.sqlite import SqliteStore
-
 from tests.runtime.store.postgres_db import fresh_database, reset_schema, server_url
 
 BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -42,7 +42,6 @@ from tests.runtime.irbuild import (
     set_,
 )
 from tests.runtime.memstore import JsonMemoryStore
-
 from tests.runtime.store.support import canonical, check_rows, cp, info
 from tests.runtime.support import once_flow, parallel_flow, refundish
 

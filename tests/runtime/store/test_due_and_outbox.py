@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.runtime.checkpoint import Checkpoint, Store, ThreadInfo
 from fermata.runtime.clock import FakeClock
 from fermata.runtime.errors import StoreConflictError
-
 from tests.runtime.clauses import HOUR, approval_flow, with_clauses
 from tests.runtime.irbuild import make_graph
 from tests.runtime.store.postgres_db import reset_schema

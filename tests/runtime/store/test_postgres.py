@@ -30,11 +30,12 @@ def test_without_a_server_the_tests_skip_but_fail_under_ci(monkeypatch: pytest.M
 @pytest.mark.postgres
 def test_a_reader_refuses_a_database_without_the_schema_and_creates_nothing(postgres_database: str) -> None:
     import psycopg
+
     from fermata.runtime.errors import StoreError
     from fermata.runtime.store.url import open_store
 
     reset_schema(postgres_database)
-    with pytest.raises(StoreError, match="no Fermata store in .*fermata store init"):
+    with pytest.raises(StoreError, match=r"no Fermata store in .*fermata store init"):
         open_store(postgres_database, create=False)
     with psycopg.connect(postgres_database) as conn:
         assert conn.execute("SELECT to_regclass('fermata.meta')").fetchone() == (None,)
@@ -61,6 +62,7 @@ def test_a_writer_creates_the_schema_once_with_a_log_line(postgres_database: str
 @pytest.mark.postgres
 def test_a_newer_schema_is_refused_and_an_older_one_needs_migrate(postgres_database: str) -> None:
     import psycopg
+
     from fermata.runtime.errors import StoreError
     from fermata.runtime.store.postgres import (
         SCHEMA_VERSION,
@@ -72,13 +74,13 @@ def test_a_newer_schema_is_refused_and_an_older_one_needs_migrate(postgres_datab
     init_schema(postgres_database)
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute("UPDATE fermata.meta SET value = %s WHERE key = 'version'", (str(SCHEMA_VERSION + 1),))
-    with pytest.raises(StoreError, match="newer than this Fermata knows.*upgrade Fermata"):
+    with pytest.raises(StoreError, match=r"newer than this Fermata knows.*upgrade Fermata"):
         PostgresStore(postgres_database)
     with pytest.raises(StoreError, match="newer than this Fermata knows"):
         init_schema(postgres_database, migrate=True)
     with psycopg.connect(postgres_database, autocommit=True) as conn:
         conn.execute("UPDATE fermata.meta SET value = '0' WHERE key = 'version'")
-    with pytest.raises(StoreError, match="older than this Fermata's.*fermata store migrate"):
+    with pytest.raises(StoreError, match=r"older than this Fermata's.*fermata store migrate"):
         PostgresStore(postgres_database)
 
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler import load
 from fermata.runtime import Command
 from fermata.runtime.store.sqlite import SqliteStore

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from fermata.runtime.checkpoint import Store
 from fermata.runtime.errors import StoreConflictError
 from fermata.runtime.records import WorkKind, WorkStatus
 from fermata.runtime.store.logstore import LogStore
 from fermata.runtime.store.work import work_queue
-
 from tests.runtime.store.test_contract import cp, info
 
 
