@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from fermata.spec.ir import IR_VERSION
 
-# A `use` line (or something that looks like one: a false positive only
-# skips the cache).
-_USE_LINE = re.compile(r'^\s*use\s*"', re.MULTILINE)
+# A `use` line and the path it names (or something that looks like one: a
+# false positive only skips the cache, or widens what a digest covers).
+_USE_LINE = re.compile(r'^\s*use\s*"([^"\n]*)"', re.MULTILINE)
 
 if TYPE_CHECKING:
     from fermata.runtime import Flow, Store
@@ -127,11 +127,14 @@ def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
     ir_file = is_ir_file(path)
     add_import_root(path.resolve().parent)
     digest = (ir.get("source") or {}).get("sha256") if not ir_file else None
+    if not isinstance(digest, str) or _USE_LINE.search(read_source(path)):
+        # An IR file's own text; or a spec's text with every file it `use`s,
+        # which the compiled text's hash does not cover.
+        digest = source_digest(path)
     # An IR file may be hand-written or come from another version: check its
     # shape before building on it (the compiler's own output needs no check).
     graph = Flow.from_ir(ir, flow=flow, store=store, source=Path(os.path.abspath(path)).as_posix(),
-                          validate=ir_file, path=path.as_posix(),
-                          source_hash=digest if isinstance(digest, str) else source_digest(path),
+                          validate=ir_file, path=path.as_posix(), source_hash=digest,
                           call_policy=call_policy, clock=clock or default_clock)
     if ir_file:
         # Runtime errors carry the *spec's* line numbers: name the spec, not
@@ -142,8 +145,57 @@ def build_graph(ir: dict[str, Any], path: Path, flow: str | None,
 
 def source_digest(path: Path) -> str:
     """sha256 of a flow or IR file's text, as the compiler hashes the text
-    it compiles (``ir["source"]["sha256"]``)."""
-    return hashlib.sha256(read_source(path).encode("utf-8")).hexdigest()
+    it compiles (``ir["source"]["sha256"]``); for a spec that ``use``s other
+    files, of its text and of every file it reaches through ``use`` (path and
+    text, in the order first reached), so that ``fermata resume`` sees a
+    changed import as a changed spec."""
+    text = read_source(path)
+    own = _sha256(text)
+    used = _used_files(path, text)
+    if not used:
+        return own
+    combined = hashlib.sha256(own.encode("ascii"))
+    for file in used:
+        try:
+            seen = _sha256(read_source(file))
+        except (OSError, UnicodeDecodeError):
+            seen = "unreadable"     # the compiler reports it; the digest only has to differ
+        combined.update(f"\0{file.as_posix()}\0{seen}".encode())
+    return combined.hexdigest()
+
+
+def uses_others(path: Path) -> bool:
+    """Whether the spec in ``path`` has a ``use`` line."""
+    try:
+        return _USE_LINE.search(read_source(path)) is not None
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _used_files(path: Path, text: str) -> list[Path]:
+    """The files ``path`` reaches through ``use`` lines, transitively, each
+    once (an import cycle, an error of its own, ends here too). Paths are
+    resolved as the compiler resolves them: relative to the using file."""
+    reached: list[Path] = []
+    seen = {Path(os.path.abspath(path))}
+    pending = [(Path(os.path.abspath(path)), text)]
+    while pending:
+        user, user_text = pending.pop(0)
+        for match in _USE_LINE.finditer(user_text):
+            file = Path(os.path.abspath(user.parent / match.group(1)))
+            if file in seen:
+                continue
+            seen.add(file)
+            reached.append(file)
+            try:
+                pending.append((file, read_source(file)))
+            except (OSError, UnicodeDecodeError):
+                pass
+    return reached
 
 
 def load_ir_file(path: Path) -> dict[str, Any]:

@@ -307,7 +307,7 @@ def _recorded_file(info: Any) -> str:
     absolute path, refused unless its text is still what the run last
     started or resumed from (a changed file is only used when named, and
     then checked against the run like any changed spec)."""
-    from ..loading import source_digest
+    from ..loading import source_digest, uses_others
 
     thread, file = info.thread, info.source
     name_it = f"name the flow file: `fermata resume FILE --thread {thread}`"
@@ -326,8 +326,11 @@ def _recorded_file(info: Any) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {file} (the flow file of run `{thread}`): {exc}") from None
         if current != info.source_hash:
+            # A spec that `use`s others is hashed with them (loading.source_digest).
+            what, hashed = ((f"{file} or a file it `use`s", "of it and its imports") if uses_others(Path(file))
+                            else (file, "of the file"))
             raise UsageError(
-                f"{file} has changed since run `{thread}` used it (sha256 of the file now "
+                f"{what} has changed since run `{thread}` used it (sha256 {hashed} now "
                 f"{current[:16]}, of the run's {info.source_hash[:16]}): refusing to resume it on "
                 f"another text without being told; to continue on the changed file, {name_it} "
                 "(the run is then checked against the change)")

@@ -71,6 +71,27 @@ def test_resume_without_file_refuses_a_file_that_changed_since(cli, store: str, 
     assert cli("resume", "--thread", "t", "--store", store).code == 0
 
 
+def test_resume_without_file_refuses_when_a_file_it_uses_changed(cli, store: str, tmp_path: Path) -> None:
+    # The run's own file is unchanged; the file it imports its types from is
+    # not: the spec the run would resume on is another one.
+    composition = Path(REFUND).parent / "composition"
+    for name in ("publish.flow", "editorial.flow"):
+        shutil.copy(composition / name, tmp_path / name)
+    spec, imported = tmp_path / "publish.flow", tmp_path / "editorial.flow"
+    assert cli("run", str(spec), "--thread", "t", "--store", store, "--input", '{"title": "T"}').code == 0
+    assert cli("resume", "--thread", "t", "--store", store, "--value", "{}").code == 2   # refused answer: still paused
+    before = checkpoints(cli, store, "t")
+    imported.write_text(imported.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    result = cli("resume", "--thread", "t", "--store", store, "--value", '{"verdict": "publish"}')
+    assert result.code == 2
+    assert f"{spec.as_posix()} or a file it `use`s has changed since run `t` used it" in result.err
+    assert "sha256 of it and its imports now" in result.err
+    assert checkpoints(cli, store, "t") == before
+    # Named explicitly, the changed spec is used (a comment: compatible).
+    result = cli("resume", str(spec), "--thread", "t", "--store", store, "--value", '{"verdict": "publish"}')
+    assert result.code == 0, result.err
+
+
 def test_a_run_recording_a_relative_path_is_not_resumed_from_the_current_directory(
         cli, store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # As an older Fermata recorded it: relative to a directory it did not record.
