@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fermata.spec.formats import FORMATS
+from fermata.spec.patterns import matches
 
 from .values import canonical_json, format_value, type_name
 
@@ -50,10 +52,8 @@ class Schemas:
         key = canonical_json(schema)
         found = self._validators.get(key)
         if found is None:
-            from jsonschema import Draft202012Validator
-
             resolved = {"$defs": self.defs, **schema} if self.defs else schema
-            found = Draft202012Validator(resolved, format_checker=_format_checker())
+            found = _validator_class()(resolved, format_checker=_format_checker())
             self._validators[key] = found
         return found
 
@@ -102,6 +102,24 @@ class Schemas:
         return _conform(schema, value, self.defs)
 
 
+def _validator_class() -> type[Draft202012Validator]:
+    """Draft 2020-12 with ``pattern`` matched as ECMA-262 does
+    (``spec/patterns.py``): jsonschema uses Python's ``re`` as it is."""
+    global _VALIDATOR_CLASS
+    if _VALIDATOR_CLASS is None:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import ValidationError
+        from jsonschema.validators import extend
+
+        def pattern(validator: Any, regex: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+            if validator.is_type(instance, "string") and not matches(regex, instance):
+                yield ValidationError(f"{instance!r} does not match {regex!r}")
+
+        # jsonschema's `extend` carries no annotations; it returns a subclass.
+        _VALIDATOR_CLASS = extend(Draft202012Validator, validators={"pattern": pattern})  # type: ignore[no-untyped-call]
+    return _VALIDATOR_CLASS
+
+
 def _format_checker() -> FormatChecker:
     """Asserts exactly the formats a constrained type may name
     (``spec/formats.py``): jsonschema only annotates ``format`` unless told,
@@ -119,6 +137,7 @@ def _format_checker() -> FormatChecker:
 
 
 _FORMAT_CHECKER: FormatChecker | None = None
+_VALIDATOR_CLASS: type[Draft202012Validator] | None = None
 
 
 def _conform(schema: dict[str, Any], value: Any, defs: dict[str, Any]) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fermata.spec.formats import FORMATS, matches_format
+from fermata.spec.patterns import compile_pattern, matches
 
 # The kinds of type a constraint can narrow, and their words -> keywords.
 WORDS: dict[str, dict[str, str]] = {
@@ -115,7 +116,7 @@ def _broken_one(keyword: str, bound: Any, value: Any) -> str | None:
             return f"needs at least {_count(bound, 'character')}"
         if keyword == "maxLength" and len(value) > bound:
             return f"allows at most {_count(bound, 'character')}"
-        if keyword == "pattern" and re.search(bound, value) is None:
+        if keyword == "pattern" and not matches(bound, value):
             return f"does not match the pattern {json.dumps(bound, ensure_ascii=False)}"
         if keyword == "format" and not matches_format(bound, value):
             return f"is not a valid {bound}"
@@ -163,7 +164,7 @@ def pattern_problem(pattern: str) -> str | None:
     it must compile with Python's ``re`` (what the runtime uses) and use no
     construct ECMA-262 lacks (what JSON Schema specifies)."""
     try:
-        re.compile(pattern)
+        compile_pattern(pattern)
     except re.error as error:
         return f"it is not a valid regular expression: {error}"
     outside = _outside_classes(pattern)
