@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 
 from fermata.spec.call_policy import CallPolicy
 
-from ..diagnostics.diagnostic import Diagnostic
-from ..pipeline import Analysis, _without_cycle_collection, analyze
+from ..diagnostics.diagnostic import Diagnostic, suggestion_budget
+from ..pipeline import Analysis, _without_cycle_collection, analyze, analyze_parsed
 from ..semantics import inference as I
 from ..semantics import types as T
 from ..syntax import ast
+from .checking import CheckParts, check_parts
 from .positions import UTF16, LineIndex
 from .recovery import repair
 
@@ -125,6 +126,9 @@ class DocumentAnalysis:
     exprs: list[ExprEnv] = field(default_factory=list)
     types: dict[str, Symbol] = field(default_factory=dict)
     named: dict[str, T.FType] = field(default_factory=dict)
+    # The checks' diagnostics flow by flow, when that is exact (``checking.py``):
+    # an edit inside one flow re-checks that flow only.
+    parts: CheckParts | None = None
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -215,7 +219,7 @@ def analyze_document(text: str, uri: str, path: str, version: int | None = None,
         updated = reanalyze(previous, text, version, call_policy)
         if updated is not None:
             return updated
-    analysis: Analysis = analyze(text, path, call_policy=call_policy)
+    analysis, parts = _analyze(text, path, call_policy)
     module, recovered = analysis.module, False
     if module is None and _is_syntax_error(analysis.diagnostics):
         fixed = repair(text)
@@ -230,10 +234,30 @@ def analyze_document(text: str, uri: str, path: str, version: int | None = None,
                 analysis = Analysis(path, text, None, sorted([*analysis.diagnostics, *extra],
                                                              key=Diagnostic.sort_key))
     doc = DocumentAnalysis(uri, version, text, LineIndex(text, encoding), analysis, module, recovered)
+    doc.parts = parts
     if module is not None:
         with _without_cycle_collection():  # as the compiler's stages: many objects, no cycles
             _Indexer(doc).module(module)
     return doc
+
+
+def _analyze(text: str, path: str, call_policy: CallPolicy | None) -> tuple[Analysis, CheckParts | None]:
+    """``pipeline.analyze``, checking flow by flow where that is exact
+    (``checking.py``), and keeping the parts for the next edit."""
+    from ..pipeline import _finish
+    from ..syntax.parser import parse
+
+    with suggestion_budget(), _without_cycle_collection():
+        module, diagnostics = parse(text, path)
+    if module is None:
+        return _finish(text, path, None, list(diagnostics), None, call_policy), None
+    if diagnostics:  # the parser's warnings: rare, and the parts would not hold them
+        return analyze(text, path, call_policy=call_policy), None
+    with _without_cycle_collection():
+        parts = check_parts(module, path, call_policy)
+    if parts is None:
+        return analyze_parsed(text, path, module, call_policy), None
+    return _finish(text, path, module, parts.all, None, call_policy), parts
 
 
 def _is_syntax_error(diagnostics: Iterable[Diagnostic]) -> bool:
@@ -312,28 +336,38 @@ class _Indexer:
                 scope.nodes[node.name] = self.declare(Symbol(
                     NODE, node.name, _name_span(node.name_span, node.span, node.name), flow=flow.name,
                     doc=node.doc, decl=node))
-        field_env = I.Env(fields={n: s.type or T.ANY for n, s in scope.fields.items()})
         for member in flow.members:
-            if isinstance(member, (ast.InputList, ast.OutputList)):
-                for ref in member.names:
-                    if ref.name in scope.fields:
-                        self.add(ref.span, scope.fields[ref.name])
-            elif isinstance(member, ast.StaticInterrupt):
-                for ref in member.nodes:
-                    if ref.name in scope.nodes:
-                        self.add(ref.span, scope.nodes[ref.name])
-            elif isinstance(member, ast.Edge):
-                for ref in (*member.sources, *member.targets):
-                    if ref.name in scope.nodes:
-                        self.add(ref.span, scope.nodes[ref.name])
-                if member.condition is not None:
-                    self.expr(member.condition, field_env, scope.fields, {})
-            elif isinstance(member, ast.StateBlock):
-                for f in member.fields:
-                    if f.default is not None:
-                        self.expr(f.default, I.Env(), {}, {})
+            self.member(scope, member)
         for node in flow.nodes:
             _NodeIndexer(self, scope, node).run()
+
+    def member(self, scope: FlowScope, member: ast.FlowMember) -> None:
+        """Index one member of a flow, but for a node's body (:class:`_NodeIndexer`)."""
+        if isinstance(member, (ast.InputList, ast.OutputList)):
+            for ref in member.names:
+                if ref.name in scope.fields:
+                    self.add(ref.span, scope.fields[ref.name])
+        elif isinstance(member, (ast.StaticInterrupt, ast.Edge)):
+            self.node_refs(scope, member)
+            if isinstance(member, ast.Edge):
+                self.condition(scope, member)
+        elif isinstance(member, ast.StateBlock):
+            for f in member.fields:
+                if f.default is not None:
+                    self.expr(f.default, I.Env(), {}, {})
+
+    def condition(self, scope: FlowScope, edge: ast.Edge) -> None:
+        """An edge's `when` condition (it sees state fields only)."""
+        if edge.condition is not None:
+            field_env = I.Env(fields={n: s.type or T.ANY for n, s in scope.fields.items()})
+            self.expr(edge.condition, field_env, scope.fields, {})
+
+    def node_refs(self, scope: FlowScope, member: ast.StaticInterrupt | ast.Edge) -> None:
+        """The node names an edge or a static interrupt is written with."""
+        refs = member.nodes if isinstance(member, ast.StaticInterrupt) else (*member.sources, *member.targets)
+        for ref in refs:
+            if ref.name in scope.nodes:
+                self.add(ref.span, scope.nodes[ref.name])
 
     # -------------------------------------------------------- expressions
 

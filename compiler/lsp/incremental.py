@@ -1,49 +1,60 @@
-"""Re-analysis after an edit inside one node: re-parse that node only.
+"""Re-analysis after an edit inside one flow: re-parse the members it touches.
 
-Parsing is most of an analysis (a 1,000-node spec: ~130 ms of ~250 ms), and
-most edits are keystrokes inside one node's body. When an edit
+Parsing is much of an analysis (a 1,000-node spec: ~150 ms of ~350 ms), and
+most edits are keystrokes inside one node, a new line, a new node or edge.
+When an edit changes text strictly inside the braces of one flow (found by
+comparing the old and new texts from both ends), only the *stretch* of that
+flow's members the edit touches is re-parsed:
 
-- changes text strictly inside the braces of one node (found by comparing
-  the old and new texts from both ends), and
-- leaves the number of lines as it was,
+- the members whose text the edit overlaps or touches (a node whose body
+  changes, an edge extended by `-> c`...), from the end of the member before
+  them to the start of the member after them; an edit between two members
+  (a new node, a new edge, a blank line) re-parses just the gap;
+- the stretch is parsed in place: a text of a synthetic ``flow _ {``, as
+  many newlines and spaces as put the stretch at its real line and column,
+  the stretch, and ``}``; its members get their real lines and columns
+  (character offsets are moved by a constant);
+- what follows the stretch is unchanged text, only moved when the edit adds
+  or removes lines: its spans, and the index's positions, are moved in place
+  (``shift.py``), not re-parsed;
+- the checks then run on the edited flow alone when that is exact
+  (``checking.py``), else on the whole module; every diagnostic stays exact
+  (the property tested in ``tests/compiler/lsp/test_incremental.py``: after
+  any edits, incremental == full analysis);
+- the index is updated for the stretch: its members' entries are made
+  anew; if its node names change, the flow's edges are re-indexed (they
+  name nodes); if a `state` block is in it, the whole flow is.
 
-every other construct keeps its line and column, so the node alone is
-re-parsed and spliced into the previous tree; the checks then run on the
-whole spliced module as usual (every diagnostic stays exact: the graph
-checks see the whole flow), and the index is updated for that node only.
-
-The node is parsed in place: a text of the same layout as the document,
-blank (newlines kept) except for a synthetic ``flow _ {`` at its start and
-the node's own text, so the parser gives the node's constructs their real
-lines and columns. Character offsets (``Span.start``/``end``) of constructs
-after the edit are left as they were; nothing in the server reads them
-(positions go through lines and columns), and the next full analysis
-renews them. Any other edit, or a node that does not parse, takes the full
-path (``analysis.analyze_document``).
+The previous analysis is *consumed*: its tree is moved, not copied. Any
+other edit (outside a flow, in a flow's header, a text that does not parse
+or did not before) takes the full path (``analysis.analyze_document``).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from fermata.spec.call_policy import CallPolicy
 
-from ..pipeline import _without_cycle_collection, analyze_parsed
+from ..pipeline import Analysis, _finish, _without_cycle_collection, analyze_parsed
 from ..syntax import ast
 from ..syntax.parser import parse
 from .analysis import (
-    INTERRUPT,
-    LOCAL,
+    FLOW,
+    NODE,
     DocumentAnalysis,
+    FlowScope,
     Occurrence,
+    Symbol,
     _Indexer,
     _NodeIndexer,
 )
+from .checking import CheckParts, check_parts, recheck_flow
 from .positions import LineIndex
+from .shift import Shift, offsets_only
 
 _HEADER = "flow _ {"
-_NOT_NEWLINE = re.compile(r"[^\n]+")
+Point = tuple[int, int]
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -70,13 +81,31 @@ def common_suffix(a: str, b: str, limit: int) -> int:
     return low
 
 
+@dataclass
+class Stretch:
+    """The members ``first..last`` (``last < first``: none, a gap) of the
+    ``index``-th flow, between old offsets ``start`` and ``end``."""
+
+    index: int
+    flow: ast.Flow
+    first: int
+    last: int
+    start: int
+    end: int
+
+    @property
+    def old_members(self) -> tuple[ast.FlowMember, ...]:
+        return self.flow.members[self.first:self.last + 1]
+
+
 def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
               call_policy: CallPolicy | None = None) -> DocumentAnalysis | None:
-    """The analysis of ``text`` from ``previous`` by re-parsing one node, or
-    None when the edit is not of that kind."""
+    """The analysis of ``text`` from ``previous`` by re-parsing the stretch
+    of one flow an edit touched, or None when the edit is not of that kind.
+    ``previous`` is consumed when an analysis is returned."""
     module = previous.analysis.module
     old = previous.text
-    if module is None or previous.recovered or text.count("\n") != old.count("\n"):
+    if module is None or previous.recovered or module is not previous.module:
         return None
     if any(d.code.startswith("F0") for d in previous.diagnostics):
         return None  # the parser's own reports would have to be re-made too
@@ -85,106 +114,276 @@ def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
         return None
     suffix = common_suffix(old, text, min(len(old), len(text)) - prefix)
     old_lines = previous.lines
-    edit_start = old_lines.line_column(prefix)
-    edit_end = old_lines.line_column(len(old) - suffix)
-    found = _node_holding(module, old_lines, edit_start, edit_end)
-    if found is None:
+    stretch = _stretch(module, old_lines, prefix, len(old) - suffix)
+    if stretch is None:
         return None
-    flow, node = found
-    start = old_lines.offset_of(node.span.line, node.span.column)
-    end = old_lines.offset_of(node.span.end_line, node.span.end_column) + len(text) - len(old)
-    if start < len(_HEADER) + 1:
+    delta = len(text) - len(old)
+    lines = LineIndex(text, old_lines.encoding)
+    parsed = _parse_stretch(text, lines, stretch.start, stretch.end + delta)
+    if parsed is None:
         return None
-    new_node = _parse_node(text, start, end, node.name)
-    if new_node is None:
-        return None
-    new_flow = replace(flow, members=tuple(new_node if m is node else m for m in flow.members))
-    new_module = ast.Module(tuple(new_flow if i is flow else i for i in module.items), module.comments,
-                            module.span)
-    analysis = analyze_parsed(text, previous.analysis.path, new_module, call_policy)
+    old_end = (*old_lines.line_column(stretch.end), stretch.end)
+    new_end = (*lines.line_column(stretch.end + delta), stretch.end + delta)
+    shift = Shift(old_end, new_end)
+    if any(use.span.line and shift.moves((use.span.line, use.span.column)) for use in module.uses):
+        return None  # imported declarations carry the `use` line's span
     with _without_cycle_collection():
-        return _reindex(previous, text, version, analysis, flow, new_flow, node, new_node)
+        return _Update(previous, text, version, lines, stretch, parsed, shift, call_policy).run()
 
 
-def _node_holding(module: ast.Module, lines: LineIndex, first: tuple[int, int],
-                  last: tuple[int, int]) -> tuple[ast.Flow, ast.NodeDecl] | None:
-    """The node whose body (strictly inside its braces) holds the edit."""
-    for flow in module.flows:
-        if not (flow.span.line, flow.span.column) <= first <= (flow.span.end_line, flow.span.end_column):
+def _stretch(module: ast.Module, lines: LineIndex, first: int, last: int) -> Stretch | None:
+    """The stretch of one flow's members holding the old text ``[first, last)``."""
+    for index, flow in enumerate(module.flows):
+        span = flow.span
+        start = lines.offset_of(span.line, span.column)
+        close = lines.offset_of(span.end_line, span.end_column) - 1   # the flow's `}`
+        if not start <= first <= close:
             continue
-        names = [n.name for n in flow.nodes]
-        for node in flow.nodes:
-            span = node.span
-            if not ((span.line, span.column) < first and last <= (span.end_line, span.end_column - 1)):
-                continue
-            if names.count(node.name) > 1:
-                return None
-            brace = lines.text.find("{", lines.offset_of(*_after_header(node)))
-            if brace < 0 or lines.line_column(brace + 1) > first:
-                return None  # the edit touches the node's name or options
-            return flow, node
-        return None
+        opening = lines.text.find("{", lines.offset_of(span.line, span.column) if not flow.name_span.line
+                                  else lines.offset_of(flow.name_span.end_line, flow.name_span.end_column))
+        if opening < 0 or first <= opening or last > close:
+            return None  # the flow's header or closing brace
+        bounds = [(lines.offset_of(m.span.line, m.span.column), lines.offset_of(m.span.end_line, m.span.end_column))
+                  for m in flow.members]
+        touched = [i for i, (s, e) in enumerate(bounds) if e >= first and s <= last]
+        if touched:
+            low, high = touched[0], touched[-1]
+        else:
+            low = next((i for i, (s, _e) in enumerate(bounds) if s > last), len(bounds))
+            high = low - 1
+        if low == 0 and flow.doc is not None:
+            return None  # the flow's docstring comes first, and has no span of its own
+        start_at = bounds[low - 1][1] if low > 0 else opening + 1
+        end_at = bounds[high + 1][0] if high + 1 < len(bounds) else close
+        return Stretch(index, flow, low, high, start_at, end_at)
     return None
 
 
-def _after_header(node: ast.NodeDecl) -> tuple[int, int]:
-    options = [d.span for d in (node.backoff, node.timeout) if d is not None]
-    last = max([node.name_span, *options], key=lambda s: (s.end_line, s.end_column))
-    return last.end_line, last.end_column
-
-
-def _parse_node(text: str, start: int, end: int, name: str) -> ast.NodeDecl | None:
-    """The node at ``text[start:end]``, parsed with its real positions."""
-    blank = _NOT_NEWLINE.sub(lambda run: " " * len(run.group()), text[len(_HEADER):start])
-    module, diagnostics = parse(_HEADER + blank + text[start:end] + "}")
-    if module is None or diagnostics or len(module.flows) != 1:
+def _parse_stretch(text: str, lines: LineIndex, start: int,
+                   end: int) -> tuple[list[ast.FlowMember], list[ast.Comment]] | None:
+    """The members and comments written in ``text[start:end]``, with their real positions."""
+    line, column = lines.line_column(start)
+    if line < 2:
         return None
-    members = module.flows[0].members
-    if len(members) != 1 or not isinstance(members[0], ast.NodeDecl) or members[0].name != name:
+    head = _HEADER + "\n" * (line - 1) + " " * (column - 1)
+    module, diagnostics = parse(head + text[start:end] + "}")
+    if module is None or diagnostics or len(module.items) != 1:
         return None
-    return members[0]
+    flow = module.items[0]
+    if not isinstance(flow, ast.Flow) or flow.doc is not None:
+        return None
+    offsets_only(start - len(head)).tree((*flow.members, *module.comments))
+    return list(flow.members), list(module.comments)
 
 
-def _inside(span: ast.Span, outer: ast.Span) -> bool:
-    return (outer.line, outer.column) <= (span.line, span.column) and \
-        (span.end_line, span.end_column) <= (outer.end_line, outer.end_column)
+def _inside(span: ast.Span, start: Point, end: Point) -> bool:
+    return bool(span.line) and start <= (span.line, span.column) and (span.end_line, span.end_column) <= end
 
 
-def _reindex(previous: DocumentAnalysis, text: str, version: int | None, analysis: object,
-             flow: ast.Flow, new_flow: ast.Flow, node: ast.NodeDecl,
-             new_node: ast.NodeDecl) -> DocumentAnalysis:
-    """``previous``'s index with the node's part made anew."""
-    from ..pipeline import Analysis
+class _Update:
+    """The new analysis: the previous one's, with the stretch made anew."""
 
-    assert isinstance(analysis, Analysis)
-    old_span = node.span
-    doc = DocumentAnalysis(previous.uri, version, text, LineIndex(text, previous.lines.encoding), analysis,
-                           analysis.module, False)
-    doc.named, doc.types = previous.named, previous.types
-    doc.symbols = [s for s in previous.symbols
-                   if not (s.kind in (LOCAL, INTERRUPT) and s.flow == flow.name and s.node == node.name)]
-    doc.occurrences = dict(previous.occurrences)
-    for line in range(old_span.line, old_span.end_line + 1):
-        kept = [o for o in doc.occurrences.get(line, ()) if not _inside(o.span, old_span)]
-        if kept:
-            doc.occurrences[line] = kept
+    def __init__(self, previous: DocumentAnalysis, text: str, version: int | None, lines: LineIndex,
+                 stretch: Stretch, parsed: tuple[list[ast.FlowMember], list[ast.Comment]], shift: Shift,
+                 call_policy: CallPolicy | None):
+        self.previous, self.text, self.lines = previous, text, lines
+        self.stretch, self.shift = stretch, shift
+        self.members, self.comments = parsed
+        self.call_policy = call_policy
+        self.doc = DocumentAnalysis(previous.uri, version, text, lines, previous.analysis, None, False)
+
+    def run(self) -> DocumentAnalysis:
+        previous, stretch, shift = self.previous, self.stretch, self.shift
+        old_module = previous.module
+        assert old_module is not None
+        flow = stretch.flow
+        new_names = [m.name for m in self.members if isinstance(m, ast.NodeDecl)]
+        old_names = [m.name for m in stretch.old_members if isinstance(m, ast.NodeDecl)]
+        names = [n.name for n in flow.nodes]
+        later_members = flow.members[stretch.last + 1:]
+        new_members = (*flow.members[:stretch.first], *self.members, *later_members)
+        names_after = [m.name for m in new_members if isinstance(m, ast.NodeDecl)]
+        whole_flow = (any(isinstance(m, ast.StateBlock) for m in (*self.members, *stretch.old_members))
+                      or len(set(names)) != len(names) or len(set(names_after)) != len(names_after))
+        old_start = previous.lines.line_column(stretch.start)
+        old_end = (shift.line, shift.column)
+        # 1. The index without the stretch (old positions).
+        if whole_flow:
+            self._copy_index(_point(flow.span), _end_point(flow.span), keep=())
         else:
-            doc.occurrences.pop(line, None)
-    doc.exprs = [e for e in previous.exprs if not _inside(e.expr.span, old_span)]
-    doc.node_scopes = [n for n in previous.node_scopes if n.node is not node]
-    # The previous analysis is left as it was (it may still serve as the
-    # last good one): the flow's scope is copied, not changed. The node's
-    # symbol is kept (edges elsewhere refer to it); hover reads the node's
-    # current declaration through the flow (``features.describe``).
-    doc.flows = [replace(f, flow=new_flow) if f.flow is flow else f for f in previous.flows]
-    scope = next(f for f in doc.flows if f.flow is new_flow)
-    symbol = scope.nodes.get(node.name)
-    indexer = _Indexer(doc)
-    if symbol is not None:
-        indexer.add(symbol.span, symbol, definition=True)  # its name is inside the node's span too
-    _NodeIndexer(indexer, scope, new_node).run()
-    for line in range(new_node.span.line, new_node.span.end_line + 1):
-        occurrences: list[Occurrence] | None = doc.occurrences.get(line)
-        if occurrences:
-            occurrences.sort(key=lambda o: (o.span.column, o.span.end_column))
-    return doc
+            self._copy_index(old_start, old_end, keep=(FLOW, NODE))
+        # 2. What follows the stretch, moved.
+        items = old_module.items
+        at = items.index(flow)
+        comments = [c for c in old_module.comments if _point(c.span) < old_start]
+        comments += self.comments
+        after = [c for c in old_module.comments if shift.moves(_point(c.span))]
+        if not shift.is_identity:
+            shift.tree(later_members)
+            shift.tree(items[at + 1:])
+            shift.tree(after)
+            self._move_index()
+        new_flow = replace(flow, members=new_members, span=shift.span(flow.span))
+        module = replace(old_module, items=(*items[:at], new_flow, *items[at + 1:]),
+                         comments=(*comments, *after), span=shift.span(old_module.span))
+        # 3. The checks.
+        self.doc.analysis = self._check(module, new_flow)
+        self.doc.module = module
+        # 4. The index of the stretch (or of the whole flow).
+        if whole_flow:
+            self._index_flow(flow, new_flow)
+        else:
+            self._index_stretch(flow, new_flow, old_names != new_names)
+        return self.doc
+
+    # ------------------------------------------------------------- checks
+
+    def _check(self, module: ast.Module, new_flow: ast.Flow) -> Analysis:
+        path = self.previous.analysis.path
+        parts = self.previous.parts
+        if parts is not None:
+            moved = CheckParts(self.shift.diagnostics(parts.rest), parts.rest_spent,
+                               [self.shift.diagnostics(p) for p in parts.flows], list(parts.spent))
+            again = recheck_flow(moved, module, self.stretch.index, path, self.call_policy)
+        else:
+            again = check_parts(module, path, self.call_policy)
+        self.doc.parts = again
+        if again is None:
+            return analyze_parsed(self.text, path, module, self.call_policy)
+        return _finish(self.text, path, module, again.all, None, self.call_policy)
+
+    # -------------------------------------------------------------- index
+
+    def _copy_index(self, start: Point, end: Point, keep: tuple[str, ...]) -> None:
+        """The previous index without the entries inside ``start..end``
+        (but the symbols of the kinds ``keep``)."""
+        previous, doc = self.previous, self.doc
+        doc.named, doc.types = previous.named, previous.types
+        doc.symbols = [s for s in previous.symbols if s.kind in keep or not _inside(s.span, start, end)]
+        doc.occurrences = dict(previous.occurrences)
+        for line in range(start[0], end[0] + 1):
+            kept = [o for o in doc.occurrences.get(line, ()) if not _inside(o.span, start, end)]
+            if kept:
+                doc.occurrences[line] = kept
+            else:
+                doc.occurrences.pop(line, None)
+        doc.exprs = [e for e in previous.exprs if not _inside(e.expr.span, start, end)]
+        doc.node_scopes = [n for n in previous.node_scopes if not _inside(n.node.span, start, end)]
+        doc.flows = list(previous.flows)
+
+    def _move_index(self) -> None:
+        doc, shift = self.doc, self.shift
+        moved: dict[int, list[Occurrence]] = {}
+        for line, occurrences in doc.occurrences.items():
+            if line < shift.line:
+                moved[line] = occurrences
+                continue
+            for o in occurrences:
+                if shift.moves(_point(o.span)):
+                    o = Occurrence(shift.span(o.span), o.symbol, o.is_definition)
+                moved.setdefault(o.span.line, []).append(o)
+        doc.occurrences = moved
+        for symbol in doc.symbols:
+            if symbol.span.line >= shift.line and shift.moves(_point(symbol.span)):
+                symbol.span = shift.span(symbol.span)
+        for entry in doc.exprs:
+            if entry.end >= shift.point:
+                entry.start, entry.end = shift.map_point(entry.start), shift.map_point(entry.end)
+        for scope in doc.node_scopes:
+            if scope.end >= shift.point:
+                scope.start, scope.end = shift.map_point(scope.start), shift.map_point(scope.end)
+                for local in scope.locals:
+                    local.visible_from = shift.map_point(local.visible_from)
+                    local.visible_to = shift.map_point(local.visible_to)
+        for flow_scope in doc.flows:
+            if flow_scope.end >= shift.point:
+                flow_scope.start, flow_scope.end = shift.map_point(flow_scope.start), shift.map_point(flow_scope.end)
+
+    def _flow_scope(self, flow: ast.Flow) -> tuple[int, FlowScope]:
+        return next((i, f) for i, f in enumerate(self.doc.flows) if f.flow is flow)
+
+    def _index_stretch(self, flow: ast.Flow, new_flow: ast.Flow, renamed: bool) -> None:
+        doc = self.doc
+        position, old_scope = self._flow_scope(flow)
+        scope = replace(old_scope, flow=new_flow, nodes=dict(old_scope.nodes))
+        doc.flows[position] = scope
+        flow_symbol = next((s for s in doc.symbols if s.kind == FLOW and s.decl is flow), None)
+        if flow_symbol is not None:
+            flow_symbol.decl = new_flow
+        indexer = _Indexer(doc)
+        touched: set[int] = set()
+        if renamed:
+            self._rename_nodes(indexer, scope, old_scope.nodes, new_flow)
+        for member in self.members:
+            if isinstance(member, ast.NodeDecl):
+                symbol = scope.nodes[member.name]
+                if not renamed:
+                    symbol.span = member.name_span if member.name_span.line else member.span
+                    symbol.decl, symbol.doc = member, member.doc
+                indexer.add(symbol.span, symbol, definition=True)
+                _NodeIndexer(indexer, scope, member).run()
+            elif not (renamed and isinstance(member, (ast.Edge, ast.StaticInterrupt))):
+                indexer.member(scope, member)
+            elif isinstance(member, ast.Edge):
+                indexer.condition(scope, member)  # its node names: `_rename_nodes`
+            touched.update(range(member.span.line, member.span.end_line + 1))
+        self._sort(touched)
+
+    def _rename_nodes(self, indexer: _Indexer, scope: FlowScope, old_nodes: dict[str, Symbol],
+                      new_flow: ast.Flow) -> None:
+        """The node names changed: new node symbols for the stretch, and every
+        edge of the flow indexed anew (the names it refers to)."""
+        doc, stretch = self.doc, self.stretch
+        gone = {id(m) for m in stretch.old_members}
+        old_symbols = {id(s) for s in old_nodes.values() if id(s.decl) in gone}
+        doc.symbols = [s for s in doc.symbols if id(s) not in old_symbols]
+        scope.nodes = {}
+        for node in new_flow.nodes:
+            if node.name in scope.nodes:
+                continue
+            existing = next((s for s in old_nodes.values() if s.decl is node), None)
+            if existing is None:
+                existing = Symbol(NODE, node.name, node.name_span if node.name_span.line else node.span,
+                                  flow=new_flow.name, doc=node.doc, decl=node)
+                doc.symbols.append(existing)
+            scope.nodes[node.name] = existing
+        start, end = _point(new_flow.span), _end_point(new_flow.span)
+        touched: set[int] = set()
+        for line in range(start[0], end[0] + 1):
+            occurrences = doc.occurrences.get(line)
+            if occurrences:
+                kept = [o for o in occurrences if o.symbol.kind != NODE or o.is_definition]
+                if kept:
+                    doc.occurrences[line] = kept
+                else:
+                    doc.occurrences.pop(line)
+        for member in new_flow.members:
+            if isinstance(member, (ast.Edge, ast.StaticInterrupt)):
+                indexer.node_refs(scope, member)
+                touched.update(range(member.span.line, member.span.end_line + 1))
+        self._sort(touched)
+
+    def _index_flow(self, flow: ast.Flow, new_flow: ast.Flow) -> None:
+        """Index the whole flow anew (its state changed, or its node names clash)."""
+        doc = self.doc
+        position, _scope = self._flow_scope(flow)
+        del doc.flows[position]
+        indexer = _Indexer(doc)
+        indexer.flow(new_flow)
+        doc.flows.insert(position, doc.flows.pop())
+        self._sort(range(new_flow.span.line, new_flow.span.end_line + 1))
+
+    def _sort(self, lines: object) -> None:
+        assert isinstance(lines, (set, range))
+        for line in lines:
+            occurrences = self.doc.occurrences.get(line)
+            if occurrences:
+                occurrences.sort(key=lambda o: (o.span.column, o.span.end_column))
+
+
+def _point(span: ast.Span) -> Point:
+    return span.line, span.column
+
+
+def _end_point(span: ast.Span) -> Point:
+    return span.end_line, span.end_column
