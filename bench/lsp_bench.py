@@ -3,9 +3,11 @@
 Starts the real server over stdio (as an editor would) and measures, over
 ``--repeat`` rounds:
 
-- diagnostics after an edit: from sending ``didChange`` (one character
-  changed in the middle of the file) to receiving the ``publishDiagnostics``
-  of that version (the server's debounce included);
+- diagnostics after an edit: from sending ``didChange`` to receiving the
+  ``publishDiagnostics`` of that version (the server's debounce included),
+  for five edits in the middle of the file, in turns: one character
+  changed, a line added in a node, that line deleted, a node added between
+  two nodes, that node deleted;
 - hover on a state field's use, and on a member access (`r.ok`);
 - completion of step keywords and names in a node, and of members after `.`.
 
@@ -107,23 +109,35 @@ class Bench:
         member = position_of(text, "set flag = r.ok", len("set flag = r.o"))
         in_node = position_of(text, "        set count = v", 8)
         after_dot = position_of(text, "set flag = r.ok", len("set flag = r."))
-        times: dict[str, list[float]] = {"diagnostics after an edit": [], "... after a new line": [],
-                                         "hover (local)": [],
-                                         "hover (member r.ok)": [], "completion (in a node)": [],
-                                         "completion (after `.`)": []}
-        for version in range(2, repeat + 2):
-            digit = str(version % 10)
-            published = self.expect(version)
-            started = time.perf_counter()
-            client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
-                content_changes=[lsp.TextDocumentContentChangePartial(
-                    range=lsp.Range(edit_at, lsp.Position(edit_at.line, edit_at.character + 1)), text=digit)]))
-            await asyncio.wait_for(published, 60)
-            times["diagnostics after an edit"].append(time.perf_counter() - started)
-            if version % 4 == 0:
-                # A new line moves every later construct: the full analysis.
-                await self.newline(uri, version, edit_at, times["... after a new line"])
+        node_line = text.count("\n", 0, text.index("\n    node n", len(text) // 2) + 1)  # a node's first line
+        times: dict[str, list[float]] = {name: [] for name in (
+            "diagnostics after an edit", "... after a new line", "... after a line deleted",
+            "... after a new node", "... after a node deleted", "hover (local)", "hover (member r.ok)",
+            "completion (in a node)", "completion (after `.`)")}
+        below = lsp.Position(edit_at.line + 1, 0)
+        new_node = "    node extra {\n        set count = 1\n    }\n"
+        version = 1
+        for round_ in range(repeat):
+            digit = str(round_ % 10)
+            # Each round leaves the text's layout as it found it: the
+            # positions asked about stay where they are.
+            for name, edit, new_text in (
+                    ("diagnostics after an edit",
+                     lsp.Range(edit_at, lsp.Position(edit_at.line, edit_at.character + 1)), digit),
+                    ("... after a new line", lsp.Range(below, below), "        let w = 1\n"),
+                    ("... after a line deleted", lsp.Range(below, lsp.Position(below.line + 1, 0)), ""),
+                    ("... after a new node", lsp.Range(lsp.Position(node_line, 0), lsp.Position(node_line, 0)),
+                     new_node),
+                    ("... after a node deleted",
+                     lsp.Range(lsp.Position(node_line, 0), lsp.Position(node_line + 3, 0)), "")):
+                version += 1
+                published = self.expect(version)
+                started = time.perf_counter()
+                client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+                    text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                    content_changes=[lsp.TextDocumentContentChangePartial(range=edit, text=new_text)]))
+                await asyncio.wait_for(published, 60)
+                times[name].append(time.perf_counter() - started)
             for name, request in (
                     ("hover (local)", lambda: client.text_document_hover_async(
                         lsp.HoverParams(text_document=doc, position=field_use))),
@@ -138,21 +152,6 @@ class Bench:
                 times[name].append(time.perf_counter() - started)
                 assert answer is not None, name
         return times
-
-    async def newline(self, uri: str, version: int, at: lsp.Position, into: list[float]) -> None:
-        """Add a newline at ``at`` and take it out again (versions
-        ``version * 1000 + 1`` and ``+ 2``), timing the first."""
-        for step, (edit, text) in enumerate(((lsp.Range(at, at), "\n"),
-                                             (lsp.Range(at, lsp.Position(at.line + 1, 0)), "")), 1):
-            number = version * 1000 + step
-            published = self.expect(number)
-            started = time.perf_counter()
-            self.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=number),
-                content_changes=[lsp.TextDocumentContentChangePartial(range=edit, text=text)]))
-            await asyncio.wait_for(published, 60)
-            if step == 1:
-                into.append(time.perf_counter() - started)
 
 
 async def main_async(repeat: int, nodes: int) -> None:

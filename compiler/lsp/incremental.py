@@ -258,46 +258,57 @@ class _Update:
         """The previous index without the entries inside ``start..end``
         (but the symbols of the kinds ``keep``)."""
         previous, doc = self.previous, self.doc
+        first, last = start[0], end[0]
         doc.named, doc.types = previous.named, previous.types
-        doc.symbols = [s for s in previous.symbols if s.kind in keep or not _inside(s.span, start, end)]
+        doc.symbols = [s for s in previous.symbols if s.kind in keep or s.span.end_line < first
+                       or s.span.line > last or not _inside(s.span, start, end)]
         doc.occurrences = dict(previous.occurrences)
-        for line in range(start[0], end[0] + 1):
+        for line in range(first, last + 1):
             kept = [o for o in doc.occurrences.get(line, ()) if not _inside(o.span, start, end)]
             if kept:
                 doc.occurrences[line] = kept
             else:
                 doc.occurrences.pop(line, None)
-        doc.exprs = [e for e in previous.exprs if not _inside(e.expr.span, start, end)]
-        doc.node_scopes = [n for n in previous.node_scopes if not _inside(n.node.span, start, end)]
+        doc.exprs = [e for e in previous.exprs if e.end < start or e.start > end
+                     or not _inside(e.expr.span, start, end)]
+        doc.node_scopes = [n for n in previous.node_scopes if n.end < start or n.start > end
+                           or not _inside(n.node.span, start, end)]
         doc.flows = list(previous.flows)
 
     def _move_index(self) -> None:
+        """The index's positions at or after the shift's point, moved (in place:
+        the previous analysis is consumed)."""
         doc, shift = self.doc, self.shift
+        span_of = shift.span
+        here = shift.point
         moved: dict[int, list[Occurrence]] = {}
         for line, occurrences in doc.occurrences.items():
             if line < shift.line:
                 moved[line] = occurrences
                 continue
             for o in occurrences:
-                if shift.moves(_point(o.span)):
-                    o = Occurrence(shift.span(o.span), o.symbol, o.is_definition)
+                span = o.span
+                if (span.line, span.column) >= here:
+                    o.__dict__["span"] = span_of(span)   # a frozen dataclass: see shift.py
                 moved.setdefault(o.span.line, []).append(o)
         doc.occurrences = moved
         for symbol in doc.symbols:
-            if symbol.span.line >= shift.line and shift.moves(_point(symbol.span)):
-                symbol.span = shift.span(symbol.span)
+            span = symbol.span
+            if span.line >= shift.line and (span.line, span.column) >= here:
+                symbol.span = span_of(span)
+        map_point = shift.map_point
         for entry in doc.exprs:
-            if entry.end >= shift.point:
-                entry.start, entry.end = shift.map_point(entry.start), shift.map_point(entry.end)
+            if entry.end >= here:
+                entry.start, entry.end = map_point(entry.start), map_point(entry.end)
         for scope in doc.node_scopes:
-            if scope.end >= shift.point:
-                scope.start, scope.end = shift.map_point(scope.start), shift.map_point(scope.end)
+            if scope.end >= here:
+                scope.start, scope.end = map_point(scope.start), map_point(scope.end)
                 for local in scope.locals:
-                    local.visible_from = shift.map_point(local.visible_from)
-                    local.visible_to = shift.map_point(local.visible_to)
+                    local.visible_from = map_point(local.visible_from)
+                    local.visible_to = map_point(local.visible_to)
         for flow_scope in doc.flows:
-            if flow_scope.end >= shift.point:
-                flow_scope.start, flow_scope.end = shift.map_point(flow_scope.start), shift.map_point(flow_scope.end)
+            if flow_scope.end >= here:
+                flow_scope.start, flow_scope.end = map_point(flow_scope.start), map_point(flow_scope.end)
 
     def _flow_scope(self, flow: ast.Flow) -> tuple[int, FlowScope]:
         return next((i, f) for i, f in enumerate(self.doc.flows) if f.flow is flow)

@@ -6,6 +6,7 @@ import pytest
 
 from pathlib import Path
 
+from fermata.compiler.lsp import recovery
 from fermata.compiler.lsp.analysis import DocumentAnalysis, analyze_document
 from fermata.compiler.lsp.incremental import common_prefix, common_suffix, reanalyze
 from fermata.compiler.pipeline import analyze
@@ -80,7 +81,7 @@ def test_adding_and_removing_nodes_and_edges_is_reanalysed_incrementally():
     after_first = lines.offset_of(flow.nodes[0].span.end_line, flow.nodes[0].span.end_column)
     new_node = "\n\n    node extra {\n        set nope = 1\n    }"
     again = check_same(text, text[:after_first] + new_node + text[after_first:])
-    assert "F133" in [d.code for d in again.diagnostics] or again.diagnostics  # unreachable, unknown field
+    assert "F128" in [d.code for d in again.diagnostics]  # `set nope`: no such field
     edge = flow.edges[0]
     edge_end = lines.offset_of(edge.span.end_line, edge.span.end_column)
     check_same(text, text[:edge_end] + "\n    extra -> end" + text[edge_end:])  # an edge to a missing node
@@ -111,7 +112,18 @@ EDITS = ["", "x", "1", " + 1", ".", "}", "{", '"', "set risk = 2", "let q = 3", 
          "\n    z -> end\n", "\n    state {\n        extra: int = 0\n    }\n", "# note\n", "\n    a ->"]
 
 
+@pytest.fixture(scope="module")
+def unhurried_recovery():
+    """Recovery stops at a time budget, so on a busy machine two analyses of
+    one broken text may differ; the property is about the same work done."""
+    budget = recovery.TIME_BUDGET
+    recovery.TIME_BUDGET = 60.0
+    yield
+    recovery.TIME_BUDGET = budget
+
+
 @pytest.mark.slow
+@pytest.mark.usefixtures("unhurried_recovery")
 @given(example=st.sampled_from(EXAMPLES),
        edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 12), st.sampled_from(EDITS)),
                       min_size=1, max_size=4))
