@@ -129,6 +129,8 @@ class DocumentAnalysis:
     # The checks' diagnostics flow by flow, when that is exact (``checking.py``):
     # an edit inside one flow re-checks that flow only.
     parts: CheckParts | None = None
+    # For a repaired text (``recovered``): the repair, which the module is of.
+    fixed_text: str | None = None
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -220,25 +222,31 @@ def analyze_document(text: str, uri: str, path: str, version: int | None = None,
         if updated is not None:
             return updated
     analysis, parts = _analyze(text, path, call_policy)
-    module, recovered = analysis.module, False
+    module, recovered, fixed_text = analysis.module, False, None
     if module is None and _is_syntax_error(analysis.diagnostics):
         fixed = repair(text)
         if fixed is not None:
-            again = analyze(fixed.text, path, call_policy=call_policy)
+            again, again_parts = _analyze(fixed.text, path, call_policy)
             if again.module is not None:
-                module, recovered = again.module, True
-                seen = {(d.code, d.span) for d in analysis.diagnostics}
-                extra = [d for d in again.diagnostics
-                         if d.span.line not in fixed.blanked_lines and (d.code, d.span) not in seen
-                         and not d.code.startswith("F9")]  # suppression bookkeeping: the real text's
-                analysis = Analysis(path, text, None, sorted([*analysis.diagnostics, *extra],
-                                                             key=Diagnostic.sort_key))
+                module, recovered, parts, fixed_text = again.module, True, again_parts, fixed.text
+                analysis = with_repair(analysis, again, fixed.blanked_lines)
     doc = DocumentAnalysis(uri, version, text, LineIndex(text, encoding), analysis, module, recovered)
-    doc.parts = parts
+    doc.parts, doc.fixed_text = parts, fixed_text
     if module is not None:
         with _without_cycle_collection():  # as the compiler's stages: many objects, no cycles
             _Indexer(doc).module(module)
     return doc
+
+
+def with_repair(analysis: Analysis, repaired: Analysis, blanked_lines: set[int]) -> Analysis:
+    """The syntax error of ``analysis`` (a text that does not parse), with
+    the diagnostics of its repair but on the lines the repair blanked."""
+    seen = {(d.code, d.span) for d in analysis.diagnostics}
+    extra = [d for d in repaired.diagnostics
+             if d.span.line not in blanked_lines and (d.code, d.span) not in seen
+             and not d.code.startswith("F9")]  # suppression bookkeeping: the real text's
+    return Analysis(analysis.path, analysis.text, None,
+                    sorted([*analysis.diagnostics, *extra], key=Diagnostic.sort_key))
 
 
 def _analyze(text: str, path: str, call_policy: CallPolicy | None) -> tuple[Analysis, CheckParts | None]:

@@ -32,13 +32,12 @@ or did not before) takes the full path (``analysis.analyze_document``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from fermata.spec.call_policy import CallPolicy
 
 from ..pipeline import Analysis, _finish, _without_cycle_collection, analyze_parsed
 from ..syntax import ast
-from ..syntax.parser import parse
 from .analysis import (
     FLOW,
     NODE,
@@ -48,12 +47,13 @@ from .analysis import (
     Symbol,
     _Indexer,
     _NodeIndexer,
+    with_repair,
 )
 from .checking import CheckParts, check_parts, recheck_flow
 from .positions import LineIndex
-from .shift import Shift, offsets_only
+from .shift import Shift
+from .stretch import SYNTAX_ERRORS, Parsed, Stretch, find_stretch, parse_stretch, repair_stretch
 
-_HEADER = "flow _ {"
 Point = tuple[int, int]
 
 
@@ -81,99 +81,47 @@ def common_suffix(a: str, b: str, limit: int) -> int:
     return low
 
 
-@dataclass
-class Stretch:
-    """The members ``first..last`` (``last < first``: none, a gap) of the
-    ``index``-th flow, between old offsets ``start`` and ``end``."""
-
-    index: int
-    flow: ast.Flow
-    first: int
-    last: int
-    start: int
-    end: int
-
-    @property
-    def old_members(self) -> tuple[ast.FlowMember, ...]:
-        return self.flow.members[self.first:self.last + 1]
-
-
 def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
               call_policy: CallPolicy | None = None) -> DocumentAnalysis | None:
     """The analysis of ``text`` from ``previous`` by re-parsing the stretch
     of one flow an edit touched, or None when the edit is not of that kind.
     ``previous`` is consumed when an analysis is returned."""
-    module = previous.analysis.module
-    old = previous.text
-    if module is None or previous.recovered or module is not previous.module:
+    module = previous.module
+    if module is None or any(d.code.startswith("F0") and d.code not in SYNTAX_ERRORS for d in previous.diagnostics):
+        return None  # the parser's own warnings would have to be re-made too
+    if previous.recovered:
+        # The tree is the repaired text's (same layout): compare with that
+        # text, so that the stretch holds the repair too.
+        if previous.fixed_text is None or len(previous.fixed_text) != len(previous.text):
+            return None
+        old, old_lines = previous.fixed_text, LineIndex(previous.fixed_text, previous.lines.encoding)
+    elif module is previous.analysis.module:
+        old, old_lines = previous.text, previous.lines
+    else:
         return None
-    if any(d.code.startswith("F0") for d in previous.diagnostics):
-        return None  # the parser's own reports would have to be re-made too
     prefix = common_prefix(old, text)
     if prefix == len(old) == len(text):
         return None
     suffix = common_suffix(old, text, min(len(old), len(text)) - prefix)
-    old_lines = previous.lines
-    stretch = _stretch(module, old_lines, prefix, len(old) - suffix)
+    stretch = find_stretch(module, old_lines, prefix, len(old) - suffix)
     if stretch is None:
         return None
     delta = len(text) - len(old)
     lines = LineIndex(text, old_lines.encoding)
-    parsed = _parse_stretch(text, lines, stretch.start, stretch.end + delta)
+    path = previous.analysis.path
+    parsed = parse_stretch(text, lines, stretch, stretch.start, stretch.end + delta, path)
     if parsed is None:
-        return None
+        stretch = stretch.widened()
+        parsed = repair_stretch(text, lines, stretch, stretch.start, stretch.end + delta, path)
+        if parsed is None:
+            return None
     old_end = (*old_lines.line_column(stretch.end), stretch.end)
     new_end = (*lines.line_column(stretch.end + delta), stretch.end + delta)
     shift = Shift(old_end, new_end)
     if any(use.span.line and shift.moves((use.span.line, use.span.column)) for use in module.uses):
         return None  # imported declarations carry the `use` line's span
     with _without_cycle_collection():
-        return _Update(previous, text, version, lines, stretch, parsed, shift, call_policy).run()
-
-
-def _stretch(module: ast.Module, lines: LineIndex, first: int, last: int) -> Stretch | None:
-    """The stretch of one flow's members holding the old text ``[first, last)``."""
-    for index, flow in enumerate(module.flows):
-        span = flow.span
-        start = lines.offset_of(span.line, span.column)
-        close = lines.offset_of(span.end_line, span.end_column) - 1   # the flow's `}`
-        if not start <= first <= close:
-            continue
-        opening = lines.text.find("{", lines.offset_of(span.line, span.column) if not flow.name_span.line
-                                  else lines.offset_of(flow.name_span.end_line, flow.name_span.end_column))
-        if opening < 0 or first <= opening or last > close:
-            return None  # the flow's header or closing brace
-        bounds = [(lines.offset_of(m.span.line, m.span.column), lines.offset_of(m.span.end_line, m.span.end_column))
-                  for m in flow.members]
-        touched = [i for i, (s, e) in enumerate(bounds) if e >= first and s <= last]
-        if touched:
-            low, high = touched[0], touched[-1]
-        else:
-            low = next((i for i, (s, _e) in enumerate(bounds) if s > last), len(bounds))
-            high = low - 1
-        if low == 0 and flow.doc is not None:
-            return None  # the flow's docstring comes first, and has no span of its own
-        start_at = bounds[low - 1][1] if low > 0 else opening + 1
-        end_at = bounds[high + 1][0] if high + 1 < len(bounds) else close
-        return Stretch(index, flow, low, high, start_at, end_at)
-    return None
-
-
-def _parse_stretch(text: str, lines: LineIndex, start: int,
-                   end: int) -> tuple[list[ast.FlowMember], list[ast.Comment]] | None:
-    """The members and comments written in ``text[start:end]``, with their real positions."""
-    line, column = lines.line_column(start)
-    if line < 2:
-        return None
-    head = _HEADER + "\n" * (line - 1) + " " * (column - 1)
-    module, diagnostics = parse(head + text[start:end] + "}")
-    if module is None or diagnostics or len(module.items) != 1:
-        return None
-    flow = module.items[0]
-    if not isinstance(flow, ast.Flow) or flow.doc is not None:
-        return None
-    offsets_only(start - len(head)).tree((*flow.members, *module.comments))
-    return list(flow.members), list(module.comments)
+        return _Update(previous, old_lines, text, version, lines, stretch, parsed, shift, call_policy).run()
 
 
 def _inside(span: ast.Span, start: Point, end: Point) -> bool:
@@ -183,12 +131,12 @@ def _inside(span: ast.Span, start: Point, end: Point) -> bool:
 class _Update:
     """The new analysis: the previous one's, with the stretch made anew."""
 
-    def __init__(self, previous: DocumentAnalysis, text: str, version: int | None, lines: LineIndex,
-                 stretch: Stretch, parsed: tuple[list[ast.FlowMember], list[ast.Comment]], shift: Shift,
+    def __init__(self, previous: DocumentAnalysis, old_lines: LineIndex, text: str, version: int | None,
+                 lines: LineIndex, stretch: Stretch, parsed: Parsed, shift: Shift,
                  call_policy: CallPolicy | None):
-        self.previous, self.text, self.lines = previous, text, lines
-        self.stretch, self.shift = stretch, shift
-        self.members, self.comments = parsed
+        self.previous, self.old_lines, self.text, self.lines = previous, old_lines, text, lines
+        self.stretch, self.shift, self.parsed = stretch, shift, parsed
+        self.members, self.comments = parsed.members, parsed.comments
         self.call_policy = call_policy
         self.doc = DocumentAnalysis(previous.uri, version, text, lines, previous.analysis, None, False)
 
@@ -205,7 +153,7 @@ class _Update:
         names_after = [m.name for m in new_members if isinstance(m, ast.NodeDecl)]
         whole_flow = (any(isinstance(m, ast.StateBlock) for m in (*self.members, *stretch.old_members))
                       or len(set(names)) != len(names) or len(set(names_after)) != len(names_after))
-        old_start = previous.lines.line_column(stretch.start)
+        old_start = self.old_lines.line_column(stretch.start)
         old_end = (shift.line, shift.column)
         # 1. The index without the stretch (old positions).
         if whole_flow:
@@ -248,9 +196,23 @@ class _Update:
         else:
             again = check_parts(module, path, self.call_policy)
         self.doc.parts = again
+        parsed = self.parsed
+        checked = self.text
+        if parsed.error is not None:
+            assert parsed.repaired is not None
+            start, delta = self.stretch.start, len(self.text) - len(self.old_lines.text)
+            checked = self.text[:start] + parsed.repaired + self.text[self.stretch.end + delta:]
         if again is None:
-            return analyze_parsed(self.text, path, module, self.call_policy)
-        return _finish(self.text, path, module, again.all, None, self.call_policy)
+            analysis = analyze_parsed(checked, path, module, self.call_policy)
+        else:
+            analysis = _finish(checked, path, module, again.all, None, self.call_policy)
+        if parsed.error is None:
+            return analysis
+        # As `analysis.analyze_document` shows a repaired text: the syntax
+        # error, and the repair's diagnostics but on the lines it blanked.
+        self.doc.recovered, self.doc.fixed_text = True, checked
+        return with_repair(_finish(self.text, path, None, [parsed.error], None, self.call_policy),
+                           analysis, parsed.blanked_lines)
 
     # -------------------------------------------------------------- index
 

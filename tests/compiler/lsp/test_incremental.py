@@ -94,6 +94,31 @@ def test_adding_and_removing_nodes_and_edges_is_reanalysed_incrementally():
     check_same(text, text[:name_at] + "x" + text[name_at:])                          # a node renamed
 
 
+def test_typing_in_a_half_typed_node_repairs_the_stretch_only():
+    text = EXAMPLES[0]
+    at = text.index("set summary = s") + len("set summary = ")
+    half = text[:at] + text[at + 1:]            # `set summary = ` and the node's next line
+    again = reanalyze(full(text), half, 2)
+    assert again is not None and again.recovered and not again.parsed
+    assert summary(again) == summary(full(half))
+    assert [d.code for d in again.diagnostics if d.code.startswith("F0")] == ["F001"]
+    # Typing on: from the repaired analysis, incrementally again, until it parses.
+    more = half[:at] + "s" + half[at:]
+    last = reanalyze(again, more, 3)
+    assert last is not None and last.parsed and not last.recovered
+    assert summary(last) == summary(full(more)) == summary(full(text))
+
+
+def test_a_half_typed_stretch_whose_error_lies_past_it_takes_the_full_path():
+    text = EXAMPLES[0]
+    flow = parse_or_raise(text).flows[0]
+    lines = full(text).lines
+    node = flow.nodes[0]
+    brace = lines.offset_of(node.span.end_line, node.span.end_column - 1)
+    unclosed = text[:brace] + text[brace + 1:]  # the node's `}` gone: the parser fails further on
+    assert reanalyze(full(text), unclosed, 2) is None
+
+
 def test_edits_outside_a_flows_body_take_the_full_path():
     text = EXAMPLES[0]
     flow = parse_or_raise(text).flows[0]
@@ -102,9 +127,6 @@ def test_edits_outside_a_flows_body_take_the_full_path():
     assert reanalyze(full(text), text[:name_at] + "x" + text[name_at:], 2) is None
     assert reanalyze(full(text), "type Extra = str\n" + text, 2) is None
     assert reanalyze(full(text), text + "\nflow other {\n}\n", 2) is None
-    node = flow.nodes[0]
-    at = lines.offset_of(node.span.end_line, node.span.end_column - 1)
-    assert reanalyze(full(text), text[:at] + "{" + text[at:], 2) is None  # no longer parses
 
 
 EDITS = ["", "x", "1", " + 1", ".", "}", "{", '"', "set risk = 2", "let q = 3", "{{ x }}", "\U0001F600", "é",
