@@ -64,8 +64,16 @@ class FermataServer(LanguageServer):
         if cached is not None and cached.version == document.version and cached.text == document.source:
             return cached
         config = self.configs.get(uri)
-        doc = analyze_document(document.source, uri, _display_path(uri), document.version, self.encoding(),
-                               previous=cached, call_policy=config.call_policy if config else None)
+        # An incremental analysis consumes the previous one (its tree is
+        # moved, not copied): if it fails half-way, neither is kept.
+        self.analyses.pop(uri, None)
+        try:
+            doc = analyze_document(document.source, uri, _display_path(uri), document.version, self.encoding(),
+                                   previous=cached, call_policy=config.call_policy if config else None)
+        except Exception:
+            if cached is not None and self.last_indexed.get(uri) is cached:
+                del self.last_indexed[uri]
+            raise
         self.analyses[uri] = doc
         if doc.module is not None:
             self.last_indexed[uri] = doc
