@@ -25,7 +25,7 @@ index is per document, and a `use` would add the used file's declarations.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fermata.spec.call_policy import CallPolicy
@@ -131,6 +131,16 @@ class DocumentAnalysis:
     parts: CheckParts | None = None
     # For a repaired text (``recovered``): the repair, which the module is of.
     fixed_text: str | None = None
+    # The index's update, when it was deferred (``incremental.reanalyze``).
+    pending: Callable[[], None] | None = field(default=None, repr=False)
+
+    def settle(self) -> DocumentAnalysis:
+        """This analysis with its index up to date (what reads the index calls it first)."""
+        update, self.pending = self.pending, None
+        if update is not None:
+            with _without_cycle_collection():
+                update()
+        return self
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -210,15 +220,16 @@ def _end(span: ast.Span) -> Point:
 
 def analyze_document(text: str, uri: str, path: str, version: int | None = None,
                      encoding: str = UTF16, previous: DocumentAnalysis | None = None,
-                     call_policy: CallPolicy | None = None) -> DocumentAnalysis:
+                     call_policy: CallPolicy | None = None, defer_index: bool = False) -> DocumentAnalysis:
     """Diagnostics and index of one document version; never raises for any text.
 
     With ``previous`` (the analysis of the version before), an edit inside
-    one node re-parses that node only (``incremental.py``)."""
+    one flow re-parses the members it touched only (``incremental.py``);
+    with ``defer_index`` too, the index is updated at ``settle()``."""
     if previous is not None and previous.lines.encoding == encoding:
         from .incremental import reanalyze
 
-        updated = reanalyze(previous, text, version, call_policy)
+        updated = reanalyze(previous, text, version, call_policy, defer_index)
         if updated is not None:
             return updated
     analysis, parts = _analyze(text, path, call_policy)

@@ -32,6 +32,7 @@ or did not before) takes the full path (``analysis.analyze_document``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from fermata.spec.call_policy import CallPolicy
@@ -82,10 +83,13 @@ def common_suffix(a: str, b: str, limit: int) -> int:
 
 
 def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
-              call_policy: CallPolicy | None = None) -> DocumentAnalysis | None:
+              call_policy: CallPolicy | None = None, defer_index: bool = False) -> DocumentAnalysis | None:
     """The analysis of ``text`` from ``previous`` by re-parsing the stretch
     of one flow an edit touched, or None when the edit is not of that kind.
-    ``previous`` is consumed when an analysis is returned."""
+    ``previous`` is consumed when an analysis is returned. With
+    ``defer_index``, the index is brought up to date by the analysis'
+    ``settle()`` (which any reader of it calls first), not now."""
+    previous.settle()
     module = previous.module
     if module is None or any(d.code.startswith("F0") and d.code not in SYNTAX_ERRORS for d in previous.diagnostics):
         return None  # the parser's own warnings would have to be re-made too
@@ -121,7 +125,8 @@ def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
     if any(use.span.line and shift.moves((use.span.line, use.span.column)) for use in module.uses):
         return None  # imported declarations carry the `use` line's span
     with _without_cycle_collection():
-        return _Update(previous, old_lines, text, version, lines, stretch, parsed, shift, call_policy).run()
+        return _Update(previous, old_lines, text, version, lines, stretch, parsed, shift, call_policy,
+                       defer_index).run()
 
 
 def _inside(span: ast.Span, start: Point, end: Point) -> bool:
@@ -133,10 +138,11 @@ class _Update:
 
     def __init__(self, previous: DocumentAnalysis, old_lines: LineIndex, text: str, version: int | None,
                  lines: LineIndex, stretch: Stretch, parsed: Parsed, shift: Shift,
-                 call_policy: CallPolicy | None):
+                 call_policy: CallPolicy | None, defer_index: bool):
         self.previous, self.old_lines, self.text, self.lines = previous, old_lines, text, lines
         self.stretch, self.shift, self.parsed = stretch, shift, parsed
         self.members, self.comments = parsed.members, parsed.comments
+        self.defer_index = defer_index
         self.call_policy = call_policy
         self.doc = DocumentAnalysis(previous.uri, version, text, lines, previous.analysis, None, False)
 
@@ -155,46 +161,72 @@ class _Update:
                       or len(set(names)) != len(names) or len(set(names_after)) != len(names_after))
         old_start = self.old_lines.line_column(stretch.start)
         old_end = (shift.line, shift.column)
-        # 1. The index without the stretch (old positions).
+        keep: tuple[str, ...]
         if whole_flow:
-            self._copy_index(_point(flow.span), _end_point(flow.span), keep=())
+            removed, keep = (_point(flow.span), _end_point(flow.span)), ()
         else:
-            self._copy_index(old_start, old_end, keep=(FLOW, NODE))
-        # 2. What follows the stretch, moved.
+            removed, keep = (old_start, old_end), (FLOW, NODE)
+        # 1. What follows the stretch, moved.
         items = old_module.items
         at = items.index(flow)
         comments = [c for c in old_module.comments if _point(c.span) < old_start]
         comments += self.comments
         after = [c for c in old_module.comments if shift.moves(_point(c.span))]
-        if not shift.is_identity:
-            shift.tree(later_members)
-            shift.tree(items[at + 1:])
-            shift.tree(after)
-            self._move_index()
+        # The flow's later members and the later types now (the checks see
+        # them); the later flows and comments when the index is made (only
+        # the edited flow is checked, when the checks go flow by flow).
+        later = items[at + 1:]
+        shift.tree(later_members)
+        shift.tree(i for i in later if not isinstance(i, ast.Flow))
+        unmoved: list[list[ast.Node]] = [[i for i in later if isinstance(i, ast.Flow)], list(after)]
+
+        def move_the_rest() -> None:
+            while unmoved:
+                shift.tree(unmoved.pop())
+
+        if shift.is_identity:
+            unmoved.clear()
         new_flow = replace(flow, members=new_members, span=shift.span(flow.span))
         module = replace(old_module, items=(*items[:at], new_flow, *items[at + 1:]),
                          comments=(*comments, *after), span=shift.span(old_module.span))
-        # 3. The checks.
-        self.doc.analysis = self._check(module, new_flow)
+        # 2. The checks.
+        self.doc.analysis = self._check(module, move_the_rest)
         self.doc.module = module
-        # 4. The index of the stretch (or of the whole flow).
-        if whole_flow:
-            self._index_flow(flow, new_flow)
+
+        # 3. The index: the previous one without the stretch (old positions),
+        # moved, and the stretch's (or the whole flow's) made anew. Only
+        # requests read it: the server publishes the diagnostics first.
+        def index() -> None:
+            move_the_rest()
+            self._copy_index(*removed, keep=keep)
+            if not shift.is_identity:
+                self._move_index()
+            if whole_flow:
+                self._index_flow(flow, new_flow)
+            else:
+                self._index_stretch(flow, new_flow, old_names != new_names)
+
+        if self.defer_index:
+            self.doc.pending = index
         else:
-            self._index_stretch(flow, new_flow, old_names != new_names)
+            index()
         return self.doc
 
     # ------------------------------------------------------------- checks
 
-    def _check(self, module: ast.Module, new_flow: ast.Flow) -> Analysis:
+    def _check(self, module: ast.Module, move_the_rest: Callable[[], None]) -> Analysis:
+        """The diagnostics: the edited flow's alone when the checks go flow by
+        flow, else the whole module's (``move_the_rest`` first, then)."""
         path = self.previous.analysis.path
         parts = self.previous.parts
+        again = None
         if parts is not None:
             moved = CheckParts(self.shift.diagnostics(parts.rest), parts.rest_spent,
                                [self.shift.diagnostics(p) for p in parts.flows], list(parts.spent))
             again = recheck_flow(moved, module, self.stretch.index, path, self.call_policy)
-        else:
-            again = check_parts(module, path, self.call_policy)
+        if again is None:
+            move_the_rest()
+            again = check_parts(module, path, self.call_policy) if parts is None else None
         self.doc.parts = again
         parsed = self.parsed
         checked = self.text
@@ -231,10 +263,9 @@ class _Update:
                 doc.occurrences[line] = kept
             else:
                 doc.occurrences.pop(line, None)
-        doc.exprs = [e for e in previous.exprs if e.end < start or e.start > end
-                     or not _inside(e.expr.span, start, end)]
-        doc.node_scopes = [n for n in previous.node_scopes if n.end < start or n.start > end
-                           or not _inside(n.node.span, start, end)]
+        # (By the index's own positions: the tree after the stretch is moved already.)
+        doc.exprs = [e for e in previous.exprs if not (start <= e.start and e.end <= end)]
+        doc.node_scopes = [n for n in previous.node_scopes if not (start <= n.start and n.end <= end)]
         doc.flows = list(previous.flows)
 
     def _move_index(self) -> None:
