@@ -326,45 +326,45 @@ class _Update:
                     symbol.decl, symbol.doc = member, member.doc
                 indexer.add(symbol.span, symbol, definition=True)
                 _NodeIndexer(indexer, scope, member).run()
-            elif not (renamed and isinstance(member, (ast.Edge, ast.StaticInterrupt))):
+            else:
                 indexer.member(scope, member)
-            elif isinstance(member, ast.Edge):
-                indexer.condition(scope, member)  # its node names: `_rename_nodes`
             touched.update(range(member.span.line, member.span.end_line + 1))
         self._sort(touched)
 
     def _rename_nodes(self, indexer: _Indexer, scope: FlowScope, old_nodes: dict[str, Symbol],
                       new_flow: ast.Flow) -> None:
-        """The node names changed: new node symbols for the stretch, and every
-        edge of the flow indexed anew (the names it refers to)."""
+        """The node names changed: new node symbols for the stretch's nodes,
+        and the edges elsewhere that name a node added or gone indexed anew."""
         doc, stretch = self.doc, self.stretch
         gone = {id(m) for m in stretch.old_members}
-        old_symbols = {id(s) for s in old_nodes.values() if id(s.decl) in gone}
-        doc.symbols = [s for s in doc.symbols if id(s) not in old_symbols]
+        by_decl = {id(s.decl): s for s in old_nodes.values()}
+        removed = [s for s in old_nodes.values() if id(s.decl) in gone]
+        doc.symbols = [s for s in doc.symbols if not (s.kind == NODE and id(s.decl) in gone)]
         scope.nodes = {}
         for node in new_flow.nodes:
-            if node.name in scope.nodes:
-                continue
-            existing = next((s for s in old_nodes.values() if s.decl is node), None)
+            existing = by_decl.get(id(node))
             if existing is None:
                 existing = Symbol(NODE, node.name, node.name_span if node.name_span.line else node.span,
                                   flow=new_flow.name, doc=node.doc, decl=node)
                 doc.symbols.append(existing)
-            scope.nodes[node.name] = existing
-        start, end = _point(new_flow.span), _end_point(new_flow.span)
+            scope.nodes.setdefault(node.name, existing)
+        # The stretch's nodes all have new symbols: edges naming any of them change.
+        changed = {s.name for s in removed} | {m.name for m in self.members if isinstance(m, ast.NodeDecl)}
+        in_stretch = {id(m) for m in self.members}
         touched: set[int] = set()
-        for line in range(start[0], end[0] + 1):
-            occurrences = doc.occurrences.get(line)
-            if occurrences:
-                kept = [o for o in occurrences if o.symbol.kind != NODE or o.is_definition]
-                if kept:
-                    doc.occurrences[line] = kept
-                else:
-                    doc.occurrences.pop(line)
         for member in new_flow.members:
-            if isinstance(member, (ast.Edge, ast.StaticInterrupt)):
-                indexer.node_refs(scope, member)
-                touched.update(range(member.span.line, member.span.end_line + 1))
+            if not isinstance(member, (ast.Edge, ast.StaticInterrupt)) or id(member) in in_stretch:
+                continue
+            refs = member.nodes if isinstance(member, ast.StaticInterrupt) else (*member.sources, *member.targets)
+            if not any(ref.name in changed for ref in refs):
+                continue
+            for ref in refs:
+                at = (ref.span.line, ref.span.column)
+                occurrences = doc.occurrences.get(ref.span.line, [])
+                occurrences[:] = [o for o in occurrences
+                                  if o.symbol.kind != NODE or o.is_definition or (o.span.line, o.span.column) != at]
+            indexer.node_refs(scope, member)
+            touched.update(range(member.span.line, member.span.end_line + 1))
         self._sort(touched)
 
     def _index_flow(self, flow: ast.Flow, new_flow: ast.Flow) -> None:
