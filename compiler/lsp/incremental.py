@@ -4,16 +4,15 @@ Parsing is much of an analysis (a 1,000-node spec: ~150 ms of ~350 ms), and
 most edits are keystrokes inside one node, a new line, a new node or edge.
 When an edit changes text strictly inside the braces of one flow (found by
 comparing the old and new texts from both ends), only the *stretch* of that
-flow's members the edit touches is re-parsed:
+flow's members the edit touches is re-parsed (``stretch.py``):
 
 - the members whose text the edit overlaps or touches (a node whose body
   changes, an edge extended by `-> c`...), from the end of the member before
   them to the start of the member after them; an edit between two members
   (a new node, a new edge, a blank line) re-parses just the gap;
-- the stretch is parsed in place: a text of a synthetic ``flow _ {``, as
-  many newlines and spaces as put the stretch at its real line and column,
-  the stretch, and ``}``; its members get their real lines and columns
-  (character offsets are moved by a constant);
+- the stretch is parsed in place, at its real lines and columns; a stretch
+  that does not parse (a half-typed node) is repaired on its own when the
+  whole file would fail, and be repaired, the same way;
 - what follows the stretch is unchanged text, only moved when the edit adds
   or removes lines: its spans, and the index's positions, are moved in place
   (``shift.py``), not re-parsed;
@@ -22,12 +21,14 @@ flow's members the edit touches is re-parsed:
   (the property tested in ``tests/compiler/lsp/test_incremental.py``: after
   any edits, incremental == full analysis);
 - the index is updated for the stretch: its members' entries are made
-  anew; if its node names change, the flow's edges are re-indexed (they
-  name nodes); if a `state` block is in it, the whole flow is.
+  anew; if its node names change, the edges naming them are re-indexed; if
+  a `state` block is in it, the whole flow is. With ``defer_index`` (the
+  server) that work, and moving the later flows' trees, waits for
+  ``DocumentAnalysis.settle()``: the diagnostics are published first.
 
 The previous analysis is *consumed*: its tree is moved, not copied. Any
-other edit (outside a flow, in a flow's header, a text that does not parse
-or did not before) takes the full path (``analysis.analyze_document``).
+other edit (outside a flow, in a flow's header, a stretch the parser fails
+past) takes the full path (``analysis.analyze_document``).
 """
 
 from __future__ import annotations
