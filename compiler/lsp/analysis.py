@@ -18,8 +18,11 @@ The index is built from the AST by one walk that mirrors the type checker's
 scoping rules (``checks/typecheck.py``): a local is visible after its `let`
 to the end of its block; edge conditions see state fields only. A construct
 added to the language adds a case to :class:`_Indexer`; handlers need not
-change. Cross-file definitions wait for `use` (not in the language yet): the
-index is per document, and a `use` would add the used file's declarations.
+change. The index is per document: the types a `use` brings in are symbols
+that point at their file (``Symbol.elsewhere``).
+
+After an edit, ``incremental.py`` updates a previous analysis instead of
+making one anew, where that gives the same result.
 """
 
 from __future__ import annotations
