@@ -14,7 +14,7 @@ Starts the real server over stdio (as an editor would) and measures, over
 Two shapes of 1,000 nodes: one flow of 1,000 nodes, and 20 flows of 50.
 The issue's targets: diagnostics <= 150 ms, hover and completion <= 50 ms.
 
-    python bench/lsp_bench.py [--repeat 20] [--nodes 1000] [--against PYTHONPATH]
+    python bench/lsp_bench.py [--repeat 20] [--nodes 1000] [--against PYTHONPATH] [--pause MS]
 
 ``--against`` runs a second server on other code (before/after a change),
 the two taking their rounds in turns, so a busy machine weighs on both alike.
@@ -72,7 +72,8 @@ def position_of(text: str, needle: str, offset: int = 0) -> lsp.Position:
 
 
 class Bench:
-    def __init__(self) -> None:
+    def __init__(self, pause: float = 0.0) -> None:
+        self.pause = pause   # after each edit's diagnostics: a person's pause before the next action
         self.client = LanguageClient("lsp-bench", "1")
         self.published: dict[int, asyncio.Future[list[lsp.Diagnostic]]] = {}
 
@@ -140,6 +141,7 @@ class Bench:
                 content_changes=[lsp.TextDocumentContentChangePartial(range=edit, text=new_text)]))
             await asyncio.wait_for(published, 120)
             times.setdefault(name, []).append(time.perf_counter() - started)
+            await asyncio.sleep(self.pause)
         for name, request in (
                 ("hover (local)", lambda: client.text_document_hover_async(
                     lsp.HoverParams(text_document=doc, position=self.field_use))),
@@ -155,7 +157,7 @@ class Bench:
             assert answer is not None, name
 
 
-async def main_async(repeat: int, nodes: int, against: str | None) -> None:
+async def main_async(repeat: int, nodes: int, against: str | None, pause: float = 0.0) -> None:
     """Each shape: one server per code tree (this one, and ``against``'s if
     given), their rounds taken in turns on the same machine."""
     trees: list[tuple[str, str | None]] = [("this", None)] + ([("against", against)] if against else [])
@@ -170,7 +172,7 @@ async def main_async(repeat: int, nodes: int, against: str | None) -> None:
             benches = []
             try:
                 for _label, python_path in trees:
-                    bench = Bench()
+                    bench = Bench(pause)
                     benches.append(bench)
                     await bench.start(root, python_path)
                     await bench.open(text, path.as_uri())
@@ -197,8 +199,11 @@ def main() -> None:
     parser.add_argument("--against", metavar="PYTHONPATH",
                         help="also run a server with this PYTHONPATH (another checkout's code, e.g. a folder "
                              "holding `fermata/` linked to its spec, compiler, runtime and server), in turns")
+    parser.add_argument("--pause", type=float, default=0.0, metavar="MS",
+                        help="wait this long after each edit's diagnostics (default 0: edits back to back, "
+                             "so an edit also waits for the work the one before left for after its diagnostics)")
     args = parser.parse_args()
-    asyncio.run(main_async(args.repeat, args.nodes, args.against))
+    asyncio.run(main_async(args.repeat, args.nodes, args.against, args.pause / 1000))
 
 
 if __name__ == "__main__":
