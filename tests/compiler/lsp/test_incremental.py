@@ -173,3 +173,26 @@ def test_incremental_and_full_analysis_agree(example: str, edits: list[tuple[flo
         if doc.parsed:  # (a text that does not parse also shows its repair's diagnostics: recovery.py)
             assert [d.to_json() for d in doc.diagnostics] == [d.to_json() for d in analyze(text, path).diagnostics]
         assert isinstance(doc.module, ast.Module) or doc.module is None
+
+
+def test_an_edit_in_one_flow_of_several_checks_that_flow_alone(monkeypatch: pytest.MonkeyPatch):
+    from fermata.compiler.lsp import checking
+
+    text = SAMPLES[-1]
+    first = full(text)
+    assert first.parts is not None and len(first.parts.flows) == 3
+    second = parse_or_raise(text).flows[1]
+    at = first.lines.offset_of(second.nodes[0].span.end_line, second.nodes[0].span.end_column - 1)
+    edited = text[:at] + "\n        set nope = 1\n" + text[at:]
+    checked: list[str] = []
+    real = checking.check_module
+
+    def counting(module, *args, **kwargs):
+        checked.append(",".join(f.name for f in module.flows))
+        return real(module, *args, **kwargs)
+
+    monkeypatch.setattr(checking, "check_module", counting)
+    again = reanalyze(first, edited, 2)
+    assert again is not None and checked == [second.name]
+    assert summary(again) == summary(full(edited))
+    assert "F128" in [d.code for d in again.diagnostics]
