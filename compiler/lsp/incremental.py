@@ -57,6 +57,7 @@ from .shift import Shift
 from .stretch import SYNTAX_ERRORS, Parsed, Stretch, find_stretch, parse_stretch, repair_stretch
 
 Point = tuple[int, int]
+_LONG_QUOTES = '"' * 3
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -108,6 +109,9 @@ def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
     if prefix == len(old) == len(text):
         return None
     suffix = common_suffix(old, text, min(len(old), len(text)) - prefix)
+    if _touches_a_long_string(old, prefix, len(old) - suffix) or \
+            _touches_a_long_string(text, prefix, len(text) - suffix):
+        return None
     stretch = find_stretch(module, old_lines, prefix, len(old) - suffix)
     if stretch is None:
         return None
@@ -128,6 +132,15 @@ def reanalyze(previous: DocumentAnalysis, text: str, version: int | None,
     with _without_cycle_collection():
         return _Update(previous, old_lines, text, version, lines, stretch, parsed, shift, call_policy,
                        defer_index).run()
+
+
+def _touches_a_long_string(text: str, start: int, end: int) -> bool:
+    """Whether the lines of ``text[start:end]`` hold a long string's quotes,
+    the one token that spans lines: an edit there may open or close a string
+    that runs past the stretch, which alone would then lex otherwise."""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    return _LONG_QUOTES in text[first:len(text) if last < 0 else last]
 
 
 def _inside(span: ast.Span, start: Point, end: Point) -> bool:

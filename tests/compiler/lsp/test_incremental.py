@@ -122,6 +122,14 @@ def test_a_half_typed_stretch_whose_error_lies_past_it_takes_the_full_path():
     assert reanalyze(full(text), unclosed, 2) is None
 
 
+def test_an_edit_on_a_line_with_a_long_string_takes_the_full_path():
+    text = EXAMPLES[0]
+    at = text.index('in order."""') + len("in order.")
+    opened = text[:at] + "x" + text[at:]   # `."x""`: the docstring now runs on past its node
+    assert reanalyze(full(text), opened, 2) is None
+    assert summary(analyze_document(opened, "u", "x", previous=full(text))) == summary(full(opened))
+
+
 def test_edits_outside_a_flows_body_take_the_full_path():
     text = EXAMPLES[0]
     flow = parse_or_raise(text).flows[0]
