@@ -18,23 +18,27 @@ The index is built from the AST by one walk that mirrors the type checker's
 scoping rules (``checks/typecheck.py``): a local is visible after its `let`
 to the end of its block; edge conditions see state fields only. A construct
 added to the language adds a case to :class:`_Indexer`; handlers need not
-change. Cross-file definitions wait for `use` (not in the language yet): the
-index is per document, and a `use` would add the used file's declarations.
+change. The index is per document: the types a `use` brings in are symbols
+that point at their file (``Symbol.elsewhere``).
+
+After an edit, ``incremental.py`` updates a previous analysis instead of
+making one anew, where that gives the same result.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fermata.spec.call_policy import CallPolicy
 
-from ..diagnostics.diagnostic import Diagnostic
-from ..pipeline import Analysis, _without_cycle_collection, analyze
+from ..diagnostics.diagnostic import Diagnostic, suggestion_budget
+from ..pipeline import Analysis, _without_cycle_collection, analyze, analyze_parsed
 from ..semantics import inference as I
 from ..semantics import types as T
 from ..syntax import ast
+from .checking import CheckParts, check_parts
 from .positions import UTF16, LineIndex
 from .recovery import repair
 
@@ -125,6 +129,21 @@ class DocumentAnalysis:
     exprs: list[ExprEnv] = field(default_factory=list)
     types: dict[str, Symbol] = field(default_factory=dict)
     named: dict[str, T.FType] = field(default_factory=dict)
+    # The checks' diagnostics flow by flow, when that is exact (``checking.py``):
+    # an edit inside one flow re-checks that flow only.
+    parts: CheckParts | None = None
+    # For a repaired text (``recovered``): the repair, which the module is of.
+    fixed_text: str | None = None
+    # The index's update, when it was deferred (``incremental.reanalyze``).
+    pending: Callable[[], None] | None = field(default=None, repr=False)
+
+    def settle(self) -> DocumentAnalysis:
+        """This analysis with its index up to date (what reads the index calls it first)."""
+        update, self.pending = self.pending, None
+        if update is not None:
+            with _without_cycle_collection():
+                update()
+        return self
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -204,36 +223,63 @@ def _end(span: ast.Span) -> Point:
 
 def analyze_document(text: str, uri: str, path: str, version: int | None = None,
                      encoding: str = UTF16, previous: DocumentAnalysis | None = None,
-                     call_policy: CallPolicy | None = None) -> DocumentAnalysis:
+                     call_policy: CallPolicy | None = None, defer_index: bool = False) -> DocumentAnalysis:
     """Diagnostics and index of one document version; never raises for any text.
 
     With ``previous`` (the analysis of the version before), an edit inside
-    one node re-parses that node only (``incremental.py``)."""
+    one flow re-parses the members it touched only (``incremental.py``);
+    with ``defer_index`` too, the index is updated at ``settle()``."""
     if previous is not None and previous.lines.encoding == encoding:
         from .incremental import reanalyze
 
-        updated = reanalyze(previous, text, version, call_policy)
+        updated = reanalyze(previous, text, version, call_policy, defer_index)
         if updated is not None:
             return updated
-    analysis: Analysis = analyze(text, path, call_policy=call_policy)
-    module, recovered = analysis.module, False
+    analysis, parts = _analyze(text, path, call_policy)
+    module, recovered, fixed_text = analysis.module, False, None
     if module is None and _is_syntax_error(analysis.diagnostics):
         fixed = repair(text)
         if fixed is not None:
-            again = analyze(fixed.text, path, call_policy=call_policy)
+            again, again_parts = _analyze(fixed.text, path, call_policy)
             if again.module is not None:
-                module, recovered = again.module, True
-                seen = {(d.code, d.span) for d in analysis.diagnostics}
-                extra = [d for d in again.diagnostics
-                         if d.span.line not in fixed.blanked_lines and (d.code, d.span) not in seen
-                         and not d.code.startswith("F9")]  # suppression bookkeeping: the real text's
-                analysis = Analysis(path, text, None, sorted([*analysis.diagnostics, *extra],
-                                                             key=Diagnostic.sort_key))
+                module, recovered, parts, fixed_text = again.module, True, again_parts, fixed.text
+                analysis = with_repair(analysis, again, fixed.blanked_lines)
     doc = DocumentAnalysis(uri, version, text, LineIndex(text, encoding), analysis, module, recovered)
+    doc.parts, doc.fixed_text = parts, fixed_text
     if module is not None:
         with _without_cycle_collection():  # as the compiler's stages: many objects, no cycles
             _Indexer(doc).module(module)
     return doc
+
+
+def with_repair(analysis: Analysis, repaired: Analysis, blanked_lines: set[int]) -> Analysis:
+    """The syntax error of ``analysis`` (a text that does not parse), with
+    the diagnostics of its repair but on the lines the repair blanked."""
+    seen = {(d.code, d.span) for d in analysis.diagnostics}
+    extra = [d for d in repaired.diagnostics
+             if d.span.line not in blanked_lines and (d.code, d.span) not in seen
+             and not d.code.startswith("F9")]  # suppression bookkeeping: the real text's
+    return Analysis(analysis.path, analysis.text, None,
+                    sorted([*analysis.diagnostics, *extra], key=Diagnostic.sort_key))
+
+
+def _analyze(text: str, path: str, call_policy: CallPolicy | None) -> tuple[Analysis, CheckParts | None]:
+    """``pipeline.analyze``, checking flow by flow where that is exact
+    (``checking.py``), and keeping the parts for the next edit."""
+    from ..pipeline import _finish
+    from ..syntax.parser import parse
+
+    with suggestion_budget(), _without_cycle_collection():
+        module, diagnostics = parse(text, path)
+    if module is None:
+        return _finish(text, path, None, list(diagnostics), None, call_policy), None
+    if diagnostics:  # the parser's warnings: rare, and the parts would not hold them
+        return analyze(text, path, call_policy=call_policy), None
+    with _without_cycle_collection():
+        parts = check_parts(module, path, call_policy)
+    if parts is None:
+        return analyze_parsed(text, path, module, call_policy), None
+    return _finish(text, path, module, parts.all, None, call_policy), parts
 
 
 def _is_syntax_error(diagnostics: Iterable[Diagnostic]) -> bool:
@@ -312,28 +358,38 @@ class _Indexer:
                 scope.nodes[node.name] = self.declare(Symbol(
                     NODE, node.name, _name_span(node.name_span, node.span, node.name), flow=flow.name,
                     doc=node.doc, decl=node))
-        field_env = I.Env(fields={n: s.type or T.ANY for n, s in scope.fields.items()})
         for member in flow.members:
-            if isinstance(member, (ast.InputList, ast.OutputList)):
-                for ref in member.names:
-                    if ref.name in scope.fields:
-                        self.add(ref.span, scope.fields[ref.name])
-            elif isinstance(member, ast.StaticInterrupt):
-                for ref in member.nodes:
-                    if ref.name in scope.nodes:
-                        self.add(ref.span, scope.nodes[ref.name])
-            elif isinstance(member, ast.Edge):
-                for ref in (*member.sources, *member.targets):
-                    if ref.name in scope.nodes:
-                        self.add(ref.span, scope.nodes[ref.name])
-                if member.condition is not None:
-                    self.expr(member.condition, field_env, scope.fields, {})
-            elif isinstance(member, ast.StateBlock):
-                for f in member.fields:
-                    if f.default is not None:
-                        self.expr(f.default, I.Env(), {}, {})
+            self.member(scope, member)
         for node in flow.nodes:
             _NodeIndexer(self, scope, node).run()
+
+    def member(self, scope: FlowScope, member: ast.FlowMember) -> None:
+        """Index one member of a flow, but for a node's body (:class:`_NodeIndexer`)."""
+        if isinstance(member, (ast.InputList, ast.OutputList)):
+            for ref in member.names:
+                if ref.name in scope.fields:
+                    self.add(ref.span, scope.fields[ref.name])
+        elif isinstance(member, (ast.StaticInterrupt, ast.Edge)):
+            self.node_refs(scope, member)
+            if isinstance(member, ast.Edge):
+                self.condition(scope, member)
+        elif isinstance(member, ast.StateBlock):
+            for f in member.fields:
+                if f.default is not None:
+                    self.expr(f.default, I.Env(), {}, {})
+
+    def condition(self, scope: FlowScope, edge: ast.Edge) -> None:
+        """An edge's `when` condition (it sees state fields only)."""
+        if edge.condition is not None:
+            field_env = I.Env(fields={n: s.type or T.ANY for n, s in scope.fields.items()})
+            self.expr(edge.condition, field_env, scope.fields, {})
+
+    def node_refs(self, scope: FlowScope, member: ast.StaticInterrupt | ast.Edge) -> None:
+        """The node names an edge or a static interrupt is written with."""
+        refs = member.nodes if isinstance(member, ast.StaticInterrupt) else (*member.sources, *member.targets)
+        for ref in refs:
+            if ref.name in scope.nodes:
+                self.add(ref.span, scope.nodes[ref.name])
 
     # -------------------------------------------------------- expressions
 

@@ -28,6 +28,7 @@ from .analysis import (
     Point,
     Symbol,
 )
+from .fixes import quoted_key_edit
 from .positions import Position
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -476,9 +477,14 @@ _EDGE = re.compile(r"`([A-Za-z_]\w*(?:\s*,\s*\w+)*\s*->\s*[\w, ]+?(?:\s+otherwis
 def code_actions(doc: DocumentAnalysis, diagnostics: Sequence[lsp.Diagnostic]) -> list[lsp.CodeAction]:
     """Quick fixes for diagnostics whose help names the fix: "did you mean
     `x`?" and "write `x`" replace the span; a help naming a missing edge
-    ("add `review -> end`", "e.g. `a -> end otherwise`") inserts it."""
+    ("add `review -> end`", "e.g. `a -> end otherwise`") inserts it; a
+    record key that is not a name is quoted (``fixes.py``)."""
     actions: list[lsp.CodeAction] = []
     for diagnostic in diagnostics:
+        quoted = quoted_key_edit(doc.lines, diagnostic)
+        if quoted is not None:
+            actions.append(_action(f'Quote the key: `"{quoted[0]}"`', doc, diagnostic, [quoted[1]]))
+            continue
         data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
         help_text = data.get("help")
         if not isinstance(help_text, str):

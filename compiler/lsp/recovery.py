@@ -67,19 +67,26 @@ def failure_offset(text: str) -> int | None:
     return None
 
 
-def repair(text: str) -> Repair | None:
-    """A text of the same layout as ``text`` that parses, or None."""
+def repair(text: str, limit: int | None = None) -> Repair | None:
+    """A text of the same layout as ``text`` that parses, or None.
+
+    With ``limit``, None as soon as the parser fails at or after that offset,
+    for ``text`` or a candidate: the language server repairs a stretch of a
+    file on its own (``incremental.py``), and past the stretch the file's
+    own text, not the stretch's end, decides which repair wins."""
     deadline = time.perf_counter() + TIME_BUDGET
     current = Repair(text)
     failed_at = failure_offset(text)
     for _round in range(MAX_ROUNDS):
         if failed_at is None:
             return current
-        if time.perf_counter() > deadline:
+        if time.perf_counter() > deadline or (limit is not None and failed_at >= limit):
             return None
         best: tuple[Repair, int | None] | None = None
         for candidate in _candidates(current, failed_at):
             offset = failure_offset(candidate.text)
+            if limit is not None and offset is not None and offset >= limit:
+                return None
             if offset is None:
                 best = (candidate, None)
                 break

@@ -57,35 +57,46 @@ class FermataServer(LanguageServer):
         except RuntimeError:  # no workspace before `initialize`
             return "utf-16"
 
-    def current(self, uri: str) -> DocumentAnalysis:
-        """The analysis of the document's current text, made now if needed."""
+    def current(self, uri: str, settled: bool = True) -> DocumentAnalysis:
+        """The analysis of the document's current text, made now if needed;
+        ``settled``: with its index up to date (not needed for diagnostics)."""
         document = self.workspace.get_text_document(uri)
         cached = self.analyses.get(uri)
         if cached is not None and cached.version == document.version and cached.text == document.source:
-            return cached
+            return cached.settle() if settled else cached
         config = self.configs.get(uri)
-        doc = analyze_document(document.source, uri, _display_path(uri), document.version, self.encoding(),
-                               previous=cached, call_policy=config.call_policy if config else None)
+        # An incremental analysis consumes the previous one (its tree is
+        # moved, not copied): if it fails half-way, neither is kept.
+        self.analyses.pop(uri, None)
+        try:
+            doc = analyze_document(document.source, uri, _display_path(uri), document.version, self.encoding(),
+                                   previous=cached, call_policy=config.call_policy if config else None,
+                                   defer_index=True)
+        except Exception:
+            if cached is not None and self.last_indexed.get(uri) is cached:
+                del self.last_indexed[uri]
+            raise
         self.analyses[uri] = doc
         if doc.module is not None:
             self.last_indexed[uri] = doc
-        return doc
+        return doc.settle() if settled else doc
 
     def indexed(self, uri: str) -> DocumentAnalysis:
         """The current analysis if it has an index, else the newest one that has."""
         doc = self.current(uri)
         if doc.module is None and uri in self.last_indexed:
-            return self.last_indexed[uri]
+            return self.last_indexed[uri].settle()
         return doc
 
     def publish(self, uri: str) -> None:
         from ..diagnostics.render import render_lsp
 
-        doc = self.current(uri)
+        doc = self.current(uri, settled=False)
         rendered = render_lsp(doc.diagnostics, doc.text, uri, encoding=self.encoding())
         diagnostics = [self.protocol._converter.structure(d, lsp.Diagnostic) for d in rendered]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diagnostics))
+        doc.settle()   # the diagnostics first, then the index the next request reads
 
     def schedule(self, uri: str) -> None:
         task = self.pending.pop(uri, None)

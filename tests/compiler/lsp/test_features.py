@@ -299,3 +299,41 @@ def test_an_imported_type_hovers_and_goes_to_its_file_and_refuses_renaming_here(
     assert hover is not None and "verdict" in str(hover.contents)
     with pytest.raises(features.RenameRefused, match=re.escape("editorial.flow")):
         features.rename(doc, where, "Other")
+
+
+# ------------------------------------------------------------ more fixes
+
+
+@pytest.mark.parametrize(("written", "key"), [("{first-name: 1}", "first-name"), ("{a: 1, my key: 2}", "my key")])
+def test_a_record_key_that_is_not_a_name_is_quoted_by_a_quick_fix(written: str, key: str):
+    text = ("flow f {\n    state { x: map[int] = {} }\n    node a {\n        set x = " + written + "\n    }\n"
+            "    start -> a\n    a -> end\n}\n")
+    doc = analyze_document(text, "file:///f.flow", "f.flow")
+    rendered = [lsp.Diagnostic(**_structure(d)) for d in render_lsp(doc.diagnostics, text, doc.uri)]
+    syntax = [d for d in rendered if d.code == "F001"]
+    (action,) = features.code_actions(doc, syntax)
+    assert action.title == f'Quote the key: `"{key}"`'
+    assert action.edit is not None and action.edit.changes is not None
+    (edit,) = action.edit.changes[doc.uri]
+    fixed = text.replace(key + ":", f'"{key}":', 1)
+    lines = text.split("\n")
+    line = lines[edit.range.start.line]
+    lines[edit.range.start.line] = line[:edit.range.start.character] + edit.new_text + line[edit.range.end.character:]
+    assert "\n".join(lines) == fixed
+    assert "F001" not in codes(fixed)
+
+
+def test_no_quote_fix_where_the_missing_colon_is_not_after_a_key():
+    text = "flow f {\n    state {\n        x int\n    }\n    node a { }\n    start -> a\n    a -> end\n}\n"
+    doc = analyze_document(text, "file:///f.flow", "f.flow")
+    rendered = [lsp.Diagnostic(**_structure(d)) for d in render_lsp(doc.diagnostics, text, doc.uri)]
+    assert [d.code for d in rendered if d.code == "F001"]
+    assert features.code_actions(doc, rendered) == []
+
+
+def test_type_completion_after_a_colon_in_a_state_block():
+    text = REFUND.replace("        decision: Decision?\n", "        decision: Decision?\n        extra: \n", 1)
+    doc = analyze_document(text, "u", "x")
+    labels = {item.label for item in features.completion(doc, text, point(text, "extra: ", len("extra: ")))}
+    assert {"str", "int", "float", "bool", "Decision"} <= labels
+    assert "amount" not in labels
