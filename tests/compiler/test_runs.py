@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+
 from fermata.compiler import compile_file
 from fermata.compiler.codegen import emit_python
 from fermata.compiler.codegen.diagram import to_dot, to_mermaid
@@ -93,7 +94,7 @@ def test_run_stays_a_name_where_a_name_can_stand() -> None:
 
 
 def test_a_misspelt_run_after_let_is_a_syntax_diagnostic() -> None:
-    module, diagnostics = parse(spec('let r = rn draft {topic: "x"}'))
+    _module, diagnostics = parse(spec('let r = rn draft {topic: "x"}'))
     assert [(d.code, d.span.line, d.span.column) for d in diagnostics] == [("F031", 24, 17)]
 
 
