@@ -125,6 +125,7 @@ class DocumentAnalysis:
     exprs: list[ExprEnv] = field(default_factory=list)
     types: dict[str, Symbol] = field(default_factory=dict)
     named: dict[str, T.FType] = field(default_factory=dict)
+    flow_symbols: dict[str, Symbol] = field(default_factory=dict)   # what a `run` may name
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -248,9 +249,11 @@ def _name_span(primary: ast.Span, fallback: ast.Span, name: str) -> ast.Span:
 
 class _Indexer:
     def __init__(self, doc: DocumentAnalysis):
+        from ..checks.runs import visible_flows
+
         self.doc = doc
-        self.flows: dict[str, ast.Flow] = {}            # what `run` may name
-        self.flow_symbols: dict[str, Symbol] = {}
+        self.flows = visible_flows(doc.module) if doc.module is not None else {}   # what `run` may name
+        self.flow_symbols = doc.flow_symbols
 
     def add(self, span: ast.Span, symbol: Symbol, definition: bool = False) -> None:
         if span.line:
@@ -281,9 +284,6 @@ class _Indexer:
                                               decl=decl, elsewhere=module.imported_locations.get(decl.name))
         for decl in module.types:
             self.type_refs(decl.type)
-        from ..checks.runs import visible_flows
-
-        self.flows = visible_flows(module)
         for flow in module.imported_flows:   # declared elsewhere: found, not listed (as imported types)
             self.flow_symbols[flow.name] = Symbol(FLOW, flow.name, flow.span, doc=flow.doc, decl=flow)
         for flow in module.flows:            # declared before any `run` names them

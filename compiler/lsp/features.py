@@ -121,6 +121,12 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
     elif symbol.kind == FLOW:
         assert isinstance(decl, ast.Flow)
         head, what = f"flow {symbol.name}", f"{len(decl.nodes)} nodes, {len(decl.state_fields)} state fields"
+        # What a `run` of it gives and gets.
+        from ..checks.runs import signature
+
+        sig = signature(decl, doc.named)
+        what += ("; input " + (", ".join(f"`{n}`" for n in sig.inputs) or "none")
+                 + f"; output `{sig.output}`")
     else:  # INTERRUPT
         assert isinstance(decl, ast.Interrupt)
         head = f"interrupt {symbol.name}" + (f" expect {symbol.detail}" if symbol.type is not None else "")

@@ -160,7 +160,7 @@ def _reindex(previous: DocumentAnalysis, text: str, version: int | None, analysi
     old_span = node.span
     doc = DocumentAnalysis(previous.uri, version, text, LineIndex(text, previous.lines.encoding), analysis,
                            analysis.module, False)
-    doc.named, doc.types = previous.named, previous.types
+    doc.named, doc.types, doc.flow_symbols = previous.named, previous.types, previous.flow_symbols
     doc.symbols = [s for s in previous.symbols
                    if not (s.kind in (LOCAL, INTERRUPT) and s.flow == flow.name and s.node == node.name)]
     doc.occurrences = dict(previous.occurrences)

@@ -354,3 +354,32 @@ def test_the_language_server_finds_the_flow_of_a_run() -> None:
     assert (flow_ref.span.column, flow_ref.symbol.name, flow_ref.symbol.span.line) == (21, "draft", 3)
     local = next(o.symbol for o in on_line if o.symbol.kind == LOCAL)
     assert str(local.type) == "{text: str, rounds: int}"
+
+
+def test_hover_on_the_flow_of_a_run_tells_its_input_and_output() -> None:
+    from fermata.compiler.lsp.analysis import analyze_document
+    from fermata.compiler.lsp.features import definition, hover
+
+    text = spec("let r = run draft {topic: topic}\n        set text = r.text")
+    doc = analyze_document(text, "file:///f.flow", "f.flow")
+    shown = hover(doc, (24, 22))
+    assert shown is not None
+    assert "flow draft" in str(shown.contents)
+    assert "input `topic`, `rounds`, `reason`, `notes`; output `{text: str, rounds: int}`" in str(shown.contents)
+    target = definition(doc, (24, 22))
+    assert target is not None and target.range.start.line == 2   # 0-based: `flow draft` on line 3
+
+
+def test_an_edit_inside_a_node_with_a_run_reindexes_as_a_full_analysis() -> None:
+    from fermata.compiler.lsp.analysis import FLOW, analyze_document
+    from fermata.compiler.lsp.incremental import reanalyze
+
+    text = spec("let r = run draft {topic: topic}\n        set text = r.text")
+    first = analyze_document(text, "u", "x")
+    at = text.index("set text = r.text") + len("set text = r.text")
+    edited = text[:at] + ' + "!"' + text[at:]
+    again = reanalyze(first, edited, 2)
+    assert again is not None and again.diagnostics == []   # the incremental path, with `r` typed
+    assert [o.symbol.name for o in again.occurrences[24] if o.symbol.kind == FLOW] == ["draft"]
+    local = next(o.symbol for o in again.occurrences[24] if o.symbol.name == "r")
+    assert str(local.type) == "{text: str, rounds: int}"
