@@ -142,6 +142,7 @@ def check_input(sink: DiagnosticSink, run: ast.Run, child: Signature, checker: I
     take or a required one left out, F300 for a value of the wrong type);
     the child's output record, the value of `let r = run ...`."""
     given: set[str] = set()
+    checker._duplicate_keys(run.input)   # F132, as in any record
     for entry in run.input.entries:
         if entry.key not in child.inputs:
             checker.infer(entry.value)

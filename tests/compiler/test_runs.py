@@ -383,3 +383,7 @@ def test_an_edit_inside_a_node_with_a_run_reindexes_as_a_full_analysis() -> None
     assert [o.symbol.name for o in again.occurrences[24] if o.symbol.kind == FLOW] == ["draft"]
     local = next(o.symbol for o in again.occurrences[24] if o.symbol.name == "r")
     assert str(local.type) == "{text: str, rounds: int}"
+
+
+def test_a_key_given_twice_in_the_input_is_f132() -> None:
+    assert codes(spec('let r = run draft {topic: "a", topic: "b"}\n        set text = r.text')) == [("F132", 24)]
