@@ -116,10 +116,12 @@ def keyword_named_modules(draw: st.DrawFn) -> ast.Module:
                                       draw(st.one_of(st.none(), types)))
             steps.append(ast.Let(draw(names), interrupt) if draw(st.booleans()) else interrupt)
         elif kind == "run":
-            flow_name = draw(st.one_of(keys, st.tuples(keys, keys).map(".".join)))
+            bound = draw(st.booleans())
+            first = names_for("flow run by `let`") if bound else keys   # see keywords.py
+            flow_name = draw(st.one_of(first, st.tuples(first, keys).map(".".join)))
             entries = draw(st.lists(keys, max_size=3, unique=True))
             run = ast.Run(flow_name, ast.RecordExpr(tuple(ast.RecordEntry(k, draw(expressions)) for k in entries)))
-            steps.append(ast.Let(draw(names), run) if draw(st.booleans()) else run)
+            steps.append(ast.Let(draw(names), run) if bound else run)
         else:
             kwargs = draw(st.lists(names_for("keyword argument"), max_size=3, unique=True))
             steps.append(ast.Call("m:f", tuple(draw(st.lists(expressions, max_size=2))),
