@@ -297,7 +297,7 @@ def _same_namespace(a: Symbol, b: Symbol) -> bool:
 # Completion
 # --------------------------------------------------------------------------
 
-STEP_KEYWORDS = ("let", "set", "call", "call once", "interrupt", "if", "else", "fail", "wait")
+STEP_KEYWORDS = ("let", "set", "call", "call once", "interrupt", "if", "else", "fail", "wait", "run")
 FLOW_KEYWORDS = ("state", "input", "output", "node", "interrupt before", "interrupt after",
                  "start", "when", "otherwise")
 TOP_KEYWORDS = ("flow", "type", "use")
@@ -329,6 +329,8 @@ def completion(doc: DocumentAnalysis, text: str, point: Point) -> list[lsp.Compl
     if re.search(r"(?::\s*|expect\s+|type\s+\w+\s*=\s*|\[|\|\s*)\w*$", before) and \
             (doc.node_at(point) is None or "expect" in before):
         return _types(doc)
+    if doc.node_at(point) is not None and re.search(r"(?:^|[;{]|=)\s*run\s+\w*$", before):
+        return [_item(s) for s in doc.flow_symbols.values()]   # the flows a `run` may name
     if doc.node_at(point) is not None:
         items = [lsp.CompletionItem(k, kind=lsp.CompletionItemKind.Keyword) for k in STEP_KEYWORDS]
         return items + _names(doc, point)

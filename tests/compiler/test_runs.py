@@ -387,3 +387,15 @@ def test_an_edit_inside_a_node_with_a_run_reindexes_as_a_full_analysis() -> None
 
 def test_a_key_given_twice_in_the_input_is_f132() -> None:
     assert codes(spec('let r = run draft {topic: "a", topic: "b"}\n        set text = r.text')) == [("F132", 24)]
+
+
+def test_completion_after_run_offers_the_flows() -> None:
+    from fermata.compiler.lsp.analysis import analyze_document
+    from fermata.compiler.lsp.features import completion
+
+    text = spec("let r = run draft {topic: topic}\n        set text = r.text")
+    doc = analyze_document(text, "file:///f.flow", "f.flow")
+    edited = text.replace("let r = run draft {topic: topic}", "let r = run dr")
+    column = len("        let r = run dr") + 1
+    assert [item.label for item in completion(doc, edited, (24, column))] == ["draft", "main"]
+    assert "run" in [item.label for item in completion(doc, edited.replace("let r = run dr", ""), (24, 9))]
