@@ -399,3 +399,19 @@ def test_completion_after_run_offers_the_flows() -> None:
     column = len("        let r = run dr") + 1
     assert [item.label for item in completion(doc, edited, (24, column))] == ["draft", "main"]
     assert "run" in [item.label for item in completion(doc, edited.replace("let r = run dr", ""), (24, 9))]
+
+
+def test_a_constant_input_breaking_the_fields_constraints_is_f346() -> None:
+    found = analyze(spec('let r = run draft {topic: "x", reason: ""}\n        set text = r.text'), "f.flow").diagnostics
+    assert [(d.code, d.span.line, d.message) for d in found] == [
+        ("F346", 24, "input field `reason` of `run draft` breaks `Reason`: `reason` needs at least 1 character")]
+    assert codes(spec('let r = run draft {topic: "x", reason: "ok"}\n        set text = r.text')) == []
+
+
+def test_an_imported_childs_constraints_hold_for_a_constant_input(tmp_path: Path) -> None:
+    (tmp_path / "lib.flow").write_text(DRAFT, encoding="utf-8")
+    main = tmp_path / "main.flow"
+    main.write_text('use "lib.flow" as lib\n' + spec('let r = run lib.draft {topic: "x", reason: ""}\n'
+                                                     "        set text = r.text").removeprefix(DRAFT),
+                    encoding="utf-8")
+    assert [c for c, _ in codes(main.read_text(encoding="utf-8"), str(main))] == ["F346"]
