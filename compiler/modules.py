@@ -187,15 +187,17 @@ class _Imports:
         types = target.all_types
         flows = target.imported_flows + target.flows
         renamed = {d.name: f"{use.alias}.{d.name}" for d in types} if use.alias else {}
+        # `run draft` inside an imported flow names `ns.draft` once imported as `ns`.
+        renamed_flows = {f.name: f"{use.alias}.{f.name}" for f in flows} if use.alias else {}
         for decl in types:
             origin = self.modules.origin(decl, f"{target_path}#{decl.name}")
-            rebased = _rebase(decl, use.span, renamed)
+            rebased = _rebase(decl, use.span, renamed, {})
             if self._put(self.types, use, rebased, "type", origin):
                 where = target.imported_locations.get(decl.name, (target_path.as_posix(), decl.name_span))
                 self.locations[rebased.name] = where
         for flow in flows:
             origin = self.modules.origin(flow, f"{target_path}#{flow.name}")
-            flow_copy = _rebase(flow, use.span, renamed)
+            flow_copy = _rebase(flow, use.span, renamed, renamed_flows)
             if use.alias:
                 flow_copy = dataclasses.replace(flow_copy, name=f"{use.alias}.{flow.name}")
             self._put(self.flows, use, flow_copy, "flow", origin)
@@ -228,14 +230,15 @@ class _Imports:
                                 help=f"rename one, or import with a namespace: `use \"{use.path}\" as ns`")
 
 
-def _rebase(node: N, span: ast.Span, renamed: dict[str, str]) -> N:
-    """``node`` with every span set to ``span`` and the type names in
-    ``renamed`` renamed (declarations and references alike)."""
-    rebased: N = _rebased(node, span, renamed)
+def _rebase(node: N, span: ast.Span, renamed: dict[str, str], flows: dict[str, str]) -> N:
+    """``node`` with every span set to ``span``, the type names in
+    ``renamed`` renamed (declarations and references alike), and the flows
+    its `run` steps name renamed by ``flows``."""
+    rebased: N = _rebased(node, span, renamed, flows)
     return rebased
 
 
-def _rebased(node: Any, span: ast.Span, renamed: dict[str, str]) -> Any:
+def _rebased(node: Any, span: ast.Span, renamed: dict[str, str], flows: dict[str, str]) -> Any:
     # Generic over every node class (they are all frozen dataclasses), so a
     # node kind added to the language needs nothing here.
     changes: dict[str, object] = {}
@@ -246,10 +249,12 @@ def _rebased(node: Any, span: ast.Span, renamed: dict[str, str]) -> Any:
         if isinstance(value, ast.Span):
             changes[f.name] = span
         elif isinstance(value, ast.Node):
-            changes[f.name] = _rebased(value, span, renamed)
+            changes[f.name] = _rebased(value, span, renamed, flows)
         elif isinstance(value, tuple) and value and isinstance(value[0], ast.Node):
-            changes[f.name] = tuple(_rebased(v, span, renamed) if isinstance(v, ast.Node) else v
+            changes[f.name] = tuple(_rebased(v, span, renamed, flows) if isinstance(v, ast.Node) else v
                                     for v in value)
     if isinstance(node, (ast.NamedType, ast.TypeDecl)) and node.name in renamed:
         changes["name"] = renamed[node.name]
+    elif isinstance(node, ast.Run) and node.flow in flows:
+        changes["flow"] = flows[node.flow]
     return dataclasses.replace(node, **changes)

@@ -23,11 +23,12 @@ Pass = Callable[[CheckContext], None]
 
 def _passes() -> Sequence[Pass]:
     # Imported lazily so a pass module may import helpers from this package.
-    from . import answers, calls, constraints, declarations, graph, steps, typecheck
+    from . import answers, calls, constraints, declarations, graph, runs, steps, typecheck
 
     return (
         declarations.check,
         typecheck.check,
+        runs.check,
         constraints.check,
         steps.check,
         answers.check,

@@ -100,12 +100,16 @@ def _uses(steps: tuple[ast.Step, ...], fields: dict[str, ast.Type]) -> Iterator[
             elif isinstance(value, ast.Interrupt):
                 if value.payload is not None:
                     yield value.payload, None
+            elif isinstance(value, ast.Run):
+                yield value.input, None
             else:
                 yield value, None
         elif isinstance(step, ast.Fail):
             yield step.message, "str"
         elif isinstance(step, ast.Call):
             yield from ((e, None) for e in [*(step.args or ()), *(kw.value for kw in step.kwargs)])
+        elif isinstance(step, ast.Run):
+            yield step.input, None
 
 
 def _parents(expr: ast.Expr) -> Iterator[tuple[ast.Node | None, ast.Node]]:

@@ -4,9 +4,9 @@ Every ``T(...)`` written in the module (in `type` declarations, state
 fields and `expect` types) is checked against the vocabulary of
 ``compiler/constraints.py``: the words its base type takes, the kind of
 value each takes, bounds that leave room for a value, portable patterns and
-known formats. Then constants whose values are known here, state defaults
-and `set` of a constant, are checked against the constraints of their
-field's type (F346), so `reason: str(min 1) = ""` fails at `fermata check`
+known formats. Then constants whose values are known here, state defaults,
+`set` of a constant and constants in a `run`'s input, are checked against
+the constraints of their field's type (F346), so `reason: str(min 1) = ""` fails at `fermata check`
 rather than on the first run.
 
 Unknown names, unresolved types and values of the wrong type are other
@@ -29,6 +29,7 @@ from ..semantics import types as T
 from ..syntax import ast
 from ..syntax.printer import string_literal, type_text
 from .context import CheckContext
+from .runs import runs_in, signature, visible_flows
 from .steps import interrupt_of
 from .typecheck import named_types
 
@@ -37,6 +38,7 @@ CODES = codes.reported_by(codes.CONSTRAINTS)  # the registry's view: compiler/di
 
 def check(context: CheckContext) -> None:
     module = context.module
+    _check_run_inputs(context.sink, module)   # the child's types may be another file's
     written = list(_constrained_types(module))
     if not written:
         return  # nothing constrained anywhere: the common case costs one walk of the types
@@ -194,6 +196,24 @@ def _check_constant(sink: DiagnosticSink, expr: ast.Expr, target: T.FType, name:
     if problems:
         sink.error("F346", f"{what} breaks `{target}`: " + "; ".join(problems), expr.span,
                    help="give a value that meets the constraints, or loosen the type")
+
+
+def _check_run_inputs(sink: DiagnosticSink, module: ast.Module) -> None:
+    """F346 for a constant in a `run`'s input that breaks the child's field type."""
+    found = [run for flow in module.flows for run in runs_in(flow)]
+    if not found:
+        return
+    flows = visible_flows(module)
+    named = named_types(module)
+    for run in found:
+        child = flows.get(run.flow)
+        if child is None:
+            continue   # F141
+        wanted = signature(child, named)
+        for entry in run.input.entries:
+            if entry.key in wanted.inputs:
+                _check_constant(sink, entry.value, wanted.fields[entry.key], entry.key,
+                                f"input field `{entry.key}` of `run {run.flow}`")
 
 
 _NOT_CONSTANT = object()

@@ -39,7 +39,7 @@ from ..semantics import inference as I
 from ..semantics import types as T
 from ..syntax import ast
 from ..syntax.ast import MAX_DEPTH
-from . import clauses, templates
+from . import clauses, runs, templates
 from .components import shortest_cycle, strong_components
 from .context import CheckContext
 
@@ -61,8 +61,11 @@ def check(context: CheckContext) -> None:
     sink, module = context.sink, context.module
     declarations = _TypeDeclarations(sink, module.all_types)
     named = declarations.resolve()
+    flows = runs.visible_flows(module)
     for flow in module.flows:
-        _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow)).run()
+        flow_check = _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow))
+        flow_check.flows = flows
+        flow_check.run()
 
 
 def resolve_named_types(decls: Iterable[ast.TypeDecl]) -> dict[str, T.FType]:
@@ -407,6 +410,7 @@ class _FlowCheck:
         self.named = named
         self.declared = declared  # every declared type name, resolved or not
         self.other_locals = other_locals
+        self.flows: Mapping[str, ast.Flow] = {}   # what `run` may name (checks/runs.py)
         self.fields: dict[str, T.FType] = {}
         self._field_suggestions: Suggestions | None = None
         self.field_decls: dict[str, ast.StateField] = {}
@@ -490,7 +494,8 @@ class _NodeCheck:
             if id(let) in self.names.reads or id(let) in self.silenced or let.name.startswith("_"):
                 continue
             what = ("call" if isinstance(let.value, ast.Call)
-                    else "interrupt" if isinstance(let.value, ast.Interrupt) else None)
+                    else "interrupt" if isinstance(let.value, ast.Interrupt)
+                    else "run" if isinstance(let.value, ast.Run) else None)
             help = (f"to ignore the {what}'s value, drop `let {let.name} =`; " if what else
                     "remove the `let`, or ")
             self.sink.warning("F124", f"local `{let.name}` is never used", _let_span(let),
@@ -527,6 +532,8 @@ class _NodeCheck:
                 scope.narrow(I.when_true(step.condition, scope.env()))
         elif isinstance(step, ast.Wait):
             clauses.check_wait(self.sink, step, lambda: self.checker(scope))
+        elif isinstance(step, ast.Run):
+            self.run_child(step, scope)
         elif isinstance(step, ast.Fail):
             t = self.checker(scope).infer(step.message)
             if not T.assignable(t, T.STR):
@@ -577,6 +584,8 @@ class _NodeCheck:
             t = self.call(value, scope)
         elif isinstance(value, ast.Interrupt):
             t = self.interrupt(value, scope, let)
+        elif isinstance(value, ast.Run):
+            t = self.run_child(value, scope)
         else:
             t = self.checker(scope).infer(value)
         self.names.seen += 1
@@ -692,6 +701,17 @@ class _NodeCheck:
         for kwarg in call.kwargs:
             checker.infer(kwarg.value)
         return T.ANY  # call results are `any`, checked at run time where typed
+
+    def run_child(self, run: ast.Run, scope: _Scope) -> T.FType:
+        """`run FLOW {input}`: the input against the child's input fields;
+        the child's output record (`any` for an unknown flow: F141 is the
+        runs pass's)."""
+        checker = self.checker(scope)
+        child = self.flow.flows.get(run.flow)
+        if child is None:
+            checker.infer(run.input)
+            return T.ANY
+        return runs.check_input(self.sink, run, runs.signature(child, self.flow.named), checker)
 
     def interrupt(self, interrupt: ast.Interrupt, scope: _Scope, let: ast.Let | None = None) -> T.FType:
         if interrupt.payload is not None:

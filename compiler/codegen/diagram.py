@@ -16,7 +16,11 @@ Both draw the same picture, built once by :func:`_layout`:
   ``interrupt LABEL`` among the node's steps (``⏸ LABEL (within 1d)`` when
   its deadline answers by itself), ``⏱ LABEL`` for each ``wait``, and such
   nodes highlighted;
-- a deadline ``within DUR -> NODE`` as a dashed arrow labelled ``within DUR``.
+- a deadline ``within DUR -> NODE`` as a dashed arrow labelled ``within DUR``;
+- a child run ``run FLOW {...}`` as a subroutine box ``run FLOW`` (one per
+  child flow, Mermaid's ``[[...]]``, a double-bordered box in DOT) that the
+  running node links to with a dotted arrow; the node is highlighted, as it
+  pauses while the child does.
 
 Conditions are printed back as source text by :func:`expr_to_text`, with
 only the parentheses the grammar's precedence needs (plus a few for
@@ -137,7 +141,7 @@ START_ID, END_ID = "flow_start", "flow_end"
 class _Box:
     id: str
     lines: list[str]
-    kind: str                 # "terminal" | "node" | "fanout" | "join"
+    kind: str                 # "terminal" | "node" | "fanout" | "join" | "child"
     paused: bool = False      # has a static or dynamic interrupt
 
 
@@ -146,7 +150,7 @@ class _Arrow:
     source: str
     target: str
     label: str | None = None
-    kind: str = "plain"       # "plain" | "when" | "otherwise" | "into_join" | "from_join" | "deadline"
+    kind: str = "plain"       # "plain" | "when" | "otherwise" | "into_join" | "from_join" | "deadline" | "run"
 
 
 @dataclass
@@ -176,6 +180,23 @@ def _pauses(steps: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
             found += _pauses(step.get("then", ()))
             found += _pauses(step.get("else", ()))
     return found
+
+
+def _runs(steps: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The flows ``steps`` run (`run FLOW {...}`), each once, in source order."""
+    found: list[str] = []
+    for step in steps:
+        if step.get("k") == "run":
+            found.append(step["flow"])
+        elif step.get("k") == "if":
+            found += _runs(step.get("then", ()))
+            found += _runs(step.get("else", ()))
+    return list(dict.fromkeys(found))
+
+
+def _child_id(flow: str) -> str:
+    # `review.draft` -> `child_review__draft`: `.` is not part of a Mermaid id.
+    return "child_" + flow.replace(".", "__")
 
 
 def _pause_line(step: Mapping[str, Any]) -> str:
@@ -220,9 +241,17 @@ def _layout(flow: Mapping[str, Any]) -> _Picture:
         lines += pauses
         if name in after:
             lines.append(f"{PAUSE} after")
+        children = _runs(nodes[name].get("steps", ()))
         picture.boxes.append(_Box(_node_id(name), lines, "node" if fan_out is None else "fanout",
-                                  paused=bool(pauses) or name in before or name in after))
+                                  paused=bool(pauses) or bool(children) or name in before or name in after))
     picture.boxes.append(_Box(END_ID, ["end"], "terminal"))
+    children_drawn: set[str] = set()
+    for name in order:
+        for child in _runs(nodes[name].get("steps", ())):
+            if child not in children_drawn:
+                children_drawn.add(child)
+                picture.boxes.append(_Box(_child_id(child), [f"run {child}"], "child"))
+            picture.arrows.append(_Arrow(_node_id(name), _child_id(child), None, "run"))
 
     routes: Mapping[str, Mapping[str, Any]] = flow.get("routes", {})
     rank = {name: i for i, name in enumerate(["start", *order])}
@@ -282,10 +311,10 @@ def _printable(text: str) -> str:
 
 
 # A fan-out is Mermaid's stacked rectangle ("procs", Mermaid 11.3 and later).
-_MERMAID_SHAPES = {"terminal": '(["{}"])', "node": '["{}"]', "join": '{{{{"{}"}}}}',
+_MERMAID_SHAPES = {"terminal": '(["{}"])', "node": '["{}"]', "join": '{{{{"{}"}}}}', "child": '[["{}"]]',
                    "fanout": '@{{ shape: procs, label: "{}" }}'}
 _MERMAID_ARROWS = {"plain": "-->", "when": "-->", "otherwise": "-.->", "into_join": "-->",
-                   "from_join": "==>", "deadline": "-.->"}
+                   "from_join": "==>", "deadline": "-.->", "run": "-.-"}
 
 
 def to_mermaid(flow: Mapping[str, Any]) -> str:
@@ -329,9 +358,11 @@ _DOT_BOXES = {
     "fanout": "shape=box3d",   # Graphviz has no stack; box3d reads as one
     "join": 'shape=box, style=filled, fillcolor="#333333", fontcolor="#ffffff", '
             "fontsize=9, height=0.2",
+    "child": "shape=box, style=solid, peripheries=2",   # a subroutine: a double border
 }
 _DOT_ARROWS = {"plain": "", "when": "", "otherwise": "style=dashed", "into_join": "",
-               "from_join": "penwidth=2", "deadline": 'style=dashed, color="#d9822b"'}
+               "from_join": "penwidth=2", "deadline": 'style=dashed, color="#d9822b"',
+               "run": "style=dotted, arrowhead=none"}
 
 
 def _attributes(*parts: str) -> str:

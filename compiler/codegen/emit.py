@@ -42,7 +42,7 @@ _LINE_MAP_SLOT = "\x00LINE_MAP\x00"
 # Every key each IR construct may hold (spec/IR.md). A key outside these
 # would be dropped by the templates, so it is an error instead.
 _FLOW_KEYS = {"name", "doc", "line", "defs", "fields", "input", "required_input", "output",
-              "nodes", "routes", "joins", "interrupt_before", "interrupt_after"}
+              "nodes", "routes", "joins", "interrupt_before", "interrupt_after", "children"}
 _FIELD_KEYS = {"name", "schema", "has_default", "default", "optional", "line"}
 _NODE_KEYS = {"name", "doc", "line", "retry", "backoff_ms", "timeout_ms", "steps", "for"}
 _FOR_KEYS = {"var", "in", "key"}
@@ -54,6 +54,7 @@ _STEP_KEYS = {
     "if": {"cond", "then", "else"},
     "fail": {"message"},
     "wait": {"label", "for_ms", "until"},
+    "run": {"flow", "input", "bind"},
 }
 _ROUTE_KEYS = {"branches"}
 _BRANCH_KEYS = {"when", "targets", "line"}
@@ -156,6 +157,8 @@ def _check_flow(flow: dict[str, Any]) -> None:
             _check_keys(branch, _BRANCH_KEYS, f"route from `{source}`")
     for join in flow["joins"]:
         _check_keys(join, _JOIN_KEYS, "join")
+    for child in flow.get("children", {}).values():   # the flows its `run` steps start
+        _check_flow(child)
 
 
 def _check_steps(steps: list[Any], where: str) -> None:

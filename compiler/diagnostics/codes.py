@@ -28,6 +28,7 @@ MODULES = "modules"  # `use` of other files
 SUPPRESS = "suppress"
 ANSWERS = "checks.answers"
 CONSTRAINTS = "checks.constraints"
+RUNS = "checks.runs"  # `run FLOW {...}`, with the input check the type checker asks of it
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ CODES: dict[str, Code] = {
     "F015": Code("warning", "bidirectional control character in the source", SYNTAX),
     "F020": Code("error", "interrupt clause given twice", SYNTAX),
     "F030": Code("error", "fan-out clause without `for` or `key`", SYNTAX),
+    "F031": Code("error", "`let NAME = WORD FLOW {...}` where WORD is not `run`", SYNTAX),
     "F100": Code("error", "duplicate flow name", DECLARATIONS),
     "F101": Code("error", "unknown node", GRAPH),
     "F102": Code("error", "duplicate type name", DECLARATIONS),
@@ -87,6 +89,8 @@ CODES: dict[str, Code] = {
     "F131": Code("error", "type declared with a built-in type's name", TYPES),
     "F132": Code("error", "field named twice in a record", TYPES),
     "F140": Code("error", "fan-out variable named like a state field", TYPES),
+    "F141": Code("error", "`run` of an unknown flow", RUNS),
+    "F142": Code("error", "`run` cycle between flows", RUNS),
     "F200": Code("error", "no edge from `start`", GRAPH),
     "F201": Code("error", "node unreachable from `start`", GRAPH),
     "F202": Code("error", "node with no outgoing edge", GRAPH),
@@ -122,6 +126,7 @@ CODES: dict[str, Code] = {
     "F313": Code("warning", "`??` on a value that is never null", TYPES),
     "F330": Code("error", "fan-out over a value that is not a list", TYPES),
     "F331": Code("error", "fan-out `key` that is not `str` or `int`", TYPES),
+    "F332": Code("error", "`run` input missing a required field or naming one the flow does not take", RUNS),
     "F340": Code("error", "constraint the type does not take", CONSTRAINTS),
     "F341": Code("error", "`min` above `max`", CONSTRAINTS),
     "F342": Code("error", "length or item count that is not a whole number of at least 0", CONSTRAINTS),

@@ -19,6 +19,7 @@ from typing import Any
 
 from fermata.spec.ir import IR_VERSION
 
+from ..checks import runs
 from ..checks.steps import interrupt_of
 from ..checks.typecheck import resolve_named_types
 from ..semantics import constraints as C
@@ -48,11 +49,42 @@ def lower_module(module: ast.Module, text: str, path: str) -> dict[str, Any]:
     # Imported declarations too: the IR is one document, runnable alone.
     named_ast = {decl.name: decl.type for decl in module.all_types}
     named = resolve_named_types(module.all_types)
+    children = _Children(runs.visible_flows(module), named_ast, named)
     return {
         "fermata_ir": IR_VERSION,
         "source": {"path": path, "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()},
-        "flows": {flow.name: _FlowLowering(flow, named_ast, named).lower() for flow in module.flows},
+        "flows": {flow.name: _FlowLowering(flow, named_ast, named, children).lower() for flow in module.flows},
     }
+
+
+class _Children:
+    """The flows a `run` may name, each lowered once (a flow run from several
+    places is written out in full at each: the IR of a flow is self-contained)."""
+
+    def __init__(self, flows: Mapping[str, ast.Flow], named_ast: Mapping[str, ast.Type],
+                 named: Mapping[str, T.FType]):
+        self.flows = flows
+        self.named_ast = named_ast
+        self.named = named
+        self.lowered: dict[str, dict[str, Any]] = {}
+        self.lowering: list[str] = []   # the chain being lowered (the checker refused cycles: F142)
+
+    def output_type(self, name: str) -> T.FType:
+        flow = self.flows.get(name)
+        return runs.signature(flow, self.named).output if flow is not None else T.ANY
+
+    def lowered_flow(self, name: str) -> dict[str, Any]:
+        found = self.lowered.get(name)
+        if found is None:
+            if name in self.lowering:
+                raise ValueError("`run` cycle: " + " -> ".join([*self.lowering, name]))
+            self.lowering.append(name)
+            try:
+                found = _FlowLowering(self.flows[name], self.named_ast, self.named, self).lower()
+            finally:
+                self.lowering.pop()
+            self.lowered[name] = found
+        return found
 
 
 # --------------------------------------------------------------------------
@@ -162,10 +194,11 @@ def constant_value(expr: ast.Expr) -> Any:
 
 class _FlowLowering:
     def __init__(self, flow: ast.Flow, named_ast: Mapping[str, ast.Type],
-                 named: Mapping[str, T.FType]):
+                 named: Mapping[str, T.FType], children: _Children | None = None):
         self.flow = flow
         self.named_ast = named_ast
         self.named = named
+        self.children = children if children is not None else _Children({}, named_ast, named)
         self.field_types = {f.name: T.resolve(f.type, named) for f in flow.state_fields}
 
     def lower(self) -> dict[str, Any]:
@@ -180,7 +213,7 @@ class _FlowLowering:
             interrupt.expect for node in flow.nodes for step in node.all_steps
             if (interrupt := interrupt_of(step)) is not None and interrupt.expect is not None]
         routes, joins = self._edges()
-        return {
+        lowered = {
             "name": flow.name,
             "doc": flow.doc,
             "line": flow.span.line,
@@ -199,6 +232,11 @@ class _FlowLowering:
             "interrupt_after": _unique(r.name for s in flow.static_interrupts
                                        if s.when == "after" for r in s.nodes),
         }
+        # Only a flow with a `run` has the key: every other flow lowers to the same bytes as before.
+        names = sorted({run.flow for run in runs.runs_in(flow)})
+        if names:
+            lowered["children"] = {name: self.children.lowered_flow(name) for name in names}
+        return lowered
 
     def _field(self, field: ast.StateField) -> dict[str, Any]:
         optional = isinstance(field.type, ast.OptionalType) or (
@@ -248,7 +286,7 @@ class _FlowLowering:
     # ----------------------------------------------------------------- nodes
 
     def _node(self, node: ast.NodeDecl) -> dict[str, Any]:
-        lowering = _StepLowering(self.field_types, self.named, self.named_ast)
+        lowering = _StepLowering(self.field_types, self.named, self.named_ast, self.children)
         fan_out: dict[str, Any] | None = None
         if node.fan_out is not None:
             fan = node.fan_out
@@ -291,10 +329,11 @@ class _StepLowering:
     """
 
     def __init__(self, field_types: Mapping[str, T.FType], named: Mapping[str, T.FType],
-                 named_ast: Mapping[str, ast.Type]):
+                 named_ast: Mapping[str, ast.Type], children: _Children):
         self.field_types = field_types
         self.named = named
         self.named_ast = named_ast
+        self.children = children
         self.locals: dict[str, T.FType] = {}
 
     @property
@@ -318,6 +357,10 @@ class _StepLowering:
                 lowered = self._interrupt(node.value, bind=node.name)
                 self.locals[node.name] = (T.resolve(node.value.expect, self.named)
                                           if node.value.expect is not None else T.ANY)
+                return {**lowered, **where}
+            if isinstance(node.value, ast.Run):
+                lowered = self._run(node.value, bind=node.name)
+                self.locals[node.name] = self.children.output_type(node.value.flow)
                 return {**lowered, **where}
             value_type = I.infer(node.value, self.env)
             lowered = {"k": "let", "name": node.name, "value": self.expr(node.value)}
@@ -345,6 +388,8 @@ class _StepLowering:
             return {"k": "if", "cond": cond, "then": then, "else": otherwise, **where}
         if isinstance(node, ast.Fail):
             return {"k": "fail", "message": self.expr(node.message), **where}
+        if isinstance(node, ast.Run):
+            return {**self._run(node, bind=None), **where}
         if isinstance(node, ast.Wait):
             if node.duration is not None:
                 return {"k": "wait", "label": node.label, "for_ms": node.duration.milliseconds or 0, **where}
@@ -360,6 +405,10 @@ class _StepLowering:
             "once": node.once,
             "bind": bind,
         }
+
+    def _run(self, node: ast.Run, bind: str | None) -> dict[str, Any]:
+        # The child's IR is under the flow's "children", by this same name.
+        return {"k": "run", "flow": node.flow, "input": self.expr(node.input), "bind": bind}
 
     def _interrupt(self, node: ast.Interrupt, bind: str | None) -> dict[str, Any]:
         lowered: dict[str, Any] = {

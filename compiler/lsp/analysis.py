@@ -144,6 +144,7 @@ class DocumentAnalysis:
             with _without_cycle_collection():
                 update()
         return self
+    flow_symbols: dict[str, Symbol] = field(default_factory=dict)   # what a `run` may name
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -294,7 +295,11 @@ def _name_span(primary: ast.Span, fallback: ast.Span, name: str) -> ast.Span:
 
 class _Indexer:
     def __init__(self, doc: DocumentAnalysis):
+        from ..checks.runs import visible_flows
+
         self.doc = doc
+        self.flows = visible_flows(doc.module) if doc.module is not None else {}   # what `run` may name
+        self.flow_symbols = doc.flow_symbols
 
     def add(self, span: ast.Span, symbol: Symbol, definition: bool = False) -> None:
         if span.line:
@@ -325,6 +330,11 @@ class _Indexer:
                                               decl=decl, elsewhere=module.imported_locations.get(decl.name))
         for decl in module.types:
             self.type_refs(decl.type)
+        for flow in module.imported_flows:   # declared elsewhere: found, not listed (as imported types)
+            self.flow_symbols[flow.name] = Symbol(FLOW, flow.name, flow.span, doc=flow.doc, decl=flow)
+        for flow in module.flows:            # declared before any `run` names them
+            self.flow_symbols[flow.name] = self.declare(Symbol(
+                FLOW, flow.name, _name_span(flow.name_span, flow.span, flow.name), doc=flow.doc, decl=flow))
         for flow in module.flows:
             self.flow(flow)
         for occurrences in doc.occurrences.values():
@@ -341,11 +351,8 @@ class _Indexer:
 
     def flow(self, flow: ast.Flow) -> None:
         doc = self.doc
-        symbol = self.declare(Symbol(FLOW, flow.name, _name_span(flow.name_span, flow.span, flow.name),
-                                     doc=flow.doc, decl=flow))
         scope = FlowScope(flow, _start(flow.span), _end(flow.span))
         doc.flows.append(scope)
-        del symbol
         for f in flow.state_fields:
             self.type_refs(f.type)
             if f.name in scope.fields:
@@ -461,6 +468,8 @@ class _NodeIndexer:
                 t: T.FType = T.ANY
             elif isinstance(value, ast.Interrupt):
                 t = self.interrupt(value, env, locals_)
+            elif isinstance(value, ast.Run):
+                t = self.run_child(value, env, locals_)
             else:
                 self.expr(value, env, locals_)
                 t = I.infer(value, env)
@@ -491,6 +500,8 @@ class _NodeIndexer:
             self.expr(step.message, env, locals_)
         elif isinstance(step, ast.Wait):
             self.expr(step.until, env, locals_)
+        elif isinstance(step, ast.Run):
+            self.run_child(step, env, locals_)
         del doc
         return env
 
@@ -499,6 +510,17 @@ class _NodeIndexer:
             self.expr(arg, env, locals_)
         for kwarg in call.kwargs:
             self.expr(kwarg.value, env, locals_)
+
+    def run_child(self, run: ast.Run, env: I.Env, locals_: dict[str, Symbol]) -> T.FType:
+        """The flow name (go-to-definition, hover) and the input; the child's output type."""
+        from ..checks.runs import signature
+
+        self.expr(run.input, env, locals_)
+        symbol = self.owner.flow_symbols.get(run.flow)
+        if symbol is not None:
+            self.owner.add(run.flow_span, symbol)
+        child = self.owner.flows.get(run.flow)
+        return T.ANY if child is None else signature(child, self.owner.doc.named).output
 
     def interrupt(self, interrupt: ast.Interrupt, env: I.Env, locals_: dict[str, Symbol]) -> T.FType:
         self.expr(interrupt.payload, env, locals_)

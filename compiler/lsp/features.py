@@ -122,6 +122,12 @@ def describe(doc: DocumentAnalysis, symbol: Symbol) -> str:
     elif symbol.kind == FLOW:
         assert isinstance(decl, ast.Flow)
         head, what = f"flow {symbol.name}", f"{len(decl.nodes)} nodes, {len(decl.state_fields)} state fields"
+        # What a `run` of it gives and gets.
+        from ..checks.runs import signature
+
+        sig = signature(decl, doc.named)
+        what += ("; input " + (", ".join(f"`{n}`" for n in sig.inputs) or "none")
+                 + f"; output `{sig.output}`")
     else:  # INTERRUPT
         assert isinstance(decl, ast.Interrupt)
         head = f"interrupt {symbol.name}" + (f" expect {symbol.detail}" if symbol.type is not None else "")
@@ -292,7 +298,7 @@ def _same_namespace(a: Symbol, b: Symbol) -> bool:
 # Completion
 # --------------------------------------------------------------------------
 
-STEP_KEYWORDS = ("let", "set", "call", "call once", "interrupt", "if", "else", "fail", "wait")
+STEP_KEYWORDS = ("let", "set", "call", "call once", "interrupt", "if", "else", "fail", "wait", "run")
 FLOW_KEYWORDS = ("state", "input", "output", "node", "interrupt before", "interrupt after",
                  "start", "when", "otherwise")
 TOP_KEYWORDS = ("flow", "type", "use")
@@ -324,6 +330,8 @@ def completion(doc: DocumentAnalysis, text: str, point: Point) -> list[lsp.Compl
     if re.search(r"(?::\s*|expect\s+|type\s+\w+\s*=\s*|\[|\|\s*)\w*$", before) and \
             (doc.node_at(point) is None or "expect" in before):
         return _types(doc)
+    if doc.node_at(point) is not None and re.search(r"(?:^|[;{]|=)\s*run\s+\w*$", before):
+        return [_item(s) for s in doc.flow_symbols.values()]   # the flows a `run` may name
     if doc.node_at(point) is not None:
         items = [lsp.CompletionItem(k, kind=lsp.CompletionItemKind.Keyword) for k in STEP_KEYWORDS]
         return items + _names(doc, point)

@@ -267,7 +267,7 @@ class _Update:
         (but the symbols of the kinds ``keep``)."""
         previous, doc = self.previous, self.doc
         first, last = start[0], end[0]
-        doc.named, doc.types = previous.named, previous.types
+        doc.named, doc.types, doc.flow_symbols = previous.named, previous.types, previous.flow_symbols
         doc.symbols = [s for s in previous.symbols if s.kind in keep or s.span.end_line < first
                        or s.span.line > last or not _inside(s.span, start, end)]
         doc.occurrences = dict(previous.occurrences)

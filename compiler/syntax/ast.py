@@ -105,7 +105,7 @@ KEYWORDS = frozenset((
     "flow type state input output node let set call once interrupt expect before after start end "
     "when otherwise if else fail retry backoff timeout use as true false null and or not in "
     # Version 2: keywords only inside their clauses (spec/fermata.lark's header).
-    "where to within answer remind every wait for until").split())
+    "where to within answer remind every wait for until run").split())
 
 
 # --------------------------------------------------------------------------
@@ -382,11 +382,23 @@ class Wait(Node):
 
 
 @dataclass(frozen=True)
+class Run(Node):
+    """``run FLOW {input}``: a child run of flow ``flow`` (``draft``, or
+    ``review.draft`` through ``use ... as review``) with that input; as the
+    value of a ``let``, the child's output record."""
+
+    flow: str
+    input: RecordExpr
+    span: Span = _span()
+    flow_span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Let(Node):
-    """``let name = EXPR | call ... | interrupt ...``."""
+    """``let name = EXPR | call ... | interrupt ... | run ...``."""
 
     name: str
-    value: Expr | Call | Interrupt
+    value: Expr | Call | Interrupt | Run
     span: Span = _span()
     name_span: Span = _span()
 
@@ -416,7 +428,7 @@ class Fail(Node):
     span: Span = _span()
 
 
-Step = Let | Set | Call | Interrupt | If | Fail | Wait
+Step = Let | Set | Call | Interrupt | If | Fail | Wait | Run
 
 
 # --------------------------------------------------------------------------

@@ -422,6 +422,21 @@ class AstBuilder:
             return ast.Wait(label[1], self._duration(value), None, span, label[2])
         return self._nest_one(ast.Wait(label[1], None, value, span, label[2]), value)
 
+    def run(self, children: list[Any]) -> ast.Run:
+        # `let x = run ...` lexes `run` as a name (see the grammar): its text is checked here.
+        word, flow, record = children
+        if word[0] == "NAME" and word[1] != "run":
+            self.sink.error("F031", f"expected `run` here, found `{word[1]}`", word[2],
+                            notes=["a child run reads `let r = run draft {topic: topic}`"],
+                            help="write `run FLOW {...}` to start a child run, or an expression")
+        return self._nest_one(ast.Run(flow.value, record, _between(word, record), flow.span), record)
+
+    def flow_name(self, children: list[Any]) -> Part:
+        if len(children) == 1:
+            return Part("flow", children[0][1], children[0][2])
+        namespace, name = children
+        return Part("flow", f"{namespace[1]}.{name[1]}", _between(namespace, name))
+
     def if_step(self, children: list[Any]) -> ast.If:
         _keyword, condition, then, _else, otherwise = children
         other: tuple[ast.Step, ...] | None = None

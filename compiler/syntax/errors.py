@@ -75,7 +75,7 @@ _TERMINAL_WORDS = {
     "GE": "`>=`", "LT": "`<`", "GT": "`>`", "NULL_OP": "`??`", "PLUS": "`+`", "MINUS": "`-`",
     "STAR": "`*`", "SLASH": "`/`", "PERCENT": "`%`",
 }
-_STEP_STARTS = {"LET", "SET", "CALL", "INTERRUPT", "IF", "FAIL", "WAIT"}
+_STEP_STARTS = {"LET", "SET", "CALL", "INTERRUPT", "IF", "FAIL", "WAIT", "RUN"}
 _MEMBER_STARTS = {"STATE", "INPUT", "OUTPUT", "NODE"}
 _ITEM_STARTS = {"FLOW", "TYPE", "USE"}
 _EXPR_STARTS = {"NUMBER", "STRING", "LONG_STRING", "TRUE", "FALSE", "NULL", "LSQB", "LBRACE", "LPAR",
@@ -187,7 +187,7 @@ def _expected_words(expected: Iterable[str], opener: _Opener | None) -> list[str
     expected = set(expected)
     words: list[str] = []
     if expected >= _STEP_STARTS:
-        words.append("a step (`let`, `set`, `call`, `interrupt`, `if`, `fail` or `wait`)")
+        words.append("a step (`let`, `set`, `call`, `interrupt`, `if`, `fail`, `wait` or `run`)")
         # A docstring may open a node too, but naming it here only distracts.
         expected -= _STEP_STARTS | {"STRING", "LONG_STRING"}
     if expected >= _MEMBER_STARTS:

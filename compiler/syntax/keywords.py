@@ -27,6 +27,9 @@ _OPERATORS = frozenset(("and", "or", "in"))
 _MEMBER_WORDS = frozenset(("start", "end", "state", "input", "output", "node", "interrupt",
                            "when", "otherwise"))
 
+# The words that begin a step.
+_STEP_WORDS = frozenset(("let", "set", "call", "interrupt", "if", "fail", "wait", "run"))
+
 _NOT_NAMES: dict[str, tuple[frozenset[str], str]] = {
     "node": (_MEMBER_WORDS | _OPERATORS,
              "an edge starting from it would read `{word}` as the keyword"),
@@ -38,6 +41,12 @@ _NOT_NAMES: dict[str, tuple[frozenset[str], str]] = {
     # the generators and the test that holds these sets to the parser.
     "keyword argument": (_OPERANDS,
                          "`{word}` would begin the argument's value"),
+    # Never reported either: after `let x = run` (the name `run`, a value so
+    # far) these words continue the value or begin the next step, so `let r =
+    # run WORD {...}` cannot name such a flow; the step `run WORD {...}` and
+    # `ns.WORD` can. Listed for the generators and the test.
+    "flow run by `let`": (_STEP_WORDS | _OPERATORS,
+                          "after `let x = run`, `{word}` continues the value or begins a step"),
     # The labels of the pauses `interrupt before/after NODE` (spec/ir.py).
     "interrupt label": (frozenset(("before", "after")),
                         "it is the label of the pauses `interrupt {word} NODE`"),

@@ -425,6 +425,8 @@ class _Printer:
                 return self._call(step.value, head)
             if isinstance(step.value, ast.Interrupt):
                 return self._interrupt(step.value, head)
+            if isinstance(step.value, ast.Run):
+                return self._value(f"{head}run {step.value.flow} ", step.value.input)
             if _led_by_keyword(step.value):
                 return [head + _lead_text(step.value)]
             return self._value(head, step.value)
@@ -436,6 +438,8 @@ class _Printer:
             return self._interrupt(step, "")
         if isinstance(step, ast.Fail):
             return self._value("fail ", step.message)
+        if isinstance(step, ast.Run):
+            return self._value(f"run {step.flow} ", step.input)
         if isinstance(step, ast.Wait):
             if step.duration is not None:
                 return [f"wait {step.label} for {step.duration.text}"]
@@ -540,7 +544,7 @@ def _wrapped_type(head: str, record: ast.RecordType) -> list[str]:
 
 _STATEMENTS = (ast.TypeDecl, ast.Use, ast.Flow, ast.StateBlock, ast.StateField, ast.InputList, ast.OutputList,
                ast.NodeDecl, ast.Edge, ast.StaticInterrupt, ast.Let, ast.Set, ast.Call, ast.Interrupt, ast.If,
-               ast.Fail, ast.Wait)
+               ast.Fail, ast.Wait, ast.Run)
 
 
 def _statement_starts(module: ast.Module) -> list[int]:

@@ -102,20 +102,28 @@ def mutated_texts(draw: st.DrawFn, texts: list[str]) -> str:
 @st.composite
 def keyword_named_modules(draw: st.DrawFn) -> ast.Module:
     """A type and a flow whose names, state fields, node, locals, interrupt
-    labels and keyword arguments are often keywords (where each may be one):
+    labels, keyword arguments and the flows `run` names are often keywords
+    (where each may be one):
     what the printer must print so that it parses back the same."""
     fields = draw(st.lists(names_for("state field"), min_size=1, max_size=4, unique=True))
     state = ast.StateBlock(tuple(
         ast.StateField(f, draw(types), draw(st.one_of(st.none(), expressions))) for f in fields))
     steps: list[ast.Step] = []
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["let", "interrupt", "call"]))
+        kind = draw(st.sampled_from(["let", "interrupt", "call", "run"]))
         if kind == "let":
             steps.append(ast.Let(draw(names), draw(expressions)))
         elif kind == "interrupt":
             interrupt = ast.Interrupt(draw(names_for("interrupt label")), draw(st.one_of(st.none(), expressions)),
                                       draw(st.one_of(st.none(), types)))
             steps.append(ast.Let(draw(names), interrupt) if draw(st.booleans()) else interrupt)
+        elif kind == "run":
+            bound = draw(st.booleans())
+            first = names_for("flow run by `let`") if bound else keys   # see keywords.py
+            flow_name = draw(st.one_of(first, st.tuples(first, keys).map(".".join)))
+            entries = draw(st.lists(keys, max_size=3, unique=True))
+            run = ast.Run(flow_name, ast.RecordExpr(tuple(ast.RecordEntry(k, draw(expressions)) for k in entries)))
+            steps.append(ast.Let(draw(names), run) if bound else run)
         else:
             kwargs = draw(st.lists(names_for("keyword argument"), max_size=3, unique=True))
             steps.append(ast.Call("m:f", tuple(draw(st.lists(expressions, max_size=2))),

@@ -99,8 +99,17 @@ def _kwarg_fails(word: str) -> bool:
                              lambda m: m.flows[0].nodes[0].steps[0].kwargs[0].name)
 
 
+def _let_run_fails(word: str) -> bool:
+    def flow(module: ast.Module) -> str | None:
+        value = module.flows[0].nodes[0].steps[0].value
+        return value.flow if isinstance(value, ast.Run) else None
+
+    return not _read_as_name("flow f { node a { let r = run WORD {} } }", word, flow)
+
+
 @pytest.mark.parametrize("role, fails", [("node", _edge_from_fails), ("local", _value_fails),
-                                         ("state field", _field_fails), ("keyword argument", _kwarg_fails)])
+                                         ("state field", _field_fails), ("keyword argument", _kwarg_fails),
+                                         ("flow run by `let`", _let_run_fails)])
 def test_a_role_refuses_exactly_the_keywords_a_reference_cannot_be(role, fails):
     assert {w for w in WORDS if fails(w)} == refused_words(role)
 

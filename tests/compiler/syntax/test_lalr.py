@@ -110,6 +110,9 @@ def test_edited_specs_parse_as_lark_parses_them(text):
     ' within 2d -> a remind every 1h\n wait until until to wait wait for 1d } start -> a a -> end }',
     'flow f { node a { interrupt ask within 1h answer {answer: 1} } start -> a a -> end }',
     'flow f { state { due: str = "x" every: int = 1 } node a { set every = every + 1 } }',
+    # `run`: a step of its own, a name after `let x =` checked by its text, a name elsewhere.
+    'flow f { state { run: int = 1 } node run { let r = run g {run: run} run ns.g {}\n'
+    ' let q = run + 1 let s = run interrupt run (run) } start -> run run -> end }',
 ])
 def test_version_2_words_parse_as_lark_parses_them(text):
     ours = _ours(text)
