@@ -206,8 +206,13 @@ def run_step(ex: Execution, name: str, payload: Any) -> Any:
                                       f'"{target}" with arguments {digest}')
         return entry["result"]
     runner = ex.runner
-    if ex.sealed or runner is None:
-        raise UnrecordedOnce(index)     # a replay: the child is never run again
+    if ex.sealed:
+        # A replay never runs a child again: where the recorded execution
+        # got no output, it paused with its child (``fermata replay`` of the
+        # child's own thread checks the child).
+        raise ChildPause(name, "", -1, [])
+    if runner is None:
+        raise UnrecordedOnce(index)
     output = runner.run(ex, name, run_index, payload)
     entry = {"target": target, "args_hash": digest, "result": output,
              "thread": child_thread_id(runner.parent, runner.step, ex.node, run_index)}
