@@ -172,7 +172,9 @@ class Engine:
             if plan.tick_at is not None:
                 self.children.tick_at = plan.tick_at
                 self.children.ticked = due_children(latest.pending, plan.tick_at)
-        if self.fanouts and not plan.update:
+        # invoke(None) passes a child's static gates: every instance re-runs
+        # (one whose child waits for an answer pauses again, writing nothing).
+        if self.fanouts and not plan.update and not (plan.is_continue and self.children is not None):
             self.rerun = set(plan.answers) | set(plan.children) | (
                 self.children.ticked if self.children is not None else set())
             for p in latest.pending:
