@@ -9,8 +9,9 @@ which store runs each call, and whether the process "crashes" part way.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from fermata.runtime import Command, Graph
 from fermata.runtime.checkpoint import Checkpoint, Store, ThreadInfo

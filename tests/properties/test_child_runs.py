@@ -36,6 +36,7 @@ from tests.runtime.irbuild import (
     L,
     add,
     append,
+    call,
     fld,
     flow,
     get,
@@ -72,10 +73,15 @@ shapes = st.builds(
 )
 
 
-def build(shape: Shape) -> dict[str, Any]:
+COUNT = "tests.runtime.calls_fixture:tick"     # counts node entries (tick:NAME)
+
+
+def build(shape: Shape, counted: bool = False) -> dict[str, Any]:
+    """The IR of ``shape``; ``counted``: every node's first step is a plain
+    call counting its entries (what the LangGraph differential compares)."""
     nodes = []
     for i, count in enumerate(shape.questions):
-        steps = []
+        steps = [call(COUNT, lit(f"c{i}"))] if counted else []
         for j in range(count):
             steps += [interrupt(f"q{j}", tmpl(f"c{i} q{j} for {{{{ seed }}}}"), INT, bind=f"a{j}"),
                       set_("total", add(F("total"), L(f"a{j}")))]
@@ -89,7 +95,7 @@ def build(shape: Shape) -> dict[str, Any]:
                  input=["seed"], output=["total", "log"])
     pre = [interrupt("pre", lit("before the child"), INT, bind="p")] if shape.pre else []
     seed = add(F("seed"), L("p")) if shape.pre else F("seed")
-    go = node("go", *pre, run_("kid", rec(seed=seed), bind="r"),
+    go = node("go", *([call(COUNT, lit("go"))] if counted else []), *pre, run_("kid", rec(seed=seed), bind="r"),
               append("results", lst(get(L("r"), "total"))), append("logs", get(L("r"), "log")))
     if shape.fan is not None:
         go = {**go, "for": {"var": "k", "in": F("keys"), "key": L("k")}}
