@@ -9,9 +9,8 @@ which store runs each call, and whether the process "crashes" part way.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from fermata.runtime import Command, Graph
 from fermata.runtime.checkpoint import Checkpoint, Store, ThreadInfo

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from typing import Literal as Lit
 from typing import Union
 
-from hypothesis import strategies as st
-
 from fermata.compiler.syntax import ast
+from hypothesis import strategies as st
 
 INSTRUMENT = "tests.properties.instrument"
 # Node names, some of them keywords (contextual: a node may be named so,
@@ -86,8 +85,8 @@ class Branch:
     """``if total > threshold { then } else { otherwise }``."""
 
     threshold: int
-    then: tuple[Step, ...]
-    otherwise: tuple[Step, ...] | None
+    then: tuple["Step", ...]
+    otherwise: tuple["Step", ...] | None
 
 
 @dataclass(frozen=True)
@@ -461,7 +460,7 @@ def _refs(names: tuple[str, ...]) -> tuple[ast.Ref, ...]:
 def _edges(model: FlowModel) -> list[ast.Edge]:
     edges = [ast.Edge((ast.Ref("start"),), _refs(model.start))]
     for name in model.names:
-        if model.plain.get(name):
+        if name in model.plain and model.plain[name]:
             edges.append(ast.Edge((ast.Ref(name),), _refs(model.plain[name])))
         if model.loop is not None and model.loop.node == name:
             cond = ast.Binary("<", ast.Name("laps"), _lit(model.loop.limit))

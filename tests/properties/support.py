@@ -4,14 +4,12 @@ toolchain, and the graph factories each way of running needs."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from hypothesis import note
+from typing import Any, Callable
 
 from fermata.compiler import analyze, compile_source, load
 from fermata.runtime import Graph
+from hypothesis import note
 
 from .model import FlowModel, to_source
 

@@ -10,6 +10,8 @@ two on every call (each picks up the thread the other left).
 
 from __future__ import annotations
 
+import pytest
+
 import importlib.util
 import itertools
 import json
@@ -18,12 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-import pytest
-from hypothesis import given, note
-
 from fermata.compiler import compile_file, load
 from fermata.compiler.codegen import emit_python
 from fermata.runtime import Graph
+from hypothesis import given, note
 
 from .drive import Trace, drive
 from .model import answers, flow_models, inputs
@@ -80,7 +80,7 @@ def test_the_generated_module_runs_as_load_of_the_spec(model, given_input, scrip
         module = _import(text, folder)
         note(f"generated module:\n{text}")
         assert json.dumps(module.FLOW_IR) == json.dumps(ir["flows"]["generated"])
-        assert spec.as_posix() == module.SOURCE
+        assert module.SOURCE == spec.as_posix()
 
         from_spec = drive(from_spec_graphs, model, script, given_input)
         from_module = drive(_module_graphs(module), model, script, given_input)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import pytest
+
 import json
 
 import jsonschema
-import pytest
-from hypothesis import given, note
-from hypothesis import strategies as st
-
 from fermata import spec
 from fermata.compiler import compile_source
 from fermata.compiler.syntax import ast
 from fermata.compiler.syntax.parser import parse
 from fermata.compiler.syntax.printer import print_module
+from hypothesis import given, note
+from hypothesis import strategies as st
 
 from .model import flow_models, to_module
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
-from hypothesis import strategies as st
-
 from fermata.compiler.checks.typecheck import named_types
 from fermata.compiler.pipeline import compile_source
 from fermata.compiler.semantics import types as T
 from fermata.compiler.syntax.parser import parse
 from fermata.runtime import Command, Graph, ResumeError
 from fermata.spec.formats import FORMATS
+from hypothesis import given
+from hypothesis import strategies as st
+
 from tests.runtime.memstore import JsonMemoryStore
 
 PATTERNS = ["^[a-c]+$", "b", "^a", "c$", "^[0-9]{2}-[a-z]$", "(ab|ba)"]
@@ -111,7 +111,7 @@ def fits_base(value: Any, t: T.FType) -> bool:
     if t == T.STR:
         return isinstance(value, str)
     if t == T.INT:
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        return isinstance(value, int) or isinstance(value, float) and value.is_integer()
     if t == T.FLOAT:
         return isinstance(value, (int, float))
     if isinstance(t, T.ListT):

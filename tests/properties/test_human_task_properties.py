@@ -18,12 +18,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from hypothesis import assume, event, given, note
-from hypothesis import strategies as st
-
 from fermata.runtime import Command, Graph, ResumeError, replay
 from fermata.runtime.clock import FakeClock
 from fermata.runtime.store.sqlite import SqliteStore
+from hypothesis import assume, event, given, note
+from hypothesis import strategies as st
+
 from tests.runtime.clauses import HOUR, wait
 from tests.runtime.irbuild import L, bin_, lit
 

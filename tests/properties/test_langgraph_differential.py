@@ -17,7 +17,7 @@ from .reference import Reference
 from .support import compile_model, memory_graphs
 
 pytest.importorskip("langgraph", reason="differential tests need the `langgraph` test extra")
-from . import langgraph_flow
+from . import langgraph_flow  # noqa: E402
 
 # Property searches and subprocess runs: the full suite runs them, not the inner loop.
 pytestmark = pytest.mark.slow

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fermata.compiler import load
 from fermata.runtime import Command, ResumeError
 

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fermata.runtime import Command, Graph, NondeterminismError, ResumeError
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
-
-from fermata.runtime import Command, Graph, NondeterminismError, ResumeError
 
 from . import instrument
 from .drive import drive
