@@ -75,6 +75,9 @@ def test_the_child_is_its_own_thread_and_its_question_surfaces_on_the_parent() -
     child = drafting(store).state(CHILD)
     assert child is not None and [i.id for i in child.interrupts] == ["review:decision"]
     assert asked.token == f"compose/{child.interrupts[0].token}"
+    assert asked.child_thread == CHILD
+    assert asked.to_json()["child"] == {"thread": CHILD, "flow": "drafting", "id": "review:decision",
+                                        "token": child.interrupts[0].token}
 
 
 def test_state_of_the_parent_lists_the_childs_pending_question() -> None:
@@ -359,3 +362,33 @@ def test_a_loop_runs_a_new_child_each_pass() -> None:
     run = graph.invoke(Command(resume=APPROVE), thread="L")
     assert run.status == "done" and run.state["drafts"] == ["round 0 draft 1", "round 1 draft 1"]
     assert sorted(r.thread for r in store.list_runs() if r.thread != "L") == ["L/1/again#0", "L/2/again#0"]
+
+
+def test_the_drafting_example_runs_as_a_child() -> None:
+    from fermata.compiler import load
+    from tests.runtime.children_ir import EXAMPLES
+
+    child = load(str(EXAMPLES / "drafting.flow")).ir
+    graph = Graph.from_ir(with_children(_parent(), drafting=child), store=MemoryStore())
+    run = graph.invoke({"topic": "tea"}, thread="t1")
+    assert [(i.id, i.payload) for i in run.interrupts] == [("compose/review:decision", "Approve tea draft 1?")]
+    run = graph.invoke(Command(resume=REVISE), thread="t1")
+    run = graph.invoke(Command(resume=APPROVE), thread="t1")
+    assert run.status == "done" and run.state["article"] == "tea draft 2" and run.state["rounds"] == 2
+
+
+def test_fork_of_a_parent_whose_child_failed_forks_the_failed_child() -> None:
+    child = flow("drafting", fields=[fld("topic", STR), fld("draft", STR, ""), fld("rounds", INT, 0)],
+                 nodes=[node("write", call("tests.runtime.calls_fixture:flaky", lit("svc")),
+                             set_("draft", lit("ok")))],
+                 edges={"start": ["write"], "write": ["end"]}, input=["topic"], output=["draft", "rounds"])
+    store = MemoryStore()
+    graph = Graph.from_ir(with_children(_parent(), drafting=child), store=store)
+    fx.FLAKY["svc"] = 1
+    failed = graph.invoke({"topic": "tea"}, thread="t1")
+    assert failed.status == "failed"
+    graph.fork("t1", failed.checkpoint_id, thread="t2")
+    assert store.latest("t2/1/compose#0").status == "failed"  # type: ignore[union-attr]
+    run = graph.invoke(None, thread="t2")
+    assert run.status == "done" and run.state["article"] == "ok"
+    assert store.latest(CHILD).status == "failed"  # type: ignore[union-attr]
