@@ -241,7 +241,10 @@ def plan_children(chosen: list[tuple[dict[str, Any], Any]], flow: Program, store
         origin = answers[0][0]["child"]
         program = flow.children.get(origin["flow"])
         latest = store.latest(thread) if store is not None else None
-        if program is None or latest is None:
+        if program is None:
+            raise ResumeError(f"`{answers[0][0]['id']}` is asked by a child run of flow `{origin['flow']}`, "
+                              "which this version of the flow no longer carries (nothing was stored)")
+        if latest is None:
             raise ResumeError(f"`{answers[0][0]['id']}`: its child run `{thread}` cannot be found "
                               "(nothing was stored)")
         resume = {entry["child"]["token"]: value for entry, value in answers}

@@ -382,18 +382,23 @@ class Flow:
         copy = Checkpoint(seq=0, step=source.step, status=source.status, values=values,
                           frontier=source.frontier, joins=source.joins, pending=source.pending,
                           nodes=source.nodes, error=source.error, extra=source.extra)
+        if self.parent is not None:   # a child forked with its parent: its questions are the new parent's
+            copy.pending = [{**p, "parent": self.parent} if "parent" in p else p for p in copy.pending]
         if self.compiled.children:   # the child runs it is in the middle of are forked with it
-            copy = fork_children(self.store, copy, source_thread, thread, self._fork_child)
+            copy = fork_children(self.store, copy, source_thread, thread,
+                                 lambda name, old, seq, new: self._fork_child(name, old, seq, new, thread))
         new_info = ThreadInfo(thread=thread, flow=info.flow, ir_hash=info.ir_hash,
                               source=info.source, created=_now(), source_hash=info.source_hash)
         self.store.append(new_info, copy, None, durable=self.durability != Durability.FAST)
         return Run.from_checkpoint(thread, copy, self.compiled.outputs)
 
 
-    def _fork_child(self, name: str, thread: str, seq: int, new: str) -> None:
-        """Fork child run ``thread`` (of child flow ``name``) at ``seq`` into ``new``."""
+    def _fork_child(self, name: str, thread: str, seq: int, new: str, parent: str) -> None:
+        """Fork child run ``thread`` (of child flow ``name``) at ``seq`` into
+        ``new``, a child of ``parent``."""
         child = Flow(self.compiled.children[name], self.store, path=self.path, clock=self.clock,
                      durability=self.durability)
+        child.parent = parent
         child.fork(thread, seq, thread=new)
 
 

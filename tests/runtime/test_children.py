@@ -296,6 +296,7 @@ def test_fork_of_a_parent_forks_its_paused_child() -> None:
     assert run.status == "done" and run.state["article"] == "tea draft 1"
     assert store.rows(CHILD) == before            # the original child is untouched
     assert store.latest("t2/1/compose#0").status == "done"  # type: ignore[union-attr]
+    assert [p.get("parent") for p in store.get("t2/1/compose#0", 0).pending] == ["t2"]  # type: ignore[union-attr]
     assert graph.invoke(Command(resume=REVISE), thread="t1").interrupts[0].payload == "Approve tea draft 2?"
 
 
@@ -392,3 +393,22 @@ def test_fork_of_a_parent_whose_child_failed_forks_the_failed_child() -> None:
     run = graph.invoke(None, thread="t2")
     assert run.status == "done" and run.state["article"] == "ok"
     assert store.latest(CHILD).status == "failed"  # type: ignore[union-attr]
+
+
+def test_a_changed_parent_spec_may_go_on_while_its_child_is_paused() -> None:
+    from fermata.runtime import SpecChangedError
+
+    store = MemoryStore()
+    newsletter(store).invoke({"topic": "tea"}, thread="t1")
+    changed = newsletter_doc()
+    changed["flows"]["newsletter"]["nodes"]["publish"]["steps"].append(set_("rounds", lit(99)))
+    run = Graph.from_ir(changed, store=store).invoke(Command(resume=APPROVE), thread="t1")
+    assert run.status == "done" and run.state["rounds"] == 99
+    newsletter(store).invoke({"topic": "jam"}, thread="t3")
+    dropped = newsletter_doc()
+    del dropped["flows"]["newsletter"]["children"]
+    dropped["flows"]["newsletter"]["nodes"]["compose"]["steps"] = [set_("article", lit("none"))]
+    with pytest.raises(SpecChangedError, match="no longer runs"):
+        Graph.from_ir(dropped, store=store).invoke(None, thread="t3")
+    with pytest.raises(ResumeError, match="no longer carries"):
+        Graph.from_ir(dropped, store=store).invoke(Command(resume=APPROVE), thread="t3")
