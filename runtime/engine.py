@@ -503,8 +503,9 @@ class Engine:
             else:
                 found.append((OutboxKind.INTERRUPT_EXPIRED if fired["kind"] == DueKind.DEADLINE
                               else OutboxKind.TIMER_FIRED, fired))
+        # A child run's question is announced once, by its parent (where it is answered).
         found += [(OutboxKind.INTERRUPT_CREATED, interrupt_json(entry)) for entry in self.pending
-                  if entry["token"] not in self.previous]
+                  if entry["token"] not in self.previous and "parent" not in entry]
         if status == RunStatus.DONE:
             found.append((OutboxKind.RUN_DONE, {"output": self.flow.output_of(self.values)}))
         elif status == RunStatus.FAILED:

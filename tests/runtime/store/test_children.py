@@ -63,3 +63,10 @@ def test_a_childs_deadline_is_due_on_the_parent_only(make_store: Callable[..., S
     assert [f["thread"] for f in graph.tick().fired] == ["t1"]
     assert graph.state("t1").status == "done"  # type: ignore[union-attr]
     assert store.due(format_time(clock() + HOUR)) == []
+
+
+def test_the_outbox_announces_a_childs_question_once(make_store: Callable[..., Store]) -> None:
+    store = make_store()
+    Graph.from_ir(newsletter_doc(), store=store).invoke({"topic": "tea"}, thread="t1")
+    created = [(e["thread"], e["payload"]["id"]) for e in store.outbox() if e["event"] == "interrupt.created"]
+    assert created == [("t1", "compose/review:decision")]
