@@ -36,6 +36,7 @@ from tests.runtime.irbuild import (
     fld,
     flow,
     get,
+    interrupt,
     lit,
     lst,
     node,
@@ -412,3 +413,48 @@ def test_a_changed_parent_spec_may_go_on_while_its_child_is_paused() -> None:
         Graph.from_ir(dropped, store=store).invoke(None, thread="t3")
     with pytest.raises(ResumeError, match="no longer carries"):
         Graph.from_ir(dropped, store=store).invoke(Command(resume=APPROVE), thread="t3")
+
+
+def test_a_reminder_and_a_timer_inside_the_child_fire_on_ticks_of_the_parent() -> None:
+    from tests.runtime.clauses import MINUTE, wait
+
+    clock = FakeClock()
+    child = with_clauses(drafting_doc(), "review", "decision", remind_every_ms=10 * MINUTE)
+    child["flows"]["drafting"]["nodes"]["write"]["steps"].insert(0, wait("cool", for_ms=MINUTE))
+    store = MemoryStore()
+    graph = Graph.from_ir(with_children(_parent(), drafting=child), store=store, clock=clock)
+    run = graph.invoke({"topic": "tea"}, thread="t1")
+    assert [(i.id, i.timing.get("kind")) for i in run.interrupts] == [("compose/write:cool", "wait")]
+    clock.advance(MINUTE)
+    assert [f["thread"] for f in graph.tick().fired] == ["t1"]
+    run = graph.state("t1")
+    assert run is not None and [i.id for i in run.interrupts] == ["compose/review:decision"]
+    clock.advance(10 * MINUTE)
+    graph.tick()
+    assert graph.tick().fired == []          # once per period
+    reminders = [e for e in store.outbox() if e["event"] == "interrupt.reminder"]
+    assert [(e["thread"], e["payload"]["id"]) for e in reminders] == [(CHILD, "review:decision")]
+    run = graph.state("t1")
+    assert run is not None and run.interrupts[0].timing["reminded"] == 1
+    assert graph.invoke(Command(resume=APPROVE), thread="t1").status == "done"
+
+
+def test_two_children_then_a_question_of_the_node_itself() -> None:
+    parent = flow("pair", fields=[fld("joined", STR, "")],
+                  nodes=[node("both", run_("drafting", rec(topic=lit("a")), bind="r1"),
+                              run_("drafting", rec(topic=lit("b")), bind="r2"),
+                              interrupt("final", tmpl("{{ r1.draft }} + {{ r2.draft }}?"), BOOL, bind="ok"),
+                              set_("joined", tmpl("{{ r1.draft }} + {{ r2.draft }}: {{ ok }}")))],
+                  edges={"start": ["both"], "both": ["end"]}, input=[])
+    store = MemoryStore()
+    graph = Graph.from_ir(with_children(parent, drafting=drafting_doc()), store=store)
+    run = graph.invoke({}, thread="p")
+    assert [i.child_thread for i in run.interrupts] == ["p/1/both#0"]
+    run = graph.invoke(Command(resume=APPROVE), thread="p")
+    assert [(i.id, i.child_thread) for i in run.interrupts] == [("both/review:decision", "p/1/both#1")]
+    run = graph.invoke(Command(resume=APPROVE), thread="p")
+    assert [(i.id, i.payload, i.child_thread) for i in run.interrupts] == [
+        ("both:final", "a draft 1 + b draft 1?", None)]
+    run = graph.invoke(Command(resume=True), thread="p")
+    assert run.status == "done" and run.state["joined"] == "a draft 1 + b draft 1: true"
+    assert [c.step for c in store.history("p/1/both#0")].count(0) == 1
