@@ -78,9 +78,9 @@ def drafting_doc() -> dict[str, Any]:
 def newsletter_doc() -> dict[str, Any]:
     """A parent that runs the drafting loop, then publishes the draft."""
     if FROM_SOURCE:
-        from fermata.compiler import load
+        from fermata.compiler import compile_file
 
-        return load(str(EXAMPLES / "newsletter.flow")).ir  # type: ignore[no-any-return]
+        return compile_file(EXAMPLES / "newsletter.flow")
     parent = flow(
         "newsletter",
         fields=[fld("topic", STR), fld("article", STR, ""), fld("rounds", INT, 0), fld("published", BOOL, False)],
