@@ -72,7 +72,7 @@ def parent_ir(with_children: bool) -> dict[str, Any]:
     }
     if with_children:
         flow["children"] = {"drafting": drafting}
-    return {"fermata_ir": child["fermata_ir"], "source": None, "flows": {"batch": flow}}
+    return {"fermata_ir": child["fermata_ir"], "source": child["source"], "flows": {"batch": flow}}
 
 
 def file_bytes(path: Path) -> int:
