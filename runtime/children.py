@@ -43,7 +43,7 @@ from fermata.spec.ir import is_static_interrupt
 
 from .calls import args_hash
 from .errors import EvalError, FermataError, InputError, NondeterminismError, ResumeError, StepFailure
-from .records import DueKind, RunStatus
+from .records import RunStatus
 from .steps import Pause, UnrecordedOnce
 from .timers import due_rows
 
@@ -284,10 +284,6 @@ def due_children(pending: list[dict[str, Any]], now: int) -> set[str]:
 
 def _unmarked(entry: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "child"}
-
-
-def is_surfaced_timer(entry: Mapping[str, Any]) -> bool:
-    return "child" in entry and entry.get("kind") == DueKind.WAIT
 
 
 # ---------------------------------------------------------------- fork
