@@ -213,7 +213,14 @@ def run_step(ex: Execution, name: str, payload: Any) -> Any:
         raise ChildPause(name, "", -1, [])
     if runner is None:
         raise UnrecordedOnce(index)
-    output = runner.run(ex, name, run_index, payload)
+    try:
+        output = runner.run(ex, name, run_index, payload)
+    finally:
+        # A child may take a while (and a fan-out runs many): the parent's
+        # lease must outlive it, as across a long `call once`.
+        lease = ex.recorder.lease if ex.recorder is not None else None
+        if lease is not None:
+            lease.renew_if_due()
     entry = {"target": target, "args_hash": digest, "result": output,
              "thread": child_thread_id(runner.parent, runner.step, ex.node, run_index)}
     if ex.recorder is not None:
