@@ -161,7 +161,9 @@ class ChildRunner:
             elif latest.status != RunStatus.DONE:   # failed (a retry) or running (its process died)
                 latest = _invoke(child, None, thread)
         except FermataError as exc:
-            if isinstance(exc, StepFailure):
+            # An answer the child refuses now (answered on the child's thread
+            # meanwhile): the caller's answer is refused, the parent unchanged.
+            if isinstance(exc, StepFailure | ResumeError):
                 raise
             latest = store.latest(thread)
             raise ChildFailed(f"child run `{thread}` (flow `{name}`) failed: {exc}", name, thread,

@@ -458,3 +458,17 @@ def test_two_children_then_a_question_of_the_node_itself() -> None:
     run = graph.invoke(Command(resume=True), thread="p")
     assert run.status == "done" and run.state["joined"] == "a draft 1 + b draft 1: true"
     assert [c.step for c in store.history("p/1/both#0")].count(0) == 1
+
+
+def test_an_answer_given_meanwhile_on_the_child_thread_refuses_the_parents_stale_one() -> None:
+    store = MemoryStore()
+    graph = newsletter(store)
+    run = graph.invoke({"topic": "tea"}, thread="t1")
+    stale = run.interrupts[0].token
+    drafting(store).invoke(Command(resume=REVISE), thread=CHILD)     # someone answered the child directly
+    parent_rows = store.rows("t1")
+    with pytest.raises(ResumeError, match="stale"):
+        graph.invoke(Command(resume={stale: APPROVE}), thread="t1")
+    assert store.rows("t1") == parent_rows
+    run = graph.invoke(None, thread="t1")                             # the parent catches up
+    assert run.interrupts[0].payload == "Approve tea draft 2?"
