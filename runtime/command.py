@@ -13,7 +13,8 @@ from typing import Any
 
 from fermata.spec.ir import is_static_interrupt as _is_static
 
-from .checkpoint import Checkpoint
+from .checkpoint import Checkpoint, Store
+from .children import plan_children
 from .clock import format_time
 from .errors import ResumeError
 from .program import Program
@@ -64,6 +65,15 @@ class Plan:
     goto: list[str] | None = None
     answered: list[dict[str, Any]] = field(default_factory=list)   # the audit record of the answers
     firing: Firing | None = None    # `tick`: due deadlines, timers, reminders
+    # Answers for child runs (``children.py``): by parent node instance, then child thread.
+    children: dict[str, dict[str, Command]] = field(default_factory=dict)
+    tick_at: int | None = None      # `tick`: children with something due fire too
+
+    @property
+    def is_continue(self) -> bool:
+        """``invoke(None)``: nothing answered, updated, redirected or fired."""
+        return not (self.answers or self.update or self.goto is not None or self.firing is not None
+                    or self.children or self.tick_at is not None)
 
 
 def is_id_map(value: Any) -> bool:
@@ -71,7 +81,11 @@ def is_id_map(value: Any) -> bool:
             and all(isinstance(k, str) and ":" in k for k in value))
 
 
-def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: str, now: int = 0) -> Plan:
+def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: str, now: int = 0,
+                 store: Store | None = None) -> Plan:
+    """The plan of ``command`` on ``latest``; ``store`` is where the run's
+    children live (their answers are checked against their own latest
+    checkpoints)."""
     plan = Plan()
     if command.by is not None and not isinstance(command.by, str):
         raise ResumeError(f"Command(by=...) must be an identity string, not {type(command.by).__name__}")
@@ -86,7 +100,10 @@ def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: st
             raise ResumeError(expired_message(command.resume, latest)
                               or f"nothing is pending on thread `{thread}` (status {latest.status}){hint}")
         chosen = _answers(command.resume, latest, flow, command)
-        plan.answers = {entry["node"]: value for entry, value in chosen}
+        surfaced = [(entry, value) for entry, value in chosen if "child" in entry]
+        if surfaced:
+            plan.children = plan_children(surfaced, flow, store, command, now)
+        plan.answers = {entry["node"]: value for entry, value in chosen if "child" not in entry}
         at = format_time(now)
         plan.answered = [{"id": entry["id"], "token": entry["token"], "by": command.by, "at": at,
                           "value": value} for entry, value in chosen]
@@ -127,6 +144,9 @@ def _answers(resume: Any, latest: Checkpoint, flow: Program,
     answers: list[tuple[dict[str, Any], Any]] = []
     located: dict[str, list[tuple[str, str]]] = {}   # (path, message) by interrupt id
     for entry, value in chosen:
+        if "child" in entry:      # a child's: checked by the child's own rules (plan_children)
+            answers.append((entry, value))
+            continue
         if _is_static(entry):
             continue  # null: "no answer", which passes the gate
         try:

@@ -53,6 +53,15 @@ def incompatibilities(flow: Program, latest: Checkpoint) -> list[Incompatibility
         node = flow.nodes.get(name)
         if node is None:
             continue  # reported above: a pending node is in the frontier
+        child = entry.get("child")
+        if child is not None:
+            # A child run's question: the child checks its own spec when it
+            # continues (it is pinned to its own hash); here, it must still be run.
+            if child["flow"] not in flow.children:
+                problems.append(Incompatibility(
+                    name, f"pending interrupt `{entry['id']}` is asked by a child run of flow "
+                          f"`{child['flow']}`, which node `{name}` no longer runs"))
+            continue
         if is_static_interrupt(entry):
             declared = flow.interrupt_before if label == StaticWhen.BEFORE else flow.interrupt_after
             if name not in declared:

@@ -49,6 +49,7 @@ from typing import Any
 from fermata.spec.ir import END
 
 from .checkpoint import Checkpoint, Store, ThreadInfo
+from .children import ChildRunner, due_children
 from .clock import Clock, default_clock, format_time
 from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
@@ -114,7 +115,7 @@ class Engine:
         # not answered keeps its record and pending entry untouched (None:
         # re-run every paused instance, as after `Command(update=...)`).
         self.rerun: set[str] | None = None
-        self.kept_pending: dict[str, dict[str, Any]] = {}
+        self.kept_pending: dict[str, list[dict[str, Any]]] = {}
         # Human tasks and timers (``timers.py``): the pending entries of the
         # checkpoint resumed from, by token (their `asked_at` stands); the
         # answers this invoke applied and the timers it fired (recorded once,
@@ -127,6 +128,12 @@ class Engine:
         self.expired: dict[str, dict[str, Any]] = {}
         self.deadline_next: list[str] = []
         self.only_record = False    # a firing of reminders only: one checkpoint, no node runs
+        # Child runs (``children.py``): what `run` steps need, and, for a
+        # child's own engine, its parent's thread (its pending entries say
+        # so: the inbox lists them once, on the parent).
+        self.children = (ChildRunner(flow.children, store, info.thread, clock, durability, path)
+                         if flow.children else None)
+        self.parent: str | None = None
 
     # ------------------------------------------------------------ entering
 
@@ -157,9 +164,21 @@ class Engine:
         self.fanouts = {name: FanOut.from_json(data) for name, data in latest.extra.get("fanout", {}).items()}
         self.store_everything = values is not None
         self.accepted = bool(plan.update or plan.answers or plan.goto is not None)
-        if self.fanouts and not plan.update:
-            self.rerun = set(plan.answers)
-            self.kept_pending = {p["node"]: p for p in latest.pending}
+        if self.parent is None:
+            self.parent = next((p["parent"] for p in latest.pending if "parent" in p), None)
+        if self.children is not None:
+            self.children.commands = plan.children
+            self.children.continuing = plan.is_continue
+            if plan.tick_at is not None:
+                self.children.tick_at = plan.tick_at
+                self.children.ticked = due_children(latest.pending, plan.tick_at)
+        # invoke(None) passes a child's static gates: every instance re-runs
+        # (one whose child waits for an answer pauses again, writing nothing).
+        if self.fanouts and not plan.update and not (plan.is_continue and self.children is not None):
+            self.rerun = set(plan.answers) | set(plan.children) | (
+                self.children.ticked if self.children is not None else set())
+            for p in latest.pending:
+                self.kept_pending.setdefault(p["node"], []).append(p)
         self.previous = {p["token"]: p for p in latest.pending}
         self.expired = dict(latest.extra.get("expired", {}))
         self.deadline_next = list(latest.extra.get("deadline_next", []))
@@ -193,7 +212,7 @@ class Engine:
         for fired in firing.fired:
             if fired["kind"] == DueKind.DEADLINE:
                 self.expired[fired["id"]] = {"token": fired["token"], "at": fired["due_at"]}
-        if not firing.changes_run:   # reminders only: the run stays as it is
+        if not firing.changes_run and plan.tick_at is None:   # reminders only: the run stays as it is
             reminded = {e["token"]: e for e in firing.reminders}
             self.pending = [reminded.get(p["token"], p) for p in latest.pending]
             self.only_record = True
@@ -274,6 +293,8 @@ class Engine:
         pending: list[dict[str, Any]] = []
         once = self.once
         once.step = self.step
+        if self.children is not None:
+            self.children.step = self.step
         rerun, kept = self.rerun, self.kept_pending
         self.rerun, self.kept_pending = None, {}
         for node, instance, item in units:
@@ -286,14 +307,14 @@ class Engine:
                 # Paused and not answered: nothing it sees changed, so it would
                 # pause again at the same interrupt. Not re-running it keeps an
                 # answer to one item of many from touching the others.
-                pending.append(kept[name])
+                pending += kept[name]
                 continue
             if once.recovered:   # once results a crashed process saved in this step
                 record = once.journal_of(name, record)
             self.emit({"event": EventKind.NODE_START.value, "node": name, "step": self.step})
             try:
                 outcome = self.flow.nodes[node].run(self.values, record, self.step, self.path, once,
-                                                    instance, item)
+                                                    instance, item, self.children)
             except NondeterminismError as exc:
                 error = {"message": str(exc), "type": "NondeterminismError", "kind": ErrorKind.NONDETERMINISM.value,
                          "node": name, "line": self.flow.nodes[node].line, "column": None,
@@ -307,6 +328,7 @@ class Engine:
             outcomes[name] = outcome
             if outcome.pending is not None:
                 pending.append(outcome.pending)
+            pending += outcome.surfaced
             if outcome.status == NodeStatus.FINISHED:
                 self.emit({"event": EventKind.NODE_END.value, "node": name, "step": self.step,
                             "writes": outcome.record["writes"]})
@@ -461,7 +483,11 @@ class Engine:
     def _stamped(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Pending entries with their times: ``asked_at`` now, or as first asked."""
         now = self.clock()
-        return [stamp(entry, self.previous.get(entry["token"]), now) for entry in pending]
+        parent = self.parent
+        # A child's entries come stamped by the child (``children.surface``).
+        stamped = [entry if "child" in entry else stamp(entry, self.previous.get(entry["token"]), now)
+                   for entry in pending]
+        return stamped if parent is None else [{**entry, "parent": parent} for entry in stamped]
 
     def _events(self, status: RunStatus, checkpoint: Checkpoint,
                 error: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -477,8 +503,9 @@ class Engine:
             else:
                 found.append((OutboxKind.INTERRUPT_EXPIRED if fired["kind"] == DueKind.DEADLINE
                               else OutboxKind.TIMER_FIRED, fired))
+        # A child run's question is announced once, by its parent (where it is answered).
         found += [(OutboxKind.INTERRUPT_CREATED, interrupt_json(entry)) for entry in self.pending
-                  if entry["token"] not in self.previous]
+                  if entry["token"] not in self.previous and "parent" not in entry]
         if status == RunStatus.DONE:
             found.append((OutboxKind.RUN_DONE, {"output": self.flow.output_of(self.values)}))
         elif status == RunStatus.FAILED:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
+from .children import fork_children
 from .clock import Clock, default_clock
 from .command import Command, Plan, plan_command
 from .compat import incompatibilities
@@ -67,6 +68,9 @@ class Flow:
         # How long a run's lease lasts without renewal (renewed at every
         # checkpoint and once result): longer than any one node runs.
         self.lease_ttl = DEFAULT_LEASE_TTL
+        # Set on a child run's flow (``children.py``): the parent's thread,
+        # recorded on the child's pending entries (the inbox lists them on the parent).
+        self.parent: str | None = None
 
     @classmethod
     def from_ir(cls, ir: dict[str, Any], flow: str | None = None, store: str | Store | None = None,
@@ -226,7 +230,7 @@ class Flow:
         if isinstance(payload, Command):
             if latest is None:
                 raise FermataError(f"no run on thread `{thread}`: start one with an input dict")
-            plan = plan_command(payload, latest, flow, thread, self.clock())
+            plan = plan_command(payload, latest, flow, thread, self.clock(), store)
             return self._continue(thread, info, latest, plan, step_limit, lease)  # type: ignore[arg-type]
         if payload is None:
             if latest is None:
@@ -274,7 +278,9 @@ class Flow:
             source, source_hash = previous.source, previous.source_hash
         info = ThreadInfo(thread=thread, flow=self.compiled.name, ir_hash=self.compiled.hash,
                           source=source, created=created, source_hash=source_hash)
-        return Engine(self.compiled, self.store, info, self.path, step_limit, lease, self.clock, self.durability)
+        engine = Engine(self.compiled, self.store, info, self.path, step_limit, lease, self.clock, self.durability)
+        engine.parent = self.parent
+        return engine
 
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
@@ -376,10 +382,24 @@ class Flow:
         copy = Checkpoint(seq=0, step=source.step, status=source.status, values=values,
                           frontier=source.frontier, joins=source.joins, pending=source.pending,
                           nodes=source.nodes, error=source.error, extra=source.extra)
+        if self.parent is not None:   # a child forked with its parent: its questions are the new parent's
+            copy.pending = [{**p, "parent": self.parent} if "parent" in p else p for p in copy.pending]
+        if self.compiled.children:   # the child runs it is in the middle of are forked with it
+            copy = fork_children(self.store, copy, source_thread, thread,
+                                 lambda name, old, seq, new: self._fork_child(name, old, seq, new, thread))
         new_info = ThreadInfo(thread=thread, flow=info.flow, ir_hash=info.ir_hash,
                               source=info.source, created=_now(), source_hash=info.source_hash)
         self.store.append(new_info, copy, None, durable=self.durability != Durability.FAST)
         return Run.from_checkpoint(thread, copy, self.compiled.outputs)
+
+
+    def _fork_child(self, name: str, thread: str, seq: int, new: str, parent: str) -> None:
+        """Fork child run ``thread`` (of child flow ``name``) at ``seq`` into
+        ``new``, a child of ``parent``."""
+        child = Flow(self.compiled.children[name], self.store, path=self.path, clock=self.clock,
+                     durability=self.durability)
+        child.parent = parent
+        child.fork(thread, seq, thread=new)
 
 
 # The name before version 2 (issue #12): `Graph` still works and is the same

@@ -23,6 +23,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .calls import DEFAULT_POLICY, CallPolicy, run_with_timeout
+from .children import ChildFailed, ChildPause
 from .errors import StepFailure
 from .expressions import compile_condition
 from .fanout import FanOutSpec
@@ -31,6 +32,7 @@ from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
 
 if TYPE_CHECKING:
+    from .children import ChildRunner
     from .once import OnceRecorder
 
 Route = Callable[[Any], tuple[str, ...]]
@@ -97,6 +99,7 @@ class Outcome:
     record: dict[str, Any]
     pending: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    surfaced: list[dict[str, Any]] = field(default_factory=list)   # a paused child's interrupts
 
     @property
     def status(self) -> str:
@@ -122,7 +125,7 @@ class CompiledNode:
 
     def run(self, state: dict[str, Any], record: dict[str, Any] | None, step: int,
             path: str | None, recorder: OnceRecorder | None = None,
-            instance: str | None = None, item: Any = None) -> Outcome:
+            instance: str | None = None, item: Any = None, runner: ChildRunner | None = None) -> Outcome:
         """Run the node (with its retries) against ``state``; ``instance``
         names one instance of a fan-out node, run with its variable bound to
         ``item`` (its route is the fan-out's, evaluated once by the engine).
@@ -144,6 +147,7 @@ class CompiledNode:
 
         def new_execution(journal: list[dict[str, Any]]) -> Execution:
             ex = Execution(name, state, resume, binding, list(journal), recorder)
+            ex.runner = runner
             if fan_out is not None:
                 ex.locals = fan_out.bindings(item)
             return ex
@@ -160,6 +164,11 @@ class CompiledNode:
             if ex.journal:
                 finished["once"] = ex.journal
             return Outcome(finished)
+        if isinstance(stop, ChildPause):   # paused with its child run: the child's interrupts are its own
+            return Outcome({"status": NodeStatus.INTERRUPTED.value, "resume": resume, "interrupts": ex.reached,
+                            "once": ex.journal,
+                            "child": {"flow": stop.flow, "thread": stop.thread, "seq": stop.seq}},
+                           surfaced=stop.entries)
         if isinstance(stop, Pause):
             pending = {"id": f"{name}:{stop.label}", "node": name, "label": stop.label,
                        "index": stop.index, "payload": stop.payload, "schema": stop.schema,
@@ -168,8 +177,11 @@ class CompiledNode:
                             "once": ex.journal}, pending=pending)
         error = stop.to_error(name, path)
         error["attempts"] = done.count
-        return Outcome({"status": NodeStatus.FAILED.value, "resume": resume, "interrupts": recorded,
-                        "once": list(ex.journal), "attempts": done.count, "error": error}, error=error)
+        failed = {"status": NodeStatus.FAILED.value, "resume": resume, "interrupts": recorded,
+                  "once": list(ex.journal), "attempts": done.count, "error": error}
+        if isinstance(stop, ChildFailed) and stop.seq is not None:
+            failed["child"] = {"flow": stop.flow, "thread": stop.thread, "seq": stop.seq}
+        return Outcome(failed, error=error)
 
     def attempts(self, new_execution: Callable[[list[dict[str, Any]]], Execution],
                  journal: list[dict[str, Any]], wait: bool = True, route: bool = True) -> Attempts:

@@ -103,6 +103,9 @@ class Program:
             self.joins[join.key] = join
             for source in join.sources:
                 self.joins_by_source.setdefault(source, []).append(join)
+        # The flows its `run` steps start, each pinned to its own hash (children.py).
+        self.children: dict[str, Program] = {
+            name: Program(child_ir, call_policy) for name, child_ir in (ir.get("children") or {}).items()}
         self.interrupt_before = frozenset(ir.get("interrupt_before", ()))
         self.interrupt_after = frozenset(ir.get("interrupt_after", ()))
 

@@ -150,7 +150,8 @@ class PendingInterrupt(TypedDict):
 
 
 #: The keys of a pending entry that ``interrupt_json`` shows when present.
-TIMING_KEYS = ("asked_at", "to", "deadline_at", "deadline", "remind_every_ms", "reminded", "kind", "due_at")
+TIMING_KEYS = ("asked_at", "to", "deadline_at", "deadline", "remind_every_ms", "reminded", "kind", "due_at",
+               "child")   # a child run's question: {thread, flow, id, token} (children.py)
 
 
 class RunError(TypedDict):

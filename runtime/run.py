@@ -45,6 +45,12 @@ class Interrupt:
         return self.timing.get("deadline_at")
 
     @property
+    def child_thread(self) -> str | None:
+        """The child run this question comes from (None: the run's own)."""
+        child = self.timing.get("child")
+        return child["thread"] if child else None
+
+    @property
     def static(self) -> bool:
         return is_static_interrupt({"label": self.label, "id": self.id})
 

@@ -26,6 +26,7 @@ from .schemas import Schemas
 from .values import combine, format_value
 
 if TYPE_CHECKING:
+    from .children import ChildRunner
     from .once import OnceRecorder
 
 Step = Callable[["Execution"], None]
@@ -70,6 +71,8 @@ class Execution:
         "recorded",
         "recorder",
         "resume",
+        "run_count",
+        "runner",
         "sealed",
         "state",
         "writes",
@@ -88,6 +91,8 @@ class Execution:
         self.reached: list[str] = []  # labels reached by this one
         self.journal = journal        # once-call entries {target, args_hash, result}, by index
         self.once_count = 0
+        self.run_count = 0            # `run` steps reached (children.py)
+        self.runner: ChildRunner | None = None   # where `run` steps start children (None: a replay, a test)
         # How plain calls are made (`fermata replay --stub-calls` replaces it).
         self.invoke: Callable[..., Any] = calls.invoke
         self.recorder = recorder      # makes new entries durable (None: a replay, a test)
@@ -155,6 +160,8 @@ class StepCompiler:
             return self._fail(ir)
         if kind == "wait":
             return self._wait(ir)
+        if kind == "run":
+            return self._run(ir)
         raise ValueError(f"unknown step kind {kind!r} in node `{self.node}`")
 
     # ------------------------------------------------------------------ steps
@@ -315,6 +322,19 @@ class StepCompiler:
             raise Pause(label, index, None, None, timer)
 
         return wait
+
+    def _run(self, ir: dict[str, Any]) -> Step:
+        """`let r = run FLOW {input}`: a child run (``children.py``)."""
+        from .children import run_step  # children.py builds on this module's Pause
+
+        name, bind, payload = ir["flow"], ir.get("bind"), compile_expr(ir["input"])
+
+        def run(ex: Execution) -> None:
+            output = run_step(ex, name, payload(ex))
+            if bind is not None:
+                ex.locals[bind] = output
+
+        return run
 
     def _if(self, ir: dict[str, Any]) -> Step:
         condition = compile_condition(ir["cond"], "an `if` condition")

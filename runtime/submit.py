@@ -49,7 +49,7 @@ def submit(graph: Graph, payload: Any, thread: str) -> Submission:
     if isinstance(payload, Command):
         if latest is None or info is None:
             raise FermataError(f"no run on thread `{thread}`: start one with an input dict")
-        plan_command(payload, latest, flow, thread)          # raises ResumeError: nothing queued
+        plan_command(payload, latest, flow, thread, store=store)          # raises ResumeError: nothing queued
         kind, recorded, ir_hash = WorkKind.COMMAND, command_json(payload), info.ir_hash
     elif payload is None:
         if latest is None or info is None:

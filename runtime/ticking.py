@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .checkpoint import Checkpoint, Store
+from .children import due_children, own_entries
 from .clock import Clock, format_time, parse_time
 from .command import Plan
 from .errors import FermataError
@@ -84,10 +85,15 @@ def plan_tick(tick: Tick, latest: Checkpoint, schemas: Schemas) -> Plan | None:
     type like any other); a due timer resumes its node with null."""
     if latest.status != RunStatus.INTERRUPTED:
         return None
-    firing = plan_firing(latest.pending, tick.now)
-    if firing is None:
+    # A child run's entries (surfaced) are fired by the child, when the
+    # parent's node re-runs and ticks it (``children.py``).
+    firing = plan_firing(own_entries(latest.pending), tick.now)
+    children = due_children(latest.pending, tick.now)
+    if firing is None and not children:
         return None
-    plan = Plan(firing=firing)
+    plan = Plan(firing=firing, tick_at=tick.now if children else None)
+    if firing is None:
+        return plan
     for node, (entry, value) in firing.answers.items():
         if entry.get("kind") == DueKind.WAIT:
             plan.answers[node] = None

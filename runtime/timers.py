@@ -62,6 +62,8 @@ def due_rows(pending: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     runs without decoding any checkpoint."""
     rows: list[tuple[str, str, str]] = []
     for entry in pending:
+        if "parent" in entry:    # a child run's: due on its parent, which lists it (children.py)
+            continue
         id_ = str(entry.get("id"))
         if entry.get("kind") == DueKind.WAIT and "due_at" in entry:
             rows.append((entry["due_at"], DueKind.WAIT.value, id_))

@@ -81,6 +81,8 @@ def pending_rows(pending: Sequence[Mapping[str, object]]) -> list[tuple[str, str
     per id: an answer names an id, so the first of any duplicates stands)."""
     rows: dict[str, tuple[str, str, str]] = {}
     for entry in pending:
+        if "parent" in entry:    # a child run's question: listed once, on its parent (children.py)
+            continue
         id_ = str(entry.get("id"))
         rows.setdefault(id_, (id_, str(entry.get("node")), str(entry.get("label"))))
     return list(rows.values())

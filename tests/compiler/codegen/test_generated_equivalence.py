@@ -83,6 +83,19 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
         {"thread": "v2", "resume": {"accepted": True}},
         {"thread": "v3", "input": {"topic": "tea", "max_rounds": "two"}},  # rejected
     ],
+    "drafting": [
+        {"thread": "w1", "input": {"topic": "tea"}},
+        {"thread": "w1", "resume": {"approve": "yes"}},                  # rejected: not a bool
+        {"thread": "w1", "api": "stream", "resume": {"approve": False}},   # a second round
+        {"thread": "w1", "resume": {"review:decision": {"approve": True}}},
+    ],
+    # A child run: its question surfaces on the parent as compose/review:decision.
+    "newsletter": [
+        {"thread": "n1", "input": {"topic": "tea"}},
+        {"thread": "n1", "resume": {"approve": "yes"}},                  # rejected: not a bool
+        {"thread": "n1", "resume": {"approve": False}},                  # a second draft
+        {"thread": "n1", "resume": {"compose/review:decision": {"approve": True}}},
+    ],
 }
 
 

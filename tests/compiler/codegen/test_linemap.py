@@ -65,7 +65,16 @@ def test_every_part_from_the_spec_maps_back_to_its_spec_line(tmp_path):
         module = import_generated(text, tmp_path)
         lines = text.splitlines()
         checked = 0
+        in_children = False
         for number, line in enumerate(lines, start=1):
+            # A child run's flow (CHILDREN) is another flow's data, whose lines
+            # are its own file's (or the `use` line's): not this module's map.
+            if line.startswith("CHILDREN"):
+                in_children = True
+            elif line[:1] not in ("", " ", "}", "]", ")"):
+                in_children = False
+            if in_children:
+                continue
             # Each construct's data holds its own spec line: `"line": N`.
             found = re.fullmatch(r'\s*"line": (\d+),', line)
             if found:
