@@ -127,6 +127,7 @@ class Engine:
         self.expired: dict[str, dict[str, Any]] = {}
         self.deadline_next: list[str] = []
         self.only_record = False    # a firing of reminders only: one checkpoint, no node runs
+        self.started: dict[str, Any] | None = None   # who started the run, when: its first checkpoint's
 
     # ------------------------------------------------------------ entering
 
@@ -424,6 +425,8 @@ class Engine:
             self.consumed = {}
         if self.deadline_next:
             extra["deadline_next"] = self.deadline_next
+        if self.started is not None:
+            extra["started"], self.started = self.started, None
         if self.answered:
             extra["answered"], self.answered = self.answered, []
         if self.fired:

@@ -114,8 +114,8 @@ def parse_users(data: dict[str, Any], where: str = "users.toml") -> Users:
     ``flows``; every problem is listed at once."""
     problems: list[str] = []
     users: dict[str, User] = {}
-    unknown_top = sorted(set(data) - {"users"})
-    problems += [f"unknown table or key `{k}` (expected [users.NAME] tables)" for k in unknown_top]
+    unknown_top = sorted(set(data) - {"users", "webhooks"})   # [webhooks.NAME]: webhooks.py reads them
+    problems += [f"unknown table or key `{k}` (expected [users.NAME] and [webhooks.NAME] tables)" for k in unknown_top]
     table = data.get("users", {})
     if not isinstance(table, dict):
         problems.append("`users` must be a table of [users.NAME] tables")
