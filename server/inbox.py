@@ -216,17 +216,16 @@ class Inbox:
             return Page([], None)
         cursor = after[0] if after else None
         items: list[dict[str, Any]] = []
-        while len(items) < page.limit:
+        while True:
             rows = self.store.list_runs(flow=flow, status=status, after=cursor, limit=INDEX_PAGE)
             for row in rows:
                 cursor = row.thread
                 if self._visible(identity, row.flow):
                     items.append({**row.to_json(), "updated_at": format_time(int(row.updated * 1000))})
                     if len(items) == page.limit:
-                        break
+                        return Page(items, make_cursor([row.thread]))
             if len(rows) < INDEX_PAGE:
                 return Page(items, None)
-        return Page(items, make_cursor([items[-1]["thread"]]))
 
     def question_json(self, identity: Identity, info: ThreadInfo, entry: Mapping[str, Any]) -> dict[str, Any]:
         return {"thread": info.thread, "flow": info.flow, "id": entry["id"], "token": entry["token"],
