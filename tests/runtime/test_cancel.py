@@ -99,3 +99,27 @@ def test_a_run_started_without_by_records_no_starter(flow) -> None:  # type: ign
     flow.invoke({"what": "x"}, thread="r1")
     assert "started" not in flow.store.latest("r1").extra
     assert [e["what"] for e in flow.audit("r1")] == ["asked"]
+
+
+def test_a_cancelled_run_takes_no_submission(flow) -> None:  # type: ignore[no-untyped-def]
+    flow.invoke({"what": "x"}, thread="r1")
+    flow.cancel("r1", by="dana")
+    for payload in (None, Command(update={"approved": True}), {"what": "again"}):
+        with pytest.raises(RunCancelledError):
+            flow.submit(payload, thread="r1")
+
+
+def test_fermata_history_shows_who_started_and_who_cancelled(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from fermata.compiler.cli.main import main
+
+    (tmp_path / "t.flow").write_text(SPEC, encoding="utf-8")
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    flow = load(tmp_path / "t.flow", store=store, clock=FakeClock("2026-12-01T09:00:00.000Z"))
+    flow.invoke({"what": "x"}, thread="r1", by="carol")
+    flow.cancel("r1", by="dana", reason="not needed")
+    assert main(["history", "--thread", "r1", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "started at 2026-12-01T09:00:00.000Z by carol" in out
+    assert "cancelled at 2026-12-01T09:00:00.000Z by dana, withdrew ask:approval: not needed" in out
+    assert "cancelled" in out.splitlines()[-2]
