@@ -3,6 +3,7 @@ started a run (``invoke(..., by=...)``) in its audit trail."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -36,11 +37,21 @@ flow t {
 """
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def flow(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
     (tmp_path / "t.flow").write_text(SPEC, encoding="utf-8")
-    store = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'runs.db'}"
-    return load(tmp_path / "t.flow", store=store, clock=FakeClock("2026-12-01T09:00:00.000Z"))
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgres":
+            from tests.runtime.store.postgres_db import fresh_database
+
+            store = stack.enter_context(fresh_database())
+        else:
+            store = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'runs.db'}"
+        graph = load(tmp_path / "t.flow", store=store, clock=FakeClock("2026-12-01T09:00:00.000Z"))
+        yield graph
+        close = getattr(graph.store, "close", None)
+        if close is not None:
+            close()
 
 
 def test_cancel_ends_the_run_withdraws_its_question_and_records_who(flow) -> None:  # type: ignore[no-untyped-def]
