@@ -260,11 +260,6 @@ def main() -> int:
                     else:
                         assert admin is not None
                         store = stack.enter_context(postgres_database(admin))
-                        # `fermata store init` first: several processes creating the schema
-                        # at once can collide (relation "meta" already exists).
-                        from fermata.runtime.store.postgres import init_schema
-
-                        init_schema(store)
                     urls = stack.enter_context(servers(flows, store, count, tmp / f"{kind}-{count}"))
                     threads = start_runs(urls, args.answers, args.clients)
                     rate, lat = answer_all(urls, threads, args.clients)
