@@ -32,6 +32,7 @@ from fermata.runtime import (
     FermataError,
     InputError,
     ResumeError,
+    RunBusyError,
     Store,
     ThreadInfo,
 )
@@ -54,6 +55,8 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 50
 INDEX_PAGE = 200      # rows read from a store index at a time
 FAR_FUTURE = "9999"   # sorts after every recorded time: "every deadline"
+BUSY_WAIT = 10.0      # how long an answer waits for a run another process is advancing
+BUSY_POLL = 0.05
 
 
 # --------------------------------------------------------------------------
@@ -93,6 +96,10 @@ class NotFound(Refused):
 
 class Conflict(Refused):
     status, code = 409, "conflict"
+
+
+class _Busy(Exception):
+    """Another process is advancing the run: try again shortly."""
 
 
 class Invalid(Refused):
@@ -333,7 +340,23 @@ class Inbox:
         assert entry_flow is not None
 
         def prepare() -> Iterator[Any] | None:
+            # A run another process is advancing right now (its lease is held,
+            # or its newest checkpoint is between two steps) is waited for a
+            # little: it is about to pause or end, and the answer is checked
+            # against what it then waits for.
+            give_up = time.monotonic() + BUSY_WAIT
+            while True:
+                try:
+                    return attempt()
+                except _Busy as busy:
+                    if time.monotonic() >= give_up:
+                        raise Conflict(f"run `{thread}` is busy: {busy}") from None
+                    time.sleep(BUSY_POLL)
+
+        def attempt() -> Iterator[Any] | None:
             info, latest = self._run(identity, thread)
+            if latest.status == RunStatus.RUNNING and not any(key in (p["id"], p["token"]) for p in latest.pending):
+                raise _Busy("another process is advancing it (status running)")
             entry = self._pending(info, latest, key)
             if not may_answer(identity, entry):
                 raise Forbidden(f"`{identity.name}` may not answer `{entry['id']}`")
@@ -347,6 +370,8 @@ class Inbox:
                 return entry_flow.graph.stream(command, thread=thread)
             except RunCancelledError as exc:
                 raise Conflict(str(exc)) from None
+            except RunBusyError as exc:
+                raise _Busy(str(exc)) from None
             except ResumeError as exc:
                 if "expired at" in str(exc) and not exc.located:
                     raise Conflict(str(exc)) from None

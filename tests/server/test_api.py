@@ -367,3 +367,29 @@ def test_the_openapi_document_is_valid_and_generated_from_the_flows(server: Serv
     refs = {v["$ref"] for v in doc["paths"]["/api/runs/{thread}/answers"]["post"]["requestBody"]
             ["content"]["application/json"]["schema"]["properties"]["value"]["anyOf"]}
     assert "#/components/schemas/order.fill.details.Answer" in refs
+
+
+def test_an_answer_waits_for_a_run_another_process_is_advancing(server: Server) -> None:
+    import threading
+
+    from fermata.runtime.leases import LeaseKeeper
+    from fermata.runtime.stores import open_store
+
+    run = start_review(server)
+    store = open_store(server.store)
+    lease = LeaseKeeper(store, run["thread"]).take()      # as another process advancing it would
+    timer = threading.Timer(1.0, lease.release)
+    began = time.monotonic()
+    timer.start()
+    try:
+        with server.client("alice") as c:
+            r = c.post(f"/api/runs/{run['thread']}/answers?wait=20",
+                       json={"id": "ask:approval", "value": {"approved": True}})
+    finally:
+        timer.join()
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "done"
+    assert time.monotonic() - began >= 0.9
