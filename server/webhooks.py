@@ -22,6 +22,12 @@ outbox and go on, whatever the hooks do.
 
 Every attempt is written to the delivery log, a SQLite file of its own
 (:class:`DeliveryLog`), never a table in the runtime's store.
+
+Several ``serve`` processes on one store may all have hooks configured:
+one delivers at a time, the one holding the store's lease on the reserved
+thread name ``fermata:webhooks`` (renewed as it works; when its process
+stops or dies, another takes over within the lease's 30 s, and delivers
+again what was not acknowledged).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from fermata.runtime import Store
+from fermata.runtime.checkpoint import new_owner
 from fermata.runtime.records import OutboxKind
 
 log = logging.getLogger("fermata.server.webhooks")
@@ -52,6 +59,8 @@ log = logging.getLogger("fermata.server.webhooks")
 EVENTS = tuple(kind.value for kind in OutboxKind)
 SIGNATURE_HEADER = "Fermata-Signature"
 READ_PAGE = 100
+LEASE_THREAD = "fermata:webhooks"     # the lease one deliverer of a store holds
+LEASE_TTL = 30.0
 
 
 class WebhookConfigError(Exception):
@@ -276,6 +285,9 @@ class Deliverer:
         self._due: dict[int, _Due] = {}       # by outbox id
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.owner = new_owner()
+        self._leading = False
+        self._renew_at = 0.0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="fermata-webhooks", daemon=True)
@@ -285,6 +297,23 @@ class Deliverer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._leading:
+            self._leading = False
+            self.store.release(LEASE_THREAD, self.owner)
+
+    def leads(self) -> bool:
+        """Whether this deliverer is the store's (taking or renewing the lease)."""
+        now = time.monotonic()
+        if self._leading and now < self._renew_at:
+            return True
+        if self._leading:
+            self._leading = self.store.renew(LEASE_THREAD, self.owner, LEASE_TTL)
+        else:
+            self._leading = self.store.acquire(LEASE_THREAD, self.owner, LEASE_TTL)
+            # Whatever another deliverer left unacknowledged is delivered again.
+            self._after, self._due = 0, {}
+        self._renew_at = now + LEASE_TTL / 3
+        return self._leading
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -298,7 +327,10 @@ class Deliverer:
 
     def run_once(self) -> bool:
         """Read new outbox events and make every attempt that is due; whether
-        there may be more to do at once (a full page was read)."""
+        there may be more to do at once (a full page was read). Nothing
+        while another deliverer holds the store's lease."""
+        if not self.leads():
+            return False
         events = self.store.outbox(after=self._after, limit=READ_PAGE)
         for event in events:
             self._after = max(self._after, int(event["id"]))

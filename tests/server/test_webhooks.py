@@ -127,7 +127,9 @@ def test_a_new_deliverer_delivers_what_was_not_acknowledged(tmp_path: Path) -> N
     def down(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
         return 503
 
-    Deliverer(flow.store, [Hook("a", "http://a/", SECRET)], DeliveryLog(), send=down).run_once()
+    first = Deliverer(flow.store, [Hook("a", "http://a/", SECRET)], DeliveryLog(), send=down)
+    first.run_once()
+    first.stop()        # a restart: the event was never acknowledged
     got: list[bytes] = []
     Deliverer(flow.store, [Hook("a", "http://a/", SECRET)], DeliveryLog(),
               send=lambda url, body, headers, timeout: got.append(body) or 204).run_once()
@@ -238,3 +240,25 @@ def test_a_real_delivery_verifies_with_the_guides_snippet_and_a_forgery_does_not
     assert log.exists()
     attempts = DeliveryLog(log).attempts(headers["Fermata-Event-Id"])
     assert [a.outcome for a in attempts] == ["failed", "delivered"]
+
+
+def test_one_deliverer_per_store_delivers_and_another_takes_over(tmp_path: Path) -> None:
+    flow = review(tmp_path)
+    flow.invoke({"title": "desk", "amount": 5}, thread="r1")
+    got: dict[str, list[bytes]] = {"a": [], "b": []}
+
+    def to(name: str) -> Any:
+        def send(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+            got[name].append(body)
+            return 503 if name == "a" else 200     # `a` never gets it through
+        return send
+
+    hook = [Hook("ops", "http://x/", SECRET)]
+    first = Deliverer(flow.store, hook, DeliveryLog(), Policy(base_delay=60), to("a"))
+    second = Deliverer(flow.store, hook, DeliveryLog(), Policy(base_delay=60), to("b"))
+    first.run_once()
+    second.run_once()
+    assert len(got["a"]) == 1 and got["b"] == []        # the second waits: the first holds the lease
+    first.stop()                                         # releases it
+    second.run_once()
+    assert len(got["b"]) == 1 and flow.store.outbox() == []
