@@ -185,3 +185,13 @@ def test_a_starter_cancels_a_run_from_its_page_with_the_csrf_token(server: Serve
         assert "The run was cancelled." in after.text and "cancelled the run" in after.text
         assert "<strong>carol</strong> cancelled the run" in after.text
         assert "Cancel this run" not in after.text
+
+
+def test_the_inbox_page_shows_deadlines_first_and_who_a_question_is_for(server: Server) -> None:
+    start(server, "review", {"title": "pen", "amount": 1})
+    dated = start(server, "expense", {"what": "train ticket"})
+    deadline = dated["interrupts"][0]["deadline_at"]  # type: ignore[index]
+    with signed_in(server, "dave") as c:
+        page = c.get("/inbox").text
+    assert f'<time datetime="{deadline}">' in page and "to finance" in page
+    assert page.index("Pay train ticket?") < page.index("Approve pen for 1?")
