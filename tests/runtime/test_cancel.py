@@ -134,3 +134,12 @@ def test_fermata_history_shows_who_started_and_who_cancelled(tmp_path: Path,
     assert "started at 2026-12-01T09:00:00.000Z by carol" in out
     assert "cancelled at 2026-12-01T09:00:00.000Z by dana, withdrew ask:approval: not needed" in out
     assert "cancelled" in out.splitlines()[-2]
+
+
+def test_a_cancelled_run_replays_cleanly(flow) -> None:  # type: ignore[no-untyped-def]
+    from fermata.runtime.replay import replay
+
+    flow.invoke({"what": "x"}, thread="r1")
+    flow.cancel("r1", by="dana")
+    result = replay(flow, flow.store.history("r1"), "r1")
+    assert result.divergences == [] and result.gaps == [] and result.checkpoints == 3
