@@ -134,6 +134,7 @@ class Engine:
         self.children = (ChildRunner(flow.children, store, info.thread, clock, durability, path)
                          if flow.children else None)
         self.parent: str | None = None
+        self.started: dict[str, Any] | None = None   # who started the run, when: its first checkpoint's
 
     # ------------------------------------------------------------ entering
 
@@ -446,6 +447,8 @@ class Engine:
             self.consumed = {}
         if self.deadline_next:
             extra["deadline_next"] = self.deadline_next
+        if self.started is not None:
+            extra["started"], self.started = self.started, None
         if self.answered:
             extra["answered"], self.answered = self.answered, []
         if self.fired:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .calls import DEFAULT_POLICY, CallPolicy
 from .checkpoint import Checkpoint, Store, ThreadInfo
 from .children import fork_children
-from .clock import Clock, default_clock
+from .clock import Clock, default_clock, format_time
 from .command import Command, Plan, plan_command
 from .compat import incompatibilities
 from .engine import Engine
@@ -127,7 +127,7 @@ class Flow:
     # ------------------------------------------------------------ running
 
     def invoke(self, input: Any = None, thread: str | None = None, *,
-               step_limit: int = DEFAULT_STEP_LIMIT, events: str = "summary") -> Run:
+               step_limit: int = DEFAULT_STEP_LIMIT, events: str = "summary", by: str | None = None) -> Run:
         """Start, resume or retry the run of ``thread``; return it as it stands.
 
         ``input``: a dict (a new run; on a finished thread, a new run from its
@@ -139,12 +139,16 @@ class Flow:
         naming the fields written instead of holding their values, so that
         memory does not grow with the number of steps; ``"full"`` every
         event as :meth:`stream` yields it; ``"none"`` nothing.
+
+        ``by``: who starts the run (an identity string), recorded with its
+        first checkpoint as ``extra["started"]`` (with when) and shown by :meth:`audit`
+        (who answers is ``Command(by=...)``).
         """
         keep = _EVENT_KEEPERS.get(events)
         if keep is None:
             raise FermataError(f"invoke(events={events!r}): expected one of {', '.join(map(repr, _EVENT_KEEPERS))}")
         thread = _thread_name(thread)
-        engine, lease = self._leased(input, thread, step_limit)
+        engine, lease = self._leased(input, thread, step_limit, by)
         kept: list[dict[str, Any]] = []
         try:
             if engine is None:
@@ -162,13 +166,13 @@ class Flow:
         return Run.from_checkpoint(thread, engine.last, self.compiled.outputs, kept)
 
     def stream(self, input: Any = None, thread: str | None = None, *,
-               step_limit: int = DEFAULT_STEP_LIMIT) -> Iterator[dict[str, Any]]:
+               step_limit: int = DEFAULT_STEP_LIMIT, by: str | None = None) -> Iterator[dict[str, Any]]:
         """Like :meth:`invoke`, yielding each event (a plain dict) as it happens.
         Rejected calls (and a busy run) raise before the first event. The
         run's lease is held from this call until the events are exhausted or
         the iterator is closed (or dropped): consume or close it."""
         thread = _thread_name(thread)
-        engine, lease = self._leased(input, thread, step_limit)
+        engine, lease = self._leased(input, thread, step_limit, by)
         return _Events(engine, lease)
 
     def submit(self, input: Any = None, thread: str | None = None) -> Submission:
@@ -186,7 +190,19 @@ class Flow:
 
         return submission(self, work_id)
 
-    def _leased(self, payload: Any, thread: str, step_limit: int) -> tuple[Engine | None, LeaseKeeper]:
+    def cancel(self, thread: str, *, by: str | None = None, reason: str | None = None) -> Run:
+        """End the run of ``thread`` where it stands, recording who (``by``)
+        and when: its questions are withdrawn, and every later answer,
+        update, input or submission on the thread is refused with
+        :class:`~fermata.runtime.cancel.RunCancelledError`. A done run
+        cannot be cancelled; a run being advanced right now is
+        :class:`RunBusyError`. See ``runtime/cancel.py``."""
+        from .cancel import cancel
+
+        return cancel(self, _thread_name(thread), by, reason)
+
+    def _leased(self, payload: Any, thread: str, step_limit: int,
+                by: str | None = None) -> tuple[Engine | None, LeaseKeeper]:
         """The engine for this call, holding the thread's lease.
 
         The call is checked before the lease is taken, so that a refused call
@@ -199,7 +215,7 @@ class Flow:
         run): no lease is taken.
         """
         lease = LeaseKeeper(self.store, thread, self.lease_ttl)
-        engine = self._prepare(payload, thread, step_limit, None)
+        engine = self._prepare(payload, thread, step_limit, None, by)
         if engine is None:
             return None, lease
         lease.take()
@@ -207,13 +223,14 @@ class Flow:
             if self.store.head(thread) == engine.seq - 1:
                 engine.hold(lease)
             else:
-                engine = self._prepare(payload, thread, step_limit, lease)
+                engine = self._prepare(payload, thread, step_limit, lease, by)
         except BaseException:
             lease.release()
             raise
         return engine, lease
 
-    def _prepare(self, payload: Any, thread: str, step_limit: int, lease: LeaseKeeper | None) -> Engine | None:
+    def _prepare(self, payload: Any, thread: str, step_limit: int, lease: LeaseKeeper | None,
+                 by: str | None = None) -> Engine | None:
         """What the call means, checked, as an engine ready to run (None:
         nothing to do). Called holding the thread's lease, so what is read
         here is what the engine continues from."""
@@ -227,6 +244,10 @@ class Flow:
             if tick_plan is None:
                 return None
             return self._continue(thread, info, latest, tick_plan, step_limit, lease)  # type: ignore[arg-type]
+        if latest is not None and latest.status == RunStatus.CANCELLED:
+            from .cancel import cancelled_error
+
+            raise cancelled_error(thread, latest)  # type: ignore[misc]
         if isinstance(payload, Command):
             if latest is None:
                 raise FermataError(f"no run on thread `{thread}`: start one with an input dict")
@@ -250,8 +271,12 @@ class Flow:
             values = flow.carry_over(latest.values) if info.ir_hash != flow.hash else dict(latest.values)
             seq, step, created = latest.seq + 1, latest.step, info.created
         values.update(checked)
+        if by is not None and not isinstance(by, str):
+            raise InputError(f"by=... must be an identity string, not {type(by).__name__}")
         engine = self._engine(thread, created, info, step_limit, lease)
         engine.begin_run(values, seq, step)
+        if by is not None:   # recorded only when known: a run nobody named stores nothing more
+            engine.started = {"by": by, "at": format_time(self.clock())}
         engine.emit({"event": "run_start", "thread": thread})
         return engine
 

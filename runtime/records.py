@@ -29,6 +29,7 @@ class RunStatus(StrEnum):
     INTERRUPTED = "interrupted"  # paused: waiting for answers, or at a static pause
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"      # ended by ``flow.cancel`` (``runtime/cancel.py``): takes nothing any more
 
 
 class Durability(StrEnum):
@@ -104,6 +105,7 @@ class OutboxKind(StrEnum):
     TIMER_FIRED = "timer.fired"
     RUN_DONE = "run.done"
     RUN_FAILED = "run.failed"
+    RUN_CANCELLED = "run.cancelled"
 
 
 class WorkKind(StrEnum):

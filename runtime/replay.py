@@ -144,7 +144,8 @@ def replay(flow: Any, history: Iterable[Checkpoint], thread: str = "", *,
     compiled: Program = getattr(flow, "compiled", flow)
     checkpoints = list(history)
     walker = _Walker(compiled, stub_calls)
-    walker.walk(checkpoints)
+    # A cancel (``cancel.py``) ran nothing: the run's steps end before it.
+    walker.walk([c for c in checkpoints if c.status != RunStatus.CANCELLED])
     if checkpoints:
         walker.divergences += static_problems(compiled, checkpoints[-1])
     walker.divergences.sort(key=lambda d: d.seq)

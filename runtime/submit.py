@@ -45,6 +45,12 @@ def submit(graph: Graph, payload: Any, thread: str) -> Submission:
     latest = store.latest(thread) if info is not None else None
     if info is not None and info.flow != flow.name:
         raise SpecChangedError(f"thread `{thread}` runs flow `{info.flow}`, not `{flow.name}`")
+    if latest is not None:
+        from .cancel import cancelled_error
+
+        refused = cancelled_error(thread, latest)
+        if refused is not None:      # a cancelled run takes nothing: nothing is queued
+            raise refused
     queue = work_queue(store)
     if isinstance(payload, Command):
         if latest is None or info is None:

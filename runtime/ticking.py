@@ -116,6 +116,8 @@ def audit_trail(history: list[Checkpoint]) -> list[dict[str, Any]]:
     asked: set[str] = set()
     for checkpoint in history:
         where = {"checkpoint_id": checkpoint.id, "step": checkpoint.step}
+        if "started" in checkpoint.extra:
+            trail.append({"what": "started", **where, **checkpoint.extra["started"]})
         for answer in checkpoint.extra.get("answered", ()):
             trail.append({"what": "answered", **where, **answer})
         for fired in checkpoint.extra.get("fired", ()):
@@ -128,4 +130,6 @@ def audit_trail(history: list[Checkpoint]) -> list[dict[str, Any]]:
                           "id": entry["id"], "token": entry["token"], "at": entry.get("asked_at"),
                           **{k: entry[k] for k in ("to", "deadline_at", "deadline", "remind_every_ms", "due_at")
                              if k in entry}})
+        if "cancelled" in checkpoint.extra:
+            trail.append({"what": "cancelled", **where, **checkpoint.extra["cancelled"]})
     return trail

@@ -30,7 +30,6 @@ from starlette.routing import Route
 from fermata.runtime import Store
 from fermata.runtime.records import RunStatus
 
-from .audit import AuditLog
 from .catalog import FlowCatalog
 from .identity import LOCAL, Identity, Users
 from .inbox import (
@@ -38,12 +37,12 @@ from .inbox import (
     MAX_PAGE,
     BadRequest,
     Inbox,
-    Job,
     PageRequest,
     Refused,
-    Runner,
 )
 from .openapi import openapi_document
+from .runner import Job, Runner, Ticker
+from .webhooks import Deliverer, DeliveryLog, Hook
 
 log = logging.getLogger("fermata.server")
 
@@ -56,13 +55,15 @@ SESSION_HOURS = 12
 class Settings:
     catalog: FlowCatalog
     store: Store
-    audit: AuditLog
     users: Users | None = None          # None: no users file, everyone is `local` (loopback only)
     proxy_header: str | None = None     # a trusted reverse proxy names the user in this header
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     secure_cookies: bool = False
     workers: int = 4
     version: str = "0"
+    hooks: list[Hook] = field(default_factory=list)   # webhooks: delivered when not empty
+    webhook_log: str = ":memory:"                      # the delivery log's SQLite file
+    tick_every: float = 0.0                            # fire due deadlines every N s (0: never)
 
 
 # --------------------------------------------------------------------------
@@ -256,13 +257,19 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
         return JSONResponse({"thread": thread, "status": RunStatus.RUNNING.value}, 202)
 
     async def cancel(request: Request, who: Identity) -> Response:
-        await in_thread(inbox.cancel, who, request.path_params["thread"])
-        return Response(status_code=204)  # pragma: no cover - cancel refuses until the runtime can
+        thread = request.path_params["thread"]
+        job = await in_thread(inbox.cancel, who, thread)
+        await accepted(job)
+        return JSONResponse(await in_thread(inbox.get_run, who, thread))
 
     async def pending(request: Request, who: Identity) -> Response:
         page = parse_page(request)
         q = request.query_params
-        result = await in_thread(inbox.list_pending, who, q.get("flow"), q.get("label"), page)
+        overdue = q.get("overdue", "false")
+        if overdue not in ("true", "false"):
+            raise BadRequest("`overdue` must be true or false")
+        result = await in_thread(inbox.list_pending, who, q.get("flow"), q.get("label"), page,
+                                 q.get("role"), overdue == "true")
         return JSONResponse(result.to_json())
 
     async def openapi(request: Request, who: Identity) -> Response:
@@ -292,11 +299,22 @@ def create_app(settings: Settings) -> Starlette:
     from .pages import build_pages
 
     runner = Runner(settings.workers)
-    inbox = Inbox(settings.catalog, settings.store, settings.audit, runner)
+    inbox = Inbox(settings.catalog, settings.store, runner)
+
+    background: list[Deliverer | Ticker] = []
+    if settings.hooks:
+        background.append(Deliverer(settings.store, settings.hooks, DeliveryLog(settings.webhook_log),
+                                    user_agent=f"fermata/{settings.version}"))
+    if settings.tick_every > 0:
+        background.append(Ticker(lambda: [e.graph for e in settings.catalog.entries()], settings.tick_every))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for task in background:
+            task.start()
         yield
+        for task in background:
+            await in_thread(task.stop)
         await in_thread(runner.shutdown)
 
     async def healthz(request: Request) -> Response:

@@ -11,6 +11,10 @@ Roles (named in docs/guide/serving.md):
 * ``starter``: a viewer who may start and cancel runs;
 * ``admin``: every role.
 
+Any other name in ``roles`` (``finance``, ``legal``) is a role of your own:
+it grants nothing by itself, but a question asked ``to "finance"`` may be
+answered by an ``answerer`` who also holds ``finance`` (or is named in it).
+
 ``flows = [...]`` limits a user to some flows: runs and questions of the
 others do not exist for them (404, never 403, so nothing leaks).
 
@@ -114,8 +118,8 @@ def parse_users(data: dict[str, Any], where: str = "users.toml") -> Users:
     ``flows``; every problem is listed at once."""
     problems: list[str] = []
     users: dict[str, User] = {}
-    unknown_top = sorted(set(data) - {"users"})
-    problems += [f"unknown table or key `{k}` (expected [users.NAME] tables)" for k in unknown_top]
+    unknown_top = sorted(set(data) - {"users", "webhooks"})   # [webhooks.NAME]: webhooks.py reads them
+    problems += [f"unknown table or key `{k}` (expected [users.NAME] and [webhooks.NAME] tables)" for k in unknown_top]
     table = data.get("users", {})
     if not isinstance(table, dict):
         problems.append("`users` must be a table of [users.NAME] tables")
@@ -134,8 +138,9 @@ def parse_users(data: dict[str, Any], where: str = "users.toml") -> Users:
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             problems.append(f"{where_user}: `roles` must be a list of strings")
             roles = []
-        bad = [r for r in roles if r not in ROLES]
-        problems += [f"{where_user}: unknown role `{r}` (roles: {', '.join(ROLES)})" for r in bad]
+        bad = [r for r in roles if not _NAME.match(r)]
+        problems += [f"{where_user}: `{r}` is not a role name (1-64 letters, digits or `_.@-`; built-in "
+                     f"roles: {', '.join(ROLES)})" for r in bad]
         token = entry.get("token_sha256")
         if token is not None and (not isinstance(token, str) or not _HEX64.match(token)):
             problems.append(f"{where_user}: `token_sha256` must be 64 lowercase hex digits "
@@ -148,7 +153,7 @@ def parse_users(data: dict[str, Any], where: str = "users.toml") -> Users:
         granted = set(roles)
         for role in roles:
             granted |= _IMPLIED.get(role, set())
-        identity = Identity(name, frozenset(granted & set(ROLES)),
+        identity = Identity(name, frozenset(r for r in granted if _NAME.match(r)),
                             frozenset(flows) if flows is not None else None)
         users[name] = User(identity, token)
     hashes = [u.token_sha256 for u in users.values() if u.token_sha256]

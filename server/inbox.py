@@ -1,28 +1,18 @@
-"""The serving side's one service: start runs, list runs and questions, answer.
+"""The serving side's one service: start runs, list runs and questions, answer, cancel.
 
 Everything the HTTP API and the pages do to runs goes through :class:`Inbox`,
 so the rules (who sees what, who may answer, how a refusal is reported) are
 written once. It is a client of the runtime: answers are ``Command``\\ s
-given to ``Flow.stream``, which checks them before anything is stored.
+given to ``Flow.stream``, which checks them before anything is stored; who
+started, answered or cancelled a run is recorded by the runtime with the
+checkpoints (``by=``), and read back as the run's audit trail.
 
-Today the inbox is found by scanning ``store.threads()`` and each run's
-latest checkpoint, which costs one read per run. The stores now keep a run
-index (``store.list_runs`` / ``store.pending_interrupts``, paged by thread);
-switching :meth:`Inbox._visible_runs` to it still needs the index to order by
-``created`` (newest first here) and to carry each question's payload and
-schema, or one ``latest`` read per listed run only.
-
-Facts the runtime does not record yet are treated as absent, by design:
-
-* ``to`` (who may answer): recorded by the runtime when declared; without
-  it every identity with the ``answerer`` role may answer every question it
-  can see (:func:`may_answer`);
-* deadlines: ``deadline`` is the question's ``deadline_at`` (null: none);
-  the server does not fire them yet (``fermata tick`` does);
-* ``answered_by``: recorded by the runtime with each answer, and in the
-  server's :class:`AuditLog`;
-* cancel: the runtime has no cancelled state, so :meth:`Inbox.cancel`
-  refuses with 501 rather than fake one at the edge.
+Lists come from the store's indexes, never from decoding every run: runs
+from ``store.list_runs`` (by thread: thread names start with their time, so
+that is oldest first within a flow), questions from the due index
+(``store.due``: those with a deadline, oldest deadline first) and then
+``store.pending_interrupts`` (those without). One ``latest`` read per
+listed question fetches its payload, schema and ``to``.
 """
 
 from __future__ import annotations
@@ -30,11 +20,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+import secrets
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fermata.runtime import (
@@ -43,21 +32,31 @@ from fermata.runtime import (
     FermataError,
     InputError,
     ResumeError,
+    RunBusyError,
     Store,
     ThreadInfo,
 )
-from fermata.runtime.records import RunStatus
+from fermata.runtime.cancel import RunCancelledError, cancelled_error
+from fermata.runtime.clock import default_clock, format_time
+from fermata.runtime.command import expired_message
+from fermata.runtime.records import DueKind, RunStatus
+from fermata.runtime.store.logstore import LogStore
+from fermata.runtime.ticking import audit_trail
 from fermata.spec.ir import is_static_interrupt as is_static
 
-from .audit import AuditEntry, AuditLog, now
 from .catalog import FlowCatalog, FlowEntry
 from .identity import Identity
-from .serialize import history_json, state_json, summary_json
+from .runner import Job, Runner
+from .serialize import history_json, state_json
 
 log = logging.getLogger("fermata.server")
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
+INDEX_PAGE = 200      # rows read from a store index at a time
+FAR_FUTURE = "9999"   # sorts after every recorded time: "every deadline"
+BUSY_WAIT = 10.0      # how long an answer waits for a run another process is advancing
+BUSY_POLL = 0.05
 
 
 # --------------------------------------------------------------------------
@@ -99,12 +98,12 @@ class Conflict(Refused):
     status, code = 409, "conflict"
 
 
+class _Busy(Exception):
+    """Another process is advancing the run: try again shortly."""
+
+
 class Invalid(Refused):
     status, code = 422, "invalid"
-
-
-class NotImplementedYet(Refused):
-    status, code = 501, "not_implemented"
 
 
 # --------------------------------------------------------------------------
@@ -143,92 +142,10 @@ class Page:
         return {"items": self.items, "next_cursor": self.next_cursor}
 
 
-def _page(rows: list[tuple[list[str], dict[str, Any]]], page: PageRequest) -> Page:
-    """``rows`` are (sort key, item), already sorted by key."""
-    after = page.after()
-    if after is not None:
-        rows = [row for row in rows if row[0] > after]
-    chosen = rows[:page.limit]
-    more = len(rows) > page.limit
-    return Page([item for _, item in chosen], make_cursor(chosen[-1][0]) if more and chosen else None)
-
-
-# --------------------------------------------------------------------------
-# Jobs: runs advance in a thread pool, one job per run at a time
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class Job:
-    """One start or answer being carried out. ``accepted`` resolves once the
-    runtime accepted it (or fails with the refusal); ``finished`` once the run
-    reached its next pause or end."""
-
-    thread: str
-    accepted: Future[None] = field(default_factory=Future)
-    finished: Future[None] = field(default_factory=Future)
-
-
-class Runner:
-    """Advances runs off the event loop (the runtime is synchronous).
-
-    Jobs of one run are serialised by a lock per run, held from the checks
-    that accept a job to the end of the advance it starts: a second answer
-    to the same question waits, then finds its token stale (409).
-    """
-
-    def __init__(self, workers: int = 4):
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fermata-run")
-        self._locks: dict[str, tuple[threading.Lock, int]] = {}
-        self._guard = threading.Lock()
-
-    def submit(self, thread: str, prepare: Callable[[], Iterator[Any] | None]) -> Job:
-        job = Job(thread)
-        self._pool.submit(self._run, job, prepare)
-        return job
-
-    def _run(self, job: Job, prepare: Callable[[], Iterator[Any] | None]) -> None:
-        lock = self._acquire(job.thread)
-        try:
-            try:
-                events = prepare()
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
-                job.accepted.set_exception(exc)
-                job.finished.set_result(None)
-                return
-            job.accepted.set_result(None)
-            try:
-                for _ in events or ():
-                    pass
-            except FermataError as exc:
-                # The run is stored as failed (a step limit, an invalid update):
-                # its state says so; nothing to report to the caller here.
-                log.info("run %s stopped: %s", job.thread, type(exc).__name__)
-            except Exception:
-                log.exception("run %s: unexpected error while advancing", job.thread)
-            finally:
-                job.finished.set_result(None)
-        finally:
-            self._release(job.thread, lock)
-
-    def _acquire(self, thread: str) -> threading.Lock:
-        with self._guard:
-            lock, users = self._locks.get(thread, (threading.Lock(), 0))
-            self._locks[thread] = (lock, users + 1)
-        lock.acquire()
-        return lock
-
-    def _release(self, thread: str, lock: threading.Lock) -> None:
-        lock.release()
-        with self._guard:
-            _, users = self._locks[thread]
-            if users <= 1:
-                del self._locks[thread]
-            else:
-                self._locks[thread] = (lock, users - 1)
-
-    def shutdown(self) -> None:
-        self._pool.shutdown(wait=True)
+def new_thread(flow: str) -> str:
+    """``FLOW-TIME-RANDOM``: names sort by when they were made (the run
+    index pages by thread), and cannot be guessed."""
+    return f"{flow}-{int(time.time() * 1000):011x}-{secrets.token_hex(4)}"
 
 
 # --------------------------------------------------------------------------
@@ -239,9 +156,9 @@ class Runner:
 def may_answer(identity: Identity, entry: Mapping[str, Any]) -> bool:
     """Whether ``identity`` may answer the pending interrupt ``entry``.
 
-    The runtime does not record `to` on interrupts yet: absent, every
-    answerer may answer. When it does, an entry's ``to`` (roles or user
-    names) will narrow this here, and only here.
+    Without ``to`` every answerer may answer; with it, only the users it
+    names and the holders of the roles it names (the runtime checks the
+    same through ``Command(by=, roles=)``).
     """
     if not identity.has("answerer"):
         return False
@@ -256,82 +173,112 @@ def may_answer(identity: Identity, entry: Mapping[str, Any]) -> bool:
 # --------------------------------------------------------------------------
 
 
+
 class Inbox:
-    def __init__(self, catalog: FlowCatalog, store: Store, audit: AuditLog, runner: Runner):
+    def __init__(self, catalog: FlowCatalog, store: Store, runner: Runner):
+        if not isinstance(store, LogStore):
+            raise TypeError(f"the server needs a store with a run index (memory, SQLite, PostgreSQL), "
+                            f"not {type(store).__name__}")
         self.catalog = catalog
-        self.store = store
-        self.audit = audit
+        self.store: LogStore = store
         self.runner = runner
 
     # ------------------------------------------------------------ reading
 
-    def _visible(self, identity: Identity, info: ThreadInfo | None) -> bool:
-        return info is not None and info.flow in self.catalog and identity.sees_flow(info.flow)
+    def _visible(self, identity: Identity, flow: str) -> bool:
+        return flow in self.catalog and identity.sees_flow(flow)
 
     def _run(self, identity: Identity, thread: str) -> tuple[ThreadInfo, Checkpoint]:
         info = self.store.thread(thread)
         latest = self.store.latest(thread) if info is not None else None
-        if info is None or latest is None or not self._visible(identity, info):
+        if info is None or latest is None or not self._visible(identity, info.flow):
             raise NotFound(f"no run `{thread}`")
         return info, latest
 
-    def _visible_runs(self, identity: Identity) -> Iterator[tuple[ThreadInfo, Checkpoint]]:
-        for info in self.store.threads():
-            if self._visible(identity, info):
-                latest = self.store.latest(info.thread)
-                if latest is not None:
-                    yield info, latest
-
     def get_run(self, identity: Identity, thread: str) -> dict[str, Any]:
-        """``fermata state --json``, plus the output and who did what."""
+        """``fermata state --json``, plus the output and the audit trail
+        (who started it, who answered what, what fired, who cancelled it)."""
         info, latest = self._run(identity, thread)
         entry = self.catalog.get(info.flow)
         assert entry is not None
         data = state_json(info, latest)
         data["output"] = {name: latest.values.get(name) for name in entry.graph.compiled.outputs}
-        data["audit"] = [e.to_json() for e in self.audit.for_thread(thread)]
+        data["audit"] = audit_trail(self.store.history(thread))
         return data
 
     def history(self, identity: Identity, thread: str) -> dict[str, Any]:
+        """``fermata history --json``: every checkpoint and the audit trail."""
         info, _ = self._run(identity, thread)
-        data = history_json(info, self.store.history(thread))
-        data["audit"] = [e.to_json() for e in self.audit.for_thread(thread)]
-        return data
+        return history_json(info, self.store.history(thread))
 
     def list_runs(self, identity: Identity, flow: str | None, status: str | None,
                   page: PageRequest) -> Page:
-        """Newest first."""
-        rows = []
-        for info, latest in self._visible_runs(identity):
-            if (flow is None or info.flow == flow) and (status is None or latest.status == status):
-                rows.append((info, latest))
-        rows.sort(key=lambda r: (r[0].created, r[0].thread), reverse=True)
-        # The cursor compares ascending keys: invert the order with a rank.
-        keyed = [([f"{i:012d}", info.thread], summary_json(info, latest))
-                 for i, (info, latest) in enumerate(rows)]
-        return _page(keyed, page)
+        """Runs by thread (oldest first within a flow), from the run index."""
+        after = page.after()
+        if after is not None and len(after) != 1:
+            raise BadRequest("`cursor` is not a cursor this server gave")
+        if status is not None and status not in set(RunStatus):
+            raise BadRequest(f"`status` must be one of {', '.join(s.value for s in RunStatus)}")
+        if flow is not None and not self._visible(identity, flow):
+            return Page([], None)
+        cursor = after[0] if after else None
+        items: list[dict[str, Any]] = []
+        while True:
+            rows = self.store.list_runs(flow=flow, status=status, after=cursor, limit=INDEX_PAGE)
+            for row in rows:
+                cursor = row.thread
+                if self._visible(identity, row.flow):
+                    items.append({**row.to_json(), "updated_at": format_time(int(row.updated * 1000))})
+                    if len(items) == page.limit:
+                        return Page(items, make_cursor([row.thread]))
+            if len(rows) < INDEX_PAGE:
+                return Page(items, None)
 
     def question_json(self, identity: Identity, info: ThreadInfo, entry: Mapping[str, Any]) -> dict[str, Any]:
         return {"thread": info.thread, "flow": info.flow, "id": entry["id"], "token": entry["token"],
                 "node": entry["node"], "label": entry["label"], "payload": entry.get("payload"),
                 "schema": entry.get("schema"), "static": is_static(entry),
-                "run_created": info.created, "to": entry.get("to") or [],
+                "run_created": info.created, "asked_at": entry.get("asked_at"), "to": entry.get("to") or [],
                 "deadline": entry.get("deadline_at"), "may_answer": may_answer(identity, entry)}
 
-    def list_pending(self, identity: Identity, flow: str | None, label: str | None,
-                     page: PageRequest) -> Page:
-        """The questions ``identity`` may answer, oldest run first (deadlines
-        come first once the runtime records them)."""
-        rows = []
-        for info, latest in self._visible_runs(identity):
-            if latest.status != RunStatus.INTERRUPTED or (flow is not None and info.flow != flow):
-                continue
-            for entry in latest.pending:
-                if (label is None or entry["label"] == label) and may_answer(identity, entry):
-                    rows.append(([info.created, info.thread, entry["id"]],
-                                 self.question_json(identity, info, entry)))
-        rows.sort(key=lambda r: r[0])
-        return _page(rows, page)
+    def list_pending(self, identity: Identity, flow: str | None, label: str | None, page: PageRequest,
+                     role: str | None = None, overdue: bool = False) -> Page:
+        """The questions ``identity`` may answer: those with a deadline
+        first, oldest deadline first (from the due index), then the others
+        by run (from the pending index). ``role``: only those addressed to
+        that role (``to``); ``overdue``: only those whose deadline passed
+        (not fired yet)."""
+        after = page.after()
+        if flow is not None and not self._visible(identity, flow):
+            return Page([], None)
+        lister = _PendingLister(self, identity, label, role, page.limit)
+        if after is None or after[0] == "d":
+            if after is not None and len(after) != 5:
+                raise BadRequest("`cursor` is not a cursor this server gave")
+            before = format_time(default_clock()) if overdue else FAR_FUTURE
+            key = (after[1], after[2], after[3], after[4]) if after else None
+            while True:
+                due = self.store.due(before, flow=flow, after=key, limit=INDEX_PAGE)
+                for row in due:
+                    key = row.key
+                    if row.kind == DueKind.DEADLINE and lister.add(["d", *row.key], row.thread, row.id, True):
+                        return lister.page()
+                if len(due) < INDEX_PAGE:
+                    break
+            if overdue:
+                return lister.page(last=True)
+            after = None
+        if after is not None and (after[0] != "p" or len(after) != 3):
+            raise BadRequest("`cursor` is not a cursor this server gave")
+        pkey = (after[1], after[2]) if after else None
+        while True:
+            rows = self.store.pending_interrupts(flow=flow, label=label, after=pkey, limit=INDEX_PAGE)
+            for prow in rows:
+                pkey = prow.key
+                if lister.add(["p", *prow.key], prow.thread, prow.id, False):
+                    return lister.page()
+            if len(rows) < INDEX_PAGE:
+                return lister.page(last=True)
 
     def get_question(self, identity: Identity, thread: str, key: str) -> dict[str, Any]:
         info, latest = self._run(identity, thread)
@@ -340,10 +287,17 @@ class Inbox:
     def _pending(self, info: ThreadInfo, latest: Checkpoint, key: str) -> dict[str, Any]:
         """The pending entry named by ``key`` (an id or a token), or the refusal:
         409 for a question of this run that is no longer pending (a stale
-        token, an answered id), 404 for a name this run never had."""
+        token, an answered id, an expired deadline, a cancelled run), 404 for
+        a name this run never had."""
         for entry in latest.pending:
             if key in (entry["id"], entry["token"]):
                 return entry
+        cancelled = cancelled_error(info.thread, latest)
+        if cancelled is not None:
+            raise Conflict(str(cancelled))
+        expired = expired_message({key: None}, latest)
+        if expired is not None:
+            raise Conflict(expired)
         base = key.partition("#")[0]
         entry_flow = self.catalog.get(info.flow)
         known = {q.id for q in entry_flow.questions()} if entry_flow else set()
@@ -364,17 +318,15 @@ class Inbox:
         if not isinstance(data, dict):
             raise Invalid("the input must be a JSON object of field values",
                           ["the input must be a JSON object of field values"])
-        thread = f"{flow}-{uuid.uuid4().hex[:12]}"
+        thread = new_thread(flow)
 
         def prepare() -> Iterator[Any]:
             try:
-                events = entry.graph.stream(data, thread=thread)
+                return entry.graph.stream(data, thread=thread, by=identity.name)
             except InputError as exc:
                 raise Invalid(f"invalid input for flow `{flow}`", exc.problems or [str(exc)]) from None
             except FermataError as exc:  # e.g. a store that refuses the write
                 raise Conflict(str(exc)) from None
-            self.audit.record(AuditEntry(thread, "start", identity.name, now()))
-            return events
 
         return self.runner.submit(thread, prepare)
 
@@ -388,9 +340,23 @@ class Inbox:
         assert entry_flow is not None
 
         def prepare() -> Iterator[Any] | None:
+            # A run another process is advancing right now (its lease is held,
+            # or its newest checkpoint is between two steps) is waited for a
+            # little: it is about to pause or end, and the answer is checked
+            # against what it then waits for.
+            give_up = time.monotonic() + BUSY_WAIT
+            while True:
+                try:
+                    return attempt()
+                except _Busy as busy:
+                    if time.monotonic() >= give_up:
+                        raise Conflict(f"run `{thread}` is busy: {busy}") from None
+                    time.sleep(BUSY_POLL)
+
+        def attempt() -> Iterator[Any] | None:
             info, latest = self._run(identity, thread)
-            if latest.status != RunStatus.INTERRUPTED:
-                raise Conflict(f"run `{thread}` waits for no answer (status {latest.status})")
+            if latest.status == RunStatus.RUNNING and not any(key in (p["id"], p["token"]) for p in latest.pending):
+                raise _Busy("another process is advancing it (status running)")
             entry = self._pending(info, latest, key)
             if not may_answer(identity, entry):
                 raise Forbidden(f"`{identity.name}` may not answer `{entry['id']}`")
@@ -401,26 +367,38 @@ class Inbox:
             command = None if is_static(entry) else Command(resume={entry["token"]: value}, by=identity.name,
                                                             roles=roles)
             try:
-                events = entry_flow.graph.stream(command, thread=thread)
+                return entry_flow.graph.stream(command, thread=thread)
+            except RunCancelledError as exc:
+                raise Conflict(str(exc)) from None
+            except RunBusyError as exc:
+                raise _Busy(str(exc)) from None
             except ResumeError as exc:
+                if "expired at" in str(exc) and not exc.located:
+                    raise Conflict(str(exc)) from None
                 raise Invalid(f"the answer to `{entry['id']}` was refused; the run is unchanged",
                               exc.problems or [str(exc)], exc.located.get(entry["id"])) from None
             except FermataError as exc:
                 # Another process advanced the run first (StoreConflictError), the
                 # spec changed under it (SpecChangedError): the run moved on.
                 raise Conflict(str(exc)) from None
-            self.audit.record(AuditEntry(thread, "answer", identity.name, now(), latest.seq,
-                                         entry["id"], entry["token"]))
-            return events
 
         return self.runner.submit(thread, prepare)
 
-    def cancel(self, identity: Identity, thread: str) -> None:
-        self._run(identity, thread)
+    def cancel(self, identity: Identity, thread: str) -> Job:
+        """Cancel run ``thread`` (role ``starter``), in the run's job."""
+        info, _ = self._run(identity, thread)
         if not identity.has("starter"):
             raise Forbidden(f"`{identity.name}` may not cancel runs (role `starter` needed)")
-        raise NotImplementedYet("cancelling a run needs a `cancelled` state in the runtime, "
-                                "which it does not have yet")
+        entry_flow = self.catalog.get(info.flow)
+        assert entry_flow is not None
+
+        def prepare() -> None:
+            try:
+                entry_flow.graph.cancel(thread, by=identity.name)
+            except FermataError as exc:   # done or cancelled already, or being advanced right now
+                raise Conflict(str(exc)) from None
+
+        return self.runner.submit(thread, prepare)
 
     def flow(self, identity: Identity, name: str) -> FlowEntry:
         entry = self.catalog.get(name)
@@ -430,3 +408,48 @@ class Inbox:
 
     def flows(self, identity: Identity) -> list[FlowEntry]:
         return [e for e in self.catalog.entries() if identity.sees_flow(e.name)]
+
+
+class _PendingLister:
+    """Collects one page of questions, reading each listed run's latest
+    checkpoint once (for the question's payload, schema and ``to``)."""
+
+    def __init__(self, inbox: Inbox, identity: Identity, label: str | None, role: str | None, limit: int):
+        self.inbox, self.identity, self.label, self.role, self.limit = inbox, identity, label, role, limit
+        self.items: list[tuple[list[str], dict[str, Any]]] = []
+        self._runs: dict[str, tuple[ThreadInfo, Checkpoint] | None] = {}
+
+    def full(self) -> bool:
+        return len(self.items) >= self.limit
+
+    def add(self, key: list[str], thread: str, id_: str, with_deadline: bool) -> bool:
+        """Add the question if it is listed; whether the page is now full."""
+        found = self._run(thread)
+        if found is None:
+            return False
+        info, latest = found
+        entry = next((p for p in latest.pending if p["id"] == id_), None)
+        if entry is None or latest.status != RunStatus.INTERRUPTED or entry.get("kind") == DueKind.WAIT:
+            return False
+        if bool(entry.get("deadline_at")) != with_deadline:
+            return False    # listed in the other part of the inbox
+        if self.label is not None and entry["label"] != self.label:
+            return False
+        if self.role is not None and self.role not in (entry.get("to") or ()):
+            return False
+        if not may_answer(self.identity, entry):
+            return False
+        self.items.append((key, self.inbox.question_json(self.identity, info, entry)))
+        return self.full()
+
+    def _run(self, thread: str) -> tuple[ThreadInfo, Checkpoint] | None:
+        if thread not in self._runs:
+            try:
+                self._runs[thread] = self.inbox._run(self.identity, thread)
+            except NotFound:
+                self._runs[thread] = None
+        return self._runs[thread]
+
+    def page(self, last: bool = False) -> Page:
+        more = self.full() and not last
+        return Page([item for _, item in self.items], make_cursor(self.items[-1][0]) if more else None)

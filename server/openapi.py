@@ -38,9 +38,10 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Bad request (malformed JSON, query or cursor)", 401: "No or unknown Bearer token",
              403: "The identity may see this but not do it", 404: "No such run, flow or question "
-             "(or the identity may not see it)", 409: "Stale token, answered question, or a run that "
-             "moved on", 413: "Body too large", 422: "Invalid input or answer: every problem listed; "
-             "nothing stored", 501: "Not implemented yet"}
+             "(or the identity may not see it)", 409: "Stale token, answered question, expired "
+             "deadline, cancelled or done run, or a run that moved on",
+             413: "Body too large", 422: "Invalid input or answer: every problem listed; "
+             "nothing stored"}
     return {str(c): {"description": words[c], **_json(_ERROR)} for c in codes}
 
 
@@ -101,7 +102,7 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
                                "responses": {"200": {"description": "Flows", **_json(
                                    {"type": "array", "items": _OBJECT})}, **_errors(401)}}},
         "/api/runs": {"get": {
-            "operationId": "list_runs", "summary": "Runs, newest first",
+            "operationId": "list_runs", "summary": "Runs by thread (thread names begin with their time)",
             "parameters": [{"name": "flow", "in": "query", "required": False, "schema": {"type": "string"}},
                            {"name": "status", "in": "query", "required": False, "schema": {
                                "type": "string", "enum": [status.value for status in RunStatus]}},
@@ -130,13 +131,20 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
                                   **_json({"$ref": "#/components/schemas/Accepted"})},
                           **_errors(400, 401, 403, 404, 409, 413, 422)}}},
         "/api/runs/{thread}/cancel": {"post": {
-            "operationId": "cancel", "summary": "Cancel a run (not implemented yet: 501)",
+            "operationId": "cancel", "summary": "Cancel a run (role `starter`): its questions are withdrawn",
             "parameters": [_THREAD],
-            "responses": {**_errors(401, 403, 404, 501)}}},
+            "responses": {"200": {"description": "Cancelled; the run", **_json({"$ref": "#/components/schemas/Run"})},
+                          **_errors(401, 403, 404, 409)}}},
         "/api/inbox": {"get": {
-            "operationId": "inbox", "summary": "Pending questions the identity may answer",
+            "operationId": "inbox", "summary": "Pending questions the identity may answer, "
+            "those with a deadline first (oldest deadline first)",
             "parameters": [{"name": "flow", "in": "query", "required": False, "schema": {"type": "string"}},
                            {"name": "label", "in": "query", "required": False, "schema": {"type": "string"}},
+                           {"name": "role", "in": "query", "required": False, "schema": {"type": "string"},
+                            "description": "only questions asked `to` this role"},
+                           {"name": "overdue", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["true", "false"]},
+                            "description": "only questions past their deadline (not fired yet)"},
                            *_PAGING],
             "responses": {"200": {"description": "A page of questions",
                                   **_json({"$ref": "#/components/schemas/Page"})}, **_errors(400, 401)}}},

@@ -146,7 +146,14 @@ class Pages:
         run = await in_thread(self.inbox.get_run, who, thread)
         history = await in_thread(self.inbox.history, who, thread)
         return self.render(request, "run.html", run=run, timeline=_timeline(history),
-                           notice=request.query_params.get("notice"))
+                           notice=request.query_params.get("notice"),
+                           may_cancel=who.has("starter") and run["status"] not in ("done", "cancelled"))
+
+    async def cancel_page(self, request: Request, who: Identity) -> Response:
+        thread = request.path_params["thread"]
+        job = await in_thread(self.inbox.cancel, who, thread)
+        await accepted(job)
+        return RedirectResponse(f"/runs/{quote(thread, safe='')}?notice=cancelled", 303)
 
     async def question_page(self, request: Request, who: Identity) -> Response:
         thread, key = request.path_params["thread"], request.path_params["key"]
@@ -229,17 +236,15 @@ def _safe_next(target: str | None) -> str:
 
 
 def _timeline(history: dict[str, Any]) -> list[dict[str, Any]]:
-    """Checkpoints and audit entries in one list: an action taken while
-    checkpoint ``seq`` was the newest comes right after it."""
-    audit_by_seq: dict[int | None, list[dict[str, Any]]] = {}
+    """Checkpoints and the audit trail in one list: what a checkpoint
+    recorded (started, asked, answered, fired, cancelled) comes right after it."""
+    by_checkpoint: dict[str, list[dict[str, Any]]] = {}
     for entry in history.get("audit", []):
-        audit_by_seq.setdefault(entry.get("seq"), []).append(entry)
-    items: list[dict[str, Any]] = [{"kind": "audit", **e} for e in audit_by_seq.pop(None, [])]
+        by_checkpoint.setdefault(entry["checkpoint_id"], []).append(entry)
+    items: list[dict[str, Any]] = []
     for checkpoint in history["checkpoints"]:
         items.append({"kind": "checkpoint", **checkpoint})
-        items += [{"kind": "audit", **e} for e in audit_by_seq.pop(checkpoint["seq"], [])]
-    for rest in audit_by_seq.values():
-        items += [{"kind": "audit", **e} for e in rest]
+        items += [{"kind": "audit", **e} for e in by_checkpoint.get(f"{checkpoint['seq']:08d}", [])]
     return items
 
 
@@ -251,6 +256,7 @@ def build_pages(settings: Settings, inbox: Inbox) -> list[Route]:
             Route("/inbox", pages.page(pages.inbox_page)),
             Route("/runs", pages.page(pages.runs_page)),
             Route("/runs/{thread}", pages.page(pages.run_page)),
+            Route("/runs/{thread}/cancel", pages.page(pages.cancel_page), methods=["POST"]),
             Route("/runs/{thread}/questions/{key}", pages.page(pages.question_page), methods=["GET", "POST"]),
             Route("/flows", pages.page(pages.flows_page)),
             Route("/flows/{flow}/start", pages.page(pages.start_page), methods=["GET", "POST"])]

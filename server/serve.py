@@ -4,8 +4,10 @@
     fermata serve --hash-token        # a new token, and the line users.toml keeps
 
 Files the server keeps beside a SQLite store ``DIR/NAME.db``:
-``DIR/NAME.server.db`` (who answered what) and ``DIR/server-secret`` (signs
-session cookies; ``$FERMATA_SERVER_SECRET`` replaces it).
+``DIR/NAME.webhooks.db`` (the webhooks' delivery log, when hooks are
+configured) and ``DIR/server-secret`` (signs session cookies;
+``$FERMATA_SERVER_SECRET`` replaces it). Who started, answered or cancelled
+a run is recorded by the runtime, in the store.
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ def is_loopback(host: str) -> bool:
 
 
 def state_paths(store_url: str) -> tuple[Path | None, Path | None]:
-    """Where the audit log and the cookie secret live for ``store_url``
-    (None, None: a memory store, whose server state is in memory too)."""
+    """Where the webhooks' delivery log and the cookie secret live for
+    ``store_url`` (None, None: not a SQLite store)."""
     if not store_url.startswith("sqlite:"):
         return None, None
     rest = store_url[len("sqlite:"):]
     db = Path(rest.removeprefix("///"))
-    return db.with_name(db.stem + ".server.db"), db.with_name("server-secret")
+    return db.with_name(db.stem + ".webhooks.db"), db.with_name("server-secret")
 
 
 def read_secret(path: Path | None) -> str:
@@ -75,9 +77,9 @@ def run_serve(args: argparse.Namespace) -> int:
     from fermata.runtime.stores import open_store
 
     from .app import Settings, create_app
-    from .audit import AuditLog
     from .catalog import CatalogError, load_catalog
     from .identity import UsersFileError, load_users
+    from .webhooks import WebhookConfigError, load_hooks
 
     def fail(message: str) -> int:
         print(f"fermata serve: error: {message}", file=sys.stderr)
@@ -93,6 +95,14 @@ def run_serve(args: argparse.Namespace) -> int:
     except UsersFileError as exc:
         return fail(str(exc))
     try:
+        hooks = [*(load_hooks(args.users) if args.users else []), *(load_hooks(args.webhooks) if args.webhooks else [])]
+    except WebhookConfigError as exc:
+        return fail(str(exc))
+    if len({hook.name for hook in hooks}) != len(hooks):
+        return fail("two [webhooks.NAME] tables share a name (in --users and --webhooks)")
+    if args.tick < 0:
+        return fail("--tick must be 0 (never) or a number of seconds")
+    try:
         store = open_store(args.store)
     except Exception as exc:  # noqa: BLE001 - StoreError and friends: a usage problem
         return fail(str(exc))
@@ -100,10 +110,11 @@ def run_serve(args: argparse.Namespace) -> int:
         catalog = load_catalog(args.flow_dir, store)
     except CatalogError as exc:
         return fail(str(exc))
-    audit_path, secret_path = state_paths(args.store)
-    settings = Settings(catalog=catalog, store=store, audit=AuditLog(audit_path or ":memory:"),
-                        users=users, proxy_header=args.proxy_header, secret=read_secret(secret_path),
-                        secure_cookies=args.secure_cookies, workers=args.workers, version=_version())
+    log_path, secret_path = state_paths(args.store)
+    webhook_log = args.webhook_log or str(log_path or "fermata-webhooks.db")
+    settings = Settings(catalog=catalog, store=store, users=users, proxy_header=args.proxy_header,
+                        secret=read_secret(secret_path), secure_cookies=args.secure_cookies, workers=args.workers,
+                        version=_version(), hooks=hooks, webhook_log=webhook_log, tick_every=args.tick)
     if users is None:
         print("fermata serve: no --users: everyone who reaches this address is `local`, with every role",
               file=sys.stderr)

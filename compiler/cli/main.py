@@ -28,7 +28,7 @@ from .common import (
 )
 
 # What `fermata runs --status` accepts: runtime.records.RunStatus's values.
-RUN_STATUSES = ("running", "interrupted", "done", "failed")
+RUN_STATUSES = ("running", "interrupted", "done", "failed", "cancelled")
 
 
 def _add_store(p: argparse.ArgumentParser) -> None:
@@ -224,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proxy-header", metavar="NAME", help="trust this header (set by your proxy) to name the user")
     p.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     p.add_argument("--workers", type=int, default=4, help="threads advancing runs")
+    p.add_argument("--webhooks", metavar="FILE", help="a TOML file of [webhooks.NAME] tables (or put them in --users)")
+    p.add_argument("--webhook-log", metavar="PATH", help="the delivery log's SQLite file (default: beside a SQLite "
+                   "store, else fermata-webhooks.db here)")
+    p.add_argument("--tick", type=float, default=5.0, metavar="SECONDS",
+                   help="fire due deadlines, reminders and timers this often (0: never; default 5)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--hash-token", action="store_true", help="print a new token and its hash, and exit")
     return parser

@@ -444,7 +444,14 @@ def run_history(args: argparse.Namespace) -> int:
 def _audit_line(entry: dict[str, Any]) -> str:
     """One event of the audit trail, for a person: who was asked, who
     answered what and when, what fired."""
-    what, id_ = entry["what"], entry["id"]
+    what = entry["what"]
+    if what == "started":
+        return f"started at {entry['at']} by {entry.get('by') or '(no identity)'}"
+    if what == "cancelled":
+        withdrawn = f", withdrew {', '.join(entry['withdrawn'])}" if entry.get("withdrawn") else ""
+        reason = f": {entry['reason']}" if entry.get("reason") else ""
+        return f"cancelled at {entry['at']} by {entry.get('by') or '(no identity)'}{withdrawn}{reason}"
+    id_ = entry["id"]
     if what == "answered":
         return f"answered {id_} at {entry['at']} by {entry['by'] or '(no identity)'}: {_dump(entry['value'])}"
     if what == "asked":

@@ -112,16 +112,26 @@ def schema_version(conn: psycopg.Connection[Any]) -> int | None:
 
 def _apply_migrations(conn: psycopg.Connection[Any], where: str) -> tuple[int | None, int]:
     """Bring the schema to :data:`SCHEMA_VERSION` in one transaction, under
-    an advisory lock (another process may be doing the same)."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        before = schema_version(conn)
-        if before is not None and before > SCHEMA_VERSION:
-            raise _newer(where, before)
-        for version, sql in migrations():
-            if before is None or version > before:
-                conn.execute(sql.encode())
-        conn.execute("UPDATE fermata.meta SET value = %s WHERE key = 'version'", (str(SCHEMA_VERSION),))
+    an advisory lock (another process may be doing the same).
+
+    The lock is the session's, taken *before* the transaction begins: a
+    backend reads catalog changes other sessions committed only at the start
+    of a transaction (or when it locks a relation), so a transaction that
+    first waited for a lock held by another process creating the schema
+    would still see no schema and create it again ("relation meta already
+    exists")."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+    try:
+        with conn.transaction():
+            before = schema_version(conn)
+            if before is not None and before > SCHEMA_VERSION:
+                raise _newer(where, before)
+            for version, sql in migrations():
+                if before is None or version > before:
+                    conn.execute(sql.encode())
+            conn.execute("UPDATE fermata.meta SET value = %s WHERE key = 'version'", (str(SCHEMA_VERSION),))
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
     return before, SCHEMA_VERSION
 
 
@@ -199,8 +209,9 @@ class PostgresStore(LogStore):
                 if not create:
                     raise StoreError(f"no Fermata store in {self.where} (its schema `fermata` does not exist); "
                                      f"create it with `fermata store init {self.where}`")
-                _apply_migrations(self._conn, self.where)
-                log.warning("created the Fermata store schema (version %d) in %s", SCHEMA_VERSION, self.where)
+                before, _ = _apply_migrations(self._conn, self.where)
+                if before is None:      # not another process, which got there first
+                    log.warning("created the Fermata store schema (version %d) in %s", SCHEMA_VERSION, self.where)
             elif version > SCHEMA_VERSION:
                 raise _newer(self.where, version)
             elif version < SCHEMA_VERSION:

@@ -7,6 +7,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+
 from fermata.runtime.program import validate_ir
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,9 +29,11 @@ from .test_child_runs import Shape, answer_for, build
 pytest.importorskip("langgraph", reason="differential tests need the `langgraph` test extra")
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Command as LGCommand  # noqa: E402
-from langgraph.types import Send  # noqa: E402
-from langgraph.types import interrupt
+from langgraph.types import Command as LGCommand
+from langgraph.types import (
+    Send,
+    interrupt,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -32,7 +32,7 @@ def test_statuses_are_the_bare_strings_in_memory_and_in_json() -> None:
     assert RunStatus.INTERRUPTED == "interrupted" and NodeStatus.FINISHED == "finished"
     assert json.dumps({"status": RunStatus.DONE, "label": StaticWhen.BEFORE}) == \
         '{"status": "done", "label": "before"}'
-    assert {str(s) for s in RunStatus} == {"running", "interrupted", "done", "failed"}
+    assert {str(s) for s in RunStatus} == {"running", "interrupted", "done", "failed", "cancelled"}
 
 
 def test_run_and_interrupt_to_json_is_what_state_json_shows(store) -> None:

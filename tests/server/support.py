@@ -78,18 +78,52 @@ flow payroll {
 }
 '''
 
+EXPENSE_FLOW = '''
+type Claim = {approved: bool}
+
+flow expense {
+    """Finance pays a claim within two days, or it is escalated."""
+    state {
+        what: str
+        approved: bool = false
+        log: list[str] = []
+    }
+    input what
+    output approved, log
+
+    node review {
+        let d = interrupt approval "Pay {{ what }}?" expect Claim
+            to "finance"
+            within 48h -> escalate
+        set approved = d.approved
+        set log += ["reviewed"]
+    }
+
+    node escalate {
+        set log += ["escalated"]
+    }
+
+    start -> review
+    review -> end
+    escalate -> end
+}
+'''
+
 TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789",
-          "carol": "carol-token-0123456789", "root": "root-token-0123456789"}
-ROLES = {"alice": (["answerer"], ["review", "order"]), "bob": (["viewer"], ["review", "order"]),
-         "carol": (["starter"], ["review", "order"]), "root": (["admin"], None)}
+          "carol": "carol-token-0123456789", "root": "root-token-0123456789",
+          "dave": "dave-token-0123456789"}
+SEEN = ["review", "order", "expense"]
+ROLES = {"alice": (["answerer"], SEEN), "bob": (["viewer"], SEEN), "carol": (["starter"], SEEN),
+         "root": (["admin"], None), "dave": (["answerer", "finance"], SEEN)}
 
 
-def write_project(root: Path) -> tuple[Path, Path, str]:
+def write_project(root: Path, store: str | None = None) -> tuple[Path, Path, str]:
     flows = root / "flows"
     flows.mkdir()
     (flows / "review.flow").write_text(REVIEW_FLOW, encoding="utf-8")
     (flows / "order.flow").write_text(ORDER_FLOW, encoding="utf-8")
     (flows / "payroll.flow").write_text(SECRET_FLOW, encoding="utf-8")
+    (flows / "expense.flow").write_text(EXPENSE_FLOW, encoding="utf-8")
     lines = []
     for name, (roles, allowed) in ROLES.items():
         lines.append(f"[users.{name}]")
@@ -100,7 +134,7 @@ def write_project(root: Path) -> tuple[Path, Path, str]:
         lines.append("")
     users = root / "users.toml"
     users.write_text("\n".join(lines), encoding="utf-8")
-    return flows, users, f"sqlite:///{root / 'runs.db'}"
+    return flows, users, store or f"sqlite:///{root / 'runs.db'}"
 
 
 def free_port() -> int:
@@ -115,6 +149,7 @@ class Server:
     process: subprocess.Popen[bytes]
     store: str
     log: Path
+    flows: Path
 
     def client(self, user: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {TOKENS[user]}"} if user else {}
@@ -129,8 +164,8 @@ class Server:
             self.process.wait()
 
 
-def start_server(root: Path, *extra: str, users: bool = True) -> Server:
-    flows, users_file, store = write_project(root)
+def start_server(root: Path, *extra: str, users: bool = True, store: str | None = None) -> Server:
+    flows, users_file, store = write_project(root, store)
     port = free_port()
     log = root / "server.log"
     args = [sys.executable, "-m", "fermata.compiler.cli.main", "serve", str(flows), "--store", store,
@@ -140,7 +175,7 @@ def start_server(root: Path, *extra: str, users: bool = True) -> Server:
     env = {**os.environ, "FERMATA_SERVER_SECRET": "test-secret-not-for-production"}
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    server = Server(f"http://127.0.0.1:{port}", process, store, log)
+    server = Server(f"http://127.0.0.1:{port}", process, store, log, flows)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -26,7 +26,7 @@ def operations(server: Server) -> list[Any]:
 
 def test_no_generated_request_causes_a_server_error(server: Server) -> None:
     found = operations(server)
-    assert len(found) == 11  # three flows' starts and eight shared operations
+    assert len(found) == 12  # four flows' starts and eight shared operations
     auth = {"Authorization": f"Bearer {TOKENS['root']}"}
     failures: list[str] = []
     for operation in found:

@@ -48,10 +48,10 @@ def test_admin_has_every_role_and_flows_limit_what_is_seen() -> None:
 
 def test_every_problem_of_a_users_file_is_reported_at_once() -> None:
     with pytest.raises(UsersFileError) as caught:
-        parse_users({"users": {"a": {"roles": ["boss"], "token_sha256": "abc", "colour": "red"},
+        parse_users({"users": {"a": {"roles": ["bad boss"], "token_sha256": "abc", "colour": "red"},
                                "b c": {"roles": []}}, "extra": 1})
     text = str(caught.value)
-    for expected in ("unknown role `boss`", "`token_sha256` must be 64 lowercase hex digits",
+    for expected in ("`bad boss` is not a role name", "`token_sha256` must be 64 lowercase hex digits",
                      "unknown key `colour`", "a user name is", "unknown table or key `extra`"):
         assert expected in text
 

@@ -162,3 +162,36 @@ def test_run_list_and_logout(server: Server) -> None:
         out = c.post("/logout", data={"csrf": csrf_of(runs.text)})
         assert out.status_code == 303
         assert c.get("/inbox").status_code == 303
+
+
+def test_a_starter_cancels_a_run_from_its_page_with_the_csrf_token(server: Server) -> None:
+    run = start(server, "review", {"title": "lamp", "amount": 3})
+    thread = str(run["thread"])
+    with signed_in(server, "alice") as c:        # an answerer: no button, and the POST is refused
+        page = c.get(f"/runs/{thread}")
+        assert "Cancel this run" not in page.text
+        refused = c.post(f"/runs/{thread}/cancel", data={"csrf": csrf_of(page.text)})
+        assert refused.status_code == 403
+    with signed_in(server, "carol") as c:
+        page = c.get(f"/runs/{thread}")
+        assert "Cancel this run" in page.text
+        forged = c.post(f"/runs/{thread}/cancel", data={"csrf": "not-the-token"})
+        assert forged.status_code == 403
+        assert c.get(f"/api/runs/{thread}", headers={"Authorization": f"Bearer {TOKENS['carol']}"}
+                     ).json()["status"] == "interrupted"
+        done = c.post(f"/runs/{thread}/cancel", data={"csrf": csrf_of(page.text)})
+        assert done.status_code == 303 and done.headers["location"].endswith("?notice=cancelled")
+        after = c.get(done.headers["location"])
+        assert "The run was cancelled." in after.text and "cancelled the run" in after.text
+        assert "<strong>carol</strong> cancelled the run" in after.text
+        assert "Cancel this run" not in after.text
+
+
+def test_the_inbox_page_shows_deadlines_first_and_who_a_question_is_for(server: Server) -> None:
+    start(server, "review", {"title": "pen", "amount": 1})
+    dated = start(server, "expense", {"what": "train ticket"})
+    deadline = dated["interrupts"][0]["deadline_at"]  # type: ignore[index]
+    with signed_in(server, "dave") as c:
+        page = c.get("/inbox").text
+    assert f'<time datetime="{deadline}">' in page and "to finance" in page
+    assert page.index("Pay train ticket?") < page.index("Approve pen for 1?")

@@ -30,9 +30,17 @@ def test_without_users_only_a_loopback_address_is_served(tmp_path: Path, capsys:
 def test_a_bad_users_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "r.flow").write_text(REVIEW_FLOW, encoding="utf-8")
     users = tmp_path / "users.toml"
-    users.write_text('[users.a]\nroles = ["boss"]\n', encoding="utf-8")
+    users.write_text('[users.a]\nroles = ["bad boss"]\n', encoding="utf-8")
     assert main(["serve", str(tmp_path), "--store", "memory:", "--users", str(users)]) == 2
-    assert "unknown role `boss`" in capsys.readouterr().err
+    assert "`bad boss` is not a role name" in capsys.readouterr().err
+
+
+def test_a_bad_webhooks_table_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "r.flow").write_text(REVIEW_FLOW, encoding="utf-8")
+    hooks = tmp_path / "hooks.toml"
+    hooks.write_text('[webhooks.ops]\nurl = "ftp://x"\nsecret = "0123456789abcdef"\n', encoding="utf-8")
+    assert main(["serve", str(tmp_path), "--store", "memory:", "--webhooks", str(hooks)]) == 2
+    assert "[webhooks.ops]: `url` must be an http:// or https:// URL" in capsys.readouterr().err
 
 
 def test_a_flow_with_errors_or_a_name_defined_twice_stops_the_server(tmp_path: Path) -> None:

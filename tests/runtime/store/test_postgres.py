@@ -60,6 +60,40 @@ def test_a_writer_creates_the_schema_once_with_a_log_line(postgres_database: str
 
 
 @pytest.mark.postgres
+def test_processes_that_first_use_one_database_at_once_create_the_schema_once(
+        postgres_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Each waiter used to start its transaction before the first creator
+    # committed, and so not see the schema and create it again
+    # ("relation meta already exists").
+    import threading
+
+    from fermata.runtime.store.postgres import SCHEMA_VERSION, PostgresStore
+
+    errors: list[str] = []
+    for _ in range(3):
+        reset_schema(postgres_database)
+        gate = threading.Barrier(4)
+
+        def first_use(gate: threading.Barrier = gate) -> None:
+            gate.wait()
+            try:
+                PostgresStore(postgres_database).close()
+            except Exception as exc:  # noqa: BLE001 - collected and shown below
+                errors.append(str(exc))
+
+        with caplog.at_level("INFO", logger="fermata.store"):
+            caplog.clear()
+            threads = [threading.Thread(target=first_use) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        created = f"created the Fermata store schema (version {SCHEMA_VERSION}) in {postgres_database}"
+        assert [r.getMessage() for r in caplog.records].count(created) == 1
+    assert errors == []
+
+
+@pytest.mark.postgres
 def test_a_newer_schema_is_refused_and_an_older_one_needs_migrate(postgres_database: str) -> None:
     import psycopg
 

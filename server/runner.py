@@ -1,0 +1,131 @@
+"""Advancing runs off the event loop: one job per run at a time.
+
+The runtime is synchronous; the server hands each start, answer and cancel
+to a :class:`Runner`, whose thread pool advances the run while the request
+waits (``?wait=SECONDS``) or returns at once (202).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from fermata.runtime import FermataError
+
+log = logging.getLogger("fermata.server")
+
+
+# --------------------------------------------------------------------------
+# Jobs: runs advance in a thread pool, one job per run at a time
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One start or answer being carried out. ``accepted`` resolves once the
+    runtime accepted it (or fails with the refusal); ``finished`` once the run
+    reached its next pause or end."""
+
+    thread: str
+    accepted: Future[None] = field(default_factory=Future)
+    finished: Future[None] = field(default_factory=Future)
+
+
+class Runner:
+    """Advances runs off the event loop (the runtime is synchronous).
+
+    Jobs of one run are serialised by a lock per run, held from the checks
+    that accept a job to the end of the advance it starts: a second answer
+    to the same question waits, then finds its token stale (409).
+    """
+
+    def __init__(self, workers: int = 4):
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fermata-run")
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+        self._guard = threading.Lock()
+
+    def submit(self, thread: str, prepare: Callable[[], Iterator[Any] | None]) -> Job:
+        job = Job(thread)
+        self._pool.submit(self._run, job, prepare)
+        return job
+
+    def _run(self, job: Job, prepare: Callable[[], Iterator[Any] | None]) -> None:
+        lock = self._acquire(job.thread)
+        try:
+            try:
+                events = prepare()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+                job.accepted.set_exception(exc)
+                job.finished.set_result(None)
+                return
+            job.accepted.set_result(None)
+            try:
+                for _ in events or ():
+                    pass
+            except FermataError as exc:
+                # The run is stored as failed (a step limit, an invalid update):
+                # its state says so; nothing to report to the caller here.
+                log.info("run %s stopped: %s", job.thread, type(exc).__name__)
+            except Exception:
+                log.exception("run %s: unexpected error while advancing", job.thread)
+            finally:
+                job.finished.set_result(None)
+        finally:
+            self._release(job.thread, lock)
+
+    def _acquire(self, thread: str) -> threading.Lock:
+        with self._guard:
+            lock, users = self._locks.get(thread, (threading.Lock(), 0))
+            self._locks[thread] = (lock, users + 1)
+        lock.acquire()
+        return lock
+
+    def _release(self, thread: str, lock: threading.Lock) -> None:
+        lock.release()
+        with self._guard:
+            _, users = self._locks[thread]
+            if users <= 1:
+                del self._locks[thread]
+            else:
+                self._locks[thread] = (lock, users - 1)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class Ticker:
+    """Fires due deadlines, reminders and ``wait`` timers of the served
+    flows every ``every`` seconds (``flow.tick``: each due run under its
+    lease, so several processes ticking one store fire each once)."""
+
+    def __init__(self, flows: Callable[[], list[Any]], every: float):
+        self.flows = flows          # -> the Flow objects to tick
+        self.every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="fermata-tick", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def tick_once(self) -> None:
+        for flow in self.flows():
+            report = flow.tick()
+            for thread, error in report.errors.items():
+                log.warning("tick: run %s: %s", thread, error)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.tick_once()
+            except Exception:
+                log.exception("tick failed; trying again in %s s", self.every)
