@@ -42,8 +42,9 @@ Durability and concurrency:
 * Each append is one ``BEGIN IMMEDIATE`` transaction that first checks the
   thread's newest seq: when another process appended the same seq first, the
   loser gets :class:`StoreConflictError` and writes nothing.
-* ``busy_timeout`` makes a writer wait (default 30 s) rather than fail while
-  another holds the write lock; appends hold it for well under a millisecond.
+* A writer waits (``timeout``, default 30 s) rather than fail while another
+  holds the write lock, in sleeps of 50 us to 2 ms (``sqlite_busy.py``), not
+  SQLite's own 1 to 100 ms: appends hold the lock for well under a millisecond.
 * A run's lease (``leases``) is taken in a ``BEGIN IMMEDIATE`` transaction
   that reads the current holder first, so of two processes exactly one takes
   it. Leases expire by the wall clock (``clock``), so a killed holder's lease
@@ -70,6 +71,7 @@ from ..errors import StoreError
 from .base import DueTimer, PendingInterrupt, RunSummary, pending_rows
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, outbox_event, outbox_row, pack_body
+from .sqlite_busy import is_busy, retry_busy
 
 STORE_FORMAT = "fermata-runs"
 STORE_VERSION = 4
@@ -203,13 +205,6 @@ _ALL_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c ON 
              "WHERE t.thread = ? ORDER BY c.seq")
 
 
-def _is_busy(exc: sqlite3.Error) -> bool:
-    """Whether SQLite gave up waiting for another connection's lock (by the
-    error's code, never its message: messages change between versions)."""
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
-
-
 class SqliteStore(LogStore):
     """Checkpoints in a SQLite file (created with its parent directories).
 
@@ -230,6 +225,7 @@ class SqliteStore(LogStore):
         self.compress = compress    # reading handles both kinds of row either way
         self.clock = clock
         self._create = create
+        self._timeout = timeout     # how long a write waits for another process's lock
         self._synchronous = synchronous.upper()     # of every commit not asked to be durable
         self._version = STORE_VERSION       # of the file, once checked
         self._info_sql = _INFO
@@ -245,12 +241,12 @@ class SqliteStore(LogStore):
         if self.path.is_dir():
             raise StoreError(f"store {self.where} is a directory, not a database file")
         try:
-            self._conn = sqlite3.connect(self.where, timeout=timeout, isolation_level=None,
+            # No busy handler of SQLite's: retry_busy waits instead (sqlite_busy.py).
+            self._conn = sqlite3.connect(self.where, timeout=0, isolation_level=None,
                                          check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self.where}: {exc}") from None
         try:
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._open_with_retries(time.monotonic() + timeout)
             self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         except sqlite3.Error as exc:
@@ -275,7 +271,7 @@ class SqliteStore(LogStore):
                                      "is the file on a network file system?")
                 return
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
+                if not is_busy(exc) or time.monotonic() >= deadline:
                     raise
                 time.sleep(pause)
                 pause = min(pause * 2, 0.1)
@@ -290,7 +286,7 @@ class SqliteStore(LogStore):
             if not self._create:
                 raise StoreError(f"{self.where} is empty: not a Fermata store (no run was ever stored "
                                  "in it); check --store or $FERMATA_STORE")
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 if not self._tables():   # another process may have won the race
                     # statement by statement: executescript would commit first
@@ -347,7 +343,7 @@ class SqliteStore(LogStore):
         (another process may be doing the same: the version is read again
         inside it)."""
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin()
         try:
             (version,) = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
             for start in range(int(version), STORE_VERSION):
@@ -409,7 +405,7 @@ class SqliteStore(LogStore):
                              "is it full, removed, or a network file system?") from None
         if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or name.startswith("SQLITE_CORRUPT_"):
             raise StoreError(f"{self.where} is not a SQLite database, or is corrupt ({message})") from None
-        if _is_busy(exc):
+        if is_busy(exc):
             raise StoreError(f"store {self.where} stayed locked by another process ({message})") from None
         raise StoreError(f"store {self.where}: {message}") from None
 
@@ -418,15 +414,15 @@ class SqliteStore(LogStore):
     def thread(self, thread: str) -> ThreadInfo | None:
         with self._lock:
             try:
-                row = self._conn.execute(f"{self._info_sql} WHERE t.thread = ?", (thread,)).fetchone()
+                rows = self._rows(f"{self._info_sql} WHERE t.thread = ?", (thread,))
             except sqlite3.Error as exc:
                 self._raise(exc)
-        return ThreadInfo(*row) if row is not None else None
+        return ThreadInfo(*rows[0]) if rows else None
 
     def threads(self) -> list[ThreadInfo]:
         with self._lock:
             try:
-                rows = self._conn.execute(f"{self._info_sql} ORDER BY t.thread").fetchall()
+                rows = self._rows(f"{self._info_sql} ORDER BY t.thread", ())
             except sqlite3.Error as exc:
                 self._raise(exc)
         return [ThreadInfo(*row) for row in rows]
@@ -440,10 +436,10 @@ class SqliteStore(LogStore):
             conn = self._conn
             try:
                 with self._synced(durable):
-                    conn.execute("BEGIN IMMEDIATE")
+                    self._begin()
                     try:
                         yield conn
-                        conn.execute("COMMIT")
+                        retry_busy(lambda: conn.execute("COMMIT"), self._timeout)
                     except BaseException:
                         if conn.in_transaction:
                             conn.execute("ROLLBACK")
@@ -589,7 +585,8 @@ class SqliteStore(LogStore):
             self._writable()
             now = self.clock()
             try:
-                return self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)).rowcount == 1
+                return retry_busy(lambda: self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)),
+                                  self._timeout).rowcount == 1
             except sqlite3.Error as exc:
                 self._raise(exc)
 
@@ -616,8 +613,9 @@ class SqliteStore(LogStore):
             self._writable()
             try:
                 with self._synced(durable):
-                    self._conn.execute("INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) "
-                                       "VALUES (?, ?, ?, ?, ?)", (thread, node, index, step, entry))
+                    retry_busy(lambda: self._conn.execute(
+                        "INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) VALUES (?, ?, ?, ?, ?)",
+                        (thread, node, index, step, entry)), self._timeout)
             except sqlite3.Error as exc:
                 self._raise(exc)
 
@@ -635,7 +633,7 @@ class SqliteStore(LogStore):
         """One autocommitted write; the number of rows it changed."""
         with self._lock:
             try:
-                return self._conn.execute(sql, params).rowcount
+                return retry_busy(lambda: self._conn.execute(sql, params), self._timeout).rowcount
             except sqlite3.Error as exc:
                 self._raise(exc)
 
@@ -660,9 +658,14 @@ class SqliteStore(LogStore):
             self._flow_ids[key] = flow_id
         return flow_id
 
+    def _begin(self) -> None:
+        """Take the write lock now (BEGIN IMMEDIATE), waiting for another
+        process's turn in short sleeps (sqlite_busy.py)."""
+        retry_busy(lambda: self._conn.execute("BEGIN IMMEDIATE"), self._timeout)
+
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
-            return self._conn.execute(sql, params).fetchall()
+            return retry_busy(lambda: self._conn.execute(sql, params).fetchall(), self._timeout)
         except sqlite3.Error as exc:
             self._raise(exc)
 
