@@ -72,114 +72,18 @@ from .base import DueTimer, PendingInterrupt, RunSummary, pending_rows
 from .logstore import LogStore, Row
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, outbox_event, outbox_row, pack_body
 from .sqlite_busy import is_busy, retry_busy
-
-STORE_FORMAT = "fermata-runs"
-STORE_VERSION = 4
-
-# The tables version 2 added (created in a new file, added by the migration).
-_V2_TABLES = """
-CREATE TABLE leases (               -- one row per run being advanced
-    thread  TEXT PRIMARY KEY,
-    owner   TEXT NOT NULL,          -- host:pid:n of the holder
-    expires REAL NOT NULL           -- wall clock, seconds since the epoch
-);
-CREATE TABLE once_results (         -- `call once` results not yet in a checkpoint
-    thread TEXT NOT NULL,
-    node   TEXT NOT NULL,           -- the node's instance
-    idx    INTEGER NOT NULL,        -- the call's index in the node
-    step   INTEGER NOT NULL,
-    entry  TEXT NOT NULL,           -- JSON {"target", "args_hash", "result"}
-    PRIMARY KEY (thread, node, idx)
-) WITHOUT ROWID;
-"""
-
-# Version 3: the run index (each thread's status; the pending interrupts).
-# No index on threads.status: SQLite rewrites an index entry whenever its
-# column is assigned, which cost every append ~15%; listing by status scans
-# the small threads rows (never a checkpoint) instead.
-_V3_TABLES = """
-CREATE TABLE pending (              -- the inbox: interrupts a paused run waits on
-    thread_id INTEGER NOT NULL REFERENCES threads (id),
-    id        TEXT NOT NULL,        -- node:label, what an answer names
-    node      TEXT NOT NULL,
-    label     TEXT NOT NULL,
-    PRIMARY KEY (thread_id, id)
-) WITHOUT ROWID;
-CREATE INDEX pending_by_label ON pending (label);
-"""
-
-# Version 4: the due index (what `tick` fires, found without decoding any
-# checkpoint) and the outbox (run events, written with their checkpoint).
-_V4_TABLES = """
-CREATE TABLE due (                  -- one row per deadline, next reminder or timer of a paused run
-    thread TEXT NOT NULL,
-    due_at TEXT NOT NULL,           -- ISO 8601 UTC with ms: sorts as text
-    kind   TEXT NOT NULL,           -- deadline | reminder | wait
-    id     TEXT NOT NULL,           -- the interrupt's node:label
-    PRIMARY KEY (thread, kind, id)
-) WITHOUT ROWID;
-CREATE INDEX due_by_time ON due (due_at, thread, kind, id);
-CREATE TABLE outbox (               -- run events until acknowledged (delivered)
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    key    TEXT NOT NULL UNIQUE,    -- thread/seq/n: stable, for receivers that deduplicate
-    thread TEXT NOT NULL,
-    event  TEXT NOT NULL,
-    body   TEXT NOT NULL            -- the event's JSON
-);
-"""
-
-_SCHEMA = """
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE flows (                -- one row per (flow, IR version, source file and text)
-    id      INTEGER PRIMARY KEY,
-    flow    TEXT NOT NULL,
-    ir_hash TEXT NOT NULL,
-    source  TEXT,
-    source_hash TEXT
-);
-CREATE INDEX flows_by_hash ON flows (ir_hash);
-CREATE TABLE threads (
-    id          INTEGER PRIMARY KEY,
-    thread      TEXT NOT NULL UNIQUE,
-    flow_id     INTEGER NOT NULL REFERENCES flows (id),
-    created     TEXT NOT NULL,
-    last_seq    INTEGER NOT NULL,   -- newest checkpoint
-    full_seq    INTEGER NOT NULL,   -- newest full snapshot
-    full_bytes  INTEGER NOT NULL,   -- its size
-    since_count INTEGER NOT NULL,   -- deltas after it
-    since_bytes INTEGER NOT NULL,   -- their total size
-    status      TEXT NOT NULL DEFAULT 'running',   -- of the newest checkpoint (the run index)
-    updated     REAL NOT NULL DEFAULT 0            -- when it was stored (wall clock)
-);
-CREATE TABLE checkpoints (          -- WITHOUT ROWID: small rows, no separate key index
-    thread_id INTEGER NOT NULL REFERENCES threads (id),
-    seq       INTEGER NOT NULL,
-    kind      TEXT NOT NULL CHECK (kind IN ('full', 'delta')),
-    body      NOT NULL,                 -- JSON text, or a BLOB: tagged deflate of it
-    PRIMARY KEY (thread_id, seq)
-) WITHOUT ROWID;
-CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
-""" + _V2_TABLES + _V3_TABLES + _V4_TABLES
-
-# Each entry takes a file of that version to the next one.
-_MIGRATIONS: dict[int, str] = {
-    1: """
-ALTER TABLE flows ADD COLUMN source_hash TEXT;
-""" + _V2_TABLES,
-    2: """
-ALTER TABLE threads ADD COLUMN status TEXT NOT NULL DEFAULT 'running';
-ALTER TABLE threads ADD COLUMN updated REAL NOT NULL DEFAULT 0;
-""" + _V3_TABLES,
-    # Runs stored before version 4 have no recorded times: nothing falls due.
-    3: _V4_TABLES}
-
-_TABLES = frozenset(("meta", "flows", "threads", "checkpoints"))
-_TABLES_V2 = _TABLES | {"leases", "once_results"}
-_TABLES_V3 = _TABLES_V2 | {"pending"}
-_TABLES_V4 = _TABLES_V3 | {"due", "outbox"}
+from .sqlite_schema import (
+    INSERT_ROW,
+    MIGRATIONS,
+    ROWS_V4,
+    ROWS_V5,
+    SCHEMA,
+    SEQ_LIMIT,
+    STORE_FORMAT,
+    STORE_VERSION,
+    TABLES,
+    THREAD_LIMIT,
+)
 
 _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
                       "FROM threads WHERE thread = ?")
@@ -189,20 +93,13 @@ _UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, fu
                   "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ?")
 _FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ? AND source_hash IS ?"
 _INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?, ?, ?, ?)"
-_INSERT_ROW = "INSERT INTO checkpoints (thread_id, seq, kind, body) VALUES (?, ?, ?, ?)"
 _INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created, f.source_hash FROM threads t "
          "JOIN flows f ON f.id = t.flow_id")
 _TAKE_LEASE = ("INSERT INTO leases (thread, owner, expires) VALUES (?1, ?2, ?3) ON CONFLICT (thread) DO UPDATE "
                "SET owner = excluded.owner, expires = excluded.expires "
                "WHERE leases.owner = excluded.owner OR leases.expires <= ?4")
 _INFO_V1 = _INFO.replace("f.source_hash", "NULL")   # reading a version-1 file as it is
-_LATEST_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c "
-                "ON c.thread_id = t.id AND c.seq >= t.full_seq WHERE t.thread = ? ORDER BY c.seq")
-_ROWS_UP_TO = ("SELECT seq, kind, body FROM checkpoints WHERE thread_id = ?1 AND seq <= ?2 AND seq >= "
-               "(SELECT max(seq) FROM checkpoints WHERE thread_id = ?1 AND kind = 'full' AND seq <= ?2) "
-               "ORDER BY seq")
-_ALL_ROWS = ("SELECT c.seq, c.kind, c.body FROM threads t JOIN checkpoints c ON c.thread_id = t.id "
-             "WHERE t.thread = ? ORDER BY c.seq")
+
 
 
 class SqliteStore(LogStore):
@@ -229,6 +126,7 @@ class SqliteStore(LogStore):
         self._synchronous = synchronous.upper()     # of every commit not asked to be durable
         self._version = STORE_VERSION       # of the file, once checked
         self._info_sql = _INFO
+        self._row_sql = ROWS_V5             # the checkpoint rows' layout (sqlite_schema.py)
         self._lock = threading.RLock()
         self._flow_ids: dict[tuple[str, str, str | None, str | None], int] = {}
         if not create and not self.path.is_file():
@@ -290,7 +188,7 @@ class SqliteStore(LogStore):
             try:
                 if not self._tables():   # another process may have won the race
                     # statement by statement: executescript would commit first
-                    for statement in _SCHEMA.split(";"):
+                    for statement in SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)
                     conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
@@ -328,15 +226,17 @@ class SqliteStore(LogStore):
             raise StoreError(f"{self.where} has store format version {version}, which this Fermata "
                              f"does not read (it reads versions 1 to {STORE_VERSION})")
         self._version = int(version)
-        needed = {1: _TABLES, 2: _TABLES_V2, 3: _TABLES_V3}.get(self._version, _TABLES_V4)
+        needed = TABLES[self._version]
         if not needed <= tables:
             raise StoreError(f"{self.where} is a damaged Fermata store: table(s) "
                              f"{', '.join(sorted(needed - tables))} missing")
         if self._version < STORE_VERSION:
             if self._create:
                 self._migrate()
-            elif self._version < 2:
-                self._info_sql = _INFO_V1
+            else:
+                self._row_sql = ROWS_V4
+                if self._version < 2:
+                    self._info_sql = _INFO_V1
 
     def _migrate(self) -> None:
         """Bring an older file to the current version, in one transaction
@@ -347,7 +247,7 @@ class SqliteStore(LogStore):
         try:
             (version,) = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
             for start in range(int(version), STORE_VERSION):
-                for statement in _MIGRATIONS[start].split(";"):
+                for statement in MIGRATIONS[start].split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 if start == 2:
@@ -360,6 +260,7 @@ class SqliteStore(LogStore):
             raise
         self._version = STORE_VERSION
         self._info_sql = _INFO
+        self._row_sql = ROWS_V5
 
     def migrate(self) -> tuple[int, int]:
         """Bring the file to this code's format: ``(version before, after)``."""
@@ -373,7 +274,7 @@ class SqliteStore(LogStore):
         newest checkpoint decoded once (inside the migration's transaction)."""
         conn = self._conn
         for thread_id, thread in conn.execute("SELECT id, thread FROM threads").fetchall():
-            latest = self._decode(thread, conn.execute(_LATEST_ROWS, (thread,)).fetchall())
+            latest = self._decode(thread, conn.execute(ROWS_V4.latest, (thread,)).fetchall())   # before 4 -> 5
             if latest:
                 conn.execute("UPDATE threads SET status = ? WHERE id = ?", (latest[-1].status, thread_id))
                 conn.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
@@ -472,9 +373,15 @@ class SqliteStore(LogStore):
         flow_id = self._flow_id(info)
         if key is None:
             key = tx.execute(_INSERT_THREAD, (info.thread, flow_id, info.created, *counters)).lastrowid
+            assert key is not None
+            if key >= THREAD_LIMIT:
+                raise StoreError(f"store {self.where} holds 2**31 threads, the most it can key")
         else:
             tx.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, key))
-        tx.execute(_INSERT_ROW, (key, seq, kind, pack_body(body) if self.compress else body))
+        if seq >= SEQ_LIMIT:
+            raise StoreError(f"store {self.where}: thread `{info.thread}` reached 2**32 checkpoints, "
+                             "the most it can key")
+        tx.execute(INSERT_ROW, ((key << 32) + seq, kind, pack_body(body) if self.compress else body))
         if pending is not None:
             tx.execute("DELETE FROM pending WHERE thread_id = ?", (key,))
             tx.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
@@ -553,18 +460,18 @@ class SqliteStore(LogStore):
 
     def _rows_latest(self, thread: str) -> list[Row]:
         with self._lock:
-            return self._rows(_LATEST_ROWS, (thread,))
+            return self._rows(self._row_sql.latest, (thread,))
 
     def _rows_up_to(self, thread: str, seq: int) -> list[Row]:
         with self._lock:
             id_row = self._rows("SELECT id FROM threads WHERE thread = ?", (thread,))
             if not id_row:
                 return []
-            return self._rows(_ROWS_UP_TO, (id_row[0][0], seq))
+            return self._rows(self._row_sql.up_to, (id_row[0][0], seq))
 
     def _rows_all(self, thread: str) -> list[Row]:
         with self._lock:
-            return self._rows(_ALL_ROWS, (thread,))
+            return self._rows(self._row_sql.all, (thread,))
 
     def head(self, thread: str) -> int:
         with self._lock:
