@@ -4,20 +4,20 @@
 
 Schema (``meta`` names the format, so a foreign or newer file is refused)::
 
-    meta(key, value)              -- format = "fermata-runs", version = 2
+    meta(key, value)              -- format = "fermata-runs", version = 5
     flows(id, flow, ir_hash, source, source_hash)
     threads(id, thread, flow_id, created,
             last_seq, full_seq, full_bytes, since_count, since_bytes)
-    checkpoints(thread_id, seq, kind 'full'|'delta', body JSON text)
+    checkpoints(key, kind 'full'|'delta', body)     -- key = thread_id * 2**32 + seq (version 5)
     leases(thread, owner, expires)                   -- who advances a run, until when
     once_results(thread, node, idx, step, entry)     -- `call once` results of the step in flight
     pending(thread_id, id, node, label)              -- the inbox (version 3)
     due(thread, due_at, kind, id)                    -- due deadlines, reminders, timers (version 4)
     outbox(id, key, thread, event, body)             -- run events not yet delivered (version 4)
 
-A version-1 file (no ``source_hash``, no leases, no once results) is
-migrated to version 2 by the first process that writes to it; commands that
-only read (``create=False``) read it as it is and never change it.
+An older file (versions 1-4: ``sqlite_schema.py``) is migrated by the first
+process that writes to it; commands that only read (``create=False``) read
+it as it is and never change it.
 
 Rows are the JSON described in ``runtime/store/rows.py`` and
 ``spec/checkpoint.schema.json``. ``threads`` also holds what the next append
@@ -115,6 +115,8 @@ class SqliteStore(LogStore):
                  create: bool = True, clock: Callable[[], float] = time.time):
         if snapshot_every < 1:
             raise StoreError("snapshot_every must be at least 1")
+        if sqlite3.sqlite_version_info < (3, 31):    # generated columns (format 5)
+            raise StoreError(f"the SQLite store needs SQLite 3.31 or newer; this Python has {sqlite3.sqlite_version}")
         if synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"synchronous must be NORMAL, FULL or EXTRA, not {synchronous!r}")
         super().__init__(str(path), snapshot_every)
