@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .store.rows import COMPRESS_FROM
-from .store.sqlite import STORE_FORMAT, STORE_VERSION, SqliteStore
+from .store.sqlite import SqliteStore
+from .store.sqlite_schema import STORE_FORMAT, STORE_VERSION
 
 __all__ = ["COMPRESS_FROM", "STORE_FORMAT", "STORE_VERSION", "SqliteStore"]
