@@ -84,15 +84,15 @@ def counts(pg: str, tmp: Path, runs: int, before: str | None) -> None:
         with database(pg, tmp) as url:
             sides.append((f"LangGraph {mode}" + (" (default)" if mode == "async" else ""),
                           worker_counts.langgraph_counts(url, runs, mode)))
-    print(f"   {'per cycle':<38} {'WAL syncs':>9} {'commits':>8} {'statements':>11}")
+    print(f"   {'per cycle':<44} {'WAL syncs':>9} {'commits':>8} {'statements':>11}")
     totals = {}
     for name, phases in sides:
         for phase, found in phases.items():
-            print(f"   {name + ': ' + phase:<38} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
+            print(f"   {name + ': ' + phase:<44} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
                   f"{found['statements']:11.2f}")
         totals[name] = worker_counts.total(phases)
         found = totals[name]
-        print(f"   {name + ': cycle':<38} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
+        print(f"   {name + ': cycle':<44} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
               f"{found['statements']:11.2f}")
     ours, theirs = totals["Fermata"]["wal_syncs"], totals["LangGraph sync"]["wal_syncs"]
     print(f"   bound where the WAL flush dominates: LangGraph syncs / Fermata syncs = {theirs:.1f} / {ours:.1f} "
@@ -115,7 +115,7 @@ def _cycle_share(url: str, ir: dict[str, Any], runs: int, tag: str, middle: Any,
         graph.submit({"amount": 500.0 + i}, thread=thread)
     while worker.run_once():
         pass
-    middle.wait()   # every run paused (each process worked the queue until it was empty)
+    middle.wait(600)   # every run paused (each process worked the queue until it was empty)
     for thread in mine:
         graph.submit(Command(resume=True), thread=thread)
     while worker.run_once():
@@ -142,6 +142,7 @@ def fermata_cycles(url: str, workers: int, runs: int, tag: str) -> float:
     from fermata.runtime import Graph
 
     ir = fermata_refund()
+    Graph.from_ir(ir, store=url).store.close()   # the schema, before the processes start
     seconds = _timed(_cycle_share, workers, url, ir, runs, tag)
     graph = Graph.from_ir(ir, store=url)
     finished = [graph.state(f"{tag}-{i}") for i in range(runs)]

@@ -129,15 +129,21 @@ def schema_version(conn: psycopg.Connection[Any]) -> int | None:
 def _apply_migrations(conn: psycopg.Connection[Any], where: str) -> tuple[int | None, int]:
     """Bring the schema to :data:`SCHEMA_VERSION` in one transaction, under
     an advisory lock (another process may be doing the same)."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        before = schema_version(conn)
-        if before is not None and before > SCHEMA_VERSION:
-            raise _newer(where, before)
-        for version, sql in migrations():
-            if before is None or version > before:
-                conn.execute(sql.encode())
-        conn.execute("UPDATE fermata.meta SET value = %s WHERE key = 'version'", (str(SCHEMA_VERSION),))
+    # The lock is taken before the transaction begins: taken inside it (as
+    # an xact lock), the processes that waited for it still found no schema
+    # and failed on "relation already exists".
+    conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+    try:
+        with conn.transaction():
+            before = schema_version(conn)
+            if before is not None and before > SCHEMA_VERSION:
+                raise _newer(where, before)
+            for version, sql in migrations():
+                if before is None or version > before:
+                    conn.execute(sql.encode())
+            conn.execute("UPDATE fermata.meta SET value = %s WHERE key = 'version'", (str(SCHEMA_VERSION),))
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
     return before, SCHEMA_VERSION
 
 
@@ -230,8 +236,8 @@ class PostgresStore(LogStore):
                 if not create:
                     raise StoreError(f"no Fermata store in {self.where} (its schema `fermata` does not exist); "
                                      f"create it with `fermata store init {self.where}`")
-                _apply_migrations(self._conn, self.where)
-                log.warning("created the Fermata store schema (version %d) in %s", SCHEMA_VERSION, self.where)
+                if _apply_migrations(self._conn, self.where)[0] is None:   # else another process just did
+                    log.warning("created the Fermata store schema (version %d) in %s", SCHEMA_VERSION, self.where)
             elif version > SCHEMA_VERSION:
                 raise _newer(self.where, version)
             elif version < SCHEMA_VERSION:
@@ -287,11 +293,17 @@ class PostgresStore(LogStore):
         rows = self._query(f"{_INFO} WHERE thread = %s", (thread,))
         return ThreadInfo(*rows[0]) if rows else None
 
-    def prefetched(self, thread: str, info: tuple[Any, ...] | None, rows: list[Row]) -> None:
+    def prefetched(self, thread: str, info: tuple[Any, ...] | None, rows: list[Row],
+                   head: tuple[int, Stats] | None = None) -> None:
         """Serve the next ``thread(thread)`` and ``latest(thread)`` from these
         (read by a worker's claim in its round trip): planning reads, which
-        ``Flow`` checks against the head it reads under the run's lease."""
+        ``Flow`` checks against the head it reads under the run's lease.
+        ``head``: the thread's key and stats as read with ``rows``, for the
+        next append (if the run moved meanwhile, ``Flow`` reads it anew,
+        and an append that still raced loses on the row's key)."""
         self._prefetched = (thread, info, rows if info is not None else None)
+        if head is not None and rows and rows[-1][0] == head[1].last_seq:
+            self._heads[thread] = head
 
     def threads(self) -> list[ThreadInfo]:
         return [ThreadInfo(*row) for row in self._query(f"{_INFO} ORDER BY thread")]

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..checkpoint import Store
 from ..records import WorkKind, WorkStatus
+from .rows import Stats
 from .work import (
     CHANNEL,
     Work,
@@ -204,8 +205,10 @@ _PG_CLAIM = (
     "WHERE e.thread = w.thread AND e.id < w.id AND e.status IN ('queued', 'claimed')) "
     f"ORDER BY w.id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}) "
     # ... and, in the same round trip, what the worker reads next: the run's
-    # thread row and its rows from the newest full snapshot (none: a new run).
-    "SELECT c.*, t.thread, t.flow, t.ir_hash, t.source, t.created, t.source_hash, r.seq, r.kind, r.body "
+    # thread row (with its head, for the first append) and its rows from
+    # the newest full snapshot (none: a new run).
+    "SELECT c.*, t.thread, t.flow, t.ir_hash, t.source, t.created, t.source_hash, t.id, t.last_seq, t.full_seq, "
+    "t.full_bytes, t.since_count, t.since_bytes, r.seq, r.kind, r.body "
     "FROM c LEFT JOIN fermata.threads t ON t.thread = c.thread "
     "LEFT JOIN fermata.checkpoints r ON r.thread_id = t.id AND r.seq >= t.full_seq ORDER BY r.seq")
 
@@ -238,9 +241,13 @@ class PostgresWorkQueue(WorkQueue):
         if not rows:
             return None
         width = len(_COLUMNS.split(", "))
-        work = _work(rows[0][:width])
-        info = rows[0][width:width + 6] if rows[0][width] is not None else None
-        self.store.prefetched(work.thread, info, [row[width + 6:] for row in rows if row[width + 6] is not None])
+        first = rows[0]
+        work = _work(first[:width])
+        found = first[width] is not None
+        info = first[width:width + 6] if found else None
+        head = (int(first[width + 6]), Stats(*first[width + 7:width + 12])) if found else None
+        self.store.prefetched(work.thread, info, [row[width + 12:] for row in rows if row[width + 12] is not None],
+                              head)
         return work
 
     def applied_action(self, work_id: int) -> Callable[[Any], None]:

@@ -187,3 +187,31 @@ def cycle_syncs(url: str, runs: int, tries: int = 3) -> float:
         assert all((graph.state(t) or pytest.fail(t)).status == "done" for t in threads)
         graph.store.close()
     return best
+
+
+def _first_use(url: str, barrier: Any, results: Any) -> None:
+    from fermata.runtime.store.postgres import PostgresStore
+
+    barrier.wait()
+    try:
+        PostgresStore(url).close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(repr(exc))
+
+
+@pytest.mark.postgres
+def test_processes_using_a_new_database_at_once_create_its_schema_once(postgres_database: str) -> None:
+    """Workers started together on an empty database: one creates the
+    schema, the others wait for it and use it (none fails)."""
+    import multiprocessing
+
+    reset_schema(postgres_database)
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(4), context.Queue()
+    children = [context.Process(target=_first_use, args=(postgres_database, barrier, results)) for _ in range(4)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert sorted(results.get(timeout=5) for _ in children) == ["ok"] * 4
