@@ -84,19 +84,22 @@ def counts(pg: str, tmp: Path, runs: int, before: str | None) -> None:
         with database(pg, tmp) as url:
             sides.append((f"LangGraph {mode}" + (" (default)" if mode == "async" else ""),
                           worker_counts.langgraph_counts(url, runs, mode)))
-    print(f"   {'per cycle':<44} {'WAL syncs':>9} {'commits':>8} {'statements':>11}")
+    print(f"   {'per cycle':<44} {'WAL syncs':>9} {'commits':>8} {'statements':>11} {'client CPU ms':>14}")
     totals = {}
     for name, phases in sides:
         for phase, found in phases.items():
             print(f"   {name + ': ' + phase:<44} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
-                  f"{found['statements']:11.2f}")
+                  f"{found['statements']:11.2f} {found['client_cpu_ms']:14.2f}")
         totals[name] = worker_counts.total(phases)
         found = totals[name]
         print(f"   {name + ': cycle':<44} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
-              f"{found['statements']:11.2f}")
+              f"{found['statements']:11.2f} {found['client_cpu_ms']:14.2f}")
     ours, theirs = totals["Fermata"]["wal_syncs"], totals["LangGraph sync"]["wal_syncs"]
     print(f"   bound where the WAL flush dominates: LangGraph syncs / Fermata syncs = {theirs:.1f} / {ours:.1f} "
           f"= {theirs / ours:.1f}x per process")
+    ours, theirs = totals["Fermata"]["client_cpu_ms"], totals["LangGraph sync"]["client_cpu_ms"]
+    print(f"   where the client's CPU dominates: LangGraph / Fermata = {theirs:.2f} / {ours:.2f} ms "
+          f"= {theirs / ours:.1f}x")
 
 
 # ------------------------------------------------------------------ 1. cycles per second

@@ -1,7 +1,8 @@
 """What one interrupt cycle costs PostgreSQL, counted by the server: WAL
 syncs (``pg_stat_wal.wal_sync``: each is one wait for the disk), commits
 (``pg_stat_database.xact_commit``: each statement outside a transaction
-counts one, read-only ones included) and statements (counted in psycopg),
+counts one, read-only ones included), statements (counted in psycopg) and
+the client's CPU time (this process's: the flow, the library, psycopg),
 for Fermata (this interpreter's) and LangGraph's PostgresSaver; and what a
 commit costs with and without the WAL flush.
 
@@ -70,12 +71,14 @@ def measure(url: str, phases: list[tuple[str, Callable[[int], None]]], runs: int
             time.sleep(1.1)   # counters of earlier backends reported
             syncs, commits = _server(url)
             STATEMENTS.clear()
+            cpu = time.process_time()
             phase(attempt)
+            cpu = time.process_time() - cpu
             time.sleep(1.1)
             syncs2, commits2 = _server(url)
             # The two reads of _server are two commits of this database.
             found = {"wal_syncs": (syncs2 - syncs) / runs, "commits": (commits2 - commits - 2) / runs,
-                     "statements": STATEMENTS["n"] / runs}
+                     "statements": STATEMENTS["n"] / runs, "client_cpu_ms": cpu / runs * 1e3}
             mine = best.setdefault(name, found)
             for key, value in found.items():
                 mine[key] = min(mine[key], value)
@@ -165,7 +168,7 @@ def commit_cost(url: str, n: int = 200) -> dict[str, tuple[float, float, float, 
 
 
 def total(counts: dict[str, Counts]) -> Counts:
-    keys = ("wal_syncs", "commits", "statements")
+    keys = ("wal_syncs", "commits", "statements", "client_cpu_ms")
     return {key: sum(phase[key] for phase in counts.values()) for key in keys}
 
 
