@@ -1,14 +1,23 @@
 """Workers' figures, side by side with LangGraph's PostgresSaver, in one run.
 
     python bench/worker_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
-        [--quick] [--cycles 500] [--kills 200] [--paused 100000] [--only 1,2,3,4,5]
+        [--quick] [--cycles 500] [--kills 200] [--paused 100000] [--only 0,1,2,3,4,5]
+        [--before OTHER_PYTHON] [--repeat 2]
 
+0. What one interrupt cycle costs the server (bench/worker_counts.py): WAL
+   syncs, commits and statements per cycle, Fermata and LangGraph, and what
+   one commit costs with and without the WAL flush. With ``--before``, the
+   Fermata of that interpreter (another checkout's venv) is counted too.
 1. Interrupt cycles per second (start, pause, answer, done: the refund flow
    of bench/vs_langgraph.py) with 1, 2 and 4 worker processes on PostgreSQL
    and on SQLite, and LangGraph (`PostgresSaver`) doing the same cycle in
-   1, 2 and 4 processes. Fermata's answers and new runs are submitted
-   (`flow.submit`) before the clock starts and the workers drain the queue;
-   LangGraph has no queue, so each process invokes its share directly.
+   1, 2 and 4 processes. Each Fermata process submits its share of new runs
+   (`flow.submit`) and works the queue until it is empty, then (all runs
+   paused) submits its share of answers and works the queue again: the
+   clock includes the submissions. LangGraph has no queue, so each process
+   invokes its share directly. With ``--before``, the Fermata PG figure of
+   that interpreter is measured in turns with this one's (``--repeat``
+   rounds; min/median/max over them).
 2. Per-step cost on PostgreSQL (a 200-node chain, one checkpoint per step)
    vs `PostgresSaver` at its default durability ("async": checkpoints are
    written while the next step runs) and at Fermata's ("sync": written
@@ -29,10 +38,12 @@ Every PostgreSQL figure uses a fresh database, dropped at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import multiprocessing
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -47,25 +58,79 @@ from worker_campaign import campaign, database
 CTX = multiprocessing.get_context("fork")
 
 
+# ------------------------------------------------------------------ 0. what a cycle costs the server
+
+
+def counts(pg: str, tmp: Path, runs: int, before: str | None) -> None:
+    import subprocess
+
+    import worker_counts
+
+    with database(pg, tmp) as url:
+        cost = worker_counts.commit_cost(url)
+    print(f"\n0. what a cycle costs the server: per run, the least of 2 tries of {runs} runs; a fresh database "
+          "each (server default synchronous_commit=on)")
+    for setting, (low, mid, high, syncs) in cost.items():
+        print(f"   one-row commit, synchronous_commit={setting:<3}: min {low:6.0f} us, median {mid:6.0f}, "
+              f"max {high:6.0f} ({syncs:.2f} WAL syncs per commit, 200 commits)")
+    sides: list[tuple[str, dict[str, dict[str, float]]]] = []
+    for name, python in ([("Fermata (before)", before)] if before else []) + [("Fermata", sys.executable)]:
+        with database(pg, tmp) as url:
+            out = subprocess.run([python, str(Path(worker_counts.__file__)), url, "--runs", str(runs)],
+                                 capture_output=True, text=True, check=True, timeout=900)
+            sides.append((name, json.loads(out.stdout.splitlines()[-1])))
+    worker_counts.count_statements()
+    for mode in ("sync", "async"):
+        with database(pg, tmp) as url:
+            sides.append((f"LangGraph {mode}" + (" (default)" if mode == "async" else ""),
+                          worker_counts.langgraph_counts(url, runs, mode)))
+    print(f"   {'per cycle':<44} {'WAL syncs':>9} {'commits':>8} {'statements':>11} {'client CPU ms':>14}")
+    totals = {}
+    for name, phases in sides:
+        for phase, found in phases.items():
+            print(f"   {name + ': ' + phase:<44} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
+                  f"{found['statements']:11.2f} {found['client_cpu_ms']:14.2f}")
+        totals[name] = worker_counts.total(phases)
+        found = totals[name]
+        print(f"   {name + ': cycle':<44} {found['wal_syncs']:9.2f} {found['commits']:8.2f} "
+              f"{found['statements']:11.2f} {found['client_cpu_ms']:14.2f}")
+    ours, theirs = totals["Fermata"]["wal_syncs"], totals["LangGraph sync"]["wal_syncs"]
+    print(f"   bound where the WAL flush dominates: LangGraph syncs / Fermata syncs = {theirs:.1f} / {ours:.1f} "
+          f"= {theirs / ours:.1f}x per process")
+    ours, theirs = totals["Fermata"]["client_cpu_ms"], totals["LangGraph sync"]["client_cpu_ms"]
+    print(f"   where the client's CPU dominates: LangGraph / Fermata = {theirs:.2f} / {ours:.2f} ms "
+          f"= {theirs / ours:.1f}x")
+
+
 # ------------------------------------------------------------------ 1. cycles per second
 
 
-def _drain(url: str, ir: dict[str, Any], barrier: Any) -> None:
-    from fermata.runtime import Graph
+def _cycle_share(url: str, ir: dict[str, Any], runs: int, tag: str, middle: Any, barrier: Any, index: int,
+                 processes: int) -> None:
+    from fermata.runtime import Command, Graph
     from fermata.runtime.worker import Worker
 
-    worker = Worker([Graph.from_ir(ir, store=url)])
+    graph = Graph.from_ir(ir, store=url)
+    worker = Worker([graph])
+    mine = [f"{tag}-{i}" for i in range(index, runs, processes)]
     barrier.wait()
+    for i, thread in enumerate(mine):
+        graph.submit({"amount": 500.0 + i}, thread=thread)
     while worker.run_once():
         pass
-    worker.store.close()
+    middle.wait(600)   # every run paused (each process worked the queue until it was empty)
+    for thread in mine:
+        graph.submit(Command(resume=True), thread=thread)
+    while worker.run_once():
+        pass
+    graph.store.close()
 
 
 def _timed(target: Any, processes: int, *args: Any) -> float:
     """Seconds from the moment ``processes`` children are ready until the last ends."""
     barrier = CTX.Barrier(processes + 1)
-    children = [CTX.Process(target=target, args=(*args, barrier, i, processes) if target is _lg_share
-                            else (*args, barrier)) for i in range(processes)]
+    extra = (CTX.Barrier(processes),) if target is _cycle_share else ()
+    children = [CTX.Process(target=target, args=(*args, *extra, barrier, i, processes)) for i in range(processes)]
     for child in children:
         child.start()
     barrier.wait()
@@ -77,21 +142,25 @@ def _timed(target: Any, processes: int, *args: Any) -> float:
 
 
 def fermata_cycles(url: str, workers: int, runs: int, tag: str) -> float:
-    from fermata.runtime import Command, Graph
+    from fermata.runtime import Graph
 
     ir = fermata_refund()
+    Graph.from_ir(ir, store=url).store.close()   # the schema, before the processes start
+    seconds = _timed(_cycle_share, workers, url, ir, runs, tag)
     graph = Graph.from_ir(ir, store=url)
-    threads = [f"{tag}-{i}" for i in range(runs)]
-    for i, thread in enumerate(threads):
-        graph.submit({"amount": 500.0 + i}, thread=thread)
-    seconds = _timed(_drain, workers, url, ir)
-    for thread in threads:
-        graph.submit(Command(resume=True), thread=thread)
-    seconds += _timed(_drain, workers, url, ir)
-    finished = [graph.state(t) for t in threads]
+    finished = [graph.state(f"{tag}-{i}") for i in range(runs)]
     assert all(run is not None and run.status == "done" for run in finished)
     graph.store.close()
     return runs / seconds
+
+
+def _before_cycles(python: str, url: str, workers: int, runs: int, tag: str) -> float:
+    """``fermata_cycles`` run by another interpreter (another checkout's Fermata)."""
+    import subprocess
+
+    out = subprocess.run([python, __file__, "--cycles-probe", url, str(workers), str(runs), tag],
+                         capture_output=True, text=True, check=True, timeout=900)
+    return float(out.stdout.split()[-1])
 
 
 def _lg_share(url: str, runs: int, tag: str, durability: str, barrier: Any, index: int, processes: int) -> None:
@@ -122,25 +191,69 @@ def _commit(url: str, setting: str) -> str:
     return url
 
 
-def cycles(pg: str | None, tmp: Path, runs: int, commit: str = "on") -> None:
-    print(f"\n1. interrupt cycles/s (start, pause, answer, done), {runs} runs per figure, "
-          f"PostgreSQL synchronous_commit={commit}")
-    print(f"   {'processes':>9} {'Fermata PG':>11} {'Fermata SQLite':>15} {'LangGraph PG':>13} "
-          f"{'(async)':>8} {'Fermata/LG':>11}")
-    for n in (1, 2, 4):
-        fm_sqlite = fermata_cycles(f"sqlite:///{tmp / f'cycles{n}.db'}", n, runs, f"s{n}")
-        fm_pg = lg = lg_async = float("nan")
-        if pg is not None:
-            with database(pg, tmp) as url:
-                fm_pg = fermata_cycles(_commit(url, commit), n, runs, f"p{n}")
-            with database(pg, tmp) as url:
-                _lg_setup(_commit(url, commit))
-                lg = lg_cycles(url, n, runs, f"l{n}", "sync")
-                lg_async = lg_cycles(url, n, runs, f"a{n}", "async")
-        print(f"   {n:>9} {fm_pg:>11.0f} {fm_sqlite:>15.0f} {lg:>13.0f} {lg_async:>8.0f} {fm_pg / lg:>10.1f}x")
-    print("   LangGraph PG: durability='sync' (as Fermata); (async): its default. Fermata: synchronous appends,")
-    print(f"   SQLite synchronous=NORMAL (WAL); PostgreSQL synchronous_commit={commit} (both). "
-          f"{os.cpu_count()} CPU(s) on this machine.")
+def cycles(pg: str | None, tmp: Path, runs: int, commit: str = "on", before: str | None = None,
+           repeat: int = 1) -> None:
+    print(f"\n1. interrupt cycles/s (submit, start, pause, submit answer, done), {runs} runs per figure, "
+          f"PostgreSQL synchronous_commit={commit}, {repeat} round(s) in turns: min/median/max")
+    names = (["Fermata PG (before)"] if before else []) + ["Fermata PG", "Fermata SQLite", "LangGraph PG sync",
+                                                            "LangGraph PG async"]
+    found: dict[tuple[int, str], list[float]] = {}
+    for round_ in range(repeat):
+        for n in (1, 2, 4):
+            tag = f"{n}r{round_}"
+            if pg is not None:
+                if before:
+                    with database(pg, tmp) as url:
+                        found.setdefault((n, names[0]), []).append(
+                            _before_cycles(before, _commit(url, commit), n, runs, f"b{tag}"))
+                with database(pg, tmp) as url:
+                    found.setdefault((n, "Fermata PG"), []).append(fermata_cycles(_commit(url, commit), n, runs,
+                                                                                  f"p{tag}"))
+                with database(pg, tmp) as url:
+                    _lg_setup(_commit(url, commit))
+                    found.setdefault((n, "LangGraph PG sync"), []).append(lg_cycles(url, n, runs, f"l{tag}", "sync"))
+                    found.setdefault((n, "LangGraph PG async"), []).append(
+                        lg_cycles(url, n, runs, f"a{tag}", "async"))
+            found.setdefault((n, "Fermata SQLite"), []).append(
+                fermata_cycles(f"sqlite:///{tmp / f'cycles{tag}.db'}", n, runs, f"s{tag}"))
+    print(f"   {'':<20} " + " ".join(f"{f'{n} process' + ('es' if n > 1 else ''):>17}" for n in (1, 2, 4)))
+    for name in names:
+        cells = []
+        for n in (1, 2, 4):
+            got = sorted(found.get((n, name), []))
+            cells.append(f"{got[0]:5.0f} {statistics.median(got):5.0f} {got[-1]:5.0f}" if got else f"{'-':>17}")
+        print(f"   {name:<20} " + " ".join(cells))
+    if pg is not None:
+        ratios = []
+        for n in (1, 2, 4):
+            ours, lg = statistics.median(found[(n, "Fermata PG")]), statistics.median(found[(n, "LangGraph PG sync")])
+            lg_async = statistics.median(found[(n, "LangGraph PG async")])
+            ratios.append(f"{n}: {ours / lg:.1f}x ({ours / lg_async:.1f}x its default)")
+        print("   Fermata PG / LangGraph PG sync, medians: " + ", ".join(ratios))
+        print("   durability read back: " + durability_read_back(pg, tmp, commit))
+    print(f"   {os.cpu_count()} CPU(s) on this machine; LangGraph 'async' is its default durability.")
+
+
+def durability_read_back(pg: str, tmp: Path, commit: str) -> str:
+    """What each side's transactions actually run with, asked of the server."""
+    from fermata.runtime.store.postgres import PostgresStore
+
+    with database(pg, tmp) as url:
+        _commit(url, commit)
+        store = PostgresStore(url)
+        shown = {}
+        for durable in (True, False):
+            with store._transaction(durable) as tx:
+                shown[durable] = tx.execute("SHOW synchronous_commit").fetchone()[0]
+        store.close()
+        from langgraph.checkpoint.postgres import PostgresSaver
+
+        with PostgresSaver.from_conn_string(url) as saver:
+            lg = saver.conn.execute("SHOW synchronous_commit").fetchone()
+            lg_value = lg["synchronous_commit"] if isinstance(lg, dict) else lg[0]
+    return (f"Fermata durable commits (submit, pause, done) synchronous_commit={shown[True]}, others "
+            f"{shown[False]}; LangGraph (every commit) {lg_value}; Fermata SQLite: WAL, synchronous=NORMAL, "
+            "FULL for durable commits")
 
 
 def _lg_setup(url: str) -> None:
@@ -383,10 +496,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", default="on", help="PostgreSQL synchronous_commit for section 1 (on,off: both)")
     parser.add_argument("--paused", type=int, default=100_000)
     parser.add_argument("--lease", type=float, default=2.0, help="workers' lease for the recovery figure")
-    parser.add_argument("--only", help="comma-separated sections to run (1-5)")
+    parser.add_argument("--only", help="comma-separated sections to run (0-5)")
+    parser.add_argument("--before", help="another interpreter (another checkout's venv) whose Fermata sections "
+                                         "0 and 1 measure too, in turns with this one's")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of section 1")
+    parser.add_argument("--count-runs", type=int, default=50, help="runs per count of section 0")
+    parser.add_argument("--cycles-probe", nargs=4, metavar=("URL", "PROCESSES", "RUNS", "TAG"),
+                        help=argparse.SUPPRESS)   # one Fermata PG figure of section 1 (for --before)
     args = parser.parse_args(argv)
+    if args.cycles_probe:
+        logging.getLogger("fermata.store").setLevel(logging.ERROR)
+        url, processes, runs, tag = args.cycles_probe
+        print(fermata_cycles(url, int(processes), int(runs), tag))
+        return 0
     logging.getLogger("fermata.store").setLevel(logging.ERROR)   # "created the schema" of each fresh database
-    sections = set((args.only or "1,2,3,4,5").split(","))
+    sections = set((args.only or "0,1,2,3,4,5").split(","))
     import langgraph.version as lg_version
     import psycopg
 
@@ -398,9 +522,11 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
+        if "0" in sections and args.postgres:
+            counts(args.postgres, tmp, 20 if args.quick else args.count_runs, args.before)
         if "1" in sections:
             for commit in args.commit.split(","):
-                cycles(args.postgres, tmp, 100 if args.quick else args.cycles, commit)
+                cycles(args.postgres, tmp, 100 if args.quick else args.cycles, commit, args.before, args.repeat)
         if "2" in sections and args.postgres:
             per_step(args.postgres, tmp, args.quick)
         if "3" in sections:

@@ -43,7 +43,7 @@ from typing import Any
 from .checkpoint import new_owner
 from .errors import FermataError, RunBusyError, StoreError
 from .flow import Graph
-from .records import EventKind, WorkStatus
+from .records import Durability, EventKind, WorkStatus
 from .store.logstore import LogStore
 from .store.work import Work, work_queue
 from .submit import payload_of
@@ -161,6 +161,12 @@ class Worker:
             mark(tx)
             applied.append(True)
 
+        # At `observable` durability an accepted answer makes its checkpoint
+        # durable; a submitted one is on disk already (the queue's commit),
+        # and until the checkpoint that applies it commits, it stays open to
+        # be claimed again: that checkpoint need not wait for the disk.
+        with_checkpoint.durable_elsewhere = (  # type: ignore[attr-defined]
+            self.queue.durable_submissions and graph.durability == Durability.OBSERVABLE)
         self.store.with_next_append(thread, with_checkpoint)
         try:
             self._drive(graph, payload_of(work), thread, work.id)

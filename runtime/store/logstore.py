@@ -142,6 +142,9 @@ class LogStore(Store):
                 owner: str | None, drop_once: bool, durable: bool) -> None:
         seq = checkpoint.seq
         also = self._with_next_append.pop(info.thread, None) if self._with_next_append else None
+        if durable and also is not None and getattr(also, "durable_elsewhere", False) \
+                and checkpoint.status == RunStatus.RUNNING:
+            durable = False   # what made it durable (an accepted answer) already is: see with_next_append
         with self._transaction(durable) as tx:
             head = self._log_head(tx, info.thread)
             stats = head[1] if head is not None else None
@@ -178,7 +181,13 @@ class LogStore(Store):
         """Run ``action(tx)`` inside the transaction of this process's next
         append to ``thread``, so that what it writes commits with that
         checkpoint or not at all (an append that fails takes the action
-        with it: it is never run later); None forgets an action not yet run."""
+        with it: it is never run later); None forgets an action not yet run.
+
+        An action with ``durable_elsewhere = True`` says that what would
+        make that append durable although the run goes on (an answer it
+        accepts, at ``observable`` durability) is already on disk (a
+        submission the action marks applied): the append then does not
+        wait for the disk, unless the run pauses or ends with it."""
         if action is None:
             self._with_next_append.pop(thread, None)
         else:

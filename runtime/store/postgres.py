@@ -20,13 +20,29 @@ Concurrency and durability:
   when free, ours or expired) and expires by the *database's* clock, so the
   holders' clocks never matter;
 * durability per transaction: a commit asked to be durable (a pause, the
-  end, a ``call once`` result, an accepted answer: see
-  docs/guide/durability.md) waits for its WAL to be flushed (the server's
-  ``synchronous_commit``, ``on`` by default); any other runs with ``SET
-  LOCAL synchronous_commit = off`` and returns before the flush. The server
-  writes its WAL in order, so a durable commit's flush covers every commit
-  before it: after a crash of the server's machine the run is never older
-  than its last durable commit.
+  end, a ``call once`` result, an accepted answer or submission: see
+  docs/guide/durability.md) waits for its WAL to be flushed (``SET LOCAL
+  synchronous_commit TO DEFAULT``: the server's, database's or role's
+  setting, ``on`` unless an administrator chose otherwise); every other
+  commit (intermediate checkpoints, leases, claims, reads) runs with the
+  session's ``synchronous_commit = off`` and returns before the flush. The
+  server writes its WAL in order, so a durable commit's flush covers every
+  commit before it: after a crash of the server's machine the run is never
+  older than its last durable commit.
+
+Round trips (each costs a context switch on a busy machine, often more
+than the statement itself):
+
+* a write transaction runs in pipeline mode: its statements are sent
+  together and the commit waits once for all of them;
+* an append skips the ``SELECT ... FOR UPDATE`` of the thread's head when
+  this store object wrote (or read) the newest row itself: the head is
+  then known, and a writer that moved it meanwhile still loses, on the
+  ``(thread_id, seq)`` primary key of the row it also inserts;
+* taking a lease also reads, in the same round trip, the run's newest seq
+  and its saved ``once`` results, which the caller reads next under it;
+* a worker's claim also reads the run's thread row and newest rows (see
+  ``work_sql.py``): planning reads, checked again under the lease.
 
 psycopg (3) is imported only here, so only for ``postgresql://`` URLs.
 """
@@ -187,6 +203,11 @@ _TAKE_LEASE = ("INSERT INTO fermata.leases AS l (thread, owner, expires_at) "
                "VALUES (%(t)s, %(o)s, now() + make_interval(secs => %(ttl)s)) ON CONFLICT (thread) DO UPDATE "
                "SET owner = excluded.owner, expires_at = excluded.expires_at "
                "WHERE l.owner = excluded.owner OR l.expires_at <= now() RETURNING owner")
+_HEAD_SEQ = "SELECT last_seq FROM fermata.threads WHERE thread = %s"
+_ONCE_ROWS = "SELECT node, idx, step, entry FROM fermata.once_results WHERE thread = %s ORDER BY node, idx"
+# Durable transactions wait for the WAL flush the server is configured with;
+# the session's own default (set when the store connects) is `off`.
+_DURABLE = "SET LOCAL synchronous_commit TO DEFAULT"
 _READ_LEASE = ("SELECT owner, extract(epoch FROM expires_at)::float8, extract(epoch FROM now())::float8 "
                "FROM fermata.leases WHERE thread = %s")
 
@@ -203,6 +224,16 @@ class PostgresStore(LogStore):
         self._lock = threading.RLock()
         self._psycopg = _driver()
         self._conn = _connect(url)
+        # Per thread: (key, stats) of the newest row this object wrote, so
+        # that its next append needs no SELECT ... FOR UPDATE (module doc).
+        self._heads: dict[str, tuple[int, Stats]] = {}
+        self._staged: tuple[str, int, Stats] | None = None
+        # Read in the round trip of another statement, for the very next
+        # read of the same thing: (thread, newest seq, once rows) after a
+        # lease was taken, (thread, info row, newest rows) by a worker's claim.
+        self._lease_head: tuple[str, int] | None = None
+        self._lease_once: tuple[str, list[tuple[Any, Any, Any, Any]]] | None = None
+        self._prefetched: tuple[str, tuple[Any, ...] | None, list[Row] | None] | None = None
         try:
             version = schema_version(self._conn)
             if version is None:
@@ -223,8 +254,16 @@ class PostgresStore(LogStore):
         except StoreError:
             self._conn.close()
             raise
+        self._conn.execute("SET synchronous_commit = off")
+
+    def _forget(self) -> None:
+        """Drop what this object remembers of the database (after an error:
+        the connection may be gone, the server may have lost commits)."""
+        self._heads.clear()
+        self._lease_head = self._lease_once = self._prefetched = None
 
     def _raise(self, exc: Exception) -> NoReturn:
+        self._forget()
         errors = self._psycopg.errors
         if isinstance(exc, errors.UniqueViolation):
             raise StoreConflictError(f"store {self.where}: another process appended to this run at the same "
@@ -250,14 +289,35 @@ class PostgresStore(LogStore):
     # ------------------------------------------------------------ the Store interface
 
     def thread(self, thread: str) -> ThreadInfo | None:
+        found = self._prefetched
+        if found is not None and found[0] == thread:
+            if found[1] is None:
+                self._prefetched = None
+            return ThreadInfo(*found[1]) if found[1] is not None else None
+        self._prefetched = None
         rows = self._query(f"{_INFO} WHERE thread = %s", (thread,))
         return ThreadInfo(*rows[0]) if rows else None
+
+    def prefetched(self, thread: str, info: tuple[Any, ...] | None, rows: list[Row],
+                   head: tuple[int, Stats] | None = None) -> None:
+        """Serve the next ``thread(thread)`` and ``latest(thread)`` from these
+        (read by a worker's claim in its round trip): planning reads, which
+        ``Flow`` checks against the head it reads under the run's lease.
+        ``head``: the thread's key and stats as read with ``rows``, for the
+        next append (if the run moved meanwhile, ``Flow`` reads it anew,
+        and an append that still raced loses on the row's key)."""
+        self._prefetched = (thread, info, rows if info is not None else None)
+        if head is not None and rows and rows[-1][0] == head[1].last_seq:
+            self._heads[thread] = head
 
     def threads(self) -> list[ThreadInfo]:
         return [ThreadInfo(*row) for row in self._query(f"{_INFO} ORDER BY thread")]
 
     def head(self, thread: str) -> int:
-        rows = self._query("SELECT last_seq FROM fermata.threads WHERE thread = %s", (thread,))
+        found, self._lease_head = self._lease_head, None
+        if found is not None and found[0] == thread:
+            return found[1]
+        rows = self._query(_HEAD_SEQ, (thread,))
         return int(rows[0][0]) if rows else -1
 
     def close(self) -> None:
@@ -275,15 +335,35 @@ class PostgresStore(LogStore):
     @contextmanager
     def _transaction(self, durable: bool = False) -> Iterator[psycopg.Connection[Any]]:
         with self._lock:
+            self._staged = None
             try:
-                with self._conn.transaction():
-                    if not durable:
-                        self._conn.execute("SET LOCAL synchronous_commit = off")
+                # Pipeline mode: the statements go out together; a fetch
+                # inside, and the commit, wait for what was sent before them.
+                with self._conn.pipeline(), self._conn.transaction():
+                    if durable:
+                        self._conn.execute(_DURABLE)
                     yield self._conn
             except self._psycopg.Error as exc:
+                self._staged = None
                 self._raise(exc)
+            except BaseException:
+                if self._staged is not None:
+                    self._heads.pop(self._staged[0], None)
+                self._staged = None
+                raise
+            if self._staged is not None:   # committed: the head this object now knows
+                thread, key, stats = self._staged
+                self._heads[thread] = (key, stats)
+                self._staged = None
 
     def _log_head(self, tx: psycopg.Connection[Any], thread: str) -> tuple[int, Stats] | None:
+        self._lease_head = self._lease_once = self._prefetched = None
+        known = self._heads.pop(thread, None)
+        tail = self._tails.get(thread)
+        if known is not None and tail is not None and tail.seq == known[1].last_seq:
+            # This object wrote the newest row (or read it since): a writer
+            # that appended meanwhile makes this append fail on the row's key.
+            return known
         row = tx.execute(_HEAD, (thread,)).fetchone()
         return (row[0], Stats(*row[1:])) if row is not None else None
 
@@ -298,6 +378,7 @@ class PostgresStore(LogStore):
         else:
             tx.execute(_UPDATE_THREAD, (*meta, *counters, status, key))
         tx.execute(_INSERT_ROW, (key, seq, kind, body))
+        self._staged = (info.thread, key, stats)
         if pending is not None:
             tx.execute("DELETE FROM fermata.pending WHERE thread_id = %s", (key,))
             if pending:
@@ -363,6 +444,10 @@ class PostgresStore(LogStore):
             tx.execute("DELETE FROM fermata.leases WHERE thread = %s AND owner = %s", (thread, owner))
 
     def _rows_latest(self, thread: str) -> list[Row]:
+        found = self._prefetched
+        self._prefetched = None
+        if found is not None and found[0] == thread and found[2] is not None:
+            return found[2]
         return self._query(_LATEST_ROWS, (thread,))
 
     def _rows_up_to(self, thread: str, seq: int) -> list[Row]:
@@ -375,7 +460,25 @@ class PostgresStore(LogStore):
     # (the algorithms are Store's, written once; leases go by the database's clock)
 
     def _lease_take(self, thread: str, owner: str, ttl_s: float) -> bool:
-        return bool(self._query(_TAKE_LEASE, {"t": thread, "o": owner, "ttl": float(ttl_s)}))
+        # One round trip: the lease, then (each statement seeing what was
+        # committed before it ran) the run's newest seq and its saved once
+        # results, which Flow reads next under the lease.
+        with self._lock:
+            self._lease_head = self._lease_once = None
+            try:
+                with self._conn.pipeline():
+                    took = self._conn.execute(_TAKE_LEASE, {"t": thread, "o": owner, "ttl": float(ttl_s)})
+                    head = self._conn.execute(_HEAD_SEQ, (thread,))
+                    once = self._conn.execute(_ONCE_ROWS, (thread,))
+                taken = bool(took.fetchall())
+                seq = head.fetchall()
+                rows = once.fetchall()
+                if taken:
+                    self._lease_head = (thread, int(seq[0][0]) if seq else -1)
+                    self._lease_once = (thread, rows)
+                return taken
+            except self._psycopg.Error as exc:
+                self._raise(exc)
 
     def _lease_read(self, thread: str) -> tuple[Lease, float] | None:
         rows = self._query(_READ_LEASE, (thread,))
@@ -402,8 +505,10 @@ class PostgresStore(LogStore):
                        (thread, node, index, step, entry))
 
     def _once_rows(self, thread: str) -> list[tuple[Any, Any, Any, Any]]:
-        return self._query("SELECT node, idx, step, entry FROM fermata.once_results WHERE thread = %s "
-                           "ORDER BY node, idx", (thread,))
+        found, self._lease_once = self._lease_once, None
+        if found is not None and found[0] == thread:
+            return found[1]
+        return self._query(_ONCE_ROWS, (thread,))
 
     def _once_drop(self, thread: str) -> None:
         self._run("DELETE FROM fermata.once_results WHERE thread = %s", (thread,))

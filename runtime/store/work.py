@@ -79,6 +79,9 @@ class WorkQueue(ABC):
     """The submissions of one store (see the module's doc)."""
 
     store: LogStore
+    #: Whether ``submit`` returns only when the submission would survive a
+    #: power loss (the SQL stores; a memory store keeps nothing).
+    durable_submissions = False
 
     @abstractmethod
     def submit(self, thread: str, flow: str, ir_hash: str, kind: WorkKind, payload: Any) -> int:

@@ -313,3 +313,41 @@ def test_an_idle_worker_fires_what_is_due(tmp_path: Path) -> None:
     worker.run(exit_when_idle=True)
     assert flow.state("t").status == "done"
     assert {"event": "fired", "thread": "t", "fired": ["wait"]} in logs
+
+
+@pytest.mark.postgres
+def test_an_idle_worker_on_postgresql_wakes_on_a_submission_not_its_next_poll(postgres_url: str,
+                                                                              tmp_path: Path) -> None:
+    """``submit`` NOTIFYs: a worker idle between polls 60 s apart applies
+    the submission at once (a LISTEN wake), long before its next poll."""
+    import threading
+    import time
+
+    from fermata.runtime.store.postgres import PostgresStore
+
+    reset_schema(postgres_url)
+    stop = threading.Event()
+    applied = threading.Event()
+
+    def log(event: dict[str, Any]) -> None:
+        if event["event"] == "paused":
+            applied.set()
+
+    worker = Worker([graph_on(PostgresStore(postgres_url))], log=log, on_idle=lambda: None, stop=stop)
+    waiter = worker.queue.waiter(stop)
+    runner = threading.Thread(target=worker.run, args=(waiter,), kwargs={"poll_min": 60.0, "poll_max": 60.0})
+    runner.start()
+    submitter = graph_on(PostgresStore(postgres_url))
+    try:
+        time.sleep(0.5)   # the worker found nothing and waits for its next poll, 60 s away
+        began = time.monotonic()
+        submitter.submit({"ledger": str(tmp_path / "ledger")}, thread="t")
+        assert applied.wait(20), "the worker did not wake on the submission's NOTIFY"
+        assert time.monotonic() - began < 20
+    finally:
+        stop.set()
+        runner.join(10)
+        waiter.close()  # type: ignore[attr-defined]
+        submitter.store.close()
+        worker.store.close()
+    assert not runner.is_alive()

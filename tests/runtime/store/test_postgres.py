@@ -4,6 +4,8 @@ rule (skip without a server, fail under CI)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.runtime.store.postgres_db import reset_schema, server_url
@@ -126,8 +128,11 @@ def test_a_password_is_never_shown() -> None:
 
 
 def test_only_durable_commits_wait_for_the_wal_flush(postgres_database: str) -> None:
-    """Every commit not asked to be durable runs with ``synchronous_commit``
-    off; a durable one keeps the server's setting (``on``)."""
+    """Every commit not asked to be durable (reads, leases, claims included)
+    runs with ``synchronous_commit`` off; a durable one keeps the server's
+    setting (``on``), or the one an administrator set for the database."""
+    import psycopg
+
     from fermata.runtime.store.url import open_store
 
     reset_schema(postgres_database)
@@ -137,6 +142,107 @@ def test_only_durable_commits_wait_for_the_wal_flush(postgres_database: str) -> 
             assert tx.execute("SHOW synchronous_commit").fetchone()[0] == "off"
         with store._transaction(durable=True) as tx:
             assert tx.execute("SHOW synchronous_commit").fetchone()[0] == "on"
-        assert store._query("SHOW synchronous_commit")[0][0] == "on"    # SET LOCAL: that transaction only
+        assert store._query("SHOW synchronous_commit")[0][0] == "off"   # SET LOCAL: that transaction only
     finally:
         store.close()
+    name = postgres_database.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_database, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = remote_write')
+    try:
+        store = open_store(postgres_database)
+        with store._transaction(durable=True) as tx:
+            assert tx.execute("SHOW synchronous_commit").fetchone()[0] == "remote_write"
+        store.close()
+    finally:
+        with psycopg.connect(postgres_database, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" RESET synchronous_commit')
+
+
+@pytest.mark.postgres
+def test_a_cycle_waits_for_the_wal_flush_only_where_observable(postgres_database: str,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Submit, pause, submitted answer, done: four durable transactions per
+    interrupt cycle, and every one of them writes (so the server flushes its
+    WAL for it). Counted at the store, not from ``pg_stat_wal``: that
+    counter is the whole server's, and other databases' commits would
+    make the test depend on what else runs (bench/worker_counts.py reads
+    it, as the least of several tries)."""
+    from fermata.runtime.store.postgres import PostgresStore
+
+    reset_schema(postgres_database)
+    durable: list[bool] = []
+    transaction = PostgresStore._transaction
+
+    def counted(self: PostgresStore, durable_: bool = False, **named: bool) -> Any:
+        durable.append(named.get("durable", durable_))
+        return transaction(self, durable[-1])
+
+    monkeypatch.setattr(PostgresStore, "_transaction", counted)
+    runs = 5
+    run_cycles(postgres_database, runs)
+    assert durable.count(True) == 4 * runs
+    assert durable.count(False) > 0   # the running checkpoints did not wait
+
+
+def _refund() -> dict[str, Any]:
+    """assess -> review (asks: approve?) -> pay: no `once` call (its result
+    would be one more durable commit)."""
+    from tests.runtime.irbuild import BOOL, STR, F, fld, flow, interrupt, lit, node, set_
+
+    return flow("refund", fields=[fld("amount", STR), fld("approved", BOOL, False), fld("note", STR, "")],
+                nodes=[node("assess", set_("note", F("amount"))),
+                       node("review", interrupt("approval", None, BOOL, bind="ok"), set_("approved", lit(True))),
+                       node("pay", set_("note", lit("paid")))],
+                edges={"start": ["assess"], "assess": ["review"], "review": ["pay"], "pay": ["end"]},
+                input=["amount"])
+
+
+def run_cycles(url: str, runs: int) -> None:
+    """``runs`` interrupt cycles: submit the runs, a worker pauses them,
+    submit the answers, a worker finishes them."""
+    from fermata.runtime import Command, Graph
+    from fermata.runtime.worker import Worker
+
+    ir = _refund()
+    graph = Graph.from_ir(ir, store=url)
+    worker = Worker([Graph.from_ir(ir, store=url)])
+    threads = [f"c{i}" for i in range(runs)]
+    for thread in threads:
+        graph.submit({"amount": "1"}, thread=thread)
+    while worker.run_once():
+        pass
+    for thread in threads:
+        graph.submit(Command(resume=True), thread=thread)
+    while worker.run_once():
+        pass
+    assert all((graph.state(t) or pytest.fail(t)).status == "done" for t in threads)
+    graph.store.close()
+    worker.store.close()
+
+
+def _first_use(url: str, barrier: Any, results: Any) -> None:
+    from fermata.runtime.store.postgres import PostgresStore
+
+    barrier.wait()
+    try:
+        PostgresStore(url).close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        results.put(repr(exc))
+
+
+@pytest.mark.postgres
+def test_processes_using_a_new_database_at_once_create_its_schema_once(postgres_database: str) -> None:
+    """Workers started together on an empty database: one creates the
+    schema, the others wait for it and use it (none fails)."""
+    import multiprocessing
+
+    reset_schema(postgres_database)
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(4), context.Queue()
+    children = [context.Process(target=_first_use, args=(postgres_database, barrier, results)) for _ in range(4)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert sorted(results.get(timeout=5) for _ in children) == ["ok"] * 4

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+
 from fermata.runtime.errors import StoreError
 from fermata.runtime.store import sqlite_busy
 from fermata.runtime.store.sqlite import SqliteStore
 from fermata.runtime.store.sqlite_busy import FIRST_PAUSE, LONGEST_PAUSE, retry_busy
-
 from tests.runtime.store.support import cp, info
 
 

@@ -10,10 +10,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+
 from fermata.runtime.errors import StoreError
 from fermata.runtime.store.sqlite import SqliteStore
 from fermata.runtime.store.sqlite_schema import SEQ_LIMIT, STORE_VERSION
-
 from tests.runtime.store.support import canonical, cp, info
 
 # The checkpoints table of versions 1-4, as those versions created it.

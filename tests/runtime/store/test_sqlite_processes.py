@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph
 from fermata.runtime.store.sqlite import SqliteStore

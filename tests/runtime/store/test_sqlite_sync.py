@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fermata.runtime.store.sqlite import SqliteStore
-
 from tests.runtime.store.support import cp, info
 
 
