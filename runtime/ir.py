@@ -107,7 +107,14 @@ class JoinIR(TypedDict):
     line: int
 
 
-class FlowIR(TypedDict):
+class _FlowChildren(TypedDict, total=False):
+    # Only on a flow with `run` steps: the flows they start (children.py). A
+    # base of its own, as `NotRequired` is not seen in this module's
+    # deferred annotations.
+    children: dict[str, FlowIR]
+
+
+class FlowIR(_FlowChildren):
     name: str
     doc: str | None
     line: int

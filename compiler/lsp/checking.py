@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from fermata.spec.call_policy import CallPolicy
 
 from ..checks import check_module
+from ..checks.runs import runs_in
 from ..diagnostics.diagnostic import MAX_COMPARED_PER_FILE, Diagnostic, _budget, suggestion_budget
 from ..syntax import ast
 
@@ -55,7 +56,10 @@ class CheckParts:
 
 def eligible(module: ast.Module) -> bool:
     names = [f.name for f in module.flows]
-    return not module.uses and len(set(names)) == len(names)
+    # A `run` makes a flow's diagnostics depend on the flow it runs (its
+    # input and output types, a `run` cycle): such files are checked whole.
+    return (not module.uses and len(set(names)) == len(names)
+            and not any(next(runs_in(flow), None) is not None for flow in module.flows))
 
 
 def _inside(span: ast.Span, outer: ast.Span) -> bool:
