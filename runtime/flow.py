@@ -175,14 +175,16 @@ class Flow:
         engine, lease = self._leased(input, thread, step_limit, by)
         return _Events(engine, lease)
 
-    def submit(self, input: Any = None, thread: str | None = None) -> Submission:
+    def submit(self, input: Any = None, thread: str | None = None, *, by: str | None = None) -> Submission:
         """Queue ``input`` (a dict: a new run; a :class:`Command`; None:
         continue) for a worker to apply (``fermata worker``), and return at
         once. Checked first as :meth:`invoke` checks it: a bad answer or
-        input raises, and nothing is queued. See ``runtime/submit.py``."""
+        input raises, and nothing is queued. ``by``: who starts the run, as
+        for :meth:`invoke` (who answers is ``Command(by=...)``). See
+        ``runtime/submit.py``."""
         from .submit import submit
 
-        return submit(self, input, _thread_name(thread))
+        return submit(self, input, _thread_name(thread), by)
 
     def submission(self, work_id: int) -> Work:
         """A submission as it stands (queued, claimed, applied or refused)."""

@@ -112,6 +112,7 @@ class WorkKind(StrEnum):
     """What a submission (``flow.submit``) asks a worker to do with a thread."""
 
     START = "start"              # a new run from an input dict
+    START_BY = "start_by"        # a new run from {"input": dict, "by": who starts it}
     COMMAND = "command"          # a Command: answers, an update, a goto
     CONTINUE = "continue"        # submit(None): pass static pauses, retry a failed run
 

@@ -169,7 +169,8 @@ class Worker:
             self.queue.durable_submissions and graph.durability == Durability.OBSERVABLE)
         self.store.with_next_append(thread, with_checkpoint)
         try:
-            self._drive(graph, payload_of(work), thread, work.id)
+            payload, by = payload_of(work)
+            self._drive(graph, payload, thread, work.id, by=by)
         except _LeaseLost as lost:
             if not applied:
                 self.queue.release(work.id, self.owner, BUSY_BACKOFF_S)
@@ -213,10 +214,12 @@ class Worker:
             self._event("failed", thread, message=str(exc))
         return True
 
-    def _drive(self, graph: Graph, payload: Any, thread: str, work_id: int | None, orphan: bool = False) -> None:
+    def _drive(self, graph: Graph, payload: Any, thread: str, work_id: int | None, orphan: bool = False,
+               by: str | None = None) -> None:
         """Advance ``thread`` as ``payload`` says, step by step, until it
-        pauses, finishes or fails (or ``stop`` is set after a step)."""
-        events = graph.stream(payload, thread)   # refusals and a busy run raise here
+        pauses, finishes or fails (or ``stop`` is set after a step); ``by``:
+        who starts the run (a submitted start)."""
+        events = graph.stream(payload, thread, by=by)   # refusals and a busy run raise here
         if orphan:
             self._event("claimed", thread, kind="orphan")
         started = time.monotonic()
