@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from fermata.runtime import Store
 from fermata.runtime.records import RunStatus
+from fermata.runtime.store.logstore import LogStore
 
 from .catalog import FlowCatalog
 from .identity import LOCAL, Identity, Users
@@ -42,6 +43,7 @@ from .inbox import (
 )
 from .openapi import openapi_document
 from .runner import Job, Runner, Ticker
+from .stores import StorePool
 from .webhooks import Deliverer, DeliveryLog, Hook
 
 log = logging.getLogger("fermata.server")
@@ -64,6 +66,7 @@ class Settings:
     hooks: list[Hook] = field(default_factory=list)   # webhooks: delivered when not empty
     webhook_log: str = ":memory:"                      # the delivery log's SQLite file
     tick_every: float = 0.0                            # fire due deadlines every N s (0: never)
+    store_url: str | None = None      # requests open store objects of their own from it (None: share `store`)
 
 
 # --------------------------------------------------------------------------
@@ -298,8 +301,14 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
 def create_app(settings: Settings) -> Starlette:
     from .pages import build_pages
 
-    runner = Runner(settings.workers)
-    inbox = Inbox(settings.catalog, settings.store, runner)
+    if not isinstance(settings.store, LogStore):
+        raise TypeError(f"the server needs a store with a run index (memory, SQLite, PostgreSQL), "
+                        f"not {type(settings.store).__name__}")
+    # A store object (a connection) per request and per job advancing a run,
+    # at most two per run-advancing thread: see stores.py.
+    stores = StorePool(settings.store, settings.store_url, 2 * settings.workers)
+    runner = Runner(settings.workers, stores.borrowed)
+    inbox = Inbox(settings.catalog, stores, runner)
 
     background: list[Deliverer | Ticker] = []
     if settings.hooks:
@@ -316,6 +325,7 @@ def create_app(settings: Settings) -> Starlette:
         for task in background:
             await in_thread(task.stop)
         await in_thread(runner.shutdown)
+        await in_thread(stores.close)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")

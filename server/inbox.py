@@ -18,13 +18,14 @@ listed question fetches its payload, schema and ``to``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from fermata.runtime import (
     Checkpoint,
@@ -33,7 +34,6 @@ from fermata.runtime import (
     InputError,
     ResumeError,
     RunBusyError,
-    Store,
     ThreadInfo,
 )
 from fermata.runtime.cancel import RunCancelledError, cancelled_error
@@ -48,8 +48,11 @@ from .catalog import FlowCatalog, FlowEntry
 from .identity import Identity
 from .runner import Job, Runner
 from .serialize import history_json, state_json
+from .stores import StorePool
 
 log = logging.getLogger("fermata.server")
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -174,14 +177,29 @@ def may_answer(identity: Identity, entry: Mapping[str, Any]) -> bool:
 
 
 
+def _borrowing(method: Callable[Concatenate[Inbox, _P], _T]) -> Callable[Concatenate[Inbox, _P], _T]:
+    """Run an :class:`Inbox` method with a store object of its thread's
+    (``stores.py``): requests read and write on connections of their own."""
+    def borrowing(self: Inbox, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with self.stores.borrowed():
+            return method(self, *args, **kwargs)
+    functools.update_wrapper(borrowing, method)
+    return borrowing
+
+
 class Inbox:
-    def __init__(self, catalog: FlowCatalog, store: Store, runner: Runner):
-        if not isinstance(store, LogStore):
+    def __init__(self, catalog: FlowCatalog, stores: StorePool, runner: Runner):
+        if not isinstance(stores.shared, LogStore):
             raise TypeError(f"the server needs a store with a run index (memory, SQLite, PostgreSQL), "
-                            f"not {type(store).__name__}")
+                            f"not {type(stores.shared).__name__}")
         self.catalog = catalog
-        self.store: LogStore = store
+        self.stores = stores
         self.runner = runner
+
+    @property
+    def store(self) -> LogStore:
+        """This thread's store object (borrowed by the method running)."""
+        return self.stores.current()
 
     # ------------------------------------------------------------ reading
 
@@ -195,6 +213,7 @@ class Inbox:
             raise NotFound(f"no run `{thread}`")
         return info, latest
 
+    @_borrowing
     def get_run(self, identity: Identity, thread: str) -> dict[str, Any]:
         """``fermata state --json``, plus the output and the audit trail
         (who started it, who answered what, what fired, who cancelled it)."""
@@ -206,11 +225,13 @@ class Inbox:
         data["audit"] = audit_trail(self.store.history(thread))
         return data
 
+    @_borrowing
     def history(self, identity: Identity, thread: str) -> dict[str, Any]:
         """``fermata history --json``: every checkpoint and the audit trail."""
         info, _ = self._run(identity, thread)
         return history_json(info, self.store.history(thread))
 
+    @_borrowing
     def list_runs(self, identity: Identity, flow: str | None, status: str | None,
                   page: PageRequest) -> Page:
         """Runs by thread (oldest first within a flow), from the run index."""
@@ -241,6 +262,7 @@ class Inbox:
                 "run_created": info.created, "asked_at": entry.get("asked_at"), "to": entry.get("to") or [],
                 "deadline": entry.get("deadline_at"), "may_answer": may_answer(identity, entry)}
 
+    @_borrowing
     def list_pending(self, identity: Identity, flow: str | None, label: str | None, page: PageRequest,
                      role: str | None = None, overdue: bool = False) -> Page:
         """The questions ``identity`` may answer: those with a deadline
@@ -280,6 +302,7 @@ class Inbox:
             if len(rows) < INDEX_PAGE:
                 return lister.page(last=True)
 
+    @_borrowing
     def get_question(self, identity: Identity, thread: str, key: str) -> dict[str, Any]:
         info, latest = self._run(identity, thread)
         return self.question_json(identity, info, self._pending(info, latest, key))
@@ -322,7 +345,7 @@ class Inbox:
 
         def prepare() -> Iterator[Any]:
             try:
-                return entry.graph.stream(data, thread=thread, by=identity.name)
+                return self.stores.graph(entry).stream(data, thread=thread, by=identity.name)
             except InputError as exc:
                 raise Invalid(f"invalid input for flow `{flow}`", exc.problems or [str(exc)]) from None
             except FermataError as exc:  # e.g. a store that refuses the write
@@ -330,6 +353,7 @@ class Inbox:
 
         return self.runner.submit(thread, prepare)
 
+    @_borrowing
     def answer(self, identity: Identity, thread: str, key: str, value: Any) -> Job:
         """Answer the question ``key`` (an id or a token) of run ``thread``.
 
@@ -367,7 +391,7 @@ class Inbox:
             command = None if is_static(entry) else Command(resume={entry["token"]: value}, by=identity.name,
                                                             roles=roles)
             try:
-                return entry_flow.graph.stream(command, thread=thread)
+                return self.stores.graph(entry_flow).stream(command, thread=thread)
             except RunCancelledError as exc:
                 raise Conflict(str(exc)) from None
             except RunBusyError as exc:
@@ -384,6 +408,7 @@ class Inbox:
 
         return self.runner.submit(thread, prepare)
 
+    @_borrowing
     def cancel(self, identity: Identity, thread: str) -> Job:
         """Cancel run ``thread`` (role ``starter``), in the run's job."""
         info, _ = self._run(identity, thread)
@@ -394,7 +419,7 @@ class Inbox:
 
         def prepare() -> None:
             try:
-                entry_flow.graph.cancel(thread, by=identity.name)
+                self.stores.graph(entry_flow).cancel(thread, by=identity.name)
             except FermataError as exc:   # done or cancelled already, or being advanced right now
                 raise Conflict(str(exc)) from None
 

@@ -7,14 +7,16 @@ waits (``?wait=SECONDS``) or returns at once (202).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fermata.runtime import FermataError
+from fermata.runtime import FermataError, StoreError
 
 log = logging.getLogger("fermata.server")
 
@@ -43,7 +45,10 @@ class Runner:
     to the same question waits, then finds its token stale (409).
     """
 
-    def __init__(self, workers: int = 4):
+    def __init__(self, workers: int = 4, borrow: Callable[[], AbstractContextManager[Any]] | None = None):
+        # ``borrow()``: what a job holds while it runs (a store object of
+        # its own: ``stores.py``), from its checks to the run's next pause.
+        self._borrow = borrow or contextlib.nullcontext
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fermata-run")
         self._locks: dict[str, tuple[threading.Lock, int]] = {}
         self._guard = threading.Lock()
@@ -56,26 +61,40 @@ class Runner:
     def _run(self, job: Job, prepare: Callable[[], Iterator[Any] | None]) -> None:
         lock = self._acquire(job.thread)
         try:
-            try:
-                events = prepare()
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+            with self._borrow():
+                self._carry_out(job, prepare)
+        except BaseException as exc:  # noqa: BLE001 - no store object to be had, or it failed
+            if not job.accepted.done():
                 job.accepted.set_exception(exc)
-                job.finished.set_result(None)
-                return
-            job.accepted.set_result(None)
-            try:
-                for _ in events or ():
-                    pass
-            except FermataError as exc:
-                # The run is stored as failed (a step limit, an invalid update):
-                # its state says so; nothing to report to the caller here.
-                log.info("run %s stopped: %s", job.thread, type(exc).__name__)
-            except Exception:
-                log.exception("run %s: unexpected error while advancing", job.thread)
-            finally:
+            if not job.finished.done():
                 job.finished.set_result(None)
         finally:
             self._release(job.thread, lock)
+
+    def _carry_out(self, job: Job, prepare: Callable[[], Iterator[Any] | None]) -> None:
+        try:
+            events = prepare()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+            job.accepted.set_exception(exc)
+            job.finished.set_result(None)
+            return
+        job.accepted.set_result(None)
+        try:
+            for _ in events or ():
+                pass
+        except StoreError as exc:
+            # The store failed under the run (it continues from its last
+            # checkpoint later): raised on, so that its store object is replaced.
+            log.warning("run %s stopped: %s", job.thread, exc)
+            raise
+        except FermataError as exc:
+            # The run is stored as failed (a step limit, an invalid update):
+            # its state says so; nothing to report to the caller here.
+            log.info("run %s stopped: %s", job.thread, type(exc).__name__)
+        except Exception:
+            log.exception("run %s: unexpected error while advancing", job.thread)
+        finally:
+            job.finished.set_result(None)
 
     def _acquire(self, thread: str) -> threading.Lock:
         with self._guard:
