@@ -39,8 +39,10 @@ from fermata.runtime import (
 from fermata.runtime.cancel import RunCancelledError, cancelled_error
 from fermata.runtime.clock import default_clock, format_time
 from fermata.runtime.command import expired_message
-from fermata.runtime.records import DueKind, RunStatus
+from fermata.runtime.records import DueKind, RunStatus, WorkStatus
 from fermata.runtime.store.logstore import LogStore
+from fermata.runtime.store.work import work_queue
+from fermata.runtime.submit import Submission
 from fermata.runtime.ticking import audit_trail
 from fermata.spec.ir import is_static_interrupt as is_static
 
@@ -188,13 +190,16 @@ def _borrowing(method: Callable[Concatenate[Inbox, _P], _T]) -> Callable[Concate
 
 
 class Inbox:
-    def __init__(self, catalog: FlowCatalog, stores: StorePool, runner: Runner):
+    def __init__(self, catalog: FlowCatalog, stores: StorePool, runner: Runner, advance: bool = True):
         if not isinstance(stores.shared, LogStore):
             raise TypeError(f"the server needs a store with a run index (memory, SQLite, PostgreSQL), "
                             f"not {type(stores.shared).__name__}")
         self.catalog = catalog
         self.stores = stores
         self.runner = runner
+        # False (`serve --no-worker`): starts and answers are checked and
+        # submitted (`flow.submit`) for `fermata worker`s to apply.
+        self.advance = advance
 
     @property
     def store(self) -> LogStore:
@@ -343,9 +348,12 @@ class Inbox:
                           ["the input must be a JSON object of field values"])
         thread = new_thread(flow)
 
-        def prepare() -> Iterator[Any]:
+        def prepare() -> Iterator[Any] | Submission:
+            graph = self.stores.graph(entry)
             try:
-                return self.stores.graph(entry).stream(data, thread=thread, by=identity.name)
+                if not self.advance:
+                    return graph.submit(data, thread=thread, by=identity.name)
+                return graph.stream(data, thread=thread, by=identity.name)
             except InputError as exc:
                 raise Invalid(f"invalid input for flow `{flow}`", exc.problems or [str(exc)]) from None
             except FermataError as exc:  # e.g. a store that refuses the write
@@ -363,7 +371,7 @@ class Inbox:
         entry_flow = self.catalog.get(info.flow)
         assert entry_flow is not None
 
-        def prepare() -> Iterator[Any] | None:
+        def prepare() -> Iterator[Any] | Submission | None:
             # A run another process is advancing right now (its lease is held,
             # or its newest checkpoint is between two steps) is waited for a
             # little: it is about to pause or end, and the answer is checked
@@ -377,7 +385,7 @@ class Inbox:
                         raise Conflict(f"run `{thread}` is busy: {busy}") from None
                     time.sleep(BUSY_POLL)
 
-        def attempt() -> Iterator[Any] | None:
+        def attempt() -> Iterator[Any] | Submission | None:
             info, latest = self._run(identity, thread)
             if latest.status == RunStatus.RUNNING and not any(key in (p["id"], p["token"]) for p in latest.pending):
                 raise _Busy("another process is advancing it (status running)")
@@ -390,8 +398,11 @@ class Inbox:
             roles = tuple(role for role in entry.get("to") or () if identity.has(role))
             command = None if is_static(entry) else Command(resume={entry["token"]: value}, by=identity.name,
                                                             roles=roles)
+            graph = self.stores.graph(entry_flow)
             try:
-                return self.stores.graph(entry_flow).stream(command, thread=thread)
+                if not self.advance:
+                    return graph.submit(command, thread=thread)
+                return graph.stream(command, thread=thread)
             except RunCancelledError as exc:
                 raise Conflict(str(exc)) from None
             except RunBusyError as exc:
@@ -407,6 +418,21 @@ class Inbox:
                 raise Conflict(str(exc)) from None
 
         return self.runner.submit(thread, prepare)
+
+    @_borrowing
+    def submitted(self, thread: str, work_id: int) -> bool:
+        """Whether submission ``work_id`` (of run ``thread``) was applied and
+        the run has paused or ended since; a submission the run no longer
+        took when a worker applied it is :class:`Conflict`."""
+        work = work_queue(self.store).get(work_id)
+        if work is None:
+            raise NotFound(f"no submission #{work_id}")
+        if work.status == WorkStatus.REFUSED:
+            raise Conflict(f"run `{thread}` did not take it when a worker applied it: {work.error}")
+        if work.status != WorkStatus.APPLIED:
+            return False
+        latest = self.store.latest(thread)
+        return latest is not None and latest.status != RunStatus.RUNNING
 
     @_borrowing
     def cancel(self, identity: Identity, thread: str) -> Job:

@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proxy-header", metavar="NAME", help="trust this header (set by your proxy) to name the user")
     p.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     p.add_argument("--workers", type=int, default=4, help="threads advancing runs")
+    p.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True,
+                   help="advance runs in this process, and apply what others submitted (default); "
+                   "--no-worker: submit starts and answers for `fermata worker`s to apply")
     p.add_argument("--webhooks", metavar="FILE", help="a TOML file of [webhooks.NAME] tables (or put them in --users)")
     p.add_argument("--webhook-log", metavar="PATH", help="the delivery log's SQLite file (default: beside a SQLite "
                    "store, else fermata-webhooks.db here)")
