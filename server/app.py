@@ -31,6 +31,7 @@ from fermata.runtime import Store
 from fermata.runtime.records import RunStatus, WorkStatus
 from fermata.runtime.store.logstore import LogStore
 from fermata.runtime.store.memory import MemoryStore
+from fermata.runtime.store.sqlite import SqliteStore
 from fermata.runtime.stores import open_store
 
 from .catalog import FlowCatalog
@@ -353,7 +354,15 @@ def create_app(settings: Settings) -> Starlette:
     # A store object (a connection) per request and per job advancing a run,
     # at most two per run-advancing thread: see stores.py.
     stores = StorePool(settings.store, settings.store_url, 2 * settings.workers)
-    runner = Runner(settings.workers, stores.borrowed)
+    # SQLite takes one writer at a time whatever the connection: jobs share
+    # the server's own store object (its lock queues them, cheaper than
+    # SQLite's busy waits between connections); requests still read on theirs.
+    one_writer = isinstance(settings.store, SqliteStore)
+
+    def borrow() -> contextlib.AbstractContextManager[LogStore]:
+        return stores.borrowed(shared=one_writer)
+
+    runner = Runner(settings.workers, borrow)
     inbox = Inbox(settings.catalog, stores, runner, settings.advance)
 
     background: list[Deliverer | Ticker | QueueWorker] = []

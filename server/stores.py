@@ -9,6 +9,11 @@ object of its own for as long as it runs, from a pool of at most ``size``
 (each opened on first need); the graphs it acts through are the served
 flows bound to that store object.
 
+On SQLite, which takes one writer at a time whatever the connection, the
+jobs advancing runs borrow the shared store object instead (``shared=True``:
+its lock queues them, which costs less than SQLite's busy waits between
+connections of one process); requests still read on store objects of their own.
+
 A borrow is per thread and re-entrant: code called inside it (the inbox's
 helpers) uses the same store object through :meth:`StorePool.current`. A
 memory store cannot be opened twice (it is the process's memory): every
@@ -48,11 +53,19 @@ class StorePool:
         self._all: list[LogStore] = []
 
     @contextmanager
-    def borrowed(self) -> Iterator[LogStore]:
-        """A store object for this thread until the block ends."""
+    def borrowed(self, shared: bool = False) -> Iterator[LogStore]:
+        """A store object for this thread until the block ends (``shared``:
+        the shared one)."""
         current: LogStore | None = getattr(self._local, "store", None)
         if current is not None or self.url is None:   # nested, or one store for all
             yield current or self.shared
+            return
+        if shared:
+            self._local.store = self.shared
+            try:
+                yield self.shared
+            finally:
+                self._local.store = None
             return
         store = self._take()
         self._local.store = store
