@@ -191,9 +191,6 @@ def _borrowing(method: Callable[Concatenate[Inbox, _P], _T]) -> Callable[Concate
 
 class Inbox:
     def __init__(self, catalog: FlowCatalog, stores: StorePool, runner: Runner, advance: bool = True):
-        if not isinstance(stores.shared, LogStore):
-            raise TypeError(f"the server needs a store with a run index (memory, SQLite, PostgreSQL), "
-                            f"not {type(stores.shared).__name__}")
         self.catalog = catalog
         self.stores = stores
         self.runner = runner

@@ -250,6 +250,22 @@ def test_stop_finishes_the_step_and_another_worker_continues_the_run(open_store:
     assert sorted(tag for _, _, tag in effects(ledger)) == ["pay", "prepare"]
 
 
+def test_a_run_listed_as_orphaned_that_paused_meanwhile_is_left_alone(open_store: Callable[[], Store],
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listing saw it `running`; its process then paused it and let go
+    of its lease with that checkpoint, before this worker took the lease:
+    continuing it would run its paused node again (one more checkpoint)."""
+    graph = graph_on(open_store())
+    graph.invoke({"ledger": str(tmp_path / "l")}, thread="t")
+    before = [c.to_json() for c in graph.store.history("t")]
+    worker = Worker([graph_on(open_store())])
+    monkeypatch.setattr(worker.queue, "orphaned", lambda hashes, limit=16: ["t"])   # listed in the race window
+    assert not worker.run_once()
+    assert [c.to_json() for c in graph.store.history("t")] == before
+    assert graph.store.lease("t") is None
+
+
 class Crash(BaseException):
     """The worker's process dies here (nothing after it runs)."""
 
