@@ -51,7 +51,7 @@ from .analysis import (
     _NodeIndexer,
     with_repair,
 )
-from .checking import CheckParts, check_parts, recheck_flow
+from .checking import check_parts, recheck_flow
 from .positions import LineIndex
 from .shift import Shift
 from .stretch import SYNTAX_ERRORS, Parsed, Stretch, find_stretch, parse_stretch, repair_stretch
@@ -235,9 +235,7 @@ class _Update:
         parts = self.previous.parts
         again = None
         if parts is not None:
-            moved = CheckParts(self.shift.diagnostics(parts.rest), parts.rest_spent,
-                               [self.shift.diagnostics(p) for p in parts.flows], list(parts.spent))
-            again = recheck_flow(moved, module, self.stretch.index, path, self.call_policy)
+            again = recheck_flow(parts.shifted(self.shift), module, self.stretch.index, path, self.call_policy)
         if again is None:
             move_the_rest()
             again = check_parts(module, path, self.call_policy) if parts is None else None
