@@ -287,9 +287,24 @@ class _Update:
         span_of = shift.span
         here = shift.point
         moved: dict[int, list[Occurrence]] = {}
+        line_at, lines, chars = shift.line, shift.lines, shift.chars
+        make, span_type = tuple.__new__, ast.Span
         for line, occurrences in doc.occurrences.items():
-            if line < shift.line:
+            if line < line_at:
                 moved[line] = occurrences
+                continue
+            if line > line_at:
+                # The common case, inlined (most of an edit's index work): a
+                # later line moves whole, its columns unchanged.
+                for o in occurrences:
+                    start_line, column, end_line, end_column, start, end = o.span
+                    o.__dict__["span"] = make(span_type, (start_line + lines, column, end_line + lines, end_column,
+                                                          start + chars, end + chars))
+                into = moved.get(line + lines)
+                if into is None:
+                    moved[line + lines] = occurrences
+                else:
+                    into.extend(occurrences)
                 continue
             for o in occurrences:
                 span = o.span
@@ -303,7 +318,9 @@ class _Update:
                 symbol.span = span_of(span)
         map_point = shift.map_point
         for entry in doc.exprs:
-            if entry.end >= here:
+            if entry.start[0] > line_at:   # (inlined: most of them)
+                entry.start, entry.end = (entry.start[0] + lines, entry.start[1]), (entry.end[0] + lines, entry.end[1])
+            elif entry.end >= here:
                 entry.start, entry.end = map_point(entry.start), map_point(entry.end)
         for scope in doc.node_scopes:
             if scope.end >= here:

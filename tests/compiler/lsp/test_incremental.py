@@ -31,7 +31,8 @@ def summary(doc: DocumentAnalysis | list[Diagnostic]) -> tuple[object, ...]:
                           o.is_definition) for line in doc.occurrences.values() for o in line)
     scopes = sorted((s.node.name, [(loc.symbol.name, loc.visible_from, loc.visible_to) for loc in s.locals])
                     for s in doc.node_scopes)
-    return diagnostics, occurrences, scopes
+    exprs = sorted((e.start, e.end, e.expr.span[:4]) for e in doc.exprs)   # (hover on `a.b`, completion after `.`)
+    return diagnostics, occurrences, scopes, exprs
 
 
 def test_common_prefix_and_suffix():
