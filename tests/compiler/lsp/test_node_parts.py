@@ -55,17 +55,20 @@ flow f {
 }
 '''
 
-EDITS = ["", "x", "1", "v", "}", "{", '"', "\n", "\n        let v = 1\n", "\n        let cnt = 2\n",
-         "\n        let w = v\n", "\n        set count = zz\n", "\n        set name = \"\"\n",
-         "\n        let r2 = interrupt ask \"again?\"\n", "\n        call \"os:path\"()\n",
-         "\n        set log += [\"{{ w }}\"]\n", "  # fermata: ignore[F120]",
-         "\n    node e {\n        set count = v\n    }\n", "\n    node a {\n        let cnt = 1\n    }\n",
-         "\n    d -> e\n", "\n    e -> end when cnt > 1\n", "\n        cnt: int = 0\n", "str(max 0)"]
-
-
-# Places where edits keep the text parsing, more often than anywhere at random.
-ANCHORS = ["count: int = 0", "let v = count + 1", "set flag = r.ok", "set name = \"\"", "set flag = true\n    }",
-           "    d -> end"]
+# Whole lines, each written at the end of a line where it belongs: the text still parses.
+STEPS = ["\n        let v = 1", "\n        let cnt = 2", "\n        let w = v", "\n        set count = zz",
+         "\n        set name = \"\"", "\n        let r2 = interrupt ask \"again?\"", "\n        call \"os:path\"()",
+         "\n        set log += [\"{{ w }}\"]", "  # fermata: ignore[F120]", "\n        set flag = {\"{{ v }}\": 1}",
+         "\n        if flag { set count = cnt }"]
+IN_NODES = ["let v = count + 1", "set flag = r.ok", "set name = \"\"", "set flag = true",
+            "let q = {\"{{ count }}\": 1}", "if flag { let w = 2 }"]
+MEMBERS = ["\n    node e {\n        set count = v\n    }", "\n    node a {\n        let cnt = 1\n    }", "\n    d -> e",
+           "\n    e -> end when cnt > 1", "\n    b -> d when {\"{{ x }}\": 1} == {}"]
+BETWEEN_MEMBERS = ["    d -> end", "    a -> c otherwise"]
+FIELDS = ["\n        cnt: int = 0", "\n        extra: str(max 0) = \"x\"", "\n        v: int = 0"]
+IN_STATE = ["count: int = 0", "review: Review?"]
+# Anything anywhere: most of these leave text that does not parse, and back.
+EDITS = ["", "x", "1", "v", "}", "{", '"', "\n", *STEPS, *MEMBERS]
 
 
 def diagnostics(doc: DocumentAnalysis) -> list[dict[str, object]]:
@@ -133,8 +136,11 @@ def test_a_new_check_pass_makes_flows_checked_whole(monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None)
-@given(edits=st.lists(st.tuples(st.one_of(st.floats(0, 1), st.sampled_from(ANCHORS)), st.integers(0, 12),
-                                st.sampled_from(EDITS)), min_size=1, max_size=6))
+@given(edits=st.lists(st.one_of(st.tuples(st.sampled_from(IN_NODES), st.just(0), st.sampled_from(STEPS)),
+                                st.tuples(st.sampled_from(BETWEEN_MEMBERS), st.just(0), st.sampled_from(MEMBERS)),
+                                st.tuples(st.sampled_from(IN_STATE), st.just(0), st.sampled_from(FIELDS)),
+                                st.tuples(st.floats(0, 1), st.integers(0, 12), st.sampled_from(EDITS))),
+                      min_size=1, max_size=8))
 def test_node_by_node_and_full_checks_agree(edits: list[tuple[float | str, int, str]]):
     """After any edits (a node's body, new nodes and edges, the state, text
     that does not parse in between), the incremental diagnostics are
@@ -142,8 +148,8 @@ def test_node_by_node_and_full_checks_agree(edits: list[tuple[float | str, int, 
     text = SPEC
     doc = analyze_document(text, "file:///x.flow", "x.flow")
     for where, width, insert in edits:
-        if isinstance(where, str):   # just after this text, if it is still there
-            at = text.find(where) + len(where) if where in text else len(text) // 2
+        if isinstance(where, str):   # the end of this text's line, if it is still there
+            at = text.find("\n", text.find(where)) if where in text else len(text) // 2
         else:
             at = int(where * len(text))
         text = text[:at] + insert + text[at + width:]
