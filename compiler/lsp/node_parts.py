@@ -131,12 +131,12 @@ class _Asked(Mapping[str, str]):
     """The other nodes' locals (name -> the first node declaring it), noting
     which names a node's check looks up."""
 
-    def __init__(self, locals_by_node: Mapping[str, str]):
-        self.locals_by_node = locals_by_node
+    def __init__(self, owners: Mapping[str, str]):
+        self.owners = owners
         self.asked: dict[str, str | None] | None = {}
 
     def __getitem__(self, name: str) -> str:
-        owner = self.locals_by_node.get(name)
+        owner = self.owners.get(name)
         if self.asked is not None:
             self.asked[name] = owner
         if owner is None:
@@ -145,11 +145,11 @@ class _Asked(Mapping[str, str]):
 
     def __iter__(self) -> Iterator[str]:
         self.asked = None   # read whole: any change to it matters
-        return iter(self.locals_by_node)
+        return iter(self.owners)
 
     def __len__(self) -> int:
         self.asked = None
-        return len(self.locals_by_node)
+        return len(self.owners)
 
 
 def _left() -> float:
@@ -182,7 +182,7 @@ def check_by_nodes(module: ast.Module, flow: ast.Flow, rest: list[Diagnostic], p
     named = named_types(alone)
     declared = {t.name for t in alone.all_types}
     flows = runs.visible_flows(alone)
-    locals_by_node = _locals_by_node(flow)
+    owners = _locals_by_node(flow)   # a local's name -> the first node declaring it
 
     def in_module(members: tuple[ast.FlowMember, ...]) -> ast.Module:
         part = replace(flow, members=members)
@@ -194,7 +194,7 @@ def check_by_nodes(module: ast.Module, flow: ast.Flow, rest: list[Diagnostic], p
     declarations.check(CheckContext(alone, sink, call_policy))
     without_nodes = tuple(m for m in flow.members if not isinstance(m, ast.NodeDecl))
     edges_only = in_module(without_nodes)
-    flow_check = _FlowCheck(sink, edges_only.flows[0], named, declared, locals_by_node)
+    flow_check = _FlowCheck(sink, edges_only.flows[0], named, declared, owners)
     flow_check.flows = flows
     flow_check.run()
     for run_pass in NODE_PASSES:
@@ -214,12 +214,12 @@ def check_by_nodes(module: ast.Module, flow: ast.Flow, rest: list[Diagnostic], p
     for node in flow.nodes:
         part = kept.get(id(node))
         if part is not None and part.node is node and part.asked is not None and \
-                all(locals_by_node.get(name) == owner for name, owner in part.asked.items()):
+                all(owners.get(name) == owner for name, owner in part.asked.items()):
             parts[id(node)] = part
         else:
             stale.append(node)
     if stale:
-        found = _check_nodes(flow, in_module, declared_members, stale, named, declared, flows, locals_by_node,
+        found = _check_nodes(flow, in_module, declared_members, stale, named, declared, flows, owners,
                              path, call_policy)
         if found is None:
             return None
@@ -230,16 +230,16 @@ def check_by_nodes(module: ast.Module, flow: ast.Flow, rest: list[Diagnostic], p
 def _check_nodes(flow: ast.Flow, in_module: Callable[[tuple[ast.FlowMember, ...]], ast.Module],
                  declared_members: tuple[ast.FlowMember, ...], nodes: list[ast.NodeDecl],
                  named: Mapping[str, T.FType], declared: set[str], flows: Mapping[str, ast.Flow],
-                 locals_by_node: Mapping[str, str], path: str,
+                 owners: Mapping[str, str], path: str,
                  call_policy: CallPolicy | None) -> list[NodePart] | None:
     """The parts of ``nodes`` (in source order), or None if a finding lies outside its node."""
     found: list[NodePart] = []
     # The type checker's node part, node by node (its budget spent, measured each).
-    flow_check = _FlowCheck(DiagnosticSink(path), flow, named, declared, locals_by_node)
+    flow_check = _FlowCheck(DiagnosticSink(path), flow, named, declared, owners)
     flow_check.flows = flows
     for node in nodes:
         sink = DiagnosticSink(path)
-        asked = _Asked(locals_by_node)
+        asked = _Asked(owners)
         flow_check.sink, flow_check.other_locals = sink, asked
         left = _left()
         _NodeCheck(flow_check, node).run()
