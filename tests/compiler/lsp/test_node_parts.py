@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -156,3 +158,22 @@ def test_node_by_node_and_full_checks_agree(edits: list[tuple[float | str, int, 
         doc = analyze_document(text, "file:///x.flow", "x.flow", previous=doc, defer_index=True)
         if doc.parsed:  # (a text that does not parse shows its repair's too: test_incremental.py)
             assert diagnostics(doc) == [d.to_json() for d in analyze(text, "x.flow").diagnostics]
+
+
+CATALOGUE = sorted((Path(__file__).resolve().parents[3] / "spec" / "diagnostics").glob("*.flow"))
+
+
+@pytest.mark.parametrize("path", CATALOGUE, ids=[p.stem for p in CATALOGUE])
+def test_each_catalogue_example_edited_node_by_node_is_checked_as_a_whole(path: Path):
+    """Every diagnostic's example (each of its own kind), a line added at the
+    top of each node in turn: the edited node is checked anew, the others
+    keep their findings, moved down a line; and the line taken out again."""
+    text = path.read_text(encoding="utf-8")
+    doc = analyze_document(text, "file:///x.flow", "x.flow")
+    if doc.module is None or not doc.parsed:
+        return   # (the syntax errors' examples)
+    for node in [n for f in doc.module.flows for n in f.nodes if n.span.line]:
+        opening = text.index("{", node.span.start) + 1
+        for version in (text[:opening] + "\n" + text[opening:], text):
+            doc = analyze_document(version, "file:///x.flow", "x.flow", previous=doc)
+            assert diagnostics(doc) == [d.to_json() for d in analyze(version, "x.flow").diagnostics]
