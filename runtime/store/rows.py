@@ -387,23 +387,6 @@ def decode_text(text: str) -> Any:
     return _decode(text)
 
 
-# An outbox event's key, thread and kind are columns of its row (the store
-# looks rows up by them); the body holds the rest, not those again.
-_OUTBOX_COLUMNS = ("key", "thread", "event")
-
-
-def outbox_row(event: dict[str, Any]) -> tuple[str, str, str, str]:
-    """``(key, thread, event, body)``: an outbox event as a SQL store keeps it."""
-    rest = {k: v for k, v in event.items() if k not in _OUTBOX_COLUMNS}
-    return event["key"], event["thread"], event["event"], _encode(rest)
-
-
-def outbox_event(id_: int, key: str, thread: str, kind: str, body: str) -> dict[str, Any]:
-    """The event of an outbox row (rows written before the body left out
-    the columns hold the same values in both)."""
-    return {"id": id_, "key": key, "event": kind, "thread": thread, **_decode(body)}
-
-
 # Bodies of COMPRESS_FROM characters or more are stored deflated (raw
 # deflate, after a one-byte tag naming the preset dictionary) when that is
 # smaller: JSON keys repeat from row to row, and a dictionary of them shrinks
