@@ -117,7 +117,7 @@ def test_a_payload_is_a_reference_only_when_it_rebuilds_exactly() -> None:
 
 def test_events_that_do_not_fit_are_kept_whole(make_store: Callable[..., Store]) -> None:
     """An event whose envelope is not the usual one (another thread's key,
-    an extra key, a time with more digits) is stored and read as it is."""
+    an extra key, a time not as Fermata writes it) is stored and read as it is."""
     store = make_store()
     odd = [{"key": "elsewhere/0/0", "event": "run.done", "thread": "t", "flow": "f", "seq": 0,
             "at": START, "payload": None},
@@ -127,7 +127,11 @@ def test_events_that_do_not_fit_are_kept_whole(make_store: Callable[..., Store])
            {"key": "t/0/3", "event": "run.done", "thread": "t", "flow": "f", "seq": 0,
             "at": "2026-03-01T09:00:00.000001Z", "payload": 3},
            {"key": "t/0/4", "event": "run.done", "thread": "t", "flow": "f", "seq": 0, "at": START,
-            "payload": {"output": {"x": 1}}}]
+            "payload": {"output": {"x": 1}}},
+           {"key": "t/0/5", "event": "run.done", "thread": "t", "flow": "f", "seq": 0,
+            "at": "0999-01-01T00:00:00.000Z", "payload": 5},
+           {"key": "t/0/6", "event": "run.done", "thread": "t", "flow": "f", "seq": 0,
+            "at": "2026-02-30T00:00:00.000Z", "payload": 6}]
     checkpoint = cp(0, {"x": 1})
     checkpoint.outbox = copy.deepcopy(odd)
     store.append(info("t"), checkpoint, None)
