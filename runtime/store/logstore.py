@@ -246,11 +246,24 @@ class LogStore(Store):
         ``key`` (thread/seq/n) is stable, for receivers that deduplicate.
         A payload stored as a reference into its checkpoint is read from
         there (``outbox.py``): the event is the one the engine built."""
-        return resolve_events(self._outbox_read(after, check_limit(limit)), self.get)
+        return resolve_events(self._outbox_read(after, check_limit(limit)), self._checkpoints_at)
 
     def ack(self, ids: Iterable[int]) -> int:
         """Drop delivered events (by ``id``); how many were still there."""
         return self._outbox_ack(sorted({int(i) for i in ids}))
+
+    def _checkpoints_at(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Checkpoint]:
+        """The checkpoints ``(thread, seq)`` that exist of ``wanted``."""
+        found = {}
+        for (thread, seq), rows in self._rows_up_to_many(wanted).items():
+            if rows and rows[-1][0] == seq:
+                found[thread, seq] = self._decode(thread, rows)[-1]
+        return found
+
+    def _rows_up_to_many(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], list[Row]]:
+        """``_rows_up_to`` of each of ``wanted``: a read each here; a backend
+        whose reads are round trips reads them all in one (PostgreSQL)."""
+        return {(thread, seq): self._rows_up_to(thread, seq) for thread, seq in wanted}
 
     def rows(self, thread: str) -> list[tuple[str, str]]:
         """``(kind, body)`` of each stored row of ``thread``, by seq (tests, benchmarks)."""

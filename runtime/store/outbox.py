@@ -181,10 +181,13 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def resolve_events(rows: list[tuple[int, StoredEvent]],
-                   checkpoint_of: Callable[[str, int], Checkpoint | None]) -> list[dict[str, Any]]:
+                   checkpoints_at: Callable[[list[tuple[str, int]]], dict[tuple[str, int], Checkpoint]],
+                   ) -> list[dict[str, Any]]:
     """The events of outbox rows ``(id, stored)`` as the engine built them,
-    each under its ``id``; each checkpoint referred to is read once."""
-    read: dict[tuple[str, int], Checkpoint] = {}
+    each under its ``id``; the checkpoints referred to are read together
+    (``checkpoints_at``: those of the ``(thread, seq)`` given that exist)."""
+    wanted = sorted({(s.event["thread"], s.event["seq"]) for _, s in rows if s.ref is not None})
+    read = checkpoints_at(wanted) if wanted else {}
     events = []
     for id_, stored in rows:
         event = stored.event
@@ -192,11 +195,8 @@ def resolve_events(rows: list[tuple[int, StoredEvent]],
             where = (event["thread"], event["seq"])
             checkpoint = read.get(where)
             if checkpoint is None:
-                found = checkpoint_of(*where)
-                if found is None:
-                    raise StoreError(f"outbox event {event['key']} refers to checkpoint {where[1]} of thread "
-                                     f"`{where[0]}`, which is missing")
-                checkpoint = read[where] = found
+                raise StoreError(f"outbox event {event['key']} refers to checkpoint {where[1]} of thread "
+                                 f"`{where[0]}`, which is missing")
             try:
                 payload = resolve(stored.ref, checkpoint)
             except (LookupError, TypeError, ValueError) as exc:

@@ -198,6 +198,12 @@ _ROWS_UP_TO = ("SELECT c.seq, c.kind, c.body FROM fermata.threads t JOIN fermata
                "ON c.thread_id = t.id WHERE t.thread = %(t)s AND c.seq <= %(s)s AND c.seq >= "
                "(SELECT max(f.seq) FROM fermata.checkpoints f WHERE f.thread_id = t.id AND f.kind = 'full' "
                "AND f.seq <= %(s)s) ORDER BY c.seq")
+# _ROWS_UP_TO for many (thread, seq) at once (the outbox's references).
+_ROWS_UP_TO_MANY = ("SELECT w.thread, w.seq, c.seq, c.kind, c.body FROM unnest(%(t)s::text[], %(s)s::int[]) "
+                    "AS w (thread, seq) JOIN fermata.threads t ON t.thread = w.thread JOIN fermata.checkpoints c "
+                    "ON c.thread_id = t.id AND c.seq <= w.seq AND c.seq >= (SELECT max(f.seq) FROM "
+                    "fermata.checkpoints f WHERE f.thread_id = t.id AND f.kind = 'full' AND f.seq <= w.seq) "
+                    "ORDER BY w.thread, w.seq, c.seq")
 _ALL_ROWS = ("SELECT c.seq, c.kind, c.body FROM fermata.threads t JOIN fermata.checkpoints c "
              "ON c.thread_id = t.id WHERE t.thread = %s ORDER BY c.seq")
 _TAKE_LEASE = ("INSERT INTO fermata.leases AS l (thread, owner, expires_at) "
@@ -460,6 +466,13 @@ class PostgresStore(LogStore):
 
     def _rows_all(self, thread: str) -> list[Row]:
         return self._query(_ALL_ROWS, (thread,))
+
+    def _rows_up_to_many(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], list[Row]]:
+        found: dict[tuple[str, int], list[Row]] = {}
+        rows = self._query(_ROWS_UP_TO_MANY, {"t": [t for t, _ in wanted], "s": [s for _, s in wanted]})
+        for thread, at, seq, kind, body in rows:
+            found.setdefault((thread, at), []).append((seq, kind, body))
+        return found
 
     # ------------------------------------------------------------ lease and once primitives
     # (the algorithms are Store's, written once; leases go by the database's clock)
