@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from fermata.runtime import Command
+from fermata.runtime import Command, Graph
 from fermata.runtime.checkpoint import Checkpoint, Store
 from fermata.runtime.clock import FakeClock
 from fermata.runtime.records import OutboxKind
 from fermata.runtime.store.outbox import KIND_CODES, payload_ref, resolve
 from fermata.runtime.store.sqlite import SqliteStore
 from fermata.runtime.store.sqlite_schema import STORE_VERSION
+from tests.runtime.children_ir import newsletter_doc
 from tests.runtime.clauses import HOUR, approval_flow, timer_flow, with_clauses
 from tests.runtime.irbuild import F, lit, make_graph
 from tests.runtime.store.support import cp, info
@@ -69,6 +70,7 @@ def every_kind_of_event(store: Store) -> None:
     timers.invoke({}, thread="w")
     clock.advance(HOUR)
     timers.tick()                                                   # timer.fired
+    Graph.from_ir(newsletter_doc(), store=store, clock=clock).invoke({"topic": "tea"}, thread="n")  # a child's question
 
 
 def test_readers_get_exactly_the_events_the_engine_built(make_store: Callable[..., Store]) -> None:
