@@ -148,6 +148,9 @@ class LogStore(Store):
         if durable and also is not None and getattr(also, "durable_elsewhere", False) \
                 and checkpoint.status == RunStatus.RUNNING:
             durable = False   # what made it durable (an accepted answer) already is: see with_next_append
+        # Before the transaction: outside the write lock, and a refused event
+        # leaves nothing written (the memory store writes as it goes).
+        events = stored_events(info.thread, info.flow, checkpoint) if checkpoint.outbox else []
         with self._transaction(durable) as tx:
             head = self._log_head(tx, info.thread)
             stats = head[1] if head is not None else None
@@ -172,8 +175,8 @@ class LogStore(Store):
             due = None
             if pending is not None or moved:
                 due = due_rows(checkpoint.pending) if checkpoint.status == RunStatus.INTERRUPTED else []
-            if due is not None or checkpoint.outbox:
-                self._log_timers(tx, info, due, stored_events(info.thread, info.flow, checkpoint))
+            if due is not None or events:
+                self._log_timers(tx, info, due, events)
             if owner is not None or drop_once:
                 self._log_finish(tx, info.thread, owner, drop_once)
             if also is not None:

@@ -42,6 +42,8 @@ _CODE = {kind: code for code, kind in enumerate(KIND_CODES)}
 
 #: The keys of an event in the order the engine writes them.
 ENVELOPE = ("key", "event", "thread", "flow", "seq", "at", "payload")
+#: ... and of its text form (memory, PostgreSQL) when the payload is a reference.
+REFERRING = (*ENVELOPE[:-1], "ref")
 
 # ``at`` as format_time writes it (years 1970-9999, where %Y has four
 # digits): such a text is exactly format_time(parse_time(text)), so
@@ -78,6 +80,8 @@ def stored_events(thread: str, flow: str, checkpoint: Checkpoint) -> list[Stored
 def stored_event(thread: str, flow: str, checkpoint: Checkpoint, event: dict[str, Any]) -> StoredEvent:
     compact = _compact(thread, flow, checkpoint.seq, event)
     if compact is None:
+        if tuple(event) == REFERRING:     # its text form would read as a reference
+            raise StoreError(f"outbox event {event.get('key')!r} has a `ref` and no `payload`")
         return StoredEvent(event, None, None)
     ref = payload_ref(event["event"], event["payload"], checkpoint)
     if ref is None:
@@ -221,13 +225,15 @@ def body_text(stored: StoredEvent, leave_out: tuple[str, ...] = ()) -> str:
 
 def from_text(text: str, columns: dict[str, Any] | None = None) -> StoredEvent:
     """The inverse of :func:`body_text` (``columns``: the keys left out, in
-    the order they come first). A body without ``"ref"`` (every row written
-    before references were) is the event itself."""
+    the order they come first). Any other body (every row written before
+    references were) is the event itself."""
     body = decode_text(text)
     if not isinstance(body, dict):
         raise StoreError(f"an outbox row is not a JSON object: {text[:80]!r}")
-    ref = body.pop("ref", None) if "payload" not in body else None
     event = {**columns, **body} if columns else body
+    if tuple(event) != REFERRING:
+        return StoredEvent(event, None, None)
+    ref = event.pop("ref")
     return StoredEvent(event, ref, None)
 
 

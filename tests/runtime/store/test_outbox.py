@@ -16,6 +16,7 @@ import pytest
 from fermata.runtime import Command, Graph
 from fermata.runtime.checkpoint import Checkpoint, Store
 from fermata.runtime.clock import FakeClock
+from fermata.runtime.errors import StoreError
 from fermata.runtime.records import OutboxKind
 from fermata.runtime.store.outbox import KIND_CODES, payload_ref, resolve
 from fermata.runtime.store.sqlite import SqliteStore
@@ -138,6 +139,13 @@ def test_events_that_do_not_fit_are_kept_whole(make_store: Callable[..., Store])
     checkpoint.outbox = copy.deepcopy(odd)
     store.append(info("t"), checkpoint, None)
     assert [{k: v for k, v in e.items() if k != "id"} for e in store.outbox()] == odd  # type: ignore[attr-defined]
+    # One that would read back as a reference is refused, and nothing of its checkpoint is stored.
+    refusing = cp(1, {"x": 2})
+    refusing.outbox = [{"key": "t/1/0", "event": "run.done", "thread": "t", "flow": "f", "seq": 1, "at": START,
+                        "ref": ["e"]}]
+    with pytest.raises(StoreError, match="has a `ref` and no `payload`"):
+        store.append(info("t"), refusing, ["x"])
+    assert store.latest("t").seq == 0  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------ a store written before references
