@@ -166,7 +166,7 @@ class _FlowCheck:
                 if edge.conditional:
                     span = node.condition.span if node.condition is not None else node.span
                     self.sink.error(
-                        "F215", "a join cannot have a condition", _or(span, node.span),
+                        "F215", "a join cannot have a condition", span.or_else(node.span),
                         help="join without a condition and route from its target instead: "
                              f"`{_names(node.sources, ', ')} -> {_names(node.targets, ', ')}`, "
                              f"then `{node.targets[0].name} -> ... when ...`")
@@ -683,7 +683,7 @@ def _written_fields(node: ast.NodeDecl, op: str) -> dict[str, ast.Set]:
 
 
 def _set_span(step: ast.Set) -> ast.Span:
-    return _or(step.field_span, step.span)
+    return step.field_span.or_else(step.span)
 
 
 def _path_text(witness: list[frozenset[str]], first: str, second: str) -> str:
@@ -719,12 +719,8 @@ def _dedupe(options: Iterable[frozenset[str]]) -> list[frozenset[str]]:
 _NONE: frozenset[str] = frozenset()
 
 
-def _or(primary: ast.Span, fallback: ast.Span) -> ast.Span:
-    return primary if primary.line else fallback
-
-
 def _name_span(node: ast.Flow | ast.NodeDecl) -> ast.Span:
-    return _or(node.name_span, node.span)
+    return node.name_span.or_else(node.span)
 
 
 def _names(refs: Sequence[ast.Ref], sep: str) -> str:

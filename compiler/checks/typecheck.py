@@ -143,7 +143,7 @@ class _TypeDeclarations:
         for decl in self.decls.values():
             if decl.name in T.PRIMITIVES:
                 self.sink.error("F131", f"`{decl.name}` is a built-in type and cannot be redeclared",
-                                _span(decl.name_span, decl.span),
+                                decl.name_span.or_else(decl.span),
                                 help=f"name the type something else, e.g. `My{decl.name.title()}`")
             check_type(self.sink, decl.type, self.decls)
         graph = {name: [r.name for r in self.refs(name)] for name in self.decls}
@@ -166,7 +166,7 @@ class _TypeDeclarations:
                 if not too_deep_reported:
                     self.sink.error(
                         "F013", f"type `{name}` nests more than {MAX_DEPTH} levels deep "
-                        "(each type it names counts as a level)", _span(decl.name_span, decl.span),
+                        "(each type it names counts as a level)", decl.name_span.or_else(decl.span),
                         help="flatten it: fewer levels of `type` names that only rename another")
                     too_deep_reported = True
                 continue
@@ -200,7 +200,7 @@ class _TypeDeclarations:
             decl = self.decls[first]
             self.sink.error(
                 "F127", f"type `{first}` refers to itself: `{' -> '.join(chain)}`",
-                _span(decl.name_span, decl.span),
+                decl.name_span.or_else(decl.span),
                 labels=[Label(ref.span, f"`{first}` refers to `{chain[1]}` here")],
                 notes=["a type compiles to a JSON Schema, which must be finite here"],
                 help="break the cycle with `any` for the nested part, e.g. `children: list[any]`")
@@ -562,7 +562,7 @@ class _NodeCheck:
             decl = self.flow.field_decls[fan.var]
             self.sink.error("F140", f"fan-out variable `{fan.var}` has the name of a state field",
                             fan.var_span,
-                            labels=[Label(_span(decl.name_span, decl.span), "the field is declared here")],
+                            labels=[Label(decl.name_span.or_else(decl.span), "the field is declared here")],
                             help=f"rename the variable, e.g. `for each_{fan.var} in ...`")
         else:
             scope.declare(fan.var, _Local(var, item_type))
@@ -593,7 +593,7 @@ class _NodeCheck:
         if name in self.flow.fields:
             decl = self.flow.field_decls[name]
             self.sink.error("F123", f"local `{name}` has the name of a state field", _let_span(let),
-                            labels=[Label(_span(decl.name_span, decl.span), "the field is declared here")],
+                            labels=[Label(decl.name_span.or_else(decl.span), "the field is declared here")],
                             help=f"rename the local, e.g. `let new_{name} = ...`; to change the field, "
                                  f"use `set {name} = ...`")
             self.silenced.add(id(let))
@@ -613,7 +613,7 @@ class _NodeCheck:
         checker = self.checker(scope)
         name = step.field
         target = self.flow.fields.get(name)
-        span = _span(step.field_span, step.span)
+        span = step.field_span.or_else(step.span)
         if target is None:
             checker.infer(step.value)
             if name in scope.locals:
@@ -638,7 +638,7 @@ class _NodeCheck:
         """`set f += value`: lists extend, numbers add, strings concatenate,
         maps (and records) merge."""
         name, value = step.field, step.value
-        span = _span(step.field_span, step.span)
+        span = step.field_span.or_else(step.span)
         subject = f"`+=` on `{name}`"
         if target == T.ANY:
             checker.infer(value)
@@ -748,12 +748,8 @@ def _always_fails(steps: Iterable[ast.Step]) -> bool:
 # --------------------------------------------------------------------------
 
 
-def _span(primary: ast.Span, fallback: ast.Span) -> ast.Span:
-    return primary if primary.line else fallback
-
-
 def _let_span(let: ast.Let) -> ast.Span:
-    return _span(let.name_span, let.span)
+    return let.name_span.or_else(let.span)
 
 
 def _name_of_field(f: ast.RecordField) -> ast.Span:

@@ -481,7 +481,7 @@ class Inferer:
     def _funccall(self, node: ast.FuncCall) -> FType:
         args = [self.infer(a) for a in node.args]
         if node.name not in BUILTINS:
-            self.error("F125", f"unknown function `{node.name}`", _span_or(node.name_span, node.span),
+            self.error("F125", f"unknown function `{node.name}`", node.name_span.or_else(node.span),
                        help=did_you_mean(node.name, BUILTINS)
                        or f"the functions are {', '.join(f'`{n}`' for n in BUILTINS)}")
             return ANY
@@ -646,10 +646,6 @@ def _tail(span: ast.Span, length: int) -> ast.Span:
         return span
     return ast.Span(span.end_line, span.end_column - length, span.end_line, span.end_column,
                     max(span.end - length, 0), span.end)
-
-
-def _span_or(primary: ast.Span, fallback: ast.Span) -> ast.Span:
-    return primary if primary.line else fallback
 
 
 def _key_span(entry: ast.RecordEntry) -> ast.Span:

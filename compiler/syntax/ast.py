@@ -38,6 +38,11 @@ class Span(NamedTuple):
         return Span(first.line, first.column, end.end_line, end.end_column,
                     first.start, max(self.end, other.end, last.end))
 
+    def or_else(self, fallback: Span) -> Span:
+        """``self``, or ``fallback`` where ``self`` is no place in the source
+        (a part the parser did not record, as in a tree built by hand)."""
+        return self if self.line else fallback
+
 
 NO_SPAN = Span(0, 0, 0, 0)
 
