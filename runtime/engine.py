@@ -44,6 +44,7 @@ passed to the store as changed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fermata.spec.ir import END
@@ -59,12 +60,16 @@ from .node import Outcome, failed_record, interrupt_token
 from .once import OnceRecorder
 from .program import Program
 from .records import (
+    Consumed,
     DueKind,
     Durability,
     ErrorKind,
     EventKind,
+    NodeRecord,
     NodeStatus,
     OutboxKind,
+    PendingInterrupt,
+    RunError,
     RunStatus,
     StaticWhen,
     interrupt_json,
@@ -95,8 +100,8 @@ class Engine:
         self.values: dict[str, Any] = {}
         self.frontier: list[str] = []
         self.joins: dict[str, list[str]] = {}
-        self.progress: dict[str, dict[str, Any]] = {}   # nodes of the step in flight
-        self.pending: list[dict[str, Any]] = []
+        self.progress: dict[str, NodeRecord] = {}       # nodes of the step in flight
+        self.pending: list[PendingInterrupt] = []
         self.goto: list[str] | None = None              # replaces the next frontier, once
         self.in_step = False
         self.route_start = False                        # `start` must (still) be routed
@@ -115,14 +120,14 @@ class Engine:
         # not answered keeps its record and pending entry untouched (None:
         # re-run every paused instance, as after `Command(update=...)`).
         self.rerun: set[str] | None = None
-        self.kept_pending: dict[str, list[dict[str, Any]]] = {}
+        self.kept_pending: dict[str, list[PendingInterrupt]] = {}
         # Human tasks and timers (``timers.py``): the pending entries of the
         # checkpoint resumed from, by token (their `asked_at` stands); the
         # answers this invoke applied and the timers it fired (recorded once,
         # with the next checkpoint: the audit trail); ids whose deadline
         # fired, so a late answer is refused as expired; nodes a deadline
         # sends the run to once the step in flight completes.
-        self.previous: dict[str, dict[str, Any]] = {}
+        self.previous: dict[str, PendingInterrupt] = {}
         self.answered: list[dict[str, Any]] = []
         self.fired: list[dict[str, Any]] = []
         self.expired: dict[str, dict[str, Any]] = {}
@@ -291,7 +296,7 @@ class Engine:
         if units is None:
             return False
         outcomes: dict[str, Outcome] = {}
-        pending: list[dict[str, Any]] = []
+        pending: list[PendingInterrupt] = []
         once = self.once
         once.step = self.step
         if self.children is not None:
@@ -310,17 +315,19 @@ class Engine:
                 # answer to one item of many from touching the others.
                 pending += kept[name]
                 continue
+            consumed: Consumed | None = record
             if once.recovered:   # once results a crashed process saved in this step
-                record = once.journal_of(name, record)
+                consumed = once.journal_of(name, record)
             self.emit({"event": EventKind.NODE_START.value, "node": name, "step": self.step})
             try:
-                outcome = self.flow.nodes[node].run(self.values, record, self.step, self.path, once,
+                outcome = self.flow.nodes[node].run(self.values, consumed, self.step, self.path, once,
                                                     instance, item, self.children)
             except NondeterminismError as exc:
-                error = {"message": str(exc), "type": "NondeterminismError", "kind": ErrorKind.NONDETERMINISM.value,
-                         "node": name, "line": self.flow.nodes[node].line, "column": None,
-                         "path": self.path, "traceback": None}
-                self.progress[name] = failed_record(record, error)
+                error: RunError = {"message": str(exc), "type": "NondeterminismError",
+                                   "kind": ErrorKind.NONDETERMINISM.value, "node": name,
+                                   "line": self.flow.nodes[node].line, "column": None,
+                                   "path": self.path, "traceback": None}
+                self.progress[name] = failed_record(consumed, error)
                 self.pending = pending
                 self._save(RunStatus.FAILED, error)
                 self.emit({"event": EventKind.FAILED.value, "error": error})
@@ -420,19 +427,19 @@ class Engine:
         self._save(RunStatus.RUNNING)
         return True
 
-    def _static(self, node: str, when: StaticWhen) -> dict[str, Any]:  # a records.PendingInterrupt
+    def _static(self, node: str, when: StaticWhen) -> PendingInterrupt:
         return {"id": f"{node}:{when}", "node": node, "label": when.value, "index": 0, "payload": None,
                 "schema": None, "token": interrupt_token(self.step, node, when, 0)}
 
     # ------------------------------------------------------------ recording
 
     def _fail_run(self, exc: Exception, kind: ErrorKind, node: str | None) -> None:
-        error = {"message": str(exc), "type": type(exc).__name__, "kind": kind.value, "node": node,
-                 "line": None, "column": None, "path": self.path, "traceback": None}
+        error: RunError = {"message": str(exc), "type": type(exc).__name__, "kind": kind.value, "node": node,
+                           "line": None, "column": None, "path": self.path, "traceback": None}
         self._save(RunStatus.FAILED, error)
         self.emit({"event": EventKind.FAILED.value, "error": error})
 
-    def _save(self, status: RunStatus, error: dict[str, Any] | None = None) -> None:  # a records.RunError
+    def _save(self, status: RunStatus, error: RunError | None = None) -> None:
         # Records hold the plain strings (``.value``): stores check that a
         # status is exactly a ``str``, and callers see ``"done"``, not a repr.
         extra: dict[str, Any] = {}
@@ -483,7 +490,7 @@ class Engine:
         self.store_everything = False
         self.last = checkpoint
 
-    def _stamped(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _stamped(self, pending: list[PendingInterrupt]) -> list[PendingInterrupt]:
         """Pending entries with their times: ``asked_at`` now, or as first asked."""
         now = self.clock()
         parent = self.parent
@@ -493,14 +500,14 @@ class Engine:
         return stamped if parent is None else [{**entry, "parent": parent} for entry in stamped]
 
     def _events(self, status: RunStatus, checkpoint: Checkpoint,
-                error: dict[str, Any] | None) -> list[dict[str, Any]]:
+                error: RunError | None) -> list[dict[str, Any]]:
         """The outbox events this checkpoint causes (stored with it, in the
         same transaction); the timer ones are streamed too (the others are
         the stream's ``interrupt``, ``done`` and ``failed``)."""
         found: list[tuple[OutboxKind, dict[str, Any]]] = []
         for fired in self.fired:
             if fired["kind"] == DueKind.REMINDER:
-                entry = next((p for p in self.pending if p["token"] == fired["token"]), {})
+                entry: Mapping[str, Any] = next((p for p in self.pending if p["token"] == fired["token"]), {})
                 found.append((OutboxKind.INTERRUPT_REMINDER, {**fired, "to": entry.get("to"),
                                                               "deadline_at": entry.get("deadline_at")}))
             else:

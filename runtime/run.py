@@ -12,7 +12,7 @@ from typing import Any
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .records import TIMING_KEYS, interrupt_json
+from .records import TIMING_KEYS, PendingInterrupt, interrupt_json
 from .values import json_copy
 
 
@@ -61,7 +61,7 @@ class Interrupt:
                                **self.timing})
 
     @staticmethod
-    def from_pending(entry: dict[str, Any]) -> Interrupt:
+    def from_pending(entry: PendingInterrupt) -> Interrupt:
         return Interrupt(id=entry["id"], node=entry["node"], label=entry["label"],
                          index=entry["index"], payload=json_copy(entry.get("payload")),
                          schema=entry.get("schema"), token=entry["token"],
