@@ -251,7 +251,7 @@ class Engine:
         self.step += 1
         self.steps_begun += 1
         self.progress = {}
-        self.emit({"event": EventKind.STEP_START.value, "step": self.step, "nodes": self.frontier})
+        self.events.append({"event": _STEP_START, "step": self.step, "nodes": self.frontier})
         return self._run_nodes()
 
     def _route_start(self) -> bool:
@@ -303,6 +303,7 @@ class Engine:
             self.children.step = self.step
         rerun, kept = self.rerun, self.kept_pending
         self.rerun, self.kept_pending = None, {}
+        emit = self.events.append
         for node, instance, item in units:
             name = node if instance is None else instance
             record = self.progress.get(name)
@@ -318,7 +319,7 @@ class Engine:
             consumed: Consumed | None = record
             if once.recovered:   # once results a crashed process saved in this step
                 consumed = once.journal_of(name, record)
-            self.emit({"event": EventKind.NODE_START.value, "node": name, "step": self.step})
+            emit({"event": _NODE_START, "node": name, "step": self.step})
             try:
                 outcome = self.flow.nodes[node].run(self.values, consumed, self.step, self.path, once,
                                                     instance, item, self.children)
@@ -338,8 +339,7 @@ class Engine:
                 pending.append(outcome.pending)
             pending += outcome.surfaced
             if outcome.status == NodeStatus.FINISHED:
-                self.emit({"event": EventKind.NODE_END.value, "node": name, "step": self.step,
-                            "writes": outcome.record["writes"]})
+                emit({"event": _NODE_END, "node": name, "step": self.step, "writes": outcome.record["writes"]})
         self.pending = self._stamped(pending)
         errors = [o.error for o in outcomes.values() if o.error is not None]
         if errors:
@@ -393,7 +393,7 @@ class Engine:
         self.values.update(updates)
         self.changed.update(updates)
         self.joins = outcome.joins
-        self.emit({"event": EventKind.STEP_END.value, "step": self.step, "state_changes": updates})
+        self.events.append({"event": _STEP_END, "step": self.step, "state_changes": updates})
         ran = self.last_ran = self.frontier
         self.consumed = {name: {key: progress[name][key] for key in ("resume", "interrupts", "once")
                                 if key in progress[name]}
@@ -492,6 +492,8 @@ class Engine:
 
     def _stamped(self, pending: list[PendingInterrupt]) -> list[PendingInterrupt]:
         """Pending entries with their times: ``asked_at`` now, or as first asked."""
+        if not pending:   # most steps: no clock to read
+            return pending
         now = self.clock()
         parent = self.parent
         # A child's entries come stamped by the child (``children.surface``).
@@ -520,6 +522,8 @@ class Engine:
             found.append((OutboxKind.RUN_DONE, {"output": self.flow.output_of(self.values)}))
         elif status == RunStatus.FAILED:
             found.append((OutboxKind.RUN_FAILED, {"error": error}))
+        if not found:   # most checkpoints (a step's): no event, no time to format
+            return []
         at = format_time(self.clock())
         events = [{"key": f"{self.info.thread}/{checkpoint.seq}/{n}", "event": kind.value, "thread": self.info.thread,
                    "flow": self.flow.name, "seq": checkpoint.seq, "at": at, "payload": payload}
@@ -542,6 +546,11 @@ class Engine:
     def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
 
+
+#: The events of every step, as the exact strings events hold (a member's
+#: ``.value`` is a property: looked up once here, not four times a step).
+_STEP_START, _NODE_START, _NODE_END, _STEP_END = (EventKind.STEP_START.value, EventKind.NODE_START.value,
+                                                  EventKind.NODE_END.value, EventKind.STEP_END.value)
 
 #: Outbox events ``stream`` shows as they are (the others have their stream form).
 _STREAMED = frozenset((OutboxKind.INTERRUPT_REMINDER, OutboxKind.INTERRUPT_EXPIRED, OutboxKind.TIMER_FIRED))

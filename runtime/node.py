@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 Route = Callable[[Any], tuple[str, ...]]
 
+_FINISHED = NodeStatus.FINISHED.value   # the exact str a record holds, looked up once (a node finishes every step)
+
 
 def sleep_ms(milliseconds: int) -> None:
     """The wait between retries (tests replace it to count waits)."""
@@ -111,6 +113,7 @@ class CompiledNode:
                  field_schemas: dict[str, dict[str, Any]], schemas: Schemas,
                  call_policy: CallPolicy = DEFAULT_POLICY):
         self.name: str = ir["name"]
+        self.what = f"node `{self.name}`"     # how a timeout names it
         self.line: int = ir["line"]
         self.retry: int = ir.get("retry", 0)
         self.backoff_ms: int = ir.get("backoff_ms", 0)
@@ -155,7 +158,7 @@ class CompiledNode:
         done = self.attempts(new_execution, journal, route=instance is None)
         ex, stop = done.ex, done.stop
         if stop is None:
-            finished: NodeRecord = {"status": NodeStatus.FINISHED.value, "writes": ex.writes, "next": done.next}
+            finished: NodeRecord = {"status": _FINISHED, "writes": ex.writes, "next": done.next}
             # What this execution consumed, kept so `fermata replay` can
             # re-execute it; only present when there is something.
             if resume:
@@ -195,7 +198,7 @@ class CompiledNode:
             count += 1
             ex = new_execution(journal)
             try:
-                run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
+                run_with_timeout(partial(self._attempt, ex), self.timeout_ms, self.what)
                 # A route may fail too; a fan-out instance has none of its own.
                 return Attempts(ex, count, None, list(self.route(ex)) if route else [])
             except Pause as pause:
