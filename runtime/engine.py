@@ -56,7 +56,7 @@ from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
 from .fanout import FanOut, fan_view
 from .leases import LeaseKeeper
-from .node import Outcome, failed_record, interrupt_token
+from .node import failed_record, interrupt_token
 from .once import OnceRecorder
 from .program import Program
 from .records import (
@@ -295,7 +295,7 @@ class Engine:
         units = self._units()
         if units is None:
             return False
-        outcomes: dict[str, Outcome] = {}
+        failed: RunError | None = None       # the first node's failure, in step order
         pending: list[PendingInterrupt] = []
         once = self.once
         once.step = self.step
@@ -334,17 +334,18 @@ class Engine:
                 self.emit({"event": EventKind.FAILED.value, "error": error})
                 raise
             self.progress[name] = outcome.record
-            outcomes[name] = outcome
+            if outcome.error is not None and failed is None:
+                failed = outcome.error
             if outcome.pending is not None:
                 pending.append(outcome.pending)
-            pending += outcome.surfaced
+            if outcome.surfaced:
+                pending += outcome.surfaced
             if outcome.status == NodeStatus.FINISHED:
                 emit({"event": _NODE_END, "node": name, "step": self.step, "writes": outcome.record["writes"]})
         self.pending = self._stamped(pending)
-        errors = [o.error for o in outcomes.values() if o.error is not None]
-        if errors:
-            self._save(RunStatus.FAILED, errors[0])
-            self.emit({"event": EventKind.FAILED.value, "error": errors[0]})
+        if failed is not None:
+            self._save(RunStatus.FAILED, failed)
+            self.emit({"event": EventKind.FAILED.value, "error": failed})
             return False
         if self.pending:
             self._save(RunStatus.INTERRUPTED)
