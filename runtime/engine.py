@@ -251,7 +251,7 @@ class Engine:
         self.step += 1
         self.steps_begun += 1
         self.progress = {}
-        self.events.append({"event": _STEP_START, "step": self.step, "nodes": self.frontier})
+        self.emit({"event": _STEP_START, "step": self.step, "nodes": self.frontier})
         return self._run_nodes()
 
     def _route_start(self) -> bool:
@@ -303,7 +303,7 @@ class Engine:
             self.children.step = self.step
         rerun, kept = self.rerun, self.kept_pending
         self.rerun, self.kept_pending = None, {}
-        emit = self.events.append
+        emit = self.events.append   # twice per node: no method call
         for node, instance, item in units:
             name = node if instance is None else instance
             record = self.progress.get(name)
@@ -394,7 +394,7 @@ class Engine:
         self.values.update(updates)
         self.changed.update(updates)
         self.joins = outcome.joins
-        self.events.append({"event": _STEP_END, "step": self.step, "state_changes": updates})
+        self.emit({"event": _STEP_END, "step": self.step, "state_changes": updates})
         ran = self.last_ran = self.frontier
         self.consumed = {name: {key: progress[name][key] for key in ("resume", "interrupts", "once")
                                 if key in progress[name]}

@@ -88,8 +88,8 @@ class Firing:
     now: int
     answers: dict[str, tuple[PendingInterrupt, Any]] = field(default_factory=dict)   # node -> (entry, value)
     abandon: dict[str, tuple[PendingInterrupt, str]] = field(default_factory=dict)   # node -> (entry, goto)
-    reminders: list[PendingInterrupt] = field(default_factory=list)                   # entries, updated
-    fired: list[dict[str, Any]] = field(default_factory=list)                       # for extra["fired"]
+    reminders: list[PendingInterrupt] = field(default_factory=list)                  # entries, updated
+    fired: list[dict[str, Any]] = field(default_factory=list)                        # for extra["fired"]
 
     @property
     def changes_run(self) -> bool:
@@ -117,7 +117,7 @@ def plan_firing(pending: Iterable[PendingInterrupt], now: int) -> Firing | None:
         if "deadline_at" in entry and parse_time(entry["deadline_at"]) <= now:
             action = entry.get("deadline") or {}
             record: dict[str, Any] = {"id": entry["id"], "token": entry["token"], "kind": DueKind.DEADLINE.value,
-                      "due_at": entry["deadline_at"], "fired_at": stamp_now}
+                                      "due_at": entry["deadline_at"], "fired_at": stamp_now}
             if "goto" in action:
                 firing.abandon[node] = (entry, action["goto"])
                 record["goto"] = action["goto"]
