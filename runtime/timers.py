@@ -41,7 +41,7 @@ def stamp(entry: PendingInterrupt, previous: PendingInterrupt | None, now: int) 
         stamped["deadline"] = {k: v for k, v in deadline.items() if k != "ms"}
     if "remind_every_ms" in stamped:
         stamped["reminded"] = previous.get("reminded", 0) if previous is not None else 0
-    if stamped.get("kind") == "wait" and "for_ms" in stamped:
+    if stamped.get("kind") == DueKind.WAIT and "for_ms" in stamped:
         stamped["due_at"] = format_time(asked + stamped.pop("for_ms"))
     return stamped
 
