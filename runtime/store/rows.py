@@ -284,7 +284,7 @@ class Decoder:
         return Checkpoint(seq=seq, step=state["step"], status=state["status"],
                           values=dict(state["values"]), frontier=list(state["frontier"]),
                           joins=dict(state["joins"]), pending=list(state["pending"]),
-                          nodes=dict(state["nodes"]), error=dict(error) if error is not None else None,
+                          nodes=dict(state["nodes"]), error=error.copy() if error is not None else None,
                           extra=dict(state["extra"]))
 
     def _bad(self, seq: int, what: str) -> StoreError:
