@@ -25,7 +25,7 @@ Checkpoints are never deleted, so a reference always has its checkpoint.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from ..checkpoint import Checkpoint
@@ -156,7 +156,7 @@ def resolve(ref: Ref, checkpoint: Checkpoint) -> Any:
         return checkpoint.extra["fired"][ref[1]]
     if part == "r":            # interrupt.reminder: a fired reminder and whom its question asks
         fired = checkpoint.extra["fired"][ref[1]]
-        entry = next((p for p in checkpoint.pending if p["token"] == fired["token"]), {})
+        entry: Mapping[str, Any] = next((p for p in checkpoint.pending if p["token"] == fired["token"]), {})
         return {**fired, "to": entry.get("to"), "deadline_at": entry.get("deadline_at")}
     if part == "e":            # run.failed
         return {"error": checkpoint.error}
