@@ -256,11 +256,15 @@ class LogStore(Store):
         return self._outbox_ack(sorted({int(i) for i in ids}))
 
     def _checkpoints_at(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Checkpoint]:
-        """The checkpoints ``(thread, seq)`` that exist of ``wanted``."""
+        """The checkpoints ``(thread, seq)`` of ``wanted`` that exist and
+        decode; the outbox reports the others' events as unreadable."""
         found = {}
         for (thread, seq), rows in self._rows_up_to_many(wanted).items():
             if rows and rows[-1][0] == seq:
-                found[thread, seq] = self._decode(thread, rows)[-1]
+                try:
+                    found[thread, seq] = self._decode(thread, rows)[-1]
+                except StoreError:        # a damaged thread spoils its own events only
+                    continue
         return found
 
     def _rows_up_to_many(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], list[Row]]:

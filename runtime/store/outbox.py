@@ -24,6 +24,7 @@ Checkpoints are never deleted, so a reference always has its checkpoint.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
@@ -33,6 +34,8 @@ from ..clock import format_time, parse_time
 from ..errors import StoreError
 from ..records import interrupt_json
 from .rows import decode_text, encode_entry
+
+log = logging.getLogger("fermata.store")
 
 #: The event kinds a store keeps as a small integer (the index here). Append
 #: only: stored rows name kinds by position.
@@ -196,19 +199,29 @@ def resolve_events(rows: list[tuple[int, StoredEvent]],
     for id_, stored in rows:
         event = stored.event
         if stored.ref is not None:
-            where = (event["thread"], event["seq"])
-            checkpoint = read.get(where)
-            if checkpoint is None:
-                raise StoreError(f"outbox event {event['key']} refers to checkpoint {where[1]} of thread "
-                                 f"`{where[0]}`, which is missing")
-            try:
-                payload = resolve(stored.ref, checkpoint)
-            except (LookupError, TypeError, ValueError) as exc:
-                raise StoreError(f"outbox event {event['key']}: its payload is not where it refers to in "
-                                 f"its checkpoint ({exc!r})") from None
-            event = {**event, "payload": payload}
+            event = {**event, **_payload_or_problem(event, stored.ref, read)}
         events.append({"id": id_, **event})
     return events
+
+
+def _payload_or_problem(event: dict[str, Any], ref: Ref,
+                        read: dict[tuple[str, int], Checkpoint]) -> dict[str, Any]:
+    """``{"payload": ...}`` read from the checkpoint ``ref`` points into; if
+    that checkpoint is missing or damaged, ``{"payload": None, "unreadable":
+    why}`` instead. One damaged run must not stop every other run's events
+    behind it (a webhook deliverer re-reading the same page forever): the
+    event is still delivered, saying what could not be read, and logged."""
+    where = (event["thread"], event["seq"])
+    checkpoint = read.get(where)
+    if checkpoint is None:
+        problem = f"it refers to checkpoint {where[1]} of thread `{where[0]}`, which is missing"
+    else:
+        try:
+            return {"payload": resolve(ref, checkpoint)}
+        except (LookupError, TypeError, ValueError) as exc:
+            problem = f"its payload is not where it refers to in its checkpoint ({exc!r})"
+    log.warning("outbox event %s: %s", event["key"], problem)
+    return {"payload": None, "unreadable": problem}
 
 
 # ------------------------------------------------------------ text forms (memory and PostgreSQL bodies)

@@ -221,3 +221,30 @@ def test_postgres_rows_written_before_references_are_read_as_they_were(postgres_
         store._run("INSERT INTO fermata.outbox (key, thread, event, body) VALUES (%s, %s, %s, %s)",
                    ("t/0/0", "t", "interrupt.created", json.dumps(body)))
         assert [{k: v for k, v in e.items() if k != "id"} for e in store.outbox()] == [V5_EVENT]
+
+
+def test_a_missing_checkpoint_spoils_only_its_own_events(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "runs.db"
+    with SqliteStore(path) as store:
+        every_kind_of_event(store)
+        whole = store.outbox(limit=1000)
+    lost = next(e for e in whole if e["event"] == "interrupt.created")
+    conn = sqlite3.connect(path)
+    try:
+        thread_id = conn.execute("SELECT id FROM threads WHERE thread = ?", (lost["thread"],)).fetchone()[0]
+        conn.execute("DELETE FROM checkpoints WHERE key = ?", ((thread_id << 32) + lost["seq"],))
+        conn.commit()
+    finally:
+        conn.close()
+    with SqliteStore(path) as store:
+        read = store.outbox(limit=1000)
+    # Every event is still there, in order; only those of the lost checkpoint
+    # (and of its thread's later ones, stored as deltas of it) say so
+    # instead of carrying a payload; other runs' events are untouched.
+    assert [e["id"] for e in read] == [e["id"] for e in whole]
+    spoiled = [e for e in read if "unreadable" in e]
+    assert spoiled and all(e["thread"] == lost["thread"] and e["seq"] >= lost["seq"] for e in spoiled)
+    assert any(e["thread"] != lost["thread"] for e in read if "unreadable" not in e)
+    assert all(e["payload"] is None and e["unreadable"] for e in spoiled)
+    assert [e for e in read if "unreadable" not in e] == [e for e in whole if e["id"] not in {s["id"] for s in spoiled}]
+    assert lost["key"] in caplog.text
