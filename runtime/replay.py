@@ -64,7 +64,7 @@ from .errors import (
 from .fanout import base_node, fan_view
 from .node import CompiledNode
 from .program import Program
-from .records import DueKind, NodeStatus, RunStatus
+from .records import Consumed, DueKind, NodeRecord, NodeStatus, OnceEntry, RunStatus
 from .steps import Execution, Pause, UnrecordedOnce
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 from .values import json_equal
@@ -242,7 +242,7 @@ class _NodeRun:
 
 
 def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
-             journal: list[dict[str, Any]], stub_calls: bool = False,
+             journal: list[OnceEntry], stub_calls: bool = False,
              instance: tuple[str, Any] | None = None) -> _NodeRun:
     """Run ``node`` of the new flow as a resume of the recorded execution
     would: from its first step, answers bound by index, ``once`` results from
@@ -252,7 +252,7 @@ def run_node(node: CompiledNode, state: dict[str, Any], resume: list[Any],
     executions: list[Execution] = []
     fan_out = node.fan_out if instance is not None else None
 
-    def new_execution(recorded: list[dict[str, Any]]) -> Execution:
+    def new_execution(recorded: list[OnceEntry]) -> Execution:
         ex = Execution(node.name if instance is None else instance[0], state, list(resume), [], list(journal))
         if fan_out is not None and instance is not None:
             ex.locals = fan_out.bindings(instance[1])
@@ -287,7 +287,7 @@ class _Inputs:
     """What the recorded run gave a node in one transition, and what it did."""
 
     resume: list[Any]
-    journal: list[dict[str, Any]]
+    journal: list[OnceEntry]
     labels: list[str]        # interrupt labels the recorded execution reached, as far as known
     expect: str              # pause | finish | answered | any
     complete: bool           # the journal holds every `once` result the recorded execution got
@@ -354,7 +354,7 @@ class _Walker:
     # ------------------------------------------------------------ steps
 
     def _step(self, before: Checkpoint, after: Checkpoint, nodes: list[str],
-              records: dict[str, dict[str, Any]], goto: list[str] | None) -> None:
+              records: dict[str, NodeRecord], goto: list[str] | None) -> None:
         """Re-run the nodes of the step ``before`` -> ``after``; compare."""
         self.steps.add(after.step)
         values = self._values(before)
@@ -368,7 +368,7 @@ class _Walker:
                 results[name] = self._fan_route(after, name, units, results, values)
                 continue
             record = records.get(name)
-            if record is not None and record["status"] == _Outcome.FINISHED:
+            if record is not None and record["status"] == NodeStatus.FINISHED:
                 results[name] = (record.get("writes", []), record.get("next", []))
                 continue  # finished earlier in the step: not re-run (checked when it finished)
             now = after.nodes.get(name) if after.nodes else None
@@ -443,7 +443,7 @@ class _Walker:
         return [], routed
 
     def _compare_node(self, after: Checkpoint, node: CompiledNode, inputs: _Inputs, run: _NodeRun,
-                      now: dict[str, Any] | None, recorded_fields: set[str], name: str,
+                      now: NodeRecord | None, recorded_fields: set[str], name: str,
                       ) -> tuple[list[list[Any]], list[str]] | None:
         """Compare one node's (or fan-out instance's, ``name``) replay with
         what the recorded run did; its (writes, next) when they are known to
@@ -512,7 +512,7 @@ class _Walker:
             missing = inputs.labels[len(run.reached)] if len(run.reached) < len(inputs.labels) else "?"
             diverge("interrupt", f"interrupt `{name}:{missing}`", "no interrupt (the node finished)",
                     _node_line(flow, name))
-        if now is not None and now["status"] == _Outcome.FINISHED:
+        if now is not None and now["status"] == NodeStatus.FINISHED:
             self._compare_writes(after, name, now.get("writes", []), run.writes, recorded_fields)
             if sorted(set(now.get("next", []))) != run.next:
                 diverge("route", f"next {_names(now.get('next', []))}", f"next {_names(run.next)}",
@@ -616,19 +616,19 @@ class _Walker:
                                    recorded, replayed, line))
 
 
-def _inputs_of(name: str, record: dict[str, Any] | None, now: dict[str, Any] | None,
-               completed: dict[str, Any] | None) -> _Inputs:
+def _inputs_of(name: str, record: NodeRecord | None, now: NodeRecord | None,
+               completed: dict[str, Consumed] | None) -> _Inputs:
     """What to re-run node ``name`` with, and what its recorded execution is
     known to have done: from its record before the transition (``record``),
     after it (``now``, when the step is still in flight) or, when the step
     completed, the boundary's ``extra["completed"]`` (None when the runtime
     that recorded the run does not keep it)."""
-    if now is not None and now["status"] != _Outcome.FINISHED:
+    if now is not None and now["status"] != NodeStatus.FINISHED:
         expect = "pause" if now["status"] == NodeStatus.INTERRUPTED else "any"
         return _Inputs(list(now.get("resume", [])), list(now.get("once", [])),
                        list(now.get("interrupts", [])), expect, complete=True)
     labels = list(record.get("interrupts", [])) if record else []
-    final = None
+    final: Consumed | None = None
     if now is not None:
         if "resume" in now or "once" in now:
             final = now

@@ -126,7 +126,7 @@ def audit_trail(history: list[Checkpoint]) -> list[dict[str, Any]]:
             if entry["token"] in asked:
                 continue
             asked.add(entry["token"])
-            trail.append({"what": "wait" if entry.get("kind") == "wait" else "asked", **where,
+            trail.append({"what": "wait" if entry.get("kind") == DueKind.WAIT else "asked", **where,
                           "id": entry["id"], "token": entry["token"], "at": entry.get("asked_at"),
                           **{k: entry[k] for k in ("to", "deadline_at", "deadline", "remind_every_ms", "due_at")
                              if k in entry}})
