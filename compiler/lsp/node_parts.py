@@ -52,7 +52,8 @@ from fermata.spec.call_policy import CallPolicy
 from .. import checks
 from ..checks import answers, calls, constraints, declarations, graph, runs, steps, typecheck
 from ..checks.context import CheckContext
-from ..checks.typecheck import _FlowCheck, _locals_by_node, _NodeCheck, named_types
+from ..checks.scopes import locals_by_node
+from ..checks.typecheck import _FlowCheck, _NodeCheck, named_types
 from ..diagnostics.diagnostic import MAX_COMPARED_PER_FILE, Diagnostic, DiagnosticSink, _budget
 from ..semantics import types as T
 from ..syntax import ast
@@ -182,7 +183,7 @@ def check_by_nodes(module: ast.Module, flow: ast.Flow, rest: list[Diagnostic], p
     named = named_types(alone)
     declared = {t.name for t in alone.all_types}
     flows = runs.visible_flows(alone)
-    owners = _locals_by_node(flow)   # a local's name -> the first node declaring it
+    owners = locals_by_node(flow)   # a local's name -> the first node declaring it
 
     def in_module(members: tuple[ast.FlowMember, ...]) -> ast.Module:
         part = replace(flow, members=members)
