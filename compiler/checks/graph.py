@@ -43,10 +43,10 @@ CODES = codes.reported_by(codes.GRAPH)  # the registry's view: compiler/diagnost
 
 def check(context: CheckContext) -> None:
     for flow in context.module.flows:
-        _FlowCheck(context.sink, flow).run()
+        FlowCheck(context.sink, flow).run()
 
 
-class _FlowCheck(Supersteps):
+class FlowCheck(Supersteps):
     def __init__(self, sink: DiagnosticSink, flow: ast.Flow):
         self.sink = sink
         self.flow = flow

@@ -42,7 +42,7 @@ class _Exploration:
 
 class Supersteps:
     """What nodes may run in one superstep, and the writes that meet there.
-    Reads the model its subclass (``graph._FlowCheck``) builds."""
+    Reads the model its subclass (``graph.FlowCheck``) builds."""
 
     sink: DiagnosticSink
     nodes: dict[str, ast.NodeDecl]

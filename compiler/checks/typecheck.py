@@ -55,7 +55,7 @@ def check(context: CheckContext) -> None:
     named = declarations.resolve()
     flows = runs.visible_flows(module)
     for flow in module.flows:
-        flow_check = _FlowCheck(sink, flow, named, set(declarations.decls), locals_by_node(flow))
+        flow_check = FlowCheck(sink, flow, named, set(declarations.decls), locals_by_node(flow))
         flow_check.flows = flows
         flow_check.run()
 
@@ -80,7 +80,11 @@ def named_types(module: ast.Module) -> dict[str, T.FType]:
 # --------------------------------------------------------------------------
 
 
-class _FlowCheck:
+class FlowCheck:
+    """What every node of one flow is checked against (its fields, named
+    types, declared locals). Public because the language server checks a
+    flow's nodes one by one with it (``lsp/node_parts.py``)."""
+
     def __init__(self, sink: DiagnosticSink, flow: ast.Flow, named: Mapping[str, T.FType],
                  declared: set[str], other_locals: Mapping[str, str]):
         self.sink = sink
@@ -110,7 +114,7 @@ class _FlowCheck:
             if decl.default is not None:
                 self._default(decl, self.fields[name])
         for node in self.flow.nodes:
-            _NodeCheck(self, node).run()
+            NodeCheck(self, node).run()
         names = Names(self.sink, self.flow, None, self.other_locals)
         for edge in self.flow.edges:
             if edge.condition is not None:
@@ -155,8 +159,10 @@ def _not_constant(expr: ast.Expr) -> tuple[ast.Expr, str] | None:
 # --------------------------------------------------------------------------
 
 
-class _NodeCheck:
-    def __init__(self, flow: _FlowCheck, node: ast.NodeDecl):
+class NodeCheck:
+    """The type check of one node's body, under its flow's :class:`FlowCheck`."""
+
+    def __init__(self, flow: FlowCheck, node: ast.NodeDecl):
         self.flow = flow
         self.sink = flow.sink
         self.node = node

@@ -13,13 +13,13 @@ So a flow's diagnostics are kept in parts:
   in place), and, for the type checker's "`x` is a local of node `y`" note,
   on which node first declares each name the node does not know itself
   (``NodePart.asked``, compared each time). The passes are the type
-  checker's node part (``typecheck._NodeCheck``) and :data:`NODE_PASSES`,
+  checker's node part (``typecheck.NodeCheck``) and :data:`NODE_PASSES`,
   which look at one node at a time: they are run on a flow of the nodes to
   check and no edges, and each finding goes to the node it lies in;
 - the whole flow's, re-run after every edit: the declarations and the graph
   (duplicate names, reachability, termination, supersteps: they read every
   node), the type checker's flow part (state types and defaults, edge
-  conditions: ``typecheck._FlowCheck`` of the flow without its nodes) and
+  conditions: ``typecheck.FlowCheck`` of the flow without its nodes) and
   what :data:`NODE_PASSES` find outside nodes (in edge conditions).
   These are cheap: they do not walk the nodes' bodies (the graph reads
   only the writes and deadlines of each node).
@@ -53,7 +53,7 @@ from .. import checks
 from ..checks import answers, calls, constraints, declarations, graph, runs, steps, typecheck
 from ..checks.context import CheckContext
 from ..checks.scopes import locals_by_node
-from ..checks.typecheck import _FlowCheck, _NodeCheck, named_types
+from ..checks.typecheck import FlowCheck, NodeCheck, named_types
 from ..diagnostics.diagnostic import MAX_COMPARED_PER_FILE, Diagnostic, DiagnosticSink, _budget
 from ..semantics import types as T
 from ..syntax import ast
@@ -195,7 +195,7 @@ def check_by_nodes(module: ast.Module, flow: ast.Flow, rest: list[Diagnostic], p
     declarations.check(CheckContext(alone, sink, call_policy))
     without_nodes = tuple(m for m in flow.members if not isinstance(m, ast.NodeDecl))
     edges_only = in_module(without_nodes)
-    flow_check = _FlowCheck(sink, edges_only.flows[0], named, declared, owners)
+    flow_check = FlowCheck(sink, edges_only.flows[0], named, declared, owners)
     flow_check.flows = flows
     flow_check.run()
     for run_pass in NODE_PASSES:
@@ -236,14 +236,14 @@ def _check_nodes(flow: ast.Flow, in_module: Callable[[tuple[ast.FlowMember, ...]
     """The parts of ``nodes`` (in source order), or None if a finding lies outside its node."""
     found: list[NodePart] = []
     # The type checker's node part, node by node (its budget spent, measured each).
-    flow_check = _FlowCheck(DiagnosticSink(path), flow, named, declared, owners)
+    flow_check = FlowCheck(DiagnosticSink(path), flow, named, declared, owners)
     flow_check.flows = flows
     for node in nodes:
         sink = DiagnosticSink(path)
         asked = _Asked(owners)
         flow_check.sink, flow_check.other_locals = sink, asked
         left = _left()
-        _NodeCheck(flow_check, node).run()
+        NodeCheck(flow_check, node).run()
         if not all(_inside(d.span, node.span) for d in sink.items):
             return None
         found.append(NodePart(node, sink.items, left - _left(), asked.asked, _has_run(node)))

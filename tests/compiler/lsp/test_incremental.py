@@ -202,13 +202,13 @@ def test_an_edit_in_one_flow_of_several_checks_that_flow_alone(monkeypatch: pyte
         flows_checked.extend(f.name for f in context.module.flows)
         return real_graph(context)
 
-    class CountingNodeCheck(node_parts._NodeCheck):
+    class CountingNodeCheck(node_parts.NodeCheck):
         def run(self) -> None:
             nodes_checked.append(self.node.name)
             super().run()
 
     monkeypatch.setattr(node_parts.graph, "check", counting_graph)
-    monkeypatch.setattr(node_parts, "_NodeCheck", CountingNodeCheck)
+    monkeypatch.setattr(node_parts, "NodeCheck", CountingNodeCheck)
     again = reanalyze(first, edited, 2)
     assert again is not None and flows_checked == [second.name] and nodes_checked == [second.nodes[0].name]
     assert summary(again) == summary(full(edited))

@@ -97,13 +97,13 @@ def edited(text: str, anchor: str, insert: str) -> str:
 def test_an_edit_rechecks_its_node_and_the_nodes_whose_notes_it_changes(monkeypatch: pytest.MonkeyPatch):
     checked: list[str] = []
 
-    class Counting(node_parts._NodeCheck):
+    class Counting(node_parts.NodeCheck):
         def run(self) -> None:
             checked.append(self.node.name)
             super().run()
 
     doc = analyze_document(SPEC, "file:///x.flow", "x.flow")
-    monkeypatch.setattr(node_parts, "_NodeCheck", Counting)
+    monkeypatch.setattr(node_parts, "NodeCheck", Counting)
     # A `let` of a name no node declared: `d`'s unknown `cnt` is now "a local of node `a`".
     text = edited(SPEC, "let v = count + 1", "\n        let cnt = 2")
     doc = analyze_document(text, "file:///x.flow", "x.flow", previous=doc)
