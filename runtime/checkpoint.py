@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from .errors import StoreError
-from .records import NodeRecord, OnceEntry, PendingInterrupt, RunError, RunStatus
+from .records import CheckpointExtra, NodeRecord, OnceEntry, PendingInterrupt, RunError, RunStatus
 
 FORMAT_VERSION = 1
 
@@ -48,7 +48,7 @@ class Checkpoint:
     pending: list[PendingInterrupt] = field(default_factory=list)
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     error: RunError | None = None
-    extra: dict[str, Any] = field(default_factory=dict)   # runtime bookkeeping (static-interrupt passes, ...)
+    extra: CheckpointExtra = field(default_factory=CheckpointExtra)   # runtime bookkeeping
     # Outbox events this checkpoint causes (``engine._events``): appended by
     # the store in the same transaction as the checkpoint; never part of it.
     outbox: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)

@@ -18,7 +18,7 @@ from .children import plan_children
 from .clock import format_time
 from .errors import ResumeError
 from .program import Program
-from .records import DueKind, PendingInterrupt, RunStatus
+from .records import AnswerRecord, DueKind, ExpiredRecord, PendingInterrupt, RunStatus
 from .schemas import Violation
 from .steps import where_refusal
 from .timers import Firing
@@ -63,7 +63,7 @@ class Plan:
     answers: dict[str, Any] = field(default_factory=dict)  # node -> answer to its pending interrupt
     update: dict[str, Any] | None = None
     goto: list[str] | None = None
-    answered: list[dict[str, Any]] = field(default_factory=list)   # the audit record of the answers
+    answered: list[AnswerRecord] = field(default_factory=list)   # the audit record of the answers
     firing: Firing | None = None    # `tick`: due deadlines, timers, reminders
     # Answers for child runs (``children.py``): by parent node instance, then child thread.
     children: dict[str, dict[str, Command]] = field(default_factory=dict)
@@ -194,7 +194,7 @@ def _refuse_unassigned(chosen: list[tuple[PendingInterrupt, Any]], command: Comm
 def expired_message(resume: Any, latest: Checkpoint) -> str | None:
     """"expired at ..." for an answer to an interrupt whose deadline fired
     (and that is not pending again)."""
-    expired: dict[str, dict[str, Any]] = latest.extra.get("expired") or {}
+    expired: dict[str, ExpiredRecord] = latest.extra.get("expired") or {}
     if not expired:
         return None
     if not is_id_map(resume) and any(not _is_static(p) and p.get("kind") != DueKind.WAIT for p in latest.pending):

@@ -21,9 +21,9 @@ written, which is then either the pause or a plain ``running`` checkpoint.
 Continuing from any boundary checkpoint therefore goes straight into the
 next step, so a boundary whose pause was resumed never pauses again and no
 "passed" flag is needed. ``extra`` holds the little that is neither state
-nor progress: ``goto`` (a ``Command(goto=...)`` waiting for the step in
-flight to complete) and ``route_start`` (``start``'s route failed; a retry
-routes it again).
+nor progress (``records.CheckpointExtra``): e.g. ``goto`` (a
+``Command(goto=...)`` waiting for the step in flight to complete) and
+``route_start`` (``start``'s route failed; a retry routes it again).
 
 The step limit counts the supersteps *begun* by one invoke; finishing a step
 that was already in flight does not count.
@@ -56,21 +56,26 @@ from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
 from .fanout import FanOut, fan_view
 from .leases import LeaseKeeper
-from .node import failed_record, interrupt_token
+from .node import consumed_of, failed_record, interrupt_token
 from .once import OnceRecorder
 from .program import Program
 from .records import (
+    AnswerRecord,
+    CheckpointExtra,
     Consumed,
     DueKind,
     Durability,
     ErrorKind,
     EventKind,
+    ExpiredRecord,
+    FiredRecord,
     NodeRecord,
     NodeStatus,
     OutboxKind,
     PendingInterrupt,
     RunError,
     RunStatus,
+    StartedRecord,
     StaticWhen,
     interrupt_json,
 )
@@ -112,7 +117,7 @@ class Engine:
         self.last: Checkpoint | None = None
         # Answers and `once` results the nodes of the step just completed
         # consumed: saved with the step's checkpoint for `fermata replay`.
-        self.consumed: dict[str, dict[str, Any]] = {}
+        self.consumed: dict[str, Consumed] = {}
         # Fan-outs started in the step in flight (``fanout.py``), kept in the
         # checkpoint's ``extra["fanout"]`` until the step completes.
         self.fanouts: dict[str, FanOut] = {}
@@ -128,9 +133,9 @@ class Engine:
         # fired, so a late answer is refused as expired; nodes a deadline
         # sends the run to once the step in flight completes.
         self.previous: dict[str, PendingInterrupt] = {}
-        self.answered: list[dict[str, Any]] = []
-        self.fired: list[dict[str, Any]] = []
-        self.expired: dict[str, dict[str, Any]] = {}
+        self.answered: list[AnswerRecord] = []
+        self.fired: list[FiredRecord] = []
+        self.expired: dict[str, ExpiredRecord] = {}
         self.deadline_next: list[str] = []
         self.only_record = False    # a firing of reminders only: one checkpoint, no node runs
         # Child runs (``children.py``): what `run` steps need, and, for a
@@ -139,7 +144,7 @@ class Engine:
         self.children = (ChildRunner(flow.children, store, info.thread, clock, durability, path)
                          if flow.children else None)
         self.parent: str | None = None
-        self.started: dict[str, Any] | None = None   # who started the run, when: its first checkpoint's
+        self.started: StartedRecord | None = None   # who started the run, when: its first checkpoint's
 
     # ------------------------------------------------------------ entering
 
@@ -396,9 +401,7 @@ class Engine:
         self.joins = outcome.joins
         self.emit({"event": _STEP_END, "step": self.step, "state_changes": updates})
         ran = self.last_ran = self.frontier
-        self.consumed = {name: {key: progress[name][key] for key in ("resume", "interrupts", "once")
-                                if key in progress[name]}
-                         for name in order if name in progress
+        self.consumed = {name: consumed_of(progress[name]) for name in order if name in progress
                          and ("resume" in progress[name] or "once" in progress[name])}
         self.progress = {}
         self.fanouts = {}
@@ -443,7 +446,7 @@ class Engine:
     def _save(self, status: RunStatus, error: RunError | None = None) -> None:
         # Records hold the plain strings (``.value``): stores check that a
         # status is exactly a ``str``, and callers see ``"done"``, not a repr.
-        extra: dict[str, Any] = {}
+        extra: CheckpointExtra = {}
         if self.goto is not None:
             extra["goto"] = self.goto
         if self.route_start:
@@ -507,7 +510,7 @@ class Engine:
         """The outbox events this checkpoint causes (stored with it, in the
         same transaction); the timer ones are streamed too (the others are
         the stream's ``interrupt``, ``done`` and ``failed``)."""
-        found: list[tuple[OutboxKind, dict[str, Any]]] = []
+        found: list[tuple[OutboxKind, Mapping[str, Any]]] = []
         for fired in self.fired:
             if fired["kind"] == DueKind.REMINDER:
                 entry: Mapping[str, Any] = next((p for p in self.pending if p["token"] == fired["token"]), {})

@@ -221,6 +221,20 @@ class CompiledNode:
         ex.check_finished()
 
 
+def consumed_of(record: NodeRecord) -> Consumed:
+    """What a node's executions consumed, from its record (the keys it has,
+    in the record's order): kept in ``extra["completed"]`` for replay once
+    its step completes and the record is dropped."""
+    consumed: Consumed = {}
+    if "resume" in record:
+        consumed["resume"] = record["resume"]
+    if "interrupts" in record:
+        consumed["interrupts"] = record["interrupts"]
+    if "once" in record:
+        consumed["once"] = record["once"]
+    return consumed
+
+
 def failed_record(record: Consumed | None, error: RunError) -> NodeRecord:
     """The record of a node failed by the engine (nondeterminism), keeping
     what a retry needs."""

@@ -238,6 +238,83 @@ class Consumed(TypedDict, total=False):
     once: list[OnceEntry]
 
 
+class FanOutRecord(TypedDict):
+    """``CheckpointExtra["fanout"][node]``: a fan-out started in the step in
+    flight, its elements and their instance names (``fanout.FanOut``)."""
+
+    items: list[Any]
+    names: list[str]
+
+
+class StartedRecord(TypedDict):
+    """``CheckpointExtra["started"]``: who started the run (``invoke(...,
+    by=...)``; recorded only when named), and when."""
+
+    by: str
+    at: str
+
+
+class AnswerRecord(TypedDict):
+    """One entry of ``CheckpointExtra["answered"]``: an answer the checkpoint
+    applied, for the audit trail (``command.plan_command``; a deadline's
+    answer is by ``timers.DEADLINE_BY``)."""
+
+    id: str
+    token: str                   # the occurrence answered
+    by: str | None
+    at: str
+    value: Any
+
+
+class FiredRecord(TypedDict):
+    """One entry of ``CheckpointExtra["fired"]``: a deadline, reminder or
+    ``wait`` timer that fell due (``timers.plan_firing``)."""
+
+    id: str
+    token: str
+    kind: str                    # a DueKind
+    due_at: str
+    fired_at: str
+    goto: NotRequired[str]       # a deadline that abandoned its node for this one
+    answer: NotRequired[Any]     # a deadline that answered in its place
+    reminder: NotRequired[int]   # a reminder: the periods elapsed since asked
+
+
+class ExpiredRecord(TypedDict):
+    """``CheckpointExtra["expired"][id]``: an interrupt whose deadline fired,
+    so a late answer to it is refused as expired (``command.expired_message``)."""
+
+    token: str
+    at: str
+
+
+class CancelRecord(TypedDict):
+    """``CheckpointExtra["cancelled"]``: who cancelled the run, when, why,
+    and the questions it withdrew (``cancel.py``)."""
+
+    by: str | None
+    at: str
+    reason: NotRequired[str]
+    withdrawn: NotRequired[list[str]]
+
+
+class CheckpointExtra(TypedDict, total=False):
+    """``Checkpoint.extra``: the runtime's bookkeeping, neither state nor a
+    node's progress. Each key is present only when it has something to say
+    (``engine._save``), so most checkpoints store ``{}``."""
+
+    goto: list[str]              # a Command(goto=...) waiting for the step in flight to complete
+    route_start: bool            # `start`'s route failed: a retry routes it again
+    fanout: dict[str, FanOutRecord]         # fan-outs of the step in flight, by node
+    completed: dict[str, Consumed]          # what each node of the step just completed consumed (replay)
+    deadline_next: list[str]     # where fired deadlines send the run once the step in flight completes
+    started: StartedRecord       # the run's first checkpoint
+    answered: list[AnswerRecord]
+    fired: list[FiredRecord]
+    expired: dict[str, ExpiredRecord]       # by interrupt id
+    cancelled: CancelRecord      # the cancelled run's last checkpoint
+
+
 # --------------------------------------------------------------------------
 # The JSON of a run (CLI ``--json`` and the server)
 # --------------------------------------------------------------------------

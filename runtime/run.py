@@ -12,7 +12,7 @@ from typing import Any
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .records import TIMING_KEYS, NodeRecord, PendingInterrupt, RunError, interrupt_json
+from .records import TIMING_KEYS, AnswerRecord, FiredRecord, NodeRecord, PendingInterrupt, RunError, interrupt_json
 from .values import json_copy
 
 
@@ -124,8 +124,8 @@ class Snapshot:
     nodes: dict[str, NodeRecord]
     # The audit trail at this checkpoint: the answers it applied (``id``,
     # ``by``, ``at``, ``value``) and the deadlines, reminders, timers fired.
-    answered: list[dict[str, Any]] = field(default_factory=list)
-    fired: list[dict[str, Any]] = field(default_factory=list)
+    answered: list[AnswerRecord] = field(default_factory=list)
+    fired: list[FiredRecord] = field(default_factory=list)
 
     @staticmethod
     def from_checkpoint(checkpoint: Checkpoint) -> Snapshot:

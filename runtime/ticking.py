@@ -24,7 +24,8 @@ from .schemas import Schemas
 from .timers import DEADLINE_BY, plan_firing
 
 PAGE = 500
-_FIRED = {DueKind.DEADLINE: "deadline", DueKind.REMINDER: "reminder", DueKind.WAIT: "timer"}   # audit "what"
+# The audit trail's "what" of a fired record, by its kind.
+_FIRED: dict[str, str] = {DueKind.DEADLINE: "deadline", DueKind.REMINDER: "reminder", DueKind.WAIT: "timer"}
 
 
 @dataclass(frozen=True)

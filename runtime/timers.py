@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import format_time, parse_time
-from .records import DueKind, PendingInterrupt
+from .records import DueKind, FiredRecord, PendingInterrupt
 
 DEADLINE_BY = "fermata:deadline"     # who "answers" when a deadline's answer is applied
 
@@ -89,7 +89,7 @@ class Firing:
     answers: dict[str, tuple[PendingInterrupt, Any]] = field(default_factory=dict)   # node -> (entry, value)
     abandon: dict[str, tuple[PendingInterrupt, str]] = field(default_factory=dict)   # node -> (entry, goto)
     reminders: list[PendingInterrupt] = field(default_factory=list)                  # entries, updated
-    fired: list[dict[str, Any]] = field(default_factory=list)                        # for extra["fired"]
+    fired: list[FiredRecord] = field(default_factory=list)                           # for extra["fired"]
 
     @property
     def changes_run(self) -> bool:
@@ -116,7 +116,7 @@ def plan_firing(pending: Iterable[PendingInterrupt], now: int) -> Firing | None:
             continue
         if "deadline_at" in entry and parse_time(entry["deadline_at"]) <= now:
             action = entry.get("deadline") or {}
-            record: dict[str, Any] = {"id": entry["id"], "token": entry["token"], "kind": DueKind.DEADLINE.value,
+            record: FiredRecord = {"id": entry["id"], "token": entry["token"], "kind": DueKind.DEADLINE.value,
                                       "due_at": entry["deadline_at"], "fired_at": stamp_now}
             if "goto" in action:
                 firing.abandon[node] = (entry, action["goto"])

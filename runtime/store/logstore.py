@@ -47,7 +47,7 @@ from ..timers import due_rows
 from .base import (
     DEFAULT_PAGE,
     DueTimer,
-    PendingInterrupt,
+    PendingRow,
     RunSummary,
     check_limit,
     pending_rows,
@@ -96,7 +96,7 @@ class LogStore(Store):
 
     @abstractmethod
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]: ...
+                       limit: int) -> list[PendingRow]: ...
 
     @abstractmethod
     def _log_timers(self, tx: Any, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
@@ -230,7 +230,7 @@ class LogStore(Store):
 
     def pending_interrupts(self, *, flow: str | None = None, label: str | None = None,
                            after: tuple[str, str] | None = None,
-                           limit: int = DEFAULT_PAGE) -> list[PendingInterrupt]:
+                           limit: int = DEFAULT_PAGE) -> list[PendingRow]:
         """A page of the interrupts paused runs wait on (by thread, then id)."""
         return self._index_pending(flow, label, after, check_limit(limit))
 

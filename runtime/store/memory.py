@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from ..checkpoint import ThreadInfo, _LocalCoordination
 from ..records import RunStatus
-from .base import DueTimer, PendingInterrupt, RunSummary
+from .base import DueTimer, PendingRow, RunSummary
 from .logstore import LogStore, Row
 from .outbox import StoredEvent, body_text, from_text
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
@@ -131,7 +131,7 @@ class MemoryStore(LogStore):
         return found
 
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]:
+                       limit: int) -> list[PendingRow]:
         found = []
         for thread in sorted(self._threads):
             entry = self._threads[thread]
@@ -139,7 +139,7 @@ class MemoryStore(LogStore):
                 continue
             for id_, node, label_ in entry.pending:
                 if (after is None or (thread, id_) > after) and (label is None or label_ == label):
-                    found.append(PendingInterrupt(thread, entry.info.flow, id_, node, label_))
+                    found.append(PendingRow(thread, entry.info.flow, id_, node, label_))
                     if len(found) == limit:
                         return found
         return found

@@ -58,7 +58,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreConflictError, StoreError
-from .base import DueTimer, PendingInterrupt, RunSummary
+from .base import DueTimer, PendingRow, RunSummary
 from .logstore import LogStore, Row
 from .outbox import StoredEvent, body_text, from_text
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
@@ -404,7 +404,7 @@ class PostgresStore(LogStore):
         return [RunSummary(*row) for row in rows]
 
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]:
+                       limit: int) -> list[PendingRow]:
         rows = self._query(
             "SELECT t.thread, t.flow, p.id, p.node, p.label FROM fermata.threads t "
             "JOIN fermata.pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' "
@@ -412,7 +412,7 @@ class PostgresStore(LogStore):
             "AND (%(a)s::text IS NULL OR (t.thread, p.id) > (%(a)s, %(b)s)) ORDER BY t.thread, p.id LIMIT %(n)s",
             {"f": flow, "l": label, "a": after[0] if after else None, "b": after[1] if after else None,
              "n": limit})
-        return [PendingInterrupt(*row) for row in rows]
+        return [PendingRow(*row) for row in rows]
 
     def _log_timers(self, tx: psycopg.Connection[Any], info: ThreadInfo, due: list[tuple[str, str, str]] | None,
                     events: list[StoredEvent]) -> None:

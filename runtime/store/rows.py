@@ -285,7 +285,7 @@ class Decoder:
                           values=dict(state["values"]), frontier=list(state["frontier"]),
                           joins=dict(state["joins"]), pending=list(state["pending"]),
                           nodes=dict(state["nodes"]), error=error.copy() if error is not None else None,
-                          extra=dict(state["extra"]))
+                          extra=state["extra"].copy())
 
     def _bad(self, seq: int, what: str) -> StoreError:
         return StoreError(f"{self.where}: checkpoint {seq} of thread `{self.thread}` is corrupt: {what}")

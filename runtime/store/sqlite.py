@@ -68,7 +68,7 @@ from typing import Any, NoReturn, Self
 
 from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreError
-from .base import DueTimer, PendingInterrupt, RunSummary, pending_rows
+from .base import DueTimer, PendingRow, RunSummary, pending_rows
 from .logstore import LogStore, Row
 from .outbox import StoredEvent, body_text, compact_body, from_row, from_text
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, pack_body
@@ -435,7 +435,7 @@ class SqliteStore(LogStore):
         return [RunSummary(*row) for row in rows]
 
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]:
+                       limit: int) -> list[PendingRow]:
         self._indexed()
         first, second = after if after is not None else (None, None)
         rows = self._query(
@@ -443,7 +443,7 @@ class SqliteStore(LogStore):
             "JOIN pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' AND (?1 IS NULL OR f.flow = ?1) "
             "AND (?2 IS NULL OR p.label = ?2) AND (?3 IS NULL OR (t.thread, p.id) > (?3, ?4)) "
             "ORDER BY t.thread, p.id LIMIT ?5", (flow, label, first, second, limit))
-        return [PendingInterrupt(*row) for row in rows]
+        return [PendingRow(*row) for row in rows]
 
     def _log_timers(self, tx: sqlite3.Connection, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
                     events: list[StoredEvent]) -> None:
