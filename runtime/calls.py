@@ -120,19 +120,28 @@ def user_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
-_worker = threading.local()
+class _Worker(threading.local):
+    """Per thread: the event set when the attempt it runs has timed out.
+    The class default (None) answers for every thread that never ran one,
+    at no cost: a missing attribute of a plain ``threading.local`` costs an
+    exception inside ``getattr``, and this is read before every step."""
+
+    cancel: threading.Event | None = None
+
+
+_worker = _Worker()
 
 
 def current_cancel() -> threading.Event | None:
     """The event set when the attempt running on this thread has timed out
     (None outside :func:`run_with_timeout`)."""
-    return getattr(_worker, "cancel", None)
+    return _worker.cancel
 
 
 def stop_if_cancelled() -> None:
     """Raise in an abandoned attempt, so it goes no further (checked before
     every step and throughout template rendering)."""
-    cancel = getattr(_worker, "cancel", None)
+    cancel = _worker.cancel
     if cancel is not None and cancel.is_set():
         raise CallTimeoutError("stopped: the attempt's timeout passed", type_name="TimeoutError")
 

@@ -309,7 +309,7 @@ class Inbox:
         info, latest = self._run(identity, thread)
         return self.question_json(identity, info, self._pending(info, latest, key))
 
-    def _pending(self, info: ThreadInfo, latest: Checkpoint, key: str) -> dict[str, Any]:
+    def _pending(self, info: ThreadInfo, latest: Checkpoint, key: str) -> Mapping[str, Any]:
         """The pending entry named by ``key`` (an id or a token), or the refusal:
         409 for a question of this run that is no longer pending (a stale
         token, an answered id, an expired deadline, a cancelled run), 404 for
