@@ -102,16 +102,21 @@ class StorePool:
         return graph
 
     def _take(self) -> LogStore:
-        with self._guard:
+        while True:
+            with self._guard:
+                try:
+                    return self._idle.get_nowait()
+                except queue.Empty:
+                    pass
+                if self._opened < self.size:
+                    self._opened += 1
+                    break
+            # Every store object is in use: wait for one to come back (or,
+            # when one was discarded meanwhile, for room to open another).
             try:
-                return self._idle.get_nowait()
+                return self._idle.get(timeout=0.25)
             except queue.Empty:
-                pass
-            opening = self._opened < self.size
-            if opening:
-                self._opened += 1
-        if not opening:
-            return self._idle.get()    # every store object is in use: wait for one
+                continue
         try:
             from fermata.runtime.stores import open_store
 
