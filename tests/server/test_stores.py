@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,14 @@ from tests.server.support import REVIEW_FLOW
 
 
 @pytest.fixture
-def pool(tmp_path: Path) -> StorePool:
+def pool(tmp_path: Path) -> Iterator[StorePool]:
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     shared = open_store(url)
     assert isinstance(shared, LogStore)
-    return StorePool(shared, url, 2)
+    made = StorePool(shared, url, 2)
+    yield made
+    made.close()
+    shared.close()
 
 
 def test_each_borrower_has_its_own_store_object_and_a_nested_borrow_the_same(pool: StorePool) -> None:
