@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 
 # Bumped when the entry format changes.
 _FORMAT = 1
-_COMPILER_ROOTS = (Path(__file__).resolve().parent,)   # compiler/ (checks/, codegen/ ...)
+_COMPILER_ROOTS = (Path(__file__).resolve().parent.parent,)   # compiler/ (checks/, lower/ ...), not lower/ alone
 _SPEC_SUFFIXES = (".py", ".lark", ".json")
 
 
@@ -106,6 +105,8 @@ def _read(entry: Path, key: str) -> dict[str, Any] | None:
 
 
 def _write(entry: Path, key: str, ir: dict[str, Any]) -> None:
+    import tempfile  # here: a cache hit (every resume of an unchanged spec) writes nothing
+
     text = json.dumps({"key": key, "ir": ir}, ensure_ascii=False, separators=(",", ":"))
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,19 @@ def test_a_new_compiler_never_uses_an_older_ones_ir(cache: Path, tmp_path: Path,
         ir_cache.compiler_fingerprint.cache_clear()
 
 
+def test_the_fingerprint_covers_every_stage_of_the_compiler_and_the_grammar() -> None:
+    # Regression: after compiler/ was regrouped by stage the fingerprint
+    # covered compiler/lower/ alone, so an edited checker kept old IRs valid.
+    from fermata import spec
+    from fermata.compiler import checks, syntax
+
+    covered = [*ir_cache._COMPILER_ROOTS, *(Path(p).resolve() for p in spec.__path__)]
+    for module in (checks, syntax, ir_cache):
+        assert module.__file__ is not None
+        assert any(Path(module.__file__).resolve().is_relative_to(root) for root in covered), module
+    assert any((root / "fermata.lark").is_file() for root in covered)
+
+
 @pytest.mark.parametrize("damage", ["", "{not json", "[]", '{"key": "another", "ir": {}}', '{"key": "KEY", "ir": 7}'])
 def test_a_damaged_entry_is_ignored_and_rewritten(cache: Path, damage: str) -> None:
     compiles = Compiles(SPEC, "ask.flow", CallPolicy())
