@@ -14,6 +14,7 @@ A leaf module: it imports nothing of Fermata.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from typing import Protocol
 
@@ -23,17 +24,15 @@ class _Hash(Protocol):
 
 
 def _builtin_sha256() -> Callable[[bytes], _Hash] | None:
-    # _sha2 since CPython 3.12, _sha256 before; a build without them (or
-    # another Python) has hashlib only.
-    for name in ("_sha2", "_sha256"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        constructor: Callable[[bytes], _Hash] | None = getattr(module, "sha256", None)
-        if constructor is not None:
-            return constructor
-    return None
+    # _sha2 since CPython 3.12, _sha256 before (named by version: a failed
+    # import searches every folder of sys.path); a build without it, or
+    # another Python, has hashlib only.
+    try:
+        module = importlib.import_module("_sha2" if sys.version_info >= (3, 12) else "_sha256")
+    except ImportError:
+        return None
+    constructor: Callable[[bytes], _Hash] | None = getattr(module, "sha256", None)
+    return constructor
 
 
 _BUILTIN = _builtin_sha256()
