@@ -184,5 +184,5 @@ def test_resume_from_a_cached_ir_imports_neither_the_compiler_nor_jsonschema_nor
              "fermata.compiler.syntax.ast", "jsonschema", "jinja2", "lark",
              # nor what only other commands, or a cache miss, need (runtime/__init__.py is lazy)
              "fermata.runtime.replay", "fermata.runtime.compat", "fermata.runtime.store.memory", "tempfile",
-             "traceback", "fermata.spec.builtins", "fermata.compiler.cli.check"}
+             "traceback", "logging", "fermata.spec.builtins", "fermata.compiler.cli.check"}
     assert imported & heavy == set()
