@@ -15,15 +15,14 @@ imported, and a function whose defining module is denied (a re-export of
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import threading
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fermata.spec.call_policy import DEFAULT_DENY, CallPolicy, ConfigError, policy_near
+from fermata.spec.digest import sha256_hex
 
 from .errors import CallPolicyError, CallTimeoutError, EvalError, UserCodeError
 from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
@@ -100,7 +99,7 @@ def checked_args(args: list[Any], kwargs: dict[str, Any], target: str) -> tuple[
 def args_hash(args: list[Any], kwargs: dict[str, Any]) -> str:
     """What identifies a ``once`` call's arguments in the journal."""
     text = canonical_json([args, kwargs])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return sha256_hex(text.encode("utf-8"))[:16]
 
 
 def _user_error(target: str, exc: BaseException, verb: str) -> UserCodeError:
@@ -111,6 +110,8 @@ def _user_error(target: str, exc: BaseException, verb: str) -> UserCodeError:
 
 def user_traceback(exc: BaseException) -> str:
     """The exception's traceback without the runtime's own frames."""
+    import traceback  # here: only a failed call needs it, and it costs every start-up ~1 ms
+
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
               if not frame.filename.startswith(_RUNTIME_DIR)
               and "importlib" not in frame.filename]

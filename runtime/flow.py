@@ -26,7 +26,6 @@ from .checkpoint import Checkpoint, Store, ThreadInfo
 from .children import fork_children
 from .clock import Clock, default_clock, format_time
 from .command import Command, Plan, plan_command
-from .compat import incompatibilities
 from .engine import Engine
 from .errors import FermataError, InputError, RunBusyError, SpecChangedError
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
@@ -312,6 +311,9 @@ class Flow:
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
         everything it is in the middle of still exists."""
+        # Here: only a run paused under another version of the spec needs it.
+        from .compat import incompatibilities
+
         # What a resume can go past (a static pause no longer declared) is
         # no reason to refuse it: see ``compat.Incompatibility``.
         problems = [p.message for p in incompatibilities(self.compiled, latest) if p.blocks_resume]
