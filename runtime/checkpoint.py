@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import os
-import socket
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -122,7 +121,14 @@ def _this_host() -> str:
     """The host part of owner ids: the host name and, on Linux, the pid
     namespace, so two containers that share a host name never read each
     other's pids."""
-    host = socket.gethostname()
+    # os.uname() is what socket.gethostname() reads on POSIX, without the
+    # socket module's import (~2.5 ms of every run's start-up).
+    if hasattr(os, "uname"):
+        host = os.uname().nodename
+    else:   # Windows
+        import socket
+
+        host = socket.gethostname()
     try:
         host += "@" + os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
     except OSError:

@@ -15,12 +15,13 @@ in the checkpoint under ``nodes[name]`` until the step completes:
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from fermata.spec.digest import sha256_hex
 
 from .calls import DEFAULT_POLICY, CallPolicy, run_with_timeout
 from .children import ChildFailed, ChildPause
@@ -48,7 +49,7 @@ def sleep_ms(milliseconds: int) -> None:
 def interrupt_token(step: int, node: str, label: str, index: int) -> str:
     """Deterministic, so traces are identical across processes and stores; a
     node runs at most once per step, so unique per pending occurrence."""
-    digest = hashlib.sha256(f"{step}/{node}/{label}/{index}".encode()).hexdigest()[:10]
+    digest = sha256_hex(f"{step}/{node}/{label}/{index}".encode())[:10]
     return f"{node}:{label}#{digest}"
 
 

@@ -24,7 +24,6 @@ Checkpoints are never deleted, so a reference always has its checkpoint.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
@@ -34,8 +33,6 @@ from ..clock import format_time, parse_time
 from ..errors import StoreError
 from ..records import interrupt_json
 from .rows import decode_text, encode_entry
-
-log = logging.getLogger("fermata.store")
 
 #: The event kinds a store keeps as a small integer (the index here). Append
 #: only: stored rows name kinds by position.
@@ -220,7 +217,9 @@ def _payload_or_problem(event: dict[str, Any], ref: Ref,
             return {"payload": resolve(ref, checkpoint)}
         except (LookupError, TypeError, ValueError) as exc:
             problem = f"its payload is not where it refers to in its checkpoint ({exc!r})"
-    log.warning("outbox event %s: %s", event["key"], problem)
+    import logging  # here: logging costs every run and resume ~3 ms of start-up
+
+    logging.getLogger("fermata.store").warning("outbox event %s: %s", event["key"], problem)
     return {"payload": None, "unreadable": problem}
 
 
