@@ -89,8 +89,9 @@ _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, s
                       "FROM threads WHERE thread = ?")
 _INSERT_THREAD = ("INSERT INTO threads (thread, flow_id, created, last_seq, full_seq, full_bytes, "
                   "since_count, since_bytes, status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# Only over the row before: the seq check of an append whose head was known, not read (LogStore._log_known).
 _UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, full_seq = ?, full_bytes = ?, "
-                  "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ?")
+                  "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ? AND last_seq = ?")
 _FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ? AND source_hash IS ?"
 _INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?, ?, ?, ?)"
 _INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created, f.source_hash FROM threads t "
@@ -131,6 +132,11 @@ class SqliteStore(LogStore):
         self._row_sql = ROWS_V5             # the checkpoint rows' layout (sqlite_schema.py)
         self._lock = threading.RLock()
         self._flow_ids: dict[tuple[str, str, str | None, str | None], int] = {}
+        # Per thread: (key, stats) of the newest row this object wrote, so that
+        # its next append reads nothing (LogStore._log_known); staged by
+        # _log_write, kept once its transaction commits.
+        self._heads: dict[str, tuple[int, Stats]] = {}
+        self._staged: tuple[str, int, Stats] | None = None
         if not create and not self.path.is_file():
             raise StoreError(f"no store at {self.where}" + (" (it is a directory)" if self.path.is_dir() else ""))
         try:
@@ -337,6 +343,7 @@ class SqliteStore(LogStore):
         with self._lock:
             self._writable()
             conn = self._conn
+            self._staged = None
             try:
                 with self._synced(durable):
                     self._begin()
@@ -344,11 +351,16 @@ class SqliteStore(LogStore):
                         yield conn
                         retry_busy(lambda: conn.execute("COMMIT"), self._timeout)
                     except BaseException:
+                        self._staged = None
                         if conn.in_transaction:
                             conn.execute("ROLLBACK")
                         raise
             except sqlite3.Error as exc:
                 self._raise(exc)
+            if self._staged is not None:   # committed: the head this object now knows
+                thread, key, stats = self._staged
+                self._heads[thread] = (key, stats)
+                self._staged = None
 
     @contextmanager
     def _synced(self, durable: bool) -> Iterator[None]:
@@ -384,26 +396,39 @@ class SqliteStore(LogStore):
         row = tx.execute(_SELECT_FOR_APPEND, (thread,)).fetchone()
         return (row[0], Stats(*row[1:])) if row is not None else None
 
+    def _log_known(self, thread: str) -> tuple[int, Stats] | None:
+        # Known when this object wrote the newest row it knows of (a read
+        # of a newer one since moves the tail): if another process appended
+        # meanwhile, _UPDATE_THREAD finds the row moved and the append is refused.
+        known = self._heads.pop(thread, None)
+        tail = self._tails.get(thread)
+        return known if known is not None and tail is not None and tail.seq == known[1].last_seq else None
+
     def _log_write(self, tx: sqlite3.Connection, info: ThreadInfo, key: int | None, seq: int, kind: str,
                    body: str, stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None:
         counters = (stats.last_seq, stats.full_seq, stats.full_bytes, stats.since_count, stats.since_bytes,
                     status, self.clock())
         flow_id = self._flow_id(info)
+        new = key is None
         if key is None:
             key = tx.execute(_INSERT_THREAD, (info.thread, flow_id, info.created, *counters)).lastrowid
             assert key is not None
             if key >= THREAD_LIMIT:
                 raise StoreError(f"store {self.where} holds 2**31 threads, the most it can key")
-        else:
-            tx.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, key))
+        elif tx.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, key, seq - 1)).rowcount != 1:
+            head = self._log_head(tx, info.thread)
+            raise self._conflict(info.thread, head[1].last_seq + 1 if head is not None else 0, seq)
         if seq >= SEQ_LIMIT:
             raise StoreError(f"store {self.where}: thread `{info.thread}` reached 2**32 checkpoints, "
                              "the most it can key")
         tx.execute(INSERT_ROW, ((key << 32) + seq, kind, pack_body(body) if self.compress else body))
+        self._staged = (info.thread, key, stats)
         if pending is not None:
-            tx.execute("DELETE FROM pending WHERE thread_id = ?", (key,))
-            tx.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
-                           [(key, *row) for row in pending])
+            if not new:
+                tx.execute("DELETE FROM pending WHERE thread_id = ?", (key,))
+            if pending:
+                tx.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
+                               [(key, *row) for row in pending])
 
     def _index_runs(self, flow: str | None, status: str | None, after: str | None,
                     limit: int) -> list[RunSummary]:
