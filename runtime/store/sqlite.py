@@ -22,7 +22,9 @@ it as it is and never change it.
 Rows are the JSON described in ``runtime/store/rows.py`` and
 ``spec/checkpoint.schema.json``. ``threads`` also holds what the next append
 needs (the newest seq, where the newest full snapshot is and how much was
-written since), so an append reads one small row and writes two.
+written since), so an append reads one small row and writes two; when this
+store wrote the thread's newest row itself it reads nothing, and the
+thread row's update (``... WHERE last_seq = seq - 1``) is the seq check.
 
 Durability and concurrency:
 
@@ -42,6 +44,9 @@ Durability and concurrency:
 * Each append is one ``BEGIN IMMEDIATE`` transaction that first checks the
   thread's newest seq: when another process appended the same seq first, the
   loser gets :class:`StoreConflictError` and writes nothing.
+* The WAL is folded back into the database file by a thread of the store's
+  own (``sqlite_wal.py``), not inside the commit that crosses SQLite's
+  1,000-page threshold, which then paid the copy and two fsyncs.
 * A writer waits (``timeout``, default 30 s) rather than fail while another
   holds the write lock, in sleeps of 50 us to 2 ms (``sqlite_busy.py``), not
   SQLite's own 1 to 100 ms: appends hold the lock for well under a millisecond.
@@ -84,6 +89,7 @@ from .sqlite_schema import (
     TABLES,
     THREAD_LIMIT,
 )
+from .sqlite_wal import SAFETY_NET_PAGES, WalFolder, pages_of
 
 _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
                       "FROM threads WHERE thread = ?")
@@ -137,6 +143,8 @@ class SqliteStore(LogStore):
         # _log_write, kept once its transaction commits.
         self._heads: dict[str, tuple[int, Stats]] = {}
         self._staged: tuple[str, int, Stats] | None = None
+        self._wal = WalFolder(self.where)   # checkpoints off the commit path (sqlite_wal.py)
+        self._written = 0                   # bytes of rows in the open transaction
         if not create and not self.path.is_file():
             raise StoreError(f"no store at {self.where}" + (" (it is a directory)" if self.path.is_dir() else ""))
         try:
@@ -155,6 +163,7 @@ class SqliteStore(LogStore):
         try:
             self._open_with_retries(time.monotonic() + timeout)
             self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")
         except sqlite3.Error as exc:
             self._conn.close()
             self._raise(exc)
@@ -344,6 +353,7 @@ class SqliteStore(LogStore):
             self._writable()
             conn = self._conn
             self._staged = None
+            self._written = 0
             try:
                 with self._synced(durable):
                     self._begin()
@@ -357,6 +367,7 @@ class SqliteStore(LogStore):
                         raise
             except sqlite3.Error as exc:
                 self._raise(exc)
+            self._wal.wrote(pages_of(self._written))
             if self._staged is not None:   # committed: the head this object now knows
                 thread, key, stats = self._staged
                 self._heads[thread] = (key, stats)
@@ -421,7 +432,9 @@ class SqliteStore(LogStore):
         if seq >= SEQ_LIMIT:
             raise StoreError(f"store {self.where}: thread `{info.thread}` reached 2**32 checkpoints, "
                              "the most it can key")
-        tx.execute(INSERT_ROW, ((key << 32) + seq, kind, pack_body(body) if self.compress else body))
+        stored = pack_body(body) if self.compress else body
+        tx.execute(INSERT_ROW, ((key << 32) + seq, kind, stored))
+        self._written += len(stored)
         self._staged = (info.thread, key, stats)
         if pending is not None:
             if not new:
@@ -523,6 +536,7 @@ class SqliteStore(LogStore):
 
     def close(self) -> None:
         with self._lock:
+            self._wal.close()
             self._conn.close()
 
     # ------------------------------------------------------------ lease and once primitives
