@@ -48,7 +48,7 @@ Durability and concurrency:
   own (``sqlite_wal.py``), not inside the commit that crosses SQLite's
   1,000-page threshold, which then paid the copy and two fsyncs.
 * A writer waits (``timeout``, default 30 s) rather than fail while another
-  holds the write lock, in sleeps of 50 us to 2 ms (``sqlite_busy.py``), not
+  holds the write lock, in sleeps of 50 us to 0.5 ms (``sqlite_busy.py``), not
   SQLite's own 1 to 100 ms: appends hold the lock for well under a millisecond.
 * A run's lease (``leases``) is taken in a ``BEGIN IMMEDIATE`` transaction
   that reads the current holder first, so of two processes exactly one takes
