@@ -26,8 +26,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-FOLD_EVERY_PAGES = 500      # half SQLite's own wal_autocheckpoint threshold, moved off the commit path
-SAFETY_NET_PAGES = 3000     # the writing connection checkpoints past this: what the folds left, and restarts the WAL
+FOLD_EVERY_PAGES = 1000     # SQLite's own wal_autocheckpoint threshold, moved off the commit path
+SAFETY_NET_PAGES = 4000     # the writing connection checkpoints past this: what the folds left, and restarts the WAL
 PAGE = 4096
 
 
