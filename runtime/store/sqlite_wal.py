@@ -16,6 +16,13 @@ never waits for readers or writers (what it cannot copy yet, the next one
 copies), and the sqlite3 module lets go of the GIL while SQLite works, so
 the commits of the store's own thread go on meanwhile.
 
+The safety net is also what starts the WAL over from its beginning: SQLite
+reuses the file only when a writer begins with every frame copied, which a
+fold running beside a busy writer never quite reaches; the commit past
+:data:`SAFETY_NET_PAGES` copies the few frames the folds left (its fsyncs
+find little to write) and the next writer starts over. So the ``-wal``
+file grows to about that size (16 MB) while in use, not SQLite's ~4 MB.
+
 Durability is SQLite's, unchanged: a checkpoint only copies committed pages,
 syncing the WAL before and the database file after (as the automatic one).
 The thread starts at the first fold and is stopped (joined) by ``close``.
