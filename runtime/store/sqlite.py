@@ -66,6 +66,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -144,6 +145,7 @@ class SqliteStore(LogStore):
         self._heads: dict[str, tuple[int, Stats]] = {}
         self._staged: tuple[str, int, Stats] | None = None
         self._wal = WalFolder(self.where)   # checkpoints off the commit path (sqlite_wal.py)
+        weakref.finalize(self, self._wal.stop)     # a store dropped unclosed leaves no thread behind
         self._written = 0                   # bytes of rows in the open transaction
         if not create and not self.path.is_file():
             raise StoreError(f"no store at {self.where}" + (" (it is a directory)" if self.path.is_dir() else ""))

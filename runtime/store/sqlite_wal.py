@@ -25,7 +25,8 @@ file grows to about that size (16 MB) while in use, not SQLite's ~4 MB.
 
 Durability is SQLite's, unchanged: a checkpoint only copies committed pages,
 syncing the WAL before and the database file after (as the automatic one).
-The thread starts at the first fold and is stopped (joined) by ``close``.
+The thread starts at the first fold and is stopped (joined) by ``close``,
+or told to stop when the store is dropped without it.
 """
 
 from __future__ import annotations
@@ -62,10 +63,15 @@ class WalFolder:
             self._thread.start()
         self._wake.set()
 
-    def close(self) -> None:
-        """Stop the thread, after the checkpoint it may be running."""
+    def stop(self) -> None:
+        """Let the thread end after the checkpoint it may be running (not
+        waiting for it: what a store dropped without ``close`` calls)."""
         self._stop = True
         self._wake.set()
+
+    def close(self) -> None:
+        """Stop the thread, and wait for it to end."""
+        self.stop()
         if self._thread is not None:
             self._thread.join()
             self._thread = None

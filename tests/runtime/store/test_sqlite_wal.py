@@ -6,6 +6,7 @@ stops the thread."""
 
 from __future__ import annotations
 
+import gc
 import shutil
 import sqlite3
 import threading
@@ -80,3 +81,15 @@ def test_close_stops_the_folder_thread(tmp_path: Path) -> None:
     assert len(folders()) == before
     with SqliteStore(tmp_path / "runs.db") as again:      # and nothing was lost
         assert again.latest("t").values == {"x": 9}     # type: ignore[union-attr]
+
+
+def test_a_store_dropped_without_close_leaves_no_folder_thread(tmp_path: Path) -> None:
+    before = len(folders())
+    store = SqliteStore(tmp_path / "runs.db")
+    store._wal.every_pages = 4
+    for seq in range(10):
+        store.append(info(), cp(seq, {"x": seq}), None if seq == 0 else ["x"])
+    assert len(folders()) == before + 1
+    del store
+    gc.collect()
+    assert wait_for(lambda: len(folders()) == before)
