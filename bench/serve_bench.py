@@ -6,7 +6,8 @@
 For each store (SQLite file; PostgreSQL, a fresh database, when
 ``$FERMATA_TEST_POSTGRES`` names a server) and each number of server
 processes (1 and 4, all on the one store, each on its own port of
-127.0.0.1): runs of a one-question flow are started and left paused, then
+127.0.0.1), and one ``serve --no-worker`` with one ``fermata worker
+--concurrency 4`` that applies what it submits: runs of a one-question flow are started and left paused, then
 a bounded local load generator (``--clients`` threads, each with its own
 keep-alive connection, spread over the processes) answers each with
 ``POST /api/runs/THREAD/answers?wait=30``, which returns when the run is
@@ -72,18 +73,28 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def servers(flows: Path, store: str, count: int, log: Path) -> Iterator[list[str]]:
+def servers(flows: Path, store: str, count: int, log: Path, workers: int = 0) -> Iterator[list[str]]:
+    """``count`` serve processes; with ``workers``, they are ``--no-worker``
+    and one ``fermata worker --concurrency WORKERS`` advances the runs."""
     procs, urls = [], []
+    env = {**os.environ, "FERMATA_SERVER_SECRET": "bench"}
     try:
+        if workers:
+            out = (log.parent / f"{log.stem}-worker.log").open("wb")
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "fermata.compiler.cli.main", "worker", str(flows), "--store", store,
+                 "--concurrency", str(workers), "--log", "json"], stdout=out, stderr=subprocess.STDOUT, env=env))
         for i in range(count):
             port = free_port()
             out = (log.parent / f"{log.stem}-{i}.log").open("wb")
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "fermata.compiler.cli.main", "serve", str(flows), "--store", store,
-                 "--port", str(port), "--log-level", "warning", "--tick", "0"],
-                stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "FERMATA_SERVER_SECRET": "bench"}))
+                 "--port", str(port), "--log-level", "warning", "--tick", "0",
+                 *(["--no-worker"] if workers else [])],
+                stdout=out, stderr=subprocess.STDOUT, env=env))
             urls.append(f"http://127.0.0.1:{port}")
-        for url, proc in zip(urls, procs, strict=True):
+        procs_of_servers = procs[1:] if workers else procs
+        for url, proc in zip(urls, procs_of_servers, strict=True):
             deadline = time.monotonic() + 60
             while True:
                 if proc.poll() is not None:
@@ -238,6 +249,9 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=200, help="answers per configuration (default 200)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--worker-threads", type=int, default=4,
+                        help="also a row of 1 `serve --no-worker` + `fermata worker --concurrency N` "
+                        "per store (0: not)")
     args = parser.parse_args()
     print(f"fermata serve: {args.answers} answers per row, {args.clients} client threads, "
           f"POST .../answers?wait=30 (returns when the run is done); {os.cpu_count()} CPUs")
@@ -252,18 +266,22 @@ def main() -> int:
         flows = tmp / "flows"
         flows.mkdir()
         (flows / "review.flow").write_text(FLOW, encoding="utf-8")
+        setups = [(count, 0) for count in args.processes] + ([(1, args.worker_threads)] if args.worker_threads else [])
         for kind in stores:
-            for count in args.processes:
+            for count, workers in setups:
                 with contextlib.ExitStack() as stack:
                     if kind == "sqlite":
-                        store = f"sqlite:///{tmp / f'serve-{count}.db'}"
+                        store = f"sqlite:///{tmp / f'serve-{count}-{workers}.db'}"
                     else:
                         assert admin is not None
                         store = stack.enter_context(postgres_database(admin))
-                    urls = stack.enter_context(servers(flows, store, count, tmp / f"{kind}-{count}"))
+                    urls = stack.enter_context(servers(flows, store, count, tmp / f"{kind}-{count}-{workers}",
+                                                       workers))
                     threads = start_runs(urls, args.answers, args.clients)
                     rate, lat = answer_all(urls, threads, args.clients)
-                    print(row(f"{kind}, {count} server process{'es' if count > 1 else ''}", rate, lat), flush=True)
+                    name = (f"{kind}, 1 serve --no-worker + worker x{workers}" if workers else
+                            f"{kind}, {count} server process{'es' if count > 1 else ''}")
+                    print(row(name, rate, lat), flush=True)
         print(f"in-process, no HTTP, one thread, {args.answers} resumes (Command(resume=True) -> done):")
         print(row("LangGraph invoke, SqliteSaver (NORMAL)", *langgraph_cycle(tmp, args.answers)))
         print(row("Fermata invoke, SQLite (as served: observable)",

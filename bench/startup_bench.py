@@ -1,5 +1,6 @@
-"""Start-up: how long `fermata run` takes to reach the first interrupt, and
-`fermata resume` to answer it, beside `python -c pass`.
+"""Start-up: how long `fermata run` takes to reach the first interrupt,
+`fermata resume` to answer it and `fermata check` to check the spec, beside
+`python -c pass`.
 
     python bench/startup_bench.py                    # ~1 minute
     python bench/startup_bench.py --repeat 30
@@ -120,6 +121,9 @@ def main() -> None:
                 env, work))
             rows.add(f"fermata resume {suffix}", functools.partial(
                 timed, [*fermata, "resume", "--thread", thread, "--value", "false", "--store", store], env, work))
+        # `check` never reads the IR cache: one row, whatever the cache.
+        rows.add("fermata check" + (" (before)" if label == "before" else ""), functools.partial(
+            timed, [*fermata, "check", "ask.flow"], base, work))
     rows.run(args.repeat)
 
     floor = min(rows.samples["python -c pass"])

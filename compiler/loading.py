@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fermata.spec.digest import sha256_hex
 from fermata.spec.ir import IR_VERSION
 
 # A `use` line and the path it names (or something that looks like one: a
@@ -154,14 +154,14 @@ def source_digest(path: Path) -> str:
     used = _used_files(path, text)
     if not used:
         return own
-    combined = hashlib.sha256(own.encode("ascii"))
+    combined = [own]
     for file in used:
         try:
             seen = _sha256(read_source(file))
         except (OSError, UnicodeDecodeError):
             seen = "unreadable"     # the compiler reports it; the digest only has to differ
-        combined.update(f"\0{file.as_posix()}\0{seen}".encode())
-    return combined.hexdigest()
+        combined.append(f"\0{file.as_posix()}\0{seen}")
+    return sha256_hex("".join(combined).encode())
 
 
 def uses_others(path: Path) -> bool:
@@ -173,7 +173,7 @@ def uses_others(path: Path) -> bool:
 
 
 def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_hex(text.encode("utf-8"))
 
 
 def _used_files(path: Path, text: str) -> list[Path]:

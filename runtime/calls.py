@@ -15,15 +15,14 @@ imported, and a function whose defining module is denied (a re-export of
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import threading
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fermata.spec.call_policy import DEFAULT_DENY, CallPolicy, ConfigError, policy_near
+from fermata.spec.digest import sha256_hex
 
 from .errors import CallPolicyError, CallTimeoutError, EvalError, UserCodeError
 from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
@@ -100,7 +99,7 @@ def checked_args(args: list[Any], kwargs: dict[str, Any], target: str) -> tuple[
 def args_hash(args: list[Any], kwargs: dict[str, Any]) -> str:
     """What identifies a ``once`` call's arguments in the journal."""
     text = canonical_json([args, kwargs])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return sha256_hex(text.encode("utf-8"))[:16]
 
 
 def _user_error(target: str, exc: BaseException, verb: str) -> UserCodeError:
@@ -111,6 +110,8 @@ def _user_error(target: str, exc: BaseException, verb: str) -> UserCodeError:
 
 def user_traceback(exc: BaseException) -> str:
     """The exception's traceback without the runtime's own frames."""
+    import traceback  # here: only a failed call needs it, and it costs every start-up ~1 ms
+
     frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
               if not frame.filename.startswith(_RUNTIME_DIR)
               and "importlib" not in frame.filename]
@@ -120,19 +121,28 @@ def user_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
-_worker = threading.local()
+class _Worker(threading.local):
+    """Per thread: the event set when the attempt it runs has timed out.
+    The class default (None) answers for every thread that never ran one,
+    at no cost: a missing attribute of a plain ``threading.local`` costs an
+    exception inside ``getattr``, and this is read before every step."""
+
+    cancel: threading.Event | None = None
+
+
+_worker = _Worker()
 
 
 def current_cancel() -> threading.Event | None:
     """The event set when the attempt running on this thread has timed out
     (None outside :func:`run_with_timeout`)."""
-    return getattr(_worker, "cancel", None)
+    return _worker.cancel
 
 
 def stop_if_cancelled() -> None:
     """Raise in an abandoned attempt, so it goes no further (checked before
     every step and throughout template rendering)."""
-    cancel = getattr(_worker, "cancel", None)
+    cancel = _worker.cancel
     if cancel is not None and cancel.is_set():
         raise CallTimeoutError("stopped: the attempt's timeout passed", type_name="TimeoutError")
 

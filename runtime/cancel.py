@@ -21,13 +21,14 @@ pauses). So a cancel never races a step: it lands between two checkpoints.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .checkpoint import Checkpoint
 from .clock import format_time
 from .errors import FermataError
 from .leases import LeaseKeeper
-from .records import OutboxKind, RunStatus
+from .records import CancelRecord, OutboxKind, RunStatus
 
 if TYPE_CHECKING:
     from .flow import Flow
@@ -38,7 +39,7 @@ class RunCancelledError(FermataError):
     """The run was cancelled (``flow.cancel``): it takes nothing any more.
     ``cancelled`` is the record: ``{"by": ..., "at": ...}``."""
 
-    def __init__(self, message: str, thread: str, cancelled: dict[str, Any]):
+    def __init__(self, message: str, thread: str, cancelled: Mapping[str, Any]):
         super().__init__(message)
         self.thread = thread
         self.cancelled = cancelled
@@ -48,7 +49,7 @@ def cancelled_error(thread: str, latest: Checkpoint) -> RunCancelledError | None
     """The refusal of any call on a cancelled run (None: not cancelled)."""
     if latest.status != RunStatus.CANCELLED:
         return None
-    record: dict[str, Any] = latest.extra.get("cancelled") or {}
+    record: Mapping[str, Any] = latest.extra.get("cancelled") or {}
     who = f" by `{record['by']}`" if record.get("by") else ""
     return RunCancelledError(f"the run of thread `{thread}` was cancelled{who} at {record.get('at', '?')}: "
                              "it takes no answer, update or input any more (nothing was stored)",
@@ -77,7 +78,7 @@ def cancel(graph: Flow, thread: str, by: str | None, reason: str | None) -> Run:
         if latest.status == RunStatus.DONE:
             raise FermataError(f"the run of thread `{thread}` is done: there is nothing to cancel")
         at = format_time(graph.clock())
-        record: dict[str, Any] = {"by": by, "at": at}
+        record: CancelRecord = {"by": by, "at": at}
         if reason:
             record["reason"] = reason
         withdrawn = [p["id"] for p in latest.pending]

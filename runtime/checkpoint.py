@@ -17,9 +17,10 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .errors import StoreError
+from .records import CheckpointExtra, NodeRecord, OnceEntry, PendingInterrupt, RunError, RunStatus
 
 FORMAT_VERSION = 1
 
@@ -31,22 +32,23 @@ class Checkpoint:
     ``seq`` numbers a thread's checkpoints 0, 1, 2, ...; ``id`` is the string a
     user quotes (``fork``, ``history``): the seq zero-padded, so ids sort.
 
-    ``nodes`` holds the progress of the superstep in flight, per node name:
-    ``{"status": "finished" | "interrupted" | "failed", "writes": [[field, op, value], ...],
-    "next": [...], "resume": [...], "interrupts": [...], "once": [...], "attempts": n}``.
-    It is empty at a clean step boundary.
+    ``nodes`` holds the progress of the superstep in flight, per node name
+    (``records.NodeRecord``); it is empty at a clean step boundary. The
+    records are plain dicts typed as ``TypedDict``s (``records.py``): a
+    decoded checkpoint is what the JSON holds, trusted as these types once a
+    store's row codec has checked its shape.
     """
 
     seq: int
     step: int
-    status: str                      # "running" | "interrupted" | "done" | "failed"
+    status: str                      # a RunStatus's value: "running" | "interrupted" | "done" | ...
     values: dict[str, Any]           # every state field that has a value
     frontier: list[str]              # nodes of the next (or interrupted) superstep, sorted
     joins: dict[str, list[str]] = field(default_factory=dict)
-    pending: list[dict[str, Any]] = field(default_factory=list)
-    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    error: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)   # runtime bookkeeping (static-interrupt passes, ...)
+    pending: list[PendingInterrupt] = field(default_factory=list)
+    nodes: dict[str, NodeRecord] = field(default_factory=dict)
+    error: RunError | None = None
+    extra: CheckpointExtra = field(default_factory=CheckpointExtra)   # runtime bookkeeping
     # Outbox events this checkpoint causes (``engine._events``): appended by
     # the store in the same transaction as the checkpoint; never part of it.
     outbox: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
@@ -171,7 +173,7 @@ class OnceResult:
     step: int
     node: str
     index: int
-    entry: dict[str, Any]
+    entry: OnceEntry
 
 
 class _LocalCoordination:
@@ -376,7 +378,8 @@ class Store(ABC):
             except (TypeError, ValueError) as exc:
                 raise StoreError(f"{self.label}: the saved result of once call #{index} of node "
                                  f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
-            results.append(OnceResult(step, node, index, entry))
+            # The decode boundary: the keys were checked just above.
+            results.append(OnceResult(step, node, index, cast(OnceEntry, entry)))
         return results
 
     def drop_once(self, thread: str) -> None:
@@ -422,7 +425,7 @@ class Store(ABC):
             if flow is not None and info.flow != flow:
                 continue
             latest = self.latest(info.thread)
-            if latest is None or latest.status != "interrupted":
+            if latest is None or latest.status != RunStatus.INTERRUPTED:
                 continue
             found += [DueTimer(info.thread, info.flow, at, kind, id_) for at, kind, id_ in due_rows(latest.pending)
                       if at <= before and (after is None or (at, info.thread, kind, id_) > after)]

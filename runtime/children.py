@@ -43,7 +43,7 @@ from fermata.spec.ir import is_static_interrupt
 
 from .calls import args_hash
 from .errors import EvalError, FermataError, InputError, NondeterminismError, ResumeError, StepFailure
-from .records import RunStatus
+from .records import NodeRecord, PendingInterrupt, RunStatus
 from .steps import Pause, UnrecordedOnce
 from .timers import due_rows
 
@@ -67,7 +67,7 @@ class ChildPause(Pause):
     """Internal: the node's child run paused; ``entries`` are its pending
     interrupts, surfaced (prefixed with the node instance)."""
 
-    def __init__(self, flow: str, thread: str, seq: int, entries: list[dict[str, Any]]):
+    def __init__(self, flow: str, thread: str, seq: int, entries: list[PendingInterrupt]):
         super().__init__(f"run {flow}", -1, None, None)
         self.flow = flow
         self.thread = thread
@@ -89,18 +89,20 @@ class ChildFailed(StepFailure):
         self.seq = seq       # the child's checkpoint that failed (None: it has none)
 
 
-def surface(instance: str, flow: str, thread: str, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def surface(instance: str, flow: str, thread: str, pending: list[PendingInterrupt]) -> list[PendingInterrupt]:
     """The child's pending entries as the parent lists them."""
-    surfaced = []
+    surfaced: list[PendingInterrupt] = []
     for entry in pending:
-        own = {k: v for k, v in entry.items() if k not in ("parent", "child")}
+        own = entry.copy()
+        own.pop("parent", None)
+        own.pop("child", None)
         surfaced.append({**own, "id": f"{instance}/{entry['id']}", "node": instance,
                          "token": f"{instance}/{entry['token']}",
                          "child": {"thread": thread, "flow": flow, "id": entry["id"], "token": entry["token"]}})
     return surfaced
 
 
-def own_entries(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def own_entries(pending: list[PendingInterrupt]) -> list[PendingInterrupt]:
     """The entries that are not a child's (surfaced)."""
     return [p for p in pending if "child" not in p]
 
@@ -173,9 +175,10 @@ class ChildRunner:
             return child.compiled.output_of(latest.values)  # type: ignore[no-any-return]
         if latest.status == RunStatus.INTERRUPTED:
             raise ChildPause(name, thread, latest.seq, surface(instance, name, thread, latest.pending))
-        error = latest.error or {}
-        where = f" in node `{error['node']}`" if error.get("node") else ""
-        raise ChildFailed(f"child run `{thread}` (flow `{name}`) failed{where}: {error.get('message')}",
+        error = latest.error
+        where = f" in node `{error.get('node')}`" if error is not None and error.get("node") else ""
+        raise ChildFailed(f"child run `{thread}` (flow `{name}`) failed{where}: "
+                          f"{error.get('message') if error is not None else None}",
                           name, thread, latest.seq)
 
 
@@ -234,7 +237,7 @@ def run_step(ex: Execution, name: str, payload: Any) -> Any:
 # ---------------------------------------------------------------- answers
 
 
-def plan_children(chosen: list[tuple[dict[str, Any], Any]], flow: Program, store: Store | None,
+def plan_children(chosen: list[tuple[PendingInterrupt, Any]], flow: Program, store: Store | None,
                   command: Command, now: int) -> dict[str, dict[str, Command]]:
     """The commands answering the children of the surfaced entries in
     ``chosen``, each checked by the child's own rules (recursively) against
@@ -242,7 +245,7 @@ def plan_children(chosen: list[tuple[dict[str, Any], Any]], flow: Program, store
     shows them) if any is refused. Nothing is written."""
     from .command import Command, plan_command
 
-    groups: dict[tuple[str, str], list[tuple[dict[str, Any], Any]]] = {}
+    groups: dict[tuple[str, str], list[tuple[PendingInterrupt, Any]]] = {}
     for entry, value in chosen:
         groups.setdefault((entry["node"], entry["child"]["thread"]), []).append((entry, value))
     commands: dict[str, dict[str, Command]] = {}
@@ -266,7 +269,7 @@ def plan_children(chosen: list[tuple[dict[str, Any], Any]], flow: Program, store
     return commands
 
 
-def _prefixed(exc: ResumeError, instance: str, answers: list[tuple[dict[str, Any], Any]]) -> ResumeError:
+def _prefixed(exc: ResumeError, instance: str, answers: list[tuple[PendingInterrupt, Any]]) -> ResumeError:
     """The child's refusal, naming the ids as the parent shows them."""
     names = {entry["child"]["id"]: entry["id"] for entry, _ in answers}
     names.update({entry["child"]["token"]: entry["token"] for entry, _ in answers})
@@ -280,7 +283,7 @@ def _prefixed(exc: ResumeError, instance: str, answers: list[tuple[dict[str, Any
     return ResumeError(rename(str(exc)), [rename(p) for p in exc.problems], located)
 
 
-def due_children(pending: list[dict[str, Any]], now: int) -> set[str]:
+def due_children(pending: list[PendingInterrupt], now: int) -> set[str]:
     """The node instances whose surfaced entries have something due at ``now``."""
     from .clock import parse_time
 
@@ -291,8 +294,10 @@ def due_children(pending: list[dict[str, Any]], now: int) -> set[str]:
     return due
 
 
-def _unmarked(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k != "child"}
+def _unmarked(entry: PendingInterrupt) -> PendingInterrupt:
+    unmarked = entry.copy()
+    del unmarked["child"]
+    return unmarked
 
 
 # ---------------------------------------------------------------- fork
@@ -316,10 +321,12 @@ def fork_children(store: Store, checkpoint: Checkpoint, source: str, thread: str
             renamed[old] = new
     if not renamed:
         return checkpoint
-    nodes = {name: ({**r, "child": {**r["child"], "thread": renamed.get(r["child"]["thread"], r["child"]["thread"])}}
-                    if "child" in r else r) for name, r in checkpoint.nodes.items()}
-    pending = [{**p, "child": {**p["child"], "thread": renamed.get(p["child"]["thread"], p["child"]["thread"])}}
-               if "child" in p else p for p in checkpoint.pending]
+    nodes: dict[str, NodeRecord] = {
+        name: ({**r, "child": {**r["child"], "thread": renamed.get(r["child"]["thread"], r["child"]["thread"])}}
+               if "child" in r else r) for name, r in checkpoint.nodes.items()}
+    pending: list[PendingInterrupt] = [
+        {**p, "child": {**p["child"], "thread": renamed.get(p["child"]["thread"], p["child"]["thread"])}}
+        if "child" in p else p for p in checkpoint.pending]
     from dataclasses import replace
 
     return replace(checkpoint, nodes=nodes, pending=pending)

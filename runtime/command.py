@@ -18,7 +18,7 @@ from .children import plan_children
 from .clock import format_time
 from .errors import ResumeError
 from .program import Program
-from .records import DueKind, RunStatus
+from .records import AnswerRecord, DueKind, ExpiredRecord, PendingInterrupt, RunStatus
 from .schemas import Violation
 from .steps import where_refusal
 from .timers import Firing
@@ -63,7 +63,7 @@ class Plan:
     answers: dict[str, Any] = field(default_factory=dict)  # node -> answer to its pending interrupt
     update: dict[str, Any] | None = None
     goto: list[str] | None = None
-    answered: list[dict[str, Any]] = field(default_factory=list)   # the audit record of the answers
+    answered: list[AnswerRecord] = field(default_factory=list)   # the audit record of the answers
     firing: Firing | None = None    # `tick`: due deadlines, timers, reminders
     # Answers for child runs (``children.py``): by parent node instance, then child thread.
     children: dict[str, dict[str, Command]] = field(default_factory=dict)
@@ -120,7 +120,7 @@ def plan_command(command: Command, latest: Checkpoint, flow: Program, thread: st
 
 
 def _answers(resume: Any, latest: Checkpoint, flow: Program,
-             command: Command) -> list[tuple[dict[str, Any], Any]]:
+             command: Command) -> list[tuple[PendingInterrupt, Any]]:
     """``(pending entry, checked answer)`` of each interrupt ``resume`` answers."""
     pending = latest.pending
     dynamic = [p for p in pending if not _is_static(p) and p.get("kind") != DueKind.WAIT]
@@ -141,7 +141,7 @@ def _answers(resume: Any, latest: Checkpoint, flow: Program,
     _refuse_values_for_static_gates(chosen)
     _refuse_timers(chosen)
     _refuse_unassigned(chosen, command)
-    answers: list[tuple[dict[str, Any], Any]] = []
+    answers: list[tuple[PendingInterrupt, Any]] = []
     located: dict[str, list[tuple[str, str]]] = {}   # (path, message) by interrupt id
     for entry, value in chosen:
         if "child" in entry:      # a child's: checked by the child's own rules (plan_children)
@@ -171,7 +171,7 @@ def _answers(resume: Any, latest: Checkpoint, flow: Program,
     return answers
 
 
-def _refuse_timers(chosen: list[tuple[dict[str, Any], Any]]) -> None:
+def _refuse_timers(chosen: list[tuple[PendingInterrupt, Any]]) -> None:
     """A ``wait`` is answered by time alone (``tick``), never by a person."""
     timers = [entry for entry, _ in chosen if entry.get("kind") == DueKind.WAIT]
     if timers:
@@ -180,7 +180,7 @@ def _refuse_timers(chosen: list[tuple[dict[str, Any], Any]]) -> None:
                           "answer; it resumes by itself when due (flow.tick() / fermata tick)")
 
 
-def _refuse_unassigned(chosen: list[tuple[dict[str, Any], Any]], command: Command) -> None:
+def _refuse_unassigned(chosen: list[tuple[PendingInterrupt, Any]], command: Command) -> None:
     """Where an interrupt says ``to``, only those users and roles answer it."""
     who = {command.by, *command.roles} - {None}
     for entry, _ in chosen:
@@ -194,7 +194,7 @@ def _refuse_unassigned(chosen: list[tuple[dict[str, Any], Any]], command: Comman
 def expired_message(resume: Any, latest: Checkpoint) -> str | None:
     """"expired at ..." for an answer to an interrupt whose deadline fired
     (and that is not pending again)."""
-    expired: dict[str, dict[str, Any]] = latest.extra.get("expired") or {}
+    expired: dict[str, ExpiredRecord] = latest.extra.get("expired") or {}
     if not expired:
         return None
     if not is_id_map(resume) and any(not _is_static(p) and p.get("kind") != DueKind.WAIT for p in latest.pending):
@@ -208,7 +208,7 @@ def expired_message(resume: Any, latest: Checkpoint) -> str | None:
     return None
 
 
-def _refuse_values_for_static_gates(chosen: list[tuple[dict[str, Any], Any]]) -> None:
+def _refuse_values_for_static_gates(chosen: list[tuple[PendingInterrupt, Any]]) -> None:
     """A static gate (``N:before``/``N:after``) is passed, never answered: a
     value sent to one would be dropped, and whoever sent it would believe it
     counted (a rejection sent to ``pay:before`` must not pay). Null is the
@@ -222,11 +222,11 @@ def _refuse_values_for_static_gates(chosen: list[tuple[dict[str, Any], Any]]) ->
                       "continue past it with invoke(None), or a Command without resume")
 
 
-def _by_key(resume: dict[str, Any], pending: list[dict[str, Any]],
-            latest: Checkpoint) -> list[tuple[dict[str, Any], Any]]:
+def _by_key(resume: dict[str, Any], pending: list[PendingInterrupt],
+            latest: Checkpoint) -> list[tuple[PendingInterrupt, Any]]:
     by_key = {p["id"]: p for p in pending}
     by_key.update({p["token"]: p for p in pending})
-    chosen: dict[str, tuple[dict[str, Any], Any]] = {}
+    chosen: dict[str, tuple[PendingInterrupt, Any]] = {}
     problems = []
     for key, value in resume.items():
         entry = by_key.get(key)

@@ -21,9 +21,9 @@ written, which is then either the pause or a plain ``running`` checkpoint.
 Continuing from any boundary checkpoint therefore goes straight into the
 next step, so a boundary whose pause was resumed never pauses again and no
 "passed" flag is needed. ``extra`` holds the little that is neither state
-nor progress: ``goto`` (a ``Command(goto=...)`` waiting for the step in
-flight to complete) and ``route_start`` (``start``'s route failed; a retry
-routes it again).
+nor progress (``records.CheckpointExtra``): e.g. ``goto`` (a
+``Command(goto=...)`` waiting for the step in flight to complete) and
+``route_start`` (``start``'s route failed; a retry routes it again).
 
 The step limit counts the supersteps *begun* by one invoke; finishing a step
 that was already in flight does not count.
@@ -44,6 +44,7 @@ passed to the store as changed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fermata.spec.ir import END
@@ -55,17 +56,26 @@ from .command import Plan
 from .errors import InvalidUpdateError, NondeterminismError, StepFailure, StepLimitError
 from .fanout import FanOut, fan_view
 from .leases import LeaseKeeper
-from .node import Outcome, failed_record, interrupt_token
+from .node import consumed_of, failed_record, interrupt_token
 from .once import OnceRecorder
 from .program import Program
 from .records import (
+    AnswerRecord,
+    CheckpointExtra,
+    Consumed,
     DueKind,
     Durability,
     ErrorKind,
     EventKind,
+    ExpiredRecord,
+    FiredRecord,
+    NodeRecord,
     NodeStatus,
     OutboxKind,
+    PendingInterrupt,
+    RunError,
     RunStatus,
+    StartedRecord,
     StaticWhen,
     interrupt_json,
 )
@@ -95,8 +105,8 @@ class Engine:
         self.values: dict[str, Any] = {}
         self.frontier: list[str] = []
         self.joins: dict[str, list[str]] = {}
-        self.progress: dict[str, dict[str, Any]] = {}   # nodes of the step in flight
-        self.pending: list[dict[str, Any]] = []
+        self.progress: dict[str, NodeRecord] = {}       # nodes of the step in flight
+        self.pending: list[PendingInterrupt] = []
         self.goto: list[str] | None = None              # replaces the next frontier, once
         self.in_step = False
         self.route_start = False                        # `start` must (still) be routed
@@ -107,7 +117,7 @@ class Engine:
         self.last: Checkpoint | None = None
         # Answers and `once` results the nodes of the step just completed
         # consumed: saved with the step's checkpoint for `fermata replay`.
-        self.consumed: dict[str, dict[str, Any]] = {}
+        self.consumed: dict[str, Consumed] = {}
         # Fan-outs started in the step in flight (``fanout.py``), kept in the
         # checkpoint's ``extra["fanout"]`` until the step completes.
         self.fanouts: dict[str, FanOut] = {}
@@ -115,17 +125,17 @@ class Engine:
         # not answered keeps its record and pending entry untouched (None:
         # re-run every paused instance, as after `Command(update=...)`).
         self.rerun: set[str] | None = None
-        self.kept_pending: dict[str, list[dict[str, Any]]] = {}
+        self.kept_pending: dict[str, list[PendingInterrupt]] = {}
         # Human tasks and timers (``timers.py``): the pending entries of the
         # checkpoint resumed from, by token (their `asked_at` stands); the
         # answers this invoke applied and the timers it fired (recorded once,
         # with the next checkpoint: the audit trail); ids whose deadline
         # fired, so a late answer is refused as expired; nodes a deadline
         # sends the run to once the step in flight completes.
-        self.previous: dict[str, dict[str, Any]] = {}
-        self.answered: list[dict[str, Any]] = []
-        self.fired: list[dict[str, Any]] = []
-        self.expired: dict[str, dict[str, Any]] = {}
+        self.previous: dict[str, PendingInterrupt] = {}
+        self.answered: list[AnswerRecord] = []
+        self.fired: list[FiredRecord] = []
+        self.expired: dict[str, ExpiredRecord] = {}
         self.deadline_next: list[str] = []
         self.only_record = False    # a firing of reminders only: one checkpoint, no node runs
         # Child runs (``children.py``): what `run` steps need, and, for a
@@ -134,7 +144,7 @@ class Engine:
         self.children = (ChildRunner(flow.children, store, info.thread, clock, durability, path)
                          if flow.children else None)
         self.parent: str | None = None
-        self.started: dict[str, Any] | None = None   # who started the run, when: its first checkpoint's
+        self.started: StartedRecord | None = None   # who started the run, when: its first checkpoint's
 
     # ------------------------------------------------------------ entering
 
@@ -246,7 +256,7 @@ class Engine:
         self.step += 1
         self.steps_begun += 1
         self.progress = {}
-        self.emit({"event": EventKind.STEP_START.value, "step": self.step, "nodes": self.frontier})
+        self.emit({"event": _STEP_START, "step": self.step, "nodes": self.frontier})
         return self._run_nodes()
 
     def _route_start(self) -> bool:
@@ -290,14 +300,15 @@ class Engine:
         units = self._units()
         if units is None:
             return False
-        outcomes: dict[str, Outcome] = {}
-        pending: list[dict[str, Any]] = []
+        failed: RunError | None = None       # the first node's failure, in step order
+        pending: list[PendingInterrupt] = []
         once = self.once
         once.step = self.step
         if self.children is not None:
             self.children.step = self.step
         rerun, kept = self.rerun, self.kept_pending
         self.rerun, self.kept_pending = None, {}
+        emit = self.events.append   # twice per node: no method call
         for node, instance, item in units:
             name = node if instance is None else instance
             record = self.progress.get(name)
@@ -310,34 +321,36 @@ class Engine:
                 # answer to one item of many from touching the others.
                 pending += kept[name]
                 continue
+            consumed: Consumed | None = record
             if once.recovered:   # once results a crashed process saved in this step
-                record = once.journal_of(name, record)
-            self.emit({"event": EventKind.NODE_START.value, "node": name, "step": self.step})
+                consumed = once.journal_of(name, record)
+            emit({"event": _NODE_START, "node": name, "step": self.step})
             try:
-                outcome = self.flow.nodes[node].run(self.values, record, self.step, self.path, once,
+                outcome = self.flow.nodes[node].run(self.values, consumed, self.step, self.path, once,
                                                     instance, item, self.children)
             except NondeterminismError as exc:
-                error = {"message": str(exc), "type": "NondeterminismError", "kind": ErrorKind.NONDETERMINISM.value,
-                         "node": name, "line": self.flow.nodes[node].line, "column": None,
-                         "path": self.path, "traceback": None}
-                self.progress[name] = failed_record(record, error)
+                error: RunError = {"message": str(exc), "type": "NondeterminismError",
+                                   "kind": ErrorKind.NONDETERMINISM.value, "node": name,
+                                   "line": self.flow.nodes[node].line, "column": None,
+                                   "path": self.path, "traceback": None}
+                self.progress[name] = failed_record(consumed, error)
                 self.pending = pending
                 self._save(RunStatus.FAILED, error)
                 self.emit({"event": EventKind.FAILED.value, "error": error})
                 raise
             self.progress[name] = outcome.record
-            outcomes[name] = outcome
+            if outcome.error is not None and failed is None:
+                failed = outcome.error
             if outcome.pending is not None:
                 pending.append(outcome.pending)
-            pending += outcome.surfaced
+            if outcome.surfaced:
+                pending += outcome.surfaced
             if outcome.status == NodeStatus.FINISHED:
-                self.emit({"event": EventKind.NODE_END.value, "node": name, "step": self.step,
-                            "writes": outcome.record["writes"]})
+                emit({"event": _NODE_END, "node": name, "step": self.step, "writes": outcome.record["writes"]})
         self.pending = self._stamped(pending)
-        errors = [o.error for o in outcomes.values() if o.error is not None]
-        if errors:
-            self._save(RunStatus.FAILED, errors[0])
-            self.emit({"event": EventKind.FAILED.value, "error": errors[0]})
+        if failed is not None:
+            self._save(RunStatus.FAILED, failed)
+            self.emit({"event": EventKind.FAILED.value, "error": failed})
             return False
         if self.pending:
             self._save(RunStatus.INTERRUPTED)
@@ -386,11 +399,9 @@ class Engine:
         self.values.update(updates)
         self.changed.update(updates)
         self.joins = outcome.joins
-        self.emit({"event": EventKind.STEP_END.value, "step": self.step, "state_changes": updates})
+        self.emit({"event": _STEP_END, "step": self.step, "state_changes": updates})
         ran = self.last_ran = self.frontier
-        self.consumed = {name: {key: progress[name][key] for key in ("resume", "interrupts", "once")
-                                if key in progress[name]}
-                         for name in order if name in progress
+        self.consumed = {name: consumed_of(progress[name]) for name in order if name in progress
                          and ("resume" in progress[name] or "once" in progress[name])}
         self.progress = {}
         self.fanouts = {}
@@ -420,22 +431,22 @@ class Engine:
         self._save(RunStatus.RUNNING)
         return True
 
-    def _static(self, node: str, when: StaticWhen) -> dict[str, Any]:  # a records.PendingInterrupt
+    def _static(self, node: str, when: StaticWhen) -> PendingInterrupt:
         return {"id": f"{node}:{when}", "node": node, "label": when.value, "index": 0, "payload": None,
                 "schema": None, "token": interrupt_token(self.step, node, when, 0)}
 
     # ------------------------------------------------------------ recording
 
     def _fail_run(self, exc: Exception, kind: ErrorKind, node: str | None) -> None:
-        error = {"message": str(exc), "type": type(exc).__name__, "kind": kind.value, "node": node,
-                 "line": None, "column": None, "path": self.path, "traceback": None}
+        error: RunError = {"message": str(exc), "type": type(exc).__name__, "kind": kind.value, "node": node,
+                           "line": None, "column": None, "path": self.path, "traceback": None}
         self._save(RunStatus.FAILED, error)
         self.emit({"event": EventKind.FAILED.value, "error": error})
 
-    def _save(self, status: RunStatus, error: dict[str, Any] | None = None) -> None:  # a records.RunError
+    def _save(self, status: RunStatus, error: RunError | None = None) -> None:
         # Records hold the plain strings (``.value``): stores check that a
         # status is exactly a ``str``, and callers see ``"done"``, not a repr.
-        extra: dict[str, Any] = {}
+        extra: CheckpointExtra = {}
         if self.goto is not None:
             extra["goto"] = self.goto
         if self.route_start:
@@ -483,8 +494,10 @@ class Engine:
         self.store_everything = False
         self.last = checkpoint
 
-    def _stamped(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _stamped(self, pending: list[PendingInterrupt]) -> list[PendingInterrupt]:
         """Pending entries with their times: ``asked_at`` now, or as first asked."""
+        if not pending:   # most steps: no clock to read
+            return pending
         now = self.clock()
         parent = self.parent
         # A child's entries come stamped by the child (``children.surface``).
@@ -493,14 +506,14 @@ class Engine:
         return stamped if parent is None else [{**entry, "parent": parent} for entry in stamped]
 
     def _events(self, status: RunStatus, checkpoint: Checkpoint,
-                error: dict[str, Any] | None) -> list[dict[str, Any]]:
+                error: RunError | None) -> list[dict[str, Any]]:
         """The outbox events this checkpoint causes (stored with it, in the
         same transaction); the timer ones are streamed too (the others are
         the stream's ``interrupt``, ``done`` and ``failed``)."""
-        found: list[tuple[OutboxKind, dict[str, Any]]] = []
+        found: list[tuple[OutboxKind, Mapping[str, Any]]] = []
         for fired in self.fired:
             if fired["kind"] == DueKind.REMINDER:
-                entry = next((p for p in self.pending if p["token"] == fired["token"]), {})
+                entry: Mapping[str, Any] = next((p for p in self.pending if p["token"] == fired["token"]), {})
                 found.append((OutboxKind.INTERRUPT_REMINDER, {**fired, "to": entry.get("to"),
                                                               "deadline_at": entry.get("deadline_at")}))
             else:
@@ -513,6 +526,8 @@ class Engine:
             found.append((OutboxKind.RUN_DONE, {"output": self.flow.output_of(self.values)}))
         elif status == RunStatus.FAILED:
             found.append((OutboxKind.RUN_FAILED, {"error": error}))
+        if not found:   # most checkpoints (a step's): no event, no time to format
+            return []
         at = format_time(self.clock())
         events = [{"key": f"{self.info.thread}/{checkpoint.seq}/{n}", "event": kind.value, "thread": self.info.thread,
                    "flow": self.flow.name, "seq": checkpoint.seq, "at": at, "payload": payload}
@@ -535,6 +550,11 @@ class Engine:
     def emit(self, event: dict[str, Any]) -> None:
         self.events.append(event)
 
+
+#: The events of every step, as the exact strings events hold (a member's
+#: ``.value`` is a property: looked up once here, not four times a step).
+_STEP_START, _NODE_START, _NODE_END, _STEP_END = (EventKind.STEP_START.value, EventKind.NODE_START.value,
+                                                  EventKind.NODE_END.value, EventKind.STEP_END.value)
 
 #: Outbox events ``stream`` shows as they are (the others have their stream form).
 _STREAMED = frozenset((OutboxKind.INTERRUPT_REMINDER, OutboxKind.INTERRUPT_EXPIRED, OutboxKind.TIMER_FIRED))

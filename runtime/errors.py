@@ -15,7 +15,10 @@ Two families:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .records import RunError
 
 
 class FermataError(Exception):
@@ -151,7 +154,7 @@ class StepFailure(FermataError):
             self.column = column
         return self
 
-    def to_error(self, node: str | None, path: str | None) -> dict[str, Any]:
+    def to_error(self, node: str | None, path: str | None) -> RunError:
         from .values import storable_text  # errors.py is imported by values.py
 
         return {"message": storable_text(self.message), "type": self.type_name, "kind": self.kind,

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import cache
 from typing import Any, Protocol
-
-from fermata.spec.builtins import builtins
 
 from .errors import EvalError
 from .values import format_value, is_number, json_equal, type_name
@@ -305,7 +304,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
 def _fn(ir: dict[str, Any]) -> Expr:
     name = ir["n"]
     try:
-        function = _FUNCTIONS[name]
+        function = _functions()[name]
     except KeyError:
         raise ValueError(f"unknown function {name!r}") from None
     args = [compile_expr(a) for a in ir["a"]]
@@ -432,8 +431,17 @@ _IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {
     "int": _int,
     "float": _float,
 }
-# Exactly the table's functions: one it names without code here fails at import.
-_FUNCTIONS: dict[str, Callable[..., Any]] = {name: _IMPLEMENTATIONS[name] for name in builtins()}
+
+
+@cache
+def _functions() -> dict[str, Callable[..., Any]]:
+    """Exactly the table's functions (one it names without code here fails,
+    as a test checks). Read when a flow first calls a function, not at
+    import: the table's JSON and its dataclass cost every start-up ~1 ms."""
+    from fermata.spec.builtins import builtins
+
+    return {name: _IMPLEMENTATIONS[name] for name in builtins()}
+
 
 _COMPILERS: dict[str, Callable[[dict[str, Any]], Expr]] = {
     "lit": _lit,

@@ -29,6 +29,7 @@ from typing import Any
 
 from .errors import EvalError, StepFailure
 from .expressions import compile_expr
+from .records import FanOutRecord
 from .values import combine, format_value
 
 _EMPTY: dict[str, Any] = {}
@@ -51,7 +52,7 @@ class FanOut:
     items: list[Any]
     names: list[str]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> FanOutRecord:
         return {"items": self.items, "names": self.names}
 
     @staticmethod

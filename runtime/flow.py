@@ -26,7 +26,6 @@ from .checkpoint import Checkpoint, Store, ThreadInfo
 from .children import fork_children
 from .clock import Clock, default_clock, format_time
 from .command import Command, Plan, plan_command
-from .compat import incompatibilities
 from .engine import Engine
 from .errors import FermataError, InputError, RunBusyError, SpecChangedError
 from .leases import DEFAULT_LEASE_TTL, LeaseKeeper
@@ -175,14 +174,16 @@ class Flow:
         engine, lease = self._leased(input, thread, step_limit, by)
         return _Events(engine, lease)
 
-    def submit(self, input: Any = None, thread: str | None = None) -> Submission:
+    def submit(self, input: Any = None, thread: str | None = None, *, by: str | None = None) -> Submission:
         """Queue ``input`` (a dict: a new run; a :class:`Command`; None:
         continue) for a worker to apply (``fermata worker``), and return at
         once. Checked first as :meth:`invoke` checks it: a bad answer or
-        input raises, and nothing is queued. See ``runtime/submit.py``."""
+        input raises, and nothing is queued. ``by``: who starts the run, as
+        for :meth:`invoke` (who answers is ``Command(by=...)``). See
+        ``runtime/submit.py``."""
         from .submit import submit
 
-        return submit(self, input, _thread_name(thread))
+        return submit(self, input, _thread_name(thread), by)
 
     def submission(self, work_id: int) -> Work:
         """A submission as it stands (queued, claimed, applied or refused)."""
@@ -310,6 +311,9 @@ class Flow:
     def _check_compatible(self, thread: str, latest: Checkpoint, plan: Plan) -> None:
         """A run paused under another version of the spec may go on when
         everything it is in the middle of still exists."""
+        # Here: only a run paused under another version of the spec needs it.
+        from .compat import incompatibilities
+
         # What a resume can go past (a static pause no longer declared) is
         # no reason to refuse it: see ``compat.Incompatibility``.
         problems = [p.message for p in incompatibilities(self.compiled, latest) if p.blocks_resume]
@@ -474,20 +478,25 @@ def _run_events(engine: Engine | None, lease: LeaseKeeper) -> Generator[dict[str
         lease.release()
 
 
-def _summary(event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` without the values a step wrote (a step's events come once
-    per step; the others at most once per call, so they are kept whole)."""
-    kind = event["event"]
-    if kind == "node_end":
-        return {"event": kind, "node": event["node"], "step": event["step"],
-                "fields": list(dict.fromkeys(field for field, _, _ in event["writes"]))}
-    if kind == "step_end":
-        return {"event": kind, "step": event["step"], "changed": list(event["state_changes"])}
-    return event
+def _summaries(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` without the values a step wrote (a step's events come once
+    per step; the others at most once per call, so they are kept whole).
+    One loop, no call per event: it runs at every step of every invoke."""
+    kept = []
+    for event in events:
+        kind = event["event"]
+        if kind == "node_end":
+            fields = [write[0] for write in event["writes"]]
+            event = {"event": kind, "node": event["node"], "step": event["step"],
+                     "fields": fields if len(fields) < 2 else list(dict.fromkeys(fields))}
+        elif kind == "step_end":
+            event = {"event": kind, "step": event["step"], "changed": list(event["state_changes"])}
+        kept.append(event)
+    return kept
 
 
 _EVENT_KEEPERS: dict[str, Callable[[list[dict[str, Any]]], list[dict[str, Any]]]] = {
-    "summary": lambda events: [_summary(e) for e in events],
+    "summary": _summaries,
     "full": lambda events: events,
     "none": lambda events: [],
 }

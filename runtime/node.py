@@ -27,7 +27,7 @@ from .children import ChildFailed, ChildPause
 from .errors import StepFailure
 from .expressions import compile_condition
 from .fanout import FanOutSpec
-from .records import NodeStatus
+from .records import Consumed, NodeRecord, NodeStatus, OnceEntry, PendingInterrupt, RunError
 from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
 
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from .once import OnceRecorder
 
 Route = Callable[[Any], tuple[str, ...]]
+
+_FINISHED = NodeStatus.FINISHED.value   # the exact str a record holds, looked up once (a node finishes every step)
 
 
 def sleep_ms(milliseconds: int) -> None:
@@ -96,14 +98,14 @@ class Outcome:
     """What one run of a node came to: its new progress record, and the
     pending interrupt or the error when it did not finish."""
 
-    record: dict[str, Any]
-    pending: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-    surfaced: list[dict[str, Any]] = field(default_factory=list)   # a paused child's interrupts
+    record: NodeRecord
+    pending: PendingInterrupt | None = None
+    error: RunError | None = None
+    surfaced: list[PendingInterrupt] = field(default_factory=list)   # a paused child's interrupts
 
     @property
     def status(self) -> str:
-        return self.record["status"]  # type: ignore[no-any-return]
+        return self.record["status"]
 
 
 class CompiledNode:
@@ -111,6 +113,7 @@ class CompiledNode:
                  field_schemas: dict[str, dict[str, Any]], schemas: Schemas,
                  call_policy: CallPolicy = DEFAULT_POLICY):
         self.name: str = ir["name"]
+        self.what = f"node `{self.name}`"     # how a timeout names it
         self.line: int = ir["line"]
         self.retry: int = ir.get("retry", 0)
         self.backoff_ms: int = ir.get("backoff_ms", 0)
@@ -123,7 +126,7 @@ class CompiledNode:
         self.where_rules = compiler.where_rules
         self.route = compile_route(route_ir, self.name)
 
-    def run(self, state: dict[str, Any], record: dict[str, Any] | None, step: int,
+    def run(self, state: dict[str, Any], record: Consumed | None, step: int,
             path: str | None, recorder: OnceRecorder | None = None,
             instance: str | None = None, item: Any = None, runner: ChildRunner | None = None) -> Outcome:
         """Run the node (with its retries) against ``state``; ``instance``
@@ -135,7 +138,7 @@ class CompiledNode:
         """
         resume: list[Any] = record.get("resume", []) if record else []
         recorded: list[str] = record.get("interrupts", []) if record else []
-        journal: list[dict[str, Any]] = record.get("once", []) if record else []
+        journal: list[OnceEntry] = record.get("once", []) if record else []
         # Only answered interrupts bind the replay to its record: an answer is
         # for the interrupt it was given to. The one the node paused at has no
         # answer yet, so a changed state (Command(update=...), a fork) may lead
@@ -145,7 +148,7 @@ class CompiledNode:
         name = self.name if instance is None else instance
         fan_out = self.fan_out if instance is not None else None
 
-        def new_execution(journal: list[dict[str, Any]]) -> Execution:
+        def new_execution(journal: list[OnceEntry]) -> Execution:
             ex = Execution(name, state, resume, binding, list(journal), recorder)
             ex.runner = runner
             if fan_out is not None:
@@ -155,8 +158,7 @@ class CompiledNode:
         done = self.attempts(new_execution, journal, route=instance is None)
         ex, stop = done.ex, done.stop
         if stop is None:
-            finished: dict[str, Any] = {"status": NodeStatus.FINISHED.value, "writes": ex.writes,
-                                        "next": done.next}
+            finished: NodeRecord = {"status": _FINISHED, "writes": ex.writes, "next": done.next}
             # What this execution consumed, kept so `fermata replay` can
             # re-execute it; only present when there is something.
             if resume:
@@ -170,21 +172,21 @@ class CompiledNode:
                             "child": {"flow": stop.flow, "thread": stop.thread, "seq": stop.seq}},
                            surfaced=stop.entries)
         if isinstance(stop, Pause):
-            pending = {"id": f"{name}:{stop.label}", "node": name, "label": stop.label,
-                       "index": stop.index, "payload": stop.payload, "schema": stop.schema,
-                       "token": interrupt_token(step, name, stop.label, stop.index), **stop.clauses}
+            entry: PendingInterrupt = {"id": f"{name}:{stop.label}", "node": name, "label": stop.label,
+                                       "index": stop.index, "payload": stop.payload, "schema": stop.schema,
+                                       "token": interrupt_token(step, name, stop.label, stop.index)}
             return Outcome({"status": NodeStatus.INTERRUPTED.value, "resume": resume, "interrupts": ex.reached,
-                            "once": ex.journal}, pending=pending)
+                            "once": ex.journal}, pending={**entry, **stop.clauses})
         error = stop.to_error(name, path)
         error["attempts"] = done.count
-        failed = {"status": NodeStatus.FAILED.value, "resume": resume, "interrupts": recorded,
-                  "once": list(ex.journal), "attempts": done.count, "error": error}
+        failed: NodeRecord = {"status": NodeStatus.FAILED.value, "resume": resume, "interrupts": recorded,
+                              "once": list(ex.journal), "attempts": done.count, "error": error}
         if isinstance(stop, ChildFailed) and stop.seq is not None:
             failed["child"] = {"flow": stop.flow, "thread": stop.thread, "seq": stop.seq}
         return Outcome(failed, error=error)
 
-    def attempts(self, new_execution: Callable[[list[dict[str, Any]]], Execution],
-                 journal: list[dict[str, Any]], wait: bool = True, route: bool = True) -> Attempts:
+    def attempts(self, new_execution: Callable[[list[OnceEntry]], Execution],
+                 journal: list[OnceEntry], wait: bool = True, route: bool = True) -> Attempts:
         """Attempt the node until it finishes, pauses, or fails for good
         (its retries spent, or a failure that is not retryable), each attempt
         on ``new_execution(journal so far)``. The engine and ``replay`` both
@@ -196,7 +198,7 @@ class CompiledNode:
             count += 1
             ex = new_execution(journal)
             try:
-                run_with_timeout(partial(self._attempt, ex), self.timeout_ms, f"node `{self.name}`")
+                run_with_timeout(partial(self._attempt, ex), self.timeout_ms, self.what)
                 # A route may fail too; a fan-out instance has none of its own.
                 return Attempts(ex, count, None, list(self.route(ex)) if route else [])
             except Pause as pause:
@@ -219,7 +221,21 @@ class CompiledNode:
         ex.check_finished()
 
 
-def failed_record(record: dict[str, Any] | None, error: dict[str, Any]) -> dict[str, Any]:
+def consumed_of(record: NodeRecord) -> Consumed:
+    """What a node's executions consumed, from its record (the keys it has,
+    in the record's order): kept in ``extra["completed"]`` for replay once
+    its step completes and the record is dropped."""
+    consumed: Consumed = {}
+    if "resume" in record:
+        consumed["resume"] = record["resume"]
+    if "interrupts" in record:
+        consumed["interrupts"] = record["interrupts"]
+    if "once" in record:
+        consumed["once"] = record["once"]
+    return consumed
+
+
+def failed_record(record: Consumed | None, error: RunError) -> NodeRecord:
     """The record of a node failed by the engine (nondeterminism), keeping
     what a retry needs."""
     record = record or {}

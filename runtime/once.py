@@ -30,10 +30,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .checkpoint import OnceResult
 from .fanout import base_node
+from .records import Consumed, OnceEntry
 
 if TYPE_CHECKING:
     from .checkpoint import Store
@@ -96,7 +97,7 @@ class OnceRecorder:
             for result in saved:
                 self.recovered.setdefault(result.node, []).append(result)
 
-    def journal_of(self, node: str, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    def journal_of(self, node: str, record: Consumed | None) -> Consumed | None:
         """``record`` with the saved results of ``node`` in this step that
         its journal lacks (only the step in flight's count: results of an
         earlier step were left by a crash after a checkpoint that holds them)."""
@@ -117,7 +118,7 @@ class OnceRecorder:
         finally:
             _current.reset(token)
 
-    def saved(self, node: str, index: int, entry: dict[str, Any]) -> None:
+    def saved(self, node: str, index: int, entry: OnceEntry) -> None:
         """The call returned: persist its entry before the node goes on
         (then renew the lease: a lost lease stops the node, but what
         happened is recorded first)."""

@@ -9,12 +9,12 @@ defaults, input validation, and carrying a state over to a changed spec.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from fermata.spec.digest import sha256_hex
 from fermata.spec.ir import IR_VERSION
 
 from .calls import DEFAULT_POLICY, CallPolicy
@@ -32,7 +32,7 @@ class Join:
 
 
 def ir_hash(flow_ir: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(flow_ir).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_json(flow_ir).encode("utf-8"))
 
 
 def select_flow(ir: dict[str, Any], flow: str | None) -> dict[str, Any]:

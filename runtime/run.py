@@ -12,7 +12,7 @@ from typing import Any
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .records import TIMING_KEYS, interrupt_json
+from .records import TIMING_KEYS, AnswerRecord, FiredRecord, NodeRecord, PendingInterrupt, RunError, interrupt_json
 from .values import json_copy
 
 
@@ -61,7 +61,7 @@ class Interrupt:
                                **self.timing})
 
     @staticmethod
-    def from_pending(entry: dict[str, Any]) -> Interrupt:
+    def from_pending(entry: PendingInterrupt) -> Interrupt:
         return Interrupt(id=entry["id"], node=entry["node"], label=entry["label"],
                          index=entry["index"], payload=json_copy(entry.get("payload")),
                          schema=entry.get("schema"), token=entry["token"],
@@ -82,7 +82,7 @@ class Run:
     state: dict[str, Any]
     output: dict[str, Any]
     interrupts: list[Interrupt]
-    error: dict[str, Any] | None
+    error: RunError | None
     checkpoint_id: str
     step: int
     next: list[str] = field(default_factory=list)
@@ -120,12 +120,12 @@ class Snapshot:
     state: dict[str, Any]
     pending: list[Interrupt]
     next: list[str]
-    error: dict[str, Any] | None
-    nodes: dict[str, Any]
+    error: RunError | None
+    nodes: dict[str, NodeRecord]
     # The audit trail at this checkpoint: the answers it applied (``id``,
     # ``by``, ``at``, ``value``) and the deadlines, reminders, timers fired.
-    answered: list[dict[str, Any]] = field(default_factory=list)
-    fired: list[dict[str, Any]] = field(default_factory=list)
+    answered: list[AnswerRecord] = field(default_factory=list)
+    fired: list[FiredRecord] = field(default_factory=list)
 
     @staticmethod
     def from_checkpoint(checkpoint: Checkpoint) -> Snapshot:

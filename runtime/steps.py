@@ -21,7 +21,7 @@ from .calls import DEFAULT_POLICY, CallPolicy, refuse_unless_allowed
 from .clock import format_time, parse_time
 from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
-from .records import DueKind
+from .records import DueKind, OnceEntry, PauseClauses
 from .schemas import Schemas
 from .values import combine, format_value
 
@@ -36,7 +36,7 @@ class Pause(Exception):
     """Internal: the node reached interrupt ``index`` and has no answer for it."""
 
     def __init__(self, label: str, index: int, payload: Any, schema: dict[str, Any] | None,
-                 clauses: dict[str, Any] | None = None):
+                 clauses: PauseClauses | None = None):
         super().__init__(label)
         self.label = label
         self.index = index
@@ -45,7 +45,7 @@ class Pause(Exception):
         # What the pending entry adds, evaluated where the node paused (``to``,
         # the deadline's action, a timer's length): ``timers.stamp`` turns the
         # durations into times with the engine's clock.
-        self.clauses = clauses or {}
+        self.clauses: PauseClauses = clauses or {}
 
 
 class UnrecordedOnce(Exception):
@@ -79,7 +79,7 @@ class Execution:
     )
 
     def __init__(self, node: str, state: dict[str, Any], resume: list[Any],
-                 recorded: list[str], journal: list[dict[str, Any]],
+                 recorded: list[str], journal: list[OnceEntry],
                  recorder: OnceRecorder | None = None):
         self.node = node
         self.state = state
@@ -299,8 +299,8 @@ class StepCompiler:
         only ``tick`` answers, with null, once it is due."""
         label, node = ir["label"], self.node
         self.interrupt_labels.append(label)
-        for_ms = ir.get("for_ms")
         until = compile_expr(ir["until"]) if ir.get("until") is not None else None
+        for_ms: int = ir["for_ms"] if until is None else 0   # the IR has one of the two (its schema)
 
         def wait(ex: Execution) -> None:
             index = len(ex.reached)
@@ -310,7 +310,7 @@ class StepCompiler:
             ex.reached.append(label)
             if index < len(ex.resume):
                 return
-            timer: dict[str, Any] = {"kind": DueKind.WAIT.value}
+            timer: PauseClauses = {"kind": DueKind.WAIT.value}
             if until is not None:
                 value = until(ex)
                 try:
@@ -395,7 +395,7 @@ def _strings(value: Any, what: str) -> list[str]:
     raise EvalError(f"{what} must give a str or a list[str], got {format_value(value)}")
 
 
-def _clauses(ir: dict[str, Any]) -> Callable[[Execution], dict[str, Any]] | None:
+def _clauses(ir: dict[str, Any]) -> Callable[[Execution], PauseClauses] | None:
     """The human-task clauses of an interrupt (``to``, ``within``, ``remind
     every``), compiled; evaluated when the node pauses there."""
     to = [compile_expr(e) for e in ir.get("to") or ()]
@@ -405,8 +405,8 @@ def _clauses(ir: dict[str, Any]) -> Callable[[Execution], dict[str, Any]] | None
     if not to and within is None and remind is None:
         return None
 
-    def clauses(ex: Execution) -> dict[str, Any]:
-        found: dict[str, Any] = {}
+    def clauses(ex: Execution) -> PauseClauses:
+        found: PauseClauses = {}
         if to:
             found["to"] = list(dict.fromkeys(name for e in to for name in _strings(e(ex), "`to`")))
         if within is not None:

@@ -24,7 +24,8 @@ from .schemas import Schemas
 from .timers import DEADLINE_BY, plan_firing
 
 PAGE = 500
-_FIRED = {DueKind.DEADLINE: "deadline", DueKind.REMINDER: "reminder", DueKind.WAIT: "timer"}   # audit "what"
+# The audit trail's "what" of a fired record, by its kind.
+_FIRED: dict[str, str] = {DueKind.DEADLINE: "deadline", DueKind.REMINDER: "reminder", DueKind.WAIT: "timer"}
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def audit_trail(history: list[Checkpoint]) -> list[dict[str, Any]]:
             if entry["token"] in asked:
                 continue
             asked.add(entry["token"])
-            trail.append({"what": "wait" if entry.get("kind") == "wait" else "asked", **where,
+            trail.append({"what": "wait" if entry.get("kind") == DueKind.WAIT else "asked", **where,
                           "id": entry["id"], "token": entry["token"], "at": entry.get("asked_at"),
                           **{k: entry[k] for k in ("to", "deadline_at", "deadline", "remind_every_ms", "due_at")
                              if k in entry}})

@@ -18,20 +18,21 @@ the same functions serve the engine, ``tick`` and the stores' due index.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import format_time, parse_time
-from .records import DueKind
+from .records import DueKind, FiredRecord, PendingInterrupt
 
 DEADLINE_BY = "fermata:deadline"     # who "answers" when a deadline's answer is applied
 
 
-def stamp(entry: dict[str, Any], previous: dict[str, Any] | None, now: int) -> dict[str, Any]:
+def stamp(entry: PendingInterrupt, previous: PendingInterrupt | None, now: int) -> PendingInterrupt:
     """``entry`` (as the node paused) with its times. ``previous``: the
     pending entry of the same occurrence (same token) in the checkpoint the
     run resumed from, whose ``asked_at`` (and reminders) stand."""
-    stamped = dict(entry)
+    stamped = entry.copy()
     asked = parse_time(previous["asked_at"]) if previous is not None and "asked_at" in previous else now
     stamped["asked_at"] = format_time(asked)
     deadline = stamped.get("deadline")
@@ -40,12 +41,12 @@ def stamp(entry: dict[str, Any], previous: dict[str, Any] | None, now: int) -> d
         stamped["deadline"] = {k: v for k, v in deadline.items() if k != "ms"}
     if "remind_every_ms" in stamped:
         stamped["reminded"] = previous.get("reminded", 0) if previous is not None else 0
-    if stamped.get("kind") == "wait" and "for_ms" in stamped:
+    if stamped.get("kind") == DueKind.WAIT and "for_ms" in stamped:
         stamped["due_at"] = format_time(asked + stamped.pop("for_ms"))
     return stamped
 
 
-def next_reminder(entry: dict[str, Any]) -> int | None:
+def next_reminder(entry: PendingInterrupt) -> int | None:
     """When the next reminder of ``entry`` is due (ms; None: none is)."""
     every = entry.get("remind_every_ms")
     if not isinstance(every, int) or "asked_at" not in entry:
@@ -56,7 +57,7 @@ def next_reminder(entry: dict[str, Any]) -> int | None:
     return at
 
 
-def due_rows(pending: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+def due_rows(pending: Iterable[PendingInterrupt]) -> list[tuple[str, str, str]]:
     """``(due_at, kind, id)`` of everything that will fall due for a run
     paused on ``pending``: what the stores index, so that ``tick`` finds due
     runs without decoding any checkpoint."""
@@ -75,7 +76,7 @@ def due_rows(pending: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     return sorted(set(rows))
 
 
-def next_due(pending: list[dict[str, Any]]) -> str | None:
+def next_due(pending: Iterable[PendingInterrupt]) -> str | None:
     rows = due_rows(pending)
     return rows[0][0] if rows else None
 
@@ -85,10 +86,10 @@ class Firing:
     """What ``tick`` does to one paused run at time ``now`` (ms)."""
 
     now: int
-    answers: dict[str, tuple[dict[str, Any], Any]] = field(default_factory=dict)   # node -> (entry, value)
-    abandon: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)   # node -> (entry, goto)
-    reminders: list[dict[str, Any]] = field(default_factory=list)                   # entries, updated
-    fired: list[dict[str, Any]] = field(default_factory=list)                       # for extra["fired"]
+    answers: dict[str, tuple[PendingInterrupt, Any]] = field(default_factory=dict)   # node -> (entry, value)
+    abandon: dict[str, tuple[PendingInterrupt, str]] = field(default_factory=dict)   # node -> (entry, goto)
+    reminders: list[PendingInterrupt] = field(default_factory=list)                  # entries, updated
+    fired: list[FiredRecord] = field(default_factory=list)                           # for extra["fired"]
 
     @property
     def changes_run(self) -> bool:
@@ -96,7 +97,7 @@ class Firing:
         return bool(self.answers or self.abandon)
 
 
-def plan_firing(pending: list[dict[str, Any]], now: int) -> Firing | None:
+def plan_firing(pending: Iterable[PendingInterrupt], now: int) -> Firing | None:
     """Everything due at ``now`` among ``pending`` (None: nothing is).
 
     A due timer resumes its node with null; a due deadline either answers
@@ -115,8 +116,8 @@ def plan_firing(pending: list[dict[str, Any]], now: int) -> Firing | None:
             continue
         if "deadline_at" in entry and parse_time(entry["deadline_at"]) <= now:
             action = entry.get("deadline") or {}
-            record = {"id": entry["id"], "token": entry["token"], "kind": DueKind.DEADLINE.value,
-                      "due_at": entry["deadline_at"], "fired_at": stamp_now}
+            record: FiredRecord = {"id": entry["id"], "token": entry["token"], "kind": DueKind.DEADLINE.value,
+                                      "due_at": entry["deadline_at"], "fired_at": stamp_now}
             if "goto" in action:
                 firing.abandon[node] = (entry, action["goto"])
                 record["goto"] = action["goto"]

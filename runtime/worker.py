@@ -43,7 +43,7 @@ from typing import Any
 from .checkpoint import new_owner
 from .errors import FermataError, RunBusyError, StoreError
 from .flow import Graph
-from .records import Durability, EventKind, WorkStatus
+from .records import Durability, EventKind, RunStatus, WorkStatus
 from .store.logstore import LogStore
 from .store.work import Work, work_queue
 from .submit import payload_of
@@ -169,7 +169,8 @@ class Worker:
             self.queue.durable_submissions and graph.durability == Durability.OBSERVABLE)
         self.store.with_next_append(thread, with_checkpoint)
         try:
-            self._drive(graph, payload_of(work), thread, work.id)
+            payload, by = payload_of(work)
+            self._drive(graph, payload, thread, work.id, by=by)
         except _LeaseLost as lost:
             if not applied:
                 self.queue.release(work.id, self.owner, BUSY_BACKOFF_S)
@@ -203,6 +204,8 @@ class Worker:
             return False
         try:
             self._drive(graph, None, thread, None, orphan=True)
+        except _NotOrphaned:
+            return False
         except _LeaseLost as lost:
             self._event("lease_lost", thread, message=str(lost.__cause__))
         except RunBusyError:
@@ -213,11 +216,21 @@ class Worker:
             self._event("failed", thread, message=str(exc))
         return True
 
-    def _drive(self, graph: Graph, payload: Any, thread: str, work_id: int | None, orphan: bool = False) -> None:
+    def _drive(self, graph: Graph, payload: Any, thread: str, work_id: int | None, orphan: bool = False,
+               by: str | None = None) -> None:
         """Advance ``thread`` as ``payload`` says, step by step, until it
-        pauses, finishes or fails (or ``stop`` is set after a step)."""
-        events = graph.stream(payload, thread)   # refusals and a busy run raise here
+        pauses, finishes or fails (or ``stop`` is set after a step); ``by``:
+        who starts the run (a submitted start)."""
+        events = graph.stream(payload, thread, by=by)   # refusals and a busy run raise here
         if orphan:
+            # Listed as orphaned, but another process may have advanced it to
+            # a pause or its end since (releasing its lease with that very
+            # checkpoint): under this worker's lease now, look again, or
+            # continuing would run its paused node a second time.
+            latest = self.store.latest(thread)
+            if latest is None or latest.status != RunStatus.RUNNING:
+                events.close()  # type: ignore[attr-defined]  # stream's iterator: lets go of the lease
+                raise _NotOrphaned()
             self._event("claimed", thread, kind="orphan")
         started = time.monotonic()
         try:
@@ -255,6 +268,11 @@ class Worker:
             record["thread"] = thread
         record.update({key: value for key, value in fields.items() if value is not None})
         self.log(record)
+
+
+class _NotOrphaned(Exception):
+    """A run listed as orphaned had paused or ended by the time this worker
+    held its lease: there is nothing to continue."""
 
 
 class _LeaseLost(Exception):

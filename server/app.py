@@ -28,7 +28,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from fermata.runtime import Store
-from fermata.runtime.records import RunStatus
+from fermata.runtime.records import RunStatus, WorkStatus
+from fermata.runtime.store.logstore import LogStore
+from fermata.runtime.store.memory import MemoryStore
+from fermata.runtime.store.sqlite import SqliteStore
+from fermata.runtime.stores import open_store
 
 from .catalog import FlowCatalog
 from .identity import LOCAL, Identity, Users
@@ -41,13 +45,15 @@ from .inbox import (
     Refused,
 )
 from .openapi import openapi_document
-from .runner import Job, Runner, Ticker
+from .runner import Job, QueueWorker, Runner, Ticker
+from .stores import StorePool
 from .webhooks import Deliverer, DeliveryLog, Hook
 
 log = logging.getLogger("fermata.server")
 
 MAX_BODY = 1 << 20          # 1 MiB: far above any answer a person types
 MAX_WAIT = 60.0
+FOLLOW_FIRST, FOLLOW_MAX = 0.005, 0.1   # how often ?wait looks at a submission (s): doubling to the max
 SESSION_HOURS = 12
 
 
@@ -64,6 +70,8 @@ class Settings:
     hooks: list[Hook] = field(default_factory=list)   # webhooks: delivered when not empty
     webhook_log: str = ":memory:"                      # the delivery log's SQLite file
     tick_every: float = 0.0                            # fire due deadlines every N s (0: never)
+    store_url: str | None = None      # requests open store objects of their own from it (None: share `store`)
+    advance: bool = True              # advance runs here; False (--no-worker): submit them to `fermata worker`s
 
 
 # --------------------------------------------------------------------------
@@ -151,12 +159,37 @@ async def accepted(job: Job) -> None:
     await asyncio.wrap_future(job.accepted)
 
 
-async def finished(job: Job, wait: float) -> bool:
+async def finished(job: Job, wait: float, inbox: Inbox) -> bool:
+    """Whether the job's run reached its next pause or end within ``wait``
+    seconds (a submission is followed in the store: a late refusal raises)."""
+    if job.submission is not None:
+        return await _followed(inbox, job.thread, job.submission, wait)
     if wait <= 0:
         return job.finished.done()
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.finished)), wait)
     return job.finished.done()
+
+
+async def _followed(inbox: Inbox, thread: str, work_id: int, wait: float) -> bool:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + wait
+    pause = FOLLOW_FIRST
+    while True:
+        if await in_thread(inbox.submitted, thread, work_id):
+            return True
+        left = give_up - loop.time()
+        if left <= 0:
+            return False
+        await asyncio.sleep(min(pause, left))
+        pause = min(pause * 2, FOLLOW_MAX)
+
+
+def accepted_json(job: Job) -> dict[str, Any]:
+    """The 202 body: still running here, or queued for the workers."""
+    if job.submission is not None:
+        return {"thread": job.thread, "status": WorkStatus.QUEUED.value, "submission": job.submission}
+    return {"thread": job.thread, "status": RunStatus.RUNNING.value}
 
 
 async def read_json(request: Request) -> Any:
@@ -222,12 +255,11 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
             raise BadRequest('the body must be {"input": {...}}')
         job = inbox.start_run(who, request.path_params["flow"], body["input"])
         await accepted(job)
-        if await finished(job, wait):
+        if await finished(job, wait, inbox):
             with contextlib.suppress(Refused):
                 run = await in_thread(inbox.get_run, who, job.thread)
                 return JSONResponse(run, 201, headers={"Location": f"/api/runs/{job.thread}"})
-        return JSONResponse({"thread": job.thread, "status": RunStatus.RUNNING.value}, 202,
-                            headers={"Location": f"/api/runs/{job.thread}"})
+        return JSONResponse(accepted_json(job), 202, headers={"Location": f"/api/runs/{job.thread}"})
 
     async def list_runs(request: Request, who: Identity) -> Response:
         page = parse_page(request)
@@ -252,9 +284,9 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
             raise BadRequest('name the question with exactly one of "id" and "token" (a string)')
         job = await in_thread(inbox.answer, who, thread, keys[0], body.get("value"))
         await accepted(job)
-        if await finished(job, wait):
+        if await finished(job, wait, inbox):
             return JSONResponse(await in_thread(inbox.get_run, who, thread))
-        return JSONResponse({"thread": thread, "status": RunStatus.RUNNING.value}, 202)
+        return JSONResponse(accepted_json(job), 202)
 
     async def cancel(request: Request, who: Identity) -> Response:
         thread = request.path_params["thread"]
@@ -295,17 +327,51 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
 # --------------------------------------------------------------------------
 
 
+def queue_worker(settings: Settings) -> QueueWorker:
+    """The worker applying other processes' submissions, on a store object
+    (a connection) of its own."""
+    own: list[Store] = []
+
+    def graphs() -> list[Any]:
+        if settings.store_url is None or isinstance(settings.store, MemoryStore):
+            return [entry.graph for entry in settings.catalog.entries()]
+        own.append(open_store(settings.store_url))
+        return [entry.on(own[0]) for entry in settings.catalog.entries()]
+
+    def close() -> None:
+        for store in own:
+            store.close()
+
+    return QueueWorker(graphs, close)
+
+
 def create_app(settings: Settings) -> Starlette:
     from .pages import build_pages
 
-    runner = Runner(settings.workers)
-    inbox = Inbox(settings.catalog, settings.store, runner)
+    if not isinstance(settings.store, LogStore):
+        raise TypeError(f"the server needs a store with a run index (memory, SQLite, PostgreSQL), "
+                        f"not {type(settings.store).__name__}")
+    # A store object (a connection) per request and per job advancing a run,
+    # at most two per run-advancing thread: see stores.py.
+    stores = StorePool(settings.store, settings.store_url, 2 * settings.workers)
+    # SQLite takes one writer at a time whatever the connection: jobs share
+    # the server's own store object (its lock queues them, cheaper than
+    # SQLite's busy waits between connections); requests still read on theirs.
+    one_writer = isinstance(settings.store, SqliteStore)
 
-    background: list[Deliverer | Ticker] = []
+    def borrow() -> contextlib.AbstractContextManager[LogStore]:
+        return stores.borrowed(shared=one_writer)
+
+    runner = Runner(settings.workers, borrow)
+    inbox = Inbox(settings.catalog, stores, runner, settings.advance)
+
+    background: list[Deliverer | Ticker | QueueWorker] = []
     if settings.hooks:
         background.append(Deliverer(settings.store, settings.hooks, DeliveryLog(settings.webhook_log),
                                     user_agent=f"fermata/{settings.version}"))
-    if settings.tick_every > 0:
+    if settings.advance:
+        background.append(queue_worker(settings))
+    if settings.tick_every > 0 and settings.advance:   # else the workers fire what is due
         background.append(Ticker(lambda: [e.graph for e in settings.catalog.entries()], settings.tick_every))
 
     @contextlib.asynccontextmanager
@@ -316,6 +382,7 @@ def create_app(settings: Settings) -> Starlette:
         for task in background:
             await in_thread(task.stop)
         await in_thread(runner.shutdown)
+        await in_thread(stores.close)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -48,6 +48,15 @@ class FlowEntry:
     def ir(self) -> dict[str, Any]:
         return self.graph.ir
 
+    def on(self, store: Store) -> Flow:
+        """This flow bound to another store object (another connection to
+        the same store): the same compiled program, source and settings."""
+        graph = self.graph
+        other = Flow(graph.compiled, store, graph.source, graph.path, graph.source_hash, graph.clock,
+                     durability=graph.durability)
+        other.lease_ttl = graph.lease_ttl
+        return other
+
     @property
     def ir_hash(self) -> str:
         return self.graph.ir_hash

@@ -18,13 +18,14 @@ listed question fetches its payload, schema and ``to``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from fermata.runtime import (
     Checkpoint,
@@ -33,14 +34,15 @@ from fermata.runtime import (
     InputError,
     ResumeError,
     RunBusyError,
-    Store,
     ThreadInfo,
 )
 from fermata.runtime.cancel import RunCancelledError, cancelled_error
 from fermata.runtime.clock import default_clock, format_time
 from fermata.runtime.command import expired_message
-from fermata.runtime.records import DueKind, RunStatus
+from fermata.runtime.records import DueKind, RunStatus, WorkStatus
 from fermata.runtime.store.logstore import LogStore
+from fermata.runtime.store.work import work_queue
+from fermata.runtime.submit import Submission
 from fermata.runtime.ticking import audit_trail
 from fermata.spec.ir import is_static_interrupt as is_static
 
@@ -48,8 +50,11 @@ from .catalog import FlowCatalog, FlowEntry
 from .identity import Identity
 from .runner import Job, Runner
 from .serialize import history_json, state_json
+from .stores import StorePool
 
 log = logging.getLogger("fermata.server")
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -174,14 +179,29 @@ def may_answer(identity: Identity, entry: Mapping[str, Any]) -> bool:
 
 
 
+def _borrowing(method: Callable[Concatenate[Inbox, _P], _T]) -> Callable[Concatenate[Inbox, _P], _T]:
+    """Run an :class:`Inbox` method with a store object of its thread's
+    (``stores.py``): requests read and write on connections of their own."""
+    def borrowing(self: Inbox, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with self.stores.borrowed():
+            return method(self, *args, **kwargs)
+    functools.update_wrapper(borrowing, method)
+    return borrowing
+
+
 class Inbox:
-    def __init__(self, catalog: FlowCatalog, store: Store, runner: Runner):
-        if not isinstance(store, LogStore):
-            raise TypeError(f"the server needs a store with a run index (memory, SQLite, PostgreSQL), "
-                            f"not {type(store).__name__}")
+    def __init__(self, catalog: FlowCatalog, stores: StorePool, runner: Runner, advance: bool = True):
         self.catalog = catalog
-        self.store: LogStore = store
+        self.stores = stores
         self.runner = runner
+        # False (`serve --no-worker`): starts and answers are checked and
+        # submitted (`flow.submit`) for `fermata worker`s to apply.
+        self.advance = advance
+
+    @property
+    def store(self) -> LogStore:
+        """This thread's store object (borrowed by the method running)."""
+        return self.stores.current()
 
     # ------------------------------------------------------------ reading
 
@@ -195,6 +215,7 @@ class Inbox:
             raise NotFound(f"no run `{thread}`")
         return info, latest
 
+    @_borrowing
     def get_run(self, identity: Identity, thread: str) -> dict[str, Any]:
         """``fermata state --json``, plus the output and the audit trail
         (who started it, who answered what, what fired, who cancelled it)."""
@@ -206,11 +227,13 @@ class Inbox:
         data["audit"] = audit_trail(self.store.history(thread))
         return data
 
+    @_borrowing
     def history(self, identity: Identity, thread: str) -> dict[str, Any]:
         """``fermata history --json``: every checkpoint and the audit trail."""
         info, _ = self._run(identity, thread)
         return history_json(info, self.store.history(thread))
 
+    @_borrowing
     def list_runs(self, identity: Identity, flow: str | None, status: str | None,
                   page: PageRequest) -> Page:
         """Runs by thread (oldest first within a flow), from the run index."""
@@ -241,6 +264,7 @@ class Inbox:
                 "run_created": info.created, "asked_at": entry.get("asked_at"), "to": entry.get("to") or [],
                 "deadline": entry.get("deadline_at"), "may_answer": may_answer(identity, entry)}
 
+    @_borrowing
     def list_pending(self, identity: Identity, flow: str | None, label: str | None, page: PageRequest,
                      role: str | None = None, overdue: bool = False) -> Page:
         """The questions ``identity`` may answer: those with a deadline
@@ -280,11 +304,12 @@ class Inbox:
             if len(rows) < INDEX_PAGE:
                 return lister.page(last=True)
 
+    @_borrowing
     def get_question(self, identity: Identity, thread: str, key: str) -> dict[str, Any]:
         info, latest = self._run(identity, thread)
         return self.question_json(identity, info, self._pending(info, latest, key))
 
-    def _pending(self, info: ThreadInfo, latest: Checkpoint, key: str) -> dict[str, Any]:
+    def _pending(self, info: ThreadInfo, latest: Checkpoint, key: str) -> Mapping[str, Any]:
         """The pending entry named by ``key`` (an id or a token), or the refusal:
         409 for a question of this run that is no longer pending (a stale
         token, an answered id, an expired deadline, a cancelled run), 404 for
@@ -320,9 +345,12 @@ class Inbox:
                           ["the input must be a JSON object of field values"])
         thread = new_thread(flow)
 
-        def prepare() -> Iterator[Any]:
+        def prepare() -> Iterator[Any] | Submission:
+            graph = self.stores.graph(entry)
             try:
-                return entry.graph.stream(data, thread=thread, by=identity.name)
+                if not self.advance:
+                    return graph.submit(data, thread=thread, by=identity.name)
+                return graph.stream(data, thread=thread, by=identity.name)
             except InputError as exc:
                 raise Invalid(f"invalid input for flow `{flow}`", exc.problems or [str(exc)]) from None
             except FermataError as exc:  # e.g. a store that refuses the write
@@ -330,6 +358,7 @@ class Inbox:
 
         return self.runner.submit(thread, prepare)
 
+    @_borrowing
     def answer(self, identity: Identity, thread: str, key: str, value: Any) -> Job:
         """Answer the question ``key`` (an id or a token) of run ``thread``.
 
@@ -339,7 +368,7 @@ class Inbox:
         entry_flow = self.catalog.get(info.flow)
         assert entry_flow is not None
 
-        def prepare() -> Iterator[Any] | None:
+        def prepare() -> Iterator[Any] | Submission | None:
             # A run another process is advancing right now (its lease is held,
             # or its newest checkpoint is between two steps) is waited for a
             # little: it is about to pause or end, and the answer is checked
@@ -353,7 +382,7 @@ class Inbox:
                         raise Conflict(f"run `{thread}` is busy: {busy}") from None
                     time.sleep(BUSY_POLL)
 
-        def attempt() -> Iterator[Any] | None:
+        def attempt() -> Iterator[Any] | Submission | None:
             info, latest = self._run(identity, thread)
             if latest.status == RunStatus.RUNNING and not any(key in (p["id"], p["token"]) for p in latest.pending):
                 raise _Busy("another process is advancing it (status running)")
@@ -366,8 +395,11 @@ class Inbox:
             roles = tuple(role for role in entry.get("to") or () if identity.has(role))
             command = None if is_static(entry) else Command(resume={entry["token"]: value}, by=identity.name,
                                                             roles=roles)
+            graph = self.stores.graph(entry_flow)
             try:
-                return entry_flow.graph.stream(command, thread=thread)
+                if not self.advance:
+                    return graph.submit(command, thread=thread)
+                return graph.stream(command, thread=thread)
             except RunCancelledError as exc:
                 raise Conflict(str(exc)) from None
             except RunBusyError as exc:
@@ -384,6 +416,22 @@ class Inbox:
 
         return self.runner.submit(thread, prepare)
 
+    @_borrowing
+    def submitted(self, thread: str, work_id: int) -> bool:
+        """Whether submission ``work_id`` (of run ``thread``) was applied and
+        the run has paused or ended since; a submission the run no longer
+        took when a worker applied it is :class:`Conflict`."""
+        work = work_queue(self.store).get(work_id)
+        if work is None:
+            raise NotFound(f"no submission #{work_id}")
+        if work.status == WorkStatus.REFUSED:
+            raise Conflict(f"run `{thread}` did not take it when a worker applied it: {work.error}")
+        if work.status != WorkStatus.APPLIED:
+            return False
+        latest = self.store.latest(thread)
+        return latest is not None and latest.status != RunStatus.RUNNING
+
+    @_borrowing
     def cancel(self, identity: Identity, thread: str) -> Job:
         """Cancel run ``thread`` (role ``starter``), in the run's job."""
         info, _ = self._run(identity, thread)
@@ -394,7 +442,7 @@ class Inbox:
 
         def prepare() -> None:
             try:
-                entry_flow.graph.cancel(thread, by=identity.name)
+                self.stores.graph(entry_flow).cancel(thread, by=identity.name)
             except FermataError as exc:   # done or cancelled already, or being advanced right now
                 raise Conflict(str(exc)) from None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fermata.runtime.records import RunStatus
+from fermata.runtime.records import RunStatus, WorkStatus
 
 from .catalog import FlowEntry
 
@@ -65,8 +65,11 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
                                "status": {"type": "string"}, "state": _OBJECT,
                                "interrupts": {"type": "array", "items": _OBJECT},
                                "output": _OBJECT, "audit": {"type": "array", "items": _OBJECT}}},
+        # `queued`: handed to the workers (`serve --no-worker`), `submission` its id.
         "Accepted": {"type": "object", "required": ["thread", "status"],
-                     "properties": {"thread": {"type": "string"}, "status": {"const": RunStatus.RUNNING.value}}},
+                     "properties": {"thread": {"type": "string"},
+                                    "status": {"enum": [RunStatus.RUNNING.value, WorkStatus.QUEUED.value]},
+                                    "submission": {"type": "integer"}}},
         "Page": {"type": "object", "required": ["items", "next_cursor"],
                  "properties": {"items": {"type": "array", "items": _OBJECT},
                                 "next_cursor": {"type": ["string", "null"]}}},
@@ -92,7 +95,7 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
                                   **_json({"$ref": "#/components/schemas/Run"})},
                           "202": {"description": "Started; still running",
                                   **_json({"$ref": "#/components/schemas/Accepted"})},
-                          **_errors(400, 401, 403, 404, 413, 422)}}}
+                          **_errors(400, 401, 403, 404, 409, 413, 422)}}}
     value_schema: dict[str, Any] = {"anyOf": answers} if answers else {}
     paths.update({
         "/api/me": {"get": {"operationId": "me", "summary": "Who the token belongs to",

@@ -182,7 +182,7 @@ class Pages:
                       else place_problems(refusal.problems, all_paths(fields)))
             return self.render(request, "question.html", 422, q=question, refused=True,
                                form=build_form(question["schema"], defs, posted, errors))
-        await finished(job, PAGE_WAIT)
+        await finished(job, PAGE_WAIT, self.inbox)
         return RedirectResponse(f"/runs/{quote(thread, safe='')}?notice=answered", 303)
 
     async def flows_page(self, request: Request, who: Identity) -> Response:
@@ -216,7 +216,7 @@ class Pages:
             return self.render(request, "start.html", 422, flow=entry,
                                form=build_form(schema, entry.defs, posted, errors, prefix="input",
                                                label="Input"))
-        await finished(job, PAGE_WAIT)
+        await finished(job, PAGE_WAIT, self.inbox)
         return RedirectResponse(f"/runs/{quote(job.thread, safe='')}?notice=started", 303)
 
 

@@ -100,6 +100,8 @@ def run_serve(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if len({hook.name for hook in hooks}) != len(hooks):
         return fail("two [webhooks.NAME] tables share a name (in --users and --webhooks)")
+    if args.workers < 1:
+        return fail("--workers must be at least 1")
     if args.tick < 0:
         return fail("--tick must be 0 (never) or a number of seconds")
     try:
@@ -114,7 +116,8 @@ def run_serve(args: argparse.Namespace) -> int:
     webhook_log = args.webhook_log or str(log_path or "fermata-webhooks.db")
     settings = Settings(catalog=catalog, store=store, users=users, proxy_header=args.proxy_header,
                         secret=read_secret(secret_path), secure_cookies=args.secure_cookies, workers=args.workers,
-                        version=_version(), hooks=hooks, webhook_log=webhook_log, tick_every=args.tick)
+                        version=_version(), hooks=hooks, webhook_log=webhook_log, tick_every=args.tick,
+                        store_url=args.store, advance=args.worker)
     if users is None:
         print("fermata serve: no --users: everyone who reaches this address is `local`, with every role",
               file=sys.stderr)

@@ -21,25 +21,27 @@ import datetime
 import re
 from collections.abc import Callable
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*",
-                  re.ASCII)
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
-_DATE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?"
-                        r"(?:[Zz]|[+-](\d{2}):(\d{2}))", re.ASCII)
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", re.ASCII)
+# Patterns as text: re compiles (and caches) each when a value of its format
+# is first checked, not when this module is imported by every run and resume.
+# (?a): ASCII classes, so \d is 0-9 only.
+_EMAIL = r"[^@\s]+@[^@\s]+"
+_URI = r"(?a)[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*"
+_DATE = r"(?a)(\d{4})-(\d{2})-(\d{2})"
+_DATE_TIME = (r"(?a)(\d{4}-\d{2}-\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?"
+              r"(?:[Zz]|[+-](\d{2}):(\d{2}))")
+_UUID = r"(?a)[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
 
 def is_email(text: str) -> bool:
-    return _EMAIL.fullmatch(text) is not None
+    return re.fullmatch(_EMAIL, text) is not None
 
 
 def is_uri(text: str) -> bool:
-    return _URI.fullmatch(text) is not None
+    return re.fullmatch(_URI, text) is not None
 
 
 def is_date(text: str) -> bool:
-    match = _DATE.fullmatch(text)
+    match = re.fullmatch(_DATE, text)
     if match is None:
         return False
     try:
@@ -50,7 +52,7 @@ def is_date(text: str) -> bool:
 
 
 def is_date_time(text: str) -> bool:
-    match = _DATE_TIME.fullmatch(text)
+    match = re.fullmatch(_DATE_TIME, text)
     if match is None or not is_date(match[1]):
         return False
     hour, minute, second = int(match[2]), int(match[3]), int(match[4])
@@ -61,7 +63,7 @@ def is_date_time(text: str) -> bool:
 
 
 def is_uuid(text: str) -> bool:
-    return _UUID.fullmatch(text) is not None
+    return re.fullmatch(_UUID, text) is not None
 
 
 # The formats, in the order messages list them.

@@ -39,7 +39,7 @@ def check(context: CheckContext) -> None:
                     continue
                 name = step.name if isinstance(step, ast.Let) else None
                 suggestion = suggested_type(name, steps, fields) if name is not None else None
-                span = interrupt.label_span if interrupt.label_span.line else interrupt.span
+                span = interrupt.label_span.or_else(interrupt.span)
                 if suggestion is not None:
                     help_text = f"add `expect {suggestion}` (from how `{name}` is used), or the type you mean"
                 elif name is not None:

@@ -29,5 +29,5 @@ def check(context: CheckContext) -> None:
             continue  # F400 says what is wrong with it
         refusal = policy.refusal(call.target)
         if refusal is not None:
-            span = call.target_span if call.target_span.line else call.span
+            span = call.target_span.or_else(call.span)
             context.sink.error("F452", refusal, span, help=policy.how_to_allow(call.target))

@@ -146,7 +146,7 @@ def _is_optional(type_node: ast.Type) -> bool:
 
 def _name_span(node: ast.Flow | ast.TypeDecl | ast.NodeDecl | ast.StateField) -> ast.Span:
     """The name's own span when the parser recorded it, else the whole node's."""
-    return node.name_span if node.name_span.line else node.span
+    return node.name_span.or_else(node.span)
 
 
 def _keyword_span(node: ast.Node, keyword: str) -> ast.Span:

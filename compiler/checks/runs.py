@@ -72,7 +72,7 @@ def check(context: CheckContext) -> None:
 
 
 def _span(run: ast.Run) -> ast.Span:
-    return run.flow_span if run.flow_span.line else run.span
+    return run.flow_span.or_else(run.span)
 
 
 def _unknown_flow(sink: DiagnosticSink, run: ast.Run, flows: Mapping[str, ast.Flow]) -> None:

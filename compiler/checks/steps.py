@@ -62,17 +62,13 @@ def interrupt_of(step: ast.Step) -> ast.Interrupt | None:
     return None
 
 
-def _span(primary: ast.Span, fallback: ast.Span) -> ast.Span:
-    return primary if primary.line else fallback
-
-
 # --------------------------------------------------------------------------
 # Calls
 # --------------------------------------------------------------------------
 
 
 def _check_call(sink: DiagnosticSink, call: ast.Call) -> None:
-    span = _span(call.target_span, call.span)
+    span = call.target_span.or_else(call.span)
     problem = target_problem(call.target)
     if problem is not None:
         sink.error("F400", f"malformed call target `{call.target}`: {problem}", span,
@@ -112,7 +108,7 @@ def target_problem(target: str) -> str | None:
 
 def _check_settings(sink: DiagnosticSink, node: ast.NodeDecl) -> None:
     # The AST keeps no span for the `retry` count: the node's name stands in.
-    name_span = _span(node.name_span, node.span)
+    name_span = node.name_span.or_else(node.span)
     retry_ok = node.retry is None or 0 <= node.retry <= MAX_RETRY
     if not retry_ok:
         sink.error("F403", f"`retry {node.retry}` of node `{node.name}` is out of range",
@@ -199,7 +195,7 @@ def _check_labels(sink: DiagnosticSink, node: ast.NodeDecl) -> None:
         paused = interrupt_of(step) or (step if isinstance(step, ast.Wait) else None)
         if paused is None:
             continue
-        label, span = paused.label, _span(paused.label_span, paused.span)
+        label, span = paused.label, paused.label_span.or_else(paused.span)
         # A label is a name, never a keyword: `:` and the reserved `before`
         # / `after` of static interrupt ids cannot occur (the grammar sees to it).
         if label in first:

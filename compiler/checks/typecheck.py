@@ -5,8 +5,9 @@ Codes F120–F139 (names), F300–F319 (types) and F430–F439 (templates,
 reported by ``checks/templates.py`` on this pass's behalf). The types are in
 ``compiler/semantics/types.py``; inference and the built-in functions in
 ``compiler/semantics/inference.py`` (lowering runs the same inference, silently). This
-pass walks the module, keeps track of what is in scope, and explains names
-that are not.
+pass walks the module, keeps track of what is in scope (``scopes.py``), and
+explains names that are not; the written types and `type` declarations are
+``written_types.py``'s.
 
 Scoping, as this pass enforces it:
 
@@ -29,19 +30,17 @@ them, negative numbers), checked against the field's type.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
 
 from ..diagnostics import codes
 from ..diagnostics.diagnostic import DiagnosticSink, Label, Suggestions, did_you_mean
 from ..semantics import inference as I
 from ..semantics import types as T
 from ..syntax import ast
-from ..syntax.ast import MAX_DEPTH
-from . import clauses, runs, templates
-from .components import shortest_cycle, strong_components
+from . import clauses, runs
 from .context import CheckContext
+from .scopes import Checker, Local, Names, Scope, let_span, locals_by_node
+from .written_types import TypeDeclarations, check_type
 
 # Every code this pass reports (with those ``inference.Inferer`` reports for it):
 # severity and catalogue title.
@@ -49,21 +48,14 @@ CODES = codes.reported_by(codes.TYPES)  # the registry's view: compiler/diagnost
 
 _APPEND_RULE = "`+=` appends to lists, adds to numbers, concatenates strings and merges maps"
 
-# Names people bring from other languages, with what to write instead.
-_TYPE_HINTS = {
-    "string": "str", "text": "str", "integer": "int", "number": "float", "double": "float",
-    "boolean": "bool", "dict": "map[T]", "object": "map[T]", "array": "list[T]",
-    "list": "list[T]", "map": "map[T]", "null": "T?", "none": "T?",
-}
-
 
 def check(context: CheckContext) -> None:
     sink, module = context.sink, context.module
-    declarations = _TypeDeclarations(sink, module.all_types)
+    declarations = TypeDeclarations(sink, module.all_types)
     named = declarations.resolve()
     flows = runs.visible_flows(module)
     for flow in module.flows:
-        flow_check = _FlowCheck(sink, flow, named, set(declarations.decls), _locals_by_node(flow))
+        flow_check = FlowCheck(sink, flow, named, set(declarations.decls), locals_by_node(flow))
         flow_check.flows = flows
         flow_check.run()
 
@@ -73,328 +65,14 @@ def resolve_named_types(decls: Iterable[ast.TypeDecl]) -> dict[str, T.FType]:
     (linear: one pass over the strongly connected components); names on a
     cycle or nested too deeply are left out, so references read them as
     ``any``. What this pass checks with, and what lowering uses, silently."""
-    return _TypeDeclarations(DiagnosticSink(), decls).resolve()
+    return TypeDeclarations(DiagnosticSink(), decls).resolve()
 
 
 def named_types(module: ast.Module) -> dict[str, T.FType]:
     """The resolved `type` declarations of ``module``, as the checker sees
     them (for tools: the language server's hover and completion); what
     cannot be resolved is left out, and reads as `any`."""
-    return _TypeDeclarations(DiagnosticSink(), module.all_types).resolve()
-
-
-# --------------------------------------------------------------------------
-# Written types
-# --------------------------------------------------------------------------
-
-
-def _unknown_qualified(sink: DiagnosticSink, part: ast.NamedType, declared: set[str]) -> None:
-    """F116: ``ns.Name`` where ``ns`` names no import, or its file declares no ``Name``."""
-    namespace, _, name = part.name.partition(".")
-    in_namespace = [d.partition(".")[2] for d in declared if d.startswith(namespace + ".")]
-    if not in_namespace:
-        sink.error("F116", f"unknown type `{part.name}`: no `use \"...\" as {namespace}` brings in a `{name}`",
-                   part.span, help=f"import the file that declares it: `use \"path/to/file.flow\" as {namespace}`")
-        return
-    sink.error("F116", f"unknown type `{part.name}`: the file imported as `{namespace}` declares no type `{name}`",
-               part.span, help=did_you_mean(name, in_namespace)
-               or "its types are " + ", ".join(f"`{namespace}.{n}`" for n in sorted(in_namespace)))
-
-
-def check_type(sink: DiagnosticSink, node: ast.Type, declared: Iterable[str]) -> None:
-    """F126 for unknown names and F132 for repeated record fields in a written type."""
-    declared = set(declared)
-    for part in node.walk():
-        if isinstance(part, ast.NamedType) and part.name not in T.PRIMITIVES \
-                and part.name not in declared and "." in part.name:
-            _unknown_qualified(sink, part, declared)
-        elif isinstance(part, ast.NamedType) and part.name not in T.PRIMITIVES \
-                and part.name not in declared:
-            hint = _TYPE_HINTS.get(part.name.lower())
-            sink.error("F126", f"unknown type `{part.name}`", part.span,
-                       help=(f"write `{hint}`" if hint else None)
-                       or did_you_mean(part.name, [*T.PRIMITIVES, *declared])
-                       or f"declare it with `type {part.name} = ...`, or use one of "
-                          "`str int float bool any`")
-        elif isinstance(part, ast.RecordType):
-            first: dict[str, ast.Span] = {}
-            for f in part.fields:
-                if f.name in first:
-                    sink.error("F132", f"field `{f.name}` is declared twice in a record type",
-                               _name_of_field(f), labels=[Label(first[f.name], "first declared here")],
-                               help=f"remove one of the two `{f.name}` fields")
-                first.setdefault(f.name, _name_of_field(f))
-
-
-class _TypeDeclarations:
-    """`type Name = T` declarations: their names, references and cycles."""
-
-    def __init__(self, sink: DiagnosticSink, decls: Iterable[ast.TypeDecl]):
-        self.sink = sink
-        self.decls: dict[str, ast.TypeDecl] = {}
-        for decl in decls:
-            self.decls.setdefault(decl.name, decl)  # a duplicate is F102's; the first counts
-
-    def refs(self, name: str) -> list[ast.NamedType]:
-        return [n for n in self.decls[name].type.walk()
-                if isinstance(n, ast.NamedType) and n.name in self.decls]
-
-    def resolve(self) -> dict[str, T.FType]:
-        for decl in self.decls.values():
-            if decl.name in T.PRIMITIVES:
-                self.sink.error("F131", f"`{decl.name}` is a built-in type and cannot be redeclared",
-                                _span(decl.name_span, decl.span),
-                                help=f"name the type something else, e.g. `My{decl.name.title()}`")
-            check_type(self.sink, decl.type, self.decls)
-        graph = {name: [r.name for r in self.refs(name)] for name in self.decls}
-        # Each component comes after those it refers to: the order to resolve in.
-        components = strong_components(list(self.decls), graph)
-        cyclic = self._report_cycles(components, graph)
-        resolved: dict[str, T.FType] = {}
-        depths: dict[str, int] = {}
-        too_deep_reported = False
-        for component in components:
-            (name,) = component if len(component) == 1 else (None,)
-            if name is None or name in cyclic or name in T.PRIMITIVES:
-                continue
-            decl = self.decls[name]
-            depth = self._depth(decl.type, depths)
-            if depth > MAX_DEPTH:
-                # Deeper types would make every later stage recurse too far.
-                # Left unresolved, like a cycle, so the names that refer to it
-                # read it as `any`; reported once.
-                if not too_deep_reported:
-                    self.sink.error(
-                        "F013", f"type `{name}` nests more than {MAX_DEPTH} levels deep "
-                        "(each type it names counts as a level)", _span(decl.name_span, decl.span),
-                        help="flatten it: fewer levels of `type` names that only rename another")
-                    too_deep_reported = True
-                continue
-            depths[name] = depth
-            # Names left unresolved (cyclic, too deep or unknown, all reported) are `any`.
-            resolved[name] = replace(T.resolve(decl.type, resolved), alias=name)
-        return resolved
-
-    def _depth(self, node: ast.Node, depths: Mapping[str, int]) -> int:
-        """Levels of ``node``, a named type counting one more than its own
-        (a written type is at most MAX_DEPTH levels: the parser saw to it)."""
-        if isinstance(node, ast.NamedType):
-            return 1 + depths.get(node.name, 0)
-        if isinstance(node, ast.RecordField):  # one level with its type, as in the parser
-            return self._depth(node.type, depths)
-        return 1 + max((self._depth(child, depths) for child in node.child_list()), default=0)
-
-    def _report_cycles(self, components: list[set[str]], graph: Mapping[str, list[str]]) -> set[str]:
-        """F127 once per cycle, at the first declaration of it in the file;
-        returns every name on a cycle."""
-        order = {name: i for i, name in enumerate(self.decls)}
-        cyclic: set[str] = set()
-        for members in sorted(components, key=lambda c: min(order[n] for n in c)):
-            component = sorted(members, key=order.__getitem__)
-            first = component[0]
-            if len(component) == 1 and first not in graph[first]:
-                continue
-            cyclic.update(component)
-            chain = shortest_cycle(first, {n: [s for s in graph[n] if s in members] for n in members})
-            ref = next(r for r in self.refs(first) if r.name == chain[1])
-            decl = self.decls[first]
-            self.sink.error(
-                "F127", f"type `{first}` refers to itself: `{' -> '.join(chain)}`",
-                _span(decl.name_span, decl.span),
-                labels=[Label(ref.span, f"`{first}` refers to `{chain[1]}` here")],
-                notes=["a type compiles to a JSON Schema, which must be finite here"],
-                help="break the cycle with `any` for the nested part, e.g. `children: list[any]`")
-        return cyclic
-
-
-# --------------------------------------------------------------------------
-# Scopes
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class _Local:
-    let: ast.Let
-    type: T.FType
-
-
-@dataclass
-class _Scope:
-    """What names mean in one block of steps (or an edge condition)."""
-
-    fields: dict[str, T.FType]               # as narrowed here
-    locals: dict[str, _Local] = field(default_factory=dict)
-    parent: _Scope | None = None
-    _suggestions: Suggestions | None = None   # built on the first unknown name
-
-    def env(self) -> I.Env:
-        # A view, not a copy: an env is made for every step, and copying
-        # every local each time made a node of n `let`s cost n * n.
-        return I.Env(fields=self.fields, locals=_LocalTypes(self.locals))
-
-    def declare(self, name: str, local: _Local) -> None:
-        self.locals[name] = local
-        if self._suggestions is not None:
-            self._suggestions.add(name)
-
-    def suggest(self, name: str) -> str | None:
-        """The visible name ``name`` is likely a typo of (one index per
-        scope: n unknown names do not each list every name in scope)."""
-        if self._suggestions is None:
-            self._suggestions = Suggestions(self.visible)
-        return self._suggestions.closest(name)
-
-    def child(self, env: I.Env | None = None) -> _Scope:
-        """A nested block's scope, with the narrowing of ``env`` applied."""
-        scope = _Scope(dict(self.fields), dict(self.locals), self)
-        if env is not None:
-            scope.narrow(env)
-        return scope
-
-    def narrow(self, env: I.Env) -> None:
-        """Take the (narrower) types of ``env`` for the names in scope."""
-        self.fields.update(env.fields)
-        for name, t in env.locals.items():
-            if name in self.locals and self.locals[name].type != t:
-                self.locals[name] = _Local(self.locals[name].let, t)
-
-    def written(self, name: str, declared: T.FType) -> None:
-        """A `set` of field ``name``: what a null test proved about it no
-        longer holds, here or in any enclosing block."""
-        scope: _Scope | None = self
-        while scope is not None:
-            scope.fields[name] = declared
-            scope = scope.parent
-
-    @property
-    def visible(self) -> list[str]:
-        return [*self.fields, *self.locals]
-
-
-class _LocalTypes(Mapping[str, T.FType]):
-    """The types of a scope's locals, read through to the scope's own dict."""
-
-    __slots__ = ("_locals",)
-
-    def __init__(self, locals: Mapping[str, _Local]):
-        self._locals = locals
-
-    def __getitem__(self, name: str) -> T.FType:
-        return self._locals[name].type
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._locals
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._locals)
-
-    def __len__(self) -> int:
-        return len(self._locals)
-
-
-def _locals_by_node(flow: ast.Flow) -> dict[str, str]:
-    """Local name -> the first node declaring it, for "a local of node `x`" notes."""
-    found: dict[str, str] = {}
-    for node in flow.nodes:
-        for step in node.all_steps:
-            if isinstance(step, ast.Let):
-                found.setdefault(step.name, node.name)
-    return found
-
-
-class _Checker(I.Inferer):
-    """The shared inferer with scope-aware explanations of unknown names,
-    read tracking and template checks."""
-
-    def __init__(self, owner: _Names, scope: _Scope):
-        super().__init__(scope.env(), owner.sink)
-        self.owner = owner
-        self.scope = scope
-
-    def unknown_name(self, node: ast.Name) -> None:
-        self.owner.unknown(node.name, node.span, self.scope, in_template=False)
-
-    def read(self, node: ast.Name) -> None:
-        self.owner.mark_read(node.name, self.scope)
-
-    def template(self, node: ast.Literal) -> None:
-        scope, owner = self.scope, self.owner
-        templates.check_template(
-            owner.sink, node, scope.visible,
-            explain=lambda name, span: owner.unknown(name, span, scope, in_template=True),
-            read=lambda name: owner.mark_read(name, scope))
-
-
-class _Names:
-    """Explains unknown names for one node (or a flow's edges) and records
-    which locals are read."""
-
-    def __init__(self, sink: DiagnosticSink, flow: ast.Flow, node: ast.NodeDecl | None,
-                 other_locals: Mapping[str, str]):
-        self.sink = sink
-        self.flow = flow
-        self.node = node
-        self.other_locals = other_locals
-        self.lets = [s for s in node.all_steps if isinstance(s, ast.Let)] if node else []
-        self.seen = 0   # lets walked so far, in the order of `self.lets`
-        # Name -> the positions of its `let`s in `self.lets`: an unknown name
-        # is looked up, not searched for among every `let` of the node.
-        self.let_positions: dict[str, list[int]] = {}
-        for position, let in enumerate(self.lets):
-            self.let_positions.setdefault(let.name, []).append(position)
-        self.reads: set[int] = set()
-
-    def mark_read(self, name: str, scope: _Scope) -> None:
-        local = scope.locals.get(name)
-        if local is not None:
-            self.reads.add(id(local.let))
-
-    def unknown(self, name: str, span: ast.Span, scope: _Scope, in_template: bool) -> bool:
-        """Report an unknown name, saying why it is not visible when the node
-        declares it elsewhere; always True (the name was explained)."""
-        positions = self.let_positions.get(name, [])
-        after = bisect.bisect_left(positions, self.seen)
-        later = self.lets[positions[after]] if after < len(positions) else None
-        if later is not None:
-            self.reads.add(id(later))  # moving the `let` up fixes both: report one fault
-            self.sink.error("F121", f"local `{name}` is used before its `let`", span,
-                            labels=[Label(_let_span(later), f"`{name}` is declared here, later in the node")],
-                            help=f"move `let {name} = ...` above its first use")
-            return True
-        earlier = self.lets[positions[0]] if positions and positions[0] < self.seen else None
-        if earlier is not None:
-            self.reads.add(id(earlier))
-            self.sink.error("F130", f"local `{name}` is not visible here", span,
-                            labels=[Label(_let_span(earlier), f"`{name}` is declared inside an `if` "
-                                          "branch and visible only there")],
-                            help=f"declare `{name}` before the `if`, or keep the value in a state "
-                                 "field with `set`")
-            return True
-        notes = []
-        owner = self.other_locals.get(name)
-        if owner is not None and (self.node is None or owner != self.node.name):
-            if self.node is None:
-                notes.append(f"`{name}` is a local of node `{owner}`; edge conditions see state "
-                             "fields only")
-            else:
-                notes.append(f"`{name}` is a local of node `{owner}`; locals are visible only in "
-                             "their own node")
-        meant = scope.suggest(name)
-        suggestion = f"did you mean `{meant}`?" if meant else None
-        if meant in scope.locals:
-            self.reads.add(id(scope.locals[meant].let))  # a misspelt read: the local is not unused too
-        if notes:
-            help = (f"keep the value in a state field: declare `{name}` in `state` and `set` it in "
-                    f"node `{owner}`")
-        else:
-            help = suggestion or (
-                f"declare `{name}` in the `state` block"
-                + ("" if self.node is None else ", or with `let` earlier in the node"))
-        if in_template:
-            self.sink.error("F431", f"unknown name `{name}` in a template", span, help=help, notes=notes)
-            return True
-        self.sink.error("F120", f"unknown name `{name}`", span, help=help, notes=notes)
-        return True
+    return TypeDeclarations(DiagnosticSink(), module.all_types).resolve()
 
 
 # --------------------------------------------------------------------------
@@ -402,7 +80,11 @@ class _Names:
 # --------------------------------------------------------------------------
 
 
-class _FlowCheck:
+class FlowCheck:
+    """What every node of one flow is checked against (its fields, named
+    types, declared locals). Public because the language server checks a
+    flow's nodes one by one with it (``lsp/node_parts.py``)."""
+
     def __init__(self, sink: DiagnosticSink, flow: ast.Flow, named: Mapping[str, T.FType],
                  declared: set[str], other_locals: Mapping[str, str]):
         self.sink = sink
@@ -432,11 +114,11 @@ class _FlowCheck:
             if decl.default is not None:
                 self._default(decl, self.fields[name])
         for node in self.flow.nodes:
-            _NodeCheck(self, node).run()
-        names = _Names(self.sink, self.flow, None, self.other_locals)
+            NodeCheck(self, node).run()
+        names = Names(self.sink, self.flow, None, self.other_locals)
         for edge in self.flow.edges:
             if edge.condition is not None:
-                checker = _Checker(names, _Scope(dict(self.fields)))
+                checker = Checker(names, Scope(dict(self.fields)))
                 t = checker.infer(edge.condition)
                 checker.condition(edge.condition, t, "`when`")
 
@@ -477,16 +159,18 @@ def _not_constant(expr: ast.Expr) -> tuple[ast.Expr, str] | None:
 # --------------------------------------------------------------------------
 
 
-class _NodeCheck:
-    def __init__(self, flow: _FlowCheck, node: ast.NodeDecl):
+class NodeCheck:
+    """The type check of one node's body, under its flow's :class:`FlowCheck`."""
+
+    def __init__(self, flow: FlowCheck, node: ast.NodeDecl):
         self.flow = flow
         self.sink = flow.sink
         self.node = node
-        self.names = _Names(flow.sink, flow.flow, node, flow.other_locals)
+        self.names = Names(flow.sink, flow.flow, node, flow.other_locals)
         self.silenced: set[int] = set()  # lets already reported (F122, F123): no F124 as well
 
     def run(self) -> None:
-        scope = _Scope(dict(self.flow.fields))
+        scope = Scope(dict(self.flow.fields))
         if self.node.fan_out is not None:
             self.fan_out(self.node.fan_out, scope)
         self.block(self.node.steps, scope)
@@ -498,17 +182,17 @@ class _NodeCheck:
                     else "run" if isinstance(let.value, ast.Run) else None)
             help = (f"to ignore the {what}'s value, drop `let {let.name} =`; " if what else
                     "remove the `let`, or ")
-            self.sink.warning("F124", f"local `{let.name}` is never used", _let_span(let),
+            self.sink.warning("F124", f"local `{let.name}` is never used", let_span(let),
                               help=help + f"name it `_{let.name}` to keep it unused on purpose")
 
-    def checker(self, scope: _Scope) -> _Checker:
-        return _Checker(self.names, scope)
+    def checker(self, scope: Scope) -> Checker:
+        return Checker(self.names, scope)
 
-    def block(self, steps: Iterable[ast.Step], scope: _Scope) -> None:
+    def block(self, steps: Iterable[ast.Step], scope: Scope) -> None:
         for step in steps:
             self.step(step, scope)
 
-    def step(self, step: ast.Step, scope: _Scope) -> None:
+    def step(self, step: ast.Step, scope: Scope) -> None:
         if isinstance(step, ast.Let):
             self.let(step, scope)
         elif isinstance(step, ast.Set):
@@ -544,7 +228,7 @@ class _NodeCheck:
 
     # ------------------------------------------------------------------ fan-out
 
-    def fan_out(self, fan: ast.FanOut, scope: _Scope) -> None:
+    def fan_out(self, fan: ast.FanOut, scope: Scope) -> None:
         """`for X in ITEMS [key KEY]`: ITEMS is read at step start (state
         fields only), must be a list, and gives X its item type; KEY sees X
         and must be a `str` or an `int` (it names the instances)."""
@@ -562,10 +246,10 @@ class _NodeCheck:
             decl = self.flow.field_decls[fan.var]
             self.sink.error("F140", f"fan-out variable `{fan.var}` has the name of a state field",
                             fan.var_span,
-                            labels=[Label(_span(decl.name_span, decl.span), "the field is declared here")],
+                            labels=[Label(decl.name_span.or_else(decl.span), "the field is declared here")],
                             help=f"rename the variable, e.g. `for each_{fan.var} in ...`")
         else:
-            scope.declare(fan.var, _Local(var, item_type))
+            scope.declare(fan.var, Local(var, item_type))
         if fan.key is not None:
             key = self.checker(scope).infer(fan.key)
             if key != T.ANY and not (T.assignable(key, T.STR) or T.assignable(key, T.INT)):
@@ -578,7 +262,7 @@ class _NodeCheck:
 
     # ------------------------------------------------------------------ let
 
-    def let(self, let: ast.Let, scope: _Scope) -> None:
+    def let(self, let: ast.Let, scope: Scope) -> None:
         value = let.value
         if isinstance(value, ast.Call):
             t = self.call(value, scope)
@@ -592,34 +276,34 @@ class _NodeCheck:
         name = let.name
         if name in self.flow.fields:
             decl = self.flow.field_decls[name]
-            self.sink.error("F123", f"local `{name}` has the name of a state field", _let_span(let),
-                            labels=[Label(_span(decl.name_span, decl.span), "the field is declared here")],
+            self.sink.error("F123", f"local `{name}` has the name of a state field", let_span(let),
+                            labels=[Label(decl.name_span.or_else(decl.span), "the field is declared here")],
                             help=f"rename the local, e.g. `let new_{name} = ...`; to change the field, "
                                  f"use `set {name} = ...`")
             self.silenced.add(id(let))
             return
         if name in scope.locals:
             first = scope.locals[name].let
-            self.sink.error("F122", f"local `{name}` is declared twice", _let_span(let),
-                            labels=[Label(_let_span(first), "first declared here")],
+            self.sink.error("F122", f"local `{name}` is declared twice", let_span(let),
+                            labels=[Label(let_span(first), "first declared here")],
                             help="locals cannot be reassigned: give the second one another name")
             self.silenced.add(id(let))
             return
-        scope.declare(name, _Local(let, t))
+        scope.declare(name, Local(let, t))
 
     # ------------------------------------------------------------------ set
 
-    def set(self, step: ast.Set, scope: _Scope) -> None:
+    def set(self, step: ast.Set, scope: Scope) -> None:
         checker = self.checker(scope)
         name = step.field
         target = self.flow.fields.get(name)
-        span = _span(step.field_span, step.span)
+        span = step.field_span.or_else(step.span)
         if target is None:
             checker.infer(step.value)
             if name in scope.locals:
                 self.names.mark_read(name, scope)  # F128 says all there is to say about it
                 self.sink.error("F128", f"`{name}` is a local, not a state field", span,
-                                labels=[Label(_let_span(scope.locals[name].let), "declared here")],
+                                labels=[Label(let_span(scope.locals[name].let), "declared here")],
                                 help="`set` writes state fields and locals cannot change: use a new "
                                      f"`let`, or declare `{name}` in `state`")
             else:
@@ -634,11 +318,11 @@ class _NodeCheck:
             self.append(step, target, checker)
         scope.written(name, target)
 
-    def append(self, step: ast.Set, target: T.FType, checker: _Checker) -> None:
+    def append(self, step: ast.Set, target: T.FType, checker: Checker) -> None:
         """`set f += value`: lists extend, numbers add, strings concatenate,
         maps (and records) merge."""
         name, value = step.field, step.value
-        span = _span(step.field_span, step.span)
+        span = step.field_span.or_else(step.span)
         subject = f"`+=` on `{name}`"
         if target == T.ANY:
             checker.infer(value)
@@ -668,7 +352,7 @@ class _NodeCheck:
                             notes=[_APPEND_RULE],
                             help=f"use `set {name} = ...`")
 
-    def merge(self, step: ast.Set, target: T.RecordT, checker: _Checker) -> None:
+    def merge(self, step: ast.Set, target: T.RecordT, checker: Checker) -> None:
         """`set record += {...}` replaces the fields it names, so each must be
         a field of the record, of its type."""
         wanted = target.field_types
@@ -694,7 +378,7 @@ class _NodeCheck:
 
     # --------------------------------------------------------- call, interrupt
 
-    def call(self, call: ast.Call, scope: _Scope) -> T.FType:
+    def call(self, call: ast.Call, scope: Scope) -> T.FType:
         checker = self.checker(scope)
         for arg in call.args or ():
             checker.infer(arg)
@@ -702,7 +386,7 @@ class _NodeCheck:
             checker.infer(kwarg.value)
         return T.ANY  # call results are `any`, checked at run time where typed
 
-    def run_child(self, run: ast.Run, scope: _Scope) -> T.FType:
+    def run_child(self, run: ast.Run, scope: Scope) -> T.FType:
         """`run FLOW {input}`: the input against the child's input fields;
         the child's output record (`any` for an unknown flow: F141 is the
         runs pass's)."""
@@ -713,7 +397,7 @@ class _NodeCheck:
             return T.ANY
         return runs.check_input(self.sink, run, runs.signature(child, self.flow.named), checker)
 
-    def interrupt(self, interrupt: ast.Interrupt, scope: _Scope, let: ast.Let | None = None) -> T.FType:
+    def interrupt(self, interrupt: ast.Interrupt, scope: Scope, let: ast.Let | None = None) -> T.FType:
         if interrupt.payload is not None:
             self.checker(scope).infer(interrupt.payload)
         answer: T.FType = T.ANY
@@ -721,10 +405,10 @@ class _NodeCheck:
             check_type(self.sink, interrupt.expect, self.flow.declared)
             answer = T.resolve(interrupt.expect, self.flow.named)
         if interrupt.has_clauses:
-            def with_answer() -> _Checker:
+            def with_answer() -> Checker:
                 inner = scope.child()
                 if let is not None:
-                    inner.declare(let.name, _Local(let, answer))
+                    inner.declare(let.name, Local(let, answer))
                 return self.checker(inner)
 
             clauses.check_interrupt(self.sink, interrupt, let.name if let is not None else None, answer,
@@ -741,24 +425,3 @@ def _always_fails(steps: Iterable[ast.Step]) -> bool:
                 and _always_fails(step.then) and _always_fails(step.otherwise):
             return True
     return False
-
-
-# --------------------------------------------------------------------------
-# Spans
-# --------------------------------------------------------------------------
-
-
-def _span(primary: ast.Span, fallback: ast.Span) -> ast.Span:
-    return primary if primary.line else fallback
-
-
-def _let_span(let: ast.Let) -> ast.Span:
-    return _span(let.name_span, let.span)
-
-
-def _name_of_field(f: ast.RecordField) -> ast.Span:
-    span = f.span
-    if not span.line:
-        return span
-    return ast.Span(span.line, span.column, span.line, span.column + len(f.name),
-                    span.start, span.start + len(f.name))

@@ -46,7 +46,9 @@ class UsageError(Exception):
 # sees: "Trojan Source", CVE-2021-42574.
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE = re.compile(f"[{_CONTROLS}]")
-_UNSAFE_BUT_COLOUR = re.compile(f"(?!\x1b\\[[0-9;]*m)[{_CONTROLS}]")
+# As text: re compiles (and caches) it for the first coloured output (`check`
+# on a terminal); every other command's start-up would pay for it in vain.
+_UNSAFE_BUT_COLOUR = f"(?!\x1b\\[[0-9;]*m)[{_CONTROLS}]"
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -60,7 +62,9 @@ def terminal_safe(text: str, *, keep_colour: bool = False) -> str:
 
     ``keep_colour`` keeps colour sequences (``ESC [ 1;31 m``, which can only
     change how text looks), for output the renderer coloured itself."""
-    return (_UNSAFE_BUT_COLOUR if keep_colour else _UNSAFE).sub(_visible, text)
+    if keep_colour:
+        return re.sub(_UNSAFE_BUT_COLOUR, _visible, text)
+    return _UNSAFE.sub(_visible, text)
 
 
 def _json_escape(match: re.Match[str]) -> str:

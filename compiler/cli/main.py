@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 
 from fermata.spec.version import fermata_version as _version
@@ -85,15 +84,7 @@ def thread_id(text: str) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fermata",
-        description="Check, compile and run declarative workflow specs (.flow files).",
-    )
-    parser.add_argument("--version", action=_VersionAction)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = sub.add_parser("check", help="validate .flow files and report every problem")
+def _check(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
     p.add_argument("--format", choices=["pretty", "text", "json", "sarif", "github"],
                    help="output format (default: pretty on a terminal, text otherwise)")
@@ -103,25 +94,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "(runs the imported modules' top-level code)")
     _add_allow_call(p)
 
-    p = sub.add_parser("fmt", help="rewrite .flow files in canonical form")
+
+def _fmt(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: .)")
     p.add_argument("--check", action="store_true",
                    help="change nothing; list the files that would change and exit 1 if any")
     p.add_argument("--diff", action="store_true", help="change nothing; print a unified diff")
 
-    p = sub.add_parser("compile", help="compile a .flow file to its IR, or to a Python module (--target python)")
+
+def _compile(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("-o", "--output", metavar="OUT", help="write here instead of stdout")
     p.add_argument("--target", choices=["ir", "python"], default="ir",
                    help="ir: the JSON IR; python: a module that needs only fermata.runtime")
     p.add_argument("--flow", help="which flow, for --target python when the file holds several")
 
-    p = sub.add_parser("graph", help="draw a flow as a Mermaid or Graphviz diagram")
+
+def _graph(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
     p.add_argument("--flow", help="which flow, when the file holds several")
 
-    p = sub.add_parser("run", help="start a run; it goes on until done, failed or paused")
+
+def _run(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a .flow file or a compiled IR (.json)")
     p.add_argument("--input", metavar="JSON|@FILE", help="the input fields as a JSON object")
     p.add_argument("--thread", type=thread_id, metavar="ID",
@@ -136,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_durability(p)
     _add_json(p)
 
-    p = sub.add_parser("resume", help="answer a paused run's interrupts and continue it")
+
+def _resume(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", metavar="FILE",
                    help="the flow (default: the file the run started from)")
     p.add_argument("--thread", type=thread_id, required=True, metavar="ID")
@@ -150,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_durability(p)
     _add_json(p)
 
-    p = sub.add_parser("replay", help="check a changed spec against recorded runs")
+
+def _replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="the new .flow file (or compiled IR)")
     p.add_argument("--store", default=None, metavar="URL", help="a store holding recorded runs")
     p.add_argument("--thread", type=thread_id, action="append", default=[], metavar="ID",
@@ -164,42 +161,57 @@ def build_parser() -> argparse.ArgumentParser:
                         "(their results are not recorded) and reported as checked that far")
     _add_allow_call(p)
 
-    for name, help_text in (("state", "show a run's latest state and pending interrupts"),
-                            ("history", "list every checkpoint of a run")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("--thread", type=thread_id, required=True, metavar="ID")
-        _add_store(p)
-        _add_json(p)
 
-    p = sub.add_parser("tick", help="fire every due deadline, reminder and wait timer (run it from cron)")
+def _one_thread(p: argparse.ArgumentParser) -> None:
+    """``state`` and ``history``."""
+    p.add_argument("--thread", type=thread_id, required=True, metavar="ID")
+    _add_store(p)
+    _add_json(p)
+
+
+def _tick(p: argparse.ArgumentParser) -> None:
     p.add_argument("--now", metavar="ISO8601", help="the time to fire at (default: now)")
     _add_store(p)
     _add_json(p)
 
-    sub.add_parser("lsp", help="serve the language server over stdio (for editors; needs the `lsp` extra)")
 
-    p = sub.add_parser("threads", help="list the runs in a store")
+def _no_arguments(p: argparse.ArgumentParser) -> None:
+    """``lsp``."""
+
+
+def _threads(p: argparse.ArgumentParser) -> None:
     _add_store(p)
     _add_json(p)
 
-    p = sub.add_parser("store", help="create (init) or upgrade (migrate) a store's schema")
+
+def _store(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["init", "migrate"])
     p.add_argument("url", metavar="URL", help="sqlite:///path.db or postgresql://user@host/db")
-    p = sub.add_parser("runs", help="list a store's runs by flow and status (from its run index)")
+
+
+def _runs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flow", help="only runs of this flow")
     # RunStatus's values, written out: parsing arguments must not import the
     # runtime (a test holds the two equal).
     p.add_argument("--status", choices=RUN_STATUSES)
-    p = sub.add_parser("inbox", help="list the interrupts paused runs wait on")
+    _add_page(p)
+
+
+def _inbox(p: argparse.ArgumentParser) -> None:
     p.add_argument("--flow", help="only runs of this flow")
     p.add_argument("--label", help="only interrupts with this label")
-    for p in (sub.choices["runs"], sub.choices["inbox"]):
-        p.add_argument("--limit", type=positive_int, default=100, help="entries per page (default 100)")
-        p.add_argument("--after", metavar="KEY", help="the page after this key (printed at a page's end)")
-        _add_store(p)
-        _add_json(p)
+    _add_page(p)
 
-    p = sub.add_parser("worker", help="apply submitted runs and answers (flow.submit); carry runs forward")
+
+def _add_page(p: argparse.ArgumentParser) -> None:
+    """``runs`` and ``inbox``: one page of a store's index."""
+    p.add_argument("--limit", type=positive_int, default=100, help="entries per page (default 100)")
+    p.add_argument("--after", metavar="KEY", help="the page after this key (printed at a page's end)")
+    _add_store(p)
+    _add_json(p)
+
+
+def _worker(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help=".flow or IR files, or folders of them (default: .)")
     p.add_argument("--flow", dest="flow_file", action="append", default=[], metavar="FILE",
                    help="a .flow or IR file to serve (repeatable; the same as a PATH)")
@@ -215,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_allow_call(p)
     _add_store(p)
 
-    p = sub.add_parser("serve", help="serve flows over HTTP: a JSON API and a web inbox to answer in")
+
+def _serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("flow_dir", nargs="?", default=".", metavar="FLOW_DIR", help="where the .flow files are")
     _add_store(p)
     p.add_argument("--host", default="127.0.0.1")
@@ -224,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--proxy-header", metavar="NAME", help="trust this header (set by your proxy) to name the user")
     p.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (behind HTTPS)")
     p.add_argument("--workers", type=int, default=4, help="threads advancing runs")
+    p.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True,
+                   help="advance runs in this process, and apply what others submitted (default); "
+                   "--no-worker: submit starts and answers for `fermata worker`s to apply")
     p.add_argument("--webhooks", metavar="FILE", help="a TOML file of [webhooks.NAME] tables (or put them in --users)")
     p.add_argument("--webhook-log", metavar="PATH", help="the delivery log's SQLite file (default: beside a SQLite "
                    "store, else fermata-webhooks.db here)")
@@ -231,6 +247,48 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fire due deadlines, reminders and timers this often (0: never; default 5)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--hash-token", action="store_true", help="print a new token and its hash, and exit")
+
+
+# Every command: its one-line help and what adds its arguments, in the order
+# `fermata --help` lists them.
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "check": ("validate .flow files and report every problem", _check),
+    "fmt": ("rewrite .flow files in canonical form", _fmt),
+    "compile": ("compile a .flow file to its IR, or to a Python module (--target python)", _compile),
+    "graph": ("draw a flow as a Mermaid or Graphviz diagram", _graph),
+    "run": ("start a run; it goes on until done, failed or paused", _run),
+    "resume": ("answer a paused run's interrupts and continue it", _resume),
+    "replay": ("check a changed spec against recorded runs", _replay),
+    "state": ("show a run's latest state and pending interrupts", _one_thread),
+    "history": ("list every checkpoint of a run", _one_thread),
+    "tick": ("fire every due deadline, reminder and wait timer (run it from cron)", _tick),
+    "lsp": ("serve the language server over stdio (for editors; needs the `lsp` extra)", _no_arguments),
+    "threads": ("list the runs in a store", _threads),
+    "store": ("create (init) or upgrade (migrate) a store's schema", _store),
+    "runs": ("list a store's runs by flow and status (from its run index)", _runs),
+    "inbox": ("list the interrupts paused runs wait on", _inbox),
+    "worker": ("apply submitted runs and answers (flow.submit); carry runs forward", _worker),
+    "serve": ("serve flows over HTTP: a JSON API and a web inbox to answer in", _serve),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with ``command``'s subparser alone.
+
+    ``main`` passes the command that argv names: building one subparser
+    rather than all seventeen saves several milliseconds of every command's
+    start-up (each costs an ArgumentParser, formatters and gettext look-ups),
+    and parses and prints exactly the same, as the other subparsers could
+    not have been reached (usage lines show COMMAND, never the choices)."""
+    parser = argparse.ArgumentParser(
+        prog="fermata",
+        description="Check, compile and run declarative workflow specs (.flow files).",
+    )
+    parser.add_argument("--version", action=_VersionAction)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help_text, add_arguments) in COMMANDS.items():
+        if command is None or name == command:
+            add_arguments(sub.add_parser(name, help=help_text))
     return parser
 
 
@@ -301,7 +359,10 @@ def _run_lsp(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Only the named command's subparser; anything else (`--help`, `--version`,
+    # a misspelt command) needs the whole parser to list or refuse it.
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
@@ -329,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(terminal_safe(f"fermata {args.command}: internal error: {type(exc).__name__}: {exc}"),
               file=sys.stderr)
         if os.environ.get("FERMATA_DEBUG"):
+            import traceback  # here: its import costs every command ~1 ms of start-up
+
             traceback.print_exc()
         else:
             print("this is a bug in fermata; rerun with FERMATA_DEBUG=1 for the traceback "

@@ -35,7 +35,7 @@ def _open_store(url: str, create: bool = True, thread: str | None = None) -> Any
     """The store of ``url``; commands that only read (or continue a run)
     pass ``create=False``: a missing or empty file is refused, never turned
     into a store. ``thread``: the run the command is about, for the message."""
-    from fermata.runtime.stores import open_store
+    from fermata.runtime.store.url import open_store  # not stores.py, which loads the memory store
 
     try:
         return open_store(url, create=create)

@@ -22,21 +22,21 @@ A folder that cannot be written only costs the compilation.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from fermata.spec.digest import sha256_hex
 
 if TYPE_CHECKING:
     from fermata.spec.call_policy import CallPolicy
 
 # Bumped when the entry format changes.
 _FORMAT = 1
-_COMPILER_ROOTS = (Path(__file__).resolve().parent,)   # compiler/ (checks/, codegen/ ...)
+_COMPILER_ROOTS = (Path(__file__).resolve().parent.parent,)   # compiler/ (checks/, lower/ ...), not lower/ alone
 _SPEC_SUFFIXES = (".py", ".lark", ".json")
 
 
@@ -56,23 +56,23 @@ def compiler_fingerprint() -> str:
     from fermata import spec
 
     roots = [*_COMPILER_ROOTS, *(Path(p).resolve() for p in spec.__path__)]
-    digest = hashlib.sha256(str(_FORMAT).encode())
+    lines = [str(_FORMAT)]
     for root in roots:
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
                 if name.endswith(_SPEC_SUFFIXES):
                     info = os.stat(os.path.join(folder, name))
-                    digest.update(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+                    lines.append(f"{folder}/{name}:{info.st_size}:{info.st_mtime_ns}\n")
+    return sha256_hex("".join(lines).encode())
 
 
 def cache_key(text: str, path: str, call_policy: CallPolicy) -> str:
     """The key of the IR of ``text``, compiled as ``path`` under ``call_policy``."""
     parts = {"compiler": compiler_fingerprint(), "path": path,
-             "text": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+             "text": sha256_hex(text.encode("utf-8")),
              "allow": list(call_policy.allow), "deny": list(call_policy.deny)}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return sha256_hex(json.dumps(parts, sort_keys=True).encode())
 
 
 def cached_ir(text: str, path: str, call_policy: CallPolicy,
@@ -106,6 +106,8 @@ def _read(entry: Path, key: str) -> dict[str, Any] | None:
 
 
 def _write(entry: Path, key: str, ir: dict[str, Any]) -> None:
+    import tempfile  # here: a cache hit (every resume of an unchanged spec) writes nothing
+
     text = json.dumps({"key": key, "ir": ir}, ensure_ascii=False, separators=(",", ":"))
     try:
         entry.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ module without its flows, checked once) plus, for each flow, those of the
 module made of the non-flow items and that flow alone, kept where they
 point inside the flow. :func:`check_parts` checks that way and keeps the
 parts (before suppressions: `_finish` applies them to the whole); after an
-edit inside one flow, :func:`recheck_flow` re-checks that flow only.
+edit inside one flow, :func:`recheck_flow` re-checks that flow only, and
+in that flow the nodes the edit touched only (``node_parts.py``).
 
 It is exact when it is used, and it is used only when:
 
@@ -34,6 +35,8 @@ from ..checks import check_module
 from ..checks.runs import runs_in
 from ..diagnostics.diagnostic import MAX_COMPARED_PER_FILE, Diagnostic, _budget, suggestion_budget
 from ..syntax import ast
+from .node_parts import FlowPart, check_by_nodes, known_passes
+from .shift import Shift
 
 
 @dataclass
@@ -42,24 +45,31 @@ class CheckParts:
 
     rest: list[Diagnostic]
     rest_spent: float
-    flows: list[list[Diagnostic]]
-    spent: list[float]
+    flows: list[FlowPart]
 
     @property
     def all(self) -> list[Diagnostic]:
-        return [*self.rest, *(d for part in self.flows for d in part)]
+        return [*self.rest, *(d for part in self.flows for d in part.diagnostics)]
 
     @property
     def within_budget(self) -> bool:
-        return self.rest_spent + sum(self.spent) < MAX_COMPARED_PER_FILE
+        return self.rest_spent + sum(part.spent for part in self.flows) < MAX_COMPARED_PER_FILE
+
+    def shifted(self, shift: Shift) -> CheckParts:
+        """These parts with their positions moved by ``shift`` (in place)."""
+        return CheckParts(shift.diagnostics(self.rest), self.rest_spent, [p.shifted(shift) for p in self.flows])
 
 
 def eligible(module: ast.Module) -> bool:
-    names = [f.name for f in module.flows]
     # A `run` makes a flow's diagnostics depend on the flow it runs (its
     # input and output types, a `run` cycle): such files are checked whole.
-    return (not module.uses and len(set(names)) == len(names)
-            and not any(next(runs_in(flow), None) is not None for flow in module.flows))
+    # (After an edit, the parts say whether their nodes hold a `run`.)
+    return _names_eligible(module) and not any(next(runs_in(flow), None) is not None for flow in module.flows)
+
+
+def _names_eligible(module: ast.Module) -> bool:
+    names = [f.name for f in module.flows]
+    return not module.uses and len(set(names)) == len(names)
 
 
 def _inside(span: ast.Span, outer: ast.Span) -> bool:
@@ -70,9 +80,12 @@ def _inside(span: ast.Span, outer: ast.Span) -> bool:
 def _measured(module: ast.Module, path: str, call_policy: CallPolicy | None) -> tuple[list[Diagnostic], float]:
     with suggestion_budget():
         found = check_module(module, path, call_policy)
-        left = _budget.get()
-        spent = MAX_COMPARED_PER_FILE - (left[0] if left is not None else MAX_COMPARED_PER_FILE)
-    return found, spent
+        return found, _spent()
+
+
+def _spent() -> float:
+    left = _budget.get()
+    return MAX_COMPARED_PER_FILE - (left[0] if left is not None else MAX_COMPARED_PER_FILE)
 
 
 def _without_flows(module: ast.Module) -> ast.Module:
@@ -80,16 +93,23 @@ def _without_flows(module: ast.Module) -> ast.Module:
 
 
 def check_flow(module: ast.Module, flow: ast.Flow, rest: list[Diagnostic], path: str,
-               call_policy: CallPolicy | None) -> tuple[list[Diagnostic], float] | None:
-    """``flow``'s diagnostics, checked with ``module``'s non-flow items;
+               call_policy: CallPolicy | None, previous: FlowPart | None = None) -> FlowPart | None:
+    """``flow``'s diagnostics, checked with ``module``'s non-flow items: by
+    node where that is exact (``node_parts.py``; ``previous``, the flow's
+    part before an edit, gives the nodes the edit left alone), else whole;
     None if the check reports anything else than ``rest`` outside it."""
+    if known_passes():
+        with suggestion_budget():
+            part = check_by_nodes(module, flow, rest, path, call_policy, previous)
+        if part is not None:
+            return part
     alone = replace(module, items=tuple(i for i in module.items if not isinstance(i, ast.Flow) or i is flow))
     found, spent = _measured(alone, path, call_policy)
     inside = [d for d in found if _inside(d.span, flow.span)]
     if len(found) - len(inside) != len(rest) or \
             [d for d in found if not _inside(d.span, flow.span)] != rest:
         return None
-    return inside, spent
+    return FlowPart(inside, spent, has_runs=next(runs_in(flow), None) is not None)
 
 
 def check_parts(module: ast.Module, path: str, call_policy: CallPolicy | None) -> CheckParts | None:
@@ -97,13 +117,12 @@ def check_parts(module: ast.Module, path: str, call_policy: CallPolicy | None) -
     if not eligible(module):
         return None
     rest, rest_spent = _measured(_without_flows(module), path, call_policy)
-    parts = CheckParts(rest, rest_spent, [], [])
+    parts = CheckParts(rest, rest_spent, [])
     for flow in module.flows:
         checked = check_flow(module, flow, rest, path, call_policy)
-        if checked is None:
+        if checked is None or checked.runs:
             return None
-        parts.flows.append(checked[0])
-        parts.spent.append(checked[1])
+        parts.flows.append(checked)
     return parts if parts.within_budget else None
 
 
@@ -111,12 +130,12 @@ def recheck_flow(parts: CheckParts, module: ast.Module, index: int, path: str,
                  call_policy: CallPolicy | None) -> CheckParts | None:
     """``parts`` with the ``index``-th flow of ``module`` checked anew (the
     other parts already moved to ``module``'s positions)."""
-    if not eligible(module):
+    if not _names_eligible(module):
         return None
-    checked = check_flow(module, module.flows[index], parts.rest, path, call_policy)
-    if checked is None:
+    checked = check_flow(module, module.flows[index], parts.rest, path, call_policy, parts.flows[index])
+    if checked is None or checked.runs:
         return None
-    flows, spent = list(parts.flows), list(parts.spent)
-    flows[index], spent[index] = checked
-    again = CheckParts(parts.rest, parts.rest_spent, flows, spent)
+    flows = list(parts.flows)
+    flows[index] = checked
+    again = CheckParts(parts.rest, parts.rest_spent, flows)
     return again if again.within_budget else None

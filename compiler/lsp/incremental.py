@@ -51,7 +51,7 @@ from .analysis import (
     _NodeIndexer,
     with_repair,
 )
-from .checking import CheckParts, check_parts, recheck_flow
+from .checking import check_parts, recheck_flow
 from .positions import LineIndex
 from .shift import Shift
 from .stretch import SYNTAX_ERRORS, Parsed, Stretch, find_stretch, parse_stretch, repair_stretch
@@ -235,9 +235,7 @@ class _Update:
         parts = self.previous.parts
         again = None
         if parts is not None:
-            moved = CheckParts(self.shift.diagnostics(parts.rest), parts.rest_spent,
-                               [self.shift.diagnostics(p) for p in parts.flows], list(parts.spent))
-            again = recheck_flow(moved, module, self.stretch.index, path, self.call_policy)
+            again = recheck_flow(parts.shifted(self.shift), module, self.stretch.index, path, self.call_policy)
         if again is None:
             move_the_rest()
             again = check_parts(module, path, self.call_policy) if parts is None else None
@@ -289,9 +287,24 @@ class _Update:
         span_of = shift.span
         here = shift.point
         moved: dict[int, list[Occurrence]] = {}
+        line_at, lines, chars = shift.line, shift.lines, shift.chars
+        make, span_type = tuple.__new__, ast.Span
         for line, occurrences in doc.occurrences.items():
-            if line < shift.line:
+            if line < line_at:
                 moved[line] = occurrences
+                continue
+            if line > line_at:
+                # The common case, inlined (most of an edit's index work): a
+                # later line moves whole, its columns unchanged.
+                for o in occurrences:
+                    start_line, column, end_line, end_column, start, end = o.span
+                    o.__dict__["span"] = make(span_type, (start_line + lines, column, end_line + lines, end_column,
+                                                          start + chars, end + chars))
+                into = moved.get(line + lines)
+                if into is None:
+                    moved[line + lines] = occurrences
+                else:
+                    into.extend(occurrences)
                 continue
             for o in occurrences:
                 span = o.span
@@ -305,7 +318,9 @@ class _Update:
                 symbol.span = span_of(span)
         map_point = shift.map_point
         for entry in doc.exprs:
-            if entry.end >= here:
+            if entry.start[0] > line_at:   # (inlined: most of them)
+                entry.start, entry.end = (entry.start[0] + lines, entry.start[1]), (entry.end[0] + lines, entry.end[1])
+            elif entry.end >= here:
                 entry.start, entry.end = map_point(entry.start), map_point(entry.end)
         for scope in doc.node_scopes:
             if scope.end >= here:

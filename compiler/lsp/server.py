@@ -2,7 +2,9 @@
 
 One :class:`DocumentAnalysis` is kept per open document and version. An
 edit schedules a new analysis after a short pause (``DEBOUNCE``: a burst of
-keystrokes is analysed once) and publishes its diagnostics; a request that
+keystrokes is analysed once) and publishes its diagnostics; the index that
+requests read is brought up to date after them, in the next edit's pause
+or once idle (edits back to back then wait for one of the two); a request that
 needs positions of the current version (definition, rename, formatting...)
 analyses at once if the pause is still running. Completion and hover use
 the newest analysis of a text that parsed, or was repaired, when the
@@ -96,7 +98,12 @@ class FermataServer(LanguageServer):
         diagnostics = [self.protocol._converter.structure(d, lsp.Diagnostic) for d in rendered]
         self.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, version=doc.version, diagnostics=diagnostics))
-        doc.settle()   # the diagnostics first, then the index the next request reads
+        if doc.pending is not None:
+            # The diagnostics first, then the index (which requests read): in
+            # the pause of the next edit if one comes first (``_publish_later``),
+            # else once the server has been idle that long. A request makes it
+            # at once (``current``).
+            asyncio.get_running_loop().call_later(DEBOUNCE, _guarded(doc, doc.settle))
 
     def schedule(self, uri: str) -> None:
         task = self.pending.pop(uri, None)
@@ -105,7 +112,14 @@ class FermataServer(LanguageServer):
         self.pending[uri] = asyncio.get_event_loop().create_task(self._publish_later(uri))
 
     async def _publish_later(self, uri: str) -> None:
-        await asyncio.sleep(DEBOUNCE)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        previous = self.analyses.get(uri)
+        if previous is not None:
+            # The index of the analysis before, left for later by `publish`:
+            # made during this pause, which waits anyway, not before it.
+            _guarded(previous, previous.settle)()
+        await asyncio.sleep(max(0.0, DEBOUNCE - (loop.time() - started)))
         self.pending.pop(uri, None)
         _guarded(None, lambda: self.publish(uri))()
 

@@ -6,14 +6,16 @@ the type of an expression and, given a sink, reports what is wrong on the way.
 whatever it cannot type is ``any``. :func:`when_true` / :func:`when_false`
 narrow a ``T?`` name to ``T`` where a ``!= null`` test is known to hold. The
 codes reported here are catalogued, with the rest of the type checker's, in
-``checks/typecheck.py``.
+``checks/typecheck.py``. The built-ins' argument and result types are
+``builtin_types.py``'s; the renderings and help lines of the messages
+``explain.py``'s.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,19 @@ from fermata.spec.builtins import builtins
 
 from ..diagnostics.diagnostic import DiagnosticSink, Label, did_you_mean
 from ..syntax import ast
+from .builtin_types import argument_fits, result_type
+from .explain import (
+    condition_help,
+    describe,
+    is_template,
+    key_span,
+    listing,
+    literal_help,
+    mismatch_help,
+    null_help,
+    tail_span,
+)
+from .explain import source as source  # public here too: the language server reads it from this module
 from .types import (
     ANY,
     BOOL,
@@ -28,7 +43,6 @@ from .types import (
     INT,
     NEVER,
     NULL,
-    NUMBERS,
     STR,
     FType,
     ListT,
@@ -58,29 +72,9 @@ from .types import (
 # "number", "int", "sized" (str, list, map), "map", "any".
 BUILTINS: dict[str, tuple[int, int, tuple[str, ...]]] = {
     b.name: (b.required, b.most, b.params) for b in builtins().values()}
-# The fixed result types of the table's "result" column.
-_FIXED_RESULTS: dict[str, FType] = {"int": INT, "str": STR, "bool": BOOL, "float": FLOAT, "list[str]": ListT(STR)}
 
 _KIND_WORDS = {"str": "a `str`", "number": "a number (`int` or `float`)", "int": "an `int`",
                "sized": "a `str`, list or map", "map": "a map or record", "any": "a value"}
-
-
-def _fits(kind: str, t: FType) -> bool:
-    if t == ANY or t == NEVER:
-        return True
-    if kind == "any":
-        return True
-    if kind == "str":
-        return is_text(t)
-    if kind == "number":
-        return is_number(t)
-    if kind == "int":
-        return t == INT
-    if kind == "sized":
-        return is_text(t) or isinstance(t, (ListT, MapT, RecordT))
-    if kind == "map":
-        return isinstance(t, (MapT, RecordT))
-    return False
 
 
 def _signature(name: str) -> str:
@@ -210,16 +204,16 @@ class Inferer:
         for entry in node.entries:
             t = self.infer(entry.value)
             if entry.key in first:
-                self.error("F132", f"key `{entry.key}` appears twice in a record", _key_span(entry),
+                self.error("F132", f"key `{entry.key}` appears twice in a record", key_span(entry),
                            labels=[Label(first[entry.key], "first given here")],
                            help=f"remove one of the two `{entry.key}` entries")
-            first.setdefault(entry.key, _key_span(entry))
+            first.setdefault(entry.key, key_span(entry))
             fields[entry.key] = t  # the last one wins at run time too
         return RecordT(tuple(fields.items()))
 
     def _member(self, node: ast.Member) -> FType:
         obj = self.infer(node.obj)
-        return self.member_of(obj, node.name, _tail(node.span, len(node.name)), node.obj)
+        return self.member_of(obj, node.name, tail_span(node.span, len(node.name)), node.obj)
 
     def member_of(self, obj: FType, name: str, name_span: ast.Span, obj_node: ast.Expr) -> FType:
         """The type of field ``name`` of a value of type ``obj`` (``obj.name``
@@ -248,7 +242,7 @@ class Inferer:
             self.error("F129", f"`{obj}` has no field `{name}`", name_span,
                        labels=[Label(obj_node.span, f"this is `{obj}`")],
                        help=did_you_mean(name, fields)
-                       or (f"its fields are {_listing(fields)}" if fields else "it has no fields"))
+                       or (f"its fields are {listing(fields)}" if fields else "it has no fields"))
             return ANY
         if isinstance(obj, MapT):
             self.error("F308", f"`.{name}` cannot read a key of a map", name_span,
@@ -279,7 +273,7 @@ class Inferer:
                 self.error("F309", f"a map key must be `str`, found `{widen(key)}`", node.index.span)
             return obj.value
         if isinstance(obj, RecordT):
-            if isinstance(key, UnionT) and len(key.values) == 1 and not _is_template(node.index):
+            if isinstance(key, UnionT) and len(key.values) == 1 and not is_template(node.index):
                 return self.member_of(obj, key.values[0], node.index.span, node.obj)
             if not is_text(key) and key != ANY:
                 self.error("F309", f"a record key must be `str`, found `{widen(key)}`", node.index.span)
@@ -297,7 +291,7 @@ class Inferer:
         if operand == ANY or is_number(operand):
             return operand
         self.error("F302", f"unary `-` needs a number, found `{widen(operand)}`", node.operand.span,
-                   **_null_help(operand))
+                   **null_help(operand))
         return ANY
 
     def condition(self, node: ast.Expr, t: FType, where: str) -> None:
@@ -305,7 +299,7 @@ class Inferer:
         if t == BOOL or t == ANY or t == NEVER:
             return
         self.error("F301", f"{where} needs a `bool`, found `{widen(t)}`", node.span,
-                   help=_condition_help(node, t))
+                   help=condition_help(node, t))
 
     def _binary(self, node: ast.Binary) -> FType:
         op = node.op
@@ -354,10 +348,10 @@ class Inferer:
         bad = [(n, t) for n, t in ((node.left, left), (node.right, right)) if not (t == ANY or fits(t))]
         if len(bad) == 1:
             (at, t), = bad
-            self.error("F302", f"`{node.op}` {rule}, found `{widen(t)}`", at.span, **_null_help(t))
+            self.error("F302", f"`{node.op}` {rule}, found `{widen(t)}`", at.span, **null_help(t))
         elif bad:
             self.error("F302", f"`{node.op}` {rule}, found `{widen(left)}` and `{widen(right)}`",
-                       node.span, **_null_help(left if is_optional(left) else right))
+                       node.span, **null_help(left if is_optional(left) else right))
 
     def _ordering(self, node: ast.Binary, left: FType, right: FType) -> None:
         rule = "compares numbers with numbers or strings with strings"
@@ -382,7 +376,7 @@ class Inferer:
             union, lit, lit_node = (a, b, node.right) if len(b.values) == 1 else (b, a, node.left)
             if len(lit.values) == 1:
                 self.error("F302", f"`{union}` is never {json.dumps(lit.values[0])}", lit_node.span,
-                           help=_literal_help(lit.values[0], union.values))
+                           help=literal_help(lit.values[0], union.values))
                 return
         self.error("F302", f"`{node.op}` compares values that are never equal: "
                    f"`{shown(left, right)}` and `{shown(right, left)}`", node.span,
@@ -402,10 +396,10 @@ class Inferer:
             if not (is_text(left) or left == ANY):
                 kind = "a string" if is_text(right) else "a map's keys"
                 self.error("F302", f"`in` looks for a `str` in {kind}, found `{widen(left)}`",
-                           node.left.span, **_null_help(left))
+                           node.left.span, **null_help(left))
             return BOOL
         self.error("F302", f"`in` needs a list, a `str` or a map on its right, found `{widen(right)}`",
-                   node.right.span, **_null_help(right))
+                   node.right.span, **null_help(right))
         return BOOL
 
     def _plus(self, node: ast.Binary, left: FType, right: FType) -> FType:
@@ -475,13 +469,13 @@ class Inferer:
         if assignable(right, left):
             return left  # `a ?? b` with both `T?`: still `T?` (chains like `a ?? b ?? c`)
         self.error("F302", f"expected `{inner}` for the default after `??`, found `{shown(right, inner)}`",
-                   node.right.span, **_mismatch_help(node.right, right, inner))
+                   node.right.span, **mismatch_help(node.right, right, inner))
         return inner
 
     def _funccall(self, node: ast.FuncCall) -> FType:
         args = [self.infer(a) for a in node.args]
         if node.name not in BUILTINS:
-            self.error("F125", f"unknown function `{node.name}`", _span_or(node.name_span, node.span),
+            self.error("F125", f"unknown function `{node.name}`", node.name_span.or_else(node.span),
                        help=did_you_mean(node.name, BUILTINS)
                        or f"the functions are {', '.join(f'`{n}`' for n in BUILTINS)}")
             return ANY
@@ -491,37 +485,14 @@ class Inferer:
             plural = "" if high == 1 else "s"
             self.error("F305", f"`{node.name}` takes {count} argument{plural}, found {len(args)}",
                        node.span, help=f"call it as `{_signature(node.name)}`")
-            return self._result(node.name, args)
+            return result_type(node.name, args)
         # `kinds` also lists the optional parameters a call may leave out.
         for arg_node, t, kind in zip(node.args, args, kinds, strict=False):
-            if not _fits(kind, t):
+            if not argument_fits(kind, t):
                 self.error("F306", f"`{node.name}` needs {_KIND_WORDS[kind]}, found `{widen(t)}`",
                            arg_node.span, help=f"call it as `{_signature(node.name)}`",
                            **({} if not is_optional(t) else {"notes": ["give a default first with `??`"]}))
-        return self._result(node.name, args)
-
-    @staticmethod
-    def _result(name: str, args: Sequence[FType]) -> FType:
-        result = builtins()[name].result
-        if result in _FIXED_RESULTS:
-            return _FIXED_RESULTS[result]
-        if result == "values":
-            t = args[0] if args else ANY
-            if isinstance(t, MapT):
-                return ListT(t.value)
-            if isinstance(t, RecordT):
-                item: FType | None = NEVER
-                for _, ft in t.fields:
-                    item = None if item is None else join(item, ft)
-                return ListT(ANY if item is None else item)
-            return ListT(ANY)
-        if result == "number":
-            if len(args) == 2 and all(a == INT for a in args):
-                return INT
-            return FLOAT if all(is_number(a) for a in args) else ANY
-        if result == "argument":
-            return args[0] if args and is_number(args[0]) else ANY
-        return ANY
+        return result_type(node.name, args)
 
     # ------------------------------------------------- checking against a type
 
@@ -549,7 +520,7 @@ class Inferer:
         found = self.infer(expr)
         if not assignable(found, target):
             self.error(code, f"expected `{target}` for {subject}, found `{shown(found, target)}`",
-                       expr.span, **_mismatch_help(expr, found, target))
+                       expr.span, **mismatch_help(expr, found, target))
         return found
 
     def _expect_record(self, expr: ast.RecordExpr, target: RecordT, code: str, subject: str) -> FType:
@@ -558,16 +529,16 @@ class Inferer:
         for entry in expr.entries:
             if entry.key not in wanted:
                 self.infer(entry.value)
-                self.error(code, f"`{target}` has no field `{entry.key}`", _key_span(entry),
+                self.error(code, f"`{target}` has no field `{entry.key}`", key_span(entry),
                            help=did_you_mean(entry.key, wanted)
-                           or (f"its fields are {_listing(wanted)}" if wanted else "it has no fields"))
+                           or (f"its fields are {listing(wanted)}" if wanted else "it has no fields"))
                 continue
             fields[entry.key] = self.expect(entry.value, wanted[entry.key], code,
                                             f"field `{entry.key}` of {subject}")
         self._duplicate_keys(expr)
         missing = [name for name in target.required if name not in fields]
         if missing:
-            names = _listing(missing)
+            names = listing(missing)
             self.error(code, f"the record for {subject} lacks {'field' if len(missing) == 1 else 'fields'} "
                        f"{names}, which `{target}` requires", expr.span,
                        help=f"add {', '.join(f'`{n}: ...`' for n in missing)}; "
@@ -578,10 +549,10 @@ class Inferer:
         first: dict[str, ast.Span] = {}
         for entry in expr.entries:
             if entry.key in first:
-                self.error("F132", f"key `{entry.key}` appears twice in a record", _key_span(entry),
+                self.error("F132", f"key `{entry.key}` appears twice in a record", key_span(entry),
                            labels=[Label(first[entry.key], "first given here")],
                            help=f"remove one of the two `{entry.key}` entries")
-            first.setdefault(entry.key, _key_span(entry))
+            first.setdefault(entry.key, key_span(entry))
 
 
 _DISPATCH: dict[type, Callable[[Inferer, Any], FType]] = {
@@ -633,105 +604,3 @@ def _without_null(env: Env, name: str) -> Env:
     if name in env.locals:
         return Env(fields=env.fields, locals={**env.locals, name: current.inner})
     return Env(fields={**env.fields, name: current.inner}, locals=env.locals)
-
-
-# --------------------------------------------------------------------------
-# Small helpers for messages and spans
-# --------------------------------------------------------------------------
-
-
-def _tail(span: ast.Span, length: int) -> ast.Span:
-    """The last ``length`` characters of a span (the `name` of `obj.name`)."""
-    if not span.line or span.end_column - length < 1:
-        return span
-    return ast.Span(span.end_line, span.end_column - length, span.end_line, span.end_column,
-                    max(span.end - length, 0), span.end)
-
-
-def _span_or(primary: ast.Span, fallback: ast.Span) -> ast.Span:
-    return primary if primary.line else fallback
-
-
-def _key_span(entry: ast.RecordEntry) -> ast.Span:
-    """The key of a record entry: its first ``len(key)`` characters (a bare key)."""
-    span = entry.span
-    if not span.line:
-        return entry.value.span
-    return ast.Span(span.line, span.column, span.line, span.column + len(entry.key),
-                    span.start, span.start + len(entry.key))
-
-
-def _is_template(expr: ast.Expr) -> bool:
-    return isinstance(expr, ast.Literal) and expr.is_template
-
-
-def source(expr: ast.Expr) -> str:
-    """A short rendering of simple expressions for help lines ("..." otherwise)."""
-    if isinstance(expr, ast.Name):
-        return expr.name
-    if isinstance(expr, ast.Member):
-        inner = source(expr.obj)
-        return "..." if inner == "..." else f"{inner}.{expr.name}"
-    if isinstance(expr, ast.Literal):
-        return json.dumps(expr.value) if not isinstance(expr.value, bool) else str(expr.value).lower()
-    if isinstance(expr, ast.ListExpr) and not expr.items:
-        return "[]"
-    return "..."
-
-
-def describe(expr: ast.Expr) -> str:
-    text = source(expr)
-    return f"`{text}`" if text != "..." else "the value"
-
-
-def _listing(names: Iterable[str]) -> str:
-    return ", ".join(f"`{n}`" for n in names)
-
-
-def _literal_help(value: str, values: Sequence[str]) -> str:
-    """Help for a string literal a union does not name: the closest value, or all of them."""
-    best = did_you_mean(value, values)
-    if best is not None:
-        return best.replace("`", '`"', 1).replace("`?", '"`?')
-    return f"use one of {', '.join(json.dumps(v, ensure_ascii=False) for v in values)}"
-
-
-def _null_help(t: FType) -> dict[str, object]:
-    if is_optional(t):
-        return {"help": "the value may be null: give a default first with `??`"}
-    return {}
-
-
-def _condition_help(node: ast.Expr, t: FType) -> str | None:
-    text = source(node)
-    name = text if text != "..." else "the value"
-    if is_number(t):
-        return f"compare the number, e.g. `{name} > 0`"
-    if is_text(t):
-        return f"compare the string, e.g. `{name} != \"\"`"
-    if isinstance(t, (ListT, MapT)):
-        return f"test its length, e.g. `len({name}) > 0`"
-    if is_optional(t):
-        return f"test for null, e.g. `{name} != null`"
-    return None
-
-
-def _mismatch_help(expr: ast.Expr, found: FType, target: FType) -> dict[str, object]:
-    base = strip_optional(target)
-    if isinstance(base, UnionT) and isinstance(found, UnionT) and len(found.values) == 1:
-        return {"help": _literal_help(found.values[0], base.values)}
-    if isinstance(base, UnionT) and found == STR:
-        return {"help": f"only the literals {', '.join(json.dumps(v) for v in base.values)} fit; "
-                        "a computed string cannot be checked against them"}
-    if is_optional(found) and assignable(strip_optional(found), target):
-        return {"help": f"the value may be null: give a default, e.g. `{source(expr)} ?? ...`"
-                if source(expr) != "..." else "the value may be null: give a default with `??`"}
-    if found == FLOAT and base == INT:
-        return {"help": "convert it with `int(...)` (which drops the fraction), or make the field `float`"}
-    if is_text(found) and base in NUMBERS:
-        return {"help": f"convert it with `{base}(...)`"}
-    if base == STR and found in (INT, FLOAT, BOOL):
-        return {"help": "convert it with `str(...)`, or use a template: `\"{{ ... }}\"`"}
-    if isinstance(base, ListT) and assignable(found, base.item):
-        return {"help": f"wrap it in a list: `[{source(expr)}]`"}
-    return {}

@@ -41,7 +41,7 @@ def resolve_call_targets(module: ast.Module, path: str, root: Path,
         if policy.refusal(call.target) is not None:
             continue
         module_name, _, function = call.target.partition(":")
-        span = call.target_span if call.target_span.line else call.span
+        span = call.target_span.or_else(call.span)
         if module_name not in imported:
             imported[module_name] = _import(module_name)
         found = imported[module_name]

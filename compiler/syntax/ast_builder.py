@@ -11,6 +11,9 @@ The few problems the grammar cannot express (a string with a bad escape,
 `retry 2.5`, a repeated node option, `set[int]`) are reported here as syntax
 diagnostics; they do not stop the build, so a file with several of them
 reports them all.
+
+The spans and parts the rules build with are ``build_support.py``'s; the
+precedence climbing of expressions is ``climber.py``'s.
 """
 
 from __future__ import annotations
@@ -21,12 +24,27 @@ import inspect
 import json
 import math
 import re
-from collections.abc import Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from ..diagnostics.diagnostic import DiagnosticSink, Label
-from . import ast, operators
+from . import ast
 from .ast import MAX_DEPTH
+from .build_support import (
+    EMPTY,
+    MAX_INT,
+    MAX_INT_TEXT,
+    Part,
+    between,
+    built_nodes,
+    cover,
+    new_part,
+    new_span,
+    shown,
+    span_of,
+    too_large,
+    whole,
+)
+from .climber import Climber
 from .keywords import REFUSED_SOMEWHERE, refused_name
 from .lexer import Token
 
@@ -34,7 +52,6 @@ GENERIC_TYPES = ("list", "map")
 NODE_OPTIONS = ("retry", "backoff", "timeout")
 # An interrupt's clauses, by the kind of their Part: how each is written.
 CLAUSE_WORDS = {"where": "where", "to": "to", "within": "within", "remind": "remind every"}
-
 
 
 class ParseState:
@@ -56,70 +73,8 @@ class ParseState:
 # of the parse at hand is looked up here.
 current_parse: contextvars.ContextVar[ParseState] = contextvars.ContextVar("fermata_parse")
 
-_new_span = tuple.__new__
 # What the depth bookkeeping returns: the node it was given, with its type.
 _Built = TypeVar("_Built", bound=ast.Node)
-
-
-class Part(NamedTuple):
-    """A piece of a construct that is not a node of its own (a docstring, a
-    node option, an edge guard, a block...), with its span."""
-
-    kind: str
-    value: Any
-    span: ast.Span
-
-
-EMPTY = Part("empty", None, ast.NO_SPAN)  # a stray `;`
-_new_part = tuple.__new__  # Part(...) without the Python-level __new__, for the hot rules
-
-
-def _span(child: Any) -> ast.Span:
-    span: ast.Span = child[2] if child.__class__ is tuple else child.span
-    return span  # a token, or a node / Part
-
-
-# The IR is JSON, read by other tools too: its integers stay within 64 bits
-# (what SQLite, Go, Java and Rust readers hold).
-_MAX_INT = 2**63 - 1
-_MAX_INT_TEXT = str(_MAX_INT)
-
-
-def _too_large(digits: str) -> bool:
-    """Whether a run of digits is over the IR's largest integer, compared as
-    text: `int()` of a very long text is refused by Python (over 4,300
-    digits) and quadratic before that."""
-    digits = digits.lstrip("0")
-    return len(digits) > len(_MAX_INT_TEXT) or (len(digits) == len(_MAX_INT_TEXT) and digits > _MAX_INT_TEXT)
-
-
-def _shown(number: str) -> str:
-    """A number literal for a message: a long one by its ends and length."""
-    if len(number) <= 30:
-        return f"`{number}`"
-    return f"`{number[:12]}...{number[-6:]}` ({len(number)} characters)"
-
-
-def _between(first: Any, last: Any) -> ast.Span:
-    """From the start of ``first`` to the end of ``last``."""
-    return _cover(_span(first), _span(last))
-
-
-def _cover(a: ast.Span, b: ast.Span) -> ast.Span:
-    """From the start of ``a`` to the end of ``b``. (The hottest rules, one or
-    more per node of a spec, write this tuple out themselves: a call costs as
-    much as building the span.)"""
-    return _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
-
-
-def _whole(children: Sequence[Any]) -> ast.Span:
-    present = [c for c in children if c is not None and c is not EMPTY]
-    return _between(present[0], present[-1]) if present else ast.NO_SPAN
-
-
-def _nodes(children: Sequence[Any]) -> tuple[Any, ...]:
-    """The built children, without tokens, placeholders and stray `;`."""
-    return tuple([c for c in children if c is not None and c.__class__ is not tuple and c is not EMPTY])
 
 
 class AstBuilder:
@@ -176,23 +131,23 @@ class AstBuilder:
 
     def start(self, children: list[Any]) -> Part:
         """The module's items; the parser adds the comments the lexer kept."""
-        return Part("module", _nodes(children), _whole(children))
+        return Part("module", built_nodes(children), whole(children))
 
     def type_decl(self, children: list[Any]) -> ast.TypeDecl:
         _keyword, name, type_ = children
-        return ast.TypeDecl(name[1], type_, _between(_keyword, type_), name[2])
+        return ast.TypeDecl(name[1], type_, between(_keyword, type_), name[2])
 
     def use(self, children: list[Any]) -> ast.Use:
         keyword, path, alias = children
         return ast.Use(self.string(path), alias[1] if alias is not None else None,
-                       _between(keyword, alias if alias is not None else path))
+                       between(keyword, alias if alias is not None else path))
 
     def flow(self, children: list[Any]) -> ast.Flow:
         name = children[1]
         doc = children[3]
-        members = _nodes(children[4:-1])
+        members = built_nodes(children[4:-1])
         return ast.Flow(name[1], members, doc.value if doc is not None else None,
-                        _between(children[0], children[-1]), name[2])
+                        between(children[0], children[-1]), name[2])
 
     def doc(self, children: list[Any]) -> Part:
         (token,) = children
@@ -204,19 +159,19 @@ class AstBuilder:
     # ------------------------------------------------------------ members
 
     def state_block(self, children: list[Any]) -> ast.StateBlock:
-        return ast.StateBlock(_nodes(children), _between(children[0], children[-1]))
+        return ast.StateBlock(built_nodes(children), between(children[0], children[-1]))
 
     def state_field(self, children: list[Any]) -> ast.StateField:
         name, type_, default = children
         self._declared("state field", name)
         return ast.StateField(name[1], type_, default,
-                              _between(name, default if default is not None else type_), name[2])
+                              between(name, default if default is not None else type_), name[2])
 
     def input_list(self, children: list[Any]) -> ast.InputList:
-        return ast.InputList(_nodes(children), _between(children[0], children[-1]))
+        return ast.InputList(built_nodes(children), between(children[0], children[-1]))
 
     def output_list(self, children: list[Any]) -> ast.OutputList:
-        return ast.OutputList(_nodes(children), _between(children[0], children[-1]))
+        return ast.OutputList(built_nodes(children), between(children[0], children[-1]))
 
     def ref(self, children: list[Any]) -> ast.Ref:
         (token,) = children
@@ -224,8 +179,8 @@ class AstBuilder:
 
     def refs(self, children: list[Any]) -> Part:
         a, b = children[0].span, children[-1].span
-        span = _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
-        return _new_part(Part, ("refs", tuple(children), span))
+        span = new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))
+        return new_part(Part, ("refs", tuple(children), span))
 
     def node(self, children: list[Any]) -> ast.NodeDecl:
         name, fan_out = children[1], children[2]
@@ -241,12 +196,12 @@ class AstBuilder:
                 between = [s for s in between if s is not EMPTY]
             a, b = children[0][2], children[-1][2]
             return ast.NodeDecl(name[1], tuple(between), None, None, None, None,
-                                _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2])
+                                new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2])
         options: dict[str, Any] = {}
         first_seen: dict[str, ast.Span] = {}
         doc: str | None = None
         steps: list[ast.Step] = []
-        for child in _nodes(children[3:]):
+        for child in built_nodes(children[3:]):
             kind = child.kind if child.__class__ is Part else None
             if kind in NODE_OPTIONS:
                 if kind in first_seen:
@@ -262,7 +217,7 @@ class AstBuilder:
             else:
                 steps.append(child)
         return ast.NodeDecl(name[1], tuple(steps), doc, options.get("retry"), options.get("backoff"),
-                            options.get("timeout"), _cover(children[0][2], children[-1][2]), name[2])
+                            options.get("timeout"), cover(children[0][2], children[-1][2]), name[2])
 
     def fan_out(self, children: list[Any]) -> ast.FanOut:
         # `for` and `key` are lexed as names (keywords only in this clause).
@@ -270,7 +225,7 @@ class AstBuilder:
         self._clause_word(word, "for", "node review for item in items { ... }")
         if key_word is not None:
             self._clause_word(key_word, "key", "node review for item in items key item.id { ... }")
-        return ast.FanOut(var[1], items, key, _cover(word[2], _span(key if key is not None else items)),
+        return ast.FanOut(var[1], items, key, cover(word[2], span_of(key if key is not None else items)),
                           var[2])
 
     def _clause_word(self, token: Token, expected: str, example: str) -> None:
@@ -280,13 +235,13 @@ class AstBuilder:
                             help=f"write `{expected}`")
 
     def retry(self, children: list[Any]) -> Part:
-        return Part("retry", children[1], _between(children[0], children[1]))
+        return Part("retry", children[1], between(children[0], children[1]))
 
     def backoff(self, children: list[Any]) -> Part:
-        return Part("backoff", children[1], _between(children[0], children[1]))
+        return Part("backoff", children[1], between(children[0], children[1]))
 
     def timeout(self, children: list[Any]) -> Part:
-        return Part("timeout", children[1], _between(children[0], children[1]))
+        return Part("timeout", children[1], between(children[0], children[1]))
 
     def _retry(self, token: Token) -> int:
         text = token[1]
@@ -294,7 +249,7 @@ class AstBuilder:
             self.sink.error("F006", f"`retry` needs a whole number of attempts, found `{text}`",
                             token[2], help="write e.g. `retry 3`")
             return 0
-        if _too_large(text):
+        if too_large(text):
             self._too_large(token, "integer")
             return 0
         return int(text.lstrip("0") or "0")
@@ -302,14 +257,14 @@ class AstBuilder:
     def _duration(self, token: Token) -> ast.Duration:
         duration = ast.Duration(token[1], token[2])
         digits = token[1].rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
-        if _too_large(digits) or (duration.milliseconds or 0) > _MAX_INT:
+        if too_large(digits) or (duration.milliseconds or 0) > MAX_INT:
             self._too_large(token, "duration")  # in milliseconds
             return ast.Duration("0ms", token[2])
         return duration
 
     def _too_large(self, token: Token, what: str) -> None:
-        self.sink.error("F010", f"{what} {_shown(token[1])} is too large", token[2],
-                        help=f"integers (durations in milliseconds too) are 64-bit: the largest is {_MAX_INT_TEXT}")
+        self.sink.error("F010", f"{what} {shown(token[1])} is too large", token[2],
+                        help=f"integers (durations in milliseconds too) are 64-bit: the largest is {MAX_INT_TEXT}")
 
     def edge(self, children: list[Any]) -> ast.Edge:
         sources, _arrow, targets, guard = children
@@ -321,29 +276,29 @@ class AstBuilder:
                 otherwise = True
         a, b = sources.span, (guard if guard is not None else targets).span
         return ast.Edge(sources.value, targets.value, condition, otherwise,
-                        _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])))
+                        new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])))
 
     def when(self, children: list[Any]) -> Part:
-        return Part("when", children[1], _between(children[0], children[1]))
+        return Part("when", children[1], between(children[0], children[1]))
 
     def otherwise(self, children: list[Any]) -> Part:
         return Part("otherwise", None, children[0][2])
 
     def static_interrupt(self, children: list[Any]) -> ast.StaticInterrupt:
-        return ast.StaticInterrupt(children[1][1], tuple(children[2:]), _between(children[0], children[-1]))
+        return ast.StaticInterrupt(children[1][1], tuple(children[2:]), between(children[0], children[-1]))
 
     # ------------------------------------------------------------ steps
 
     def let(self, children: list[Any]) -> ast.Let:
         keyword, name, value = children
         self._declared("local", name)
-        return self._nest_one(ast.Let(name[1], value, _cover(keyword[2], value.span), name[2]), value)
+        return self._nest_one(ast.Let(name[1], value, cover(keyword[2], value.span), name[2]), value)
 
     def set(self, children: list[Any]) -> ast.Set:
         keyword, name, operator, value = children
         a, b = keyword[2], value.span
         return self._nest_one(ast.Set(name[1], operator[1], value,
-                                      _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2]), value)
+                                      new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5])), name[2]), value)
 
     def call(self, children: list[Any]) -> ast.Call:
         keyword, once, target, arguments = children
@@ -361,15 +316,15 @@ class AstBuilder:
                     positional.append(arg)
             args = tuple(positional)
         call = ast.Call(self.string(target), args, tuple(kwargs), once is not None,
-                        _between(keyword, arguments if arguments is not None else target), target[2])
+                        between(keyword, arguments if arguments is not None else target), target[2])
         return self._nest(call, *(args or ()), *kwargs)
 
     def call_args(self, children: list[Any]) -> Part:
-        return Part("args", _nodes(children), _between(children[0], children[-1]))
+        return Part("args", built_nodes(children), between(children[0], children[-1]))
 
     def kwarg(self, children: list[Any]) -> ast.KwArg:
         name, value = children
-        return self._level(ast.KwArg(name[1], value, _between(name, value)), value)
+        return self._level(ast.KwArg(name[1], value, between(name, value)), value)
 
     def interrupt(self, children: list[Any]) -> ast.Interrupt:
         _keyword, label, payload, _expect, expect_type, *clauses = children
@@ -387,37 +342,37 @@ class AstBuilder:
         to = found["to"].value if "to" in found else ()
         within = found["within"].value if "within" in found else None
         remind = found["remind"].value if "remind" in found else None
-        interrupt = ast.Interrupt(label[1], payload, expect_type, _whole(children), label[2],
+        interrupt = ast.Interrupt(label[1], payload, expect_type, whole(children), label[2],
                                   where, to, within, remind)
         return self._nest(interrupt, payload, expect_type, where, *to, within)
 
     def where_clause(self, children: list[Any]) -> Part:
         keyword, condition, message = children
         where = ast.Where(condition, self.string(message) if message is not None else None,
-                          _between(keyword, message if message is not None else condition))
+                          between(keyword, message if message is not None else condition))
         return Part("where", self._level(where, condition), where.span)
 
     def to_clause(self, children: list[Any]) -> Part:
-        return Part("to", tuple(children[1:]), _between(children[0], children[-1]))
+        return Part("to", tuple(children[1:]), between(children[0], children[-1]))
 
     def within_goto(self, children: list[Any]) -> Part:
         keyword, duration, _arrow, target = children
-        deadline = ast.Deadline(self._duration(duration), target, None, _between(keyword, target))
+        deadline = ast.Deadline(self._duration(duration), target, None, between(keyword, target))
         return Part("within", deadline, deadline.span)
 
     def within_answer(self, children: list[Any]) -> Part:
         keyword, duration, _answer, answer = children
-        deadline = ast.Deadline(self._duration(duration), None, answer, _between(keyword, answer))
+        deadline = ast.Deadline(self._duration(duration), None, answer, between(keyword, answer))
         return Part("within_answer", self._level(deadline, answer), deadline.span)
 
     def remind_clause(self, children: list[Any]) -> Part:
         keyword, _every, duration = children
-        return Part("remind", self._duration(duration), _between(keyword, duration))
+        return Part("remind", self._duration(duration), between(keyword, duration))
 
     def wait(self, children: list[Any]) -> ast.Wait:
         keyword, label, how, value = children
         self._declared("interrupt label", label)
-        span = _between(keyword, value)
+        span = between(keyword, value)
         if how[0] == "FOR":
             return ast.Wait(label[1], self._duration(value), None, span, label[2])
         return self._nest_one(ast.Wait(label[1], None, value, span, label[2]), value)
@@ -429,27 +384,27 @@ class AstBuilder:
             self.sink.error("F031", f"expected `run` here, found `{word[1]}`", word[2],
                             notes=["a child run reads `let r = run draft {topic: topic}`"],
                             help="write `run FLOW {...}` to start a child run, or an expression")
-        return self._nest_one(ast.Run(flow.value, record, _between(word, record), flow.span), record)
+        return self._nest_one(ast.Run(flow.value, record, between(word, record), flow.span), record)
 
     def flow_name(self, children: list[Any]) -> Part:
         if len(children) == 1:
             return Part("flow", children[0][1], children[0][2])
         namespace, name = children
-        return Part("flow", f"{namespace[1]}.{name[1]}", _between(namespace, name))
+        return Part("flow", f"{namespace[1]}.{name[1]}", between(namespace, name))
 
     def if_step(self, children: list[Any]) -> ast.If:
         _keyword, condition, then, _else, otherwise = children
         other: tuple[ast.Step, ...] | None = None
         if otherwise is not None:
             other = (otherwise,) if otherwise.__class__ is ast.If else otherwise.value
-        return self._nest(ast.If(condition, then.value, other, _whole(children)),
+        return self._nest(ast.If(condition, then.value, other, whole(children)),
                           condition, *then.value, *(other or ()))
 
     def block(self, children: list[Any]) -> Part:
-        return Part("block", _nodes(children), _between(children[0], children[-1]))
+        return Part("block", built_nodes(children), between(children[0], children[-1]))
 
     def fail(self, children: list[Any]) -> ast.Fail:
-        return self._nest(ast.Fail(children[1], _between(children[0], children[1])), children[1])
+        return self._nest(ast.Fail(children[1], between(children[0], children[1])), children[1])
 
     # ------------------------------------------------------------ types
 
@@ -460,11 +415,11 @@ class AstBuilder:
     def qualified_type(self, children: list[Any]) -> ast.NamedType:
         # `review.Decision`: one name, as the namespaced import declares it.
         namespace, name = children
-        return ast.NamedType(f"{namespace[1]}.{name[1]}", _between(namespace, name))
+        return ast.NamedType(f"{namespace[1]}.{name[1]}", between(namespace, name))
 
     def generic_type(self, children: list[Any]) -> ast.Type:
         name, inner, close = children
-        span = _between(name, close)
+        span = between(name, close)
         if name[1] not in GENERIC_TYPES:
             self.sink.error("F008", f"`{name[1]}[...]` is not a type", name[2],
                             help="the generic types are `list[T]` and `map[T]`")
@@ -474,31 +429,31 @@ class AstBuilder:
 
     def optional_type(self, children: list[Any]) -> ast.OptionalType:
         inner, mark = children
-        return self._nest(ast.OptionalType(inner, _between(inner, mark)), inner)
+        return self._nest(ast.OptionalType(inner, between(inner, mark)), inner)
 
     def constrained_type(self, children: list[Any]) -> ast.ConstrainedType:
-        base, constraints = children[0], _nodes(children[1:])
-        return self._nest(ast.ConstrainedType(base, constraints, _between(base, children[-1])), base)
+        base, constraints = children[0], built_nodes(children[1:])
+        return self._nest(ast.ConstrainedType(base, constraints, between(base, children[-1])), base)
 
     def constraint(self, children: list[Any]) -> ast.Constraint:
         name, value = children[0], children[-1]
         if value[0] == "STRING":
-            return ast.Constraint(name[1], self.string(value), _between(name, value))
+            return ast.Constraint(name[1], self.string(value), between(name, value))
         number = self.number([value]).value
         assert isinstance(number, (int, float)) and not isinstance(number, bool)
         negative = len(children) == 3 and children[1] is not None
-        return ast.Constraint(name[1], -number if negative else number, _between(name, value))
+        return ast.Constraint(name[1], -number if negative else number, between(name, value))
 
     def record_type(self, children: list[Any]) -> ast.RecordType:
-        fields = _nodes(children)
-        return self._nest(ast.RecordType(fields, _between(children[0], children[-1])), *fields)
+        fields = built_nodes(children)
+        return self._nest(ast.RecordType(fields, between(children[0], children[-1])), *fields)
 
     def record_type_field(self, children: list[Any]) -> ast.RecordField:
         key, type_ = children
-        return self._level(ast.RecordField(key.value, type_, _between(key, type_)), type_)
+        return self._level(ast.RecordField(key.value, type_, between(key, type_)), type_)
 
     def union_type(self, children: list[Any]) -> ast.LiteralUnion:
-        return ast.LiteralUnion(tuple(s.value for s in children), _between(children[0], children[-1]))
+        return ast.LiteralUnion(tuple(s.value for s in children), between(children[0], children[-1]))
 
     def single_literal_type(self, children: list[Any]) -> ast.LiteralUnion:
         (literal,) = children
@@ -516,13 +471,13 @@ class AstBuilder:
             left, operator, right = children
             a, b = left.span, right.span
             return self._nest(ast.Binary(operator[1], left, right,
-                                         _new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))), left, right)
+                                         new_span(ast.Span, (a[0], a[1], b[2], b[3], a[4], b[5]))), left, right)
         if len(children) > 2 * MAX_DEPTH:  # precedence climbing recurses once per operator
             state = current_parse.get()
             if not state.too_deep:
-                self._too_deep(state, _between(children[0], children[-1]))
-            return ast.Literal(None, _between(children[0], children[-1]))
-        return _Climber(self, children).expression()
+                self._too_deep(state, between(children[0], children[-1]))
+            return ast.Literal(None, between(children[0], children[-1]))
+        return Climber(self, children).expression()
 
     def parenthesized(self, children: list[Any]) -> ast.Expr:
         inner: ast.Expr = children[0]
@@ -530,29 +485,29 @@ class AstBuilder:
 
     def member(self, children: list[Any]) -> ast.Member:
         obj, name = children
-        return self._nest_one(ast.Member(obj, name[1], _between(obj, name)), obj)
+        return self._nest_one(ast.Member(obj, name[1], between(obj, name)), obj)
 
     def index(self, children: list[Any]) -> ast.Index:
         obj, index, close = children
-        return self._nest(ast.Index(obj, index, _between(obj, close)), obj, index)
+        return self._nest(ast.Index(obj, index, between(obj, close)), obj, index)
 
     def func_call(self, children: list[Any]) -> ast.FuncCall:
         name = children[0]
-        args = _nodes(children[1:])
-        return self._nest(ast.FuncCall(name[1], args, _between(name, children[-1]), name[2]), *args)
+        args = built_nodes(children[1:])
+        return self._nest(ast.FuncCall(name[1], args, between(name, children[-1]), name[2]), *args)
 
     def number(self, children: list[Any]) -> ast.Literal:
         (token,) = children
         text = token[1]
         if text.isdigit():
-            if _too_large(text):
+            if too_large(text):
                 self._too_large(token, "integer")
                 return ast.Literal(0, token[2])
             return ast.Literal(int(text.lstrip("0") or "0"), token[2])
         value = float(text)
         if math.isinf(value):
             # JSON has no infinity: the IR could not hold it.
-            self.sink.error("F010", f"number {_shown(text)} is too large", token[2],
+            self.sink.error("F010", f"number {shown(text)} is too large", token[2],
                             help="numbers are 64-bit floats: the largest is about 1.8e308")
             value = 0
         return ast.Literal(value, token[2])
@@ -575,16 +530,16 @@ class AstBuilder:
         return ast.Name(token[1], token[2])
 
     def list_expr(self, children: list[Any]) -> ast.ListExpr:
-        items = _nodes(children)
-        return self._nest(ast.ListExpr(items, _between(children[0], children[-1])), *items)
+        items = built_nodes(children)
+        return self._nest(ast.ListExpr(items, between(children[0], children[-1])), *items)
 
     def record_expr(self, children: list[Any]) -> ast.RecordExpr:
-        entries = _nodes(children)
-        return self._nest(ast.RecordExpr(entries, _between(children[0], children[-1])), *entries)
+        entries = built_nodes(children)
+        return self._nest(ast.RecordExpr(entries, between(children[0], children[-1])), *entries)
 
     def record_entry(self, children: list[Any]) -> ast.RecordEntry:
         key, value = children
-        return self._level(ast.RecordEntry(key.value, value, _between(key, value)), value)
+        return self._level(ast.RecordEntry(key.value, value, between(key, value)), value)
 
     # ------------------------------------------------------------ strings
 
@@ -622,68 +577,3 @@ class AstBuilder:
 _LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
                                     r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
-
-
-# Binding power and associativity: compiler/syntax/operators.py.
-_BINARY = operators.BINARY
-_PREFIX = operators.PREFIX
-
-
-class _Climber:
-    """Precedence climbing over the flat sequence the grammar produces
-    (operands with their prefix operators, joined by binary operators), giving
-    the tree a precedence-level grammar would. An operator token right after
-    an operand is binary; any other is a prefix."""
-
-    def __init__(self, builder: AstBuilder, children: Sequence[Any]):
-        self.builder = builder
-        # ("prefix", token) / ("operand", node) / ("binary", token)
-        self.items: list[tuple[str, Any]] = []
-        after_operand = False
-        for child in children:
-            if child.__class__ is tuple:
-                self.items.append(("binary" if after_operand else "prefix", child))
-                after_operand = False
-            else:
-                self.items.append(("operand", child))
-                after_operand = True
-        self.position = 0
-
-    def expression(self) -> ast.Expr:
-        return self._climb(0)
-
-    def _peek_binary(self) -> Token | None:
-        if self.position < len(self.items) and self.items[self.position][0] == "binary":
-            return self.items[self.position][1]  # type: ignore[no-any-return]
-        return None
-
-    def _climb(self, minimum: int) -> ast.Expr:
-        kind, value = self.items[self.position]
-        self.position += 1
-        if kind == "prefix":
-            operator = value[1]
-            power = _PREFIX[operator]
-            if power < minimum:
-                self.builder.sink.error(
-                    "F012", f"`{operator}` cannot stand here without parentheses", value[2],
-                    help=f"`{operator}` binds looser than the operator before it: write `({operator} ...)`")
-            operand = self._climb(power)
-            left: ast.Expr = self.builder._nest(ast.Unary(operator, operand, _between(value, operand)), operand)
-        else:
-            left = value
-        while (op := self._peek_binary()) is not None:
-            power, associativity = _BINARY[op[1]]
-            if power < minimum:
-                break
-            self.position += 1
-            right = self._climb(power if associativity == "right" else power + 1)
-            left = self.builder._nest(ast.Binary(op[1], left, right, _cover(left.span, right.span)), left, right)
-            following = self._peek_binary()
-            if associativity == "none" and following is not None and _BINARY[following[1]][0] == power:
-                self.builder.sink.error(
-                    "F011", f"comparisons do not chain: `{op[1]}` then `{following[1]}`", following[2],
-                    help="write `a < b and b < c`")
-                self.position += 1
-                self._climb(power + 1)  # skip the rest of the chain; it is reported once
-        return left
-

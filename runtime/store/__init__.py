@@ -10,11 +10,30 @@ PostgreSQL's driver is imported only when a ``postgresql://`` store is opened.
 
 from __future__ import annotations
 
-from ..errors import RunBusyError, StoreConflictError, StoreError
-from .logstore import LogStore
-from .memory import MemoryStore
-from .rows import DEFAULT_SNAPSHOT_EVERY, ROW_COST
-from .url import open_store
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..errors import RunBusyError, StoreConflictError, StoreError
+    from .logstore import LogStore
+    from .memory import MemoryStore
+    from .rows import DEFAULT_SNAPSHOT_EVERY, ROW_COST
+    from .url import open_store
 
 __all__ = ["DEFAULT_SNAPSHOT_EVERY", "ROW_COST", "LogStore", "MemoryStore", "RunBusyError",
            "StoreConflictError", "StoreError", "open_store"]
+
+# Each name is imported when first asked for: opening a SQLite store (every
+# `fermata resume`) needs neither the memory store nor PostgreSQL's.
+_HOMES = {"RunBusyError": "errors", "StoreConflictError": "errors", "StoreError": "errors",
+          "LogStore": "store.logstore", "MemoryStore": "store.memory", "DEFAULT_SNAPSHOT_EVERY": "store.rows",
+          "ROW_COST": "store.rows", "open_store": "store.url"}   # below fermata.runtime
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = f"{__name__.rpartition('.')[0]}.{home}"
+    __import__(module)  # not importlib.import_module, which `python -X importtime` does not report
+    return getattr(sys.modules[module], name)

@@ -33,8 +33,9 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
-class PendingInterrupt:
-    """One interrupt a paused run waits on."""
+class PendingRow:
+    """One interrupt a paused run waits on, as the run index lists it (the
+    inbox); not the checkpoint's pending entry, ``records.PendingInterrupt``."""
 
     thread: str
     flow: str

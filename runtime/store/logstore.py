@@ -23,9 +23,11 @@ handful of primitives; :class:`LogStore` turns them into the
   ``_index_pending(flow, label, after, limit)``: pages of the run index;
 * ``_log_timers(tx, info, due, events)``: in the same transaction, replace
   the thread's rows of the due index (``due``: ``(due_at, kind, id)``, or
-  None when unchanged) and append ``events`` to the outbox;
+  None when unchanged) and append ``events`` to the outbox (as
+  ``outbox.py`` says to keep them: a payload may be a reference);
 * ``_index_due(before, flow, after, limit)``, ``_outbox_read(after, limit)``,
-  ``_outbox_ack(ids)``: read the due index and the outbox, drop acked events;
+  ``_outbox_ack(ids)``: read the due index and the outbox (``(id, stored
+  event)``: references are resolved here), drop acked events;
 * ``_log_finish(tx, thread, owner, drop_once)``: in the same transaction,
   drop once results and release ``owner``'s lease (``append_final``);
 * ``_rows_latest``, ``_rows_up_to``, ``_rows_all``: ``(seq, kind, body)``
@@ -50,11 +52,12 @@ from ..timers import due_rows
 from .base import (
     DEFAULT_PAGE,
     DueTimer,
-    PendingInterrupt,
+    PendingRow,
     RunSummary,
     check_limit,
     pending_rows,
 )
+from .outbox import StoredEvent, resolve_events, stored_events
 from .rows import NO_STATS, Decoder, Stats, Tail, encode_row, unpack_body, wants_full
 
 Row = tuple[int, str, "str | bytes"]
@@ -118,18 +121,18 @@ class LogStore(Store):
 
     @abstractmethod
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]: ...
+                       limit: int) -> list[PendingRow]: ...
 
     @abstractmethod
     def _log_timers(self, tx: Any, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
-                    events: list[dict[str, Any]]) -> None: ...
+                    events: list[StoredEvent]) -> None: ...
 
     @abstractmethod
     def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
                    limit: int) -> list[DueTimer]: ...
 
     @abstractmethod
-    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]: ...
+    def _outbox_read(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]: ...
 
     @abstractmethod
     def _outbox_ack(self, ids: list[int]) -> int: ...
@@ -170,9 +173,12 @@ class LogStore(Store):
         if durable and also is not None and getattr(also, "durable_elsewhere", False) \
                 and checkpoint.status == RunStatus.RUNNING:
             durable = False   # what made it durable (an accepted answer) already is: see with_next_append
+        # Before the transaction: outside the write lock, and a refused event
+        # leaves nothing written (the memory store writes as it goes).
+        events = stored_events(info.thread, info.flow, checkpoint) if checkpoint.outbox else []
         # When this object wrote the newest row, the row is encoded before the
-        # transaction begins, so that the write lock (SQLite's is one for the
-        # whole file) is held for the writes alone; _log_write checks then
+        # transaction begins too, so that the write lock (SQLite's is one for
+        # the whole file) is held for the writes alone; _log_write checks then
         # that the head did not move meanwhile.
         known = self._log_known(thread)
         row = (self._encode(thread, checkpoint, changed, known)
@@ -182,8 +188,8 @@ class LogStore(Store):
                 row = self._encode(thread, checkpoint, changed, self._log_head(tx, thread))
             self._log_write(tx, info, row.key, checkpoint.seq, row.kind, row.body, row.stats,
                             checkpoint.status, row.pending)
-            if row.due is not None or checkpoint.outbox:
-                self._log_timers(tx, info, row.due, checkpoint.outbox)
+            if row.due is not None or events:
+                self._log_timers(tx, info, row.due, events)
             if owner is not None or drop_once:
                 self._log_finish(tx, thread, owner, drop_once)
             if also is not None:
@@ -279,7 +285,7 @@ class LogStore(Store):
 
     def pending_interrupts(self, *, flow: str | None = None, label: str | None = None,
                            after: tuple[str, str] | None = None,
-                           limit: int = DEFAULT_PAGE) -> list[PendingInterrupt]:
+                           limit: int = DEFAULT_PAGE) -> list[PendingRow]:
         """A page of the interrupts paused runs wait on (by thread, then id)."""
         return self._index_pending(flow, label, after, check_limit(limit))
 
@@ -295,12 +301,31 @@ class LogStore(Store):
         ``interrupt.reminder``, ``interrupt.expired``, ``timer.fired``,
         ``run.done``, ``run.failed``), by ``id``, those with ``id`` > ``after``.
         Each was stored in the transaction of the checkpoint that caused it;
-        ``key`` (thread/seq/n) is stable, for receivers that deduplicate."""
-        return self._outbox_read(after, check_limit(limit))
+        ``key`` (thread/seq/n) is stable, for receivers that deduplicate.
+        A payload stored as a reference into its checkpoint is read from
+        there (``outbox.py``): the event is the one the engine built."""
+        return resolve_events(self._outbox_read(after, check_limit(limit)), self._checkpoints_at)
 
     def ack(self, ids: Iterable[int]) -> int:
         """Drop delivered events (by ``id``); how many were still there."""
         return self._outbox_ack(sorted({int(i) for i in ids}))
+
+    def _checkpoints_at(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], Checkpoint]:
+        """The checkpoints ``(thread, seq)`` of ``wanted`` that exist and
+        decode; the outbox reports the others' events as unreadable."""
+        found = {}
+        for (thread, seq), rows in self._rows_up_to_many(wanted).items():
+            if rows and rows[-1][0] == seq:
+                try:
+                    found[thread, seq] = self._decode(thread, rows)[-1]
+                except StoreError:        # a damaged thread spoils its own events only
+                    continue
+        return found
+
+    def _rows_up_to_many(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], list[Row]]:
+        """``_rows_up_to`` of each of ``wanted``: a read each here; a backend
+        whose reads are round trips reads them all in one (PostgreSQL)."""
+        return {(thread, seq): self._rows_up_to(thread, seq) for thread, seq in wanted}
 
     def rows(self, thread: str) -> list[tuple[str, str]]:
         """``(kind, body)`` of each stored row of ``thread``, by seq (tests, benchmarks)."""

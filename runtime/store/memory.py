@@ -9,13 +9,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from ..checkpoint import ThreadInfo, _LocalCoordination
 from ..records import RunStatus
-from .base import DueTimer, PendingInterrupt, RunSummary
+from .base import DueTimer, PendingRow, RunSummary
 from .logstore import LogStore, Row
-from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, decode_text, encode_entry
+from .outbox import StoredEvent, body_text, from_text
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
 
 
 class _MemoryThread:
@@ -48,7 +48,7 @@ class MemoryStore(LogStore):
         self._coordination = _LocalCoordination(clock)
         self._threads: dict[str, _MemoryThread] = {}
         self._lock = threading.RLock()
-        self._outbox: dict[int, str] = {}     # id -> the event's JSON text
+        self._outbox: dict[int, str] = {}     # id -> the event's JSON text (outbox.body_text)
         self._outbox_seq = 0
 
     def thread(self, thread: str) -> ThreadInfo | None:
@@ -92,12 +92,12 @@ class MemoryStore(LogStore):
             entry.pending = sorted(pending)
 
     def _log_timers(self, tx: object, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
-                    events: list[dict[str, Any]]) -> None:
+                    events: list[StoredEvent]) -> None:
         if due is not None:
             self._threads[info.thread].due = list(due)
         for event in events:
             self._outbox_seq += 1
-            self._outbox[self._outbox_seq] = encode_entry(event)
+            self._outbox[self._outbox_seq] = body_text(event)
 
     def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
                    limit: int) -> list[DueTimer]:
@@ -108,10 +108,10 @@ class MemoryStore(LogStore):
         found = [d for d in found if after is None or d.key > after]
         return sorted(found, key=lambda d: d.key)[:limit]
 
-    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
+    def _outbox_read(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]:
         with self._lock:
             ids = sorted(i for i in self._outbox if i > after)[:limit]
-            return [{"id": i, **decode_text(self._outbox[i])} for i in ids]
+            return [(i, from_text(self._outbox[i])) for i in ids]
 
     def _outbox_ack(self, ids: list[int]) -> int:
         with self._lock:
@@ -131,7 +131,7 @@ class MemoryStore(LogStore):
         return found
 
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]:
+                       limit: int) -> list[PendingRow]:
         found = []
         for thread in sorted(self._threads):
             entry = self._threads[thread]
@@ -139,7 +139,7 @@ class MemoryStore(LogStore):
                 continue
             for id_, node, label_ in entry.pending:
                 if (after is None or (thread, id_) > after) and (label is None or label_ == label):
-                    found.append(PendingInterrupt(thread, entry.info.flow, id_, node, label_))
+                    found.append(PendingRow(thread, entry.info.flow, id_, node, label_))
                     if len(found) == limit:
                         return found
         return found

@@ -58,9 +58,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreConflictError, StoreError
-from .base import DueTimer, PendingInterrupt, RunSummary
+from .base import DueTimer, PendingRow, RunSummary
 from .logstore import LogStore, Row
-from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, outbox_event, outbox_row
+from .outbox import StoredEvent, body_text, from_text
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats
 
 if TYPE_CHECKING:
     import psycopg
@@ -197,12 +198,19 @@ _ROWS_UP_TO = ("SELECT c.seq, c.kind, c.body FROM fermata.threads t JOIN fermata
                "ON c.thread_id = t.id WHERE t.thread = %(t)s AND c.seq <= %(s)s AND c.seq >= "
                "(SELECT max(f.seq) FROM fermata.checkpoints f WHERE f.thread_id = t.id AND f.kind = 'full' "
                "AND f.seq <= %(s)s) ORDER BY c.seq")
+# _ROWS_UP_TO for many (thread, seq) at once (the outbox's references).
+_ROWS_UP_TO_MANY = ("SELECT w.thread, w.seq, c.seq, c.kind, c.body FROM unnest(%(t)s::text[], %(s)s::int[]) "
+                    "AS w (thread, seq) JOIN fermata.threads t ON t.thread = w.thread JOIN fermata.checkpoints c "
+                    "ON c.thread_id = t.id AND c.seq <= w.seq AND c.seq >= (SELECT max(f.seq) FROM "
+                    "fermata.checkpoints f WHERE f.thread_id = t.id AND f.kind = 'full' AND f.seq <= w.seq) "
+                    "ORDER BY w.thread, w.seq, c.seq")
 _ALL_ROWS = ("SELECT c.seq, c.kind, c.body FROM fermata.threads t JOIN fermata.checkpoints c "
              "ON c.thread_id = t.id WHERE t.thread = %s ORDER BY c.seq")
 _TAKE_LEASE = ("INSERT INTO fermata.leases AS l (thread, owner, expires_at) "
                "VALUES (%(t)s, %(o)s, now() + make_interval(secs => %(ttl)s)) ON CONFLICT (thread) DO UPDATE "
                "SET owner = excluded.owner, expires_at = excluded.expires_at "
                "WHERE l.owner = excluded.owner OR l.expires_at <= now() RETURNING owner")
+_COLUMNS = ("key", "event", "thread")    # of an outbox event, kept as columns of its row
 _HEAD_SEQ = "SELECT last_seq FROM fermata.threads WHERE thread = %s"
 _ONCE_ROWS = "SELECT node, idx, step, entry FROM fermata.once_results WHERE thread = %s ORDER BY node, idx"
 # Durable transactions wait for the WAL flush the server is configured with;
@@ -396,7 +404,7 @@ class PostgresStore(LogStore):
         return [RunSummary(*row) for row in rows]
 
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]:
+                       limit: int) -> list[PendingRow]:
         rows = self._query(
             "SELECT t.thread, t.flow, p.id, p.node, p.label FROM fermata.threads t "
             "JOIN fermata.pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' "
@@ -404,10 +412,10 @@ class PostgresStore(LogStore):
             "AND (%(a)s::text IS NULL OR (t.thread, p.id) > (%(a)s, %(b)s)) ORDER BY t.thread, p.id LIMIT %(n)s",
             {"f": flow, "l": label, "a": after[0] if after else None, "b": after[1] if after else None,
              "n": limit})
-        return [PendingInterrupt(*row) for row in rows]
+        return [PendingRow(*row) for row in rows]
 
     def _log_timers(self, tx: psycopg.Connection[Any], info: ThreadInfo, due: list[tuple[str, str, str]] | None,
-                    events: list[dict[str, Any]]) -> None:
+                    events: list[StoredEvent]) -> None:
         with tx.cursor() as cursor:
             if due is not None:
                 cursor.execute("DELETE FROM fermata.due WHERE thread = %s", (info.thread,))
@@ -415,8 +423,10 @@ class PostgresStore(LogStore):
                     cursor.executemany("INSERT INTO fermata.due (thread, due_at, kind, id) VALUES (%s, %s, %s, %s)",
                                        [(info.thread, *row) for row in due])
             if events:
+                # key, thread and kind are columns (looked up by); the body the rest.
                 cursor.executemany("INSERT INTO fermata.outbox (key, thread, event, body) VALUES (%s, %s, %s, %s)",
-                                   [outbox_row(e) for e in events])
+                                   [(e.event["key"], e.event["thread"], e.event["event"], body_text(e, _COLUMNS))
+                                    for e in events])
 
     def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
                    limit: int) -> list[DueTimer]:
@@ -429,10 +439,11 @@ class PostgresStore(LogStore):
             {"b": before, "f": flow, "a": a[0], "t": a[1], "k": a[2], "i": a[3], "n": limit})
         return [DueTimer(*row) for row in rows]
 
-    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
+    def _outbox_read(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]:
         rows = self._query("SELECT id, key, thread, event, body FROM fermata.outbox WHERE id > %s ORDER BY id "
                            "LIMIT %s", (after, limit))
-        return [outbox_event(int(id_), key, thread, kind, body) for id_, key, thread, kind, body in rows]
+        return [(int(id_), from_text(body, {"key": key, "event": kind, "thread": thread}))
+                for id_, key, thread, kind, body in rows]
 
     def _outbox_ack(self, ids: list[int]) -> int:
         return self._run("DELETE FROM fermata.outbox WHERE id = ANY(%s)", (ids,)) if ids else 0
@@ -455,6 +466,13 @@ class PostgresStore(LogStore):
 
     def _rows_all(self, thread: str) -> list[Row]:
         return self._query(_ALL_ROWS, (thread,))
+
+    def _rows_up_to_many(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], list[Row]]:
+        found: dict[tuple[str, int], list[Row]] = {}
+        rows = self._query(_ROWS_UP_TO_MANY, {"t": [t for t, _ in wanted], "s": [s for _, s in wanted]})
+        for thread, at, seq, kind, body in rows:
+            found.setdefault((thread, at), []).append((seq, kind, body))
+        return found
 
     # ------------------------------------------------------------ lease and once primitives
     # (the algorithms are Store's, written once; leases go by the database's clock)

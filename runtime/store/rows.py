@@ -284,8 +284,8 @@ class Decoder:
         return Checkpoint(seq=seq, step=state["step"], status=state["status"],
                           values=dict(state["values"]), frontier=list(state["frontier"]),
                           joins=dict(state["joins"]), pending=list(state["pending"]),
-                          nodes=dict(state["nodes"]), error=dict(error) if error is not None else None,
-                          extra=dict(state["extra"]))
+                          nodes=dict(state["nodes"]), error=error.copy() if error is not None else None,
+                          extra=state["extra"].copy())
 
     def _bad(self, seq: int, what: str) -> StoreError:
         return StoreError(f"{self.where}: checkpoint {seq} of thread `{self.thread}` is corrupt: {what}")
@@ -385,23 +385,6 @@ def encode_entry(value: Any) -> str:
 
 def decode_text(text: str) -> Any:
     return _decode(text)
-
-
-# An outbox event's key, thread and kind are columns of its row (the store
-# looks rows up by them); the body holds the rest, not those again.
-_OUTBOX_COLUMNS = ("key", "thread", "event")
-
-
-def outbox_row(event: dict[str, Any]) -> tuple[str, str, str, str]:
-    """``(key, thread, event, body)``: an outbox event as a SQL store keeps it."""
-    rest = {k: v for k, v in event.items() if k not in _OUTBOX_COLUMNS}
-    return event["key"], event["thread"], event["event"], _encode(rest)
-
-
-def outbox_event(id_: int, key: str, thread: str, kind: str, body: str) -> dict[str, Any]:
-    """The event of an outbox row (rows written before the body left out
-    the columns hold the same values in both)."""
-    return {"id": id_, "key": key, "event": kind, "thread": thread, **_decode(body)}
 
 
 # Bodies of COMPRESS_FROM characters or more are stored deflated (raw

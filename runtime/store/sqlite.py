@@ -4,7 +4,7 @@
 
 Schema (``meta`` names the format, so a foreign or newer file is refused)::
 
-    meta(key, value)              -- format = "fermata-runs", version = 5
+    meta(key, value)              -- format = "fermata-runs", version = 6
     flows(id, flow, ir_hash, source, source_hash)
     threads(id, thread, flow_id, created,
             last_seq, full_seq, full_bytes, since_count, since_bytes)
@@ -13,9 +13,9 @@ Schema (``meta`` names the format, so a foreign or newer file is refused)::
     once_results(thread, node, idx, step, entry)     -- `call once` results of the step in flight
     pending(thread_id, id, node, label)              -- the inbox (version 3)
     due(thread, due_at, kind, id)                    -- due deadlines, reminders, timers (version 4)
-    outbox(id, key, thread, event, body)             -- run events not yet delivered (version 4)
+    outbox(id, ckpt, n, kind, flow_id, at, body)     -- run events not yet delivered (versions 4, 6)
 
-An older file (versions 1-4: ``sqlite_schema.py``) is migrated by the first
+An older file (versions 1-5: ``sqlite_schema.py``) is migrated by the first
 process that writes to it; commands that only read (``create=False``) read
 it as it is and never change it.
 
@@ -74,9 +74,10 @@ from typing import Any, NoReturn, Self
 
 from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreError
-from .base import DueTimer, PendingInterrupt, RunSummary, pending_rows
+from .base import DueTimer, PendingRow, RunSummary, pending_rows
 from .logstore import LogStore, Row
-from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, outbox_event, outbox_row, pack_body
+from .outbox import StoredEvent, body_text, compact_body, from_row, from_text
+from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, pack_body
 from .sqlite_busy import is_busy, retry_busy
 from .sqlite_schema import (
     INSERT_ROW,
@@ -107,6 +108,13 @@ _TAKE_LEASE = ("INSERT INTO leases (thread, owner, expires) VALUES (?1, ?2, ?3) 
                "SET owner = excluded.owner, expires = excluded.expires "
                "WHERE leases.owner = excluded.owner OR leases.expires <= ?4")
 _INFO_V1 = _INFO.replace("f.source_hash", "NULL")   # reading a version-1 file as it is
+# The outbox (version 6): the envelope in integers, the thread's id found in the insert.
+_INSERT_EVENT = ("INSERT INTO outbox (ckpt, n, kind, at, flow_id, body) VALUES "
+                 "(((SELECT id FROM threads WHERE thread = ?) << 32) + ?, ?, ?, ?, ?, ?)")
+_READ_EVENTS = ("SELECT o.id, o.ckpt & 4294967295, o.n, o.kind, o.at, o.body, t.thread, f.flow FROM outbox o "
+                "LEFT JOIN threads t ON t.id = o.ckpt >> 32 LEFT JOIN flows f ON f.id = o.flow_id "
+                "WHERE o.id > ? ORDER BY o.id LIMIT ?")
+_READ_EVENTS_V4 = "SELECT id, key, thread, event, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?"
 
 
 
@@ -252,7 +260,7 @@ class SqliteStore(LogStore):
         if self._version < STORE_VERSION:
             if self._create:
                 self._migrate()
-            else:
+            elif self._version < 5:
                 self._row_sql = ROWS_V4
                 if self._version < 2:
                     self._info_sql = _INFO_V1
@@ -271,6 +279,8 @@ class SqliteStore(LogStore):
                         conn.execute(statement)
                 if start == 2:
                     self._fill_run_index()
+                if start == 5:
+                    self._convert_outbox()
             conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(STORE_VERSION),))
             conn.execute("COMMIT")
         except BaseException:
@@ -298,6 +308,16 @@ class SqliteStore(LogStore):
                 conn.execute("UPDATE threads SET status = ? WHERE id = ?", (latest[-1].status, thread_id))
                 conn.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
                                  [(thread_id, *row) for row in pending_rows(latest[-1].pending)])
+
+    def _convert_outbox(self) -> None:
+        """Version 6's outbox rows for the events stored before it: each the
+        whole event, as it was read (inside the migration's transaction)."""
+        conn = self._conn
+        conn.executemany("INSERT INTO outbox (id, body) VALUES (?, ?)",
+                         [(id_, body_text(from_text(body, {"key": key, "event": kind, "thread": thread})))
+                          for id_, key, thread, kind, body in conn.execute(
+                              _READ_EVENTS_V4.replace("FROM outbox", "FROM outbox_v5"), (0, -1))])
+        conn.execute("DROP TABLE outbox_v5")
 
     def _writable(self) -> None:
         """Before the first write of a store opened with ``create=False``:
@@ -455,7 +475,7 @@ class SqliteStore(LogStore):
         return [RunSummary(*row) for row in rows]
 
     def _index_pending(self, flow: str | None, label: str | None, after: tuple[str, str] | None,
-                       limit: int) -> list[PendingInterrupt]:
+                       limit: int) -> list[PendingRow]:
         self._indexed()
         first, second = after if after is not None else (None, None)
         rows = self._query(
@@ -463,17 +483,19 @@ class SqliteStore(LogStore):
             "JOIN pending p ON p.thread_id = t.id WHERE t.status = 'interrupted' AND (?1 IS NULL OR f.flow = ?1) "
             "AND (?2 IS NULL OR p.label = ?2) AND (?3 IS NULL OR (t.thread, p.id) > (?3, ?4)) "
             "ORDER BY t.thread, p.id LIMIT ?5", (flow, label, first, second, limit))
-        return [PendingInterrupt(*row) for row in rows]
+        return [PendingRow(*row) for row in rows]
 
     def _log_timers(self, tx: sqlite3.Connection, info: ThreadInfo, due: list[tuple[str, str, str]] | None,
-                    events: list[dict[str, Any]]) -> None:
+                    events: list[StoredEvent]) -> None:
         if due is not None:
             tx.execute("DELETE FROM due WHERE thread = ?", (info.thread,))
             tx.executemany("INSERT INTO due (thread, due_at, kind, id) VALUES (?, ?, ?, ?)",
                            [(info.thread, *row) for row in due])
         if events:
-            tx.executemany("INSERT INTO outbox (key, thread, event, body) VALUES (?, ?, ?, ?)",
-                           [outbox_row(e) for e in events])
+            flow_id = self._flow_id(info)
+            tx.executemany(_INSERT_EVENT, [
+                (info.thread, e.event["seq"], *e.compact, flow_id, compact_body(e)) if e.compact is not None
+                else (None, None, None, None, None, None, body_text(e)) for e in events])
 
     def _index_due(self, before: str, flow: str | None, after: tuple[str, str, str, str] | None,
                    limit: int) -> list[DueTimer]:
@@ -486,11 +508,13 @@ class SqliteStore(LogStore):
             "ORDER BY d.due_at, d.thread, d.kind, d.id LIMIT ?7", (before, flow, *a, limit))
         return [DueTimer(*row) for row in rows]
 
-    def _outbox_read(self, after: int, limit: int) -> list[dict[str, Any]]:
+    def _outbox_read(self, after: int, limit: int) -> list[tuple[int, StoredEvent]]:
         self._timed()
-        rows = self._query("SELECT id, key, thread, event, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                           (after, limit))
-        return [outbox_event(*row) for row in rows]
+        if self._version < 6:     # opened to read, as it is
+            return [(id_, from_text(body, {"key": key, "event": kind, "thread": thread}))
+                    for id_, key, thread, kind, body in self._query(_READ_EVENTS_V4, (after, limit))]
+        return [(id_, from_row(thread, flow, seq, n, kind, at, body))
+                for id_, seq, n, kind, at, body, thread, flow in self._query(_READ_EVENTS, (after, limit))]
 
     def _outbox_ack(self, ids: list[int]) -> int:
         with self._transaction() as tx:

@@ -56,7 +56,7 @@ class Work:
     flow: str
     ir_hash: str                 # the version of the flow it is for
     kind: WorkKind
-    payload: Any                 # the input dict, a Command's fields as a dict, or None
+    payload: Any                 # the input dict ({"input", "by"}: start_by), a Command's fields as a dict, or None
     status: WorkStatus = WorkStatus.QUEUED
     attempts: int = 0            # claims so far
     error: str | None = None     # why it was refused

@@ -14,7 +14,6 @@ README's commands.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 from tests.runtime.irbuild import (
@@ -35,9 +34,9 @@ from tests.runtime.irbuild import (
     set_,
     tmpl,
 )
+from tests.runtime.support import example_ir
 
 FROM_SOURCE = True
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 DECISION = RECORD({"approve": BOOL})
 
@@ -78,9 +77,7 @@ def drafting_doc() -> dict[str, Any]:
 def newsletter_doc() -> dict[str, Any]:
     """A parent that runs the drafting loop, then publishes the draft."""
     if FROM_SOURCE:
-        from fermata.compiler import compile_file
-
-        return compile_file(EXAMPLES / "newsletter.flow")
+        return example_ir("newsletter")
     parent = flow(
         "newsletter",
         fields=[fld("topic", STR), fld("article", STR, ""), fld("rounds", INT, 0), fld("published", BOOL, False)],

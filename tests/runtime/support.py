@@ -3,6 +3,7 @@ test module from another: pytest may collect it twice)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.runtime.irbuild import (
@@ -26,6 +27,16 @@ from tests.runtime.irbuild import (
     set_,
     tmpl,
 )
+
+# The repository's examples/: the .flow files and the Python packages they call.
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def example_ir(name: str) -> dict[str, Any]:
+    """The IR of ``examples/<name>.flow``."""
+    from fermata.compiler import compile_file  # an import regression must fail, not skip
+
+    return compile_file(EXAMPLES / f"{name}.flow")
 
 
 def refundish():

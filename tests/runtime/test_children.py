@@ -368,7 +368,7 @@ def test_a_loop_runs_a_new_child_each_pass() -> None:
 
 def test_the_drafting_example_runs_as_a_child() -> None:
     from fermata.compiler import load
-    from tests.runtime.children_ir import EXAMPLES
+    from tests.runtime.support import EXAMPLES
 
     child = load(str(EXAMPLES / "drafting.flow")).ir
     graph = Graph.from_ir(with_children(_parent(), drafting=child), store=MemoryStore())

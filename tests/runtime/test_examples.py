@@ -8,7 +8,6 @@ importable; the ``.flow`` files themselves run once it is.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,13 +36,9 @@ from tests.runtime.irbuild import (
     set_,
     tmpl,
 )
+from tests.runtime.support import EXAMPLES, example_ir
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture(autouse=True)
-def example_packages(monkeypatch) -> None:
-    monkeypatch.syspath_prepend(str(EXAMPLES))
+pytestmark = pytest.mark.usefixtures("example_packages")
 
 
 def refund_ir() -> dict[str, Any]:
@@ -104,9 +99,7 @@ def test_refund_by_hand_written_ir(store) -> None:
 
 
 def _compiled(name: str, store: Any) -> Graph:
-    from fermata import compiler  # an import regression must fail, not skip
-
-    ir = compiler.compile_file(EXAMPLES / f"{name}.flow")
+    ir = example_ir(name)
     return Graph.from_ir(ir, store=store, validate=True, source=f"examples/{name}.flow")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,15 +19,12 @@ from fermata.runtime import Command, Graph
 from fermata.runtime.replay import load_history, replay, static_problems
 from fermata.runtime.values import json_equal as same
 from tests.runtime import calls_fixture
+from tests.runtime.support import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REFUND = (EXAMPLES / "refund.flow").read_text(encoding="utf-8")
 REVIEW = (EXAMPLES / "document_review.flow").read_text(encoding="utf-8")
 
-
-@pytest.fixture(autouse=True)
-def example_packages(monkeypatch) -> None:
-    monkeypatch.syspath_prepend(str(EXAMPLES))
+pytestmark = pytest.mark.usefixtures("example_packages")
 
 
 def graph(source: str, *edits: tuple[str, str], store: Any = None) -> Graph:

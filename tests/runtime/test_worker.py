@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 
-from fermata.runtime import Command, Graph
+from fermata.runtime import Command, Graph, InputError, ResumeError
 from fermata.runtime.checkpoint import Store
 from fermata.runtime.records import WorkStatus
 from fermata.runtime.store.memory import MemoryStore
 from fermata.runtime.store.sqlite import SqliteStore
+from fermata.runtime.store.work import work_queue
 from fermata.runtime.worker import Worker
 from tests.runtime import worker_fixture
+from tests.runtime.irbuild import lit
 from tests.runtime.store.postgres_db import fresh_database, reset_schema, server_url
 from tests.runtime.worker_fixture import approval, effects
 
@@ -104,6 +106,41 @@ def test_a_submitted_run_and_answer_are_applied_by_a_worker(open_store: Callable
     assert [e["event"] for e in logs] == ["claimed", "advanced", "paused", "claimed", "advanced", "advanced",
                                           "done"]
     assert all(e["thread"] == "t" and e["worker"] == worker.name for e in logs)
+
+
+def assigned(name: str = "approval") -> dict[str, Any]:
+    """``approval()`` whose question is for the role ``finance`` only."""
+    doc = approval(name)
+    doc["flows"][name]["nodes"]["review"]["steps"][0]["to"] = [lit("finance")]
+    return doc
+
+
+def test_who_submits_is_applied_with_it_and_a_wrong_role_is_refused_at_submit(
+        open_store: Callable[[], Store], tmp_path: Path) -> None:
+    submitter = Graph.from_ir(assigned(), store=open_store())
+    worker = Worker([Graph.from_ir(assigned(), store=open_store())])
+    submitter.submit({"ledger": str(tmp_path / "l")}, thread="t", by="carol")
+    drain(worker)
+    queue = work_queue(submitter.store)
+    with pytest.raises(ResumeError, match="assigned to 'finance'"):
+        submitter.submit(Command(resume=True, by="mallory", roles=("viewer",)), thread="t")
+    assert queue.open_count() == 0                       # refused at submit: nothing queued
+    ticket = submitter.submit(Command(resume=True, by="dave", roles=("finance",)), thread="t")
+    assert drain(worker) == 1
+    assert submitter.submission(ticket.id).status == WorkStatus.APPLIED   # the worker took it too
+    run = submitter.state("t")
+    assert run is not None and run.status == "done" and run.state["approved"] is True
+    trail = submitter.audit("t")
+    assert [(e["id"], e["by"]) for e in trail if e["what"] == "answered"] == [("review:approval", "dave")]
+    assert [e["by"] for e in trail if e["what"] == "started"] == ["carol"]
+
+
+def test_submit_by_names_who_starts_a_run_only(open_store: Callable[[], Store], tmp_path: Path) -> None:
+    graph = graph_on(open_store())
+    graph.submit({"ledger": str(tmp_path / "l")}, thread="t")
+    with pytest.raises(InputError, match="Command\\(by="):
+        graph.submit(Command(resume=True), thread="t", by="dave")
+    assert work_queue(graph.store).open_count() == 1
 
 
 def test_a_bad_answer_is_refused_at_submit_and_nothing_is_queued(open_store: Callable[[], Store],
@@ -211,6 +248,22 @@ def test_stop_finishes_the_step_and_another_worker_continues_the_run(open_store:
     run = graph.state("t")
     assert run is not None and run.status == "done"
     assert sorted(tag for _, _, tag in effects(ledger)) == ["pay", "prepare"]
+
+
+def test_a_run_listed_as_orphaned_that_paused_meanwhile_is_left_alone(open_store: Callable[[], Store],
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listing saw it `running`; its process then paused it and let go
+    of its lease with that checkpoint, before this worker took the lease:
+    continuing it would run its paused node again (one more checkpoint)."""
+    graph = graph_on(open_store())
+    graph.invoke({"ledger": str(tmp_path / "l")}, thread="t")
+    before = [c.to_json() for c in graph.store.history("t")]
+    worker = Worker([graph_on(open_store())])
+    monkeypatch.setattr(worker.queue, "orphaned", lambda hashes, limit=16: ["t"])   # listed in the race window
+    assert not worker.run_once()
+    assert [c.to_json() for c in graph.store.history("t")] == before
+    assert graph.store.lease("t") is None
 
 
 class Crash(BaseException):

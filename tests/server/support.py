@@ -153,7 +153,8 @@ class Server:
 
     def client(self, user: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {TOKENS[user]}"} if user else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+        kwargs.setdefault("timeout", 30)
+        return httpx.Client(base_url=self.url, headers=headers, **kwargs)
 
     def stop(self) -> None:
         self.process.terminate()

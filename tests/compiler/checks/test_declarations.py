@@ -3,16 +3,14 @@ miss that does not, the catalogue fixtures, and the examples."""
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from fermata.compiler.checks import declarations, graph, steps
-from fermata.compiler.checks.context import CheckContext
-from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
-from fermata.compiler.syntax.parser import parse
+from fermata.compiler.diagnostics.diagnostic import Diagnostic
+from tests.compiler.checks.support import check_fixture, run_passes
 
 REPO = Path(__file__).resolve().parents[3]
 MY_PASSES = (declarations, graph, steps)
@@ -27,12 +25,7 @@ NODES = """
 
 
 def run(text: str, passes=(declarations,)) -> list[Diagnostic]:
-    module, syntax = parse(textwrap.dedent(text), "test.flow")
-    assert module is not None and not syntax, syntax
-    context = CheckContext(module, DiagnosticSink("test.flow"))
-    for each in passes:
-        each.check(context)
-    return context.sink.items
+    return run_passes(text, passes)
 
 
 def codes(text: str) -> list[str]:
@@ -199,9 +192,4 @@ def test_examples_are_clean(path: Path):
 @pytest.mark.parametrize("code, severity, title",
                          [pytest.param(c, s, t, id=c) for c, (s, t) in sorted(declarations.CODES.items())])
 def test_fixture(code: str, severity: str, title: str):
-    text = (REPO / "spec" / "diagnostics" / f"{code}.flow").read_text(encoding="utf-8")
-    header = dict(re.findall(r"^# (code|title|severity|fix): (.*)$", text, re.M))
-    assert header["code"] == code and header["title"] == title and header["severity"] == severity
-    marked = [i for i, line in enumerate(text.splitlines(), 1) if line.rstrip().endswith(f"# <- {code}")]
-    found = run(text, MY_PASSES)
-    assert [(d.code, d.span.line, d.severity.value) for d in found] == [(code, marked[0], severity)]
+    check_fixture(code, severity, title, MY_PASSES)

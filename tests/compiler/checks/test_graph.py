@@ -12,21 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fermata.compiler.checks import declarations, graph, steps
-from fermata.compiler.checks.context import CheckContext
-from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
-from fermata.compiler.syntax.parser import parse
+from fermata.compiler.diagnostics.diagnostic import Diagnostic
+from tests.compiler.checks.support import check_fixture, run_passes
 
 REPO = Path(__file__).resolve().parents[3]
 MY_PASSES = (declarations, graph, steps)
 
 
 def run(text: str, passes=(graph,)) -> list[Diagnostic]:
-    module, syntax = parse(textwrap.dedent(text), "test.flow")
-    assert module is not None and not syntax, syntax
-    context = CheckContext(module, DiagnosticSink("test.flow"))
-    for each in passes:
-        each.check(context)
-    return context.sink.items
+    return run_passes(text, passes)
 
 
 def codes(text: str) -> list[str]:
@@ -412,17 +406,7 @@ def fixture_cases(codes_table: dict[str, tuple[str, str]]):
 
 @pytest.mark.parametrize("code, severity, title", fixture_cases(graph.CODES))
 def test_fixture(code: str, severity: str, title: str):
-    check_fixture(code, severity, title)
-
-
-def check_fixture(code: str, severity: str, title: str) -> None:
-    """The catalogue fixture of ``code`` matches the table and triggers only it."""
-    text = (REPO / "spec" / "diagnostics" / f"{code}.flow").read_text(encoding="utf-8")
-    header = dict(re.findall(r"^# (code|title|severity|fix): (.*)$", text, re.M))
-    assert header["code"] == code and header["title"] == title and header["severity"] == severity
-    marked = [i for i, line in enumerate(text.splitlines(), 1) if line.rstrip().endswith(f"# <- {code}")]
-    found = run(text, MY_PASSES)
-    assert [(d.code, d.span.line, d.severity.value) for d in found] == [(code, marked[0], severity)]
+    check_fixture(code, severity, title, MY_PASSES)
 
 
 def test_a_misspelt_target_is_reported_once_not_again_as_an_unreachable_node():

@@ -3,33 +3,22 @@ does not, the catalogue fixtures, and the examples."""
 
 from __future__ import annotations
 
-import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from fermata.compiler.checks import declarations, graph, steps
-from fermata.compiler.checks.context import CheckContext
-from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
+from fermata.compiler.diagnostics.diagnostic import Diagnostic
 from fermata.compiler.syntax import ast
-from fermata.compiler.syntax.parser import parse
+from tests.compiler.checks.support import FIXTURES, check_fixture, run_module, run_passes
 
 REPO = Path(__file__).resolve().parents[3]
 MY_PASSES = (declarations, graph, steps)
 
 
 def run(text: str, passes=(steps,)) -> list[Diagnostic]:
-    module, syntax = parse(textwrap.dedent(text), "test.flow")
-    assert module is not None and not syntax, syntax
-    return run_module(module, passes)
-
-
-def run_module(module: ast.Module, passes=(steps,)) -> list[Diagnostic]:
-    context = CheckContext(module, DiagnosticSink("test.flow"))
-    for each in passes:
-        each.check(context)
-    return context.sink.items
+    return run_passes(text, passes)
 
 
 def node(body: str, header: str = "") -> str:
@@ -115,7 +104,7 @@ def test_zero_durations():
 def test_malformed_duration_from_the_tree(text: str, suggestion: str | None):
     # The grammar may not let every malformed duration through: build the tree.
     module = ast.Module((ast.Flow("f", (ast.NodeDecl("work", (), timeout=ast.Duration(text)),)),))
-    found = [d for d in run_module(module) if d.code == "F401"]
+    found = [d for d in run_module(module, (steps,)) if d.code == "F401"]
     assert len(found) == 1 and f"`{text}`" in found[0].message
     assert suggestion is None or suggestion in (found[0].help or "")
 
@@ -170,16 +159,8 @@ def test_examples_are_clean(path: Path):
     assert run(path.read_text(encoding="utf-8"), (steps,)) == []
 
 
-FIXTURES = REPO / "spec" / "diagnostics"
-
-
 @pytest.mark.parametrize("code, severity, title",
                          [pytest.param(c, s, t, id=c) for c, (s, t) in sorted(steps.CODES.items())
                           if (FIXTURES / f"{c}.flow").exists()])
 def test_fixture(code: str, severity: str, title: str):
-    text = (FIXTURES / f"{code}.flow").read_text(encoding="utf-8")
-    header = dict(re.findall(r"^# (code|title|severity|fix): (.*)$", text, re.M))
-    assert header["code"] == code and header["title"] == title and header["severity"] == severity
-    marked = [i for i, line in enumerate(text.splitlines(), 1) if line.rstrip().endswith(f"# <- {code}")]
-    found = run(text, MY_PASSES)
-    assert [(d.code, d.span.line, d.severity.value) for d in found] == [(code, marked[0], severity)]
+    check_fixture(code, severity, title, MY_PASSES)

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from fermata.compiler.checks import declarations, graph, steps, typecheck
-from fermata.compiler.checks.context import CheckContext
-from fermata.compiler.diagnostics.diagnostic import Diagnostic, DiagnosticSink
+from fermata.compiler.diagnostics.diagnostic import Diagnostic
 from fermata.compiler.pipeline import analyze, compile_source
-from fermata.compiler.syntax.parser import parse
+from tests.compiler.checks.support import check_fixture, run_passes
 
 REPO = Path(__file__).resolve().parents[3]
 ALL_PASSES = (declarations, typecheck, steps, graph)
@@ -32,12 +31,7 @@ decision: Decision?
 
 
 def run(text: str, passes=(typecheck,)) -> list[Diagnostic]:
-    module, syntax = parse(textwrap.dedent(text), "test.flow")
-    assert module is not None and not syntax, syntax
-    context = CheckContext(module, DiagnosticSink("test.flow"))
-    for each in passes:
-        each.check(context)
-    return context.sink.items
+    return run_passes(text, passes)
 
 
 def flow(body: str, state: str = STATE, edges: str = "start -> work\nwork -> end", types: str = "") -> str:
@@ -406,6 +400,8 @@ def test_examples_are_clean_and_still_lower(path: Path):
 def test_every_reported_code_is_catalogued():
     reported = set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "semantics" / "types.py").read_text()))
     reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "checks" / "typecheck.py").read_text()))
+    reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "checks" / "scopes.py").read_text()))
+    reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "checks" / "written_types.py").read_text()))
     reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "checks" / "templates.py").read_text()))
     reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "semantics" / "inference.py").read_text()))
     reported |= set(re.findall(r'"(F\d{3})"', (REPO / "compiler" / "checks" / "clauses.py").read_text()))
@@ -416,12 +412,7 @@ def test_every_reported_code_is_catalogued():
 @pytest.mark.parametrize("code, severity, title",
                          [pytest.param(c, s, t, id=c) for c, (s, t) in sorted(typecheck.CODES.items())])
 def test_fixture(code: str, severity: str, title: str):
-    text = (REPO / "spec" / "diagnostics" / f"{code}.flow").read_text(encoding="utf-8")
-    header = dict(re.findall(r"^# (code|title|severity|fix): (.*)$", text, re.MULTILINE))
-    assert header["code"] == code and header["title"] == title and header["severity"] == severity
-    marked = [i for i, line in enumerate(text.splitlines(), 1) if line.rstrip().endswith(f"# <- {code}")]
-    found = run(text, ALL_PASSES)
-    assert [(d.code, d.span.line, d.severity.value) for d in found] == [(code, marked[0], severity)]
+    check_fixture(code, severity, title, ALL_PASSES)
 
 
 @pytest.mark.slow

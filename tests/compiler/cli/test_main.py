@@ -3,6 +3,7 @@ codes every command shares (0 ok, 1 findings, 2 bad usage, 3 internal)."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import textwrap
@@ -79,6 +80,21 @@ def test_compile_and_graph_defaults():
     assert build_parser().parse_args(["compile", "a.flow", "-o", "x.json"]).output == "x.json"
     args = build_parser().parse_args(["graph", "a.flow"])
     assert (args.file, args.format, args.flow) == ("a.flow", "mermaid", None)
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return commands.choices[command]
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_a_command_alone_parses_and_prints_as_in_the_whole_parser(command):
+    # `main` builds only the subparser of the command argv names (start-up).
+    whole, alone = _subparser(build_parser(), command), _subparser(build_parser(command), command)
+    assert alone.format_help() == whole.format_help()
+    assert [(a.dest, a.default, a.type, a.required) for a in alone._actions] == \
+        [(a.dest, a.default, a.type, a.required) for a in whole._actions]
+    assert alone._defaults == whole._defaults
 
 
 def test_store_default_comes_from_the_environment(monkeypatch):

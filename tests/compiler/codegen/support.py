@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import fermata.runtime
+from fermata.compiler.cli.main import main as fermata_cli
 from fermata.compiler.codegen import emit_python
 from fermata.runtime import Graph
 from tests.runtime.irbuild import (
@@ -54,7 +55,21 @@ from tests.runtime.irbuild import (
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
+NAMES = sorted(path.stem for path in EXAMPLES.glob("*.flow"))  # the examples, by name
 _counter = itertools.count()
+
+
+def compile_examples(folder: Path) -> dict[str, Path]:
+    """Every example compiled to ``folder/<name>_flow.py`` by the CLI, as a
+    user would, from the repository root: name -> the module's path."""
+    out = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(REPO)
+        for name in NAMES:
+            out[name] = folder / f"{name}_flow.py"
+            assert fermata_cli(["compile", f"examples/{name}.flow", "--target", "python",
+                            "-o", str(out[name])]) == 0
+    return out
 
 
 def import_generated(text: str, folder: Path, stem: str = "gen") -> ModuleType:

@@ -23,14 +23,14 @@ from fermata.runtime.program import ir_hash
 
 from .support import (
     EXAMPLES,
+    NAMES,
     REPO,
+    compile_examples,
     import_generated,
     kitchen_sink_ir,
     mypy_strict,
     ruff,
 )
-
-NAMES = sorted(path.stem for path in EXAMPLES.glob("*.flow"))
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +38,7 @@ def modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every example as ``fermata compile examples/X.flow --target python -o
     X_flow.py`` writes it from the repository root, plus the kitchen sink."""
     folder = tmp_path_factory.mktemp("modules")
-    out = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO)
-        for name in NAMES:
-            out[name] = folder / f"{name}_flow.py"
-            assert fermata(["compile", f"examples/{name}.flow", "--target", "python",
-                            "-o", str(out[name])]) == 0
+    out = compile_examples(folder)
     out["sink"] = folder / "sink_flow.py"
     out["sink"].write_text(emit_python(kitchen_sink_ir()), encoding="utf-8")
     return out

@@ -22,12 +22,9 @@ from typing import Any
 
 import pytest
 
-from fermata.compiler.cli.main import main as fermata
-
-from .support import EXAMPLES, REPO, import_generated
+from .support import EXAMPLES, NAMES, REPO, compile_examples, import_generated
 
 RUNNER = Path(__file__).with_name("scenario_runner.py")
-NAMES = sorted(path.stem for path in EXAMPLES.glob("*.flow"))
 
 SCENARIOS: dict[str, list[dict[str, Any]]] = {
     "refund": [
@@ -102,15 +99,7 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Every example compiled by the CLI, as a user would, from the repository root."""
-    folder = tmp_path_factory.mktemp("generated")
-    out = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(REPO)
-        for name in NAMES:
-            out[name] = folder / f"{name}_flow.py"
-            assert fermata(["compile", f"examples/{name}.flow", "--target", "python",
-                            "-o", str(out[name])]) == 0
-    return out
+    return compile_examples(tmp_path_factory.mktemp("generated"))
 
 
 def play(mode: str, path: str | Path, name: str, store: str, folder: Path,

@@ -116,6 +116,19 @@ def test_a_new_compiler_never_uses_an_older_ones_ir(cache: Path, tmp_path: Path,
         ir_cache.compiler_fingerprint.cache_clear()
 
 
+def test_the_fingerprint_covers_every_stage_of_the_compiler_and_the_grammar() -> None:
+    # Regression: after compiler/ was regrouped by stage the fingerprint
+    # covered compiler/lower/ alone, so an edited checker kept old IRs valid.
+    from fermata import spec
+    from fermata.compiler import checks, syntax
+
+    covered = [*ir_cache._COMPILER_ROOTS, *(Path(p).resolve() for p in spec.__path__)]
+    for module in (checks, syntax, ir_cache):
+        assert module.__file__ is not None
+        assert any(Path(module.__file__).resolve().is_relative_to(root) for root in covered), module
+    assert any((root / "fermata.lark").is_file() for root in covered)
+
+
 @pytest.mark.parametrize("damage", ["", "{not json", "[]", '{"key": "another", "ir": {}}', '{"key": "KEY", "ir": 7}'])
 def test_a_damaged_entry_is_ignored_and_rewritten(cache: Path, damage: str) -> None:
     compiles = Compiles(SPEC, "ask.flow", CallPolicy())
@@ -168,5 +181,8 @@ def test_resume_from_a_cached_ir_imports_neither_the_compiler_nor_jsonschema_nor
     imported = {line.rsplit("|", 1)[-1].strip() for line in resumed.stderr.splitlines() if "import time:" in line}
     assert "fermata.runtime.flow" in imported   # the measurement sees what was imported
     heavy = {"fermata.compiler.syntax.parser", "fermata.compiler.pipeline", "fermata.compiler.checks",
-             "fermata.compiler.syntax.ast", "jsonschema", "jinja2", "lark"}
+             "fermata.compiler.syntax.ast", "jsonschema", "jinja2", "lark",
+             # nor what only other commands, or a cache miss, need (runtime/__init__.py is lazy)
+             "fermata.runtime.replay", "fermata.runtime.compat", "fermata.runtime.store.memory", "tempfile",
+             "traceback", "logging", "fermata.spec.builtins", "fermata.compiler.cli.check"}
     assert imported & heavy == set()

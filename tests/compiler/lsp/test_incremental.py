@@ -31,7 +31,8 @@ def summary(doc: DocumentAnalysis | list[Diagnostic]) -> tuple[object, ...]:
                           o.is_definition) for line in doc.occurrences.values() for o in line)
     scopes = sorted((s.node.name, [(loc.symbol.name, loc.visible_from, loc.visible_to) for loc in s.locals])
                     for s in doc.node_scopes)
-    return diagnostics, occurrences, scopes
+    exprs = sorted((e.start, e.end, e.expr.span[:4]) for e in doc.exprs)   # (hover on `a.b`, completion after `.`)
+    return diagnostics, occurrences, scopes, exprs
 
 
 def test_common_prefix_and_suffix():
@@ -184,7 +185,8 @@ def test_incremental_and_full_analysis_agree(example: str, edits: list[tuple[flo
 
 
 def test_an_edit_in_one_flow_of_several_checks_that_flow_alone(monkeypatch: pytest.MonkeyPatch):
-    from fermata.compiler.lsp import checking
+    """Only the edited flow is checked, and in it only the edited node's body."""
+    from fermata.compiler.lsp import node_parts
 
     text = SAMPLES[-1]
     first = full(text)
@@ -192,15 +194,22 @@ def test_an_edit_in_one_flow_of_several_checks_that_flow_alone(monkeypatch: pyte
     second = parse_or_raise(text).flows[1]
     at = first.lines.offset_of(second.nodes[0].span.end_line, second.nodes[0].span.end_column - 1)
     edited = text[:at] + "\n        set nope = 1\n" + text[at:]
-    checked: list[str] = []
-    real = checking.check_module
+    flows_checked: list[str] = []
+    nodes_checked: list[str] = []
+    real_graph = node_parts.graph.check
 
-    def counting(module, *args, **kwargs):
-        checked.append(",".join(f.name for f in module.flows))
-        return real(module, *args, **kwargs)
+    def counting_graph(context):
+        flows_checked.extend(f.name for f in context.module.flows)
+        return real_graph(context)
 
-    monkeypatch.setattr(checking, "check_module", counting)
+    class CountingNodeCheck(node_parts.NodeCheck):
+        def run(self) -> None:
+            nodes_checked.append(self.node.name)
+            super().run()
+
+    monkeypatch.setattr(node_parts.graph, "check", counting_graph)
+    monkeypatch.setattr(node_parts, "NodeCheck", CountingNodeCheck)
     again = reanalyze(first, edited, 2)
-    assert again is not None and checked == [second.name]
+    assert again is not None and flows_checked == [second.name] and nodes_checked == [second.nodes[0].name]
     assert summary(again) == summary(full(edited))
     assert "F128" in [d.code for d in again.diagnostics]

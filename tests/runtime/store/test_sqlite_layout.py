@@ -16,7 +16,7 @@ from fermata.runtime.store.sqlite import SqliteStore
 from fermata.runtime.store.sqlite_schema import SEQ_LIMIT, STORE_VERSION
 from tests.runtime.store.support import canonical, cp, info
 
-# The checkpoints table of versions 1-4, as those versions created it.
+# The checkpoints and outbox tables of versions 1-4, as those versions created them.
 V4_CHECKPOINTS = """
 CREATE TABLE checkpoints_v4 (
     thread_id INTEGER NOT NULL REFERENCES threads (id),
@@ -29,6 +29,14 @@ INSERT INTO checkpoints_v4 SELECT thread_id, seq, kind, body FROM checkpoints;
 DROP TABLE checkpoints;
 ALTER TABLE checkpoints_v4 RENAME TO checkpoints;
 CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
+DROP TABLE outbox;
+CREATE TABLE outbox (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    key    TEXT NOT NULL UNIQUE,
+    thread TEXT NOT NULL,
+    event  TEXT NOT NULL,
+    body   TEXT NOT NULL
+);
 UPDATE meta SET value = '4' WHERE key = 'version';
 """
 
@@ -92,7 +100,7 @@ def test_a_version_4_file_is_migrated_to_5_with_every_checkpoint_kept(tmp_path: 
     assert "WITHOUT ROWID" not in table_sql(path)
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == ("5",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == (str(STORE_VERSION),)
         names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
         assert "checkpoints_v4" not in names and "checkpoints_full" in names
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

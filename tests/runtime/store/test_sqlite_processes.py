@@ -14,6 +14,7 @@ import pytest
 
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph
+from fermata.runtime.store.outbox import KIND_CODES
 from fermata.runtime.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.slow
@@ -74,7 +75,8 @@ def test_four_processes_on_one_file_finish_every_cycle_without_a_lock_error(tmp_
     conn = sqlite3.connect(path)
     try:
         done = conn.execute("SELECT count(*) FROM threads WHERE status = 'done'").fetchone()[0]
-        finished = conn.execute("SELECT count(*) FROM outbox WHERE event = 'run.done'").fetchone()[0]
+        finished = conn.execute("SELECT count(*) FROM outbox WHERE kind = ?",
+                                (KIND_CODES.index("run.done"),)).fetchone()[0]
     finally:
         conn.close()
     assert done == PROCESSES * CYCLES
