@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+# The cycle's flow; tests/runtime/store/test_sqlite_processes.py runs it too (it loads it from here).
 SPEC = '''flow cycle {
     state {
         amount: float

@@ -9,9 +9,14 @@ handful of primitives; :class:`LogStore` turns them into the
   commit survives a power loss when ``durable``, a process crash otherwise;
 * ``_log_head(tx, thread)``: the thread's key and :class:`Stats` inside it
   (None: no thread yet), read so that the seq check and the write are atomic;
+* ``_log_known(thread)`` (optional): the same, without reading, when this
+  object wrote the thread's newest row itself (None: unknown); the append
+  then encodes its row before the transaction begins;
 * ``_log_write(tx, info, key, seq, kind, body, stats, status, pending)``:
-  insert the row of ``seq`` (failing if one exists: that is the conflict a
-  second writer meets) and upsert the thread's row with its new stats and
+  insert the row of ``seq`` (failing with :class:`StoreConflictError`, and
+  writing nothing, if one exists or the head moved: that is the conflict a
+  second writer meets, even when the head was known rather than read) and
+  upsert the thread's row with its new stats and
   the run index's summary (status; ``pending``: the interrupts it waits on
   as ``(id, node, label)``, or None when they did not change);
 * ``_index_runs(flow, status, after, limit)`` and
@@ -38,7 +43,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..checkpoint import Checkpoint, Store, ThreadInfo
 from ..errors import StoreConflictError, StoreError
@@ -56,6 +61,19 @@ from .outbox import StoredEvent, resolve_events, stored_events
 from .rows import NO_STATS, Decoder, Stats, Tail, encode_row, unpack_body, wants_full
 
 Row = tuple[int, str, "str | bytes"]
+
+
+class _Encoded(NamedTuple):
+    """One append's writes, encoded: what ``_log_write`` and ``_log_timers`` take."""
+
+    key: Any                    # the thread's (None: a new thread)
+    kind: str                   # full | delta
+    body: str
+    stats: Stats                # the thread's, after this row
+    tail: Tail                  # the next append's base
+    pending: list[tuple[str, str, str]] | None     # the inbox's rows (None: unchanged)
+    due: list[tuple[str, str, str]] | None         # the due index's rows (None: unchanged)
+    no_due: bool                # the thread has no due rows after this row
 
 
 class LogStore(Store):
@@ -77,6 +95,9 @@ class LogStore(Store):
         # its transaction (a worker marks the submitted work it applies as
         # done with the checkpoint that applied it: ``work.py``).
         self._with_next_append: dict[str, Callable[[Any], None]] = {}
+        # Per thread: the seq of the newest row this process wrote after which
+        # the thread has no due rows, so the next append need not delete any.
+        self._no_due: dict[str, int] = {}
 
     # ------------------------------------------------------------ primitives
 
@@ -85,6 +106,10 @@ class LogStore(Store):
 
     @abstractmethod
     def _log_head(self, tx: Any, thread: str) -> tuple[Any, Stats] | None: ...
+
+    def _log_known(self, thread: str) -> tuple[Any, Stats] | None:
+        """Default: never known without reading (``_log_head`` reads it)."""
+        return None
 
     @abstractmethod
     def _log_write(self, tx: Any, info: ThreadInfo, key: Any, seq: int, kind: str, body: str,
@@ -143,45 +168,75 @@ class LogStore(Store):
 
     def _append(self, info: ThreadInfo, checkpoint: Checkpoint, changed: Iterable[str] | None,
                 owner: str | None, drop_once: bool, durable: bool) -> None:
-        seq = checkpoint.seq
-        also = self._with_next_append.pop(info.thread, None) if self._with_next_append else None
+        thread = info.thread
+        also = self._with_next_append.pop(thread, None) if self._with_next_append else None
         if durable and also is not None and getattr(also, "durable_elsewhere", False) \
                 and checkpoint.status == RunStatus.RUNNING:
             durable = False   # what made it durable (an accepted answer) already is: see with_next_append
         # Before the transaction: outside the write lock, and a refused event
         # leaves nothing written (the memory store writes as it goes).
         events = stored_events(info.thread, info.flow, checkpoint) if checkpoint.outbox else []
+        # When this object wrote the newest row, the row is encoded before the
+        # transaction begins too, so that the write lock (SQLite's is one for
+        # the whole file) is held for the writes alone; _log_write checks then
+        # that the head did not move meanwhile.
+        known = self._log_known(thread)
+        row = (self._encode(thread, checkpoint, changed, known)
+               if known is not None and known[1].last_seq == checkpoint.seq - 1 else None)
         with self._transaction(durable) as tx:
-            head = self._log_head(tx, info.thread)
-            stats = head[1] if head is not None else None
-            expected = stats.last_seq + 1 if stats is not None else 0
-            if seq != expected:
-                raise StoreConflictError(
-                    f"{self.label}: thread `{info.thread}` expects checkpoint {expected} "
-                    f"next, not {seq} (another process advanced this run: reload it and retry)")
-            tail = self._tails.get(info.thread)
-            full = wants_full(stats, tail, seq, changed, self.snapshot_every)
-            kind, body, new_tail = encode_row(checkpoint, changed, tail, full)
-            new = (stats or NO_STATS).after(seq, kind, len(body))
-            # The inbox's rows change only when the interrupts do (not every step).
-            pending = (pending_rows(checkpoint.pending)
-                       if tail is None or tail.seq != seq - 1 or new_tail.pending != tail.pending else None)
-            self._log_write(tx, info, head[0] if head is not None else None, seq, kind, body, new,
-                            checkpoint.status, pending)
-            # Due times change only with the pending entries (asked, answered,
-            # reminded) or the status: only a paused run has anything due (a
-            # run that failed beside a paused sibling waits for a retry first).
-            moved = tail is None or tail.seq != seq - 1 or new_tail.status != tail.status
-            due = None
-            if pending is not None or moved:
-                due = due_rows(checkpoint.pending) if checkpoint.status == RunStatus.INTERRUPTED else []
-            if due is not None or events:
-                self._log_timers(tx, info, due, events)
+            if row is None:
+                row = self._encode(thread, checkpoint, changed, self._log_head(tx, thread))
+            self._log_write(tx, info, row.key, checkpoint.seq, row.kind, row.body, row.stats,
+                            checkpoint.status, row.pending)
+            if row.due is not None or events:
+                self._log_timers(tx, info, row.due, events)
             if owner is not None or drop_once:
-                self._log_finish(tx, info.thread, owner, drop_once)
+                self._log_finish(tx, thread, owner, drop_once)
             if also is not None:
                 also(tx)
-        self._tails[info.thread] = new_tail
+        self._tails[thread] = row.tail
+        if row.no_due:
+            self._no_due[thread] = checkpoint.seq
+        else:
+            self._no_due.pop(thread, None)
+
+    def _encode(self, thread: str, checkpoint: Checkpoint, changed: Iterable[str] | None,
+                head: tuple[Any, Stats] | None) -> _Encoded:
+        """The row of ``checkpoint`` after ``head`` (the thread's key and
+        stats; None: a new thread) and what changes with it in the index
+        tables; :class:`StoreConflictError` when ``head`` is not the seq before."""
+        seq = checkpoint.seq
+        stats = head[1] if head is not None else None
+        expected = stats.last_seq + 1 if stats is not None else 0
+        if seq != expected:
+            raise self._conflict(thread, expected, seq)
+        tail = self._tails.get(thread)
+        full = wants_full(stats, tail, seq, changed, self.snapshot_every)
+        kind, body, new_tail = encode_row(checkpoint, changed, tail, full)
+        new = (stats or NO_STATS).after(seq, kind, len(body))
+        before = tail if tail is not None and tail.seq == seq - 1 else None    # the row this one follows
+        # The inbox's rows change only when the interrupts do (not every step);
+        # a new thread has none to replace.
+        pending = (pending_rows(checkpoint.pending)
+                   if before is None or new_tail.pending != before.pending else None)
+        if head is None and not pending:
+            pending = None
+        # Due times change only with the pending entries (asked, answered,
+        # reminded) or the status: only a paused run has anything due (a
+        # run that failed beside a paused sibling waits for a retry first).
+        none_before = head is None or self._no_due.get(thread) == seq - 1
+        due = None
+        if pending is not None or before is None or new_tail.status != before.status:
+            due = due_rows(checkpoint.pending) if checkpoint.status == RunStatus.INTERRUPTED else []
+        no_due = not due if due is not None else none_before
+        if not due and none_before:
+            due = None      # none stored, none to store
+        return _Encoded(head[0] if head is not None else None, kind, body, new, new_tail, pending, due, no_due)
+
+    def _conflict(self, thread: str, expected: int, seq: int) -> StoreConflictError:
+        return StoreConflictError(
+            f"{self.label}: thread `{thread}` expects checkpoint {expected} "
+            f"next, not {seq} (another process advanced this run: reload it and retry)")
 
     def with_next_append(self, thread: str, action: Callable[[Any], None] | None) -> None:
         """Run ``action(tx)`` inside the transaction of this process's next

@@ -22,7 +22,9 @@ it as it is and never change it.
 Rows are the JSON described in ``runtime/store/rows.py`` and
 ``spec/checkpoint.schema.json``. ``threads`` also holds what the next append
 needs (the newest seq, where the newest full snapshot is and how much was
-written since), so an append reads one small row and writes two.
+written since), so an append reads one small row and writes two; when this
+store wrote the thread's newest row itself it reads nothing, and the
+thread row's update (``... WHERE last_seq = seq - 1``) is the seq check.
 
 Durability and concurrency:
 
@@ -42,8 +44,11 @@ Durability and concurrency:
 * Each append is one ``BEGIN IMMEDIATE`` transaction that first checks the
   thread's newest seq: when another process appended the same seq first, the
   loser gets :class:`StoreConflictError` and writes nothing.
+* The WAL is folded back into the database file by a thread of the store's
+  own (``sqlite_wal.py``), not inside the commit that crosses SQLite's
+  1,000-page threshold, which then paid the copy and two fsyncs.
 * A writer waits (``timeout``, default 30 s) rather than fail while another
-  holds the write lock, in sleeps of 50 us to 2 ms (``sqlite_busy.py``), not
+  holds the write lock, in sleeps of 50 us to 0.5 ms (``sqlite_busy.py``), not
   SQLite's own 1 to 100 ms: appends hold the lock for well under a millisecond.
 * A run's lease (``leases``) is taken in a ``BEGIN IMMEDIATE`` transaction
   that reads the current holder first, so of two processes exactly one takes
@@ -61,6 +66,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,13 +91,15 @@ from .sqlite_schema import (
     TABLES,
     THREAD_LIMIT,
 )
+from .sqlite_wal import SAFETY_NET_PAGES, WalFolder, pages_of
 
 _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
                       "FROM threads WHERE thread = ?")
 _INSERT_THREAD = ("INSERT INTO threads (thread, flow_id, created, last_seq, full_seq, full_bytes, "
                   "since_count, since_bytes, status, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# Only over the row before: the seq check of an append whose head was known, not read (LogStore._log_known).
 _UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, full_seq = ?, full_bytes = ?, "
-                  "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ?")
+                  "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ? AND last_seq = ?")
 _FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ? AND source_hash IS ?"
 _INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?, ?, ?, ?)"
 _INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created, f.source_hash FROM threads t "
@@ -139,6 +147,14 @@ class SqliteStore(LogStore):
         self._row_sql = ROWS_V5             # the checkpoint rows' layout (sqlite_schema.py)
         self._lock = threading.RLock()
         self._flow_ids: dict[tuple[str, str, str | None, str | None], int] = {}
+        # Per thread: (key, stats) of the newest row this object wrote, so that
+        # its next append reads nothing (LogStore._log_known); staged by
+        # _log_write, kept once its transaction commits.
+        self._heads: dict[str, tuple[int, Stats]] = {}
+        self._staged: tuple[str, int, Stats] | None = None
+        self._wal = WalFolder(self.where)   # checkpoints off the commit path (sqlite_wal.py)
+        weakref.finalize(self, self._wal.stop)     # a store dropped unclosed leaves no thread behind
+        self._written = 0                   # bytes of rows in the open transaction
         if not create and not self.path.is_file():
             raise StoreError(f"no store at {self.where}" + (" (it is a directory)" if self.path.is_dir() else ""))
         try:
@@ -157,6 +173,7 @@ class SqliteStore(LogStore):
         try:
             self._open_with_retries(time.monotonic() + timeout)
             self._conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+            self._conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")
         except sqlite3.Error as exc:
             self._conn.close()
             self._raise(exc)
@@ -357,6 +374,8 @@ class SqliteStore(LogStore):
         with self._lock:
             self._writable()
             conn = self._conn
+            self._staged = None
+            self._written = 0
             try:
                 with self._synced(durable):
                     self._begin()
@@ -364,11 +383,17 @@ class SqliteStore(LogStore):
                         yield conn
                         retry_busy(lambda: conn.execute("COMMIT"), self._timeout)
                     except BaseException:
+                        self._staged = None
                         if conn.in_transaction:
                             conn.execute("ROLLBACK")
                         raise
             except sqlite3.Error as exc:
                 self._raise(exc)
+            self._wal.wrote(pages_of(self._written))
+            if self._staged is not None:   # committed: the head this object now knows
+                thread, key, stats = self._staged
+                self._heads[thread] = (key, stats)
+                self._staged = None
 
     @contextmanager
     def _synced(self, durable: bool) -> Iterator[None]:
@@ -404,26 +429,41 @@ class SqliteStore(LogStore):
         row = tx.execute(_SELECT_FOR_APPEND, (thread,)).fetchone()
         return (row[0], Stats(*row[1:])) if row is not None else None
 
+    def _log_known(self, thread: str) -> tuple[int, Stats] | None:
+        # Known when this object wrote the newest row it knows of (a read
+        # of a newer one since moves the tail): if another process appended
+        # meanwhile, _UPDATE_THREAD finds the row moved and the append is refused.
+        known = self._heads.pop(thread, None)
+        tail = self._tails.get(thread)
+        return known if known is not None and tail is not None and tail.seq == known[1].last_seq else None
+
     def _log_write(self, tx: sqlite3.Connection, info: ThreadInfo, key: int | None, seq: int, kind: str,
                    body: str, stats: Stats, status: str, pending: list[tuple[str, str, str]] | None) -> None:
         counters = (stats.last_seq, stats.full_seq, stats.full_bytes, stats.since_count, stats.since_bytes,
                     status, self.clock())
         flow_id = self._flow_id(info)
+        new = key is None
         if key is None:
             key = tx.execute(_INSERT_THREAD, (info.thread, flow_id, info.created, *counters)).lastrowid
             assert key is not None
             if key >= THREAD_LIMIT:
                 raise StoreError(f"store {self.where} holds 2**31 threads, the most it can key")
-        else:
-            tx.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, key))
+        elif tx.execute(_UPDATE_THREAD, (flow_id, info.created, *counters, key, seq - 1)).rowcount != 1:
+            head = self._log_head(tx, info.thread)
+            raise self._conflict(info.thread, head[1].last_seq + 1 if head is not None else 0, seq)
         if seq >= SEQ_LIMIT:
             raise StoreError(f"store {self.where}: thread `{info.thread}` reached 2**32 checkpoints, "
                              "the most it can key")
-        tx.execute(INSERT_ROW, ((key << 32) + seq, kind, pack_body(body) if self.compress else body))
+        stored = pack_body(body) if self.compress else body
+        tx.execute(INSERT_ROW, ((key << 32) + seq, kind, stored))
+        self._written += len(stored)
+        self._staged = (info.thread, key, stats)
         if pending is not None:
-            tx.execute("DELETE FROM pending WHERE thread_id = ?", (key,))
-            tx.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
-                           [(key, *row) for row in pending])
+            if not new:
+                tx.execute("DELETE FROM pending WHERE thread_id = ?", (key,))
+            if pending:
+                tx.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
+                               [(key, *row) for row in pending])
 
     def _index_runs(self, flow: str | None, status: str | None, after: str | None,
                     limit: int) -> list[RunSummary]:
@@ -522,6 +562,7 @@ class SqliteStore(LogStore):
 
     def close(self) -> None:
         with self._lock:
+            self._wal.close()
             self._conn.close()
 
     # ------------------------------------------------------------ lease and once primitives

@@ -94,3 +94,22 @@ def test_two_handles_appending_the_same_seq_one_wins(shared_store: Callable[[], 
         two.append(info(), cp(1, {"x": 2}), ["x"])
     assert [canonical(c) for c in two.history("t")] == [canonical(cp(0, {"x": 0})), canonical(cp(1, {"x": 1}))]
     assert two.head("t") == 1
+
+
+def test_a_handle_whose_own_last_append_is_no_longer_the_head_gets_a_conflict(
+        shared_store: Callable[[], Store]) -> None:
+    """The handle that wrote seq 1 knows its head without reading it; another
+    handle appends seq 2 meanwhile: the first one's seq 2 is refused, writes
+    nothing, and so is a second try, until it reads the run again."""
+    one, two = shared_store(), shared_store()
+    one.append(info(), cp(0, {"x": 0}), None)
+    one.append(info(), cp(1, {"x": 1}), ["x"])
+    assert two.latest("t") is not None
+    two.append(info(), cp(2, {"x": 2}), ["x"])
+    for _ in range(2):
+        with pytest.raises(StoreConflictError):   # the message is the backend's (PostgreSQL: the row's key)
+            one.append(info(), cp(2, {"x": 99}), ["x"])
+    assert [c.values["x"] for c in one.history("t")] == [0, 1, 2]
+    assert one.latest("t") is not None
+    one.append(info(), cp(3, {"x": 3}), ["x"])
+    assert [canonical(c) for c in two.history("t")][-1] == canonical(cp(3, {"x": 3}))

@@ -140,6 +140,23 @@ def test_a_version_3_sqlite_file_gains_the_due_index_and_outbox(tmp_path: Path) 
         assert [d.kind for d in writer.due("2026-01-01T00:00:01.000Z")] == ["wait"]
 
 
+def test_due_rows_another_handle_wrote_are_dropped_by_this_ones_next_append(
+        shared_store: Callable[[], Store]) -> None:
+    """A handle that left a run with nothing due skips deleting due rows on its
+    next append, but only while its own row is the newest: rows another
+    handle wrote since are dropped when the run goes on."""
+    one, two = shared_store(), shared_store()
+    timer = asked("cool", "off", kind="wait", asked_at="2026-01-01T00:00:00.000Z", due_at="2026-01-02T00:00:00.000Z")
+    one.append(info("t"), cp(0, {}), None)
+    one.append(info("t"), cp(1, {}), [])
+    assert two.latest("t") is not None
+    two.append(info("t"), paused(2, timer), [])
+    assert [d.kind for d in one.due("2026-01-05T00:00:00.000Z")] == ["wait"]
+    assert one.latest("t") is not None
+    one.append(info("t"), cp(3, {}), [])
+    assert one.due("2026-01-05T00:00:00.000Z") == [] and two.due("2026-01-05T00:00:00.000Z") == []
+
+
 def test_only_a_paused_run_has_anything_due(make_store: Callable[..., Store]) -> None:
     """A run that failed while a sibling paused keeps its pending question,
     but nothing falls due until a retry pauses it again."""

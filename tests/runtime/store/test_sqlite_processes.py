@@ -4,6 +4,7 @@ no `database is locked` (nor any other error) reaches the caller."""
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import sqlite3
 from pathlib import Path
@@ -18,26 +19,20 @@ from fermata.runtime.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.slow
 
-SPEC = '''flow cycle {
-    state {
-        amount: float
-        approved: bool = false
-        log: list[str] = []
-    }
-    input amount
-    node assess { set log += ["assessed"] }
-    node review {
-        let ok = interrupt approval "Approve {{ amount }}?" expect bool
-        set approved = ok
-    }
-    node pay { set log += ["paid"] }
-    start -> assess
-    assess -> review
-    review -> pay when approved
-    review -> end otherwise
-    pay -> end
-}
-'''
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _bench_spec() -> str:
+    """The cycle flow of bench/multiprocess_bench.py (one copy: the bench
+    measures what this test checks)."""
+    spec = importlib.util.spec_from_file_location("multiprocess_bench", ROOT / "bench" / "multiprocess_bench.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.SPEC)
+
+
+SPEC = _bench_spec()
 PROCESSES = 4
 CYCLES = 60
 
