@@ -41,8 +41,11 @@ from .inbox import (
     MAX_PAGE,
     BadRequest,
     Inbox,
+    NotFound,
     PageRequest,
     Refused,
+    run_url,
+    submission_url,
 )
 from .openapi import openapi_document
 from .runner import Job, QueueWorker, Runner, Ticker
@@ -188,8 +191,24 @@ async def _followed(inbox: Inbox, thread: str, work_id: int, wait: float) -> boo
 def accepted_json(job: Job) -> dict[str, Any]:
     """The 202 body: still running here, or queued for the workers."""
     if job.submission is not None:
-        return {"thread": job.thread, "status": WorkStatus.QUEUED.value, "submission": job.submission}
+        return {"thread": job.thread, "status": WorkStatus.QUEUED.value, "submission": job.submission,
+                "submission_url": submission_url(job.submission)}
     return {"thread": job.thread, "status": RunStatus.RUNNING.value}
+
+
+def accepted_response(job: Job) -> JSONResponse:
+    """202, with ``Location`` where to follow it: the submission when it is
+    queued for the workers (the run may not exist yet, and a worker may
+    still refuse it), else the run."""
+    where = submission_url(job.submission) if job.submission is not None else run_url(job.thread)
+    return JSONResponse(accepted_json(job), 202, headers={"Location": where})
+
+
+def parse_submission_id(raw: str) -> int:
+    # Only plain decimal digits (str.isdigit takes "²"); anything else names no submission.
+    if not 1 <= len(raw) <= 19 or not raw.isascii() or not raw.isdigit():
+        raise NotFound(f"no submission `{raw}`")
+    return int(raw)
 
 
 async def read_json(request: Request) -> Any:
@@ -258,8 +277,8 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
         if await finished(job, wait, inbox):
             with contextlib.suppress(Refused):
                 run = await in_thread(inbox.get_run, who, job.thread)
-                return JSONResponse(run, 201, headers={"Location": f"/api/runs/{job.thread}"})
-        return JSONResponse(accepted_json(job), 202, headers={"Location": f"/api/runs/{job.thread}"})
+                return JSONResponse(run, 201, headers={"Location": run_url(job.thread)})
+        return accepted_response(job)
 
     async def list_runs(request: Request, who: Identity) -> Response:
         page = parse_page(request)
@@ -286,13 +305,17 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
         await accepted(job)
         if await finished(job, wait, inbox):
             return JSONResponse(await in_thread(inbox.get_run, who, thread))
-        return JSONResponse(accepted_json(job), 202)
+        return accepted_response(job)
 
     async def cancel(request: Request, who: Identity) -> Response:
         thread = request.path_params["thread"]
         job = await in_thread(inbox.cancel, who, thread)
         await accepted(job)
         return JSONResponse(await in_thread(inbox.get_run, who, thread))
+
+    async def get_submission(request: Request, who: Identity) -> Response:
+        work_id = parse_submission_id(request.path_params["id"])
+        return JSONResponse(await in_thread(inbox.get_submission, who, work_id))
 
     async def pending(request: Request, who: Identity) -> Response:
         page = parse_page(request)
@@ -319,6 +342,7 @@ def build_api(settings: Settings, inbox: Inbox) -> list[Route]:
             route("/api/runs/{thread}/history", history, "GET"),
             route("/api/runs/{thread}/answers", answer, "POST"),
             route("/api/runs/{thread}/cancel", cancel, "POST"),
+            route("/api/submissions/{id}", get_submission, "GET"),
             route("/api/inbox", pending, "GET")]
 
 

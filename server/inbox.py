@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
+from urllib.parse import quote
 
 from fermata.runtime import (
     Checkpoint,
@@ -39,9 +40,9 @@ from fermata.runtime import (
 from fermata.runtime.cancel import RunCancelledError, cancelled_error
 from fermata.runtime.clock import default_clock, format_time
 from fermata.runtime.command import expired_message
-from fermata.runtime.records import DueKind, RunStatus, WorkStatus
+from fermata.runtime.records import DueKind, RunStatus, WorkKind, WorkStatus
 from fermata.runtime.store.logstore import LogStore
-from fermata.runtime.store.work import work_queue
+from fermata.runtime.store.work import Work, work_queue
 from fermata.runtime.submit import Submission
 from fermata.runtime.ticking import audit_trail
 from fermata.spec.ir import is_static_interrupt as is_static
@@ -62,6 +63,7 @@ INDEX_PAGE = 200      # rows read from a store index at a time
 FAR_FUTURE = "9999"   # sorts after every recorded time: "every deadline"
 BUSY_WAIT = 10.0      # how long an answer waits for a run another process is advancing
 BUSY_POLL = 0.05
+MAX_SUBMISSION = (1 << 63) - 1    # the largest id a store's queue can hold (a BIGINT)
 
 
 # --------------------------------------------------------------------------
@@ -417,6 +419,16 @@ class Inbox:
         return self.runner.submit(thread, prepare)
 
     @_borrowing
+    def get_submission(self, identity: Identity, work_id: int) -> dict[str, Any]:
+        """A start or answer submitted for the workers (``serve --no-worker``):
+        queued, claimed, applied, or refused with the reason. Seen by whoever
+        may see its flow's runs, as runs are; 404 for the others."""
+        work = work_queue(self.store).get(work_id) if 1 <= work_id <= MAX_SUBMISSION else None
+        if work is None or not self._visible(identity, work.flow):
+            raise NotFound(f"no submission #{work_id}")
+        return submission_json(work)
+
+    @_borrowing
     def submitted(self, thread: str, work_id: int) -> bool:
         """Whether submission ``work_id`` (of run ``thread``) was applied and
         the run has paused or ended since; a submission the run no longer
@@ -456,6 +468,25 @@ class Inbox:
 
     def flows(self, identity: Identity) -> list[FlowEntry]:
         return [e for e in self.catalog.entries() if identity.sees_flow(e.name)]
+
+
+def run_url(thread: str) -> str:
+    return f"/api/runs/{quote(thread, safe='')}"
+
+
+def submission_url(work_id: int) -> str:
+    return f"/api/submissions/{work_id}"
+
+
+def submission_json(work: Work) -> dict[str, Any]:
+    """A submission as the API shows it: what it asks (a run started
+    with who starts it is a `start`), where it stands, and why a worker
+    refused it. Its payload (an input, an answer) is not shown: the run
+    shows it once applied."""
+    kind = WorkKind.START if work.kind == WorkKind.START_BY else work.kind
+    return {"id": work.id, "thread": work.thread, "flow": work.flow, "kind": kind.value,
+            "status": work.status.value, "reason": work.error,
+            "run_url": run_url(work.thread)}
 
 
 class _PendingLister:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fermata.runtime.records import RunStatus, WorkStatus
+from fermata.runtime.records import RunStatus, WorkKind, WorkStatus
 
 from .catalog import FlowEntry
 
@@ -37,7 +37,7 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Bad request (malformed JSON, query or cursor)", 401: "No or unknown Bearer token",
-             403: "The identity may see this but not do it", 404: "No such run, flow or question "
+             403: "The identity may see this but not do it", 404: "No such run, flow, question or submission "
              "(or the identity may not see it)", 409: "Stale token, answered question, expired "
              "deadline, cancelled or done run, or a run that moved on",
              413: "Body too large", 422: "Invalid input or answer: every problem listed; "
@@ -52,6 +52,10 @@ _PAGING = [{"name": "cursor", "in": "query", "required": False, "schema": {"type
            {"name": "limit", "in": "query", "required": False,
             "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
 _THREAD = {"name": "thread", "in": "path", "required": True, "schema": {"type": "string"}}
+# 202: where to follow it (the submission when queued for the workers, else the run).
+_ACCEPTED = {"headers": {"Location": {"required": True, "schema": {"type": "string"},
+                                      "description": "`/api/submissions/ID` when queued, else `/api/runs/THREAD`"}},
+             **_json({"$ref": "#/components/schemas/Accepted"})}
 
 
 def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
@@ -69,7 +73,17 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
         "Accepted": {"type": "object", "required": ["thread", "status"],
                      "properties": {"thread": {"type": "string"},
                                     "status": {"enum": [RunStatus.RUNNING.value, WorkStatus.QUEUED.value]},
-                                    "submission": {"type": "integer"}}},
+                                    "submission": {"type": "integer"}, "submission_url": {"type": "string"}}},
+        "Submission": {"type": "object", "required": ["id", "thread", "flow", "kind", "status", "reason", "run_url"],
+                       "description": "A start or answer queued for the workers (`serve --no-worker`)",
+                       "properties": {"id": {"type": "integer"}, "thread": {"type": "string"},
+                                      "flow": {"type": "string"},
+                                      "kind": {"enum": [WorkKind.START.value, WorkKind.COMMAND.value,
+                                                        WorkKind.CONTINUE.value]},
+                                      "status": {"enum": [status.value for status in WorkStatus]},
+                                      "reason": {"type": ["string", "null"],
+                                                 "description": "why a worker refused it (status `refused`)"},
+                                      "run_url": {"type": "string"}}},
         "Page": {"type": "object", "required": ["items", "next_cursor"],
                  "properties": {"items": {"type": "array", "items": _OBJECT},
                                 "next_cursor": {"type": ["string", "null"]}}},
@@ -93,8 +107,8 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
                 "properties": {"input": {"$ref": f"#/components/schemas/{entry.name}.Input"}}})},
             "responses": {"201": {"description": "Started; the run as of its first pause or end",
                                   **_json({"$ref": "#/components/schemas/Run"})},
-                          "202": {"description": "Started; still running",
-                                  **_json({"$ref": "#/components/schemas/Accepted"})},
+                          "202": {"description": "Started and still running, or queued for the workers",
+                                  **_ACCEPTED},
                           **_errors(400, 401, 403, 404, 409, 413, 422)}}}
     value_schema: dict[str, Any] = {"anyOf": answers} if answers else {}
     paths.update({
@@ -130,14 +144,22 @@ def openapi_document(flows: list[FlowEntry], version: str) -> dict[str, Any]:
                 "properties": {"id": {"type": "string"}, "token": {"type": "string"}, "value": value_schema}})},
             "responses": {"200": {"description": "Answered; the run as of its next pause or end",
                                   **_json({"$ref": "#/components/schemas/Run"})},
-                          "202": {"description": "Answered; still running",
-                                  **_json({"$ref": "#/components/schemas/Accepted"})},
+                          "202": {"description": "Answered and still running, or queued for the workers",
+                                  **_ACCEPTED},
                           **_errors(400, 401, 403, 404, 409, 413, 422)}}},
         "/api/runs/{thread}/cancel": {"post": {
             "operationId": "cancel", "summary": "Cancel a run (role `starter`): its questions are withdrawn",
             "parameters": [_THREAD],
             "responses": {"200": {"description": "Cancelled; the run", **_json({"$ref": "#/components/schemas/Run"})},
                           **_errors(401, 403, 404, 409)}}},
+        "/api/submissions/{id}": {"get": {
+            "operationId": "get_submission",
+            "summary": "A start or answer queued for the workers: queued, claimed, applied, or refused and why",
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 1}}],
+            "responses": {"200": {"description": "The submission",
+                                  **_json({"$ref": "#/components/schemas/Submission"})},
+                          **_errors(401, 404)}}},
         "/api/inbox": {"get": {
             "operationId": "inbox", "summary": "Pending questions the identity may answer, "
             "those with a deadline first (oldest deadline first)",

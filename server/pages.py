@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from fermata.runtime.store.work import OPEN as OPEN_SUBMISSION
+
 from .app import (
     Settings,
     accepted,
@@ -26,6 +28,7 @@ from .app import (
     finished,
     in_thread,
     page_identity,
+    parse_submission_id,
 )
 from .forms import (
     FormInputError,
@@ -37,10 +40,12 @@ from .forms import (
     read_form,
 )
 from .identity import Identity
-from .inbox import Forbidden, Inbox, Invalid, PageRequest, Refused
+from .inbox import Forbidden, Inbox, Invalid, NotFound, PageRequest, Refused
+from .runner import Job
 
 PAGE_WAIT = 10.0   # how long a person's answer waits for the run's next pause before showing it
 MAX_FORM_FIELDS = 2000
+QUEUED_REFRESH = 3  # s between reloads of a page following a submission the workers have not applied yet
 
 
 def _environment() -> Environment:
@@ -142,12 +147,39 @@ class Pages:
                            flow=flow, status=status, flows=[e.name for e in self.inbox.flows(who)])
 
     async def run_page(self, request: Request, who: Identity) -> Response:
+        """The run; with ``?submission=ID`` (a start or answer this server
+        queued for the workers: ``serve --no-worker``) also where that
+        stands, refreshing by itself while it waits, and the submission
+        alone while the run it starts does not exist yet."""
         thread = request.path_params["thread"]
-        run = await in_thread(self.inbox.get_run, who, thread)
+        submission = await self._submission(request, who, thread)
+        waiting = submission is not None and submission["status"] in OPEN_SUBMISSION
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        refresh = QUEUED_REFRESH if waiting else None
+        try:
+            run = await in_thread(self.inbox.get_run, who, thread)
+        except NotFound:
+            if submission is None:
+                raise
+            return self.render(request, "queued.html", submission=submission, waiting=waiting, here=here,
+                               refresh=refresh)
         history = await in_thread(self.inbox.history, who, thread)
         return self.render(request, "run.html", run=run, timeline=_timeline(history),
-                           notice=request.query_params.get("notice"),
+                           notice=request.query_params.get("notice"), submission=submission,
+                           waiting=waiting, here=here, refresh=refresh,
                            may_cancel=who.has("starter") and run["status"] not in ("done", "cancelled"))
+
+    async def _submission(self, request: Request, who: Identity, thread: str) -> dict[str, Any] | None:
+        """The ``?submission=`` of run ``thread``, when ``who`` may see it
+        (else none: the page is then the run's alone, or 404)."""
+        raw = request.query_params.get("submission")
+        if raw is None:
+            return None
+        try:
+            found: dict[str, Any] = await in_thread(self.inbox.get_submission, who, parse_submission_id(raw))
+        except NotFound:
+            return None
+        return found if found["thread"] == thread else None
 
     async def cancel_page(self, request: Request, who: Identity) -> Response:
         thread = request.path_params["thread"]
@@ -183,7 +215,7 @@ class Pages:
             return self.render(request, "question.html", 422, q=question, refused=True,
                                form=build_form(question["schema"], defs, posted, errors))
         await finished(job, PAGE_WAIT, self.inbox)
-        return RedirectResponse(f"/runs/{quote(thread, safe='')}?notice=answered", 303)
+        return RedirectResponse(_run_page(job, "answered"), 303)
 
     async def flows_page(self, request: Request, who: Identity) -> Response:
         return self.render(request, "flows.html", flows=self.inbox.flows(who))
@@ -217,7 +249,7 @@ class Pages:
                                form=build_form(schema, entry.defs, posted, errors, prefix="input",
                                                label="Input"))
         await finished(job, PAGE_WAIT, self.inbox)
-        return RedirectResponse(f"/runs/{quote(job.thread, safe='')}?notice=started", 303)
+        return RedirectResponse(_run_page(job, "started"), 303)
 
 
 class _CsrfRefused(Refused):
@@ -226,6 +258,13 @@ class _CsrfRefused(Refused):
     def __init__(self) -> None:
         super().__init__("This form has expired or did not come from this site. "
                          "Go back, reload the page and send it again.")
+
+
+def _run_page(job: Job, notice: str) -> str:
+    """Where a person goes after starting or answering: the run, and the
+    submission when it was queued for the workers (followed there)."""
+    query = {"notice": notice} | ({"submission": str(job.submission)} if job.submission is not None else {})
+    return f"/runs/{quote(job.thread, safe='')}?{urlencode(query)}"
 
 
 def _safe_next(target: str | None) -> str:
