@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from fermata.compiler.diagnostics.catalogue import fixtures
-from fermata.compiler.syntax import errors
+from fermata.compiler.syntax import errors, grammar
 from fermata.compiler.syntax.errors import HINTS
 from fermata.compiler.syntax.parser import parse
 
@@ -52,10 +52,10 @@ def test_each_hint_example_gets_its_hint_whatever_precedes_it(label: str, text: 
 @pytest.mark.parametrize("label, text", EXAMPLES)
 def test_each_hint_example_is_matched_by_its_own_hint(label: str, text: str):
     """No example is shadowed by an earlier one failing in the same place."""
-    import lark
+    from lark.exceptions import UnexpectedInput
 
-    with pytest.raises(lark.exceptions.UnexpectedInput) as failure:
-        errors.grammar.lark_parser().parse(text)
+    with pytest.raises(UnexpectedInput) as failure:
+        grammar.lark_parser().parse(text)
     assert errors._matching_hint(errors._Where.of(failure.value)) == label
 
 
