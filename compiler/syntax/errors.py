@@ -266,7 +266,10 @@ class _Where(NamedTuple):
     is shifted, the state is the one for that kernel of LR(0) items, reached
     from any state below. ``accepts`` is too: the reductions it simulates
     cannot pass an open bracket, and past a whole item or member the same
-    terminals may follow anywhere."""
+    terminals may follow anywhere. (A step of the same node right before the
+    mistake still counts: the parser fails in the state after that step's
+    last token, with that step not yet reduced, so `let y = 1 x = 1` gets
+    no hint where `x = 1` alone does.)"""
 
     state: object
     accepts: frozenset[str]
