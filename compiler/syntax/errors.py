@@ -4,12 +4,13 @@ A raw LALR error says "unexpected token RBRACE, expected one of LET SET ...".
 This module says instead what was found and what could come there, in the
 language's own words ("expected a step or `}` to close node `review` opened at
 line 12"), points at the opening bracket that is still open, and adds a hint
-for the common mistakes in :data:`HINTS`, recognised with Lark's
-``match_examples`` (by parser state, not by string matching).
+for the common mistakes in :data:`HINTS`, recognised by the parser state
+the example fails in (not by string matching), whatever comes before it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -29,8 +30,8 @@ from .ast import KEYWORDS, Span
 CODES = codes.reported_by(codes.SYNTAX)  # the registry's view: compiler/diagnostics/codes.py
 
 
-# Common mistakes, each recognised by a few failing examples (Lark matches the
-# parser state and the offending token, so one example covers a family).
+# Common mistakes, each recognised by a few failing examples (matched by the
+# parser state they fail in, so one example covers a family: `_Where`).
 HINTS: dict[str, list[str]] = {
     "to compare, use `==`; `=` only appears in `let`, `set` and defaults": [
         "flow f { node a { if x = 1 { } } }",
@@ -247,9 +248,77 @@ def _hint(error: UnexpectedInput, text: str) -> str | None:
     if token is not None and token.type == "VBAR":
         return "write `or` (`|` only separates the strings of a literal union type)"
     try:
-        return error.match_examples(grammar.lark_parser().parse, HINTS, use_accepts=True)
+        return _matching_hint(_Where.of(error))
     except Exception:  # noqa: BLE001 - a hint is a nicety; never let it hide the error
         return None
+
+
+class _Where(NamedTuple):
+    """Where a parse failed, as far as a hint is concerned: the LALR state on
+    top of the parser's stack, the terminals it could have taken there, and
+    the token it was given.
+
+    Lark's own ``match_examples`` also compares the *depth* of the stack, so
+    a hint depended on what came before: a `type` above the flow, or a member
+    before the node, each leaves one more entry below (``item*`` and
+    ``member*`` are lists), and the example written alone no longer matched.
+    The top state alone is the same whatever precedes: once `flow` (or `{`)
+    is shifted, the state is the one for that kernel of LR(0) items, reached
+    from any state below. ``accepts`` is too: the reductions it simulates
+    cannot pass an open bracket, and past a whole item or member the same
+    terminals may follow anywhere. (A step of the same node right before the
+    mistake still counts: the parser fails in the state after that step's
+    last token, with that step not yet reduced, so `let y = 1 x = 1` gets
+    no hint where `x = 1` alone does.)"""
+
+    state: object
+    accepts: frozenset[str]
+    token_type: str
+    token_text: str
+
+    @classmethod
+    def of(cls, error: UnexpectedInput) -> _Where | None:
+        state = getattr(error, "state", None)
+        token = getattr(error, "token", None)
+        if state is None or token is None:
+            return None
+        # Lark's parser state (its type is not promised: an older Lark gave the number itself).
+        top = getattr(state, "position", state)
+        accepts = getattr(error, "accepts", None) or getattr(error, "expected", None) or ()
+        return cls(top, frozenset(accepts), token.type, str(token))
+
+
+@functools.cache
+def _hint_examples() -> tuple[tuple[str, _Where], ...]:
+    """Each example of :data:`HINTS` with where it fails (parsed once)."""
+    examples: list[tuple[str, _Where]] = []
+    for label, texts in HINTS.items():
+        for text in texts:
+            try:
+                grammar.lark_parser().parse(text)
+            except UnexpectedInput as error:
+                where = _Where.of(error)
+                if where is not None:
+                    examples.append((label, where))
+            else:
+                raise AssertionError(f"the hint example {text!r} parses")
+    return tuple(examples)
+
+
+def _matching_hint(where: _Where | None) -> str | None:
+    """The hint of the example failing in the same state with the same
+    terminals expected; among several, one with the same token (its text,
+    then its kind), else the first."""
+    if where is None:
+        return None
+    same = [(label, example) for label, example in _hint_examples()
+            if example.state == where.state and example.accepts == where.accepts]
+    for alike in (lambda e: e.token_text == where.token_text, lambda e: e.token_type == where.token_type,
+                  lambda e: True):
+        for label, example in same:
+            if alike(example):
+                return label
+    return None
 
 
 def _keyword_taken(text: str, at: int) -> str | None:

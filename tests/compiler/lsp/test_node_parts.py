@@ -62,6 +62,8 @@ STEPS = ["\n        let v = 1", "\n        let cnt = 2", "\n        let w = v", 
          "\n        set name = \"\"", "\n        let r2 = interrupt ask \"again?\"", "\n        call \"os:path\"()",
          "\n        set log += [\"{{ w }}\"]", "  # fermata: ignore[F120]", "\n        set flag = {\"{{ v }}\": 1}",
          "\n        if flag { set count = cnt }"]
+# Steps half typed: the text does not parse, and the syntax error has a hint.
+BROKEN_STEPS = ["\n        call pkg.mod()", "\n        let u = call 5", "\n        if v = 1 { }"]
 IN_NODES = ["let v = count + 1", "set flag = r.ok", "set name = \"\"", "set flag = true",
             "let q = {\"{{ count }}\": 1}", "if flag { let w = 2 }"]
 MEMBERS = ["\n    node e {\n        set count = v\n    }", "\n    node a {\n        let cnt = 1\n    }", "\n    d -> e",
@@ -126,6 +128,24 @@ def test_an_edit_rechecks_its_node_and_the_nodes_whose_notes_it_changes(monkeypa
     assert "unknown name `cnt`" not in messages and "local `cnt` has the name of a state field" in messages
 
 
+@pytest.mark.parametrize("anchor, insert", [
+    ("call ", "x"),                              # the call target is a string
+    ("node d {", "\n        count = 1"),          # every step starts with a keyword
+    ("a -> b when flag", " = true"),              # to compare, use `==`
+    ("node a {", "\n        retry 3"),            # a node's settings go before its `{`
+])
+def test_a_half_typed_stretch_has_the_syntax_error_and_hint_of_check(anchor: str, insert: str):
+    """The stretch is parsed without the `type` above the flow; its syntax
+    error, help included, is still the whole file's."""
+    from fermata.compiler.lsp.incremental import reanalyze
+
+    text = edited(SPEC, anchor, insert)
+    doc = reanalyze(analyze_document(SPEC, "file:///x.flow", "x.flow"), text, 2)
+    assert doc is not None and not doc.parsed   # the stretch alone, repaired
+    (expected,) = analyze(text, "x.flow").diagnostics
+    assert expected.help and [d for d in diagnostics(doc) if d["code"] == "F001"] == [expected.to_json()]
+
+
 def test_a_new_check_pass_makes_flows_checked_whole(monkeypatch: pytest.MonkeyPatch):
     from fermata.compiler import checks
 
@@ -139,6 +159,7 @@ def test_a_new_check_pass_makes_flows_checked_whole(monkeypatch: pytest.MonkeyPa
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(edits=st.lists(st.one_of(st.tuples(st.sampled_from(IN_NODES), st.just(0), st.sampled_from(STEPS)),
+                                st.tuples(st.sampled_from(IN_NODES), st.just(0), st.sampled_from(BROKEN_STEPS)),
                                 st.tuples(st.sampled_from(BETWEEN_MEMBERS), st.just(0), st.sampled_from(MEMBERS)),
                                 st.tuples(st.sampled_from(IN_STATE), st.just(0), st.sampled_from(FIELDS)),
                                 st.tuples(st.floats(0, 1), st.integers(0, 12), st.sampled_from(EDITS))),
@@ -146,7 +167,7 @@ def test_a_new_check_pass_makes_flows_checked_whole(monkeypatch: pytest.MonkeyPa
 def test_node_by_node_and_full_checks_agree(edits: list[tuple[float | str, int, str]]):
     """After any edits (a node's body, new nodes and edges, the state, text
     that does not parse in between), the incremental diagnostics are
-    `fermata check`'s."""
+    `fermata check`'s (and a text that does not parse has its syntax error)."""
     text = SPEC
     doc = analyze_document(text, "file:///x.flow", "x.flow")
     for where, width, insert in edits:
@@ -156,8 +177,12 @@ def test_node_by_node_and_full_checks_agree(edits: list[tuple[float | str, int, 
             at = int(where * len(text))
         text = text[:at] + insert + text[at + width:]
         doc = analyze_document(text, "file:///x.flow", "x.flow", previous=doc, defer_index=True)
-        if doc.parsed:  # (a text that does not parse shows its repair's too: test_incremental.py)
-            assert diagnostics(doc) == [d.to_json() for d in analyze(text, "x.flow").diagnostics]
+        expected = [d.to_json() for d in analyze(text, "x.flow").diagnostics]
+        if doc.parsed:
+            assert diagnostics(doc) == expected
+        else:  # the syntax error, help included (a stretch parsed without the `type` above it),
+            # then its repair's findings (test_incremental.py)
+            assert [d for d in diagnostics(doc) if d in expected] == expected
 
 
 CATALOGUE = sorted((Path(__file__).resolve().parents[3] / "spec" / "diagnostics").glob("*.flow"))
