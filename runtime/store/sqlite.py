@@ -239,7 +239,9 @@ class SqliteStore(LogStore):
             raise StoreError(foreign)
         try:
             meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):    # another process is creating the file or switching it to WAL: retried
+                raise
             raise StoreError(foreign) from None
         if meta.get("format") != STORE_FORMAT:
             raise StoreError(foreign)
