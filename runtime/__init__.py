@@ -14,6 +14,8 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
+from .lazy import lazy_getattr
+
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint, Store, ThreadInfo
     from .command import Command
@@ -79,13 +81,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = f"{__name__}.{home}"
-    __import__(module)  # not importlib.import_module, which `python -X importtime` does not report
-    return getattr(sys.modules[module], name)
+__getattr__ = lazy_getattr(__name__, _HOMES)
 
 
 class _Package(types.ModuleType):

@@ -10,8 +10,9 @@ PostgreSQL's driver is imported only when a ``postgresql://`` store is opened.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
+
+from ..lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from ..errors import RunBusyError, StoreConflictError, StoreError
@@ -30,10 +31,4 @@ _HOMES = {"RunBusyError": "errors", "StoreConflictError": "errors", "StoreError"
           "ROW_COST": "store.rows", "open_store": "store.url"}   # below fermata.runtime
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = f"{__name__.rpartition('.')[0]}.{home}"
-    __import__(module)  # not importlib.import_module, which `python -X importtime` does not report
-    return getattr(sys.modules[module], name)
+__getattr__ = lazy_getattr(__name__, _HOMES)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.test_quickstart import fermata_executable
+from tests.examples.support import fermata_executable
 from tests.runtime.children_ir import FROM_SOURCE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -13,20 +13,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.examples.support import fermata_executable
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def fermata_executable() -> str:
-    beside = Path(sys.executable).parent / "fermata"
-    found = str(beside) if beside.is_file() else shutil.which("fermata")
-    if found is None:
-        pytest.skip("the `fermata` console script is not installed")
-    return found
 
 
 @pytest.mark.slow

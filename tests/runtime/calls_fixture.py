@@ -10,6 +10,8 @@ import time
 from collections import Counter
 from typing import Any
 
+from fermata.runtime import call_context, idempotency_key
+
 CALLS: Counter[str] = Counter()
 LOG: list[tuple[str, tuple[Any, ...]]] = []
 FLAKY: dict[str, int] = {}   # key -> failures still to raise
@@ -124,3 +126,31 @@ def lone_surrogate() -> str:
 
 def boom_with_surrogate() -> None:
     raise ValueError("cannot decode \udcff")
+
+
+# A process that dies at a named point (tests/runtime/test_once_durability.py,
+# test_fanout.py): `call "tests.runtime.calls_fixture:crash"("where")` raises
+# Crash when "where" is ARMED; `keys` records the call context it ran in.
+
+class Crash(BaseException):
+    """The process dies here (nothing after it runs, no checkpoint is written)."""
+
+
+ARMED: list[str] = []
+SEEN: list[Any] = []
+
+
+def crash(where: str) -> str:
+    if where in ARMED:
+        ARMED.remove(where)
+        raise Crash(where)
+    return where
+
+
+def keys(tag: str) -> str | None:
+    """Records the call context it runs in."""
+    SEEN.append((tag, call_context(), idempotency_key()))
+    if f"in:{tag}" in ARMED:
+        ARMED.remove(f"in:{tag}")
+        raise Crash(tag)
+    return idempotency_key()

@@ -265,7 +265,7 @@ flow pay {{
 
 
 def test_a_crash_after_an_instances_once_call_does_not_repeat_it() -> None:
-    from tests.runtime.test_once_durability import ARMED, Crash
+    from tests.runtime.calls_fixture import ARMED, Crash
 
     ARMED.clear()
     text = """
@@ -274,7 +274,7 @@ flow pay {
             receipts: list[str] = [] }
     node each for amount in amounts {
         let r = call once "tests.runtime.calls_fixture:pay"(amount)
-        let _c = call "tests.runtime.test_once_durability:crash"("after-pay {{ amount }}")
+        let _c = call "tests.runtime.calls_fixture:crash"("after-pay {{ amount }}")
         set receipts += [r.receipt]
     }
     start -> each

@@ -17,6 +17,7 @@ from fermata.runtime import CallContext, Command, call_context, idempotency_key
 from fermata.runtime.checkpoint import OnceResult
 from fermata.runtime.stores import MemoryStore
 from tests.runtime import calls_fixture
+from tests.runtime.calls_fixture import ARMED, SEEN, Crash
 from tests.runtime.irbuild import (
     BOOL,
     STR,
@@ -34,32 +35,8 @@ from tests.runtime.irbuild import (
 from tests.runtime.memstore import JsonMemoryStore
 
 PAY = "tests.runtime.calls_fixture:pay"
-CRASH = "tests.runtime.test_once_durability:crash"
-KEYS = "tests.runtime.test_once_durability:keys"
-
-
-class Crash(BaseException):
-    """The process dies here (nothing after it runs, no checkpoint is written)."""
-
-
-ARMED: list[str] = []
-SEEN: list[Any] = []
-
-
-def crash(where: str) -> str:
-    if where in ARMED:
-        ARMED.remove(where)
-        raise Crash(where)
-    return where
-
-
-def keys(tag: str) -> str | None:
-    """Records the call context it runs in."""
-    SEEN.append((tag, call_context(), idempotency_key()))
-    if f"in:{tag}" in ARMED:
-        ARMED.remove(f"in:{tag}")
-        raise Crash(tag)
-    return idempotency_key()
+CRASH = "tests.runtime.calls_fixture:crash"
+KEYS = "tests.runtime.calls_fixture:keys"
 
 
 @pytest.fixture(autouse=True)

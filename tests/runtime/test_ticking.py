@@ -330,7 +330,7 @@ def test_interrupt_json_carries_the_times(schema: Any) -> None:
 
 
 def test_the_recorded_times_and_firings_follow_the_checkpoint_schema(tmp_path: Path) -> None:
-    from tests.runtime.store.test_contract import check_rows
+    from tests.runtime.store.support import check_rows
 
     clock = FakeClock(START)
     within = {"ms": 3 * HOUR, "answer": rec(approved=lit(True))}

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from fermata.server.identity import hash_token
 
@@ -188,3 +192,35 @@ def start_server(root: Path, *extra: str, users: bool = True, store: str | None 
             time.sleep(0.1)
     server.stop()
     raise RuntimeError("the server did not answer within 60 s:\n" + log.read_text(encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def server_on(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str,
+              *args: str) -> Iterator[Server]:
+    """A server (``fermata serve ARGS``) on the store ``request.param``
+    names: "sqlite" (a file of its own) or "postgres" (a fresh database,
+    dropped after)."""
+    from tests.runtime.store.postgres_db import fresh_database
+
+    root: Path = tmp_path_factory.mktemp(f"{name}-{request.param}")
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(fresh_database()) if request.param == "postgres" else None
+        running = start_server(root, *args, store=store)
+        yield running
+        running.stop()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+@contextlib.contextmanager
+def signed_in(server: Server, user: str) -> Iterator[httpx.Client]:
+    with server.client(follow_redirects=False) as c:
+        page = c.get("/login?next=/inbox")
+        r = c.post("/login", data={"csrf": csrf_of(page.text), "name": user, "token": TOKENS[user],
+                                   "next": "/inbox"})
+        assert r.status_code == 303 and r.headers["location"] == "/inbox", r.text
+        yield c

@@ -3,10 +3,8 @@ PostgreSQL (``$FERMATA_TEST_POSTGRES``; skipped with one line without it)."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,20 +12,15 @@ import pytest
 from openapi_spec_validator import validate
 
 from fermata.compiler import load
-from tests.runtime.store.postgres_db import fresh_database
-from tests.server.support import Server, start_server
+from tests.server.support import Server, server_on
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root: Path = tmp_path_factory.mktemp(f"api-{request.param}")
-    with contextlib.ExitStack() as stack:
-        store = stack.enter_context(fresh_database()) if request.param == "postgres" else None
-        running = start_server(root, store=store)
+    with server_on(request, tmp_path_factory, "api") as running:
         yield running
-        running.stop()
 
 
 def start_review(server: Server, title: str = "laptop", amount: int = 900) -> dict[str, Any]:

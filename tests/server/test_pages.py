@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from tests.server.support import TOKENS, Server
+from tests.server.support import TOKENS, Server, csrf_of, signed_in
 
 pytestmark = pytest.mark.slow
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html[:500]
-    return found.group(1)
-
-
-@contextlib.contextmanager
-def signed_in(server: Server, user: str) -> Iterator[httpx.Client]:
-    with server.client(follow_redirects=False) as c:
-        page = c.get("/login?next=/inbox")
-        r = c.post("/login", data={"csrf": csrf_of(page.text), "name": user, "token": TOKENS[user],
-                                   "next": "/inbox"})
-        assert r.status_code == 303 and r.headers["location"] == "/inbox", r.text
-        yield c
 
 
 def start(server: Server, flow: str, data: dict[str, object]) -> dict[str, object]:

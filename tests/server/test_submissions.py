@@ -7,33 +7,25 @@ skipped with one line without it)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
 
-from tests.runtime.store.postgres_db import fresh_database
-from tests.server.support import Server, start_server
-from tests.server.test_pages import csrf_of, signed_in
+from tests.server.support import Server, csrf_of, server_on, signed_in
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root: Path = tmp_path_factory.mktemp(f"submissions-{request.param}")
-    with contextlib.ExitStack() as stack:
-        store = stack.enter_context(fresh_database()) if request.param == "postgres" else None
-        running = start_server(root, "--no-worker", store=store)
+    with server_on(request, tmp_path_factory, "submissions", "--no-worker") as running:
         yield running
-        running.stop()
 
 
 def apply_queued(server: Server) -> None:

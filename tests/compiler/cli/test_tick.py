@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.compiler.cli.test_run import _isolated, cli, store  # noqa: F401 - fixtures
+from tests.compiler.support import _isolated, cli, store  # noqa: F401 - fixtures
 from tests.runtime.clauses import HOUR, approval_flow, timer_flow, with_clauses
 from tests.runtime.irbuild import lit, rec
 

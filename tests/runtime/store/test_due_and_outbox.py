@@ -16,7 +16,7 @@ from fermata.runtime.errors import StoreConflictError
 from tests.runtime.clauses import HOUR, approval_flow, with_clauses
 from tests.runtime.irbuild import make_graph
 from tests.runtime.store.postgres_db import reset_schema
-from tests.runtime.store.test_contract import cp, info
+from tests.runtime.store.support import cp, info
 
 
 def asked(node: str, label: str, **timing: Any) -> dict[str, Any]:

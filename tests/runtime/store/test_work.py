@@ -16,7 +16,7 @@ from fermata.runtime.errors import StoreConflictError
 from fermata.runtime.records import WorkKind, WorkStatus
 from fermata.runtime.store.logstore import LogStore
 from fermata.runtime.store.work import work_queue
-from tests.runtime.store.test_contract import cp, info
+from tests.runtime.store.support import cp, info
 
 
 def test_claims_are_exclusive_and_in_order_per_thread(shared_store: Callable[[], Store]) -> None:
