@@ -68,8 +68,11 @@ def _make_encode() -> Callable[[Any], str]:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:      # no C accelerator (another Python): the plain way
         return _ENCODER.encode
-    chunks = make(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",",
-                  False, False, False)   # sort_keys, skipkeys, allow_nan
+    try:
+        chunks = make(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",",
+                      False, False, False)   # sort_keys, skipkeys, allow_nan
+    except TypeError:     # another signature (another Python)
+        return _ENCODER.encode
     join = "".join
 
     def encode(value: Any) -> str:
@@ -77,7 +80,15 @@ def _make_encode() -> Callable[[Any], str]:
             return join(chunks(value, 0))
         except RecursionError:
             raise ValueError("the value contains itself, or is nested too deeply") from None
-    return encode
+
+    # The stored bytes must not depend on this shortcut: if this Python's C
+    # encoder writes anything differently, the plain way it is.
+    sample = {"é": [1, 2.5e-07, True, None, "a\"b\n"], "": {}}
+    try:
+        same = encode(sample) == _ENCODER.encode(sample)
+    except Exception:  # noqa: BLE001 - whatever another Python's C encoder raises: not used then
+        same = False
+    return encode if same else _ENCODER.encode
 
 
 _encode = _make_encode()
