@@ -7,8 +7,8 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from ..checkpoint import ThreadInfo, _LocalCoordination
 from ..records import RunStatus
@@ -64,12 +64,11 @@ class MemoryStore(LogStore):
 
     # ------------------------------------------------------------ primitives
 
-    @contextmanager
-    def _transaction(self, durable: bool = False) -> Iterator[None]:
+    def _transaction(self, durable: bool = False) -> AbstractContextManager[object]:
         # Nothing is written before the last primitive, so holding the lock
-        # is the whole transaction.
-        with self._lock:
-            yield None
+        # is the whole transaction: the lock itself (its ``tx``, True, is
+        # never used), a quarter of the cost of a generator's context manager.
+        return self._lock
 
     def _log_head(self, tx: object, thread: str) -> tuple[object, Stats] | None:
         entry = self._threads.get(thread)

@@ -34,8 +34,9 @@ latest checkpoint stays within about twice the cost of decoding one snapshot.
 from __future__ import annotations
 
 import json
+import json.encoder
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +53,45 @@ ROW_COST = 256
 
 # One encoder, built once (json.dumps with options builds one per call).
 # ensure_ascii=False keeps non-ASCII text at its UTF-8 size.
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _decode = json.JSONDecoder().decode
+
+
+def _make_encode() -> Callable[[Any], str]:
+    """``_ENCODER.encode`` without its per-call cost: ``encode`` builds a new
+    C encoder for every value (half the time of encoding a small one), so
+    the same C encoder, with the same options, is built once here: the text
+    is the very same. Without circular-reference markers (a shared dict of
+    them could not serve two threads at once), so a value that contains
+    itself is caught by the recursion limit, reported as ValueError as the
+    markers would be."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:      # no C accelerator (another Python): the plain way
+        return _ENCODER.encode
+    try:
+        chunks = make(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",",
+                      False, False, False)   # sort_keys, skipkeys, allow_nan
+    except TypeError:     # another signature (another Python)
+        return _ENCODER.encode
+    join = "".join
+
+    def encode(value: Any) -> str:
+        try:
+            return join(chunks(value, 0))
+        except RecursionError:
+            raise ValueError("the value contains itself, or is nested too deeply") from None
+
+    # The stored bytes must not depend on this shortcut: if this Python's C
+    # encoder writes anything differently, the plain way it is.
+    sample = {"é": [1, 2.5e-07, True, None, "a\"b\n"], "": {}}
+    try:
+        same = encode(sample) == _ENCODER.encode(sample)
+    except Exception:  # noqa: BLE001 - whatever another Python's C encoder raises: not used then
+        same = False
+    return encode if same else _ENCODER.encode
+
+
+_encode = _make_encode()
 
 
 def _enc(value: Any) -> str:
@@ -67,6 +105,10 @@ def _enc(value: Any) -> str:
         if kind is dict:
             return "{}"
     return _encode(value)
+
+
+# The statuses' JSON text (every row but a delta's carries one).
+_STATUS_TEXT = {status.value: _encode(status.value) for status in RunStatus}
 
 
 def _obj(items: dict[str, str]) -> str:
@@ -149,10 +191,10 @@ def _encode_row(cp: Checkpoint, changed: Iterable[str] | None, tail: Tail | None
     error = _enc(cp.error)
     # Extra is kept key by key: a fan-out's list (``fanout``) must not be
     # stored again because an answer added its audit record (``answered``).
-    extra_items = {k: _enc(v) for k, v in cp.extra.items()}
+    extra_items = {k: _enc(v) for k, v in cp.extra.items()} if cp.extra else {}
     extra = _obj(extra_items)
     nodes = {k: _enc(v) for k, v in cp.nodes.items()} if cp.nodes else {}
-    status_text = _encode(status)
+    status_text = _STATUS_TEXT.get(status) or _encode(status)
     pending_items = [_encode(p) for p in cp.pending] if len(cp.pending) > _SPLICE_FROM else None
     new_tail = Tail(cp.seq, status_text, frontier, joins, pending, nodes, error, extra, pending_items, extra_items)
     head = f'{{"v":{FORMAT_VERSION},"step":{step}'
