@@ -16,8 +16,9 @@ Schema (``meta`` names the format, so a foreign or newer file is refused)::
     outbox(id, ckpt, n, kind, flow_id, at, body)     -- run events not yet delivered (versions 4, 6)
 
 An older file (versions 1-5: ``sqlite_schema.py``) is migrated by the first
-process that writes to it; commands that only read (``create=False``) read
-it as it is and never change it.
+process that writes to it (``sqlite_format.py`` opens, checks and migrates
+files); commands that only read (``create=False``) read it as it is and
+never change it.
 
 Rows are the JSON described in ``runtime/store/rows.py`` and
 ``spec/checkpoint.schema.json``. ``threads`` also holds what the next append
@@ -70,25 +71,21 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, Self
+from typing import Any, Self
 
 from ..checkpoint import Lease, ThreadInfo
 from ..errors import StoreError
-from .base import DueTimer, PendingRow, RunSummary, pending_rows
+from .base import DueTimer, PendingRow, RunSummary
 from .logstore import LogStore, Row
 from .outbox import StoredEvent, body_text, compact_body, from_row, from_text
 from .rows import DEFAULT_SNAPSHOT_EVERY, Stats, pack_body
-from .sqlite_busy import is_busy, retry_busy
+from .sqlite_busy import retry_busy
+from .sqlite_format import INFO, READ_EVENTS_V4, SqliteFormat
 from .sqlite_schema import (
     INSERT_ROW,
-    MIGRATIONS,
-    ROWS_V4,
     ROWS_V5,
-    SCHEMA,
     SEQ_LIMIT,
-    STORE_FORMAT,
     STORE_VERSION,
-    TABLES,
     THREAD_LIMIT,
 )
 from .sqlite_wal import SAFETY_NET_PAGES, WalFolder, pages_of
@@ -102,23 +99,19 @@ _UPDATE_THREAD = ("UPDATE threads SET flow_id = ?, created = ?, last_seq = ?, fu
                   "since_count = ?, since_bytes = ?, status = ?, updated = ? WHERE id = ? AND last_seq = ?")
 _FIND_FLOW = "SELECT id FROM flows WHERE ir_hash = ? AND flow = ? AND source IS ? AND source_hash IS ?"
 _INSERT_FLOW = "INSERT INTO flows (flow, ir_hash, source, source_hash) VALUES (?, ?, ?, ?)"
-_INFO = ("SELECT t.thread, f.flow, f.ir_hash, f.source, t.created, f.source_hash FROM threads t "
-         "JOIN flows f ON f.id = t.flow_id")
 _TAKE_LEASE = ("INSERT INTO leases (thread, owner, expires) VALUES (?1, ?2, ?3) ON CONFLICT (thread) DO UPDATE "
                "SET owner = excluded.owner, expires = excluded.expires "
                "WHERE leases.owner = excluded.owner OR leases.expires <= ?4")
-_INFO_V1 = _INFO.replace("f.source_hash", "NULL")   # reading a version-1 file as it is
 # The outbox (version 6): the envelope in integers, the thread's id found in the insert.
 _INSERT_EVENT = ("INSERT INTO outbox (ckpt, n, kind, at, flow_id, body) VALUES "
                  "(((SELECT id FROM threads WHERE thread = ?) << 32) + ?, ?, ?, ?, ?, ?)")
 _READ_EVENTS = ("SELECT o.id, o.ckpt & 4294967295, o.n, o.kind, o.at, o.body, t.thread, f.flow FROM outbox o "
                 "LEFT JOIN threads t ON t.id = o.ckpt >> 32 LEFT JOIN flows f ON f.id = o.flow_id "
                 "WHERE o.id > ? ORDER BY o.id LIMIT ?")
-_READ_EVENTS_V4 = "SELECT id, key, thread, event, body FROM outbox WHERE id > ? ORDER BY id LIMIT ?"
 
 
 
-class SqliteStore(LogStore):
+class SqliteStore(SqliteFormat, LogStore):
     """Checkpoints in a SQLite file (created with its parent directories).
 
     ``create=False`` opens an existing store only: a missing or empty file is
@@ -143,7 +136,7 @@ class SqliteStore(LogStore):
         self._timeout = timeout     # how long a write waits for another process's lock
         self._synchronous = synchronous.upper()     # of every commit not asked to be durable
         self._version = STORE_VERSION       # of the file, once checked
-        self._info_sql = _INFO
+        self._info_sql = INFO
         self._row_sql = ROWS_V5             # the checkpoint rows' layout (sqlite_schema.py)
         self._lock = threading.RLock()
         self._flow_ids: dict[tuple[str, str, str | None, str | None], int] = {}
@@ -180,176 +173,6 @@ class SqliteStore(LogStore):
         except StoreError:
             self._conn.close()
             raise
-
-    def _open_with_retries(self, deadline: float) -> None:
-        """Create or check the schema and switch to WAL. Several processes may
-        open a new file at once; switching its journal mode takes a lock for
-        which SQLite's busy handler is not always called, so a lost race is
-        retried here until the timeout."""
-        pause = 0.005
-        while True:
-            try:
-                self._prepare()
-                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    raise StoreError(f"store {self.where}: SQLite cannot use WAL mode here (got {mode}); "
-                                     "is the file on a network file system?")
-                return
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(pause)
-                pause = min(pause * 2, 0.1)
-
-    # ------------------------------------------------------------ opening
-
-    def _prepare(self) -> None:
-        """Create the schema in a new (empty) file; refuse anything else
-        that is not a Fermata store of a version this code reads."""
-        conn = self._conn
-        if not self._tables():
-            if not self._create:
-                raise StoreError(f"{self.where} is empty: not a Fermata store (no run was ever stored "
-                                 "in it); check --store or $FERMATA_STORE")
-            self._begin()
-            try:
-                if not self._tables():   # another process may have won the race
-                    # statement by statement: executescript would commit first
-                    for statement in SCHEMA.split(";"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                     [("format", STORE_FORMAT), ("version", str(STORE_VERSION))])
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        self._check_format()
-
-    def _tables(self) -> set[str]:
-        return {name for (name,) in self._conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
-
-    def _check_format(self) -> None:
-        tables = self._tables()
-        foreign = (f"{self.where} is not a Fermata run store (it holds tables "
-                   f"{', '.join(sorted(tables))}); point the store at another file")
-        if "meta" not in tables:
-            raise StoreError(foreign)
-        try:
-            meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.OperationalError as exc:
-            if is_busy(exc):    # another process is creating the file or switching it to WAL: retried
-                raise
-            raise StoreError(foreign) from None
-        if meta.get("format") != STORE_FORMAT:
-            raise StoreError(foreign)
-        version = meta.get("version")
-        if not (isinstance(version, str) and version.isdigit()):
-            raise StoreError(f"{self.where}: the store's format version is unreadable ({version!r})")
-        if int(version) > STORE_VERSION:
-            raise StoreError(f"{self.where} was written by a newer Fermata (store format version "
-                             f"{version}; this one reads version {STORE_VERSION}): upgrade Fermata")
-        if int(version) < 1:
-            raise StoreError(f"{self.where} has store format version {version}, which this Fermata "
-                             f"does not read (it reads versions 1 to {STORE_VERSION})")
-        self._version = int(version)
-        needed = TABLES[self._version]
-        if not needed <= tables:
-            raise StoreError(f"{self.where} is a damaged Fermata store: table(s) "
-                             f"{', '.join(sorted(needed - tables))} missing")
-        if self._version < STORE_VERSION:
-            if self._create:
-                self._migrate()
-            elif self._version < 5:
-                self._row_sql = ROWS_V4
-                if self._version < 2:
-                    self._info_sql = _INFO_V1
-
-    def _migrate(self) -> None:
-        """Bring an older file to the current version, in one transaction
-        (another process may be doing the same: the version is read again
-        inside it)."""
-        conn = self._conn
-        self._begin()
-        try:
-            (version,) = conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()
-            for start in range(int(version), STORE_VERSION):
-                for statement in MIGRATIONS[start].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                if start == 2:
-                    self._fill_run_index()
-                if start == 5:
-                    self._convert_outbox()
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(STORE_VERSION),))
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        self._version = STORE_VERSION
-        self._info_sql = _INFO
-        self._row_sql = ROWS_V5
-
-    def migrate(self) -> tuple[int, int]:
-        """Bring the file to this code's format: ``(version before, after)``."""
-        before = self._version
-        with self._lock:
-            self._writable()
-        return before, self._version
-
-    def _fill_run_index(self) -> None:
-        """Version 3's run index for the runs stored before it: each run's
-        newest checkpoint decoded once (inside the migration's transaction)."""
-        conn = self._conn
-        for thread_id, thread in conn.execute("SELECT id, thread FROM threads").fetchall():
-            latest = self._decode(thread, conn.execute(ROWS_V4.latest, (thread,)).fetchall())   # before 4 -> 5
-            if latest:
-                conn.execute("UPDATE threads SET status = ? WHERE id = ?", (latest[-1].status, thread_id))
-                conn.executemany("INSERT INTO pending (thread_id, id, node, label) VALUES (?, ?, ?, ?)",
-                                 [(thread_id, *row) for row in pending_rows(latest[-1].pending)])
-
-    def _convert_outbox(self) -> None:
-        """Version 6's outbox rows for the events stored before it: each the
-        whole event, as it was read (inside the migration's transaction)."""
-        conn = self._conn
-        conn.executemany("INSERT INTO outbox (id, body) VALUES (?, ?)",
-                         [(id_, body_text(from_text(body, {"key": key, "event": kind, "thread": thread})))
-                          for id_, key, thread, kind, body in conn.execute(
-                              _READ_EVENTS_V4.replace("FROM outbox", "FROM outbox_v5"), (0, -1))])
-        conn.execute("DROP TABLE outbox_v5")
-
-    def _writable(self) -> None:
-        """Before the first write of a store opened with ``create=False``:
-        migrate a version-1 file now."""
-        if self._version < STORE_VERSION:
-            try:
-                self._migrate()
-            except sqlite3.Error as exc:
-                self._raise(exc)
-
-    def _raise(self, exc: sqlite3.Error) -> NoReturn:
-        message = str(exc)
-        name = getattr(exc, "sqlite_errorname", "") or ""
-        if name.startswith("SQLITE_READONLY"):
-            raise StoreError(f"store {self.where} cannot be written: the file or its folder is read-only "
-                             f"(a read-only mount, or no write permission) ({name}: {message})") from None
-        if name == "SQLITE_FULL":
-            raise StoreError(f"store {self.where}: the disk is full (or the file reached its size limit); "
-                             f"nothing was written ({name}: {message})") from None
-        if name.startswith("SQLITE_CANTOPEN"):
-            raise StoreError(f"cannot open store {self.where}: check that its folder exists and is "
-                             f"writable (not a read-only mount) ({name}: {message})") from None
-        if name.startswith("SQLITE_IOERR"):
-            raise StoreError(f"store {self.where}: the disk failed to read or write ({name}: {message}); "
-                             "is it full, removed, or a network file system?") from None
-        if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or name.startswith("SQLITE_CORRUPT_"):
-            raise StoreError(f"{self.where} is not a SQLite database, or is corrupt ({message})") from None
-        if is_busy(exc):
-            raise StoreError(f"store {self.where} stayed locked by another process ({message})") from None
-        raise StoreError(f"store {self.where}: {message}") from None
 
     # ------------------------------------------------------------ the Store interface
 
@@ -514,7 +337,7 @@ class SqliteStore(LogStore):
         self._timed()
         if self._version < 6:     # opened to read, as it is
             return [(id_, from_text(body, {"key": key, "event": kind, "thread": thread}))
-                    for id_, key, thread, kind, body in self._query(_READ_EVENTS_V4, (after, limit))]
+                    for id_, key, thread, kind, body in self._query(READ_EVENTS_V4, (after, limit))]
         return [(id_, from_row(thread, flow, seq, n, kind, at, body))
                 for id_, seq, n, kind, at, body, thread, flow in self._query(_READ_EVENTS, (after, limit))]
 
