@@ -24,6 +24,8 @@ from typing import Any
 from fermata.runtime import FermataError, StoreError
 from fermata.runtime.submit import Submission
 
+from .background import BackgroundLoop
+
 log = logging.getLogger("fermata.server")
 
 
@@ -127,25 +129,17 @@ class Runner:
         self._pool.shutdown(wait=True)
 
 
-class Ticker:
+class Ticker(BackgroundLoop):
     """Fires due deadlines, reminders and ``wait`` timers of the served
     flows every ``every`` seconds (``flow.tick``: each due run under its
     lease, so several processes ticking one store fire each once)."""
 
+    thread_name = "fermata-tick"
+
     def __init__(self, flows: Callable[[], list[Any]], every: float):
+        super().__init__()
         self.flows = flows          # -> the Flow objects to tick
         self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="fermata-tick", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def tick_once(self) -> None:
         for flow in self.flows():
@@ -161,26 +155,18 @@ class Ticker:
                 log.exception("tick failed; trying again in %s s", self.every)
 
 
-class QueueWorker:
+class QueueWorker(BackgroundLoop):
     """A :class:`~fermata.runtime.worker.Worker` in a thread of the serving
     process: applies the submissions of other processes (``serve
     --no-worker``, ``flow.submit``) and continues runs a killed process left
     running. Due deadlines are the :class:`Ticker`'s (``--tick``), not its."""
 
+    thread_name = "fermata-worker"
+
     def __init__(self, graphs: Callable[[], list[Any]], close: Callable[[], None] | None = None):
+        super().__init__()
         self.graphs = graphs        # -> the served flows, bound to a store object of this worker's own
         self.close = close
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="fermata-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def _loop(self) -> None:
         from fermata.runtime.worker import Worker

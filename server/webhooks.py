@@ -54,6 +54,8 @@ from fermata.runtime import Store
 from fermata.runtime.checkpoint import new_owner
 from fermata.runtime.records import OutboxKind
 
+from .background import BackgroundLoop
+
 log = logging.getLogger("fermata.server.webhooks")
 
 EVENTS = tuple(kind.value for kind in OutboxKind)
@@ -269,11 +271,14 @@ class Policy:
         return float(min(self.base_delay * 2 ** (attempts - 1), self.max_delay) * (1 + random.random() / 4))
 
 
-class Deliverer:
+class Deliverer(BackgroundLoop):
     """Delivers the outbox to ``hooks`` from a thread of its own."""
+
+    thread_name = "fermata-webhooks"
 
     def __init__(self, store: Store, hooks: list[Hook], delivery_log: DeliveryLog, policy: Policy | None = None,
                  send: Sender = http_send, clock: Callable[[], float] = time.time, user_agent: str = "fermata"):
+        super().__init__()
         self.store = store
         self.hooks = {hook.name: hook for hook in hooks}
         self.log = delivery_log
@@ -283,20 +288,12 @@ class Deliverer:
         self.user_agent = user_agent
         self._after = 0                       # the newest outbox id read
         self._due: dict[int, _Due] = {}       # by outbox id
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.owner = new_owner()
         self._leading = False
         self._renew_at = 0.0
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="fermata-webhooks", daemon=True)
-        self._thread.start()
-
     def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         if self._leading:
             self._leading = False
             self.store.release(LEASE_THREAD, self.owner)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.support import fermata_executable
 from tests.runtime.children_ir import FROM_SOURCE
+from tests.support import fermata_executable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MARKER = "<!-- newsletter-commands"

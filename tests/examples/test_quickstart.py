@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.examples.support import fermata_executable
+from tests.support import fermata_executable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,6 +24,20 @@ pytestmark = pytest.mark.slow
 _IR_SCHEMA = json.loads(spec.path("ir.schema.json").read_text(encoding="utf-8"))
 
 
+def _round_trip_and_lower(module: ast.Module) -> dict:
+    """``module`` printed, parsed back to the same tree and the same text,
+    then compiled (checks clean, or raises) to IR that follows the schema."""
+    text = print_module(module)
+    note(text)
+    parsed, diagnostics = parse(text, "generated.flow")
+    assert not diagnostics
+    assert parsed == module
+    assert print_module(parsed) == text
+    ir = compile_source(text, "generated.flow")
+    jsonschema.Draft202012Validator(_IR_SCHEMA).validate(ir)
+    return ir
+
+
 @given(flow_models())
 def test_parse_of_print_is_the_same_tree(model):
     module = to_module(model)
@@ -111,14 +125,7 @@ def _with_clauses(draw: st.DrawFn, module: ast.Module) -> ast.Module:
 @given(st.data())
 def test_clauses_and_waits_print_parse_check_and_lower(data):
     module = data.draw(_with_clauses(to_module(data.draw(flow_models()))))
-    text = print_module(module)
-    note(text)
-    parsed, diagnostics = parse(text, "generated.flow")
-    assert not diagnostics
-    assert parsed == module
-    assert print_module(parsed) == text
-    ir = compile_source(text, "generated.flow")   # checks clean, or raises
-    jsonschema.Draft202012Validator(_IR_SCHEMA).validate(ir)
+    ir = _round_trip_and_lower(module)
     steps = [s for node in ir["flows"]["generated"]["nodes"].values() for s in node["steps"]]
     written = sum(isinstance(s, ast.Wait) for n in module.items[0].nodes for s in n.all_steps)  # type: ignore[union-attr]
     assert sum(s["k"] == "wait" for s in _all_steps(steps)) == written
@@ -209,14 +216,7 @@ def test_runs_print_parse_check_and_lower_with_the_child_inside(data):
     parent, written = data.draw(_with_runs(parent, "child"))
     items = (child, parent) if data.draw(st.booleans()) else (parent, child)
     module = ast.Module(items)
-    text = print_module(module)
-    note(text)
-    parsed, diagnostics = parse(text, "generated.flow")
-    assert not diagnostics
-    assert parsed == module
-    assert print_module(parsed) == text
-    ir = compile_source(text, "generated.flow")   # checks clean, or raises
-    jsonschema.Draft202012Validator(_IR_SCHEMA).validate(ir)
+    ir = _round_trip_and_lower(module)
     lowered = ir["flows"]["generated"]
     assert lowered["children"] == {"child": ir["flows"]["child"]}
     assert "children" not in ir["flows"]["child"]

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 from fermata.compiler.cli.common import DEFAULT_STORE
 from tests.compiler.support import EXAMPLES, REFUND, Result, _isolated, checkpoints, cli, store  # noqa: F401 - fixtures
+from tests.support import fermata_executable
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -1080,14 +1080,6 @@ def test_research_searches_in_parallel_and_joins(cli, store: str) -> None:
 # --------------------------------------------------------------------------
 # Across processes: the installed console script and the SQLite file
 # --------------------------------------------------------------------------
-
-
-def fermata_executable() -> str:
-    beside = Path(sys.executable).parent / "fermata"
-    found = str(beside) if beside.is_file() else shutil.which("fermata")
-    if found is None:
-        pytest.skip("the `fermata` console script is not installed")
-    return found
 
 
 def run_process(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -56,13 +56,20 @@ def newest_in_the_file_alone(path: Path) -> int | None:
     return int(row[0]) if row is not None else None
 
 
+def folding_store(path: Path, every_pages: int, appends: int) -> SqliteStore:
+    """A store at ``path`` that folds every ``every_pages`` pages, after
+    ``appends`` checkpoints of thread `t` (values ``{"x": seq}``)."""
+    store = SqliteStore(path)
+    store._wal.every_pages = every_pages
+    for seq in range(appends):
+        store.append(info(), cp(seq, {"x": seq}), None if seq == 0 else ["x"])
+    return store
+
+
 def test_what_the_folder_checkpointed_is_in_the_database_file_itself(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
-    with SqliteStore(path) as store:
-        store._wal.every_pages = 1      # a fold after every commit
-        before = len(folders())
-        for seq in range(40):
-            store.append(info(), cp(seq, {"x": seq}), None if seq == 0 else ["x"])
+    before = len(folders())
+    with folding_store(path, every_pages=1, appends=40) as store:      # a fold after every commit
         assert len(folders()) == before + 1          # one thread, started by the first fold
         # No commit of this store checkpoints (the safety net is far): the
         # last append reaches the database file through the folder alone.
@@ -72,10 +79,7 @@ def test_what_the_folder_checkpointed_is_in_the_database_file_itself(tmp_path: P
 
 def test_close_stops_the_folder_thread(tmp_path: Path) -> None:
     before = len(folders())
-    store = SqliteStore(tmp_path / "runs.db")
-    store._wal.every_pages = 4
-    for seq in range(10):
-        store.append(info(), cp(seq, {"x": seq}), None if seq == 0 else ["x"])
+    store = folding_store(tmp_path / "runs.db", every_pages=4, appends=10)
     assert len(folders()) == before + 1
     store.close()
     assert len(folders()) == before
@@ -85,10 +89,7 @@ def test_close_stops_the_folder_thread(tmp_path: Path) -> None:
 
 def test_a_store_dropped_without_close_leaves_no_folder_thread(tmp_path: Path) -> None:
     before = len(folders())
-    store = SqliteStore(tmp_path / "runs.db")
-    store._wal.every_pages = 4
-    for seq in range(10):
-        store.append(info(), cp(seq, {"x": seq}), None if seq == 0 else ["x"])
+    store = folding_store(tmp_path / "runs.db", every_pages=4, appends=10)
     assert len(folders()) == before + 1
     del store
     gc.collect()

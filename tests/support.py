@@ -1,4 +1,4 @@
-"""Helpers the example tests share."""
+"""Helpers tests in several folders share."""
 
 from __future__ import annotations
 
