@@ -48,9 +48,14 @@ Durability and concurrency:
 * The WAL is folded back into the database file by a thread of the store's
   own (``sqlite_wal.py``), not inside the commit that crosses SQLite's
   1,000-page threshold, which then paid the copy and two fsyncs.
+* Processes take turns to write: each write transaction first takes the
+  file's write turn, a ``flock`` on ``<file>-turn`` (``sqlite_turn.py``),
+  retried at once for a few hundred microseconds, so that the lock passes
+  from one commit to the next waiter at once.
 * A writer waits (``timeout``, default 30 s) rather than fail while another
-  holds the write lock, in sleeps of 50 us to 0.5 ms (``sqlite_busy.py``), not
-  SQLite's own 1 to 100 ms: appends hold the lock for well under a millisecond.
+  holds the turn or the write lock, in sleeps of 50 us to 0.5 ms
+  (``sqlite_busy.py``), not SQLite's own 1 to 100 ms: appends hold the lock
+  for well under a millisecond.
 * A run's lease (``leases``) is taken in a ``BEGIN IMMEDIATE`` transaction
   that reads the current holder first, so of two processes exactly one takes
   it. Leases expire by the wall clock (``clock``), so a killed holder's lease
@@ -88,6 +93,7 @@ from .sqlite_schema import (
     STORE_VERSION,
     THREAD_LIMIT,
 )
+from .sqlite_turn import WriteTurn
 from .sqlite_wal import SAFETY_NET_PAGES, WalFolder, pages_of
 
 _SELECT_FOR_APPEND = ("SELECT id, last_seq, full_seq, full_bytes, since_count, since_bytes "
@@ -146,6 +152,7 @@ class SqliteStore(SqliteFormat, LogStore):
         self._heads: dict[str, tuple[int, Stats]] = {}
         self._staged: tuple[str, int, Stats] | None = None
         self._wal = WalFolder(self.where)   # checkpoints off the commit path (sqlite_wal.py)
+        self._turn = WriteTurn(self.where, timeout)     # processes take turns to write (sqlite_turn.py)
         weakref.finalize(self, self._wal.stop)     # a store dropped unclosed leaves no thread behind
         self._written = 0                   # bytes of rows in the open transaction
         if not create and not self.path.is_file():
@@ -202,7 +209,7 @@ class SqliteStore(SqliteFormat, LogStore):
             self._staged = None
             self._written = 0
             try:
-                with self._synced(durable):
+                with self._synced(durable), self._turn.held():
                     self._begin()
                     try:
                         yield conn
@@ -389,6 +396,7 @@ class SqliteStore(SqliteFormat, LogStore):
         with self._lock:
             self._wal.close()
             self._conn.close()
+            self._turn.close()
 
     # ------------------------------------------------------------ lease and once primitives
     # (the algorithms are Store's, written once)
@@ -400,7 +408,7 @@ class SqliteStore(SqliteFormat, LogStore):
             self._writable()
             now = self.clock()
             try:
-                with self._relaxed():
+                with self._relaxed(), self._turn.held():
                     return retry_busy(lambda: self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)),
                                       self._timeout).rowcount == 1
             except sqlite3.Error as exc:
@@ -428,7 +436,7 @@ class SqliteStore(SqliteFormat, LogStore):
         with self._lock:
             self._writable()
             try:
-                with self._synced(durable):
+                with self._synced(durable), self._turn.held():
                     retry_busy(lambda: self._conn.execute(
                         "INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) VALUES (?, ?, ?, ?, ?)",
                         (thread, node, index, step, entry)), self._timeout)
@@ -450,9 +458,10 @@ class SqliteStore(SqliteFormat, LogStore):
         with self._lock:
             try:
                 if relaxed:
-                    with self._relaxed():
+                    with self._relaxed(), self._turn.held():
                         return retry_busy(lambda: self._conn.execute(sql, params), self._timeout).rowcount
-                return retry_busy(lambda: self._conn.execute(sql, params), self._timeout).rowcount
+                with self._turn.held():
+                    return retry_busy(lambda: self._conn.execute(sql, params), self._timeout).rowcount
             except sqlite3.Error as exc:
                 self._raise(exc)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -47,6 +47,21 @@ def is_busy(exc: sqlite3.Error) -> bool:
     return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
+def pauses(timeout: float) -> Iterator[float]:
+    """Sleep between tries, then yield, until ``timeout`` seconds have
+    passed (then stop): sleeps of :data:`FIRST_PAUSE` growing by half up to
+    :data:`LONGEST_PAUSE`, each jittered so that waiters do not wake in step.
+    The waiting of every writer of the store: SQLite's lock here, the write
+    turn in ``sqlite_turn.py``."""
+    deadline = time.monotonic() + timeout
+    pause = FIRST_PAUSE
+    while time.monotonic() < deadline:
+        # jitter (os.urandom: `random` costs ~1 ms of start-up)
+        time.sleep(pause * (0.5 + os.urandom(1)[0] / 256))
+        yield pause
+        pause = min(pause * 1.5, LONGEST_PAUSE)
+
+
 def retry_busy(action: Callable[[], T], timeout: float) -> T:
     """``action()``, tried again while SQLite answers busy, for up to
     ``timeout`` seconds; then the last busy error is raised."""
@@ -55,14 +70,12 @@ def retry_busy(action: Callable[[], T], timeout: float) -> T:
     except sqlite3.OperationalError as exc:
         if not is_busy(exc):
             raise
-    deadline = time.monotonic() + timeout
-    pause = FIRST_PAUSE
-    while True:
-        # jitter, so that waiters do not wake in step (os.urandom: `random` costs ~1 ms of start-up)
-        time.sleep(pause * (0.5 + os.urandom(1)[0] / 256))
+        last = exc
+    for _ in pauses(timeout):
         try:
             return action()
         except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or time.monotonic() >= deadline:
+            if not is_busy(exc):
                 raise
-        pause = min(pause * 1.5, LONGEST_PAUSE)
+            last = exc
+    raise last
