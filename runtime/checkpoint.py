@@ -16,12 +16,19 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import StoreError
-from .records import CheckpointExtra, NodeRecord, OnceEntry, PendingInterrupt, RunError, RunStatus
+from .records import RunStatus
+
+if TYPE_CHECKING:
+    from .record_types import CheckpointExtra, NodeRecord, OnceEntry, PendingInterrupt, RunError
 
 FORMAT_VERSION = 1
+
+
+def _no_extra() -> CheckpointExtra:
+    return {}
 
 
 @dataclass
@@ -32,7 +39,7 @@ class Checkpoint:
     user quotes (``fork``, ``history``): the seq zero-padded, so ids sort.
 
     ``nodes`` holds the progress of the superstep in flight, per node name
-    (``records.NodeRecord``); it is empty at a clean step boundary. The
+    (``record_types.NodeRecord``); it is empty at a clean step boundary. The
     records are plain dicts typed as ``TypedDict``s (``records.py``): a
     decoded checkpoint is what the JSON holds, trusted as these types once a
     store's row codec has checked its shape.
@@ -47,7 +54,7 @@ class Checkpoint:
     pending: list[PendingInterrupt] = field(default_factory=list)
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     error: RunError | None = None
-    extra: CheckpointExtra = field(default_factory=CheckpointExtra)   # runtime bookkeeping
+    extra: CheckpointExtra = field(default_factory=_no_extra)   # runtime bookkeeping
     # Outbox events this checkpoint causes (``engine._events``): appended by
     # the store in the same transaction as the checkpoint; never part of it.
     outbox: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
@@ -385,7 +392,7 @@ class Store(ABC):
                 raise StoreError(f"{self.label}: the saved result of once call #{index} of node "
                                  f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
             # The decode boundary: the keys were checked just above.
-            results.append(OnceResult(step, node, index, cast(OnceEntry, entry)))
+            results.append(OnceResult(step, node, index, cast("OnceEntry", entry)))
         return results
 
     def drop_once(self, thread: str) -> None:

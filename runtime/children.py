@@ -43,7 +43,7 @@ from fermata.spec.ir import is_static_interrupt
 
 from .calls import args_hash
 from .errors import EvalError, FermataError, InputError, NondeterminismError, ResumeError, StepFailure
-from .records import NodeRecord, PendingInterrupt, RunStatus
+from .records import RunStatus
 from .steps import Pause, UnrecordedOnce
 from .timers import due_rows
 
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .clock import Clock
     from .command import Command
     from .program import Program
+    from .record_types import NodeRecord, PendingInterrupt
     from .records import Durability
     from .steps import Execution
 

@@ -9,7 +9,7 @@ rejected command (:class:`ResumeError`) leaves the stored run untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fermata.spec.ir import is_static_interrupt as _is_static
 
@@ -18,11 +18,14 @@ from .children import plan_children
 from .clock import format_time
 from .errors import ResumeError
 from .program import Program
-from .records import AnswerRecord, DueKind, ExpiredRecord, PendingInterrupt, RunStatus
+from .records import DueKind, RunStatus
 from .schemas import Violation
 from .steps import where_refusal
 from .timers import Firing
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
+
+if TYPE_CHECKING:
+    from .record_types import AnswerRecord, ExpiredRecord, PendingInterrupt
 
 
 class _NoResume:

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import EvalError, StepFailure
 from .expressions import compile_expr
-from .records import FanOutRecord
 from .values import combine, format_value
+
+if TYPE_CHECKING:
+    from .record_types import FanOutRecord
 
 _EMPTY: dict[str, Any] = {}
 

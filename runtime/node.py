@@ -28,13 +28,14 @@ from .children import ChildFailed, ChildPause
 from .errors import StepFailure
 from .expressions import compile_condition
 from .fanout import FanOutSpec
-from .records import Consumed, NodeRecord, NodeStatus, OnceEntry, PendingInterrupt, RunError
+from .records import NodeStatus
 from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
 
 if TYPE_CHECKING:
     from .children import ChildRunner
     from .once import OnceRecorder
+    from .record_types import Consumed, NodeRecord, OnceEntry, PendingInterrupt, RunError
 
 Route = Callable[[Any], tuple[str, ...]]
 

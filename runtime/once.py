@@ -34,11 +34,11 @@ from typing import TYPE_CHECKING
 
 from .checkpoint import OnceResult
 from .fanout import base_node
-from .records import Consumed, OnceEntry
 
 if TYPE_CHECKING:
     from .checkpoint import Store
     from .leases import LeaseKeeper
+    from .record_types import Consumed, OnceEntry
 
 
 @dataclass(frozen=True)

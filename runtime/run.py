@@ -7,13 +7,16 @@ caller changing ``run.state`` changes nothing stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .records import TIMING_KEYS, AnswerRecord, FiredRecord, NodeRecord, PendingInterrupt, RunError, interrupt_json
+from .records import TIMING_KEYS, interrupt_json
 from .values import json_copy
+
+if TYPE_CHECKING:
+    from .record_types import AnswerRecord, FiredRecord, NodeRecord, PendingInterrupt, RunError
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ from .calls import DEFAULT_POLICY, CallPolicy, refuse_unless_allowed
 from .clock import format_time, parse_time
 from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
-from .records import DueKind, OnceEntry, PauseClauses
+from .records import DueKind
 from .schemas import Schemas
 from .values import combine, format_value
 
 if TYPE_CHECKING:
     from .children import ChildRunner
     from .once import OnceRecorder
+    from .record_types import OnceEntry, PauseClauses
 
 Step = Callable[["Execution"], None]
 

@@ -1,6 +1,6 @@
 """Deadlines, reminders and ``wait`` timers: what is recorded, what is due.
 
-A pending entry (``records.PendingInterrupt``) of an interrupt or a timer
+A pending entry (``record_types.PendingInterrupt``) of an interrupt or a timer
 carries, once the engine has stamped it with its clock:
 
 * ``asked_at``: when the node *first* paused there (a resume that re-runs
@@ -20,10 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import format_time, parse_time
-from .records import DueKind, FiredRecord, PendingInterrupt
+from .records import DueKind
+
+if TYPE_CHECKING:
+    from .record_types import FiredRecord, PendingInterrupt
 
 DEADLINE_BY = "fermata:deadline"     # who "answers" when a deadline's answer is applied
 

@@ -35,7 +35,7 @@ class RunSummary:
 @dataclass(frozen=True)
 class PendingRow:
     """One interrupt a paused run waits on, as the run index lists it (the
-    inbox); not the checkpoint's pending entry, ``records.PendingInterrupt``."""
+    inbox); not the checkpoint's pending entry, ``record_types.PendingInterrupt``."""
 
     thread: str
     flow: str
