@@ -9,7 +9,6 @@ pickle, and a format version on everything persisted.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 import time
@@ -106,6 +105,8 @@ class Checkpoint(Plain):
         )
 
     def copy(self) -> Checkpoint:
+        import copy  # here, not at the top: no run needs it (start-up time, #17)
+
         return copy.deepcopy(self)
 
 
