@@ -18,16 +18,16 @@ from typing import Any, ClassVar, Self
 
 class Plain:
     """``==`` and ``repr`` over the fields of a class, and ``replace``. The
-    fields are the names the class annotates, in order (its ``__slots__``,
-    which ruff sorts); its ``__init__`` takes each by that name."""
+    fields are the names the class (and its bases) annotate, in order: its
+    ``__slots__`` say the same, but ruff sorts them. Its ``__init__`` takes
+    each field by that name."""
 
     __slots__ = ()
     #: Fields left out of ``==`` and ``repr`` (a dataclass's ``compare=False, repr=False``).
     _unshown: ClassVar[tuple[str, ...]] = ()
 
     def _fields(self) -> tuple[Any, ...]:
-        unshown = self._unshown
-        return tuple(getattr(self, name) for name in type(self).__annotations__ if name not in unshown)
+        return tuple(getattr(self, name) for name in _shown(type(self)))
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -37,14 +37,12 @@ class Plain:
     __hash__: ClassVar[None] = None   # type: ignore[assignment]  # mutable: unhashable, as a dataclass
 
     def __repr__(self) -> str:
-        unshown = self._unshown
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in type(self).__annotations__
-                          if name not in unshown)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _shown(type(self)))
         return f"{type(self).__qualname__}({shown})"
 
     def replace(self, **changes: Any) -> Self:
         """A copy with ``changes`` (``dataclasses.replace``)."""
-        return type(self)(**{**{name: getattr(self, name) for name in type(self).__annotations__}, **changes})
+        return type(self)(**{**{name: getattr(self, name) for name in _names(type(self))}, **changes})
 
 
 class Frozen(Plain):
@@ -54,3 +52,25 @@ class Frozen(Plain):
 
     def __hash__(self) -> int:   # type: ignore[override]
         return hash(self._fields())
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+_SHOWN: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """The fields of ``cls``, its bases' first."""
+    names = _NAMES.get(cls)
+    if names is None:
+        annotated = (vars(base).get("__annotations__", {}) for base in reversed(cls.__mro__)
+                     if base not in (Plain, Frozen, object))
+        names = _NAMES[cls] = tuple(dict.fromkeys(name for found in annotated for name in found))
+    return names
+
+
+def _shown(cls: type[Plain]) -> tuple[str, ...]:
+    """The fields of ``cls`` that ``==`` and ``repr`` look at."""
+    shown = _SHOWN.get(cls)
+    if shown is None:
+        shown = _SHOWN[cls] = tuple(name for name in _names(cls) if name not in cls._unshown)
+    return shown
