@@ -44,6 +44,11 @@ class Plain:
         """A copy with ``changes`` (``dataclasses.replace``)."""
         return type(self)(**{**{name: getattr(self, name) for name in _names(type(self))}, **changes})
 
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, as ``dataclasses.asdict`` gives it: Plain objects in
+        it (in lists, tuples and dicts too) as dicts, other values deep-copied."""
+        return {name: _as_data(getattr(self, name)) for name in _names(type(self))}
+
 
 class Frozen(Plain):
     """A :class:`Plain` class whose fields never change (``Final``): hashable."""
@@ -52,6 +57,20 @@ class Frozen(Plain):
 
     def __hash__(self) -> int:   # type: ignore[override]
         return hash(self._fields())
+
+
+def _as_data(value: Any) -> Any:
+    if isinstance(value, Plain):
+        return value.as_dict()
+    if isinstance(value, tuple) and hasattr(value, "_fields"):   # a named tuple
+        return type(value)(*[_as_data(item) for item in value])
+    if isinstance(value, (list, tuple)):
+        return type(value)(_as_data(item) for item in value)
+    if isinstance(value, dict):
+        return type(value)((_as_data(key), _as_data(item)) for key, item in value.items())
+    import copy  # here: only tests and tools call as_dict (start-up time, #17)
+
+    return copy.deepcopy(value)
 
 
 _NAMES: dict[type, tuple[str, ...]] = {}
