@@ -38,7 +38,7 @@ class Checkpoint(Plain):
 
     ``nodes`` holds the progress of the superstep in flight, per node name
     (``record_types.NodeRecord``); it is empty at a clean step boundary. The
-    records are plain dicts typed as ``TypedDict``s (``records.py``): a
+    records are plain dicts typed as ``TypedDict``s (``record_types.py``): a
     decoded checkpoint is what the JSON holds, trusted as these types once a
     store's row codec has checked its shape.
     """

@@ -1,12 +1,11 @@
-"""The record types of ``records.py``: the shapes of the plain dicts a
-checkpoint is made of, for the type checker (and the tests that hold stored
-records against them).
+"""The record types: the shapes of the plain dicts a checkpoint is made
+of (``records.py`` has the statuses they hold), for the type checker and for
+the tests that hold stored records against them.
 
-They live apart so that no run pays for them: a TypedDict turns each of its
-(postponed, string) annotations into a ``ForwardRef``, which compiles it,
-~3 ms of every start-up for these (#17). The runtime imports them from
-``records`` under ``if TYPE_CHECKING:``; ``records`` still exports them, and
-imports this module the first time one is asked for at run time.
+They live apart from ``records.py`` so that no run pays for them: defining a
+TypedDict turns each of its (postponed, string) annotations into a
+``ForwardRef``, which compiles it, ~3 ms of every start-up for these (#17).
+The runtime imports them under ``if TYPE_CHECKING:`` only.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The records a run is made of, typed: statuses, checkpoint parts, and the
 JSON a run is shown as.
 
-Records stay plain dicts (``TypedDict``: no cost at run time, and the stored
-JSON is what it always was); statuses are ``StrEnum``s, whose members *are*
+Records stay plain dicts, typed as the ``TypedDict``s of ``record_types.py``
+(for the type checker only: no cost at run time, and the stored JSON is what
+it always was); statuses are ``StrEnum``s, whose members *are*
 strings (``RunStatus.DONE == "done"``), so a status read back from a store
 (a plain string) compares equal to its member. What the runtime writes into
 a record or an event is the member's ``.value``, the exact ``str``: stored
@@ -137,8 +138,6 @@ Write = list[Any]
 TimingKey = Literal["asked_at", "to", "deadline_at", "deadline", "remind_every_ms", "reminded", "kind", "due_at",
                     "child"]
 TIMING_KEYS: tuple[TimingKey, ...] = get_args(TimingKey)
-
-
 
 
 # --------------------------------------------------------------------------
