@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 
 
-def _no_extra() -> CheckpointExtra:
-    return {}
-
-
 class Checkpoint(Plain):
     """One checkpoint of one thread.
 
