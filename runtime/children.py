@@ -112,19 +112,8 @@ class ChildRunner(Plain):
     """What a parent's engine lends its nodes' `run` steps: where children
     live and what this invoke brings them."""
 
-    __slots__ = (
-        "clock",
-        "commands",
-        "continuing",
-        "durability",
-        "parent",
-        "path",
-        "programs",
-        "step",
-        "store",
-        "tick_at",
-        "ticked",
-    )
+    __slots__ = ("clock", "commands", "continuing", "durability", "parent", "path", "programs", "step", "store",
+                 "tick_at", "ticked")
 
     programs: Mapping[str, Program]
     store: Store

@@ -91,18 +91,8 @@ class Run(Frozen):
     not change them.
     """
 
-    __slots__ = (
-        "checkpoint_id",
-        "error",
-        "events",
-        "interrupts",
-        "next",
-        "output",
-        "state",
-        "status",
-        "step",
-        "thread",
-    )
+    __slots__ = ("checkpoint_id", "error", "events", "interrupts", "next", "output", "state", "status", "step",
+                 "thread")
 
     thread: Final[str]
     status: Final[str]  # a records.RunStatus: "interrupted" | "done" | "failed" | "running"

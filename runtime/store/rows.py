@@ -123,18 +123,8 @@ class Tail(Plain):
     next delta can name only the parts that changed (string comparison:
     equal text means equal value)."""
 
-    __slots__ = (
-        "error",
-        "extra",
-        "extra_items",
-        "frontier",
-        "joins",
-        "nodes",
-        "pending",
-        "pending_items",
-        "seq",
-        "status",
-    )
+    __slots__ = ("error", "extra", "extra_items", "frontier", "joins", "nodes", "pending", "pending_items", "seq",
+                 "status")
 
     seq: int
     status: str
