@@ -28,10 +28,11 @@ from .checkpoint import Checkpoint
 from .clock import format_time
 from .errors import FermataError
 from .leases import LeaseKeeper
-from .records import CancelRecord, OutboxKind, RunStatus
+from .records import OutboxKind, RunStatus
 
 if TYPE_CHECKING:
     from .flow import Flow
+    from .record_types import CancelRecord
     from .run import Run
 
 

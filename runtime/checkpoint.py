@@ -9,48 +9,68 @@ pickle, and a format version on everything persisted.
 
 from __future__ import annotations
 
-import copy
 import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from .errors import StoreError
-from .records import CheckpointExtra, NodeRecord, OnceEntry, PendingInterrupt, RunError, RunStatus
+from .plain import Frozen, Plain
+from .records import RunStatus
+
+if TYPE_CHECKING:
+    from .record_types import CheckpointExtra, NodeRecord, OnceEntry, PendingInterrupt, RunError
 
 FORMAT_VERSION = 1
 
 
-@dataclass
-class Checkpoint:
+class Checkpoint(Plain):
     """One checkpoint of one thread.
 
     ``seq`` numbers a thread's checkpoints 0, 1, 2, ...; ``id`` is the string a
     user quotes (``fork``, ``history``): the seq zero-padded, so ids sort.
 
     ``nodes`` holds the progress of the superstep in flight, per node name
-    (``records.NodeRecord``); it is empty at a clean step boundary. The
-    records are plain dicts typed as ``TypedDict``s (``records.py``): a
+    (``record_types.NodeRecord``); it is empty at a clean step boundary. The
+    records are plain dicts typed as ``TypedDict``s (``record_types.py``): a
     decoded checkpoint is what the JSON holds, trusted as these types once a
     store's row codec has checked its shape.
     """
 
+    __slots__ = ("error", "extra", "frontier", "joins", "nodes", "outbox", "pending", "seq", "status", "step", "values")
+    _unshown = ("outbox",)
+
     seq: int
     step: int
-    status: str                      # a RunStatus's value: "running" | "interrupted" | "done" | ...
-    values: dict[str, Any]           # every state field that has a value
-    frontier: list[str]              # nodes of the next (or interrupted) superstep, sorted
-    joins: dict[str, list[str]] = field(default_factory=dict)
-    pending: list[PendingInterrupt] = field(default_factory=list)
-    nodes: dict[str, NodeRecord] = field(default_factory=dict)
-    error: RunError | None = None
-    extra: CheckpointExtra = field(default_factory=CheckpointExtra)   # runtime bookkeeping
+    status: str             # a RunStatus's value: "running" | "interrupted" | "done" | ...
+    values: dict[str, Any]  # every state field that has a value
+    frontier: list[str]     # nodes of the next (or interrupted) superstep, sorted
+    joins: dict[str, list[str]]
+    pending: list[PendingInterrupt]
+    nodes: dict[str, NodeRecord]
+    error: RunError | None
+    extra: CheckpointExtra  # runtime bookkeeping
     # Outbox events this checkpoint causes (``engine._events``): appended by
     # the store in the same transaction as the checkpoint; never part of it.
-    outbox: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
+    outbox: list[dict[str, Any]]
+
+    def __init__(self, seq: int, step: int, status: str, values: dict[str, Any], frontier: list[str],
+                 joins: dict[str, list[str]] | None = None, pending: list[PendingInterrupt] | None = None,
+                 nodes: dict[str, NodeRecord] | None = None, error: RunError | None = None,
+                 extra: CheckpointExtra | None = None, outbox: list[dict[str, Any]] | None = None) -> None:
+        self.seq = seq
+        self.step = step
+        self.status = status
+        self.values = values
+        self.frontier = frontier
+        self.joins = {} if joins is None else joins
+        self.pending = [] if pending is None else pending
+        self.nodes = {} if nodes is None else nodes
+        self.error = error
+        self.extra = {} if extra is None else extra
+        self.outbox = [] if outbox is None else outbox
 
     @property
     def id(self) -> str:
@@ -81,21 +101,33 @@ class Checkpoint:
         )
 
     def copy(self) -> Checkpoint:
+        import copy  # here, not at the top: no run needs it (start-up time, #17)
+
         return copy.deepcopy(self)
 
 
-@dataclass(frozen=True)
-class ThreadInfo:
+class ThreadInfo(Frozen):
     """Per-thread metadata, written once when the thread's first checkpoint is."""
 
-    thread: str
-    flow: str                 # flow name
-    ir_hash: str              # sha256 of the flow's canonical IR
-    source: str | None        # absolute path of the .flow or IR file the run started from
-    created: str              # ISO-8601 UTC; informational only, never part of a trace
+    __slots__ = ("created", "flow", "ir_hash", "source", "source_hash", "thread")
+
+    thread: Final[str]
+    flow: Final[str]           # flow name
+    ir_hash: Final[str]        # sha256 of the flow's canonical IR
+    source: Final[str | None]  # absolute path of the .flow or IR file the run started from
+    created: Final[str]        # ISO-8601 UTC; informational only, never part of a trace
     # sha256 of that file's text when the run (last) started or resumed from
     # it: `fermata resume` without FILE refuses a file that changed since.
-    source_hash: str | None = None
+    source_hash: Final[str | None]
+
+    def __init__(self, thread: str, flow: str, ir_hash: str, source: str | None, created: str,
+                 source_hash: str | None = None) -> None:
+        self.thread = thread
+        self.flow = flow
+        self.ir_hash = ir_hash
+        self.source = source
+        self.created = created
+        self.source_hash = source_hash
 
     def to_json(self) -> dict[str, Any]:
         return {"thread": self.thread, "flow": self.flow, "ir_hash": self.ir_hash,
@@ -107,14 +139,20 @@ class ThreadInfo:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Lease:
+class Lease(Frozen):
     """Who may advance a thread's run, until when (wall clock, seconds since
     the epoch: leases are compared across processes, even machines)."""
 
-    thread: str
-    owner: str
-    expires: float
+    __slots__ = ("expires", "owner", "thread")
+
+    thread: Final[str]
+    owner: Final[str]
+    expires: Final[float]
+
+    def __init__(self, thread: str, owner: str, expires: float) -> None:
+        self.thread = thread
+        self.owner = owner
+        self.expires = expires
 
 
 def _this_host() -> str:
@@ -169,17 +207,24 @@ def lease_is_live(lease: Lease | None, now: float) -> bool:
     return lease is not None and lease.expires > now and not owner_is_gone(lease.owner)
 
 
-@dataclass(frozen=True)
-class OnceResult:
+class OnceResult(Frozen):
     """The journal entry of one ``call once`` made durable when the call
     returned, before the node went on: ``entry`` is ``{"target",
     "args_hash", "result"}``, the ``index``-th once call of ``node``
     (its instance) in ``step``."""
 
-    step: int
-    node: str
-    index: int
-    entry: OnceEntry
+    __slots__ = ("entry", "index", "node", "step")
+
+    step: Final[int]
+    node: Final[str]
+    index: Final[int]
+    entry: Final[OnceEntry]
+
+    def __init__(self, step: int, node: str, index: int, entry: OnceEntry) -> None:
+        self.step = step
+        self.node = node
+        self.index = index
+        self.entry = entry
 
 
 class _LocalCoordination:
@@ -385,7 +430,7 @@ class Store(ABC):
                 raise StoreError(f"{self.label}: the saved result of once call #{index} of node "
                                  f"`{node}` in thread `{thread}` is corrupt: {exc}") from None
             # The decode boundary: the keys were checked just above.
-            results.append(OnceResult(step, node, index, cast(OnceEntry, entry)))
+            results.append(OnceResult(step, node, index, cast("OnceEntry", entry)))
         return results
 
     def drop_once(self, thread: str) -> None:

@@ -36,14 +36,14 @@ decided here (SEMANTICS.md, "Child runs"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fermata.spec.ir import is_static_interrupt
 
 from .calls import args_hash
 from .errors import EvalError, FermataError, InputError, NondeterminismError, ResumeError, StepFailure
-from .records import NodeRecord, PendingInterrupt, RunStatus
+from .plain import Plain
+from .records import RunStatus
 from .steps import Pause, UnrecordedOnce
 from .timers import due_rows
 
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from .clock import Clock
     from .command import Command
     from .program import Program
+    from .record_types import NodeRecord, PendingInterrupt
     from .records import Durability
     from .steps import Execution
 
@@ -107,23 +108,41 @@ def own_entries(pending: list[PendingInterrupt]) -> list[PendingInterrupt]:
     return [p for p in pending if "child" not in p]
 
 
-@dataclass
-class ChildRunner:
+class ChildRunner(Plain):
     """What a parent's engine lends its nodes' `run` steps: where children
     live and what this invoke brings them."""
 
+    __slots__ = ("clock", "commands", "continuing", "durability", "parent", "path", "programs", "step", "store",
+                 "tick_at", "ticked")
+
     programs: Mapping[str, Program]
     store: Store
-    parent: str                       # the parent's thread
+    parent: str  # the parent's thread
     clock: Clock
     durability: Durability
-    path: str | None = None
-    step: int = 0                     # the superstep running (set by the engine)
+    path: str | None
+    step: int    # the superstep running (set by the engine)
     # Answers for children, by parent node instance then child thread.
-    commands: dict[str, dict[str, Command]] = field(default_factory=dict)
-    continuing: bool = False          # invoke(None): paused children continue too (pass static gates)
-    tick_at: int | None = None        # a tick: due children are fired
-    ticked: set[str] = field(default_factory=set)   # instances whose children have something due
+    commands: dict[str, dict[str, Command]]
+    continuing: bool     # invoke(None): paused children continue too (pass static gates)
+    tick_at: int | None  # a tick: due children are fired
+    ticked: set[str]     # instances whose children have something due
+
+    def __init__(self, programs: Mapping[str, Program], store: Store, parent: str, clock: Clock,
+                 durability: Durability, path: str | None = None, step: int = 0,
+                 commands: dict[str, dict[str, Command]] | None = None, continuing: bool = False,
+                 tick_at: int | None = None, ticked: set[str] | None = None) -> None:
+        self.programs = programs
+        self.store = store
+        self.parent = parent
+        self.clock = clock
+        self.durability = durability
+        self.path = path
+        self.step = step
+        self.commands = {} if commands is None else commands
+        self.continuing = continuing
+        self.tick_at = tick_at
+        self.ticked = set() if ticked is None else ticked
 
     def flow(self, name: str) -> Any:
         from .flow import Flow  # flow.py imports the engine, which imports this module
@@ -327,6 +346,4 @@ def fork_children(store: Store, checkpoint: Checkpoint, source: str, thread: str
     pending: list[PendingInterrupt] = [
         {**p, "child": {**p["child"], "thread": renamed.get(p["child"]["thread"], p["child"]["thread"])}}
         if "child" in p else p for p in checkpoint.pending]
-    from dataclasses import replace
-
-    return replace(checkpoint, nodes=nodes, pending=pending)
+    return checkpoint.replace(nodes=nodes, pending=pending)

@@ -8,8 +8,7 @@ rejected command (:class:`ResumeError`) leaves the stored run untouched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from fermata.spec.ir import is_static_interrupt as _is_static
 
@@ -17,12 +16,16 @@ from .checkpoint import Checkpoint, Store
 from .children import plan_children
 from .clock import format_time
 from .errors import ResumeError
+from .plain import Frozen, Plain
 from .program import Program
-from .records import AnswerRecord, DueKind, ExpiredRecord, PendingInterrupt, RunStatus
+from .records import DueKind, RunStatus
 from .schemas import Violation
 from .steps import where_refusal
 from .timers import Firing
 from .values import MAX_VALUE_DEPTH, NotJSON, json_copy
+
+if TYPE_CHECKING:
+    from .record_types import AnswerRecord, ExpiredRecord, PendingInterrupt
 
 
 class _NoResume:
@@ -33,8 +36,7 @@ class _NoResume:
 NO_RESUME: Any = _NoResume()  # "no resume value", distinct from resuming with null
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(Frozen):
     """What to do with a run besides giving it input.
 
     ``resume``: the answer to the single pending interrupt, or a dict mapping
@@ -47,27 +49,51 @@ class Command:
     users/roles, or the answer is refused.
     """
 
-    resume: Any = NO_RESUME
-    update: dict[str, Any] | None = None
-    goto: str | list[str] | None = None
-    by: str | None = None
-    roles: tuple[str, ...] | list[str] = ()
+    __slots__ = ("by", "goto", "resume", "roles", "update")
+
+    resume: Final[Any]
+    update: Final[dict[str, Any] | None]
+    goto: Final[str | list[str] | None]
+    by: Final[str | None]
+    roles: Final[tuple[str, ...] | list[str]]
+
+    def __init__(self, resume: Any = NO_RESUME, update: dict[str, Any] | None = None,
+                 goto: str | list[str] | None = None, by: str | None = None,
+                 roles: tuple[str, ...] | list[str] = ()) -> None:
+        self.resume = resume
+        self.update = update
+        self.goto = goto
+        self.by = by
+        self.roles = roles
 
     @property
     def has_resume(self) -> bool:
         return self.resume is not NO_RESUME
 
 
-@dataclass
-class Plan:
-    answers: dict[str, Any] = field(default_factory=dict)  # node -> answer to its pending interrupt
-    update: dict[str, Any] | None = None
-    goto: list[str] | None = None
-    answered: list[AnswerRecord] = field(default_factory=list)   # the audit record of the answers
-    firing: Firing | None = None    # `tick`: due deadlines, timers, reminders
+class Plan(Plain):
+    __slots__ = ("answered", "answers", "children", "firing", "goto", "tick_at", "update")
+
+    answers: dict[str, Any]       # node -> answer to its pending interrupt
+    update: dict[str, Any] | None
+    goto: list[str] | None
+    answered: list[AnswerRecord]  # the audit record of the answers
+    firing: Firing | None         # `tick`: due deadlines, timers, reminders
     # Answers for child runs (``children.py``): by parent node instance, then child thread.
-    children: dict[str, dict[str, Command]] = field(default_factory=dict)
-    tick_at: int | None = None      # `tick`: children with something due fire too
+    children: dict[str, dict[str, Command]]
+    tick_at: int | None  # `tick`: children with something due fire too
+
+    def __init__(self, answers: dict[str, Any] | None = None, update: dict[str, Any] | None = None,
+                 goto: list[str] | None = None, answered: list[AnswerRecord] | None = None,
+                 firing: Firing | None = None, children: dict[str, dict[str, Command]] | None = None,
+                 tick_at: int | None = None) -> None:
+        self.answers = {} if answers is None else answers
+        self.update = update
+        self.goto = goto
+        self.answered = [] if answered is None else answered
+        self.firing = firing
+        self.children = {} if children is None else children
+        self.tick_at = tick_at
 
     @property
     def is_continue(self) -> bool:

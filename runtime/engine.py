@@ -21,7 +21,7 @@ written, which is then either the pause or a plain ``running`` checkpoint.
 Continuing from any boundary checkpoint therefore goes straight into the
 next step, so a boundary whose pause was resumed never pauses again and no
 "passed" flag is needed. ``extra`` holds the little that is neither state
-nor progress (``records.CheckpointExtra``): e.g. ``goto`` (a
+nor progress (``record_types.CheckpointExtra``): e.g. ``goto`` (a
 ``Command(goto=...)`` waiting for the step in flight to complete) and
 ``route_start`` (``start``'s route failed; a retry routes it again).
 
@@ -45,7 +45,7 @@ passed to the store as changed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fermata.spec.ir import END
 
@@ -60,27 +60,31 @@ from .node import consumed_of, failed_record, interrupt_token
 from .once import OnceRecorder
 from .program import Program
 from .records import (
-    AnswerRecord,
-    CheckpointExtra,
-    Consumed,
     DueKind,
     Durability,
     ErrorKind,
     EventKind,
-    ExpiredRecord,
-    FiredRecord,
-    NodeRecord,
     NodeStatus,
     OutboxKind,
-    PendingInterrupt,
-    RunError,
     RunStatus,
-    StartedRecord,
     StaticWhen,
     interrupt_json,
 )
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 from .timers import stamp
+
+if TYPE_CHECKING:
+    from .record_types import (
+        AnswerRecord,
+        CheckpointExtra,
+        Consumed,
+        ExpiredRecord,
+        FiredRecord,
+        NodeRecord,
+        PendingInterrupt,
+        RunError,
+        StartedRecord,
+    )
 
 
 class Engine:

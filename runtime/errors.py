@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .records import RunError
+    from .record_types import RunError
 
 
 class FermataError(Exception):

@@ -24,13 +24,15 @@ step (SEMANTICS.md, "Fan-out instances"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from .errors import EvalError, StepFailure
 from .expressions import compile_expr
-from .records import FanOutRecord
+from .plain import Frozen
 from .values import combine, format_value
+
+if TYPE_CHECKING:
+    from .record_types import FanOutRecord
 
 _EMPTY: dict[str, Any] = {}
 
@@ -45,12 +47,17 @@ def instance_name(node: str, key: Any) -> str:
     return f"{node}[{format_value(key)}]"
 
 
-@dataclass(frozen=True)
-class FanOut:
+class FanOut(Frozen):
     """A started fan-out: its elements and their instance names, in list order."""
 
-    items: list[Any]
-    names: list[str]
+    __slots__ = ("items", "names")
+
+    items: Final[list[Any]]
+    names: Final[list[str]]
+
+    def __init__(self, items: list[Any], names: list[str]) -> None:
+        self.items = items
+        self.names = names
 
     def to_json(self) -> FanOutRecord:
         return {"items": self.items, "names": self.names}

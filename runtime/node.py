@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +27,15 @@ from .children import ChildFailed, ChildPause
 from .errors import StepFailure
 from .expressions import compile_condition
 from .fanout import FanOutSpec
-from .records import Consumed, NodeRecord, NodeStatus, OnceEntry, PendingInterrupt, RunError
+from .plain import Plain
+from .records import NodeStatus
 from .schemas import Schemas
 from .steps import Execution, Pause, StepCompiler
 
 if TYPE_CHECKING:
     from .children import ChildRunner
     from .once import OnceRecorder
+    from .record_types import Consumed, NodeRecord, OnceEntry, PendingInterrupt, RunError
 
 Route = Callable[[Any], tuple[str, ...]]
 
@@ -82,27 +83,43 @@ def compile_route(route_ir: dict[str, Any] | None, source: str) -> Route:
     return route
 
 
-@dataclass
-class Attempts:
+class Attempts(Plain):
     """How a node's attempts ended: ``ex`` is the last execution, ``count``
     how many were made, ``stop`` the interrupt it paused at or the failure
     that ended it (None: it finished)."""
 
+    __slots__ = ("count", "ex", "next", "stop")
+
     ex: Execution
     count: int
     stop: Pause | StepFailure | None
-    next: list[str] = field(default_factory=list)   # finished: where the node routes
+    next: list[str]  # finished: where the node routes
+
+    def __init__(self, ex: Execution, count: int, stop: Pause | StepFailure | None,
+                 next: list[str] | None = None) -> None:
+        self.ex = ex
+        self.count = count
+        self.stop = stop
+        self.next = [] if next is None else next
 
 
-@dataclass
-class Outcome:
+class Outcome(Plain):
     """What one run of a node came to: its new progress record, and the
     pending interrupt or the error when it did not finish."""
 
+    __slots__ = ("error", "pending", "record", "surfaced")
+
     record: NodeRecord
-    pending: PendingInterrupt | None = None
-    error: RunError | None = None
-    surfaced: list[PendingInterrupt] = field(default_factory=list)   # a paused child's interrupts
+    pending: PendingInterrupt | None
+    error: RunError | None
+    surfaced: list[PendingInterrupt]  # a paused child's interrupts
+
+    def __init__(self, record: NodeRecord, pending: PendingInterrupt | None = None, error: RunError | None = None,
+                 surfaced: list[PendingInterrupt] | None = None) -> None:
+        self.record = record
+        self.pending = pending
+        self.error = error
+        self.surfaced = [] if surfaced is None else surfaced
 
     @property
     def status(self) -> str:

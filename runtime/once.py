@@ -29,27 +29,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .checkpoint import OnceResult
 from .fanout import base_node
-from .records import Consumed, OnceEntry
+from .plain import Frozen
 
 if TYPE_CHECKING:
     from .checkpoint import Store
     from .leases import LeaseKeeper
+    from .record_types import Consumed, OnceEntry
 
 
-@dataclass(frozen=True)
-class CallContext:
+class CallContext(Frozen):
     """Which ``call once`` is running: read it with :func:`call_context`."""
 
-    thread: str
-    step: int
-    node: str
-    instance: str
-    index: int
+    __slots__ = ("index", "instance", "node", "step", "thread")
+
+    thread: Final[str]
+    step: Final[int]
+    node: Final[str]
+    instance: Final[str]
+    index: Final[int]
+
+    def __init__(self, thread: str, step: int, node: str, instance: str, index: int) -> None:
+        self.thread = thread
+        self.step = step
+        self.node = node
+        self.instance = instance
+        self.index = index
 
     @property
     def key(self) -> str:

@@ -10,9 +10,8 @@ defaults, input validation, and carrying a state over to a changed spec.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from fermata.spec.digest import sha256_hex
 from fermata.spec.ir import IR_VERSION
@@ -20,15 +19,22 @@ from fermata.spec.ir import IR_VERSION
 from .calls import DEFAULT_POLICY, CallPolicy
 from .errors import FermataError, InputError, SpecChangedError
 from .node import CompiledNode, Route, compile_route
+from .plain import Frozen
 from .schemas import Schemas
 from .values import MAX_VALUE_DEPTH, NotJSON, canonical_json, json_copy
 
 
-@dataclass(frozen=True)
-class Join:
-    key: str                 # "a,b->c": where its progress is kept in a checkpoint
-    sources: frozenset[str]
-    target: str
+class Join(Frozen):
+    __slots__ = ("key", "sources", "target")
+
+    key: Final[str]  # "a,b->c": where its progress is kept in a checkpoint
+    sources: Final[frozenset[str]]
+    target: Final[str]
+
+    def __init__(self, key: str, sources: frozenset[str], target: str) -> None:
+        self.key = key
+        self.sources = sources
+        self.target = target
 
 
 def ir_hash(flow_ir: dict[str, Any]) -> str:

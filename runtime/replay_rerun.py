@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import NondeterminismError
 from .node import CompiledNode
-from .records import Consumed, NodeRecord, NodeStatus, OnceEntry
+from .records import NodeStatus
 from .steps import Execution, Pause, UnrecordedOnce
+
+if TYPE_CHECKING:
+    from .record_types import Consumed, NodeRecord, OnceEntry
 
 
 class _StubbedCall(Exception):

@@ -7,14 +7,14 @@ replay against recorded states that no longer follow from the new flow."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .checkpoint import Checkpoint
 from .errors import InvalidUpdateError, SpecChangedError, StepFailure
 from .fanout import fan_view
 from .node import CompiledNode
 from .program import Program
-from .records import DueKind, NodeRecord, NodeStatus, RunStatus
+from .records import DueKind, NodeStatus, RunStatus
 from .replay_lines import (
     interrupt_line,
     interrupt_step,
@@ -30,6 +30,9 @@ from .replay_report import Divergence, Gap
 from .replay_rerun import Inputs, NodeRun, Outcome, inputs_of, run_node
 from .superstep import AddFailure, complete_step, route_start, static_pauses
 from .values import json_equal
+
+if TYPE_CHECKING:
+    from .record_types import NodeRecord
 
 
 class _Diverged(Exception):

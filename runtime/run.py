@@ -6,31 +6,46 @@ caller changing ``run.state`` changes nothing stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from fermata.spec.ir import is_static_interrupt
 
 from .checkpoint import Checkpoint
-from .records import TIMING_KEYS, AnswerRecord, FiredRecord, NodeRecord, PendingInterrupt, RunError, interrupt_json
+from .plain import Frozen
+from .records import TIMING_KEYS, interrupt_json
 from .values import json_copy
 
+if TYPE_CHECKING:
+    from .record_types import AnswerRecord, FiredRecord, NodeRecord, PendingInterrupt, RunError
 
-@dataclass(frozen=True)
-class Interrupt:
+
+class Interrupt(Frozen):
     """A pending interrupt. ``id`` is ``"node:label"`` (``"N:before"`` /
     ``"N:after"`` for static ones); ``token`` names this very occurrence."""
 
-    id: str
-    node: str
-    label: str
-    index: int
-    payload: Any
-    schema: dict[str, Any] | None
-    token: str
+    __slots__ = ("id", "index", "label", "node", "payload", "schema", "timing", "token")
+
+    id: Final[str]
+    node: Final[str]
+    label: Final[str]
+    index: Final[int]
+    payload: Final[Any]
+    schema: Final[dict[str, Any] | None]
+    token: Final[str]
     # When it was asked, who may answer, its deadline, reminders, a timer's
     # due time (``records.TIMING_KEYS``; only the keys it has).
-    timing: dict[str, Any] = field(default_factory=dict)
+    timing: Final[dict[str, Any]]
+
+    def __init__(self, id: str, node: str, label: str, index: int, payload: Any, schema: dict[str, Any] | None,
+                 token: str, timing: dict[str, Any] | None = None) -> None:
+        self.id = id
+        self.node = node
+        self.label = label
+        self.index = index
+        self.payload = payload
+        self.schema = schema
+        self.token = token
+        self.timing = {} if timing is None else timing
 
     @property
     def asked_at(self) -> str | None:
@@ -68,8 +83,7 @@ class Interrupt:
                          timing=json_copy({key: entry[key] for key in TIMING_KEYS if key in entry}))
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(Frozen):
     """A run as of one checkpoint (the latest, for ``invoke`` and ``state``).
 
     ``events`` holds what the ``invoke`` that produced it streamed (empty
@@ -77,16 +91,33 @@ class Run:
     not change them.
     """
 
-    thread: str
-    status: str                       # a records.RunStatus: "interrupted" | "done" | "failed" | "running"
-    state: dict[str, Any]
-    output: dict[str, Any]
-    interrupts: list[Interrupt]
-    error: RunError | None
-    checkpoint_id: str
-    step: int
-    next: list[str] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    __slots__ = ("checkpoint_id", "error", "events", "interrupts", "next", "output", "state", "status", "step",
+                 "thread")
+
+    thread: Final[str]
+    status: Final[str]  # a records.RunStatus: "interrupted" | "done" | "failed" | "running"
+    state: Final[dict[str, Any]]
+    output: Final[dict[str, Any]]
+    interrupts: Final[list[Interrupt]]
+    error: Final[RunError | None]
+    checkpoint_id: Final[str]
+    step: Final[int]
+    next: Final[list[str]]
+    events: Final[list[dict[str, Any]]]
+
+    def __init__(self, thread: str, status: str, state: dict[str, Any], output: dict[str, Any],
+                 interrupts: list[Interrupt], error: RunError | None, checkpoint_id: str, step: int,
+                 next: list[str] | None = None, events: list[dict[str, Any]] | None = None) -> None:
+        self.thread = thread
+        self.status = status
+        self.state = state
+        self.output = output
+        self.interrupts = interrupts
+        self.error = error
+        self.checkpoint_id = checkpoint_id
+        self.step = step
+        self.next = [] if next is None else next
+        self.events = [] if events is None else events
 
     @staticmethod
     def from_checkpoint(thread: str, checkpoint: Checkpoint, outputs: tuple[str, ...],
@@ -106,26 +137,41 @@ class Run:
                 "interrupts": [i.to_json() for i in self.interrupts], "error": self.error}
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Frozen):
     """One entry of ``history``: a checkpoint as the caller sees it.
 
     ``next`` is the frontier: the nodes of the step in flight (when ``nodes``
     records progress) or of the next step.
     """
 
-    checkpoint_id: str
-    step: int
-    status: str
-    state: dict[str, Any]
-    pending: list[Interrupt]
-    next: list[str]
-    error: RunError | None
-    nodes: dict[str, NodeRecord]
+    __slots__ = ("answered", "checkpoint_id", "error", "fired", "next", "nodes", "pending", "state", "status", "step")
+
+    checkpoint_id: Final[str]
+    step: Final[int]
+    status: Final[str]
+    state: Final[dict[str, Any]]
+    pending: Final[list[Interrupt]]
+    next: Final[list[str]]
+    error: Final[RunError | None]
+    nodes: Final[dict[str, NodeRecord]]
     # The audit trail at this checkpoint: the answers it applied (``id``,
     # ``by``, ``at``, ``value``) and the deadlines, reminders, timers fired.
-    answered: list[AnswerRecord] = field(default_factory=list)
-    fired: list[FiredRecord] = field(default_factory=list)
+    answered: Final[list[AnswerRecord]]
+    fired: Final[list[FiredRecord]]
+
+    def __init__(self, checkpoint_id: str, step: int, status: str, state: dict[str, Any], pending: list[Interrupt],
+                 next: list[str], error: RunError | None, nodes: dict[str, NodeRecord],
+                 answered: list[AnswerRecord] | None = None, fired: list[FiredRecord] | None = None) -> None:
+        self.checkpoint_id = checkpoint_id
+        self.step = step
+        self.status = status
+        self.state = state
+        self.pending = pending
+        self.next = next
+        self.error = error
+        self.nodes = nodes
+        self.answered = [] if answered is None else answered
+        self.fired = [] if fired is None else fired
 
     @staticmethod
     def from_checkpoint(checkpoint: Checkpoint) -> Snapshot:

@@ -14,20 +14,22 @@ stops at once and the caller discards this execution's writes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 from . import calls
 from .calls import DEFAULT_POLICY, CallPolicy, refuse_unless_allowed
 from .clock import format_time, parse_time
 from .errors import EvalError, FailStepError, NondeterminismError, StepFailure
 from .expressions import compile_condition, compile_expr
-from .records import DueKind, OnceEntry, PauseClauses
+from .plain import Frozen
+from .records import DueKind
 from .schemas import Schemas
 from .values import combine, format_value
 
 if TYPE_CHECKING:
     from .children import ChildRunner
     from .once import OnceRecorder
+    from .record_types import OnceEntry, PauseClauses
 
 Step = Callable[["Execution"], None]
 
@@ -357,12 +359,19 @@ class StepCompiler:
         return fail
 
 
-class WhereRule(NamedTuple):
+class WhereRule(Frozen):
     """An interrupt's ``where``: checked on an answer before it is stored."""
 
-    bind: str
-    cond: Callable[[Any], bool]
-    message: str | None
+    __slots__ = ("bind", "cond", "message")
+
+    bind: Final[str]
+    cond: Final[Callable[[Any], bool]]
+    message: Final[str | None]
+
+    def __init__(self, bind: str, cond: Callable[[Any], bool], message: str | None) -> None:
+        self.bind = bind
+        self.cond = cond
+        self.message = message
 
 
 class _RuleView:

@@ -25,10 +25,10 @@ here too, for the same reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidUpdateError, StepFailure
+from .plain import Plain
 from .program import Program
 from .records import StaticWhen, Write
 from .values import combine
@@ -48,14 +48,22 @@ class AddFailure(Exception):
         self.failure = failure
 
 
-@dataclass
-class StepOutcome:
+class StepOutcome(Plain):
     """A completed step: what it changes and where the run goes next."""
 
-    updates: dict[str, Any]           # field -> new value (only the fields written)
-    targets: set[str]                 # routed to, joins that fired included
-    joins: dict[str, list[str]]       # join progress after the step (a new dict when it changed)
-    writers: dict[str, str]           # field -> the last node (in name order) that wrote it
+    __slots__ = ("joins", "targets", "updates", "writers")
+
+    updates: dict[str, Any]      # field -> new value (only the fields written)
+    targets: set[str]            # routed to, joins that fired included
+    joins: dict[str, list[str]]  # join progress after the step (a new dict when it changed)
+    writers: dict[str, str]      # field -> the last node (in name order) that wrote it
+
+    def __init__(self, updates: dict[str, Any], targets: set[str], joins: dict[str, list[str]],
+                 writers: dict[str, str]) -> None:
+        self.updates = updates
+        self.targets = targets
+        self.joins = joins
+        self.writers = writers
 
     def frontier(self, goto: list[str] | None) -> list[str]:
         """The next step's nodes: a pending ``Command(goto=...)`` replaces the route."""

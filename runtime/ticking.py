@@ -11,14 +11,14 @@ is left alone, and firing twice applies once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from .checkpoint import Checkpoint, Store
 from .children import due_children, own_entries
 from .clock import Clock, format_time, parse_time
 from .command import Plan
 from .errors import FermataError
+from .plain import Frozen, Plain
 from .records import DueKind, RunStatus
 from .schemas import Schemas
 from .timers import DEADLINE_BY, plan_firing
@@ -28,11 +28,15 @@ PAGE = 500
 _FIRED: dict[str, str] = {DueKind.DEADLINE: "deadline", DueKind.REMINDER: "reminder", DueKind.WAIT: "timer"}
 
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(Frozen):
     """One tick, at ``now`` (ms since the epoch)."""
 
-    now: int
+    __slots__ = ("now",)
+
+    now: Final[int]
+
+    def __init__(self, now: int) -> None:
+        self.now = now
 
     @staticmethod
     def at(now: int | str | None, clock: Clock) -> Tick:
@@ -64,15 +68,23 @@ class Tick:
             after = page[-1].key
 
 
-@dataclass
-class TickReport:
+class TickReport(Plain):
     """What one ``tick`` did: per run fired, what fired and where the run
     now stands; runs skipped because another process held them; errors."""
 
+    __slots__ = ("busy", "errors", "fired", "now")
+
     now: str
-    fired: list[dict[str, Any]] = field(default_factory=list)
-    busy: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
+    fired: list[dict[str, Any]]
+    busy: list[str]
+    errors: dict[str, str]
+
+    def __init__(self, now: str, fired: list[dict[str, Any]] | None = None, busy: list[str] | None = None,
+                 errors: dict[str, str] | None = None) -> None:
+        self.now = now
+        self.fired = [] if fired is None else fired
+        self.busy = [] if busy is None else busy
+        self.errors = {} if errors is None else errors
 
     def to_json(self) -> dict[str, Any]:
         return {"now": self.now, "fired": self.fired, "busy": self.busy, "errors": self.errors}

@@ -1,6 +1,6 @@
 """Deadlines, reminders and ``wait`` timers: what is recorded, what is due.
 
-A pending entry (``records.PendingInterrupt``) of an interrupt or a timer
+A pending entry (``record_types.PendingInterrupt``) of an interrupt or a timer
 carries, once the engine has stamped it with its clock:
 
 * ``asked_at``: when the node *first* paused there (a resume that re-runs
@@ -19,11 +19,14 @@ the same functions serve the engine, ``tick`` and the stores' due index.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import format_time, parse_time
-from .records import DueKind, FiredRecord, PendingInterrupt
+from .plain import Plain
+from .records import DueKind
+
+if TYPE_CHECKING:
+    from .record_types import FiredRecord, PendingInterrupt
 
 DEADLINE_BY = "fermata:deadline"     # who "answers" when a deadline's answer is applied
 
@@ -81,15 +84,25 @@ def next_due(pending: Iterable[PendingInterrupt]) -> str | None:
     return rows[0][0] if rows else None
 
 
-@dataclass
-class Firing:
+class Firing(Plain):
     """What ``tick`` does to one paused run at time ``now`` (ms)."""
 
+    __slots__ = ("abandon", "answers", "fired", "now", "reminders")
+
     now: int
-    answers: dict[str, tuple[PendingInterrupt, Any]] = field(default_factory=dict)   # node -> (entry, value)
-    abandon: dict[str, tuple[PendingInterrupt, str]] = field(default_factory=dict)   # node -> (entry, goto)
-    reminders: list[PendingInterrupt] = field(default_factory=list)                  # entries, updated
-    fired: list[FiredRecord] = field(default_factory=list)                           # for extra["fired"]
+    answers: dict[str, tuple[PendingInterrupt, Any]]  # node -> (entry, value)
+    abandon: dict[str, tuple[PendingInterrupt, str]]  # node -> (entry, goto)
+    reminders: list[PendingInterrupt]                 # entries, updated
+    fired: list[FiredRecord]                          # for extra["fired"]
+
+    def __init__(self, now: int, answers: dict[str, tuple[PendingInterrupt, Any]] | None = None,
+                 abandon: dict[str, tuple[PendingInterrupt, str]] | None = None,
+                 reminders: list[PendingInterrupt] | None = None, fired: list[FiredRecord] | None = None) -> None:
+        self.now = now
+        self.answers = {} if answers is None else answers
+        self.abandon = {} if abandon is None else abandon
+        self.reminders = [] if reminders is None else reminders
+        self.fired = [] if fired is None else fired
 
     @property
     def changes_run(self) -> bool:

@@ -32,10 +32,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 # Modules no workflow step should call: they run commands or code, load
 # code, reach into the interpreter or the process, touch files, sockets or
@@ -94,22 +93,43 @@ def matches(pattern: str, module: str, function: str | None) -> bool:
     return module == pattern or module.startswith(pattern + ".")
 
 
-@dataclass(frozen=True)
 class CallPolicy:
     """What a spec may call. ``CallPolicy()`` is the default: anything but
-    :data:`DEFAULT_DENY`. ``source`` names where it was configured (messages)."""
+    :data:`DEFAULT_DENY`. ``source`` names where it was configured (messages).
 
-    allow: tuple[str, ...] = ("*",)
-    deny: tuple[str, ...] = DEFAULT_DENY
-    source: str | None = None
-    # target -> refusal (None: allowed); a policy decides each target once.
-    _decided: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    Immutable (``Final``), compared and hashed by its three fields. Not a
+    dataclass: ``fermata resume`` imports this module, and ``dataclasses``
+    costs its start-up (``runtime/plain.py`` says more)."""
 
-    def __post_init__(self) -> None:
-        for pattern in self.allow:
+    __slots__ = ("_decided", "allow", "deny", "source")
+
+    allow: Final[tuple[str, ...]]
+    deny: Final[tuple[str, ...]]
+    source: Final[str | None]
+
+    def __init__(self, allow: tuple[str, ...] = ("*",), deny: tuple[str, ...] = DEFAULT_DENY,
+                 source: str | None = None) -> None:
+        for pattern in allow:
             check_pattern(pattern, "allow")
-        for pattern in self.deny:
+        for pattern in deny:
             check_pattern(pattern, "deny")
+        self.allow = allow
+        self.deny = deny
+        self.source = source
+        # target -> refusal (None: allowed); a policy decides each target once.
+        self._decided: dict[str, str | None] = {}
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, CallPolicy)
+        return (self.allow, self.deny, self.source) == (other.allow, other.deny, other.source)
+
+    def __hash__(self) -> int:
+        return hash((self.allow, self.deny, self.source))
+
+    def __repr__(self) -> str:
+        return f"CallPolicy(allow={self.allow!r}, deny={self.deny!r}, source={self.source!r})"
 
     @classmethod
     def configured(cls, allow: Iterable[str] | None = None, deny: Iterable[str] = (),
@@ -126,7 +146,7 @@ class CallPolicy:
         extra = tuple(p for p in patterns if p not in self.allow)
         for pattern in extra:
             check_pattern(pattern, "--allow-call")
-        return replace(self, allow=self.allow + extra, _decided={}) if extra else self
+        return CallPolicy(self.allow + extra, self.deny, self.source) if extra else self
 
     def refusal(self, target: str) -> str | None:
         """Why ``target`` (``pkg.mod:fn``) may not be called, or None. Decided

@@ -44,8 +44,13 @@ class UsageError(Exception):
 # raises UnicodeEncodeError) and the bidirectional controls (U+061C,
 # U+200E-U+200F, U+202A-U+202E, U+2066-U+2069), which reorder what a reader
 # sees: "Trojan Source", CVE-2021-42574.
-_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
-_UNSAFE = re.compile(f"[{_CONTROLS}]")
+_ASCII_CONTROLS = "\x00-\x08\x0b-\x1f\x7f"
+_CONTROLS = _ASCII_CONTROLS + "\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_ASCII = re.compile(f"[{_ASCII_CONTROLS}]")
+# As text: compiling the whole class costs ~0.7 ms (its surrogate and bidi
+# ranges), so re compiles (and caches) it for the first text that is not
+# ASCII, the only kind that can hold more than the ASCII controls (#17).
+_UNSAFE = f"[{_CONTROLS}]"
 # As text: re compiles (and caches) it for the first coloured output (`check`
 # on a terminal); every other command's start-up would pay for it in vain.
 _UNSAFE_BUT_COLOUR = f"(?!\x1b\\[[0-9;]*m)[{_CONTROLS}]"
@@ -64,7 +69,12 @@ def terminal_safe(text: str, *, keep_colour: bool = False) -> str:
     change how text looks), for output the renderer coloured itself."""
     if keep_colour:
         return re.sub(_UNSAFE_BUT_COLOUR, _visible, text)
-    return _UNSAFE.sub(_visible, text)
+    return _unsafe_in(text).sub(_visible, text)
+
+
+def _unsafe_in(text: str) -> re.Pattern[str]:
+    """What matches the characters of ``text`` that need escaping."""
+    return _UNSAFE_ASCII if text.isascii() else re.compile(_UNSAFE)
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -85,7 +95,7 @@ def json_text_safe(text: str) -> str:
     """JSON text (from any ``json.dumps``) with DEL, C1 controls, bidi
     controls and lone surrogates written as ``\\uXXXX`` escapes, which mean
     the same there."""
-    return _UNSAFE.sub(_json_escape, text)
+    return _unsafe_in(text).sub(_json_escape, text)
 
 
 def write_out(text: str) -> None:
@@ -188,7 +198,7 @@ def loads_strict(text: str) -> Any:
     value = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     # Only a `\\uD800`-style escape or a raw surrogate in the text can make
     # one: walk the value (a large IR's every string) only then.
-    if not (_SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text)):
+    if not (_SURROGATE_ESCAPE.search(text) or _surrogate_in(text)):
         return value
     found = _lone_surrogate(value)
     if found is not None:
@@ -198,8 +208,14 @@ def loads_strict(text: str) -> Any:
     return value
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _surrogate_in(text: str) -> re.Match[str] | None:
+    """The first lone surrogate in ``text``. Only a text that is not ASCII
+    can hold one: the pattern (~0.2 ms to compile, #17) is compiled, and
+    cached by re, for the first such text."""
+    return None if text.isascii() else re.search("[\ud800-\udfff]", text)
 
 
 def _lone_surrogate(value: Any) -> tuple[str, str] | None:
@@ -211,12 +227,12 @@ def _lone_surrogate(value: Any) -> tuple[str, str] | None:
     while stack:
         path, item = stack.pop()
         if isinstance(item, str):
-            match = _SURROGATE.search(item)
+            match = _surrogate_in(item)
             if match:
                 return (f"the string at `{path}`" if path else "the string", match.group())
         elif isinstance(item, dict):
             for key, inner in item.items():
-                match = _SURROGATE.search(key)
+                match = _surrogate_in(key)
                 if match:
                     return (f"the key `{terminal_safe(key)}`", match.group())
                 stack.append((f"{path}.{key}" if path else key, inner))
@@ -243,7 +259,7 @@ def parse_json_arg(raw: str | None, what: str) -> Any:
     if raw is None:
         return None
     if not raw.startswith("@"):
-        if _SURROGATE.search(raw):  # how Python hands over argv bytes that are not UTF-8
+        if _surrogate_in(raw):  # how Python hands over argv bytes that are not UTF-8
             raise UsageError(f"{what} is not UTF-8 text")
         return parse_json_text(raw, what)
     source = raw[1:]

@@ -283,13 +283,41 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fermata",
         description="Check, compile and run declarative workflow specs (.flow files).",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (help_text, add_arguments) in COMMANDS.items():
         if command is None or name == command:
-            add_arguments(sub.add_parser(name, help=help_text))
+            add_arguments(sub.add_parser(name, help=help_text, formatter_class=_HelpFormatter))
     return parser
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, given the width as ``shutil.get_terminal_size``
+    finds it (``$COLUMNS``, else the terminal, else 80) without importing
+    ``shutil``, which argparse does for every parser it builds, help or not,
+    and which imports zlib, bz2 and lzma: ~1.7 ms of every start-up."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
+
+
+def terminal_columns() -> int:
+    """The terminal's width in columns, as ``shutil.get_terminal_size().columns``."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        columns = os.get_terminal_size(sys.__stdout__.fileno()).columns   # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):   # no stdout, closed, detached, not a terminal
+        columns = 0
+    return columns or 80
 
 
 class _VersionAction(argparse.Action):

@@ -11,37 +11,55 @@ would not.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import Final
+
+from ..plain import Frozen
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 
 
-@dataclass(frozen=True)
-class RunSummary:
+class RunSummary(Frozen):
     """One run, as the index knows it."""
 
-    thread: str
-    flow: str
-    status: str          # of its newest checkpoint: running | interrupted | done | failed
-    seq: int             # its newest checkpoint
-    updated: float       # when that was stored (seconds since the epoch)
+    __slots__ = ("flow", "seq", "status", "thread", "updated")
+
+    thread: Final[str]
+    flow: Final[str]
+    status: Final[str]     # of its newest checkpoint: running | interrupted | done | failed
+    seq: Final[int]        # its newest checkpoint
+    updated: Final[float]  # when that was stored (seconds since the epoch)
+
+    def __init__(self, thread: str, flow: str, status: str, seq: int, updated: float) -> None:
+        self.thread = thread
+        self.flow = flow
+        self.status = status
+        self.seq = seq
+        self.updated = updated
 
     def to_json(self) -> dict[str, object]:
         return {"thread": self.thread, "flow": self.flow, "status": self.status, "seq": self.seq,
                 "updated": self.updated}
 
 
-@dataclass(frozen=True)
-class PendingRow:
+class PendingRow(Frozen):
     """One interrupt a paused run waits on, as the run index lists it (the
-    inbox); not the checkpoint's pending entry, ``records.PendingInterrupt``."""
+    inbox); not the checkpoint's pending entry, ``record_types.PendingInterrupt``."""
 
-    thread: str
-    flow: str
-    id: str              # what an answer names (``node:label``)
-    node: str
-    label: str
+    __slots__ = ("flow", "id", "label", "node", "thread")
+
+    thread: Final[str]
+    flow: Final[str]
+    id: Final[str]  # what an answer names (``node:label``)
+    node: Final[str]
+    label: Final[str]
+
+    def __init__(self, thread: str, flow: str, id: str, node: str, label: str) -> None:
+        self.thread = thread
+        self.flow = flow
+        self.id = id
+        self.node = node
+        self.label = label
 
     @property
     def key(self) -> tuple[str, str]:
@@ -51,17 +69,25 @@ class PendingRow:
         return {"thread": self.thread, "flow": self.flow, "id": self.id, "node": self.node, "label": self.label}
 
 
-@dataclass(frozen=True)
-class DueTimer:
+class DueTimer(Frozen):
     """Something that falls due for a paused run: a ``deadline``, a
     ``reminder`` or a ``wait`` timer of interrupt ``id``, at ``due_at``
     (the recorded ISO 8601 form, which sorts as text)."""
 
-    thread: str
-    flow: str
-    due_at: str
-    kind: str
-    id: str
+    __slots__ = ("due_at", "flow", "id", "kind", "thread")
+
+    thread: Final[str]
+    flow: Final[str]
+    due_at: Final[str]
+    kind: Final[str]
+    id: Final[str]
+
+    def __init__(self, thread: str, flow: str, due_at: str, kind: str, id: str) -> None:
+        self.thread = thread
+        self.flow = flow
+        self.due_at = due_at
+        self.kind = kind
+        self.id = id
 
     @property
     def key(self) -> tuple[str, str, str, str]:

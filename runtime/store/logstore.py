@@ -43,10 +43,11 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, NamedTuple
+from typing import Any, Final
 
 from ..checkpoint import Checkpoint, Store, ThreadInfo
 from ..errors import StoreConflictError, StoreError
+from ..plain import Frozen
 from ..records import RunStatus
 from ..timers import due_rows
 from .base import (
@@ -63,17 +64,31 @@ from .rows import NO_STATS, Decoder, Stats, Tail, encode_row, unpack_body, wants
 Row = tuple[int, str, "str | bytes"]
 
 
-class _Encoded(NamedTuple):
+class _Encoded(Frozen):
     """One append's writes, encoded: what ``_log_write`` and ``_log_timers`` take."""
 
-    key: Any                    # the thread's (None: a new thread)
-    kind: str                   # full | delta
-    body: str
-    stats: Stats                # the thread's, after this row
-    tail: Tail                  # the next append's base
-    pending: list[tuple[str, str, str]] | None     # the inbox's rows (None: unchanged)
-    due: list[tuple[str, str, str]] | None         # the due index's rows (None: unchanged)
-    no_due: bool                # the thread has no due rows after this row
+    __slots__ = ("body", "due", "key", "kind", "no_due", "pending", "stats", "tail")
+
+    key: Final[Any]                    # the thread's (None: a new thread)
+    kind: Final[str]                   # full | delta
+    body: Final[str]
+    stats: Final[Stats]                # the thread's, after this row
+    tail: Final[Tail]                  # the next append's base
+    pending: Final[list[tuple[str, str, str]] | None]     # the inbox's rows (None: unchanged)
+    due: Final[list[tuple[str, str, str]] | None]         # the due index's rows (None: unchanged)
+    no_due: Final[bool]                # the thread has no due rows after this row
+
+    def __init__(self, key: Any, kind: str, body: str, stats: Stats, tail: Tail,
+                 pending: list[tuple[str, str, str]] | None, due: list[tuple[str, str, str]] | None,
+                 no_due: bool) -> None:
+        self.key = key
+        self.kind = kind
+        self.body = body
+        self.stats = stats
+        self.tail = tail
+        self.pending = pending
+        self.due = due
+        self.no_due = no_due
 
 
 class LogStore(Store):

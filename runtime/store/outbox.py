@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ..checkpoint import Checkpoint
 from ..clock import format_time, parse_time
 from ..errors import StoreError
+from ..plain import Frozen
 from ..records import interrupt_json
 from .rows import decode_text, encode_entry
 
@@ -62,14 +63,21 @@ class Compact(NamedTuple):
     at_ms: int       # ``at``, ms since the epoch
 
 
-class StoredEvent(NamedTuple):
+class StoredEvent(Frozen):
     """An event as a store keeps it: ``event`` without its payload when
     ``ref`` says where in the checkpoint the payload is; ``compact`` when
     the envelope is rebuilt from integers (always so when there is a ref)."""
 
-    event: dict[str, Any]
-    ref: Ref | None
-    compact: Compact | None
+    __slots__ = ("compact", "event", "ref")
+
+    event: Final[dict[str, Any]]
+    ref: Final[Ref | None]
+    compact: Final[Compact | None]
+
+    def __init__(self, event: dict[str, Any], ref: Ref | None, compact: Compact | None) -> None:
+        self.event = event
+        self.ref = ref
+        self.compact = compact
 
 
 def stored_events(thread: str, flow: str, checkpoint: Checkpoint) -> list[StoredEvent]:

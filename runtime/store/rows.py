@@ -37,11 +37,11 @@ import json
 import json.encoder
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from ..checkpoint import FORMAT_VERSION, Checkpoint
 from ..errors import StoreError
+from ..plain import Plain
 from ..records import RunStatus
 
 DEFAULT_SNAPSHOT_EVERY = 50
@@ -118,11 +118,13 @@ def _obj(items: dict[str, str]) -> str:
     return "{" + ",".join(f"{_encode(k)}:{v}" for k, v in items.items()) + "}"
 
 
-@dataclass
-class Tail:
+class Tail(Plain):
     """The encoded non-state parts of a thread's newest checkpoint, so the
     next delta can name only the parts that changed (string comparison:
     equal text means equal value)."""
+
+    __slots__ = ("error", "extra", "extra_items", "frontier", "joins", "nodes", "pending", "pending_items", "seq",
+                 "status")
 
     seq: int
     status: str
@@ -132,8 +134,22 @@ class Tail:
     nodes: dict[str, str]
     error: str
     extra: str
-    pending_items: list[str] | None = None   # each pending entry's text (None: not split yet)
-    extra_items: dict[str, str] | None = None  # each extra key's text (None: not split yet)
+    pending_items: list[str] | None     # each pending entry's text (None: not split yet)
+    extra_items: dict[str, str] | None  # each extra key's text (None: not split yet)
+
+    def __init__(self, seq: int, status: str, frontier: str, joins: str, pending: str, nodes: dict[str, str],
+                 error: str, extra: str, pending_items: list[str] | None = None,
+                 extra_items: dict[str, str] | None = None) -> None:
+        self.seq = seq
+        self.status = status
+        self.frontier = frontier
+        self.joins = joins
+        self.pending = pending
+        self.nodes = nodes
+        self.error = error
+        self.extra = extra
+        self.pending_items = pending_items
+        self.extra_items = extra_items
 
     @staticmethod
     def of(checkpoint: Checkpoint) -> Tail:
@@ -144,15 +160,23 @@ class Tail:
                     extra_items)
 
 
-@dataclass
-class Stats:
+class Stats(Plain):
     """Where a thread stands: its newest seq, and the snapshot policy's input."""
 
+    __slots__ = ("full_bytes", "full_seq", "last_seq", "since_bytes", "since_count")
+
     last_seq: int
-    full_seq: int        # the newest full snapshot
-    full_bytes: int      # its size
-    since_count: int     # deltas written after it
-    since_bytes: int     # their total size
+    full_seq: int     # the newest full snapshot
+    full_bytes: int   # its size
+    since_count: int  # deltas written after it
+    since_bytes: int  # their total size
+
+    def __init__(self, last_seq: int, full_seq: int, full_bytes: int, since_count: int, since_bytes: int) -> None:
+        self.last_seq = last_seq
+        self.full_seq = full_seq
+        self.full_bytes = full_bytes
+        self.since_count = since_count
+        self.since_bytes = since_bytes
 
     def after(self, seq: int, kind: str, size: int) -> Stats:
         if kind == "full":

@@ -9,17 +9,8 @@ from typing import Any, NotRequired, Required, get_args, get_origin, get_type_hi
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph
 from fermata.runtime.clock import FakeClock
-from fermata.runtime.records import (
-    CheckpointExtra,
-    FiredRecord,
-    NodeRecord,
-    NodeStatus,
-    PendingInterrupt,
-    RunError,
-    RunStatus,
-    StaticWhen,
-    state_json,
-)
+from fermata.runtime.record_types import CheckpointExtra, FiredRecord, NodeRecord, PendingInterrupt, RunError
+from fermata.runtime.records import NodeStatus, RunStatus, StaticWhen, state_json
 from tests.runtime.children_ir import newsletter_doc
 from tests.runtime.clauses import HOUR, MINUTE, approval_flow, timer_flow, with_clauses
 from tests.runtime.irbuild import (

@@ -22,7 +22,6 @@ runs it.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.abc
 import importlib.util
 import json
@@ -77,9 +76,9 @@ def run_call(graph: Any, call: dict[str, Any]) -> dict[str, Any]:
         if call.get("api") == "stream":
             events = list(graph.stream(_payload(call), thread=thread))
             run = graph.state(thread)
-            return {"events": events, "run": dataclasses.asdict(run)}
+            return {"events": events, "run": run.as_dict()}
         run = graph.invoke(_payload(call), thread=thread)
-        return {"run": dataclasses.asdict(run)}
+        return {"run": run.as_dict()}
     except FermataError as exc:
         return {"rejected": type(exc).__name__, "message": str(exc)}
 
@@ -90,7 +89,7 @@ def run(mode: str, path: str, scenario: list[dict[str, Any]], store: str,
     calls = scenario[first:stop]
     results = [run_call(graph, call) for call in calls]
     threads = sorted({call["thread"] for call in calls})
-    history = {thread: [dataclasses.asdict(s) for s in graph.history(thread)] for thread in threads}
+    history = {thread: [s.as_dict() for s in graph.history(thread)] for thread in threads}
     return {
         "flow": graph.name,
         "ir_hash": graph.ir_hash,

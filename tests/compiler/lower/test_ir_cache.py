@@ -184,5 +184,9 @@ def test_resume_from_a_cached_ir_imports_neither_the_compiler_nor_jsonschema_nor
              "fermata.compiler.syntax.ast", "jsonschema", "jinja2", "lark",
              # nor what only other commands, or a cache miss, need (runtime/__init__.py is lazy)
              "fermata.runtime.replay", "fermata.runtime.compat", "fermata.runtime.store.memory", "tempfile",
-             "traceback", "logging", "fermata.spec.builtins", "fermata.compiler.cli.check"}
+             "traceback", "logging", "fermata.spec.builtins", "fermata.compiler.cli.check",
+             # nor what only the type checker or other commands need (#17, runtime/plain.py):
+             # dataclasses (with inspect), the record TypedDicts, shutil (argparse's
+             # terminal width, with bz2 and lzma), copy
+             "dataclasses", "inspect", "fermata.runtime.record_types", "shutil", "bz2", "lzma", "copy"}
     assert imported & heavy == set()

@@ -147,8 +147,7 @@ def test_each_part_changed_alone_is_stored_as_a_delta_and_read_back(make_store) 
     appended = [first]
     store.append(info(), first, None)
     for seq, (change, names) in enumerate(variants, start=1):
-        parts = {**appended[-1].__dict__, **change, "seq": seq}
-        checkpoint = Checkpoint(**parts)
+        checkpoint = appended[-1].replace(**change, seq=seq)
         store.append(info(), checkpoint, names)
         appended.append(checkpoint)
         assert canonical(store.latest("t")) == canonical(checkpoint)

@@ -4,7 +4,6 @@ its transaction; read without decoding any checkpoint."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ def asked(node: str, label: str, **timing: Any) -> dict[str, Any]:
 
 
 def of(flow: str, thread: str) -> ThreadInfo:
-    return replace(info(thread), flow=flow)
+    return info(thread).replace(flow=flow)
 
 
 def event(thread: str, seq: int, kind: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ interrupts, paged by key, kept by the append (never decoding a thread)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ def ask(node: str, label: str) -> dict[str, Any]:
 
 
 def of(flow: str, thread: str) -> ThreadInfo:
-    return replace(info(thread), flow=flow)
+    return info(thread).replace(flow=flow)
 
 
 def fill(store: Store) -> None:
