@@ -6,8 +6,9 @@ imports ``inspect``) and building ~25 dataclasses (each one generates and
 compiles its methods) cost each start-up ~13 ms, a third of it (#17). An
 explicit ``__init__`` builds an object as fast as a dataclass's; a frozen
 class's attributes are ``Final``, which ``mypy --strict`` enforces at no run
-time cost. :class:`Plain` gives them what dataclasses gave: ``==``, ``repr``,
-``replace``, and (:class:`Frozen`) a hash. Classes off the start-up path (the
+time cost, and which :class:`Frozen` also enforces at run time (a field is
+set once, by ``__init__``). :class:`Plain` gives them what dataclasses gave:
+``==``, ``repr``, ``replace``, and (:class:`Frozen`) a hash. Classes off the start-up path (the
 compiler, the LSP, the server) stay dataclasses.
 """
 
@@ -50,10 +51,26 @@ class Plain:
         return {name: _as_data(getattr(self, name)) for name in _names(type(self))}
 
 
+class FrozenInstanceError(AttributeError):
+    """A field of a :class:`Frozen` object was assigned or deleted (as
+    ``dataclasses.FrozenInstanceError``, an ``AttributeError`` too)."""
+
+
 class Frozen(Plain):
-    """A :class:`Plain` class whose fields never change (``Final``): hashable."""
+    """A :class:`Plain` class whose fields never change: each is set once, by
+    ``__init__`` (and ``Final`` for the type checker); hashable. Setting a
+    field through ``__setattr__`` costs ~0.1 µs more than a plain class's;
+    no frozen class is built per step."""
 
     __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if hasattr(self, name):      # a slot not yet set has no value: __init__ is setting it
+            raise FrozenInstanceError(f"cannot assign to field {name!r} of {type(self).__qualname__}: it is frozen")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r} of {type(self).__qualname__}: it is frozen")
 
     def __hash__(self) -> int:   # type: ignore[override]
         return hash(self._fields())

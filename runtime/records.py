@@ -21,7 +21,20 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint, ThreadInfo
+    from .record_types import *  # noqa: F403 - re-exported for the type checker (see below)
     from .record_types import PendingInterrupt
+
+
+def __getattr__(name: str) -> object:
+    """The record TypedDicts: defined in record_types.py, which no run
+    imports (see its doc), and still exported here, their home for users,
+    loaded the first time one is asked for."""
+    from . import record_types
+
+    found = vars(record_types).get(name)
+    if isinstance(found, type) and found.__module__ == record_types.__name__:
+        return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RunStatus(StrEnum):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, NotRequired, Required, get_args, get_origin, get_type_hints, is_typeddict
 
+import pytest
+
 from fermata.compiler.pipeline import compile_source
 from fermata.runtime import Command, Graph
 from fermata.runtime.clock import FakeClock
@@ -237,3 +239,14 @@ def test_a_run_stores_every_key_checkpoint_extra_declares(store) -> None:
     fired_keys = {key for c in seen for fired in c.extra.get("fired", ()) for key in fired}
     assert fired_keys == set(get_type_hints(FiredRecord))
     assert [p for thread in threads for p in _checkpoints_undeclared(store, thread)] == []
+
+
+def test_records_still_exports_the_record_types_loaded_when_first_asked_for() -> None:
+    from fermata.runtime import record_types, records
+
+    assert records.PendingInterrupt is PendingInterrupt
+    assert records.CheckpointExtra is record_types.CheckpointExtra
+    with pytest.raises(AttributeError, match="no attribute 'Nowhere'"):
+        _ = records.Nowhere
+    with pytest.raises(AttributeError, match="no attribute 'TypedDict'"):
+        _ = records.TypedDict       # what record_types imports is not a record type
