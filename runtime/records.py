@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 def __getattr__(name: str) -> object:
     """The record TypedDicts: defined in record_types.py, which no run
     imports (see its doc), and still exported here, their home for users,
-    loaded the first time one is asked for."""
+    loaded the first time one is asked for (not for the import system's
+    questions, such as ``__path__`` at every ``from .records import``)."""
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from . import record_types
 
     found = vars(record_types).get(name)
