@@ -209,7 +209,7 @@ class SqliteStore(SqliteFormat, LogStore):
             self._staged = None
             self._written = 0
             try:
-                with self._synced(durable), self._turn.held():
+                with self._synced(durable), self._turn:
                     self._begin()
                     try:
                         yield conn
@@ -408,7 +408,7 @@ class SqliteStore(SqliteFormat, LogStore):
             self._writable()
             now = self.clock()
             try:
-                with self._relaxed(), self._turn.held():
+                with self._relaxed(), self._turn:
                     return retry_busy(lambda: self._conn.execute(_TAKE_LEASE, (thread, owner, now + ttl_s, now)),
                                       self._timeout).rowcount == 1
             except sqlite3.Error as exc:
@@ -436,7 +436,7 @@ class SqliteStore(SqliteFormat, LogStore):
         with self._lock:
             self._writable()
             try:
-                with self._synced(durable), self._turn.held():
+                with self._synced(durable), self._turn:
                     retry_busy(lambda: self._conn.execute(
                         "INSERT OR REPLACE INTO once_results (thread, node, idx, step, entry) VALUES (?, ?, ?, ?, ?)",
                         (thread, node, index, step, entry)), self._timeout)
@@ -458,9 +458,9 @@ class SqliteStore(SqliteFormat, LogStore):
         with self._lock:
             try:
                 if relaxed:
-                    with self._relaxed(), self._turn.held():
+                    with self._relaxed(), self._turn:
                         return retry_busy(lambda: self._conn.execute(sql, params), self._timeout).rowcount
-                with self._turn.held():
+                with self._turn:
                     return retry_busy(lambda: self._conn.execute(sql, params), self._timeout).rowcount
             except sqlite3.Error as exc:
                 self._raise(exc)

@@ -44,7 +44,7 @@ def test_a_write_waits_for_the_turn_and_goes_on_when_it_is_given_back(tmp_path: 
         store.append(info(), cp(1, {"x": 1}), ["x"])
         wrote.set()
 
-    with other.held():
+    with other:
         writer = threading.Thread(target=write)
         writer.start()
         assert not wrote.wait(0.2), "the write went ahead while another held the turn"
@@ -63,7 +63,7 @@ def test_a_turn_held_past_the_timeout_is_a_clear_error_and_nothing_is_written(tm
     store = SqliteStore(path, timeout=0.1)
     store.append(info(), cp(0, {"x": 0}), None)
     other = WriteTurn(str(path), timeout=5)
-    with other.held():
+    with other:
         began = time.monotonic()
         with pytest.raises(StoreError, match="stayed locked by another process"):
             store.append(info(), cp(1, {"x": 1}), ["x"])
@@ -86,7 +86,7 @@ def test_a_holder_that_dies_leaves_the_turn_free(tmp_path: Path) -> None:
         "import sys, time\n"
         "from fermata.runtime.store.sqlite_turn import WriteTurn\n"
         "turn = WriteTurn(sys.argv[1], timeout=5)\n"
-        "with turn.held():\n"
+        "with turn:\n"
         "    print('held', flush=True)\n"
         "    time.sleep(60)\n"), str(path)], stdout=subprocess.PIPE, text=True)
     try:
