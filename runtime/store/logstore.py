@@ -47,7 +47,7 @@ from typing import Any, Final
 
 from ..checkpoint import Checkpoint, Store, ThreadInfo
 from ..errors import StoreConflictError, StoreError
-from ..plain import Frozen
+from ..plain import Plain
 from ..records import RunStatus
 from ..timers import due_rows
 from .base import (
@@ -64,7 +64,7 @@ from .rows import NO_STATS, Decoder, Stats, Tail, encode_row, unpack_body, wants
 Row = tuple[int, str, "str | bytes"]
 
 
-class _Encoded(Frozen):
+class _Encoded(Plain):   # internal, one per append: Final for mypy, no run-time check (plain.py)
     """One append's writes, encoded: what ``_log_write`` and ``_log_timers`` take."""
 
     __slots__ = ("body", "due", "key", "kind", "no_due", "pending", "stats", "tail")

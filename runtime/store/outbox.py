@@ -31,7 +31,7 @@ from typing import Any, Final, NamedTuple
 from ..checkpoint import Checkpoint
 from ..clock import format_time, parse_time
 from ..errors import StoreError
-from ..plain import Frozen
+from ..plain import Plain
 from ..records import interrupt_json
 from .rows import decode_text, encode_entry
 
@@ -63,7 +63,7 @@ class Compact(NamedTuple):
     at_ms: int       # ``at``, ms since the epoch
 
 
-class StoredEvent(Frozen):
+class StoredEvent(Plain):   # internal, one per append: Final for mypy, no run-time check (plain.py)
     """An event as a store keeps it: ``event`` without its payload when
     ``ref`` says where in the checkpoint the payload is; ``compact`` when
     the envelope is rebuilt from integers (always so when there is a ref)."""
