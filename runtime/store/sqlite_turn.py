@@ -7,7 +7,7 @@ that slept missed the moment the lock was free, the process that had just
 committed took it again, and the lock went round slower than the processes
 could use it: four processes did fewer interrupt cycles than one (73% of
 them), with one of the two cores idle, while four processes writing four
-files did twice as many as one. Each cycle takes the lock seven times, so
+files did 1.8 times as many as one. Each cycle takes the lock seven times, so
 the time between one writer's commit and the next one's start was what
 counted.
 
@@ -20,11 +20,8 @@ the holder's commit (a turn is held for tens of microseconds at
 ``synchronous=NORMAL``), then in the store's short sleeps until its
 ``timeout``, when the write fails as if SQLite's lock were held (a stopped
 process holding the turn gives a clear error, not a hang). On a 2-core
-machine, four processes then do ~1.3-1.5x the cycles of one
-(``bench/multiprocess_bench.py``; the guide ``stores.md`` has the figures).
-Measured with four processes: waiting in sleeps alone, 1,138 cycles/s;
-blocking in ``flock`` at once, 1,212; retrying 100 µs, 1,703; 300 µs,
-1,707-1,827; 1 ms, 1,377-1,612 (it takes a core from the holder).
+machine four processes then do 1.37x the cycles of one; the waits tried
+and what each gave are in docs/guide/performance.md ("Taking turns").
 
 The turn only makes the processes' waits short and fair; it is never what
 keeps a write safe. SQLite's own lock still guards every write, so a writer
@@ -47,7 +44,7 @@ try:
 except ImportError:   # Windows: no flock
     fcntl = None  # type: ignore[assignment]
 
-SPIN = 300e-6   # seconds of retrying at once before sleeping (measured above)
+SPIN = 300e-6   # seconds of retrying at once before sleeping (measured: docs/guide/performance.md)
 
 _NOT_OPENED = -2
 _NO_TURN = -1
