@@ -240,3 +240,33 @@ def test_the_status_choices_are_the_run_statuses():
     from fermata.runtime.records import RunStatus
 
     assert tuple(status.value for status in RunStatus) == RUN_STATUSES
+
+
+def test_the_console_entry_exits_with_mains_code_and_leaves_the_heap_to_the_exit(monkeypatch, capsys):
+    import gc
+
+    monkeypatch.setattr(sys, "argv", ["fermata", "--version"])
+    before = gc.get_freeze_count()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.console()
+        assert exited.value.code == EXIT_OK
+        assert gc.get_freeze_count() > before      # exit's collections will skip what is alive
+    finally:
+        gc.unfreeze()
+    monkeypatch.setattr(sys, "argv", ["fermata", "no-such-command"])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli.console()
+        assert exited.value.code == EXIT_USAGE
+    finally:
+        gc.unfreeze()
+    assert "fermata" in capsys.readouterr().out
+
+
+def test_the_installed_command_is_the_console_entry():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parents[3] / "pyproject.toml").read_text())
+    assert project["project"]["scripts"]["fermata"] == "fermata.compiler.cli.main:console"
