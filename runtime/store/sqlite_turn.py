@@ -20,7 +20,7 @@ the holder's commit (a turn is held for tens of microseconds at
 ``synchronous=NORMAL``), then in the store's short sleeps until its
 ``timeout``, when the write fails as if SQLite's lock were held (a stopped
 process holding the turn gives a clear error, not a hang). On a 2-core
-machine four processes then do 1.37x the cycles of one; the waits tried
+machine four processes then do 1.3x the cycles of one; the waits tried
 and what each gave are in docs/guide/performance.md ("Taking turns").
 
 The turn only makes the processes' waits short and fair; it is never what
