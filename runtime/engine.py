@@ -477,9 +477,13 @@ class Engine:
             seq=self.seq, step=self.step, status=status.value, values=dict(self.values),
             frontier=self.frontier, joins=self.joins, pending=self.pending,
             nodes=dict(self.progress) if self.progress else {}, error=error, extra=extra)
-        checkpoint.outbox = self._events(status, checkpoint, error)
+        # Only a fired timer, an interrupt or the run's end causes an event:
+        # most checkpoints (a step's) skip the call (~1.2 us of a ~23.5 us step).
+        pending = self.pending
+        checkpoint.outbox = (self._events(status, checkpoint, error)
+                             if pending or self.fired or status is not RunStatus.RUNNING else [])
         self.fired = []
-        self.previous = {p["token"]: p for p in self.pending}
+        self.previous = {p["token"]: p for p in pending} if pending else {}
         changed = None if self.store_everything else sorted(self.changed)
         lease = self.lease
         if lease is not None:
