@@ -216,7 +216,10 @@ class CompiledNode:
             count += 1
             ex = new_execution(journal)
             try:
-                run_with_timeout(partial(self._attempt, ex), self.timeout_ms, self.what)
+                if self.timeout_ms is None:   # most nodes: no partial, no wrapper call (~0.3 us a step)
+                    self._attempt(ex)
+                else:
+                    run_with_timeout(partial(self._attempt, ex), self.timeout_ms, self.what)
                 # A route may fail too; a fan-out instance has none of its own.
                 return Attempts(ex, count, None, list(self.route(ex)) if route else [])
             except Pause as pause:
