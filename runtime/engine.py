@@ -420,7 +420,9 @@ class Engine:
     def _boundary(self, ran: list[str]) -> bool:
         """Between steps: pause for static interrupts, finish, or go on."""
         flow = self.flow
-        statics = [self._static(node, when) for node, when in static_pauses(flow, ran, self.frontier)]
+        # Most flows have no static interrupt: no call, no comprehension (~0.2 us a step).
+        statics = ([self._static(node, when) for node, when in static_pauses(flow, ran, self.frontier)]
+                   if flow.interrupt_after or flow.interrupt_before else None)
         if statics:
             statics = self._stamped(statics)
             self.pending = statics

@@ -114,8 +114,9 @@ def complete_step(flow: Program, values: Mapping[str, Any], nodes: Iterable[str]
             if not copied:  # never mutate what a checkpoint may hold
                 joins, copied = dict(joins), True
             arrive(flow, name, joins, targets)
-    for field in sorted(combined):
-        _check_combined(flow, field, updates[field], writers[field])
+    if combined:   # rare (several nodes `+=` one constrained field): most steps sort nothing
+        for field in sorted(combined):
+            _check_combined(flow, field, updates[field], writers[field])
     return StepOutcome(updates, targets, joins, writers)
 
 
