@@ -55,7 +55,8 @@ CREATE TABLE due (                  -- one row per deadline, next reminder or ti
 ) WITHOUT ROWID;
 CREATE INDEX due_by_time ON due (due_at, thread, kind, id);
 """
-_OUTBOX_V4 = """
+# The outbox of versions 4 and 5 (tests build files of those versions with it).
+OUTBOX_V4 = """
 CREATE TABLE outbox (               -- run events until acknowledged (delivered)
     id     INTEGER PRIMARY KEY AUTOINCREMENT,
     key    TEXT NOT NULL UNIQUE,    -- thread/seq/n: stable, for receivers that deduplicate
@@ -142,7 +143,7 @@ ALTER TABLE threads ADD COLUMN status TEXT NOT NULL DEFAULT 'running';
 ALTER TABLE threads ADD COLUMN updated REAL NOT NULL DEFAULT 0;
 """ + _V3_TABLES,
     # Runs stored before version 4 have no recorded times: nothing falls due.
-    3: _V4_TABLES + _OUTBOX_V4,
+    3: _V4_TABLES + OUTBOX_V4,
     # Every row copied once, in key order (the old table's pages are reused
     # by later rows; VACUUM gives them back to the file system).
     4: "ALTER TABLE checkpoints RENAME TO checkpoints_v4;\n" + _CHECKPOINTS + """

@@ -20,7 +20,7 @@ from fermata.runtime.errors import StoreError
 from fermata.runtime.records import OutboxKind
 from fermata.runtime.store.outbox import KIND_CODES, payload_ref, resolve
 from fermata.runtime.store.sqlite import SqliteStore
-from fermata.runtime.store.sqlite_schema import STORE_VERSION
+from fermata.runtime.store.sqlite_schema import OUTBOX_V4, STORE_VERSION
 from tests.runtime.children_ir import newsletter_doc
 from tests.runtime.clauses import HOUR, approval_flow, timer_flow, with_clauses
 from tests.runtime.irbuild import F, lit, make_graph
@@ -155,13 +155,7 @@ def test_events_that_do_not_fit_are_kept_whole(make_store: Callable[..., Store])
 V5_OUTBOX = """
 CREATE INDEX pending_by_label ON pending (label);
 DROP TABLE outbox;
-CREATE TABLE outbox (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    key    TEXT NOT NULL UNIQUE,
-    thread TEXT NOT NULL,
-    event  TEXT NOT NULL,
-    body   TEXT NOT NULL
-);
+""" + OUTBOX_V4 + """
 UPDATE meta SET value = '5' WHERE key = 'version';
 """
 V5_EVENT = {"key": "t/0/0", "event": "interrupt.created", "thread": "t", "flow": "f", "seq": 0, "at": START,

@@ -13,7 +13,7 @@ import pytest
 
 from fermata.runtime.errors import StoreError
 from fermata.runtime.store.sqlite import SqliteStore
-from fermata.runtime.store.sqlite_schema import SEQ_LIMIT, STORE_VERSION
+from fermata.runtime.store.sqlite_schema import OUTBOX_V4, SEQ_LIMIT, STORE_VERSION
 from tests.runtime.store.support import canonical, cp, info
 
 # The checkpoints and outbox tables of versions 1-4, as those versions created them.
@@ -30,13 +30,7 @@ DROP TABLE checkpoints;
 ALTER TABLE checkpoints_v4 RENAME TO checkpoints;
 CREATE INDEX checkpoints_full ON checkpoints (thread_id, seq) WHERE kind = 'full';
 DROP TABLE outbox;
-CREATE TABLE outbox (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    key    TEXT NOT NULL UNIQUE,
-    thread TEXT NOT NULL,
-    event  TEXT NOT NULL,
-    body   TEXT NOT NULL
-);
+""" + OUTBOX_V4 + """
 UPDATE meta SET value = '4' WHERE key = 'version';
 """
 
